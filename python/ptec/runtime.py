@@ -1,0 +1,304 @@
+"""Run `.pte` programs through ptec's C runtime from Python.
+
+`load(path_or_bytes)` returns a `LoadedProgram`; calling it with torch tensors
+runs the method ("forward" by default) in the C runtime and returns its
+outputs as torch tensors. The binding goes through ctypes to
+`libptec_shared`, the same library and code paths a device build uses; the
+memory the runtime needs is allocated here, in the sizes the program states.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+MAX_RANK = 16
+ALIGNMENT = 16
+
+# ptec_dtype numbers are ExecuTorch's ScalarType numbers.
+_TORCH_TO_PTEC = {
+    torch.uint8: 0, torch.int8: 1, torch.int16: 2, torch.int32: 3, torch.int64: 4,
+    torch.float16: 5, torch.float32: 6, torch.float64: 7, torch.bool: 11,
+}
+_PTEC_TO_TORCH = {v: k for k, v in _TORCH_TO_PTEC.items()}
+
+
+class TensorView(ctypes.Structure):
+    """Mirror of `ptec_tensor_view` (runtime/include/ptec/ptec.h)."""
+
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("nbytes", ctypes.c_size_t),
+        ("dtype", ctypes.c_int32),
+        ("rank", ctypes.c_int32),
+        ("sizes", ctypes.c_int32 * MAX_RANK),
+        ("dim_order", ctypes.c_uint8 * MAX_RANK),
+    ]
+
+    @property
+    def shape(self) -> list[int]:
+        return [self.sizes[d] for d in range(self.rank)]
+
+    @property
+    def order(self) -> list[int]:
+        return [self.dim_order[d] for d in range(self.rank)]
+
+
+class Requirements(ctypes.Structure):
+    """Mirror of `ptec_method_requirements`."""
+
+    _fields_ = [
+        ("method_memory_bytes", ctypes.c_size_t),
+        ("num_planned_buffers", ctypes.c_size_t),
+        ("planned_buffer_sizes_raw", ctypes.c_void_p),
+        ("num_inputs", ctypes.c_size_t),
+        ("num_outputs", ctypes.c_size_t),
+        ("num_values", ctypes.c_size_t),
+        ("num_instructions", ctypes.c_size_t),
+        ("num_operators", ctypes.c_size_t),
+        ("num_delegates", ctypes.c_size_t),
+    ]
+
+
+class PtecError(RuntimeError):
+    """A status returned by the C runtime, with its name and message."""
+
+    def __init__(self, status: str, message: str, call: str):
+        super().__init__(f"{call}: {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def _library_candidates() -> list[Path]:
+    env = os.environ.get("PTEC_LIB")
+    here = Path(__file__).resolve().parent
+    names = ["libptec_shared.so", "libptec_shared.dylib"]
+    found = [Path(env)] if env else []
+    for folder in (here / "lib", here.parents[1] / "build" / "host"):
+        found += [folder / n for n in names]
+    return found
+
+
+def _open_library() -> ctypes.CDLL:
+    for path in _library_candidates():
+        if path.is_file():
+            return _declare(ctypes.CDLL(str(path)))
+    tried = ", ".join(str(p) for p in _library_candidates())
+    raise FileNotFoundError(
+        f"ptec's C runtime library was not found (tried {tried}); build it with `make build` "
+        "or point PTEC_LIB at libptec_shared")
+
+
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
+    p, sz, i, s = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p
+    signatures = {
+        "ptec_status_to_string": (s, [i]),
+        "ptec_program_struct_size": (sz, []),
+        "ptec_method_struct_size": (sz, []),
+        "ptec_program_load": (i, [p, p, sz]),
+        "ptec_program_message": (s, [p]),
+        "ptec_program_num_methods": (sz, [p]),
+        "ptec_program_method_name": (i, [p, sz, ctypes.c_char_p, sz]),
+        "ptec_program_find_method": (i, [p, s, ctypes.POINTER(sz)]),
+        "ptec_program_method_requirements": (i, [p, sz, ctypes.POINTER(Requirements)]),
+        "ptec_method_planned_buffer_size": (sz, [ctypes.POINTER(Requirements), sz]),
+        "ptec_method_init": (i, [p, p, sz, p, sz, ctypes.POINTER(p), ctypes.POINTER(sz), sz]),
+        "ptec_method_message": (s, [p]),
+        "ptec_method_num_inputs": (sz, [p]),
+        "ptec_method_num_outputs": (sz, [p]),
+        "ptec_method_input_info": (i, [p, sz, ctypes.POINTER(TensorView)]),
+        "ptec_method_set_input": (i, [p, sz, ctypes.POINTER(TensorView)]),
+        "ptec_method_execute": (i, [p]),
+        "ptec_method_get_output": (i, [p, sz, ctypes.POINTER(TensorView)]),
+        "ptec_operator_count": (sz, []),
+        "ptec_operator_name": (s, [sz]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = restype, argtypes
+    return lib
+
+
+_LIB: ctypes.CDLL | None = None
+
+
+def library() -> ctypes.CDLL:
+    """The loaded C runtime (opened on first use)."""
+    global _LIB
+    if _LIB is None:
+        _LIB = _open_library()
+    return _LIB
+
+
+def runtime_operators() -> list[str]:
+    """Operators the C runtime has kernels for, as the program names them."""
+    lib = library()
+    return [lib.ptec_operator_name(k).decode() for k in range(lib.ptec_operator_count())]
+
+
+def _aligned(nbytes: int) -> np.ndarray:
+    """A zeroed uint8 array of `nbytes` whose data is ALIGNMENT-aligned."""
+    raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
+    shift = (-raw.ctypes.data) % ALIGNMENT
+    return raw[shift:shift + nbytes]
+
+
+def _status_name(code: int) -> str:
+    return library().ptec_status_to_string(code).decode()
+
+
+def _check(code: int, call: str, message: bytes) -> None:
+    if code != 0:
+        raise PtecError(_status_name(code), message.decode(errors="replace"), call)
+
+
+class _Method:
+    """One initialised method: its memory lives as long as this object."""
+
+    def __init__(self, program: "LoadedProgram", index: int):
+        lib = library()
+        self._program = program
+        req = Requirements()
+        _check(lib.ptec_program_method_requirements(program._handle, index, ctypes.byref(req)),
+               "requirements", lib.ptec_program_message(program._handle))
+        self.requirements = req
+        self.planned_sizes = [lib.ptec_method_planned_buffer_size(ctypes.byref(req), k)
+                              for k in range(req.num_planned_buffers)]
+        self._method_memory = _aligned(req.method_memory_bytes)
+        self._planned = [_aligned(n) for n in self.planned_sizes]
+        self._handle = _aligned(lib.ptec_method_struct_size())
+        count = len(self._planned)
+        pointers = (ctypes.c_void_p * max(count, 1))(*[b.ctypes.data for b in self._planned])
+        sizes = (ctypes.c_size_t * max(count, 1))(*self.planned_sizes)
+        h = self._handle.ctypes.data
+        _check(lib.ptec_method_init(h, program._handle, index, self._method_memory.ctypes.data,
+                                    req.method_memory_bytes, pointers, sizes, count),
+               "init", lib.ptec_method_message(h))
+
+    @property
+    def _h(self) -> int:
+        return self._handle.ctypes.data
+
+    def input_views(self) -> list[TensorView]:
+        lib = library()
+        views = []
+        for k in range(lib.ptec_method_num_inputs(self._h)):
+            view = TensorView()
+            _check(lib.ptec_method_input_info(self._h, k, ctypes.byref(view)), "input_info",
+                   lib.ptec_method_message(self._h))
+            views.append(view)
+        return views
+
+    def run(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        lib = library()
+        n = lib.ptec_method_num_inputs(self._h)
+        if len(inputs) != n:
+            raise PtecError("PTEC_STATUS_INVALID_ARGUMENT",
+                            f"the method takes {n} inputs, {len(inputs)} given", "run")
+        expected = self.input_views()
+        keep = []
+        for k, (tensor, want) in enumerate(zip(inputs, expected)):
+            view, memory = _to_view(tensor, want.order if tensor.dim() == want.rank else None)
+            keep.append(memory)
+            _check(lib.ptec_method_set_input(self._h, k, ctypes.byref(view)), "set_input",
+                   lib.ptec_method_message(self._h))
+        _check(lib.ptec_method_execute(self._h), "execute", lib.ptec_method_message(self._h))
+        outputs = []
+        for k in range(lib.ptec_method_num_outputs(self._h)):
+            view = TensorView()
+            _check(lib.ptec_method_get_output(self._h, k, ctypes.byref(view)), "get_output",
+                   lib.ptec_method_message(self._h))
+            outputs.append(_from_view(view))
+        return outputs
+
+
+def _to_view(tensor: torch.Tensor, dim_order: list[int] | None) -> tuple[TensorView, np.ndarray]:
+    """Lays `tensor` out in `dim_order` (outer to inner) in aligned memory."""
+    if not isinstance(tensor, torch.Tensor):
+        tensor = torch.as_tensor(tensor)
+    if tensor.dtype not in _TORCH_TO_PTEC:
+        raise PtecError("PTEC_STATUS_TYPE_MISMATCH", f"dtype {tensor.dtype} is not supported",
+                        "set_input")
+    rank = tensor.dim()
+    if rank > MAX_RANK:
+        raise PtecError("PTEC_STATUS_SHAPE_MISMATCH", f"rank {rank} exceeds {MAX_RANK}",
+                        "set_input")
+    order = dim_order if dim_order is not None else list(range(rank))
+    laid_out = tensor.detach().cpu().permute(*order).contiguous() if rank else tensor.detach()
+    flat = laid_out.reshape(-1).view(torch.uint8).numpy() if laid_out.numel() else np.zeros(0, np.uint8)
+    memory = _aligned(max(flat.nbytes, 1))
+    memory[:flat.nbytes] = flat
+    view = TensorView()
+    view.data = memory.ctypes.data
+    view.nbytes = flat.nbytes
+    view.dtype = _TORCH_TO_PTEC[tensor.dtype]
+    view.rank = rank
+    for d in range(rank):
+        view.sizes[d] = tensor.shape[d]
+        view.dim_order[d] = order[d]
+    return view, memory
+
+
+def _from_view(view: TensorView) -> torch.Tensor:
+    """A torch tensor with the output's values, in its dim order's strides."""
+    dtype = _PTEC_TO_TORCH[view.dtype]
+    shape, order = view.shape, view.order
+    raw = (ctypes.c_uint8 * view.nbytes).from_address(view.data) if view.nbytes else b""
+    data = torch.frombuffer(bytearray(raw), dtype=torch.uint8) if view.nbytes else torch.zeros(0, dtype=torch.uint8)
+    laid_out = data.view(dtype).reshape([shape[d] for d in order])
+    inverse = [order.index(d) for d in range(len(order))]
+    return laid_out.permute(*inverse) if order else laid_out.reshape(shape)
+
+
+class LoadedProgram:
+    """A `.pte` program bound to the C runtime. Call it like the module."""
+
+    def __init__(self, data: bytes):
+        lib = library()
+        self._bytes = _aligned(len(data))
+        self._bytes[:] = np.frombuffer(data, dtype=np.uint8)
+        self._handle_memory = _aligned(lib.ptec_program_struct_size())
+        self._handle = self._handle_memory.ctypes.data
+        _check(lib.ptec_program_load(self._handle, self._bytes.ctypes.data, len(data)), "load",
+               lib.ptec_program_message(self._handle))
+        self._methods: dict[str, _Method] = {}
+
+    @property
+    def method_names(self) -> list[str]:
+        lib = library()
+        names = []
+        for k in range(lib.ptec_program_num_methods(self._handle)):
+            buf = ctypes.create_string_buffer(256)
+            _check(lib.ptec_program_method_name(self._handle, k, buf, 256), "method_name",
+                   lib.ptec_program_message(self._handle))
+            names.append(buf.value.decode())
+        return names
+
+    def method(self, name: str = "forward") -> _Method:
+        """The initialised method (initialised once, reused by later runs)."""
+        if name not in self._methods:
+            lib = library()
+            index = ctypes.c_size_t()
+            _check(lib.ptec_program_find_method(self._handle, name.encode(), ctypes.byref(index)),
+                   "find_method", lib.ptec_program_message(self._handle))
+            self._methods[name] = _Method(self, index.value)
+        return self._methods[name]
+
+    def run(self, inputs: Sequence[torch.Tensor], method: str = "forward") -> list[torch.Tensor]:
+        return self.method(method).run(list(inputs))
+
+    def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
+        return self.run(inputs)
+
+
+def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview) -> LoadedProgram:
+    """Loads a `.pte` file (path or bytes) into ptec's C runtime."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        data = bytes(path_or_bytes)
+    else:
+        data = Path(path_or_bytes).read_bytes()
+    return LoadedProgram(data)

@@ -1,0 +1,270 @@
+/*
+ * ptec runtime: public C API.
+ *
+ * The runtime runs `.pte` programs (ExecuTorch's program format, identifier
+ * "ET12") in memory the caller provides. It never allocates, never prints and
+ * never aborts: every function returns a ptec_status, and the object it acted
+ * on keeps a message naming the instruction, operator or value at fault.
+ *
+ * Life of a program:
+ *
+ *   ptec_program prog;
+ *   ptec_program_load(&prog, bytes, size);              // zero-copy, verified
+ *   ptec_method_requirements req;
+ *   ptec_program_method_requirements(&prog, 0, &req);   // exact sizes, up front
+ *   ... caller obtains req.method_memory_bytes and each planned buffer ...
+ *   ptec_method m;
+ *   ptec_method_init(&m, &prog, 0, method_mem, n, planned, planned_sizes, k);
+ *   ptec_method_set_input(&m, 0, &input_tensor);
+ *   ptec_method_execute(&m);
+ *   ptec_method_get_output(&m, 0, &output_tensor);
+ *
+ * Structures below are declared in full so that the caller can place them
+ * anywhere (stack, static storage); fields marked private are not API.
+ */
+#ifndef PTEC_PTEC_H
+#define PTEC_PTEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PTEC_VERSION_MAJOR 0
+#define PTEC_VERSION_MINOR 1
+
+/* The largest tensor rank the runtime accepts (ExecuTorch uses the same). */
+#define PTEC_MAX_RANK 16
+
+/* Bytes kept for the last error message of a program or method. */
+#define PTEC_MESSAGE_CAPACITY 160
+
+/* Program bytes must start at an address aligned to this many bytes. */
+#define PTEC_PROGRAM_ALIGNMENT 16
+
+/* Planned buffers and method memory must be aligned to this many bytes. */
+#define PTEC_BUFFER_ALIGNMENT 16
+
+typedef enum ptec_status {
+  PTEC_STATUS_OK = 0,
+  /* The caller's request is wrong: null pointer, index out of range, wrong
+   * input dtype or shape, misaligned buffer. */
+  PTEC_STATUS_INVALID_ARGUMENT,
+  /* The call is out of order (execute before every input is set, ...). */
+  PTEC_STATUS_INVALID_STATE,
+  /* The file is not a ptec/ExecuTorch program (identifier is not "ET12"). */
+  PTEC_STATUS_BAD_IDENTIFIER,
+  /* The extended header's sizes or offsets contradict the file. */
+  PTEC_STATUS_BAD_HEADER,
+  /* An offset, length or vector runs past the end of the data. */
+  PTEC_STATUS_TRUNCATED,
+  /* FlatBuffer structure is broken: misaligned table, bad vtable, missing
+   * required field. */
+  PTEC_STATUS_MALFORMED,
+  /* An index read from the file points outside its table. */
+  PTEC_STATUS_INDEX_OUT_OF_RANGE,
+  /* An enum value or union tag read from the file is unknown. */
+  PTEC_STATUS_BAD_ENUM,
+  /* A size read from the file is negative, or size arithmetic overflows. */
+  PTEC_STATUS_BAD_SIZE,
+  /* A planned tensor lies outside its memory-planned buffer. */
+  PTEC_STATUS_BAD_MEMORY_PLAN,
+  /* A value has the wrong type for where it is used (kernel argument,
+   * input dtype). */
+  PTEC_STATUS_TYPE_MISMATCH,
+  /* Tensor shapes do not agree (kernel check, or an input of wrong shape). */
+  PTEC_STATUS_SHAPE_MISMATCH,
+  /* The program calls an operator this build does not contain. */
+  PTEC_STATUS_OPERATOR_MISSING,
+  /* The program calls a delegate backend this build does not contain. */
+  PTEC_STATUS_BACKEND_MISSING,
+  /* The program uses a feature this runtime does not implement. */
+  PTEC_STATUS_NOT_SUPPORTED,
+  /* Caller-provided memory is smaller than the program requires. */
+  PTEC_STATUS_OUT_OF_MEMORY,
+  /* A value computed at run time is out of range (embedding index, ...). */
+  PTEC_STATUS_OUT_OF_RANGE,
+  /* A bug in ptec itself. */
+  PTEC_STATUS_INTERNAL,
+  PTEC_STATUS_COUNT_
+} ptec_status;
+
+/* The status's name, e.g. "PTEC_STATUS_TRUNCATED". Never returns NULL. */
+const char *ptec_status_to_string(ptec_status status);
+
+/* Element types; the numbers are ExecuTorch's ScalarType (= c10's). */
+typedef enum ptec_dtype {
+  PTEC_DTYPE_UINT8 = 0,
+  PTEC_DTYPE_INT8 = 1,
+  PTEC_DTYPE_INT16 = 2,
+  PTEC_DTYPE_INT32 = 3,
+  PTEC_DTYPE_INT64 = 4,
+  PTEC_DTYPE_FLOAT16 = 5,
+  PTEC_DTYPE_FLOAT32 = 6,
+  PTEC_DTYPE_FLOAT64 = 7,
+  PTEC_DTYPE_BOOL = 11
+} ptec_dtype;
+
+/* Bytes per element, or 0 for a dtype the runtime does not know. */
+size_t ptec_dtype_size(int dtype);
+/* Name as PyTorch spells it ("float32"), or "unknown". */
+const char *ptec_dtype_name(int dtype);
+
+/* A view of a tensor exchanged with the caller (inputs and outputs). */
+typedef struct ptec_tensor_view {
+  void *data;
+  size_t nbytes;
+  int32_t dtype;                     /* ptec_dtype */
+  int32_t rank;
+  int32_t sizes[PTEC_MAX_RANK];
+  uint8_t dim_order[PTEC_MAX_RANK];  /* outer to inner; 0..rank-1 = contiguous */
+} ptec_tensor_view;
+
+/* ------------------------------------------------------------------ program */
+
+typedef struct ptec_program {
+  /* private */
+  const uint8_t *data;         /* whole file, caller-owned */
+  size_t size;
+  size_t program_size;         /* bytes of the FlatBuffer part */
+  size_t segment_base;         /* file offset of the first segment, 0 if none */
+  uint32_t root;               /* offset of the Program table */
+  uint32_t plans;              /* offset of the execution_plan vector */
+  uint32_t num_methods;
+  const uint8_t *constant_base;   /* start of the constant segment, or NULL */
+  size_t constant_size;
+  uint32_t constant_offsets;      /* offset of constant_segment.offsets, 0 if none */
+  uint32_t num_constants;
+  uint32_t constant_buffers;      /* offset of deprecated constant_buffer vector, 0 if none */
+  uint32_t num_constant_buffers;
+  char message[PTEC_MESSAGE_CAPACITY];
+} ptec_program;
+
+/*
+ * Verifies the file's headers and top-level tables and binds `prog` to the
+ * bytes, without copying them. `data` must stay valid and unchanged while
+ * the program and its methods are used.
+ */
+ptec_status ptec_program_load(ptec_program *prog, const void *data, size_t size);
+
+/* The last error message, "" if none. */
+const char *ptec_program_message(const ptec_program *prog);
+
+size_t ptec_program_num_methods(const ptec_program *prog);
+/* Writes the method's name (NUL-terminated, truncated to `cap`). */
+ptec_status ptec_program_method_name(ptec_program *prog, size_t method,
+                                     char *name, size_t cap);
+/* Finds a method by name ("forward"). */
+ptec_status ptec_program_find_method(ptec_program *prog, const char *name,
+                                     size_t *method);
+
+/* What a method needs before it can run. Everything is known from the file. */
+typedef struct ptec_method_requirements {
+  size_t method_memory_bytes;      /* for ptec_method_init's method memory */
+  size_t num_planned_buffers;
+  const int64_t *planned_buffer_sizes_raw; /* private: use ptec_method_planned_buffer_size */
+  size_t num_inputs;
+  size_t num_outputs;
+  size_t num_values;
+  size_t num_instructions;
+  size_t num_operators;
+  size_t num_delegates;
+} ptec_method_requirements;
+
+/*
+ * Verifies the whole method (values, instructions, operators, delegates,
+ * memory plan) and reports the exact memory it needs. A method that passes
+ * here can be initialised with exactly the sizes reported.
+ */
+ptec_status ptec_program_method_requirements(ptec_program *prog, size_t method,
+                                             ptec_method_requirements *req);
+
+/* Size in bytes of planned buffer `i` (0-based) of a method. */
+size_t ptec_method_planned_buffer_size(const ptec_method_requirements *req,
+                                       size_t i);
+
+/* ------------------------------------------------------------------- method */
+
+struct ptec_value;
+struct ptec_instruction;
+struct ptec_delegate_instance;
+
+typedef struct ptec_method {
+  /* private */
+  const ptec_program *program;
+  uint32_t plan;                  /* offset of the ExecutionPlan table */
+  struct ptec_value *values;
+  uint32_t num_values;
+  struct ptec_instruction *instructions;
+  uint32_t num_instructions;
+  struct ptec_delegate_instance *delegates;
+  uint32_t num_delegates;
+  const int32_t *inputs;          /* value indices, in the program */
+  uint32_t num_inputs;
+  const int32_t *outputs;
+  uint32_t num_outputs;
+  uint8_t *inputs_set;            /* one flag per input */
+  uint8_t *scratch;               /* per-instruction temporary memory */
+  size_t scratch_size;
+  uint32_t failed_instruction;
+  bool initialized;
+  char message[PTEC_MESSAGE_CAPACITY];
+} ptec_method;
+
+/*
+ * Prepares method `index` of `prog` to run. `method_memory` holds every
+ * runtime structure of the method; `planned[i]` is planned buffer i, of
+ * `planned_sizes[i]` bytes. Both must be PTEC_BUFFER_ALIGNMENT-aligned. The
+ * sizes must be at least those of ptec_program_method_requirements. The
+ * runtime never writes outside these buffers.
+ */
+ptec_status ptec_method_init(ptec_method *m, ptec_program *prog, size_t index,
+                             void *method_memory, size_t method_memory_bytes,
+                             void *const *planned, const size_t *planned_sizes,
+                             size_t num_planned);
+
+const char *ptec_method_message(const ptec_method *m);
+
+size_t ptec_method_num_inputs(const ptec_method *m);
+size_t ptec_method_num_outputs(const ptec_method *m);
+
+/* Shape, dtype and (for planned tensors) the buffer of input `i`. */
+ptec_status ptec_method_input_info(const ptec_method *m, size_t i,
+                                   ptec_tensor_view *info);
+
+/*
+ * Sets input `i`. dtype, rank and sizes must equal the program's. A planned
+ * input is copied into its planned buffer; an unplanned one is used in place
+ * (it must stay valid until execute returns).
+ */
+ptec_status ptec_method_set_input(ptec_method *m, size_t i,
+                                  const ptec_tensor_view *input);
+
+/* Runs every instruction. Allocates nothing. */
+ptec_status ptec_method_execute(ptec_method *m);
+
+/* The output after execute: data points into planned memory. */
+ptec_status ptec_method_get_output(const ptec_method *m, size_t i,
+                                   ptec_tensor_view *output);
+
+/* Index of the instruction that failed in the last execute. */
+size_t ptec_method_failed_instruction(const ptec_method *m);
+
+/* ---------------------------------------------------------------- bindings */
+
+/* sizeof the structures, for language bindings that allocate them. */
+size_t ptec_program_struct_size(void);
+size_t ptec_method_struct_size(void);
+
+/* The operators this build has kernels for ("aten::add.out", ...). */
+size_t ptec_operator_count(void);
+const char *ptec_operator_name(size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PTEC_PTEC_H */

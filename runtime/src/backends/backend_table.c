@@ -1,0 +1,16 @@
+/* The backends of this build. Backends add their table entry here. */
+#include <string.h>
+
+#include "backends/backend.h"
+
+static const ptec_backend *const backends[] = {
+    NULL, /* TOSABackend: the TOSA executor (issue 4) */
+};
+
+const ptec_backend *ptec_backend_find(const char *id, size_t len) {
+  for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+    const ptec_backend *b = backends[i];
+    if (b != NULL && strlen(b->id) == len && memcmp(b->id, id, len) == 0) return b;
+  }
+  return NULL;
+}

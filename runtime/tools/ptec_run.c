@@ -1,0 +1,244 @@
+/*
+ * ptec-run: runs a .pte program on the host.
+ *
+ *   ptec-run model.pte --input a.npy [--input b.npy ...] [--output-dir DIR]
+ *            [--method NAME] [--repeat N] [--describe]
+ *
+ * Inputs are .npy arrays in logical (C) order; they are laid out in each
+ * input's dim order (e.g. channels-last) before the run. Outputs are written
+ * as DIR/output0.npy, ... in logical order. Exit status 0 on success; 1 for
+ * a usage or file error; 2 when the runtime returns an error status, with
+ * the status and message on stderr.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "describe.h"
+#include "support/npy.h"
+#include "ptec/platform.h"
+#include "ptec/ptec.h"
+
+#define MAX_INPUTS 64
+
+typedef struct options {
+  const char *model;
+  const char *inputs[MAX_INPUTS];
+  int num_inputs;
+  const char *output_dir;
+  const char *method;
+  int repeat;
+  int describe;
+} options;
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: ptec-run model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]\n"
+          "                [--repeat N] [--describe]\n");
+  return 1;
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  o->method = "forward";
+  o->repeat = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--input") == 0 && i + 1 < argc) {
+      if (o->num_inputs == MAX_INPUTS) return -1;
+      o->inputs[o->num_inputs++] = argv[++i];
+    } else if (strcmp(a, "--output-dir") == 0 && i + 1 < argc) {
+      o->output_dir = argv[++i];
+    } else if (strcmp(a, "--method") == 0 && i + 1 < argc) {
+      o->method = argv[++i];
+    } else if (strcmp(a, "--repeat") == 0 && i + 1 < argc) {
+      o->repeat = atoi(argv[++i]);
+      if (o->repeat < 1) return -1;
+    } else if (strcmp(a, "--describe") == 0) {
+      o->describe = 1;
+    } else if (a[0] != '-' && o->model == NULL) {
+      o->model = a;
+    } else {
+      return -1;
+    }
+  }
+  return o->model ? 0 : -1;
+}
+
+/* The whole file in 16-byte-aligned memory, as the runtime requires. */
+static void *read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  if (n < 0) {
+    fclose(f);
+    return NULL;
+  }
+  void *buf = aligned_alloc(PTEC_PROGRAM_ALIGNMENT, ((size_t)n + 15) / 16 * 16 + 16);
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  *size = (size_t)n;
+  return buf;
+}
+
+/* Copies between logical C order and a dim-order layout. */
+static void relayout(const ptec_tensor_view *t, const void *src, void *dst, int to_dim_order) {
+  size_t elem = ptec_dtype_size(t->dtype);
+  size_t strides[PTEC_MAX_RANK];
+  size_t numel = 1;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    strides[t->dim_order[k]] = numel;
+    numel *= (size_t)t->sizes[t->dim_order[k]];
+  }
+  int32_t index[PTEC_MAX_RANK] = {0};
+  for (size_t linear = 0; linear < numel; linear++) {
+    size_t off = 0;
+    for (int d = 0; d < t->rank; d++) off += (size_t)index[d] * strides[d];
+    if (to_dim_order) {
+      memcpy((char *)dst + off * elem, (const char *)src + linear * elem, elem);
+    } else {
+      memcpy((char *)dst + linear * elem, (const char *)src + off * elem, elem);
+    }
+    for (int d = t->rank - 1; d >= 0; d--) {
+      if (++index[d] < t->sizes[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+static int runtime_error(const char *what, ptec_status s, const char *message) {
+  fprintf(stderr, "ptec-run: %s failed: %s: %s\n", what, ptec_status_to_string(s), message);
+  return 2;
+}
+
+static int set_inputs(ptec_method *m, const options *o) {
+  size_t n = ptec_method_num_inputs(m);
+  if ((size_t)o->num_inputs != n) {
+    fprintf(stderr, "ptec-run: the method takes %zu inputs, %d given\n", n, o->num_inputs);
+    return 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    npy_array a;
+    char err[256];
+    if (npy_read(o->inputs[i], &a, err, sizeof err) != 0) {
+      fprintf(stderr, "ptec-run: %s\n", err);
+      return 1;
+    }
+    ptec_tensor_view expected, given;
+    ptec_status s = ptec_method_input_info(m, i, &expected);
+    if (s != PTEC_STATUS_OK) {
+      npy_free(&a);
+      return runtime_error("input_info", s, ptec_method_message(m));
+    }
+    memset(&given, 0, sizeof given);
+    given.dtype = a.dtype;
+    given.rank = a.rank;
+    given.nbytes = a.nbytes;
+    memcpy(given.sizes, a.sizes, sizeof a.sizes);
+    memcpy(given.dim_order, expected.dim_order, sizeof given.dim_order);
+    void *laid_out = a.data;
+    int same_shape = a.rank == expected.rank && a.dtype == expected.dtype &&
+                     memcmp(a.sizes, expected.sizes, sizeof(int32_t) * (size_t)a.rank) == 0;
+    if (same_shape) {
+      laid_out = malloc(a.nbytes ? a.nbytes : 1);
+      relayout(&expected, a.data, laid_out, 1);
+    }
+    given.data = laid_out;
+    s = ptec_method_set_input(m, i, &given);
+    if (laid_out != a.data) free(laid_out);
+    npy_free(&a);
+    if (s != PTEC_STATUS_OK) return runtime_error("set_input", s, ptec_method_message(m));
+  }
+  return 0;
+}
+
+static int write_outputs(const ptec_method *m, const char *dir) {
+  for (size_t i = 0; i < ptec_method_num_outputs(m); i++) {
+    ptec_tensor_view out;
+    ptec_status s = ptec_method_get_output(m, i, &out);
+    if (s != PTEC_STATUS_OK) return runtime_error("get_output", s, ptec_method_message(m));
+    npy_array a = {.dtype = out.dtype, .rank = out.rank, .nbytes = out.nbytes};
+    memcpy(a.sizes, out.sizes, sizeof a.sizes);
+    a.data = malloc(out.nbytes ? out.nbytes : 1);
+    relayout(&out, out.data, a.data, 0);
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/output%zu.npy", dir, i);
+    int rc = npy_write(path, &a, err, sizeof err);
+    npy_free(&a);
+    if (rc != 0) {
+      fprintf(stderr, "ptec-run: %s\n", err);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  if (parse_args(argc, argv, &o) != 0) return usage();
+  size_t size;
+  void *bytes = read_file(o.model, &size);
+  if (!bytes) {
+    fprintf(stderr, "ptec-run: cannot read %s\n", o.model);
+    return 1;
+  }
+  ptec_program prog;
+  ptec_status s = ptec_program_load(&prog, bytes, size);
+  if (s != PTEC_STATUS_OK) return runtime_error("load", s, ptec_program_message(&prog));
+  size_t method;
+  s = ptec_program_find_method(&prog, o.method, &method);
+  if (s != PTEC_STATUS_OK) return runtime_error("find_method", s, ptec_program_message(&prog));
+  ptec_method_requirements req;
+  s = ptec_program_method_requirements(&prog, method, &req);
+  if (s != PTEC_STATUS_OK) return runtime_error("requirements", s, ptec_program_message(&prog));
+
+  void *method_memory = aligned_alloc(PTEC_BUFFER_ALIGNMENT, req.method_memory_bytes + 16);
+  void *planned[16] = {0};
+  size_t planned_sizes[16] = {0};
+  if (req.num_planned_buffers > 16) {
+    fprintf(stderr, "ptec-run: %zu planned buffers; the tool supports 16\n",
+            req.num_planned_buffers);
+    return 1;
+  }
+  size_t planned_total = 0;
+  for (size_t i = 0; i < req.num_planned_buffers; i++) {
+    planned_sizes[i] = ptec_method_planned_buffer_size(&req, i);
+    planned[i] = aligned_alloc(PTEC_BUFFER_ALIGNMENT, (planned_sizes[i] + 15) / 16 * 16 + 16);
+    planned_total += planned_sizes[i];
+  }
+  ptec_method m;
+  s = ptec_method_init(&m, &prog, method, method_memory, req.method_memory_bytes, planned,
+                       planned_sizes, req.num_planned_buffers);
+  if (s != PTEC_STATUS_OK) return runtime_error("init", s, ptec_method_message(&m));
+  if (o.describe) {
+    ptec_describe_method(stdout, &prog, &m, &req, planned);
+    return 0;
+  }
+  uint64_t best = UINT64_MAX;
+  for (int r = 0; r < o.repeat; r++) {
+    int rc = set_inputs(&m, &o);
+    if (rc != 0) return rc;
+    uint64_t t0 = ptec_platform_ticks();
+    s = ptec_method_execute(&m);
+    uint64_t dt = ptec_platform_ticks() - t0;
+    if (s != PTEC_STATUS_OK) return runtime_error("execute", s, ptec_method_message(&m));
+    if (dt < best) best = dt;
+  }
+  if (o.output_dir) {
+    int rc = write_outputs(&m, o.output_dir);
+    if (rc != 0) return rc;
+  }
+  fprintf(stderr,
+          "ptec-run: ok: %zu instructions, method memory %zu B, planned %zu B, best of %d: %.3f ms\n",
+          req.num_instructions, req.method_memory_bytes, planned_total, o.repeat,
+          (double)best * 1000.0 / (double)ptec_platform_ticks_per_second());
+  for (size_t i = 0; i < req.num_planned_buffers; i++) free(planned[i]);
+  free(method_memory);
+  free(bytes);
+  return 0;
+}
