@@ -111,6 +111,13 @@ static void relayout(const ptec_tensor_view *t, const void *src, void *dst, int 
   }
 }
 
+/* Aligned memory for the runtime; NULL for sizes no host can give (a
+ * program may claim any size). */
+static void *alloc_aligned(size_t n) {
+  if (n > ((size_t)1 << 40)) return NULL;
+  return aligned_alloc(PTEC_BUFFER_ALIGNMENT, (n + 15) / 16 * 16 + 16);
+}
+
 static int runtime_error(const char *what, ptec_status s, const char *message) {
   fprintf(stderr, "ptec-run: %s failed: %s: %s\n", what, ptec_status_to_string(s), message);
   return 2;
@@ -197,7 +204,7 @@ int main(int argc, char **argv) {
   s = ptec_program_method_requirements(&prog, method, &req);
   if (s != PTEC_STATUS_OK) return runtime_error("requirements", s, ptec_program_message(&prog));
 
-  void *method_memory = aligned_alloc(PTEC_BUFFER_ALIGNMENT, req.method_memory_bytes + 16);
+  void *method_memory = alloc_aligned(req.method_memory_bytes);
   void *planned[16] = {0};
   size_t planned_sizes[16] = {0};
   if (req.num_planned_buffers > 16) {
@@ -208,8 +215,18 @@ int main(int argc, char **argv) {
   size_t planned_total = 0;
   for (size_t i = 0; i < req.num_planned_buffers; i++) {
     planned_sizes[i] = ptec_method_planned_buffer_size(&req, i);
-    planned[i] = aligned_alloc(PTEC_BUFFER_ALIGNMENT, (planned_sizes[i] + 15) / 16 * 16 + 16);
+    planned[i] = alloc_aligned(planned_sizes[i]);
+    if (planned[i] == NULL) {
+      fprintf(stderr, "ptec-run: cannot allocate planned buffer %zu of %zu bytes\n", i,
+              planned_sizes[i]);
+      return 1;
+    }
     planned_total += planned_sizes[i];
+  }
+  if (method_memory == NULL) {
+    fprintf(stderr, "ptec-run: cannot allocate %zu bytes of method memory\n",
+            req.method_memory_bytes);
+    return 1;
   }
   ptec_method m;
   s = ptec_method_init(&m, &prog, method, method_memory, req.method_memory_bytes, planned,
