@@ -73,7 +73,8 @@ def run(data: bytes, tmp_path: Path, x: np.ndarray | None = None) -> subprocess.
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0", UBSAN_OPTIONS="print_stacktrace=1")
     return subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
                            "--output-dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, env=env)
+                          capture_output=True, text=True, errors="replace", timeout=60,
+                          env=env)
 
 
 def assert_status(result: subprocess.CompletedProcess, status: str) -> None:

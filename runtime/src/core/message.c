@@ -15,9 +15,14 @@ static void put_char(sink *s, char c) {
   if (s->len + 1 < s->cap) s->buf[s->len++] = c;
 }
 
+/* Strings may come from the file (operator names, ids): bytes outside
+ * printable ASCII are shown as '?' so a message is always clean text. */
 static void put_string(sink *s, const char *str) {
   if (str == NULL) str = "(null)";
-  while (*str) put_char(s, *str++);
+  for (; *str; str++) {
+    unsigned char c = (unsigned char)*str;
+    put_char(s, (c >= 32 && c < 127) ? (char)c : '?');
+  }
 }
 
 static void put_unsigned(sink *s, unsigned long long v) {

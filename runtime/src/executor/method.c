@@ -279,7 +279,7 @@ static ptec_status decode_kernel_call(ptec_program *prog, fb_reader *r, const pl
   s = check_value_indices(prog, i, r, &args, pv->values.len);
   if (s != PTEC_STATUS_OK) return s;
   char name[128];
-  size_t len;
+  size_t len = 0;
   s = operator_name(prog, r, pv, (uint32_t)op, name, sizeof name, &len);
   if (s != PTEC_STATUS_OK) return s;
   const ptec_kernel_entry *k = ptec_kernel_find(name, len);

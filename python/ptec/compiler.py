@@ -1,0 +1,96 @@
+"""ptec.compile: nn.Module to .pte, the whole flow in one place.
+
+export (core ATen) -> the target's passes -> schedule -> memory plan -> emit
+-> kernel check. Each step lives in its own module; this one only wires them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from . import kernels as kernel_list
+from .emit import EmittedProgram, InstructionInfo, emit_program
+from .errors import CompileError
+from .export import export_core_aten
+from .memory import MemoryPlan, plan_memory_by_lifetimes
+from .pte import schema as pte
+from .pte import serialize_program
+from .pte.file import layout_segments
+from .report import format_report
+from .schedule import build_schedule
+from .targets import get_target
+
+#: Alignment of segment starts in ptec's files (ExecuTorch uses 128): 16 is
+#: what tensors need, and the smallest files on flash.
+SEGMENT_ALIGNMENT = 16
+
+
+@dataclass
+class CompiledProgram:
+    """A compiled model: the program, its bytes, and what the compiler decided."""
+    target: str
+    program: pte.Program
+    segments: list[bytes]
+    instructions: list[InstructionInfo]
+    memory: MemoryPlan
+    constant_bytes: int
+    kernel_problems: list[kernel_list.KernelProblem] | None
+    kernel_source: str
+
+    @cached_property
+    def buffer(self) -> bytes:
+        """The .pte file's bytes."""
+        return serialize_program(self.program, self.segments,
+                                 segment_alignment=SEGMENT_ALIGNMENT)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.buffer)
+
+    def report(self) -> str:
+        return format_report(self.target, self.program, self.instructions, self.memory,
+                             self.constant_bytes, self.kernel_problems, self.kernel_source)
+
+
+def _check_against_runtime(program: pte.Program) -> tuple[list | None, str]:
+    """Problems with the runtime's kernels (None if its op list is not found), and the list."""
+    ops_def = kernel_list.OPS_DEF
+    if not ops_def.is_file():
+        return None, f"runtime op list not found at {ops_def}"
+    return kernel_list.check_kernels(program, kernel_list.read_ops_def(ops_def)), str(ops_def)
+
+
+def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str = "host",
+            *, check_kernels: bool = True) -> CompiledProgram:
+    """Compiles `module` for `target`, tracing it with `example_inputs`.
+
+    With check_kernels (the default), fails with CompileError if the program
+    calls an operator the runtime has no kernel for; the report lists them
+    either way.
+    """
+    spec = get_target(target)
+    exported = export_core_aten(module, example_inputs)
+    gm = exported.graph_module
+    for graph_pass in spec.passes:
+        graph_pass(gm)
+    schedule = build_schedule(gm)
+    memory = plan_memory_by_lifetimes([t.lifetime for t in schedule.planned])
+    emitted: EmittedProgram = emit_program(gm, schedule, memory, exported.in_spec,
+                                           exported.out_spec)
+    # The program states where its segments sit, exactly as the file will.
+    emitted.program.segments, _ = layout_segments(emitted.segments, SEGMENT_ALIGNMENT)
+    problems, source = _check_against_runtime(emitted.program)
+    if check_kernels:
+        if problems is None:
+            raise CompileError(f"cannot check kernels: {source} "
+                               "(pass check_kernels=False to skip the check)")
+        if problems:
+            raise CompileError(
+                "the runtime has no kernel for these operators:\n"
+                + "\n".join(f"  {p.operator}: {p.reason}" for p in problems)
+                + "\n(pass check_kernels=False to compile anyway)")
+    return CompiledProgram(spec.name, emitted.program, emitted.segments, emitted.instructions,
+                           memory, emitted.constant_bytes, problems, source)

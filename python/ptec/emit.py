@@ -1,0 +1,324 @@
+"""Emission: the scheduled, planned graph as an ExecuTorch program.
+
+This follows ExecuTorch's emitter (exir/emit/_emitter.py), because the value
+conventions are the contract with any runtime that reads the file
+(docs/pte-format.md, "Values and kernel calls"):
+
+* one ExecutionPlan "forward"; inputs are the user inputs, all memory-planned;
+  constants live in the constant segment (data_buffer_idx >= 1, index 0 being
+  ExecuTorch's reserved placeholder);
+* a KernelCall passes every argument of the out variant's schema in order,
+  defaults filled in, out arguments included, then one return slot: the `out`
+  value itself for a single Tensor out, else one extra TensorList of the outs;
+* IntList is boxed (items are indices of Int values), Double/BoolList are
+  inline, TensorList holds value indices, OptionalTensorList uses -1 for None;
+  ScalarType, MemoryFormat and Layout are Ints; None is Null, except a None
+  passed where the schema says (non-optional) Tensor, which is an empty BYTE
+  tensor.
+
+Int, Bool, Double, String, list and Null values are immutable here, so equal
+ones are emitted once and shared.
+"""
+from __future__ import annotations
+
+import numbers
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch.utils import _pytree as pytree
+
+from .dtypes import LAYOUTS, MEMORY_FORMATS, dim_order_from_strides, scalar_type
+from .errors import CompileError
+from .memory import MemoryPlan
+from .passes.out_variants import META_KEY, OutVariant
+from .pte import pack_constant_segment
+from .pte import schema as pte
+from .schedule import Schedule, TensorKey, results, tensor_key
+
+METHOD_NAME = "forward"
+#: allocation_info.memory_id of the one planned buffer (1-based, as the runtime counts).
+ACTIVATION_MEMORY_ID = 1
+
+
+@dataclass(frozen=True)
+class InstructionInfo:
+    """What the report says about one kernel call."""
+    node: str
+    operator: str
+    outputs: tuple[tuple[tuple[int, ...], torch.dtype], ...]
+
+
+@dataclass
+class EmittedProgram:
+    program: pte.Program
+    segments: list[bytes]
+    instructions: list[InstructionInfo]
+    constant_bytes: int
+
+
+def encode_container(spec: pytree.TreeSpec | None) -> str:
+    """A pytree spec as ExecuTorch stores it in container_meta_type (treespec_dumps)."""
+    if spec is None:
+        return ""
+    tree = pytree.tree_unflatten([0] * spec.num_leaves, spec)
+    return pytree.treespec_dumps(pytree.tree_flatten(tree)[1])
+
+
+def tensor_bytes(tensor: torch.Tensor, dim_order: list[int]) -> bytes:
+    """The elements of `tensor` laid out in `dim_order` (outermost first)."""
+    laid_out = tensor.detach().permute(dim_order).contiguous().reshape(-1)
+    return laid_out.view(torch.uint8).numpy().tobytes()
+
+
+class _Emitter:
+    def __init__(self, gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan):
+        self.gm = gm
+        self.offsets = {p.key: off for p, off in zip(schedule.planned, plan.offsets)}
+        self.values: list[pte.EValue] = []
+        self.shared: dict[tuple, int] = {}
+        self.tensors: dict[TensorKey, int] = {}
+        self.constants: list[bytes] = []
+        self.constant_ids: dict[bytes, int] = {}
+        self.operators: list[pte.Operator] = []
+        self.operator_ids: dict[tuple[str, str], int] = {}
+        self.instructions: list[pte.Instruction] = []
+        self.infos: list[InstructionInfo] = []
+
+    # ---------------------------------------------------------------- values
+
+    def _add(self, val: Any) -> int:
+        self.values.append(pte.EValue(val))
+        return len(self.values) - 1
+
+    def _shared(self, key: tuple, make: Callable[[], Any]) -> int:
+        if key not in self.shared:
+            self.shared[key] = self._add(make())
+        return self.shared[key]
+
+    def null(self) -> int:
+        return self._shared(("Null",), pte.Null)
+
+    def int_(self, v: int) -> int:
+        return self._shared(("Int", int(v)), lambda: pte.Int(int(v)))
+
+    def bool_(self, v: bool) -> int:
+        return self._shared(("Bool", bool(v)), lambda: pte.Bool(bool(v)))
+
+    def double(self, v: float) -> int:
+        return self._shared(("Double", struct.pack("<d", v)), lambda: pte.Double(float(v)))
+
+    def string(self, v: str) -> int:
+        return self._shared(("String", v), lambda: pte.String(v))
+
+    def int_list(self, items: list[int]) -> int:
+        boxed = [self.int_(v) for v in items]
+        return self._shared(("IntList", tuple(boxed)), lambda: pte.IntList(boxed))
+
+    def double_list(self, items: list[float]) -> int:
+        key = ("DoubleList", struct.pack(f"<{len(items)}d", *items))
+        return self._shared(key, lambda: pte.DoubleList([float(v) for v in items]))
+
+    def bool_list(self, items: list[bool]) -> int:
+        return self._shared(("BoolList", tuple(map(bool, items))),
+                            lambda: pte.BoolList([bool(v) for v in items]))
+
+    def empty_tensor(self) -> int:
+        """ExecuTorch's stand-in for None passed as a non-optional Tensor."""
+        return self._shared(("EmptyTensor",), lambda: pte.Tensor(
+            scalar_type=pte.ScalarType.BYTE, sizes=[0], dim_order=[0]))
+
+    def _tensor(self, val: torch.Tensor, **fields: Any) -> pte.Tensor:
+        return pte.Tensor(scalar_type=scalar_type(val.dtype), sizes=list(val.shape),
+                          dim_order=dim_order_from_strides(val.stride()), **fields)
+
+    def planned_tensor(self, key: TensorKey, val: torch.Tensor) -> int:
+        offset = self.offsets[key]
+        alloc = pte.AllocationDetails(memory_id=ACTIVATION_MEMORY_ID,
+                                      memory_offset_low=offset & 0xFFFFFFFF,
+                                      memory_offset_high=offset >> 32)
+        self.tensors[key] = self._add(self._tensor(val, allocation_info=alloc))
+        return self.tensors[key]
+
+    def constant_tensor(self, node: torch.fx.Node) -> int:
+        real = getattr(self.gm, node.target)
+        desc = self._tensor(node.meta["val"])
+        data = tensor_bytes(real, desc.dim_order)
+        if data not in self.constant_ids:
+            self.constants.append(data)
+            self.constant_ids[data] = len(self.constants)  # 1-based: 0 is the placeholder
+        desc.data_buffer_idx = self.constant_ids[data]
+        self.tensors[(node, None)] = self._add(desc)
+        return self.tensors[(node, None)]
+
+    def tensor_of(self, node: torch.fx.Node, where: str) -> int:
+        key = tensor_key(node)
+        if key not in self.tensors:
+            raise CompileError(f"{where}: {node.name} is not a tensor the program holds")
+        return self.tensors[key]
+
+    # ------------------------------------------------------------- arguments
+
+    def argument(self, value: Any, jit_type: Any, where: str) -> int:
+        """The value index of one schema argument, typed by the schema."""
+        if isinstance(jit_type, torch.OptionalType):
+            if value is None:
+                return self.null()
+            jit_type = jit_type.getElementType()
+        if isinstance(jit_type, torch.TensorType):
+            if value is None:
+                return self.empty_tensor()
+            if not isinstance(value, torch.fx.Node):
+                raise CompileError(f"{where}: expected a tensor, got {value!r}")
+            return self.tensor_of(value, where)
+        if isinstance(jit_type, torch.ListType):
+            return self.list_argument(list(value), jit_type.getElementType(), where)
+        if isinstance(value, torch.fx.Node):
+            raise CompileError(f"{where}: {value.name} is computed at run time; "
+                               "ptec supports static shapes and constant scalars only")
+        return self.scalar_argument(value, jit_type, where)
+
+    def list_argument(self, items: list, elem: Any, where: str) -> int:
+        if isinstance(elem, (torch.IntType, torch.SymIntType)):
+            return self.int_list(items)
+        if isinstance(elem, torch.FloatType):
+            return self.double_list(items)
+        if isinstance(elem, torch.BoolType):
+            return self.bool_list(items)
+        if isinstance(elem, torch.TensorType):
+            return self._add(pte.TensorList([self.tensor_of(n, where) for n in items]))
+        if isinstance(elem, torch.OptionalType) and isinstance(elem.getElementType(),
+                                                               torch.TensorType):
+            return self._add(pte.OptionalTensorList(
+                [-1 if n is None else self.tensor_of(n, where) for n in items]))
+        raise CompileError(f"{where}: lists of {elem} are not supported")
+
+    def scalar_argument(self, value: Any, jit_type: Any, where: str) -> int:
+        if isinstance(value, torch.dtype):
+            return self.int_(scalar_type(value))
+        if isinstance(value, torch.memory_format):
+            return self.int_(MEMORY_FORMATS[value])
+        if isinstance(value, torch.layout):
+            return self.int_(LAYOUTS[value])
+        if isinstance(jit_type, torch.StringType):
+            return self.string(value)
+        if isinstance(jit_type, torch.NumberType):
+            return self.number(value, where)
+        if isinstance(jit_type, torch.BoolType):
+            return self.bool_(value)
+        if isinstance(jit_type, (torch.IntType, torch.SymIntType)):
+            return self.int_(value)
+        if isinstance(jit_type, torch.FloatType):
+            return self.double(value)
+        raise CompileError(f"{where}: arguments of type {jit_type} are not supported")
+
+    def number(self, value: Any, where: str) -> int:
+        """A Scalar: Bool, Int or Double by its Python type."""
+        if isinstance(value, bool):
+            return self.bool_(value)
+        if isinstance(value, numbers.Integral):
+            return self.int_(value)
+        if isinstance(value, numbers.Real):
+            return self.double(value)
+        raise CompileError(f"{where}: {value!r} is not a number")
+
+    # ---------------------------------------------------------- instructions
+
+    def operator(self, variant: OutVariant) -> int:
+        key = (variant.name, variant.overload)
+        if key not in self.operator_ids:
+            self.operator_ids[key] = len(self.operators)
+            self.operators.append(pte.Operator(name=variant.name, overload=variant.overload))
+        return self.operator_ids[key]
+
+    def kernel_call(self, node: torch.fx.Node) -> None:
+        variant: OutVariant = node.meta[META_KEY]
+        where = f"{node.name} ({variant.name}.{variant.overload})"
+        given = dict(zip((a.name for a in node.target._schema.arguments), node.args))
+        given.update(node.kwargs)
+        outs = results(node)
+        out_tensors: list[int] = []
+        args: list[int] = []
+        for arg in variant.op._schema.arguments:
+            if arg.is_out:
+                args.append(self.out_argument(arg, outs, out_tensors, where))
+            elif arg.name in given:
+                args.append(self.argument(given[arg.name], arg.type, f"{where}.{arg.name}"))
+            elif arg.has_default_value():
+                args.append(self.argument(arg.default_value, arg.type, f"{where}.{arg.name}"))
+            else:
+                raise CompileError(f"{where}: argument {arg.name!r} missing and has no default")
+        out_types = [a.type for a in variant.op._schema.arguments if a.is_out]
+        if len(out_types) == 1 and isinstance(out_types[0], torch.TensorType):
+            args.append(out_tensors[0])  # the return is the out tensor itself
+        else:
+            args.append(self._add(pte.TensorList(out_tensors)))
+        self.instructions.append(pte.Instruction(pte.KernelCall(self.operator(variant), args)))
+        self.infos.append(InstructionInfo(
+            node.name, f"{variant.name}.{variant.overload}" if variant.overload else variant.name,
+            tuple((tuple(v.shape), v.dtype) for _, v in outs)))
+
+    def out_argument(self, arg: Any, outs: list, out_tensors: list[int], where: str) -> int:
+        """Out tensor(s) for one out argument: the next result, or all for Tensor[]."""
+        if isinstance(arg.type, torch.ListType):
+            ids = [self.planned_tensor(key, val) for key, val in outs[len(out_tensors):]]
+            out_tensors.extend(ids)
+            return self._add(pte.TensorList(ids))
+        if len(out_tensors) >= len(outs):
+            raise CompileError(f"{where}: more out arguments than results")
+        key, val = outs[len(out_tensors)]
+        out_tensors.append(self.planned_tensor(key, val))
+        return out_tensors[-1]
+
+    def output(self, value: Any) -> int:
+        if isinstance(value, torch.fx.Node):
+            return self.tensor_of(value, "output")
+        if value is None:
+            return self.null()
+        if isinstance(value, numbers.Number):
+            return self.number(value, "output")
+        raise CompileError(f"output {value!r} is not supported")
+
+
+def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
+                 in_spec: pytree.TreeSpec | None, out_spec: pytree.TreeSpec | None,
+                 ) -> EmittedProgram:
+    """The Program, its constant segment and per-instruction facts for the report."""
+    em = _Emitter(gm, schedule, plan)
+    inputs: list[int] = []
+    outputs: list[int] = []
+    calls = set(schedule.instructions)
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            inputs.append(em.planned_tensor((node, None), node.meta["val"]))
+        elif node.op == "get_attr":
+            em.constant_tensor(node)
+        elif node in calls:
+            em.kernel_call(node)
+        elif node.op == "output":
+            returned = node.args[0]
+            items = returned if isinstance(returned, (list, tuple)) else [returned]
+            outputs = [em.output(v) for v in items]
+    segment, offsets = pack_constant_segment(em.constants)
+    plan_ = pte.ExecutionPlan(
+        name=METHOD_NAME,
+        container_meta_type=pte.ContainerMetadata(encode_container(in_spec),
+                                                  encode_container(out_spec)),
+        values=em.values,
+        inputs=inputs,
+        outputs=outputs,
+        chains=[pte.Chain(inputs=[], outputs=[], instructions=em.instructions)],
+        operators=em.operators,
+        delegates=[],
+        non_const_buffer_sizes=[0, plan.arena_bytes],
+    )
+    program = pte.Program(
+        version=pte.SCHEMA_VERSION,
+        execution_plan=[plan_],
+        constant_buffer=[],
+        backend_delegate_data=[],
+        segments=[],
+        constant_segment=pte.SubsegmentOffsets(segment_index=0, offsets=offsets),
+    )
+    return EmittedProgram(program, [segment], em.infos, len(segment))

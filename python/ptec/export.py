@@ -1,0 +1,87 @@
+"""From an nn.Module to the core-ATen FX graph the passes work on.
+
+torch.export lifts parameters, buffers and tensor constants to placeholders.
+ptec turns them back into get_attr nodes that hold the real tensors, so that
+a graph module alone carries everything the passes and the emitter need:
+placeholders are exactly the user inputs, get_attr nodes are the constants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from torch.export import ExportedProgram
+from torch.export.graph_signature import InputKind
+from torch.utils._pytree import TreeSpec
+
+from .dtypes import dim_order_from_strides
+from .errors import CompileError
+from .passes.fake import fake_of
+
+
+@dataclass
+class ExportedGraph:
+    """A graph module plus the pytree specs of the model's inputs and outputs."""
+    graph_module: torch.fx.GraphModule
+    in_spec: TreeSpec | None
+    out_spec: TreeSpec | None
+
+
+def export_core_aten(module: torch.nn.Module, example_inputs: Sequence[Any]) -> ExportedGraph:
+    """torch.export in eval mode, core-ATen decompositions, constants as get_attr."""
+    try:
+        ep = torch.export.export(module.eval(), tuple(example_inputs))
+    except Exception as e:  # torch.export raises many types; all mean "cannot export"
+        raise CompileError(f"torch.export failed: {e}") from e
+    ep = ep.run_decompositions()
+    return ExportedGraph(constants_to_attributes(ep), ep.call_spec.in_spec, ep.call_spec.out_spec)
+
+
+def constants_to_attributes(ep: ExportedProgram) -> torch.fx.GraphModule:
+    """The program's graph with lifted constants turned into get_attr nodes."""
+    signature = ep.graph_signature
+    if signature.buffers_to_mutate or signature.user_inputs_to_mutate:
+        raise CompileError("the model mutates buffers or inputs "
+                           f"({sorted(signature.buffers_to_mutate.values())}); "
+                           "ptec compiles stateless models only")
+    gm = ep.graph_module
+    kinds = {spec.arg.name: spec for spec in signature.input_specs}
+    for node in list(gm.graph.nodes):
+        if node.op != "placeholder":
+            continue
+        spec = kinds[node.name]
+        if spec.kind == InputKind.USER_INPUT:
+            if not isinstance(node.meta.get("val"), torch.Tensor):
+                raise CompileError(f"input {node.name!r} is not a tensor; "
+                                   "ptec programs take tensor inputs only")
+            continue
+        if spec.kind not in (InputKind.PARAMETER, InputKind.BUFFER, InputKind.CONSTANT_TENSOR):
+            raise CompileError(f"input {node.name!r} of kind {spec.kind.name} is not supported")
+        tensor = _constant_tensor(ep, spec.target)
+        attr = f"_ptec_const_{node.name}"
+        gm.register_buffer(attr, tensor)
+        with gm.graph.inserting_before(node):
+            getter = gm.graph.get_attr(attr)
+        getter.meta.update(node.meta)
+        getter.meta["val"] = fake_of(node.meta["val"].fake_mode, tensor)
+        node.replace_all_uses_with(getter)
+        gm.graph.erase_node(node)
+    gm.graph.lint()
+    gm.recompile()
+    return gm
+
+
+def _constant_tensor(ep: ExportedProgram, target: str) -> torch.Tensor:
+    if target in ep.state_dict:
+        tensor = ep.state_dict[target]
+    elif target in ep.constants:
+        tensor = ep.constants[target]
+    else:
+        raise CompileError(f"constant {target!r} not found in the exported program")
+    tensor = tensor.detach()
+    # The program stores a constant as dense bytes in some dim order; a
+    # strided view (a slice of a parameter, say) is made contiguous first.
+    if not tensor.permute(dim_order_from_strides(tensor.stride())).is_contiguous():
+        tensor = tensor.contiguous()
+    return tensor

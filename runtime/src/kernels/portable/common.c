@@ -1,0 +1,212 @@
+#include "kernels/portable/common.h"
+
+#include <math.h>
+#include <string.h>
+
+float ptec_load_f32(const void *data, int dtype, int64_t i) {
+  switch (dtype) {
+    case PTEC_DTYPE_FLOAT32: return ((const float *)data)[i];
+    case PTEC_DTYPE_FLOAT64: return (float)((const double *)data)[i];
+    case PTEC_DTYPE_INT64: return (float)((const int64_t *)data)[i];
+    case PTEC_DTYPE_INT32: return (float)((const int32_t *)data)[i];
+    case PTEC_DTYPE_INT16: return (float)((const int16_t *)data)[i];
+    case PTEC_DTYPE_INT8: return (float)((const int8_t *)data)[i];
+    case PTEC_DTYPE_UINT8: return (float)((const uint8_t *)data)[i];
+    case PTEC_DTYPE_BOOL: return ((const uint8_t *)data)[i] ? 1.0f : 0.0f;
+    default: return 0.0f;
+  }
+}
+
+/* Float to int64 without undefined behaviour: NaN -> 0, saturating. */
+static int64_t f32_to_i64(float v) {
+  if (v != v) return 0;
+  if (v >= 9.2233720368547758e18f) return INT64_MAX;
+  if (v <= -9.2233720368547758e18f) return INT64_MIN;
+  return (int64_t)v;
+}
+
+int64_t ptec_load_i64(const void *data, int dtype, int64_t i) {
+  switch (dtype) {
+    case PTEC_DTYPE_INT64: return ((const int64_t *)data)[i];
+    case PTEC_DTYPE_INT32: return ((const int32_t *)data)[i];
+    case PTEC_DTYPE_INT16: return ((const int16_t *)data)[i];
+    case PTEC_DTYPE_INT8: return ((const int8_t *)data)[i];
+    case PTEC_DTYPE_UINT8: return ((const uint8_t *)data)[i];
+    case PTEC_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
+    case PTEC_DTYPE_FLOAT32: return f32_to_i64(((const float *)data)[i]);
+    case PTEC_DTYPE_FLOAT64: return f32_to_i64((float)((const double *)data)[i]);
+    default: return 0;
+  }
+}
+
+void ptec_store_f32(void *data, int dtype, int64_t i, float v) {
+  switch (dtype) {
+    case PTEC_DTYPE_FLOAT32: ((float *)data)[i] = v; break;
+    case PTEC_DTYPE_FLOAT64: ((double *)data)[i] = v; break;
+    case PTEC_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0.0f; break;
+    default: ptec_store_i64(data, dtype, i, f32_to_i64(v)); break;
+  }
+}
+
+void ptec_store_i64(void *data, int dtype, int64_t i, int64_t v) {
+  /* Narrowing wraps like PyTorch; done on unsigned types to stay defined. */
+  switch (dtype) {
+    case PTEC_DTYPE_INT64: ((int64_t *)data)[i] = v; break;
+    case PTEC_DTYPE_INT32: ((uint32_t *)data)[i] = (uint32_t)v; break;
+    case PTEC_DTYPE_INT16: ((uint16_t *)data)[i] = (uint16_t)v; break;
+    case PTEC_DTYPE_INT8: ((uint8_t *)data)[i] = (uint8_t)v; break;
+    case PTEC_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)v; break;
+    case PTEC_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
+    case PTEC_DTYPE_FLOAT32: ((float *)data)[i] = (float)v; break;
+    case PTEC_DTYPE_FLOAT64: ((double *)data)[i] = (double)v; break;
+    default: break;
+  }
+}
+
+void ptec_convert_element(void *dst, int dst_dtype, int64_t di, const void *src, int src_dtype,
+                          int64_t si) {
+  if (src_dtype == PTEC_DTYPE_FLOAT64 && dst_dtype == PTEC_DTYPE_FLOAT64) {
+    ((double *)dst)[di] = ((const double *)src)[si];
+  } else if (src_dtype == PTEC_DTYPE_FLOAT64 && dst_dtype != PTEC_DTYPE_BOOL &&
+             !ptec_dtype_is_float(dst_dtype)) {
+    double v = ((const double *)src)[si];
+    int64_t iv = v != v ? 0 : v >= 9.2233720368547758e18 ? INT64_MAX
+                 : v <= -9.2233720368547758e18         ? INT64_MIN
+                                                       : (int64_t)v;
+    ptec_store_i64(dst, dst_dtype, di, iv);
+  } else if (ptec_dtype_is_float(src_dtype)) {
+    ptec_store_f32(dst, dst_dtype, di, ptec_load_f32(src, src_dtype, si));
+  } else if (dst_dtype == PTEC_DTYPE_FLOAT64) {
+    ((double *)dst)[di] = (double)ptec_load_i64(src, src_dtype, si);
+  } else {
+    ptec_store_i64(dst, dst_dtype, di, ptec_load_i64(src, src_dtype, si));
+  }
+}
+
+void ptec_fill_f32(ptec_tensor *t, float v) {
+  for (size_t i = 0; i < t->numel; i++) ptec_store_f32(t->data, t->dtype, (int64_t)i, v);
+}
+
+void ptec_fill_i64(ptec_tensor *t, int64_t v) {
+  for (size_t i = 0; i < t->numel; i++) ptec_store_i64(t->data, t->dtype, (int64_t)i, v);
+}
+
+void ptec_fill_scalar(const ptec_kernel_context *ctx, uint32_t arg, ptec_tensor *t) {
+  if (ptec_arg_scalar_is_integral(ctx, arg))
+    ptec_fill_i64(t, ptec_arg_scalar_int(ctx, arg));
+  else if (t->dtype == PTEC_DTYPE_FLOAT64) {
+    double v = ptec_arg_double(ctx, arg);
+    for (size_t i = 0; i < t->numel; i++) ((double *)t->data)[i] = v;
+  } else if (ptec_dtype_is_integer(t->dtype)) {
+    double v = ptec_arg_double(ctx, arg);
+    ptec_fill_i64(t, v != v ? 0 : v >= 9.2233720368547758e18 ? INT64_MAX
+                                : v <= -9.2233720368547758e18 ? INT64_MIN
+                                                              : (int64_t)v);
+  } else {
+    ptec_fill_f32(t, (float)ptec_arg_double(ctx, arg));
+  }
+}
+
+int64_t ptec_arg_scalar_int(const ptec_kernel_context *ctx, uint32_t i) {
+  const ptec_value *v = ptec_arg(ctx, i);
+  if (v->tag == PTEC_VALUE_INT) return v->u.i;
+  if (v->tag == PTEC_VALUE_BOOL) return v->u.b;
+  if (v->tag == PTEC_VALUE_DOUBLE) return f32_to_i64((float)v->u.d);
+  return 0;
+}
+
+const char *ptec_shape_str(const int32_t *sizes, uint32_t rank, char *buf, size_t cap) {
+  size_t n = 0;
+  if (cap == 0) return buf;
+#define PUT(c) do { if (n + 1 < cap) buf[n++] = (c); } while (0)
+  PUT('[');
+  for (uint32_t k = 0; k < rank; k++) {
+    if (k) { PUT(','); PUT(' '); }
+    char digits[12];
+    int nd = 0;
+    int64_t v = sizes[k];
+    if (v < 0) { PUT('-'); v = -v; }
+    do { digits[nd++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (nd) PUT(digits[--nd]);
+  }
+  PUT(']');
+#undef PUT
+  buf[n] = '\0';
+  return buf;
+}
+
+ptec_status ptec_check_dtype(ptec_kernel_context *ctx, const ptec_tensor *t, int dtype,
+                             const char *name) {
+  PTEC_CHECK(ctx, t->dtype == dtype, PTEC_STATUS_TYPE_MISMATCH, "%s has dtype %s, expected %s",
+             name, ptec_dtype_name(t->dtype), ptec_dtype_name(dtype));
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_check_same_dtype(ptec_kernel_context *ctx, const ptec_tensor *a,
+                                  const ptec_tensor *b, const char *name_a, const char *name_b) {
+  PTEC_CHECK(ctx, a->dtype == b->dtype, PTEC_STATUS_TYPE_MISMATCH,
+             "%s has dtype %s but %s has %s", name_a, ptec_dtype_name(a->dtype), name_b,
+             ptec_dtype_name(b->dtype));
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_check_shape(ptec_kernel_context *ctx, const ptec_tensor *t,
+                             const int64_t *sizes, uint32_t rank, const char *name) {
+  bool ok = t->rank == rank;
+  for (uint32_t k = 0; ok && k < rank; k++) ok = t->sizes[k] == sizes[k];
+  if (!ok) {
+    int32_t want[PTEC_MAX_RANK];
+    char a[48], b[48];
+    uint32_t n = rank < PTEC_MAX_RANK ? rank : PTEC_MAX_RANK;
+    for (uint32_t k = 0; k < n; k++) want[k] = (int32_t)sizes[k];
+    return ptec_kernel_fail(ctx, PTEC_STATUS_SHAPE_MISMATCH, "%s has shape %s, expected %s", name,
+                            ptec_shape_str(t->sizes, t->rank, a, sizeof a),
+                            ptec_shape_str(want, n, b, sizeof b));
+  }
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_check_same_shape(ptec_kernel_context *ctx, const ptec_tensor *a,
+                                  const ptec_tensor *b, const char *name_a, const char *name_b) {
+  if (!ptec_tensor_same_shape(a, b)) {
+    char sa[48], sb[48];
+    return ptec_kernel_fail(ctx, PTEC_STATUS_SHAPE_MISMATCH, "%s has shape %s but %s has %s",
+                            name_a, ptec_shape_str(a->sizes, a->rank, sa, sizeof sa), name_b,
+                            ptec_shape_str(b->sizes, b->rank, sb, sizeof sb));
+  }
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_check_f32(ptec_kernel_context *ctx, const ptec_tensor *in,
+                           const ptec_tensor *out) {
+  PTEC_CHECK(ctx, out->dtype == PTEC_DTYPE_FLOAT32, PTEC_STATUS_NOT_SUPPORTED,
+             "out dtype %s not supported (float32 only)", ptec_dtype_name(out->dtype));
+  if (in) PTEC_TRY(ptec_check_dtype(ctx, in, PTEC_DTYPE_FLOAT32, "input"));
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_normalize_dim(ptec_kernel_context *ctx, int64_t dim, uint32_t rank,
+                               uint32_t *out) {
+  /* A 0-d tensor accepts dim 0 and -1, like PyTorch. */
+  int64_t r = rank == 0 ? 1 : (int64_t)rank;
+  PTEC_CHECK(ctx, dim >= -r && dim < r, PTEC_STATUS_OUT_OF_RANGE,
+             "dim %lld out of range for rank %u", (long long)dim, (unsigned)rank);
+  *out = (uint32_t)(dim < 0 ? dim + r : dim);
+  return PTEC_STATUS_OK;
+}
+
+void ptec_tensor_sizes64(const ptec_tensor *t, int64_t sizes[PTEC_MAX_RANK]) {
+  for (uint32_t k = 0; k < t->rank; k++) sizes[k] = t->sizes[k];
+}
+
+bool ptec_tensor_is_row_major(const ptec_tensor *t) {
+  int64_t strides[PTEC_MAX_RANK];
+  ptec_tensor_strides(t, strides);
+  int64_t expect = 1;
+  for (int k = (int)t->rank - 1; k >= 0; k--) {
+    if (t->sizes[k] == 1) continue;
+    if (strides[k] != expect) return false;
+    expect *= t->sizes[k];
+  }
+  return true;
+}

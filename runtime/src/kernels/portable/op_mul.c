@@ -1,0 +1,17 @@
+/* mul: tensor and scalar overloads. */
+#include "kernels/portable/elementwise.h"
+#include "kernels/portable/ops_decl.h"
+
+/* mul.out(Tensor self, Tensor other, *, Tensor(a!) out) */
+ptec_status ptec_kernel_mul_out(ptec_kernel_context *ctx) {
+  return ptec_binary(ctx, PTEC_BINARY_MUL, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 1),
+                     ptec_arg_tensor(ctx, 2), 1.0);
+}
+
+/* mul.Scalar_out(Tensor self, Scalar other, *, Tensor(a!) out) */
+ptec_status ptec_kernel_mul_scalar_out(ptec_kernel_context *ctx) {
+  ptec_scalar_tensor other;
+  ptec_scalar_tensor_init(&other, ctx, 1);
+  return ptec_binary(ctx, PTEC_BINARY_MUL, ptec_arg_tensor(ctx, 0), &other.t,
+                     ptec_arg_tensor(ctx, 2), 1.0);
+}

@@ -1,0 +1,207 @@
+/* avg_pool2d, max_pool2d_with_indices and _adaptive_avg_pool2d, float32,
+ * [N, C, H, W] or [C, H, W], any dim orders. Loops mirror PyTorch's CPU
+ * kernels so window sums accumulate in the same order. */
+#include <math.h>
+
+#include "kernels/portable/common.h"
+#include "kernels/portable/ops_decl.h"
+
+/* A [C, H, W] or [N, C, H, W] tensor seen as 4-D. */
+typedef struct view4 {
+  int64_t n, c, h, w;    /* sizes */
+  int64_t sn, sc, sh, sw; /* element strides */
+} view4;
+
+static view4 view4_of(const ptec_tensor *t) {
+  int64_t s[PTEC_MAX_RANK];
+  ptec_tensor_strides(t, s);
+  uint32_t o = t->rank - 3u; /* 1 for 4-D, 0 for 3-D */
+  view4 v = {o ? t->sizes[0] : 1, t->sizes[o], t->sizes[o + 1], t->sizes[o + 2],
+             o ? s[0] : 0,       s[o],         s[o + 1],         s[o + 2]};
+  return v;
+}
+
+/* A 2-entry pooling parameter list; one entry means both, none `dflt`. */
+static ptec_status pair(ptec_kernel_context *ctx, uint32_t arg, const int64_t dflt[2],
+                        int64_t v[2], const char *name) {
+  uint32_t count;
+  const int64_t *list = ptec_arg_int_list(ctx, arg, &count);
+  PTEC_CHECK(ctx, count <= 2 && (count > 0 || dflt), PTEC_STATUS_INVALID_ARGUMENT,
+             "%s must have 1 or 2 entries", name);
+  if (count == 0) {
+    v[0] = dflt[0];
+    v[1] = dflt[1];
+  } else {
+    v[0] = list[0];
+    v[1] = list[count - 1];
+  }
+  return PTEC_STATUS_OK;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* PyTorch's pooling_output_shape. */
+static int64_t pool_out_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil,
+                             bool ceil_mode) {
+  int64_t out = floor_div(in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) out--;
+  return out;
+}
+
+/* Parses kernel_size, stride, padding (and dilation) and checks input and
+ * out: float32, rank 3 or 4, out of the pooled shape. */
+typedef struct pool_params {
+  int64_t k[2], s[2], p[2], d[2];
+  view4 in, out;
+} pool_params;
+
+static ptec_status pool_setup(ptec_kernel_context *ctx, const ptec_tensor *in,
+                              const ptec_tensor *out, int dil_arg, bool ceil_mode,
+                              pool_params *pp) {
+  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_CHECK(ctx, in->rank == 3 || in->rank == 4, PTEC_STATUS_SHAPE_MISMATCH,
+             "input must be [N, C, H, W] or [C, H, W]");
+  static const int64_t one[2] = {1, 1};
+  PTEC_TRY(pair(ctx, 1, NULL, pp->k, "kernel_size"));
+  PTEC_TRY(pair(ctx, 2, pp->k, pp->s, "stride"));
+  PTEC_TRY(pair(ctx, 3, NULL, pp->p, "padding"));
+  if (dil_arg >= 0) PTEC_TRY(pair(ctx, (uint32_t)dil_arg, NULL, pp->d, "dilation"));
+  else pp->d[0] = pp->d[1] = one[0];
+  for (int i = 0; i < 2; i++) {
+    PTEC_CHECK(ctx, pp->k[i] > 0 && pp->s[i] > 0 && pp->d[i] > 0, PTEC_STATUS_INVALID_ARGUMENT,
+               "kernel_size, stride and dilation must be positive");
+    PTEC_CHECK(ctx, pp->p[i] >= 0 && pp->p[i] <= pp->k[i] / 2, PTEC_STATUS_INVALID_ARGUMENT,
+               "padding must be at most half the kernel size");
+  }
+  pp->in = view4_of(in);
+  int64_t oh = pool_out_size(pp->in.h, pp->k[0], pp->p[0], pp->s[0], pp->d[0], ceil_mode);
+  int64_t ow = pool_out_size(pp->in.w, pp->k[1], pp->p[1], pp->s[1], pp->d[1], ceil_mode);
+  PTEC_CHECK(ctx, oh > 0 && ow > 0, PTEC_STATUS_SHAPE_MISMATCH, "pooled output would be empty");
+  int64_t want[4] = {pp->in.n, pp->in.c, oh, ow};
+  PTEC_TRY(ptec_check_shape(ctx, out, in->rank == 4 ? want : want + 1, in->rank, "out"));
+  pp->out = view4_of(out);
+  return PTEC_STATUS_OK;
+}
+
+/* avg_pool2d.out(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0,
+ *   bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None, *,
+ *   Tensor(a!) out) */
+ptec_status ptec_kernel_avg_pool2d_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 7);
+  pool_params pp;
+  PTEC_TRY(pool_setup(ctx, in, out, -1, ptec_arg_bool(ctx, 4), &pp));
+  bool include_pad = ptec_arg_bool(ctx, 5);
+  int64_t divisor = ptec_arg_is_none(ctx, 6) ? 0 : ptec_arg_int(ctx, 6);
+  PTEC_CHECK(ctx, ptec_arg_is_none(ctx, 6) || divisor != 0, PTEC_STATUS_INVALID_ARGUMENT,
+             "divisor_override must not be zero");
+  const float *x = in->data;
+  float *y = out->data;
+  view4 I = pp.in, O = pp.out;
+  for (int64_t n = 0; n < O.n; n++)
+    for (int64_t c = 0; c < O.c; c++) {
+      const float *xp = x + n * I.sn + c * I.sc;
+      for (int64_t oh = 0; oh < O.h; oh++)
+        for (int64_t ow = 0; ow < O.w; ow++) {
+          int64_t ih0 = oh * pp.s[0] - pp.p[0], iw0 = ow * pp.s[1] - pp.p[1];
+          int64_t ih1 = ih0 + pp.k[0] < I.h + pp.p[0] ? ih0 + pp.k[0] : I.h + pp.p[0];
+          int64_t iw1 = iw0 + pp.k[1] < I.w + pp.p[1] ? iw0 + pp.k[1] : I.w + pp.p[1];
+          int64_t pool_size = (ih1 - ih0) * (iw1 - iw0);
+          ih0 = ih0 < 0 ? 0 : ih0;
+          iw0 = iw0 < 0 ? 0 : iw0;
+          ih1 = ih1 > I.h ? I.h : ih1;
+          iw1 = iw1 > I.w ? I.w : iw1;
+          float *yp = y + n * O.sn + c * O.sc + oh * O.sh + ow * O.sw;
+          if (ih0 >= ih1 || iw0 >= iw1) {
+            *yp = 0.0f;
+            continue;
+          }
+          float sum = 0.0f;
+          for (int64_t ih = ih0; ih < ih1; ih++)
+            for (int64_t iw = iw0; iw < iw1; iw++) sum += xp[ih * I.sh + iw * I.sw];
+          int64_t div = divisor ? divisor : include_pad ? pool_size : (ih1 - ih0) * (iw1 - iw0);
+          *yp = sum / (float)div;
+        }
+    }
+  return PTEC_STATUS_OK;
+}
+
+/* max_pool2d_with_indices.out(Tensor self, int[2] kernel_size, int[2] stride=[],
+ *   int[2] padding=0, int[2] dilation=1, bool ceil_mode=False, *, Tensor(a!) out,
+ *   Tensor(b!) indices): indices are flat h * W + w positions in the plane. */
+ptec_status ptec_kernel_max_pool2d_with_indices_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 6), *indices = ptec_arg_tensor(ctx, 7);
+  pool_params pp;
+  PTEC_TRY(pool_setup(ctx, in, out, 4, ptec_arg_bool(ctx, 5), &pp));
+  PTEC_TRY(ptec_check_dtype(ctx, indices, PTEC_DTYPE_INT64, "indices"));
+  PTEC_TRY(ptec_check_same_shape(ctx, out, indices, "out", "indices"));
+  view4 I = pp.in, O = pp.out, X = view4_of(indices);
+  const float *x = in->data;
+  float *y = out->data;
+  int64_t *yi = indices->data;
+  for (int64_t n = 0; n < O.n; n++)
+    for (int64_t c = 0; c < O.c; c++) {
+      const float *xp = x + n * I.sn + c * I.sc;
+      for (int64_t oh = 0; oh < O.h; oh++)
+        for (int64_t ow = 0; ow < O.w; ow++) {
+          int64_t ih0 = oh * pp.s[0] - pp.p[0], iw0 = ow * pp.s[1] - pp.p[1];
+          int64_t ih1 = ih0 + (pp.k[0] - 1) * pp.d[0] + 1, iw1 = iw0 + (pp.k[1] - 1) * pp.d[1] + 1;
+          ih1 = ih1 > I.h ? I.h : ih1;
+          iw1 = iw1 > I.w ? I.w : iw1;
+          while (ih0 < 0) ih0 += pp.d[0];
+          while (iw0 < 0) iw0 += pp.d[1];
+          int64_t best = ih0 * I.w + iw0;
+          float maxval = -INFINITY;
+          for (int64_t ih = ih0; ih < ih1; ih += pp.d[0])
+            for (int64_t iw = iw0; iw < iw1; iw += pp.d[1]) {
+              float v = xp[ih * I.sh + iw * I.sw];
+              if (v > maxval || v != v) {
+                maxval = v;
+                best = ih * I.w + iw;
+              }
+            }
+          y[n * O.sn + c * O.sc + oh * O.sh + ow * O.sw] = maxval;
+          yi[n * X.sn + c * X.sc + oh * X.sh + ow * X.sw] = best;
+        }
+    }
+  return PTEC_STATUS_OK;
+}
+
+/* _adaptive_avg_pool2d.out(Tensor self, SymInt[2] output_size, *, Tensor(a!) out) */
+ptec_status ptec_kernel_adaptive_avg_pool2d_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 2);
+  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_CHECK(ctx, in->rank == 3 || in->rank == 4, PTEC_STATUS_SHAPE_MISMATCH,
+             "input must be [N, C, H, W] or [C, H, W]");
+  int64_t osz[2] = {0};
+  PTEC_TRY(pair(ctx, 1, NULL, osz, "output_size"));
+  PTEC_CHECK(ctx, osz[0] >= 0 && osz[1] >= 0, PTEC_STATUS_INVALID_ARGUMENT,
+             "output_size must not be negative");
+  view4 I = view4_of(in);
+  int64_t want[4] = {I.n, I.c, osz[0], osz[1]};
+  PTEC_TRY(ptec_check_shape(ctx, out, in->rank == 4 ? want : want + 1, in->rank, "out"));
+  view4 O = view4_of(out);
+  const float *x = in->data;
+  float *y = out->data;
+  for (int64_t n = 0; n < O.n; n++)
+    for (int64_t c = 0; c < O.c; c++) {
+      const float *xp = x + n * I.sn + c * I.sc;
+      for (int64_t oh = 0; oh < O.h; oh++) {
+        int64_t ih0 = oh * I.h / O.h, ih1 = ((oh + 1) * I.h + O.h - 1) / O.h;
+        for (int64_t ow = 0; ow < O.w; ow++) {
+          int64_t iw0 = ow * I.w / O.w, iw1 = ((ow + 1) * I.w + O.w - 1) / O.w;
+          float sum = 0.0f;
+          for (int64_t ih = ih0; ih < ih1; ih++)
+            for (int64_t iw = iw0; iw < iw1; iw++) sum += xp[ih * I.sh + iw * I.sw];
+          y[n * O.sn + c * O.sc + oh * O.sh + ow * O.sw] =
+              sum / (float)(ih1 - ih0) / (float)(iw1 - iw0);
+        }
+      }
+    }
+  return PTEC_STATUS_OK;
+}

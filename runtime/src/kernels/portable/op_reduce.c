@@ -1,0 +1,263 @@
+/* Reductions: mean, sum, amax, amin, argmax, var, any, all. Float sums
+ * accumulate in double, so the result is the exact sum rounded once. */
+#include <math.h>
+
+#include "kernels/portable/common.h"
+#include "kernels/portable/iter.h"
+#include "kernels/portable/ops_decl.h"
+#include "kernels/portable/reduce.h"
+
+/* Sum of the current slice of operand 1 (the input) as double. */
+static double slice_sum(ptec_iter *it, const ptec_tensor *in) {
+  double acc = 0.0;
+  for (; !it->done; ptec_iter_next(it)) {
+    if (in->dtype == PTEC_DTYPE_FLOAT32) {
+      const float *x = (const float *)in->data + it->offset[1];
+      for (int64_t k = 0; k < it->count; k++) acc += x[k * it->step[1]];
+    } else {
+      for (int64_t k = 0; k < it->count; k++)
+        acc += ptec_load_f32(in->data, in->dtype, it->offset[1] + k * it->step[1]);
+    }
+  }
+  return acc;
+}
+
+/* Sum of squared deviations from `mean` over the current slice. */
+static double slice_sq_dev(ptec_iter *it, const ptec_tensor *in, double mean) {
+  double acc = 0.0;
+  for (; !it->done; ptec_iter_next(it))
+    for (int64_t k = 0; k < it->count; k++) {
+      double d = ptec_load_f32(in->data, in->dtype, it->offset[1] + k * it->step[1]) - mean;
+      acc += d * d;
+    }
+  return acc;
+}
+
+static int64_t slice_sum_i64(ptec_iter *it, const ptec_tensor *in) {
+  uint64_t acc = 0; /* wraps like PyTorch's int64 sum */
+  for (; !it->done; ptec_iter_next(it))
+    for (int64_t k = 0; k < it->count; k++)
+      acc += (uint64_t)ptec_load_i64(in->data, in->dtype, it->offset[1] + k * it->step[1]);
+  return (int64_t)acc;
+}
+
+#define FOR_EACH_OUT(s, j)                                          \
+  for (; !(s).outer.done; ptec_iter_next(&(s).outer))               \
+    for (int64_t j = 0; j < (s).outer.count; j++)
+
+#define OUT_INDEX(s, j) ((s).outer.offset[0] + (j) * (s).outer.step[0])
+
+/* A `ScalarType? dtype` argument must be None or out's dtype. */
+static ptec_status check_dtype_arg(ptec_kernel_context *ctx, uint32_t arg, const ptec_tensor *out) {
+  if (ptec_arg_is_none(ctx, arg)) return PTEC_STATUS_OK;
+  PTEC_CHECK(ctx, ptec_arg_int(ctx, arg) == out->dtype, PTEC_STATUS_TYPE_MISMATCH,
+             "dtype argument %lld differs from out dtype %s", (long long)ptec_arg_int(ctx, arg),
+             ptec_dtype_name(out->dtype));
+  return PTEC_STATUS_OK;
+}
+
+/* mean.out(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None,
+ *          Tensor(a!) out) */
+ptec_status ptec_kernel_mean_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 4);
+  PTEC_TRY(ptec_check_f32(ctx, NULL, out));
+  PTEC_TRY(check_dtype_arg(ctx, 3, out));
+  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype), PTEC_STATUS_NOT_SUPPORTED,
+             "input dtype %s not supported", ptec_dtype_name(in->dtype));
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
+  ptec_split_iter s;
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, false));
+  float *o = out->data;
+  FOR_EACH_OUT(s, j) {
+    ptec_split_iter_inner(&s, j);
+    o[OUT_INDEX(s, j)] = (float)(slice_sum(&s.inner, in) / (double)s.inner_numel);
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* sum.IntList_out(Tensor self, int[1]? dim, bool keepdim=False, *,
+ *                 ScalarType? dtype=None, Tensor(a!) out) */
+ptec_status ptec_kernel_sum_intlist_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 4);
+  PTEC_TRY(check_dtype_arg(ctx, 3, out));
+  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype) && ptec_dtype_is_supported(out->dtype) &&
+                      out->dtype != PTEC_DTYPE_FLOAT64,
+             PTEC_STATUS_NOT_SUPPORTED, "dtypes %s -> %s not supported",
+             ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
+  bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
+  PTEC_CHECK(ctx, is_float || !ptec_dtype_is_float(in->dtype), PTEC_STATUS_TYPE_MISMATCH,
+             "a %s input cannot sum into a %s out", ptec_dtype_name(in->dtype),
+             ptec_dtype_name(out->dtype));
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
+  ptec_split_iter s;
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, false));
+  FOR_EACH_OUT(s, j) {
+    ptec_split_iter_inner(&s, j);
+    if (is_float) ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j), (float)slice_sum(&s.inner, in));
+    else ptec_store_i64(out->data, out->dtype, OUT_INDEX(s, j), slice_sum_i64(&s.inner, in));
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* amax / amin: float NaN wins; integers compare as int64. */
+static ptec_status min_max(ptec_kernel_context *ctx, bool is_max) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 3);
+  PTEC_TRY(ptec_check_same_dtype(ctx, in, out, "input", "out"));
+  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype) && in->dtype != PTEC_DTYPE_FLOAT64,
+             PTEC_STATUS_NOT_SUPPORTED, "dtype %s not supported", ptec_dtype_name(in->dtype));
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
+  ptec_split_iter s;
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, false));
+  PTEC_CHECK(ctx, s.inner_numel > 0 || s.outer.empty, PTEC_STATUS_SHAPE_MISMATCH,
+             "cannot reduce over an empty dim");
+  bool is_float = in->dtype == PTEC_DTYPE_FLOAT32;
+  FOR_EACH_OUT(s, j) {
+    ptec_split_iter_inner(&s, j);
+    ptec_iter *it = &s.inner;
+    if (is_float) {
+      const float *x = in->data;
+      float best = x[it->offset[1]];
+      for (; !it->done; ptec_iter_next(it))
+        for (int64_t k = 0; k < it->count; k++) {
+          float v = x[it->offset[1] + k * it->step[1]];
+          if (v != v || (is_max ? v > best : v < best)) best = v;
+          if (best != best) break;
+        }
+      ((float *)out->data)[OUT_INDEX(s, j)] = best;
+    } else {
+      int64_t best = ptec_load_i64(in->data, in->dtype, it->offset[1]);
+      for (; !it->done; ptec_iter_next(it))
+        for (int64_t k = 0; k < it->count; k++) {
+          int64_t v = ptec_load_i64(in->data, in->dtype, it->offset[1] + k * it->step[1]);
+          if (is_max ? v > best : v < best) best = v;
+        }
+      ptec_store_i64(out->data, out->dtype, OUT_INDEX(s, j), best);
+    }
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* amax.out(Tensor self, int[1] dim=[], bool keepdim=False, *, Tensor(a!) out) */
+ptec_status ptec_kernel_amax_out(ptec_kernel_context *ctx) { return min_max(ctx, true); }
+/* amin.out(Tensor self, int[1] dim=[], bool keepdim=False, *, Tensor(a!) out) */
+ptec_status ptec_kernel_amin_out(ptec_kernel_context *ctx) { return min_max(ctx, false); }
+
+/* argmax.out(Tensor self, int? dim=None, bool keepdim=False, *, Tensor(a!) out):
+ * the first maximum in flattened order; NaN counts as the maximum. */
+ptec_status ptec_kernel_argmax_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 3);
+  PTEC_TRY(ptec_check_dtype(ctx, out, PTEC_DTYPE_INT64, "out"));
+  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype), PTEC_STATUS_NOT_SUPPORTED,
+             "dtype %s not supported", ptec_dtype_name(in->dtype));
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_int(ctx, 1, in->rank, mask));
+  /* With dim=None, keepdim keeps every dim as 1, like PyTorch. */
+  ptec_split_iter s;
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, true));
+  PTEC_CHECK(ctx, s.inner_numel > 0 || s.outer.empty, PTEC_STATUS_SHAPE_MISMATCH,
+             "cannot take argmax over an empty dim");
+  bool is_float = ptec_dtype_is_float(in->dtype);
+  FOR_EACH_OUT(s, j) {
+    ptec_split_iter_inner(&s, j);
+    ptec_iter *it = &s.inner;
+    int64_t pos = 0, best_pos = 0;
+    float best_f = ptec_load_f32(in->data, in->dtype, it->offset[1]);
+    int64_t best_i = ptec_load_i64(in->data, in->dtype, it->offset[1]);
+    for (; !it->done; ptec_iter_next(it))
+      for (int64_t k = 0; k < it->count; k++, pos++) {
+        int64_t idx = it->offset[1] + k * it->step[1];
+        if (is_float) {
+          float v = ptec_load_f32(in->data, in->dtype, idx);
+          if (best_f == best_f && (v != v || v > best_f)) { best_f = v; best_pos = pos; }
+        } else {
+          int64_t v = ptec_load_i64(in->data, in->dtype, idx);
+          if (v > best_i) { best_i = v; best_pos = pos; }
+        }
+      }
+    ((int64_t *)out->data)[OUT_INDEX(s, j)] = best_pos;
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* var.correction_out(Tensor self, int[1]? dim=None, *, Scalar? correction=None,
+ *                    bool keepdim=False, Tensor(a!) out): two passes in double. */
+ptec_status ptec_kernel_var_correction_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 4);
+  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  double correction = ptec_arg_is_none(ctx, 2) ? 1.0 : ptec_arg_double(ctx, 2);
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
+  ptec_split_iter s;
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 3), out, false));
+  double n = (double)s.inner_numel, dof = n - correction > 0.0 ? n - correction : 0.0;
+  FOR_EACH_OUT(s, j) {
+    ptec_split_iter_inner(&s, j);
+    double mean = slice_sum(&s.inner, in) / n;
+    ptec_split_iter_inner(&s, j);
+    ((float *)out->data)[OUT_INDEX(s, j)] = (float)(slice_sq_dev(&s.inner, in, mean) / dof);
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* any / all over a dim mask; any dtype in, bool (or uint8) out. */
+static ptec_status any_all(ptec_kernel_context *ctx, const bool *mask, bool keepdim,
+                           uint32_t out_arg, bool is_any) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, out_arg);
+  PTEC_CHECK(ctx, out->dtype == PTEC_DTYPE_BOOL || out->dtype == PTEC_DTYPE_UINT8,
+             PTEC_STATUS_TYPE_MISMATCH, "out must be bool or uint8, not %s",
+             ptec_dtype_name(out->dtype));
+  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype), PTEC_STATUS_NOT_SUPPORTED,
+             "dtype %s not supported", ptec_dtype_name(in->dtype));
+  ptec_split_iter s;
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, keepdim, out, false));
+  FOR_EACH_OUT(s, j) {
+    ptec_split_iter_inner(&s, j);
+    bool r = !is_any;
+    for (ptec_iter *it = &s.inner; !it->done && r == !is_any; ptec_iter_next(it))
+      for (int64_t k = 0; k < it->count; k++) {
+        /* as float so NaN counts as true */
+        bool v = ptec_load_f32(in->data, in->dtype, it->offset[1] + k * it->step[1]) != 0.0f;
+        if (v == is_any) { r = is_any; break; }
+      }
+    ((uint8_t *)out->data)[OUT_INDEX(s, j)] = r;
+  }
+  return PTEC_STATUS_OK;
+}
+
+static ptec_status all_dims(ptec_kernel_context *ctx, bool is_any) {
+  bool mask[PTEC_MAX_RANK];
+  for (uint32_t d = 0; d < PTEC_MAX_RANK; d++) mask[d] = true;
+  return any_all(ctx, mask, false, 1, is_any);
+}
+
+/* any.all_out / all.all_out(Tensor self, *, Tensor(a!) out) */
+ptec_status ptec_kernel_any_all_out(ptec_kernel_context *ctx) { return all_dims(ctx, true); }
+ptec_status ptec_kernel_all_all_out(ptec_kernel_context *ctx) { return all_dims(ctx, false); }
+
+/* any.dims_out / all.dims_out(Tensor self, int[]? dim=None, bool keepdim=False, *,
+ *                             Tensor(a!) out) */
+static ptec_status dims_variant(ptec_kernel_context *ctx, bool is_any) {
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, ptec_arg_tensor(ctx, 0)->rank, mask));
+  return any_all(ctx, mask, ptec_arg_bool(ctx, 2), 3, is_any);
+}
+ptec_status ptec_kernel_any_dims_out(ptec_kernel_context *ctx) { return dims_variant(ctx, true); }
+ptec_status ptec_kernel_all_dims_out(ptec_kernel_context *ctx) { return dims_variant(ctx, false); }
+
+/* any.out / all.out(Tensor self, int dim, bool keepdim=False, *, Tensor(a!) out) */
+static ptec_status dim_variant(ptec_kernel_context *ctx, bool is_any) {
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_int(ctx, 1, ptec_arg_tensor(ctx, 0)->rank, mask));
+  return any_all(ctx, mask, ptec_arg_bool(ctx, 2), 3, is_any);
+}
+ptec_status ptec_kernel_any_out(ptec_kernel_context *ctx) { return dim_variant(ctx, true); }
+ptec_status ptec_kernel_all_out(ptec_kernel_context *ctx) { return dim_variant(ctx, false); }
