@@ -13,13 +13,12 @@ from typing import Any, Sequence
 import torch
 
 from . import kernels as kernel_list
-from .emit import EmittedProgram, InstructionInfo, emit_program
+from .emit import InstructionInfo, emit_program
 from .errors import CompileError
 from .export import export_core_aten
 from .memory import MemoryPlan, plan_memory_by_lifetimes
 from .pte import schema as pte
 from .pte import serialize_program
-from .pte.file import layout_segments
 from .report import format_report
 from .schedule import build_schedule
 from .targets import get_target
@@ -78,10 +77,8 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
         graph_pass(gm)
     schedule = build_schedule(gm)
     memory = plan_memory_by_lifetimes([t.lifetime for t in schedule.planned])
-    emitted: EmittedProgram = emit_program(gm, schedule, memory, exported.in_spec,
-                                           exported.out_spec)
-    # The program states where its segments sit, exactly as the file will.
-    emitted.program.segments, _ = layout_segments(emitted.segments, SEGMENT_ALIGNMENT)
+    emitted = emit_program(gm, schedule, memory, exported.in_spec, exported.out_spec,
+                           SEGMENT_ALIGNMENT)
     problems, source = _check_against_runtime(emitted.program)
     if check_kernels:
         if problems is None:

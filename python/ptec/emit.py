@@ -2,7 +2,7 @@
 
 This follows ExecuTorch's emitter (exir/emit/_emitter.py), because the value
 conventions are the contract with any runtime that reads the file
-(docs/pte-format.md, "Values and kernel calls"):
+(docs/compiler.md, "Emission"):
 
 * one ExecutionPlan "forward"; inputs are the user inputs, all memory-planned;
   constants live in the constant segment (data_buffer_idx >= 1, index 0 being
@@ -34,6 +34,7 @@ from .errors import CompileError
 from .memory import MemoryPlan
 from .passes.out_variants import META_KEY, OutVariant
 from .pte import pack_constant_segment
+from .pte.file import layout_segments
 from .pte import schema as pte
 from .schedule import Schedule, TensorKey, results, tensor_key
 
@@ -73,6 +74,8 @@ def tensor_bytes(tensor: torch.Tensor, dim_order: list[int]) -> bytes:
 
 
 class _Emitter:
+    """Builds the value table, operator table and instructions of one method."""
+
     def __init__(self, gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan):
         self.gm = gm
         self.offsets = {p.key: off for p, off in zip(schedule.planned, plan.offsets)}
@@ -233,7 +236,10 @@ class _Emitter:
         return self.operator_ids[key]
 
     def kernel_call(self, node: torch.fx.Node) -> None:
-        variant: OutVariant = node.meta[META_KEY]
+        variant: OutVariant | None = node.meta.get(META_KEY)
+        if variant is None:
+            raise CompileError(f"{node.name} ({node.target}) has no out variant chosen: "
+                               "the target's passes must end with select_out_variants")
         where = f"{node.name} ({variant.name}.{variant.overload})"
         given = dict(zip((a.name for a in node.target._schema.arguments), node.args))
         given.update(node.kwargs)
@@ -254,10 +260,10 @@ class _Emitter:
             args.append(out_tensors[0])  # the return is the out tensor itself
         else:
             args.append(self._add(pte.TensorList(out_tensors)))
-        self.instructions.append(pte.Instruction(pte.KernelCall(self.operator(variant), args)))
-        self.infos.append(InstructionInfo(
-            node.name, f"{variant.name}.{variant.overload}" if variant.overload else variant.name,
-            tuple((tuple(v.shape), v.dtype) for _, v in outs)))
+        op_index = self.operator(variant)
+        self.instructions.append(pte.Instruction(pte.KernelCall(op_index, args)))
+        self.infos.append(InstructionInfo(node.name, self.operators[op_index].qualified_name,
+                                          tuple((tuple(v.shape), v.dtype) for _, v in outs)))
 
     def out_argument(self, arg: Any, outs: list, out_tensors: list[int], where: str) -> int:
         """Out tensor(s) for one out argument: the next result, or all for Tensor[]."""
@@ -283,8 +289,12 @@ class _Emitter:
 
 def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
                  in_spec: pytree.TreeSpec | None, out_spec: pytree.TreeSpec | None,
-                 ) -> EmittedProgram:
-    """The Program, its constant segment and per-instruction facts for the report."""
+                 segment_alignment: int) -> EmittedProgram:
+    """The Program, its constant segment and per-instruction facts for the report.
+
+    The Program states where its segment will sit in a file written with
+    `segment_alignment`, so it equals what reading that file gives back.
+    """
     em = _Emitter(gm, schedule, plan)
     inputs: list[int] = []
     outputs: list[int] = []
@@ -301,7 +311,7 @@ def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
             items = returned if isinstance(returned, (list, tuple)) else [returned]
             outputs = [em.output(v) for v in items]
     segment, offsets = pack_constant_segment(em.constants)
-    plan_ = pte.ExecutionPlan(
+    method = pte.ExecutionPlan(
         name=METHOD_NAME,
         container_meta_type=pte.ContainerMetadata(encode_container(in_spec),
                                                   encode_container(out_spec)),
@@ -315,10 +325,10 @@ def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
     )
     program = pte.Program(
         version=pte.SCHEMA_VERSION,
-        execution_plan=[plan_],
+        execution_plan=[method],
         constant_buffer=[],
         backend_delegate_data=[],
-        segments=[],
+        segments=layout_segments([segment], segment_alignment)[0],
         constant_segment=pte.SubsegmentOffsets(segment_index=0, offsets=offsets),
     )
     return EmittedProgram(program, [segment], em.infos, len(segment))

@@ -34,10 +34,11 @@ def format_report(target: str, program: pte.Program, instructions: Sequence[Inst
              f"{len(instructions)} instructions, {len(plan.values)} values, "
              f"{len(plan.operators)} operators", ""]
     width = max([len(i.operator) for i in instructions] + [len("operator")])
-    lines.append(f"{'#':>4}  {'operator':<{width}}  {'runs on':<15}  output")
+    nodes = max([len(i.node) for i in instructions] + [len("node")])
+    lines.append(f"{'#':>4}  {'node':<{nodes}}  {'operator':<{width}}  {'runs on':<15}  output")
     for index, info in enumerate(instructions):
-        lines.append(f"{index:>4}  {info.operator:<{width}}  {PORTABLE:<15}  "
-                     f"{_shapes(info.outputs)}")
+        lines.append(f"{index:>4}  {info.node:<{nodes}}  {info.operator:<{width}}  "
+                     f"{PORTABLE:<15}  {_shapes(info.outputs)}")
     n_constants = max(len(program.constant_segment.offsets) - 1, 0)
     lines += [
         "",

@@ -31,7 +31,6 @@ class PlannedTensor:
 @dataclass
 class Schedule:
     instructions: list[torch.fx.Node]
-    inputs: list[torch.fx.Node]
     planned: list[PlannedTensor]
 
 
@@ -88,4 +87,4 @@ def build_schedule(gm: torch.fx.GraphModule) -> Schedule:
 
     planned = [PlannedTensor(key, vals[key], Lifetime(start[key], end[key], nbytes(vals[key])))
                for key in start]
-    return Schedule(instructions, inputs, planned)
+    return Schedule(instructions, planned)

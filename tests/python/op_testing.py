@@ -63,7 +63,8 @@ def check_module(module: torch.nn.Module, inputs: Sequence[Any], *, rtol: float 
     assert len(actual) == len(expected), f"{len(actual)} outputs, expected {len(expected)}"
     for k, (got, want) in enumerate(zip(actual, expected)):
         want = torch.as_tensor(want)
-        assert got.shape == want.shape, f"output {k}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+        assert got.shape == want.shape, (
+            f"output {k}: shape {tuple(got.shape)} != {tuple(want.shape)}")
         assert got.dtype == want.dtype, f"output {k}: dtype {got.dtype} != {want.dtype}"
         if want.dtype.is_floating_point:
             torch.testing.assert_close(got, want, rtol=rtol, atol=tolerance(terms, atol),
@@ -126,6 +127,24 @@ def check_edited_program(module: torch.nn.Module, inputs: Sequence[Any], edit, r
     assert len(got) == len(want)
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=rtol, atol=atol)
+
+
+def expect_edited_failure(module: torch.nn.Module, inputs: Sequence[Any], edit, status: str,
+                          match: str = "") -> PtecError:
+    """Like check_edited_program, but the edited program must fail at run
+    time with `status` and a message containing `match`: how the tests reach
+    a kernel's refusals (wrong out shape or dtype, unsupported arguments),
+    which the compiler never emits."""
+    program = compile_module(module, inputs)
+    for plan in program.program.execution_plan:
+        edit(plan)
+    program.__dict__.pop("buffer", None)
+    runner = ptec.load(program.buffer)
+    with pytest.raises(PtecError) as info:
+        runner(*inputs)
+    assert info.value.status == status, str(info.value)
+    assert match in info.value.message, str(info.value)
+    return info.value
 
 
 def randn(*shape: int, dtype: torch.dtype = torch.float32,

@@ -6,6 +6,10 @@ One character per schema argument, in schema order (out arguments
 included), then one for the return slot: T for a single returned tensor,
 X (a TensorList of the outs) for several or for `-> ()` ops whose out is a
 Tensor[] (split_copy), as ExecuTorch's emitter does.
+
+Out arguments may be written 'O' / 'W' (kernel.h: checked at init not to
+be program constants) or plain 'T' / 'X'; the return slot, which holds the
+same tensors, is checked either way.
 """
 from __future__ import annotations
 
@@ -21,8 +25,9 @@ LINE = re.compile(r'^\s*PTEC_OP\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*"([^"]*)"\s*\)',
 #: Operators that are not in torch.ops.aten: ExecuTorch's own, from
 #: executorch/exir (emitter and dim_order_ops_registry.py).
 HAND_SIGNATURES = {
-    # _emit_view: args = [self, size, out]; the out is the return value.
-    "executorch_prim::et_view.default": "TLT",
+    # _emit_view: args = [self, size, out]; the out is the return value, a
+    # view ('V') whose data the kernel binds to self's.
+    "executorch_prim::et_view.default": "TLV",
     # _clone_dim_order.out(Tensor self, *, bool non_blocking=False,
     #                      int[]? dim_order=None, Tensor(a!) out) -> Tensor(a!)
     "dim_order_ops::_clone_dim_order.out": "TblTT",
@@ -97,9 +102,21 @@ def test_ops_def_parses():
 
 @pytest.mark.parametrize("name,function,signature", ENTRIES, ids=[e[0] for e in ENTRIES])
 def test_signature_matches_schema(name, function, signature):
-    assert re.fullmatch(r"[TtiIdDsSbLlFBXYzZ]+", signature), signature
+    assert re.fullmatch(r"[TtiIdDsSbLlFBXYzZOWV]+", signature), signature
     expected = HAND_SIGNATURES.get(name) or schema_signature(name)
+    if name not in HAND_SIGNATURES:
+        outs = out_slots(name)
+        assert all(signature[k] in "TX" or k in outs for k in range(len(signature))
+                   if signature[k] in "OW"), f"{name}: 'O'/'W' on a slot that is not an out"
+        signature = signature.replace("O", "T").replace("W", "X")
     assert signature == expected, f"{name}: ops.def says {signature!r}, schema gives {expected!r}"
+
+
+def out_slots(name: str) -> set[int]:
+    namespace, rest = name.split("::")
+    op, overload = rest.split(".")
+    schema = getattr(getattr(getattr(torch.ops, namespace), op), overload)._schema
+    return {k for k, a in enumerate(schema.arguments) if a.is_out}
 
 
 def test_hand_signatures_match_executorch():

@@ -132,3 +132,23 @@ def test_integer_division_by_zero_fails(seed):
     zero[1] = 0
     expect_failure(Fn(lambda x, y: torch.div(x, y, rounding_mode="floor")), (a, b),
                    "PTEC_STATUS_OUT_OF_RANGE", run_inputs=(a, zero), match="division by zero")
+
+
+def test_pow_tensor_tensor_and_scalar_base(seed):
+    base, exponent = randn(3, 4).abs() + 0.1, randn(4) * 2
+    check_module(Fn(torch.pow), (base, exponent), expect_ops=["aten::pow.Tensor_Tensor_out"])
+    check_module(Fn(lambda e: torch.pow(2.0, e)), (exponent,), expect_ops=["aten::pow.Scalar_out"])
+    check_module(Fn(torch.pow), (randint(-4, 5, 3, 4), randint(0, 4, 4)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64, torch.int32])
+def test_remainder_and_floor_divide(seed, dtype):
+    if dtype.is_floating_point:
+        a, b = randn(3, 5) * 10, randn(5) * 3
+    else:
+        a = randint(-50, 50, 3, 5, dtype=dtype)
+        b = randint(1, 7, 5, dtype=dtype) * (torch.randint(0, 2, (5,), dtype=dtype) * 2 - 1)
+    check_module(Fn(torch.remainder), (a, b), expect_ops=["aten::remainder.Tensor_out"])
+    check_module(Fn(lambda x: torch.remainder(x, -3)), (a,),
+                 expect_ops=["aten::remainder.Scalar_out"])
+    check_module(Fn(torch.floor_divide), (a, b))

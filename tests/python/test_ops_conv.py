@@ -140,3 +140,4 @@ def test_adaptive_avg_pool2d_kernel(seed):
     """(1, 1) usually decomposes to mean; uneven sizes keep the kernel."""
     pool = nn.AdaptiveAvgPool2d((3, 5))
     check_module(pool, (randn(1, 4, 7, 11),), expect_ops=["aten::_adaptive_avg_pool2d.out"])
+

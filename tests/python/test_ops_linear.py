@@ -50,8 +50,10 @@ def addmm_to_linear(plan) -> None:
 def test_linear_kernel(seed, m, k, n):
     """linear.out is not emitted after core-ATen decomposition; run it from
     an edited addmm call."""
-    fn = Fn(lambda x, w, b: torch.addmm(b, x, w.t()))
+    # The second output keeps w alive until after the (rewired) call, so
+    # memory planning does not reuse its buffer for the result.
+    fn = Fn(lambda x, w, b: (torch.addmm(b, x, w.t()), w * 2))
     x, w, b = randn(m, k), randn(n, k), randn(n)
     check_edited_program(fn, (x, w, b), addmm_to_linear,
-                         lambda x, w, b: torch.nn.functional.linear(x, w, b),
+                         lambda x, w, b: (torch.nn.functional.linear(x, w, b), w * 2),
                          atol=1e-5 * k ** 0.5)

@@ -34,6 +34,12 @@ FLOAT_OPS = {
     "rsqrt": (lambda x: torch.rsqrt(x.abs() + 0.01), "aten::rsqrt.out"),
     "reciprocal": (lambda x: torch.reciprocal(x + 4.0), "aten::reciprocal.out"),
     "erf": (torch.erf, "aten::erf.out"),
+    "sin": (torch.sin, "aten::sin.out"),
+    "cos": (torch.cos, "aten::cos.out"),
+    "floor": (torch.floor, "aten::floor.out"),
+    "ceil": (torch.ceil, "aten::ceil.out"),
+    "round": (lambda x: torch.round(x * 2) / 2, "aten::round.out"),  # ties: half to even
+    "trunc": (torch.trunc, "aten::trunc.out"),
 }
 
 
@@ -57,10 +63,10 @@ def test_permuted_input(seed):
 
 
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
-@pytest.mark.parametrize("op", ["relu", "neg", "abs", "clamp_int"])
+@pytest.mark.parametrize("op", ["relu", "neg", "abs", "clamp_int", "floor"])
 def test_integer(seed, op, dtype):
     fn = {"relu": torch.relu, "neg": torch.neg, "abs": torch.abs,
-          "clamp_int": lambda x: torch.clamp(x, -3, 4)}[op]
+          "clamp_int": lambda x: torch.clamp(x, -3, 4), "floor": lambda x: torch.floor(x * 3)}[op]
     check_module(Fn(fn), (randint(-10, 10, 3, 4, dtype=dtype),))
 
 

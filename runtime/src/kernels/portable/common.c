@@ -17,11 +17,12 @@ float ptec_load_f32(const void *data, int dtype, int64_t i) {
   }
 }
 
-/* Float to int64 without undefined behaviour: NaN -> 0, saturating. */
-static int64_t f32_to_i64(float v) {
+/* Floating point to int64 without undefined behaviour: truncates, maps NaN
+ * to 0 and saturates (2^63 is exact in float and double). */
+static int64_t f64_to_i64(double v) {
   if (v != v) return 0;
-  if (v >= 9.2233720368547758e18f) return INT64_MAX;
-  if (v <= -9.2233720368547758e18f) return INT64_MIN;
+  if (v >= 9.2233720368547758e18) return INT64_MAX;
+  if (v <= -9.2233720368547758e18) return INT64_MIN;
   return (int64_t)v;
 }
 
@@ -33,8 +34,8 @@ int64_t ptec_load_i64(const void *data, int dtype, int64_t i) {
     case PTEC_DTYPE_INT8: return ((const int8_t *)data)[i];
     case PTEC_DTYPE_UINT8: return ((const uint8_t *)data)[i];
     case PTEC_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
-    case PTEC_DTYPE_FLOAT32: return f32_to_i64(((const float *)data)[i]);
-    case PTEC_DTYPE_FLOAT64: return f32_to_i64((float)((const double *)data)[i]);
+    case PTEC_DTYPE_FLOAT32: return f64_to_i64(((const float *)data)[i]);
+    case PTEC_DTYPE_FLOAT64: return f64_to_i64(((const double *)data)[i]);
     default: return 0;
   }
 }
@@ -44,7 +45,7 @@ void ptec_store_f32(void *data, int dtype, int64_t i, float v) {
     case PTEC_DTYPE_FLOAT32: ((float *)data)[i] = v; break;
     case PTEC_DTYPE_FLOAT64: ((double *)data)[i] = v; break;
     case PTEC_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0.0f; break;
-    default: ptec_store_i64(data, dtype, i, f32_to_i64(v)); break;
+    default: ptec_store_i64(data, dtype, i, f64_to_i64(v)); break;
   }
 }
 
@@ -65,16 +66,13 @@ void ptec_store_i64(void *data, int dtype, int64_t i, int64_t v) {
 
 void ptec_convert_element(void *dst, int dst_dtype, int64_t di, const void *src, int src_dtype,
                           int64_t si) {
-  if (src_dtype == PTEC_DTYPE_FLOAT64 && dst_dtype == PTEC_DTYPE_FLOAT64) {
-    ((double *)dst)[di] = ((const double *)src)[si];
-  } else if (src_dtype == PTEC_DTYPE_FLOAT64 && dst_dtype != PTEC_DTYPE_BOOL &&
-             !ptec_dtype_is_float(dst_dtype)) {
+  if (src_dtype == PTEC_DTYPE_FLOAT64) { /* not through float: keep range and precision */
     double v = ((const double *)src)[si];
-    int64_t iv = v != v ? 0 : v >= 9.2233720368547758e18 ? INT64_MAX
-                 : v <= -9.2233720368547758e18         ? INT64_MIN
-                                                       : (int64_t)v;
-    ptec_store_i64(dst, dst_dtype, di, iv);
-  } else if (ptec_dtype_is_float(src_dtype)) {
+    if (dst_dtype == PTEC_DTYPE_FLOAT64) ((double *)dst)[di] = v;
+    else if (dst_dtype == PTEC_DTYPE_FLOAT32) ((float *)dst)[di] = (float)v;
+    else if (dst_dtype == PTEC_DTYPE_BOOL) ((uint8_t *)dst)[di] = v != 0.0;
+    else ptec_store_i64(dst, dst_dtype, di, f64_to_i64(v));
+  } else if (src_dtype == PTEC_DTYPE_FLOAT32) {
     ptec_store_f32(dst, dst_dtype, di, ptec_load_f32(src, src_dtype, si));
   } else if (dst_dtype == PTEC_DTYPE_FLOAT64) {
     ((double *)dst)[di] = (double)ptec_load_i64(src, src_dtype, si);
@@ -83,27 +81,26 @@ void ptec_convert_element(void *dst, int dst_dtype, int64_t di, const void *src,
   }
 }
 
-void ptec_fill_f32(ptec_tensor *t, float v) {
+static void fill_f32(ptec_tensor *t, float v) {
   for (size_t i = 0; i < t->numel; i++) ptec_store_f32(t->data, t->dtype, (int64_t)i, v);
 }
 
-void ptec_fill_i64(ptec_tensor *t, int64_t v) {
+static void fill_i64(ptec_tensor *t, int64_t v) {
   for (size_t i = 0; i < t->numel; i++) ptec_store_i64(t->data, t->dtype, (int64_t)i, v);
 }
 
 void ptec_fill_scalar(const ptec_kernel_context *ctx, uint32_t arg, ptec_tensor *t) {
   if (ptec_arg_scalar_is_integral(ctx, arg))
-    ptec_fill_i64(t, ptec_arg_scalar_int(ctx, arg));
+    fill_i64(t, ptec_arg_scalar_int(ctx, arg));
   else if (t->dtype == PTEC_DTYPE_FLOAT64) {
     double v = ptec_arg_double(ctx, arg);
     for (size_t i = 0; i < t->numel; i++) ((double *)t->data)[i] = v;
   } else if (ptec_dtype_is_integer(t->dtype)) {
-    double v = ptec_arg_double(ctx, arg);
-    ptec_fill_i64(t, v != v ? 0 : v >= 9.2233720368547758e18 ? INT64_MAX
-                                : v <= -9.2233720368547758e18 ? INT64_MIN
-                                                              : (int64_t)v);
+    fill_i64(t, f64_to_i64(ptec_arg_double(ctx, arg)));
+  } else if (t->dtype == PTEC_DTYPE_BOOL) {
+    fill_i64(t, ptec_arg_double(ctx, arg) != 0.0);
   } else {
-    ptec_fill_f32(t, (float)ptec_arg_double(ctx, arg));
+    fill_f32(t, (float)ptec_arg_double(ctx, arg));
   }
 }
 
@@ -111,7 +108,7 @@ int64_t ptec_arg_scalar_int(const ptec_kernel_context *ctx, uint32_t i) {
   const ptec_value *v = ptec_arg(ctx, i);
   if (v->tag == PTEC_VALUE_INT) return v->u.i;
   if (v->tag == PTEC_VALUE_BOOL) return v->u.b;
-  if (v->tag == PTEC_VALUE_DOUBLE) return f32_to_i64((float)v->u.d);
+  if (v->tag == PTEC_VALUE_DOUBLE) return f64_to_i64(v->u.d);
   return 0;
 }
 

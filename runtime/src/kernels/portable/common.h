@@ -55,9 +55,6 @@ void ptec_store_i64(void *data, int dtype, int64_t i, int64_t v);
 void ptec_convert_element(void *dst, int dst_dtype, int64_t di, const void *src, int src_dtype,
                           int64_t si);
 
-/* Writes `v` (a scalar argument's value) to every element of `t`. */
-void ptec_fill_f32(ptec_tensor *t, float v);
-void ptec_fill_i64(ptec_tensor *t, int64_t v);
 /* Fills `t` with scalar argument `arg`, converted to t's dtype like PyTorch. */
 void ptec_fill_scalar(const ptec_kernel_context *ctx, uint32_t arg, ptec_tensor *t);
 
@@ -96,10 +93,5 @@ void ptec_tensor_sizes64(const ptec_tensor *t, int64_t sizes[PTEC_MAX_RANK]);
 /* True when the memory order of t's elements is their logical row-major
  * order (ignoring dims of size 1): a reshape can then reuse the bytes. */
 bool ptec_tensor_is_row_major(const ptec_tensor *t);
-
-/* Element size of t in bytes (0 for an unknown dtype). */
-static inline size_t ptec_tensor_elem_size(const ptec_tensor *t) {
-  return ptec_dtype_size(t->dtype);
-}
 
 #endif /* PTEC_KERNELS_PORTABLE_COMMON_H */

@@ -113,8 +113,8 @@ ptec_status ptec_reshape_copy(ptec_kernel_context *ctx, ptec_tensor *out, const 
   ptec_tensor_strides(out, os);
   int64_t ioff = 0, ooff = 0;
   for (size_t l = 0; l < in->numel; l++) {
-    memcpy((char *)out->data + ooff * (int64_t)esize, (const char *)in->data + ioff * (int64_t)esize,
-           esize);
+    memcpy((char *)out->data + ooff * (int64_t)esize,
+           (const char *)in->data + ioff * (int64_t)esize, esize);
     for (int d = (int)in->rank - 1; d >= 0; d--) {
       if (++ii[d] < in->sizes[d]) { ioff += is[d]; break; }
       ioff -= is[d] * (ii[d] - 1);

@@ -18,8 +18,8 @@ ptec_status ptec_unary(ptec_kernel_context *ctx, const ptec_tensor *in, ptec_ten
              "input dtype %s not supported", ptec_dtype_name(in->dtype));
   bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
   if (!is_float) {
-    PTEC_CHECK(ctx, g != NULL && (ptec_dtype_is_integer(out->dtype) || out->dtype == PTEC_DTYPE_BOOL),
-               PTEC_STATUS_NOT_SUPPORTED, "out dtype %s not supported",
+    bool integral = ptec_dtype_is_integer(out->dtype) || out->dtype == PTEC_DTYPE_BOOL;
+    PTEC_CHECK(ctx, g != NULL && integral, PTEC_STATUS_NOT_SUPPORTED, "out dtype %s not supported",
                ptec_dtype_name(out->dtype));
     PTEC_CHECK(ctx, !ptec_dtype_is_float(in->dtype), PTEC_STATUS_TYPE_MISMATCH,
                "%s input cannot produce a %s out", ptec_dtype_name(in->dtype),
@@ -49,16 +49,17 @@ ptec_status ptec_unary(ptec_kernel_context *ctx, const ptec_tensor *in, ptec_ten
     for (int64_t j0 = 0; j0 < it.count; j0 += CHUNK) {
       int64_t m = it.count - j0 < CHUNK ? it.count - j0 : CHUNK;
       int64_t oi = it.offset[0] + j0 * it.step[0], ii = it.offset[1] + j0 * it.step[1];
+      int64_t so = it.step[0], si = it.step[1];
       if (is_float) {
         float x[CHUNK], y[CHUNK];
-        for (int64_t j = 0; j < m; j++) x[j] = ptec_load_f32(in->data, in->dtype, ii + j * it.step[1]);
+        for (int64_t j = 0; j < m; j++) x[j] = ptec_load_f32(in->data, in->dtype, ii + j * si);
         f(y, x, m, params);
-        for (int64_t j = 0; j < m; j++) ptec_store_f32(out->data, out->dtype, oi + j * it.step[0], y[j]);
+        for (int64_t j = 0; j < m; j++) ptec_store_f32(out->data, out->dtype, oi + j * so, y[j]);
       } else {
         int64_t x[CHUNK], y[CHUNK];
-        for (int64_t j = 0; j < m; j++) x[j] = ptec_load_i64(in->data, in->dtype, ii + j * it.step[1]);
+        for (int64_t j = 0; j < m; j++) x[j] = ptec_load_i64(in->data, in->dtype, ii + j * si);
         g(y, x, m, params);
-        for (int64_t j = 0; j < m; j++) ptec_store_i64(out->data, out->dtype, oi + j * it.step[0], y[j]);
+        for (int64_t j = 0; j < m; j++) ptec_store_i64(out->data, out->dtype, oi + j * so, y[j]);
       }
     }
   }
@@ -105,6 +106,11 @@ static float binary_f32(ptec_binary_op op, float a, float b, float alpha) {
     case PTEC_BINARY_MAXIMUM: return a != a ? a : b != b ? b : a > b ? a : b;
     case PTEC_BINARY_MINIMUM: return a != a ? a : b != b ? b : a < b ? a : b;
     case PTEC_BINARY_POW: return pow_f32(a, b);
+    case PTEC_BINARY_REMAINDER: { /* c10's remainder for floats */
+      float mod = fmodf(a, b);
+      if (mod != 0.0f && ((b < 0.0f) != (mod < 0.0f))) mod += b;
+      return mod;
+    }
     default: return 0.0f;
   }
 }
@@ -147,12 +153,21 @@ static bool binary_i64(ptec_binary_op op, int64_t a, int64_t b, int64_t alpha, i
       if (b < 0) return false;
       *r = pow_i64(a, b);
       return true;
+    case PTEC_BINARY_REMAINDER: {
+      if (b == 0) return false;
+      int64_t m = b == -1 ? 0 : a % b; /* INT64_MIN % -1 traps on x86 */
+      *r = m != 0 && ((m < 0) != (b < 0)) ? m + b : m;
+      return true;
+    }
     default: *r = 0; return true;
   }
 }
 
 static bool compare_f32(ptec_binary_op op, float a, float b) {
   switch (op) {
+    case PTEC_BINARY_LOGICAL_AND: return a != 0.0f && b != 0.0f; /* NaN is true */
+    case PTEC_BINARY_LOGICAL_OR: return a != 0.0f || b != 0.0f;
+    case PTEC_BINARY_LOGICAL_XOR: return (a != 0.0f) != (b != 0.0f);
     case PTEC_BINARY_EQ: return a == b;
     case PTEC_BINARY_NE: return a != b;
     case PTEC_BINARY_LT: return a < b;
@@ -164,6 +179,9 @@ static bool compare_f32(ptec_binary_op op, float a, float b) {
 
 static bool compare_i64(ptec_binary_op op, int64_t a, int64_t b) {
   switch (op) {
+    case PTEC_BINARY_LOGICAL_AND: return a != 0 && b != 0;
+    case PTEC_BINARY_LOGICAL_OR: return a != 0 || b != 0;
+    case PTEC_BINARY_LOGICAL_XOR: return (a != 0) != (b != 0);
     case PTEC_BINARY_EQ: return a == b;
     case PTEC_BINARY_NE: return a != b;
     case PTEC_BINARY_LT: return a < b;

@@ -37,12 +37,16 @@ typedef enum ptec_binary_op {
   PTEC_BINARY_MAXIMUM, /* NaN-propagating */
   PTEC_BINARY_MINIMUM,
   PTEC_BINARY_POW,
-  PTEC_BINARY_EQ, /* comparisons: computed in the inputs' common class */
+  PTEC_BINARY_REMAINDER, /* Python's %: the sign of the divisor */
+  PTEC_BINARY_EQ, /* comparisons and logic: computed in the inputs' common class */
   PTEC_BINARY_NE,
   PTEC_BINARY_LT,
   PTEC_BINARY_LE,
   PTEC_BINARY_GT,
-  PTEC_BINARY_GE
+  PTEC_BINARY_GE,
+  PTEC_BINARY_LOGICAL_AND,
+  PTEC_BINARY_LOGICAL_OR,
+  PTEC_BINARY_LOGICAL_XOR
 } ptec_binary_op;
 
 /*

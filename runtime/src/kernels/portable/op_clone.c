@@ -69,3 +69,16 @@ ptec_status ptec_kernel_copy_out(ptec_kernel_context *ctx) {
   ptec_copy_block(&dst, &src, out->rank, sizes, out->dim_order);
   return PTEC_STATUS_OK;
 }
+
+/* alias_copy.out / detach_copy.out(Tensor self, *, Tensor(a!) out): plain
+ * copies (what an alias or detach becomes once views are copies). */
+ptec_status ptec_kernel_alias_copy_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 1);
+  PTEC_TRY(ptec_check_same_dtype(ctx, in, out, "input", "out"));
+  return ptec_copy_tensor(ctx, out, in);
+}
+
+ptec_status ptec_kernel_detach_copy_out(ptec_kernel_context *ctx) {
+  return ptec_kernel_alias_copy_out(ctx);
+}

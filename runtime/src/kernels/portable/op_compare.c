@@ -1,4 +1,4 @@
-/* eq, ne, lt, le, gt, ge (tensor and scalar overloads) and logical_not. */
+/* eq, ne, lt, le, gt, ge (tensor and scalar overloads) and the logical ops. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
 #include "kernels/portable/iter.h"
@@ -25,6 +25,21 @@ COMPARE_KERNELS(le, PTEC_BINARY_LE)
 COMPARE_KERNELS(gt, PTEC_BINARY_GT)
 COMPARE_KERNELS(ge, PTEC_BINARY_GE)
 
+/* logical_and.out / logical_or.out / logical_xor.out(Tensor self, Tensor other, *,
+ *   Tensor(a!) out) */
+ptec_status ptec_kernel_logical_and_out(ptec_kernel_context *ctx) {
+  return ptec_binary(ctx, PTEC_BINARY_LOGICAL_AND, ptec_arg_tensor(ctx, 0),
+                     ptec_arg_tensor(ctx, 1), ptec_arg_tensor(ctx, 2), 1.0);
+}
+ptec_status ptec_kernel_logical_or_out(ptec_kernel_context *ctx) {
+  return ptec_binary(ctx, PTEC_BINARY_LOGICAL_OR, ptec_arg_tensor(ctx, 0),
+                     ptec_arg_tensor(ctx, 1), ptec_arg_tensor(ctx, 2), 1.0);
+}
+ptec_status ptec_kernel_logical_xor_out(ptec_kernel_context *ctx) {
+  return ptec_binary(ctx, PTEC_BINARY_LOGICAL_XOR, ptec_arg_tensor(ctx, 0),
+                     ptec_arg_tensor(ctx, 1), ptec_arg_tensor(ctx, 2), 1.0);
+}
+
 /* logical_not.out(Tensor self, *, Tensor(a!) out): any dtype in, any out. */
 ptec_status ptec_kernel_logical_not_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
@@ -34,8 +49,7 @@ ptec_status ptec_kernel_logical_not_out(ptec_kernel_context *ctx) {
              ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
   const ptec_tensor *inputs[1] = {in};
   ptec_iter it;
-  PTEC_TRY(ptec_iter_broadcast(ctx, &it, out, inputs, 1));
-  PTEC_TRY(ptec_check_same_shape(ctx, in, out, "input", "out"));
+  PTEC_TRY(ptec_iter_broadcast(ctx, &it, out, inputs, 1)); /* out must have in's shape */
   for (; !it.done; ptec_iter_next(&it))
     for (int64_t j = 0; j < it.count; j++) {
       /* Loading as float keeps NaN (true) and any nonzero integer nonzero. */

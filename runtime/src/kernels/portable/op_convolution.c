@@ -64,7 +64,8 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
              (long long)OC, (long long)ICg, (long long)C, (long long)groups);
   int64_t OH = (H + 2 * pad[0] - dil[0] * (KH - 1) - 1) / stride[0] + 1;
   int64_t OW = (W + 2 * pad[1] - dil[1] * (KW - 1) - 1) / stride[1] + 1;
-  PTEC_CHECK(ctx, H + 2 * pad[0] >= dil[0] * (KH - 1) + 1 && W + 2 * pad[1] >= dil[1] * (KW - 1) + 1,
+  PTEC_CHECK(ctx, H + 2 * pad[0] >= dil[0] * (KH - 1) + 1 &&
+                      W + 2 * pad[1] >= dil[1] * (KW - 1) + 1,
              PTEC_STATUS_SHAPE_MISMATCH, "kernel is larger than the padded input");
   int64_t want[4] = {N, OC, OH, OW};
   if (nsp == 1) want[2] = OW;

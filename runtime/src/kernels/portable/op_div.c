@@ -1,4 +1,4 @@
-/* div: true division, and the "trunc" / "floor" rounding modes. */
+/* div (true, "trunc" and "floor" rounding), floor_divide and remainder. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
 #include "kernels/portable/ops_decl.h"
@@ -41,4 +41,24 @@ ptec_status ptec_kernel_div_scalar_mode_out(ptec_kernel_context *ctx) {
   ptec_scalar_tensor other;
   ptec_scalar_tensor_init(&other, ctx, 1);
   return ptec_binary(ctx, op, ptec_arg_tensor(ctx, 0), &other.t, ptec_arg_tensor(ctx, 3), 1.0);
+}
+
+/* floor_divide.out(Tensor self, Tensor other, *, Tensor(a!) out) */
+ptec_status ptec_kernel_floor_divide_out(ptec_kernel_context *ctx) {
+  return ptec_binary(ctx, PTEC_BINARY_DIV_FLOOR, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 1),
+                     ptec_arg_tensor(ctx, 2), 1.0);
+}
+
+/* remainder.Tensor_out(Tensor self, Tensor other, *, Tensor(a!) out) */
+ptec_status ptec_kernel_remainder_tensor_out(ptec_kernel_context *ctx) {
+  return ptec_binary(ctx, PTEC_BINARY_REMAINDER, ptec_arg_tensor(ctx, 0),
+                     ptec_arg_tensor(ctx, 1), ptec_arg_tensor(ctx, 2), 1.0);
+}
+
+/* remainder.Scalar_out(Tensor self, Scalar other, *, Tensor(a!) out) */
+ptec_status ptec_kernel_remainder_scalar_out(ptec_kernel_context *ctx) {
+  ptec_scalar_tensor other;
+  ptec_scalar_tensor_init(&other, ctx, 1);
+  return ptec_binary(ctx, PTEC_BINARY_REMAINDER, ptec_arg_tensor(ctx, 0), &other.t,
+                     ptec_arg_tensor(ctx, 2), 1.0);
 }

@@ -34,7 +34,8 @@ ptec_status ptec_kernel_embedding_out(ptec_kernel_context *ctx) {
   const char *wd = w->data;
   char *o = out->data;
   ptec_iter it;
-  for (ptec_iter_init(&it, idx->rank, want, NULL, 2, (const int64_t(*)[PTEC_MAX_RANK])strides, NULL);
+  for (ptec_iter_init(&it, idx->rank, want, NULL, 2, (const int64_t(*)[PTEC_MAX_RANK])strides,
+                      NULL);
        !it.done; ptec_iter_next(&it))
     for (int64_t j = 0; j < it.count; j++) {
       int64_t row = ptec_load_i64(idx->data, idx->dtype, it.offset[0] + j * it.step[0]);

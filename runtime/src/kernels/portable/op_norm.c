@@ -43,25 +43,38 @@ ptec_status ptec_kernel_native_batch_norm_legit_no_training_out(ptec_kernel_cont
   ptec_tensor_strides(in, strides[0]);
   ptec_tensor_strides(out, strides[1]);
   ptec_tensor_sizes64(in, sizes);
-  bool split[PTEC_MAX_RANK];
-  for (uint32_t d = 0; d < in->rank; d++) split[d] = d != 1;
-  ptec_split_iter s;
-  ptec_split_iter_init(&s, in->rank, sizes, NULL, split, 2,
-                       (const int64_t(*)[PTEC_MAX_RANK])strides);
+  sizes[1] = 1; /* iterate positions; channels are the inner loop below */
+  ptec_iter it;
+  ptec_iter_init(&it, in->rank, sizes, in->dim_order, 2, (const int64_t(*)[PTEC_MAX_RANK])strides,
+                 NULL);
+  int64_t sx = strides[0][1], sy = strides[1][1];
   const float *x = in->data;
   float *y = out->data;
   /* PyTorch's inference transform: y = x * alpha + beta, with alpha and
-   * beta folded per channel in float. */
-  for (int64_t c = 0; c < C; c++) {
-    float invstd = 1.0f / sqrtf(channel_value(var, c, 1.0f) + eps);
-    float alpha = invstd * channel_value(weight, c, 1.0f);
-    float beta = channel_value(bias, c, 0.0f) - channel_value(mean, c, 0.0f) * alpha;
-    int64_t base[2] = {c * strides[0][1], c * strides[1][1]};
-    for (ptec_iter_restart(&s.inner, base); !s.inner.done; ptec_iter_next(&s.inner)) {
-      const float *xr = x + s.inner.offset[0];
-      float *yr = y + s.inner.offset[1];
-      for (int64_t k = 0; k < s.inner.count; k++)
-        yr[k * s.inner.step[1]] = xr[k * s.inner.step[0]] * alpha + beta;
+   * beta folded per channel in float, a block of channels at a time. The
+   * innermost loop runs along whichever of channels (NHWC) or positions
+   * (NCHW) is contiguous. */
+  enum { BLOCK = 64 };
+  float alpha[BLOCK], beta[BLOCK];
+  for (int64_t c0 = 0; c0 < C; c0 += BLOCK) {
+    int64_t nb = C - c0 < BLOCK ? C - c0 : BLOCK;
+    for (int64_t k = 0; k < nb; k++) {
+      float invstd = 1.0f / sqrtf(channel_value(var, c0 + k, 1.0f) + eps);
+      alpha[k] = invstd * channel_value(weight, c0 + k, 1.0f);
+      beta[k] = channel_value(bias, c0 + k, 0.0f) - channel_value(mean, c0 + k, 0.0f) * alpha[k];
+    }
+    for (ptec_iter_restart(&it, NULL); !it.done; ptec_iter_next(&it)) {
+      const float *xr = x + it.offset[0] + c0 * sx;
+      float *yr = y + it.offset[1] + c0 * sy;
+      int64_t n = it.count, px = it.step[0], py = it.step[1];
+      if (sx == 1 && sy == 1) {
+        for (int64_t j = 0; j < n; j++)
+          for (int64_t k = 0; k < nb; k++) yr[j * py + k] = xr[j * px + k] * alpha[k] + beta[k];
+      } else {
+        for (int64_t k = 0; k < nb; k++)
+          for (int64_t j = 0; j < n; j++)
+            yr[j * py + k * sy] = xr[j * px + k * sx] * alpha[k] + beta[k];
+      }
     }
   }
   return PTEC_STATUS_OK;

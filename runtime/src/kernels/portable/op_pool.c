@@ -46,7 +46,8 @@ static int64_t floor_div(int64_t a, int64_t b) {
 /* PyTorch's pooling_output_shape. */
 static int64_t pool_out_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil,
                              bool ceil_mode) {
-  int64_t out = floor_div(in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) + 1;
+  int64_t span = in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  int64_t out = floor_div(span, stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) out--;
   return out;
 }
@@ -64,15 +65,15 @@ static ptec_status pool_setup(ptec_kernel_context *ctx, const ptec_tensor *in,
   PTEC_TRY(ptec_check_f32(ctx, in, out));
   PTEC_CHECK(ctx, in->rank == 3 || in->rank == 4, PTEC_STATUS_SHAPE_MISMATCH,
              "input must be [N, C, H, W] or [C, H, W]");
-  static const int64_t one[2] = {1, 1};
   PTEC_TRY(pair(ctx, 1, NULL, pp->k, "kernel_size"));
   PTEC_TRY(pair(ctx, 2, pp->k, pp->s, "stride"));
   PTEC_TRY(pair(ctx, 3, NULL, pp->p, "padding"));
   if (dil_arg >= 0) PTEC_TRY(pair(ctx, (uint32_t)dil_arg, NULL, pp->d, "dilation"));
-  else pp->d[0] = pp->d[1] = one[0];
+  else pp->d[0] = pp->d[1] = 1;
   for (int i = 0; i < 2; i++) {
     PTEC_CHECK(ctx, pp->k[i] > 0 && pp->s[i] > 0 && pp->d[i] > 0, PTEC_STATUS_INVALID_ARGUMENT,
                "kernel_size, stride and dilation must be positive");
+    /* PyTorch's limit, on the undilated kernel size. */
     PTEC_CHECK(ctx, pp->p[i] >= 0 && pp->p[i] <= pp->k[i] / 2, PTEC_STATUS_INVALID_ARGUMENT,
                "padding must be at most half the kernel size");
   }

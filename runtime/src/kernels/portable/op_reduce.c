@@ -97,8 +97,10 @@ ptec_status ptec_kernel_sum_intlist_out(ptec_kernel_context *ctx) {
   PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, false));
   FOR_EACH_OUT(s, j) {
     ptec_split_iter_inner(&s, j);
-    if (is_float) ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j), (float)slice_sum(&s.inner, in));
-    else ptec_store_i64(out->data, out->dtype, OUT_INDEX(s, j), slice_sum_i64(&s.inner, in));
+    if (is_float)
+      ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j), (float)slice_sum(&s.inner, in));
+    else
+      ptec_store_i64(out->data, out->dtype, OUT_INDEX(s, j), slice_sum_i64(&s.inner, in));
   }
   return PTEC_STATUS_OK;
 }

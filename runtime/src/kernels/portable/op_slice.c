@@ -144,7 +144,8 @@ ptec_status ptec_kernel_gather_out(ptec_kernel_context *ctx) {
       PTEC_CHECK(ctx, k >= 0 && k < size, PTEC_STATUS_OUT_OF_RANGE,
                  "index %lld out of range for dim %u of size %lld", (long long)k, (unsigned)dim,
                  (long long)size);
-      const char *s = (const char *)in->data + (it.offset[2] + j * it.step[2] + k * dim_stride) * (int64_t)esize;
+      int64_t src = it.offset[2] + j * it.step[2] + k * dim_stride;
+      const char *s = (const char *)in->data + src * (int64_t)esize;
       char *o = (char *)out->data + (it.offset[0] + j * it.step[0]) * (int64_t)esize;
       for (size_t b = 0; b < esize; b++) o[b] = s[b];
     }

@@ -1,5 +1,6 @@
 /* Pointwise math: neg, abs, exp, log, sqrt, rsqrt, reciprocal, erf,
- * sigmoid, tanh. Float math in float32 like PyTorch. */
+ * sigmoid, tanh, sin, cos, floor, ceil, round, trunc. Float math in float32
+ * like PyTorch. */
 #include <math.h>
 
 #include "kernels/portable/common.h"
@@ -24,9 +25,18 @@ FLOAT_ROW(reciprocal_f32, 1.0f / x)
 FLOAT_ROW(erf_f32, erff(x))
 FLOAT_ROW(sigmoid_f32, 1.0f / (1.0f + expf(-x)))
 FLOAT_ROW(tanh_f32, tanhf(x))
+FLOAT_ROW(sin_f32, sinf(x))
+FLOAT_ROW(cos_f32, cosf(x))
+FLOAT_ROW(floor_f32, floorf(x))
+FLOAT_ROW(ceil_f32, ceilf(x))
+FLOAT_ROW(round_f32, nearbyintf(x)) /* halves to even, like torch.round */
+FLOAT_ROW(trunc_f32, truncf(x))
 
 static void neg_i64(int64_t *o, const int64_t *in, int64_t n, const void *params) {
   for (int64_t i = 0; i < n; i++) o[i] = (int64_t)(0 - (uint64_t)in[i]);
+}
+static void identity_i64(int64_t *o, const int64_t *in, int64_t n, const void *params) {
+  for (int64_t i = 0; i < n; i++) o[i] = in[i];
 }
 static void abs_i64(int64_t *o, const int64_t *in, int64_t n, const void *params) {
   for (int64_t i = 0; i < n; i++) o[i] = in[i] < 0 ? (int64_t)(0 - (uint64_t)in[i]) : in[i];
@@ -46,6 +56,20 @@ FLOAT_KERNEL(ptec_kernel_reciprocal_out, reciprocal_f32)
 FLOAT_KERNEL(ptec_kernel_erf_out, erf_f32)
 FLOAT_KERNEL(ptec_kernel_sigmoid_out, sigmoid_f32)
 FLOAT_KERNEL(ptec_kernel_tanh_out, tanh_f32)
+FLOAT_KERNEL(ptec_kernel_sin_out, sin_f32)
+FLOAT_KERNEL(ptec_kernel_cos_out, cos_f32)
+
+/* Rounding keeps integers as they are. */
+#define ROUNDING_KERNEL(kernel, row)                                                  \
+  ptec_status kernel(ptec_kernel_context *ctx) {                                     \
+    return ptec_unary(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 1), row,     \
+                      identity_i64, NULL);                                            \
+  }
+
+ROUNDING_KERNEL(ptec_kernel_floor_out, floor_f32)
+ROUNDING_KERNEL(ptec_kernel_ceil_out, ceil_f32)
+ROUNDING_KERNEL(ptec_kernel_round_out, round_f32)
+ROUNDING_KERNEL(ptec_kernel_trunc_out, trunc_f32)
 
 /* neg.out(Tensor self, *, Tensor(a!) out) */
 ptec_status ptec_kernel_neg_out(ptec_kernel_context *ctx) {

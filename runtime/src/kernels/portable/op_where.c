@@ -12,8 +12,8 @@ static ptec_status check_mask(ptec_kernel_context *ctx, const ptec_tensor *t, co
 }
 
 /* out = cond ? a : b (broadcast), converting a and b to out's dtype. */
-static ptec_status select_where(ptec_kernel_context *ctx, const ptec_tensor *cond, const ptec_tensor *a,
-                          const ptec_tensor *b, ptec_tensor *out) {
+static ptec_status select_where(ptec_kernel_context *ctx, const ptec_tensor *cond,
+                                const ptec_tensor *a, const ptec_tensor *b, ptec_tensor *out) {
   const ptec_tensor *inputs[3] = {cond, a, b};
   for (int k = 1; k < 3; k++)
     PTEC_CHECK(ctx, ptec_dtype_is_supported(inputs[k]->dtype), PTEC_STATUS_NOT_SUPPORTED,
