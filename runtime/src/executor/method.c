@@ -321,6 +321,30 @@ static ptec_status decode_kernel_call(ptec_program *prog, fb_reader *r, const pl
   return PTEC_STATUS_OK;
 }
 
+/* Runs each kernel's prepare function: static checks at load time. */
+static ptec_status prepare_kernels(ptec_method *m) {
+  for (uint32_t i = 0; i < m->num_instructions; i++) {
+    const ptec_instruction *ins = &m->instructions[i];
+    if (ins->kind != INSTR_KERNEL_CALL || ins->kernel->prepare == NULL) continue;
+    char detail[PTEC_MESSAGE_CAPACITY];
+    ptec_kernel_context ctx = {
+        .values = m->values,
+        .args = ins->args,
+        .num_args = ins->num_args,
+        .op_name = ins->kernel->name,
+        .message = detail,
+        .message_capacity = sizeof detail,
+    };
+    detail[0] = '\0';
+    ptec_status s = ins->kernel->prepare(&ctx);
+    if (s != PTEC_STATUS_OK) {
+      ptec_format(m->message, sizeof m->message, "instruction %u: %s", i, detail);
+      return s;
+    }
+  }
+  return PTEC_STATUS_OK;
+}
+
 static ptec_status decode_instruction(ptec_program *prog, fb_reader *r, const plan_view *pv,
                                       uint32_t i, const ptec_value *values,
                                       ptec_instruction *ins) {
@@ -531,6 +555,7 @@ ptec_status ptec_method_init(ptec_method *m, ptec_program *prog, size_t index,
     s = decode_instruction(prog, &r, &pv, i, m->values, &m->instructions[i]);
   }
   if (s == PTEC_STATUS_OK) s = init_delegates(m, &r, &pv, &l, mem);
+  if (s == PTEC_STATUS_OK) s = prepare_kernels(m);
   if (s != PTEC_STATUS_OK) {
     if (m->message[0] == '\0') return method_fail_from_program(m, s);
     return s;

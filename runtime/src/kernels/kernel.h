@@ -50,6 +50,16 @@ typedef struct ptec_kernel_context {
 
 typedef ptec_status (*ptec_kernel_fn)(ptec_kernel_context *ctx);
 
+/*
+ * An op may also have a prepare function (ops.def: PTEC_OP_PREPARED). It is
+ * called once at method init with the same context, after every value is
+ * decoded and constants are bound, to check what does not change between
+ * runs: quantization parameters (scale > 0, zero points and shifts in
+ * range), static shapes. A file with bad parameters is then rejected at
+ * load, not at its first run. Planned tensors' contents are not yet
+ * meaningful in prepare; only their shapes and dtypes are.
+ */
+
 /* Argument accessors. Tags were checked at init against the signature. */
 static inline ptec_value *ptec_arg(const ptec_kernel_context *ctx, uint32_t i) {
   return &ctx->values[ctx->args[i]];

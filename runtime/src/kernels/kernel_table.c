@@ -4,14 +4,20 @@
 #include <string.h>
 
 #define PTEC_OP(name, fn, signature) ptec_status fn(ptec_kernel_context *ctx);
+#define PTEC_OP_PREPARED(name, fn, prepare, signature) \
+  ptec_status fn(ptec_kernel_context *ctx);            \
+  ptec_status prepare(ptec_kernel_context *ctx);
 #include PTEC_OPS_DEF
 #undef PTEC_OP
+#undef PTEC_OP_PREPARED
 
 const ptec_kernel_entry ptec_kernel_table[] = {
-#define PTEC_OP(name, fn, signature) {name, fn, signature},
+#define PTEC_OP(name, fn, signature) {name, fn, signature, NULL},
+#define PTEC_OP_PREPARED(name, fn, prepare, signature) {name, fn, signature, prepare},
 #include PTEC_OPS_DEF
 #undef PTEC_OP
-    {NULL, NULL, NULL}};
+#undef PTEC_OP_PREPARED
+    {NULL, NULL, NULL, NULL}};
 
 const size_t ptec_kernel_table_size =
     sizeof(ptec_kernel_table) / sizeof(ptec_kernel_table[0]) - 1;

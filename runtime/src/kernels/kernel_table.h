@@ -10,6 +10,7 @@ typedef struct ptec_kernel_entry {
   const char *name;       /* "aten::add.out" */
   ptec_kernel_fn fn;
   const char *signature;  /* see kernel.h */
+  ptec_kernel_fn prepare; /* optional: checks static arguments at method init */
 } ptec_kernel_entry;
 
 extern const ptec_kernel_entry ptec_kernel_table[];

@@ -1,0 +1,1 @@
+"""Integer quantization: TOSA 1.0 integer semantics, quantizer, lowering."""
