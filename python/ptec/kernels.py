@@ -17,7 +17,11 @@ from .pte import schema as pte
 #: ops.def as it sits in the source tree, next to the Python package.
 OPS_DEF = Path(__file__).resolve().parent.parent.parent / "runtime" / "src" / "kernels" / "ops.def"
 
-_OP_LINE = re.compile(r'^\s*PTEC_OP\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*"([^"]*)"\s*\)', re.M)
+#: `PTEC_OP(name, fn, signature)` or `PTEC_OP_PREPARED(name, fn, prepare, signature)`.
+_OP_LINE = re.compile(
+    r'^\s*PTEC_OP(?:_PREPARED)?\(\s*"([^"]+)"\s*,\s*(\w+)\s*,(?:\s*\w+\s*,)?\s*"([^"]*)"\s*\)', re.M)
+#: Op lists include others relative to runtime/src (`#include "kernels/quantized/x.def"`).
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+\.def)"', re.M)
 
 #: Which value types each signature character accepts (see runtime kernel.h).
 SIGNATURE_TYPES: dict[str, tuple[type, ...]] = {
@@ -30,6 +34,8 @@ SIGNATURE_TYPES: dict[str, tuple[type, ...]] = {
     "F": (pte.DoubleList,), "B": (pte.BoolList,),
     "X": (pte.TensorList,), "Y": (pte.OptionalTensorList,),
     "z": (pte.String,), "Z": (pte.String, pte.Null),
+    # Written arguments: out tensors, out tensor lists, a view's output.
+    "O": (pte.Tensor,), "W": (pte.TensorList,), "V": (pte.Tensor,),
 }
 
 
@@ -47,10 +53,15 @@ class KernelProblem:
 
 
 def read_ops_def(path: Path) -> dict[str, KernelEntry]:
-    """The runtime's kernels by operator name ("aten::add.out")."""
+    """The runtime's kernels by operator name ("aten::add.out"), following
+    the lists ops.def includes."""
     text = path.read_text()
-    return {m.group(1): KernelEntry(m.group(1), m.group(2), m.group(3))
-            for m in _OP_LINE.finditer(text)}
+    entries = {m.group(1): KernelEntry(m.group(1), m.group(2), m.group(3))
+               for m in _OP_LINE.finditer(text)}
+    src = path.parent.parent  # runtime/src: includes are relative to it
+    for include in _INCLUDE.findall(text):
+        entries.update(read_ops_def(src / include))
+    return entries
 
 
 def call_signature(plan: pte.ExecutionPlan, args: list[int]) -> str:

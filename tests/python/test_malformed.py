@@ -185,6 +185,8 @@ TABLE_CASES = {
                                 "PTEC_STATUS_TYPE_MISMATCH"),
     "output is a constant": (_set(lambda p: _call(p).args.__setitem__(4, 1)),
                              "PTEC_STATUS_TYPE_MISMATCH"),
+    "out argument is a constant": (_set(lambda p: _call(p).args.__setitem__(3, 1)),
+                                   "PTEC_STATUS_TYPE_MISMATCH"),
     "negative size": (_set(lambda p: setattr(_value(p, 3), "sizes", [2, -3])),
                       "PTEC_STATUS_BAD_SIZE"),
     "element count overflows": (_set(lambda p: (setattr(_value(p, 3), "sizes", [2**31 - 1] * 4),
