@@ -1,6 +1,8 @@
 """ptec: PyTorch models to .pte programs for Arm edge devices."""
+from . import quantize
 from .compiler import CompiledProgram, compile
 from .errors import CompileError
+from .quant.config import A16W8, Int8
 from .runtime import load
 
-__all__ = ["CompileError", "CompiledProgram", "compile", "load"]
+__all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "compile", "load", "quantize"]

@@ -19,6 +19,8 @@ from .export import export_core_aten
 from .memory import MemoryPlan, plan_memory_by_lifetimes
 from .pte import schema as pte
 from .pte import serialize_program
+from .quant import flow as quant_flow
+from .quant.config import Int8
 from .report import format_report
 from .schedule import build_schedule
 from .targets import get_target
@@ -63,14 +65,26 @@ def _check_against_runtime(program: pte.Program) -> tuple[list | None, str]:
 
 
 def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str = "host",
-            *, check_kernels: bool = True) -> CompiledProgram:
+            *, quantize: Int8 | None = None, check_kernels: bool = True) -> CompiledProgram:
     """Compiles `module` for `target`, tracing it with `example_inputs`.
+
+    With quantize (ptec.Int8(calibration=...) or ptec.A16W8(...)), the model is
+    quantized first: exported, observed on the calibration inputs and
+    converted (ptec.quantize). A module converted already (by
+    ptec.quantize.convert or torchao's convert_pt2e) compiles as it is.
 
     With check_kernels (the default), fails with CompileError if the program
     calls an operator the runtime has no kernel for; the report lists them
     either way.
     """
     spec = get_target(target)
+    if quantize is not None:
+        if not isinstance(quantize, Int8):
+            raise CompileError(f"quantize must be ptec.Int8(...) or ptec.A16W8(...), "
+                               f"not {type(quantize).__name__}")
+        module = quant_flow.quantize(module, example_inputs, quantize)
+    elif quant_flow.is_quantized(module):
+        quant_flow.allow_eval(module)
     exported = export_core_aten(module, example_inputs)
     gm = exported.graph_module
     for graph_pass in spec.passes:

@@ -246,7 +246,7 @@ class _Emitter:
         outs = results(node)
         out_tensors: list[int] = []
         args: list[int] = []
-        for arg in variant.op._schema.arguments:
+        for arg in variant.schema.arguments:
             if arg.is_out:
                 args.append(self.out_argument(arg, outs, out_tensors, where))
             elif arg.name in given:
@@ -255,7 +255,7 @@ class _Emitter:
                 args.append(self.argument(arg.default_value, arg.type, f"{where}.{arg.name}"))
             else:
                 raise CompileError(f"{where}: argument {arg.name!r} missing and has no default")
-        out_types = [a.type for a in variant.op._schema.arguments if a.is_out]
+        out_types = [a.type for a in variant.schema.arguments if a.is_out]
         if len(out_types) == 1 and isinstance(out_types[0], torch.TensorType):
             args.append(out_tensors[0])  # the return is the out tensor itself
         else:

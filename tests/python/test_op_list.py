@@ -10,17 +10,28 @@ Tensor[] (split_copy), as ExecuTorch's emitter does.
 Out arguments may be written 'O' / 'W' (kernel.h: checked at init not to
 be program constants) or plain 'T' / 'X'; the return slot, which holds the
 same tensors, is checked either way.
+
+ops.def `#include`s further lists (kernels/quantized/ops_qdq.def,
+ops_fused.def), whose entries may be PTEC_OP_PREPARED(name, fn, prepare,
+signature). Operators PyTorch does not define are checked against a schema
+from elsewhere: ExecuTorch's kernels/quantized/quantized.yaml for the
+quantized_decomposed out variants, the hand table PTEC_SCHEMAS for ptec's own.
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 import torch
 
-OPS_DEF = Path(__file__).resolve().parents[2] / "runtime" / "src" / "kernels" / "ops.def"
-LINE = re.compile(r'^\s*PTEC_OP\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*"([^"]*)"\s*\)', re.M)
+RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "src"
+OPS_DEF = RUNTIME_SRC / "kernels" / "ops.def"
+LINE = re.compile(r'^\s*PTEC_OP\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*"([^"]*)"\s*\)'
+                  r'|^\s*PTEC_OP_PREPARED\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*\w+\s*,\s*"([^"]*)"\s*\)',
+                  re.M)
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+\.def)"', re.M)
 
 #: Operators that are not in torch.ops.aten: ExecuTorch's own, from
 #: executorch/exir (emitter and dim_order_ops_registry.py).
@@ -36,12 +47,80 @@ HAND_SIGNATURES = {
     "dim_order_ops::_to_dim_order_copy.out": "TblTT",
 }
 
+#: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their
+#: schemas, which no library registers. Semantics: each op_*.c file there.
+PTEC_SCHEMAS = [
+    "ptec::quantized_conv2d.out(Tensor input, Tensor weight, Tensor? bias, int[] stride, "
+    "int[] padding, int[] dilation, int groups, int input_zp, int weight_zp, Tensor multiplier, "
+    "Tensor shift, int output_zp, int activation_min, int activation_max, *, Tensor(a!) out) "
+    "-> Tensor(a!)",
+    "ptec::quantized_linear.out(Tensor input, Tensor weight, Tensor? bias, int input_zp, "
+    "int weight_zp, Tensor multiplier, Tensor shift, int output_zp, int activation_min, "
+    "int activation_max, *, Tensor(a!) out) -> Tensor(a!)",
+    "ptec::quantized_matmul.out(Tensor a, Tensor b, int a_zp, int b_zp, int multiplier, "
+    "int shift, int output_zp, *, Tensor(a!) out) -> Tensor(a!)",
+    "ptec::quantized_add.out(Tensor a, Tensor b, int a_zp, int a_multiplier, int a_shift, "
+    "int b_zp, int b_multiplier, int b_shift, int output_zp, int output_multiplier, "
+    "int output_shift, int activation_min, int activation_max, *, Tensor(a!) out) "
+    "-> Tensor(a!)",
+    "ptec::quantized_mul.out(Tensor a, Tensor b, int a_zp, int b_zp, int multiplier, int shift, "
+    "int output_zp, int activation_min, int activation_max, *, Tensor(a!) out) -> Tensor(a!)",
+    "ptec::quantized_avg_pool2d.out(Tensor input, int[] kernel, int[] stride, int[] padding, "
+    "int input_zp, int output_zp, int activation_min, int activation_max, *, Tensor(a!) out) "
+    "-> Tensor(a!)",
+    "ptec::quantized_max_pool2d.out(Tensor input, int[] kernel, int[] stride, int[] padding, "
+    "int[] dilation, int activation_min, int activation_max, *, Tensor(a!) out) -> Tensor(a!)",
+    "ptec::quantized_mean.out(Tensor input, int[] dims, bool keepdim, int input_zp, "
+    "int multiplier, int shift, int output_zp, int activation_min, int activation_max, *, "
+    "Tensor(a!) out) -> Tensor(a!)",
+    "ptec::table.out(Tensor input, Tensor table, *, Tensor(a!) out) -> Tensor(a!)",
+    "ptec::rescale.out(Tensor input, int input_zp, Tensor multiplier, Tensor shift, "
+    "int output_zp, int axis, *, Tensor(a!) out) -> Tensor(a!)",
+]
+
 #: Enum types are serialised as Int (pte-format.md 1.3).
 ENUM_TYPES = {"ScalarType", "MemoryFormat", "Layout"}
 
 
-def read_ops_def() -> list[tuple[str, str, str]]:
-    return LINE.findall(OPS_DEF.read_text())
+def read_ops_def(path: Path = OPS_DEF) -> list[tuple[str, str, str]]:
+    """Entries of `path` and of the .def files it includes, in order."""
+    entries = []
+    text = path.read_text()
+    pos = 0
+    for inc in list(INCLUDE.finditer(text)) + [None]:
+        end = inc.start() if inc else len(text)
+        for m in LINE.finditer(text, pos, end):
+            entries.append(m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6))
+        if inc:
+            entries += read_ops_def(RUNTIME_SRC / inc.group(1))
+            pos = inc.end()
+    return entries
+
+
+def _parsed_schemas() -> dict[str, torch.FunctionSchema]:
+    """Schemas of operators PyTorch does not define, by qualified name."""
+    texts = list(PTEC_SCHEMAS)
+    spec = importlib.util.find_spec("executorch")  # located, not imported
+    if spec is not None and spec.submodule_search_locations:
+        yaml = Path(list(spec.submodule_search_locations)[0]) / "kernels/quantized/quantized.yaml"
+        if yaml.is_file():
+            texts += re.findall(r"^- func: (.*)$", yaml.read_text(), re.M)
+    schemas = {}
+    for text in texts:
+        schema = torch._C.parse_schema(text)
+        schemas[f"{schema.name}.{schema.overload_name}"] = schema
+    return schemas
+
+
+OTHER_SCHEMAS = _parsed_schemas()
+
+
+def find_schema(name: str) -> torch.FunctionSchema:
+    if name in OTHER_SCHEMAS:
+        return OTHER_SCHEMAS[name]
+    namespace, rest = name.split("::")
+    op, overload = rest.split(".")
+    return getattr(getattr(getattr(torch.ops, namespace), op), overload)._schema
 
 
 def type_char(t: torch.Type) -> str:
@@ -82,9 +161,7 @@ def type_char(t: torch.Type) -> str:
 
 
 def schema_signature(name: str) -> str:
-    namespace, rest = name.split("::")
-    op, overload = rest.split(".")
-    schema = getattr(getattr(getattr(torch.ops, namespace), op), overload)._schema
+    schema = find_schema(name)
     args = "".join(type_char(a.type) for a in schema.arguments)
     return args + ("T" if len(schema.returns) == 1 else "X")
 
@@ -103,6 +180,8 @@ def test_ops_def_parses():
 @pytest.mark.parametrize("name,function,signature", ENTRIES, ids=[e[0] for e in ENTRIES])
 def test_signature_matches_schema(name, function, signature):
     assert re.fullmatch(r"[TtiIdDsSbLlFBXYzZOWV]+", signature), signature
+    if name.startswith("quantized_decomposed::") and name not in OTHER_SCHEMAS:
+        pytest.skip("ExecuTorch's quantized.yaml (the out variants' schemas) is not installed")
     expected = HAND_SIGNATURES.get(name) or schema_signature(name)
     if name not in HAND_SIGNATURES:
         outs = out_slots(name)
@@ -113,9 +192,7 @@ def test_signature_matches_schema(name, function, signature):
 
 
 def out_slots(name: str) -> set[int]:
-    namespace, rest = name.split("::")
-    op, overload = rest.split(".")
-    schema = getattr(getattr(getattr(torch.ops, namespace), op), overload)._schema
+    schema = find_schema(name)
     return {k for k, a in enumerate(schema.arguments) if a.is_out}
 
 
@@ -125,3 +202,10 @@ def test_hand_signatures_match_executorch():
     pytest.importorskip("executorch.exir.passes.dim_order_ops_registry")
     for name in ("dim_order_ops::_clone_dim_order.out", "dim_order_ops::_to_dim_order_copy.out"):
         assert schema_signature(name) == HAND_SIGNATURES[name]
+
+
+def test_included_lists_are_read():
+    """The #included lists count: every ptec:: operator, with a schema."""
+    names = {name for name, _, _ in ENTRIES}
+    ptec_ops = {name for name in names if name.startswith("ptec::")}
+    assert ptec_ops == {name for name in OTHER_SCHEMAS if name.startswith("ptec::")}

@@ -6,12 +6,19 @@ Calls whose tensor inputs are all constants are evaluated now and become
 constants themselves, unless that would grow the constant data (an expand of a
 bias to a whole activation is cheaper to run than to store) or the result is
 a graph output. Constants that no longer have users are dropped.
+
+In a quantized graph the weights arrive as int8 constants (or float ones
+behind a quantize, which folds to int8), each read through a dequantize. The
+dequantize is never folded: the program keeps the small integer weights and
+their scales, and the dq -> op -> q patterns stay whole for the integer
+kernels.
 """
 from __future__ import annotations
 
 import torch
 from torch._ops import OpOverload
 
+from ..quant import qdq
 from .fake import fake_mode_of, fake_of
 
 #: Results up to this size are folded even when their inputs are smaller
@@ -33,6 +40,7 @@ def _foldable(node: torch.fx.Node) -> bool:
     return (node.op == "call_function" and isinstance(node.target, OpOverload)
             and torch.Tag.nondeterministic_seeded not in node.target.tags
             and isinstance(node.meta.get("val"), torch.Tensor)
+            and not qdq.is_dequantize(node)
             and not any(user.op == "output" for user in node.users))
 
 

@@ -6,6 +6,10 @@ schema has the same non-out arguments plus kwarg-only out argument(s), one per
 result. The choice is recorded in node.meta["out_variant"] for the emitter
 (the FX graph keeps the functional target, so it still runs and still has
 FakeTensor metadata).
+
+Some out variants exist only in ExecuTorch's kernel libraries, not in torch:
+those of the quantize/dequantize ops of PT2E graphs. For them the variant
+carries the schema alone (ptec.quant.qdq), which is all the emitter needs.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import torch
 from torch._ops import OpOverload
 
 from ..errors import CompileError
+from ..quant import qdq
 
 #: Arguments that an out variant drops because its out tensor carries them
 #: (torchgen's TensorOptions group): _to_copy(dtype=...) -> _to_copy.out.
@@ -26,18 +31,29 @@ META_KEY = "out_variant"
 
 @dataclass(frozen=True)
 class OutVariant:
-    """An out-variant overload and the names of its out arguments, in schema order."""
-    op: OpOverload
+    """An out-variant overload and the names of its out arguments, in schema order.
+
+    `op` is None for an out variant torch does not register; `declared` then
+    holds its schema.
+    """
+    op: OpOverload | None
     out_args: tuple[str, ...]
+    declared: torch.FunctionSchema | None = None
+
+    @property
+    def schema(self) -> torch.FunctionSchema:
+        return self.declared if self.op is None else self.op._schema
 
     @property
     def name(self) -> str:
         """The operator's namespaced name, e.g. aten::add."""
-        return self.op._schema.name
+        return self.schema.name
 
     @property
     def overload(self) -> str:
         """The overload name as a program stores it ("" for default)."""
+        if self.op is None:
+            return self.schema.overload_name
         return "" if self.op._overloadname == "default" else self.op._overloadname
 
 
@@ -68,6 +84,9 @@ def find_out_variant(op: OpOverload) -> OutVariant | None:
             if (outs and _signature(cand._schema, drop) == wanted
                     and _outs_match_returns(schema, outs)):
                 return OutVariant(cand, tuple(a.name for a in outs))
+    declared = qdq.out_schema(schema.name) if schema.overload_name == "" else None
+    if declared is not None:
+        return OutVariant(None, tuple(a.name for a in declared.arguments if a.is_out), declared)
     return None
 
 

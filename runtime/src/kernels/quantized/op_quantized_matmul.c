@@ -1,0 +1,131 @@
+/*
+ * ptec::quantized_matmul.out(Tensor a, Tensor b, int a_zp, int b_zp,
+ *   int multiplier, int shift, int output_zp, *, Tensor(a!) out) -> Tensor(a!)
+ *
+ * a [..., M, K], b [..., K, N], out [..., M, N], all int8; the batch dims
+ * broadcast as in torch.matmul (both operands at least 2-D). TOSA MATMUL
+ * (int32 accumulator) followed by RESCALE:
+ *
+ *   acc[..., i, j] = sum_k (a[..., i, k] - a_zp) * (b[..., k, j] - b_zp)
+ *   out = clamp(apply_scale_32(sat32(acc), multiplier, shift) + output_zp,
+ *               -128, 127)
+ *
+ * Any dim orders; when a's rows and b's columns are contiguous along K
+ * (b transposed in memory) the inner loop is an int32 dot product.
+ */
+#include "kernels/portable/iter.h"
+#include "kernels/quantized/fused_decl.h"
+#include "kernels/quantized/qparams.h"
+
+enum { ARG_A, ARG_B, ARG_A_ZP, ARG_B_ZP, ARG_MULTIPLIER, ARG_SHIFT, ARG_OUTPUT_ZP, ARG_OUT };
+
+typedef struct matmul {
+  const ptec_tensor *a, *b;
+  ptec_tensor *out;
+  uint32_t batch_rank;
+  int64_t batch[PTEC_MAX_RANK];
+  int64_t m, k, n;
+  int32_t a_zp, b_zp, multiplier, shift, out_zp;
+} matmul;
+
+static ptec_status setup(ptec_kernel_context *ctx, matmul *p) {
+  p->a = ptec_arg_tensor(ctx, ARG_A);
+  p->b = ptec_arg_tensor(ctx, ARG_B);
+  p->out = ptec_arg_tensor(ctx, ARG_OUT);
+  const ptec_tensor *a = p->a, *b = p->b;
+  PTEC_TRY(ptec_check_dtype(ctx, a, PTEC_DTYPE_INT8, "a"));
+  PTEC_TRY(ptec_check_dtype(ctx, b, PTEC_DTYPE_INT8, "b"));
+  PTEC_TRY(ptec_check_dtype(ctx, p->out, PTEC_DTYPE_INT8, "out"));
+  PTEC_CHECK(ctx, a->rank >= 2 && b->rank >= 2, PTEC_STATUS_SHAPE_MISMATCH,
+             "a and b must be at least 2-D, got ranks %u and %u", (unsigned)a->rank,
+             (unsigned)b->rank);
+  p->m = a->sizes[a->rank - 2];
+  p->k = a->sizes[a->rank - 1];
+  p->n = b->sizes[b->rank - 1];
+  PTEC_CHECK(ctx, b->sizes[b->rank - 2] == p->k, PTEC_STATUS_SHAPE_MISMATCH,
+             "a has %lld columns but b has %lld rows", (long long)p->k,
+             (long long)b->sizes[b->rank - 2]);
+  uint32_t ra = a->rank - 2u, rb = b->rank - 2u;
+  p->batch_rank = ra > rb ? ra : rb;
+  for (uint32_t d = 0; d < p->batch_rank; d++) {
+    int64_t sa = d + ra >= p->batch_rank ? a->sizes[d + ra - p->batch_rank] : 1;
+    int64_t sb = d + rb >= p->batch_rank ? b->sizes[d + rb - p->batch_rank] : 1;
+    PTEC_CHECK(ctx, sa == sb || sa == 1 || sb == 1, PTEC_STATUS_SHAPE_MISMATCH,
+               "batch dims of a and b do not broadcast (%lld and %lld)", (long long)sa,
+               (long long)sb);
+    p->batch[d] = sa == 1 ? sb : sa;
+  }
+  int64_t want[PTEC_MAX_RANK];
+  for (uint32_t d = 0; d < p->batch_rank; d++) want[d] = p->batch[d];
+  want[p->batch_rank] = p->m;
+  want[p->batch_rank + 1] = p->n;
+  PTEC_TRY(ptec_check_shape(ctx, p->out, want, p->batch_rank + 2, "out"));
+  PTEC_TRY(ptec_q_zero_point(ctx, ARG_A_ZP, PTEC_DTYPE_INT8, "a_zp", &p->a_zp));
+  PTEC_TRY(ptec_q_zero_point(ctx, ARG_B_ZP, PTEC_DTYPE_INT8, "b_zp", &p->b_zp));
+  PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, PTEC_DTYPE_INT8, "output_zp", &p->out_zp));
+  return ptec_q_scale(ctx, ARG_MULTIPLIER, ARG_SHIFT, "output", &p->multiplier, &p->shift);
+}
+
+/* Strides of t's batch dims, broadcast to `rank` dims (0 where t has size
+ * 1 or lacks the dim). */
+static void batch_strides(const ptec_tensor *t, uint32_t rank, int64_t out[PTEC_MAX_RANK]) {
+  int64_t s[PTEC_MAX_RANK];
+  ptec_tensor_strides(t, s);
+  uint32_t own = t->rank - 2u;
+  for (uint32_t d = 0; d < rank; d++) {
+    uint32_t lead = rank - own;
+    out[d] = d < lead || t->sizes[d - lead] == 1 ? 0 : s[d - lead];
+  }
+}
+
+ptec_status ptec_prepare_quantized_matmul_out(ptec_kernel_context *ctx) {
+  matmul p;
+  return setup(ctx, &p);
+}
+
+ptec_status ptec_kernel_quantized_matmul_out(ptec_kernel_context *ctx) {
+  matmul p;
+  PTEC_TRY(setup(ctx, &p));
+  const ptec_tensor *a = p.a, *b = p.b;
+  int64_t as[PTEC_MAX_RANK], bs[PTEC_MAX_RANK], ys[PTEC_MAX_RANK];
+  ptec_tensor_strides(a, as);
+  ptec_tensor_strides(b, bs);
+  ptec_tensor_strides(p.out, ys);
+  int64_t am = as[a->rank - 2], ak = as[a->rank - 1];
+  int64_t bk = bs[b->rank - 2], bn = bs[b->rank - 1];
+  int64_t ym = ys[p.batch_rank], yn = ys[p.batch_rank + 1];
+  int64_t strides[3][PTEC_MAX_RANK];
+  for (uint32_t d = 0; d < p.batch_rank; d++) strides[0][d] = ys[d];
+  batch_strides(a, p.batch_rank, strides[1]);
+  batch_strides(b, p.batch_rank, strides[2]);
+  ptec_iter it;
+  ptec_iter_init(&it, p.batch_rank, p.batch, NULL, 3, (const int64_t(*)[PTEC_MAX_RANK])strides,
+                 NULL);
+  const int8_t *x = a->data, *w = b->data;
+  int8_t *y = p.out->data;
+  const int32_t azp = p.a_zp, bzp = p.b_zp;
+  bool fast = (p.k <= 1 || (ak == 1 && bk == 1)) && p.k <= PTEC_Q_MAX_TERMS_I32;
+  for (; !it.done; ptec_iter_next(&it))
+    for (int64_t r = 0; r < it.count; r++) {
+      int64_t yo = it.offset[0] + r * it.step[0];
+      int64_t ao = it.offset[1] + r * it.step[1], bo = it.offset[2] + r * it.step[2];
+      for (int64_t i = 0; i < p.m; i++)
+        for (int64_t j = 0; j < p.n; j++) {
+          int64_t acc = 0;
+          const int8_t *ap = x + ao + i * am, *bp = w + bo + j * bn;
+          if (fast) {
+            int32_t acc32 = 0;
+            for (int64_t k = 0; k < p.k; k++)
+              acc32 += ((int32_t)ap[k] - azp) * ((int32_t)bp[k] - bzp);
+            acc = acc32;
+          } else {
+            for (int64_t k = 0; k < p.k; k++)
+              acc += ((int32_t)ap[k * ak] - azp) * ((int32_t)bp[k * bk] - bzp);
+          }
+          y[yo + i * ym + j * yn] =
+              (int8_t)ptec_q_requantize(acc, 0, p.multiplier, p.shift, p.out_zp, INT8_MIN,
+                                        INT8_MAX);
+        }
+    }
+  return PTEC_STATUS_OK;
+}

@@ -1,0 +1,81 @@
+/*
+ * ptec::quantized_mean.out(Tensor input, int[] dims, bool keepdim,
+ *   int input_zp, int multiplier, int shift, int output_zp,
+ *   int activation_min, int activation_max, *, Tensor(a!) out) -> Tensor(a!)
+ *
+ * TOSA REDUCE_SUM (int32) between RESCALEs, as ExecuTorch lowers mean.dim:
+ *
+ *   acc = sum over the reduced dims of (x - input_zp)
+ *   out = clamp(apply_scale_32(sat32(acc), multiplier, shift) + output_zp,
+ *               activation_min, activation_max)
+ *
+ * where multiplier * 2^-shift ~ s_in / (count * s_out), count being the
+ * number of elements averaged (the product of the reduced dims' sizes).
+ * input and out share one dtype, int8 or int16. dims may be negative; an
+ * empty list reduces every dim (as PyTorch); repeats fail. Any dim orders.
+ */
+#include "kernels/portable/iter.h"
+#include "kernels/portable/reduce.h"
+#include "kernels/quantized/fused_decl.h"
+#include "kernels/quantized/qparams.h"
+
+enum {
+  ARG_INPUT, ARG_DIMS, ARG_KEEPDIM, ARG_INPUT_ZP, ARG_MULTIPLIER, ARG_SHIFT, ARG_OUTPUT_ZP,
+  ARG_ACT_MIN, ARG_ACT_MAX, ARG_OUT
+};
+
+typedef struct mean {
+  const ptec_tensor *in;
+  ptec_tensor *out;
+  int32_t in_zp, m, s, out_zp, act_min, act_max;
+} mean;
+
+static ptec_status setup(ptec_kernel_context *ctx, mean *p, ptec_split_iter *it) {
+  p->in = ptec_arg_tensor(ctx, ARG_INPUT);
+  p->out = ptec_arg_tensor(ctx, ARG_OUT);
+  PTEC_TRY(ptec_q_check_activation_dtype(ctx, p->in, "input"));
+  PTEC_TRY(ptec_check_same_dtype(ctx, p->in, p->out, "input", "out"));
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_list(ctx, ARG_DIMS, p->in->rank, mask));
+  PTEC_TRY(ptec_reduce_init(ctx, it, p->in, mask, ptec_arg_bool(ctx, ARG_KEEPDIM), p->out,
+                            false));
+  PTEC_CHECK(ctx, it->inner_numel > 0, PTEC_STATUS_SHAPE_MISMATCH,
+             "the mean of zero elements is undefined");
+  int dtype = p->in->dtype;
+  PTEC_TRY(ptec_q_zero_point(ctx, ARG_INPUT_ZP, dtype, "input_zp", &p->in_zp));
+  PTEC_TRY(ptec_q_scale(ctx, ARG_MULTIPLIER, ARG_SHIFT, "output", &p->m, &p->s));
+  PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, dtype, "output_zp", &p->out_zp));
+  return ptec_q_activation_range(ctx, ARG_ACT_MIN, dtype, &p->act_min, &p->act_max);
+}
+
+ptec_status ptec_prepare_quantized_mean_out(ptec_kernel_context *ctx) {
+  mean p;
+  ptec_split_iter it;
+  return setup(ctx, &p, &it);
+}
+
+ptec_status ptec_kernel_quantized_mean_out(ptec_kernel_context *ctx) {
+  mean p;
+  ptec_split_iter s;
+  PTEC_TRY(setup(ctx, &p, &s));
+  const void *x = p.in->data;
+  int dtype = p.in->dtype;
+  for (; !s.outer.done; ptec_iter_next(&s.outer))
+    for (int64_t j = 0; j < s.outer.count; j++) {
+      ptec_split_iter_inner(&s, j);
+      int64_t acc = 0;
+      for (ptec_iter *it = &s.inner; !it->done; ptec_iter_next(it)) {
+        if (dtype == PTEC_DTYPE_INT8) {
+          const int8_t *xp = (const int8_t *)x + it->offset[1];
+          for (int64_t k = 0; k < it->count; k++) acc += xp[k * it->step[1]];
+        } else {
+          const int16_t *xp = (const int16_t *)x + it->offset[1];
+          for (int64_t k = 0; k < it->count; k++) acc += xp[k * it->step[1]];
+        }
+      }
+      acc -= s.inner_numel * p.in_zp;
+      ptec_q_store(p.out->data, dtype, s.outer.offset[0] + j * s.outer.step[0],
+                   ptec_q_requantize(acc, 0, p.m, p.s, p.out_zp, p.act_min, p.act_max));
+    }
+  return PTEC_STATUS_OK;
+}
