@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest.importorskip("executorch")
 from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower  # noqa: E402
 from executorch.exir._serialize._program import deserialize_pte_binary  # noqa: E402
 from executorch.runtime import Runtime  # noqa: E402

@@ -5,7 +5,6 @@ AOT flow and run in ptec's runtime."""
 import pytest
 import torch
 
-pytest.importorskip("executorch")
 from executorch.exir import (EdgeCompileConfig, ExecutorchBackendConfig,  # noqa: E402
                              to_edge_transform_and_lower)
 from executorch.exir._serialize._program import deserialize_pte_binary  # noqa: E402
