@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import random
 import re
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.ao.quantization.fx._decomposed  # noqa: F401  (registers quantized_decomposed)
@@ -310,10 +313,11 @@ def test_per_channel_channels_last(seed, axis):
         qd.quantize_per_channel(t, m.scales, m.zps, axis, -127, 127, torch.int8),
         m.scales, m.zps, axis, -127, 127, torch.int8), scales=scales, zps=zps)
     program = ptec.compile(module, (x,))
-    q_out = program.program.execution_plan[0].values
+    values = program.program.execution_plan[0].values
+    assert any(isinstance(v.val, pte.Tensor) and v.val.scalar_type == 1
+               and v.val.dim_order == [0, 2, 3, 1] for v in values)  # a channels-last int8
     got = ptec.load(program.buffer)(x)[0]
     assert_bit_equal(got.contiguous(), module(x).contiguous())
-    assert any(isinstance(v.val, pte.Tensor) and v.val.dim_order == [0, 2, 3, 1] for v in q_out)
 
 
 def test_per_channel_scales_as_inputs(seed):
@@ -329,7 +333,8 @@ def test_per_channel_scales_as_inputs(seed):
     assert info.value.status == "PTEC_STATUS_OUT_OF_RANGE" and "scales[1]" in info.value.message
     with pytest.raises(PtecError) as info:
         runner(x, scales, torch.tensor([0, 200, 0]))
-    assert info.value.status == "PTEC_STATUS_OUT_OF_RANGE" and "zero_points[1]" in info.value.message
+    assert info.value.status == "PTEC_STATUS_OUT_OF_RANGE"
+    assert "zero_points[1]" in info.value.message
 
 
 # -------------------------------------------------------- refused at load
@@ -447,3 +452,103 @@ def test_channel_parameters_must_match_the_axis():
                            edit=set_argument(QPC, 3, pte.Int(1)))
     expect_refused_at_load(module, (torch.randn(3, 4),), "PTEC_STATUS_OUT_OF_RANGE", "dim",
                            edit=set_argument(DQPC, 3, pte.Int(2)))
+
+
+# --------------------------------------------------------- under sanitizers
+
+RUNNER = Path(os.environ.get("PTEC_RUN_ASAN",
+                             Path(__file__).resolve().parents[2] / "build/asan/ptec-run"))
+
+
+def run_sanitized(program: ptec.CompiledProgram, inputs: tuple, tmp_path: Path
+                  ) -> subprocess.CompletedProcess:
+    if not RUNNER.is_file():
+        pytest.fail(f"{RUNNER} is missing: build it with `make build-asan`")
+    path = tmp_path / "qdq.pte"
+    program.save(path)
+    args = [str(RUNNER), str(path), "--output-dir", str(tmp_path)]
+    for k, x in enumerate(inputs):
+        np.save(tmp_path / f"in{k}.npy", x.contiguous().numpy())
+        args += ["--input", str(tmp_path / f"in{k}.npy")]
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    result = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=300,
+                            env=env)
+    assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, result.stderr
+    return result
+
+
+def test_all_kernels_under_sanitizers(seed, tmp_path):
+    """Every kernel, every dtype, per channel on odd axes, in the ASan/UBSan runner."""
+    x = torch.randn(2, 3, 5, 4) * 4
+    x.view(-1)[:3] = torch.tensor([math.inf, -math.inf, math.nan])
+    scales = {axis: torch.rand(x.shape[axis]) * 0.05 + 0.01 for axis in range(4)}
+
+    def forward(m, t):
+        outs = []
+        for dtype, (lo, hi) in RANGES.items():
+            zp = 0 if lo < 0 else 128
+            q = qd.quantize_per_tensor(t, 0.03, zp, lo, hi, dtype)
+            outs.append(qd.dequantize_per_tensor(q, 0.03, zp, lo, hi, dtype))
+        for axis in range(4):
+            s, z = getattr(m, f"s{axis}"), getattr(m, f"z{axis}")
+            q = qd.quantize_per_channel(t, s, z, axis, -127, 127, torch.int8)
+            outs.append(qd.dequantize_per_channel(q, s.double(), None, axis, -127, 127,
+                                                  torch.int8))
+        return torch.stack(outs)
+
+    consts = {f"s{a}": s for a, s in scales.items()}
+    consts.update({f"z{a}": torch.zeros(len(s), dtype=torch.int32) for a, s in scales.items()})
+    module = Op(forward, **consts)
+    program = ptec.compile(module, (x,))
+    result = run_sanitized(program, (x,), tmp_path)
+    assert result.returncode == 0, result.stderr
+    got = torch.from_numpy(np.load(tmp_path / "output0.npy"))
+    want = module(x)
+    finite = torch.isfinite(x).expand_as(want)  # NaN's quantized value is platform-specific
+    assert_bit_equal(got[finite], want[finite])
+
+
+def test_bad_parameters_under_sanitizers(tmp_path):
+    module = per_channel_pair(torch.tensor([0.1, -0.1, 0.1]), torch.zeros(3, dtype=torch.int64))
+    x = torch.randn(3, 4)
+    result = run_sanitized(ptec.compile(module, (x,)), (x,), tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "PTEC_STATUS_OUT_OF_RANGE" in result.stderr and "scales[1]" in result.stderr
+
+
+# ------------------------------------------------------- ExecuTorch's files
+
+
+def test_executorch_quantized_program_runs_and_matches_ptecs_calls(tmp_path):
+    """ExecuTorch's own AOT flow on a converted model: its Q/DQ calls pass
+    the same argument types as ptec's, and ptec's runtime runs its file."""
+    if importlib.util.find_spec("executorch") is None:
+        pytest.skip("ExecuTorch is not installed")
+    import executorch.kernels.quantized  # noqa: F401  (registers the .out schemas)
+    from executorch.exir import to_edge_transform_and_lower
+
+    from ptec.pte import deserialize_program
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(),
+                                torch.nn.Flatten(), torch.nn.Linear(16, 5)).eval()
+    x = torch.randn(1, 3, 4, 4)
+    converted = ptec.quantize.quantize(model, (x,), ptec.Int8(calibration=[(x,)]))
+    ours = ptec.compile(converted, (x,))
+    edge = to_edge_transform_and_lower(torch.export.export(converted, (x,)))
+    theirs_bytes = bytes(edge.to_executorch().buffer)
+    theirs, _ = deserialize_program(theirs_bytes)
+
+    def argument_types(program) -> dict[str, set]:
+        plan = program.execution_plan[0]
+        types = {}
+        for name, call in kernel_calls(plan):
+            if name.startswith("quantized_decomposed::"):
+                types.setdefault(name, set()).add(
+                    tuple(type(plan.values[a].val).__name__ for a in call.args))
+        return types
+
+    assert argument_types(ours.program) == argument_types(theirs)
+    assert len(argument_types(theirs)) == 3  # q/dq per tensor, dq per channel
+    got = ptec.load(theirs_bytes)(x)[0]
+    assert_bit_equal(got, ptec.load(ours.buffer)(x)[0])

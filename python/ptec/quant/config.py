@@ -62,7 +62,7 @@ class Int8:
         of the values; ExecuTorch's Arm default) or "minmax" (the observed
         range; faster, sensitive to outliers).
     """
-    calibration: Iterable[Any] | None = field(default=None, repr=False)
+    calibration: Iterable[Any] | None = field(default=None, repr=False, compare=False)
     activations: str = "int8"
     per_channel: bool = True
     observer: str = "histogram"

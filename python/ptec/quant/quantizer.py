@@ -33,20 +33,22 @@ kernels of the program.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 import torch
 from torch.fx import Node
-from torchao.quantization.pt2e.quantizer import (
+
+from .config import BIAS_DTYPE, BIAS_QMAX, BIAS_QMIN, Int8, QuantizationSpecs, import_torchao
+
+import_torchao()  # before torchao's modules, quietly
+from torchao.quantization.pt2e.quantizer import (  # noqa: E402
     DerivedQuantizationSpec,
     QuantizationAnnotation,
     QuantizationSpecBase,
     Quantizer,
     SharedQuantizationSpec,
 )
-from torchao.quantization.pt2e.quantizer.quantizer import Q_ANNOTATION_KEY
-
-from .config import BIAS_DTYPE, BIAS_QMAX, BIAS_QMIN, Int8, QuantizationSpecs
+from torchao.quantization.pt2e.quantizer.quantizer import Q_ANNOTATION_KEY  # noqa: E402
 
 aten = torch.ops.aten
 
@@ -86,9 +88,6 @@ SHAPE_OPS = _ops("view.default", "_unsafe_view.default", "reshape.default",
                  "squeeze.dims", "unsqueeze.default", "expand.default", "contiguous.default",
                  "clone.default", "alias.default", "dropout.default", "pad.default",
                  "constant_pad_nd.default")
-
-ANNOTATED_OPS = (WEIGHTED_OPS | BINARY_OPS | MATMUL_OPS | CLAMP_OPS | UNARY_OPS | POOL_OPS
-                 | CAT_OPS | SHAPE_OPS)
 
 
 class PtecQuantizer(Quantizer):
@@ -232,8 +231,3 @@ def _is_float_tensor(arg: object) -> bool:
         return False
     val = arg.meta.get("val")
     return isinstance(val, torch.Tensor) and val.dtype == torch.float32
-
-
-def annotated_ops() -> Iterable[str]:
-    """The names of the operators the quantizer knows, for docs and reports."""
-    return sorted(str(op) for op in ANNOTATED_OPS)

@@ -122,7 +122,8 @@ ptec_status ptec_kernel_dequantize_per_channel_out(ptec_kernel_context *ctx) {
     int64_t begin = k * ch.run, end = begin + ch.run;
     if (f32) {
       float scale = ((const float *)ch.scales->data)[c];
-      for (int64_t i = begin; i < end; i++) out[i] = (float)(load_q(in->data, r.dtype, i) - zp) * scale;
+      for (int64_t i = begin; i < end; i++)
+        out[i] = (float)(load_q(in->data, r.dtype, i) - zp) * scale;
     } else {
       double scale = ((const double *)ch.scales->data)[c];
       for (int64_t i = begin; i < end; i++)

@@ -27,6 +27,8 @@
  * bias in i32, RESCALE i32 -> i16 with scale32. That keeps the 31-bit
  * multiplier, so int8 and int16 share one formula above; the int64
  * accumulator saturates to int32 where TOSA's result would be unpredictable.
+ * TOSA also wants input_zp 0 for int16; any int16 zero point works here, but
+ * keep it 0 for parity with the NPU.
  *
  * Variants: a reference loop (any layout, int64 accumulator); an NHWC fast
  * path (int8, channels innermost in input and weight, i.e. input dim order
