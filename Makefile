@@ -60,6 +60,8 @@ test-python:
 
 demo: deps venv build-host
 	$(PY) examples/run_examples.py --demo
+	# int8: a CNN trained on scikit-learn's digits, quantized, run in the C runtime.
+	$(PY) examples/digits.py
 
 clean:
 	rm -rf $(BUILD)

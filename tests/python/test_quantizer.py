@@ -93,8 +93,16 @@ def sqnr(reference: torch.Tensor, x: torch.Tensor) -> float:
 
 
 class SmallCNN(nn.Module):
+    """Conv-BN-ReLU, depthwise conv-BN-ReLU6, residual add + ReLU, pools, linear.
+    The same weights in every test (seed 0), whatever the test's seed."""
+
     def __init__(self) -> None:
         super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            self._build()
+
+    def _build(self) -> None:
         self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
         self.bn1 = nn.BatchNorm2d(8)
         self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)
@@ -446,25 +454,31 @@ def run_quantized(model: nn.Module, inputs: tuple, config, name: str) -> dict:
         fake = converted(*test_inputs)
         fake = fake[0] if isinstance(fake, (tuple, list)) else fake
         ref = model(*test_inputs)
+    (last_dq,) = [n for n in converted.graph.nodes if n.op == "output"][0].args[0]
+    lsb = (got - fake).abs() / last_dq.args[1]  # in steps of the output's quantization
     stats = {
         "c_vs_fake_quant": sqnr(fake, got),
         "fake_quant_vs_fp32": sqnr(ref, fake),
         "c_vs_fp32": sqnr(ref, got),
-        "max_abs_c_vs_fake_quant": (got - fake).abs().max().item(),
+        "max_steps_off": lsb.round().max().item(),
+        "equal_fraction": (lsb.round() == 0).float().mean().item(),
         "pte_bytes": len(program.buffer),
     }
     print(f"\n{name} ({config.name}): SQNR C runtime vs fp32 {stats['c_vs_fp32']:.1f} dB, "
           f"fake-quant vs fp32 {stats['fake_quant_vs_fp32']:.1f} dB, C vs fake-quant "
-          f"{stats['c_vs_fake_quant']:.1f} dB (max |diff| {stats['max_abs_c_vs_fake_quant']:.3g}),"
-          f" {stats['pte_bytes']:,} bytes")
+          f"{stats['c_vs_fake_quant']:.1f} dB ({stats['equal_fraction']:.1%} of the outputs "
+          f"equal, the others {stats['max_steps_off']:.0f} step(s) off), "
+          f"{stats['pte_bytes']:,} bytes")
     return stats
 
 
-def assert_matches_fake_quant(stats: dict) -> None:
-    # The C runtime reproduces the converted model far more closely than the
-    # converted model reproduces the float one.
+def assert_matches_fake_quant(stats: dict, equal_fraction: float = 1.0) -> None:
+    """The float kernels between a DQ and a Q may round a value to the other
+    side of a quantization step than PyTorch's do; that moves an output by
+    at most a step or two, never more."""
+    assert stats["max_steps_off"] <= 2
+    assert stats["equal_fraction"] >= equal_fraction
     assert stats["c_vs_fake_quant"] > 30.0
-    assert stats["c_vs_fake_quant"] > stats["fake_quant_vs_fp32"] + 10.0
 
 
 @pytest.mark.parametrize("config", [ptec.Int8, ptec.A16W8])
@@ -472,23 +486,23 @@ def test_small_cnn_end_to_end(config):
     x = torch.randn(1, 3, 8, 8)
     stats = run_quantized(SmallCNN(), (x,), config(calibration=calibration(x.shape, 8)),
                           "small CNN")
-    assert_matches_fake_quant(stats)
-    assert stats["c_vs_fp32"] > (20.0 if config is ptec.Int8 else 35.0)
+    assert_matches_fake_quant(stats, equal_fraction=0.8)
+    assert stats["c_vs_fp32"] > (30.0 if config is ptec.Int8 else 40.0)
 
 
 def test_ds_cnn_end_to_end():
     model, inputs = EXAMPLES["ds_cnn"]()
     stats = run_quantized(model, inputs, ptec.Int8(calibration=calibration(inputs[0].shape)),
                           "DS-CNN")
-    assert_matches_fake_quant(stats)
-    assert stats["c_vs_fp32"] > 20.0
+    assert_matches_fake_quant(stats, equal_fraction=0.8)
+    assert stats["c_vs_fp32"] > 25.0
 
 
 def test_mobilenet_v2_end_to_end():
     model, inputs = EXAMPLES["mobilenet_v2"](resolution=64, width_mult=0.5)
     stats = run_quantized(model, inputs, ptec.Int8(calibration=calibration(inputs[0].shape)),
                           "MobileNetV2 64x64 x0.5")
-    assert_matches_fake_quant(stats)
+    assert_matches_fake_quant(stats, equal_fraction=0.8)
     # Random weights and random BatchNorm statistics through 52 layers: int8
     # keeps ~14 dB here (a trained network keeps far more; see examples/digits.py).
     assert stats["c_vs_fp32"] > 10.0
