@@ -3,13 +3,7 @@
 
 #include <string.h>
 
-#define PTEC_OP(name, fn, signature) ptec_status fn(ptec_kernel_context *ctx);
-#define PTEC_OP_PREPARED(name, fn, prepare, signature) \
-  ptec_status fn(ptec_kernel_context *ctx);            \
-  ptec_status prepare(ptec_kernel_context *ctx);
-#include PTEC_OPS_DEF
-#undef PTEC_OP
-#undef PTEC_OP_PREPARED
+#include "kernels/ops_decl.h"
 
 const ptec_kernel_entry ptec_kernel_table[] = {
 #define PTEC_OP(name, fn, signature) {name, fn, signature, NULL},

@@ -5,7 +5,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* Bounds for clamp-like ops; a missing bound is +-inf (or INT64_MIN/MAX). */
 typedef struct clamp_params {

@@ -1,7 +1,7 @@
 /* add, sub and rsub: tensor and scalar overloads, with alpha. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* PyTorch refuses a float alpha when the result is integral. */
 static ptec_status add_like(ptec_kernel_context *ctx, ptec_binary_op op, const ptec_tensor *a,

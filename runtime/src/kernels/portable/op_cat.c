@@ -3,7 +3,7 @@
  * not read. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* PyTorch still accepts (and skips) legacy empty 1-D inputs in cat. */
 static bool is_legacy_empty(const ptec_tensor *t) { return t->rank == 1 && t->sizes[0] == 0; }

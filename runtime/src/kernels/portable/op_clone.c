@@ -3,7 +3,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* A `int[]? dim_order` argument, when given, must be out's dim order. */
 static ptec_status check_dim_order_arg(ptec_kernel_context *ctx, uint32_t arg,

@@ -2,7 +2,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* <op>.Tensor_out(Tensor self, Tensor other, *, Tensor(a!) out) and
  * <op>.Scalar_out(Tensor self, Scalar other, *, Tensor(a!) out). */

@@ -2,7 +2,7 @@
  * padding, dilation; float32, any dim orders. Direct loops: for each output
  * element, taps outer and input channels inner, accumulating in float. */
 #include "kernels/portable/common.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* Reads a per-spatial-dim list ('L') of n (1 or 2) entries, a single entry
  * applying to every dim, into v[2] (H then W; H = `h_default` for 1-D). */

@@ -2,7 +2,7 @@
  * integer sums in int64. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* cumsum.out(Tensor self, int dim, *, ScalarType? dtype=None, Tensor(a!) out) */
 ptec_status ptec_kernel_cumsum_out(ptec_kernel_context *ctx) {

@@ -1,7 +1,7 @@
 /* div (true, "trunc" and "floor" rounding), floor_divide and remainder. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* The op for a `str? rounding_mode` argument. */
 static ptec_status rounding_op(ptec_kernel_context *ctx, uint32_t arg, ptec_binary_op *op) {

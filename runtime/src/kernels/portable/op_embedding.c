@@ -3,7 +3,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* embedding.out(Tensor weight, Tensor indices, SymInt padding_idx=-1,
  *   bool scale_grad_by_freq=False, bool sparse=False, *, Tensor(a!) out)

@@ -2,7 +2,7 @@
 #include <math.h>
 
 #include "kernels/portable/common.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 static ptec_status check_out_dtype(ptec_kernel_context *ctx, const ptec_tensor *out) {
   PTEC_CHECK(ctx, ptec_dtype_is_supported(out->dtype), PTEC_STATUS_NOT_SUPPORTED,

@@ -2,7 +2,7 @@
  * K products in float, in order k = 0..K-1, whichever loop order is used. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* A strided matrix view: element (r, c) is p[r * rs + c * cs]. */
 typedef struct mat {

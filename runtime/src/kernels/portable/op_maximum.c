@@ -1,6 +1,6 @@
 /* maximum and minimum, NaN-propagating like PyTorch. */
 #include "kernels/portable/elementwise.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* maximum.out(Tensor self, Tensor other, *, Tensor(a!) out) */
 ptec_status ptec_kernel_maximum_out(ptec_kernel_context *ctx) {

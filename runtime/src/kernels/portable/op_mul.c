@@ -1,6 +1,6 @@
 /* mul: tensor and scalar overloads. */
 #include "kernels/portable/elementwise.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* mul.out(Tensor self, Tensor other, *, Tensor(a!) out) */
 ptec_status ptec_kernel_mul_out(ptec_kernel_context *ctx) {

@@ -3,7 +3,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* A per-channel parameter: NULL (use `fallback`) or a float32 [C] tensor. */
 static ptec_status check_channel_param(ptec_kernel_context *ctx, const ptec_tensor *t, int64_t C,

@@ -1,7 +1,7 @@
 /* constant_pad_nd: pads (or crops, for negative pads) the trailing dims. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* constant_pad_nd.out(Tensor self, SymInt[] pad, Scalar value=0, *, Tensor(a!) out)
  * pad lists (before, after) pairs starting from the last dim. */

@@ -3,7 +3,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* out[i] = in[perm applied to i]: out dim k reads in dim perm[k]. */
 static ptec_status permuted_copy(ptec_kernel_context *ctx, const ptec_tensor *in,

@@ -4,7 +4,7 @@
 #include <math.h>
 
 #include "kernels/portable/common.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* A [C, H, W] or [N, C, H, W] tensor seen as 4-D. */
 typedef struct view4 {

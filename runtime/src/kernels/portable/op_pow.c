@@ -1,6 +1,6 @@
 /* pow: tensor ** scalar, tensor ** tensor, scalar ** tensor. */
 #include "kernels/portable/elementwise.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* pow.Tensor_Scalar_out(Tensor self, Scalar exponent, *, Tensor(a!) out) */
 ptec_status ptec_kernel_pow_tensor_scalar_out(ptec_kernel_context *ctx) {

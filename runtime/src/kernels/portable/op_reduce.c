@@ -4,7 +4,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/portable/reduce.h"
 
 /* Sum of the current slice of operand 1 (the input) as double. */

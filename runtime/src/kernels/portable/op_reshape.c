@@ -2,7 +2,7 @@
  * et_view, which aliases instead of copying. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* Resolves a view size list (one -1 allowed) for `numel` elements. */
 static ptec_status resolve_view_size(ptec_kernel_context *ctx, uint32_t arg, size_t numel,

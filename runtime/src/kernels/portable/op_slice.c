@@ -2,7 +2,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 /* slice_copy.Tensor_out(Tensor self, int dim=0, SymInt? start=None, SymInt? end=None,
  *   SymInt step=1, *, Tensor(a!) out): start/end clamped like PyTorch. */

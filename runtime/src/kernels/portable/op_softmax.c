@@ -3,7 +3,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 static ptec_status softmax_common(ptec_kernel_context *ctx, bool log) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);

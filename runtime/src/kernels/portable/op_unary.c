@@ -5,7 +5,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 #define FLOAT_ROW(name, expr)                                                     \
   static void name(float *o, const float *in, int64_t n, const void *params) {    \

@@ -2,7 +2,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
 #include "kernels/portable/iter.h"
-#include "kernels/portable/ops_decl.h"
+#include "kernels/ops_decl.h"
 
 static ptec_status check_mask(ptec_kernel_context *ctx, const ptec_tensor *t, const char *name) {
   PTEC_CHECK(ctx, t->dtype == PTEC_DTYPE_BOOL || t->dtype == PTEC_DTYPE_UINT8,

@@ -13,7 +13,7 @@
  * parameters. out_dtype must be None or float32.
  */
 #include "kernels/portable/common.h"
-#include "kernels/quantized/qdq_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qdq_params.h"
 
 /* ScalarType of float32 (= ptec_dtype). */

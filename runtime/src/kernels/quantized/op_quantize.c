@@ -20,7 +20,7 @@
 #include <math.h>
 
 #include "kernels/portable/common.h"
-#include "kernels/quantized/qdq_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qdq_params.h"
 
 /* A clamped float quantized value as an integer of range [lo, hi]. */

@@ -18,7 +18,7 @@
  * orders (tensors of one layout are walked as a single flat run).
  */
 #include "kernels/portable/iter.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
 
 enum {

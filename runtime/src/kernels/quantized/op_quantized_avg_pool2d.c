@@ -21,7 +21,7 @@
  * NHWC int8 input (dim order 0,2,3,1) takes a path that sums a block of
  * consecutive channels per window element.
  */
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/pool2d.h"
 
 enum {

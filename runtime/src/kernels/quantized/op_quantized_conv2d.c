@@ -36,7 +36,7 @@
  * path in op_quantized_depthwise_conv2d.c. All give identical results.
  */
 #include "kernels/quantized/conv2d.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 
 enum {
   ARG_INPUT, ARG_WEIGHT, ARG_BIAS, ARG_STRIDE, ARG_PADDING, ARG_DILATION, ARG_GROUPS,

@@ -18,7 +18,7 @@
  * both input and weight take an int32 dot-product path.
  */
 #include "kernels/portable/iter.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
 
 enum {

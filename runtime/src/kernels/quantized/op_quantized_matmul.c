@@ -14,7 +14,7 @@
  * (b transposed in memory) the inner loop is an int32 dot product.
  */
 #include "kernels/portable/iter.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
 
 enum { ARG_A, ARG_B, ARG_A_ZP, ARG_B_ZP, ARG_MULTIPLIER, ARG_SHIFT, ARG_OUTPUT_ZP, ARG_OUT };

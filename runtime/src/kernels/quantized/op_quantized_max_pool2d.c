@@ -12,7 +12,7 @@
  * right], each smaller than the kernel; stride [] means the kernel size.
  * (TOSA has no dilation: ExecuTorch decomposes it; here it is direct.)
  */
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/pool2d.h"
 
 enum {

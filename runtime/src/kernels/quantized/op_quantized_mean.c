@@ -16,7 +16,7 @@
  */
 #include "kernels/portable/iter.h"
 #include "kernels/portable/reduce.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
 
 enum {

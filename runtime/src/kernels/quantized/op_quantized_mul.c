@@ -15,7 +15,7 @@
  * int32; it saturates where TOSA's result would be unpredictable.)
  */
 #include "kernels/portable/iter.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
 
 enum {

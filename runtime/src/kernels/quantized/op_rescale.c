@@ -15,7 +15,7 @@
  * for NPU parity.
  */
 #include "kernels/portable/iter.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
 
 enum { ARG_INPUT, ARG_INPUT_ZP, ARG_MULTIPLIER, ARG_SHIFT, ARG_OUTPUT_ZP, ARG_AXIS, ARG_OUT };

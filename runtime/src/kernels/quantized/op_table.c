@@ -12,7 +12,7 @@
  * (ExecuTorch's InsertTableOpsPass).
  */
 #include "kernels/portable/iter.h"
-#include "kernels/quantized/fused_decl.h"
+#include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
 
 enum { ARG_INPUT, ARG_TABLE, ARG_OUT };
