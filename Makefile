@@ -7,8 +7,11 @@ CMAKE     := $(VENV)/bin/cmake
 BUILD     := build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 APT_PKGS  := clang cmake make gcc python3-venv
+# Cortex-M: cross compiler, newlib (semihosting stdio) and the emulated boards.
+ARM_PKGS  := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
-.PHONY: all deps venv build build-host build-clang build-asan test test-c test-python demo clean
+.PHONY: all deps venv build build-host build-clang build-asan build-m55 build-m7 build-m4 \
+        build-firmware test test-c test-python demo footprint clean
 
 all: build
 
@@ -19,6 +22,11 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages (missing:$$missing)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); \
+	fi
+	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null || \
+	    [ ! -d /usr/lib/arm-none-eabi/newlib ]; then \
+	  echo "installing the Cortex-M toolchain and QEMU ($(ARM_PKGS))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ARM_PKGS); \
 	fi
 
 venv: $(VENV)/.stamp
@@ -48,7 +56,26 @@ build-clang: venv
 build-asan: venv
 	$(call cmake_build,asan,Debug,-DCMAKE_C_COMPILER=clang -DPTEC_SANITIZE=ON -DPTEC_BUILD_SHARED=OFF)
 
-test: deps venv build-host build-clang build-asan test-c test-python
+# Cortex-M firmware (hello, ptec-runner, footprint images), one folder per CPU:
+# build/m55 (mps3-an547), build/m7 (mps2-an500), build/m4 (mps2-an386).
+define firmware_build
+	$(CMAKE) -S targets -B $(BUILD)/$(1) -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchains/cortex-$(1).cmake >/dev/null
+	$(CMAKE) --build $(BUILD)/$(1) -j $(JOBS)
+endef
+
+build-m55: venv
+	$(call firmware_build,m55)
+
+build-m7: venv
+	$(call firmware_build,m7)
+
+build-m4: venv
+	$(call firmware_build,m4)
+
+build-firmware: build-m55 build-m7 build-m4
+
+test: deps venv build-host build-clang build-asan build-firmware test-c test-python
 
 test-c:
 	$(BUILD)/host/ptec-c-tests
@@ -58,10 +85,16 @@ test-python:
 	PTEC_RUN=$(BUILD)/host/ptec-run PTEC_RUN_ASAN=$(BUILD)/asan/ptec-run \
 	  $(PY) -m pytest -q tests/python
 
-demo: deps venv build-host
+demo: deps venv build-host build-m55
 	$(PY) examples/run_examples.py --demo
 	# int8: a CNN trained on scikit-learn's digits, quantized, run in the C runtime.
 	$(PY) examples/digits.py
+	# MobileNetV2-int8 on the emulated Cortex-M55: agreement with the host, memory, ticks.
+	$(PY) targets/demo_m55.py
+
+# The runtime core's code size on Cortex-M55 at -Os, and a model's RAM.
+footprint: deps venv build-m55
+	$(PY) bench/footprint.py
 
 clean:
 	rm -rf $(BUILD)

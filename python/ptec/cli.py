@@ -1,4 +1,8 @@
-"""The `ptec` command line: `ptec inspect model.pte [--json]`."""
+"""The `ptec` command line.
+
+    ptec inspect model.pte [--json]
+    ptec run [--target cortex-m55] model.pte --input a.npy [--output-dir DIR]
+"""
 from __future__ import annotations
 
 import argparse
@@ -71,6 +75,11 @@ def format_description(d: dict[str, Any]) -> str:
             specs = ", ".join(f"{s['key']}={s['value']}" for s in dl["compile_specs"])
             lines.append(f"  [{dl['index']}] {dl['id']}: {dl['location']} #{dl['data_index']}, "
                          f"{dl['bytes']} bytes; compile specs: {specs or 'none'}")
+            if "tosa" in dl:  # a TOSABackend delegate: its graph
+                from .tosa import format_tosa
+                tosa = dl["tosa"]
+                lines.append(f"      {tosa['error']}" if "error" in tosa
+                             else format_tosa(tosa, indent="      "))
     return "\n".join(lines) + "\n"
 
 
@@ -88,6 +97,68 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    """`ptec run [--target T] model.pte --input a.npy ...`: host or emulated device."""
+    import numpy as np
+
+    out_dir = Path(args.output_dir)
+    if args.target in (None, "host"):
+        import torch
+
+        from .runtime import PtecError, load
+        try:
+            outputs = load(args.file).run([torch.from_numpy(np.load(p)) for p in args.input],
+                                          method=args.method)
+        except (OSError, PtecError) as e:
+            print(f"ptec run: {e}", file=sys.stderr)
+            return 2 if isinstance(e, PtecError) else 1
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for k, t in enumerate(outputs):
+            np.save(out_dir / f"output{k}.npy", t.contiguous().numpy())
+        print(f"ptec run: host: {len(outputs)} output(s) in {out_dir}")
+        return 0
+
+    from . import device
+    try:
+        run = device.run_program(args.file, args.input, out_dir, cpu=args.target,
+                                 method=args.method, timeout=args.timeout)
+    except (ValueError, device.DeviceError) as e:
+        print(f"ptec run: {e}", file=sys.stderr)
+        return 1
+    if run.exit_code != 0:
+        sys.stderr.write(run.output)
+        print(f"ptec run: the runner on {run.board} failed (exit code {run.exit_code})",
+              file=sys.stderr)
+        return run.exit_code
+    print(format_device_run(args.target, run, top=args.top))
+    print(f"outputs in {out_dir}")
+    return 0
+
+
+def format_device_run(cpu: str, run, top: int | None = None) -> str:
+    """Per-operator instruction ticks, placement and memory of a device run."""
+    per_tick = run.instructions_per_tick
+    lines = [f"{cpu} on QEMU {run.board} (-icount shift=0; 1 SysTick tick = {per_tick:g} "
+             f"instructions)"]
+    for what, (region, address, nbytes) in run.placement.items():
+        lines.append(f"  {what:<14} {nbytes:>10,} B  in {region} at 0x{address:08x}")
+    lines.append(f"  scratch        {run.scratch:>10,} B")
+    lines.append("")
+    ops = sorted(run.ops, key=lambda o: -o.ticks)[:top] if top else run.ops
+    width = max([len(o.name) for o in ops] + [8])
+    if ops:
+        lines.append(f"  {'#':>4}  {'operator':<{width}}  {'ticks':>10}  {'instructions':>14}  share")
+    for o in ops:
+        share = 100.0 * o.ticks / run.ticks if run.ticks else 0.0
+        lines.append(f"  {o.index:>4}  {o.name:<{width}}  {o.ticks:>10,}  "
+                     f"{o.ticks * per_tick:>14,.0f}  {share:5.1f}%")
+    if top and len(run.ops) > top:
+        lines.append(f"  ... {len(run.ops) - top} more instructions")
+    lines.append(f"  total: {run.ticks:,} ticks = {run.instructions:,.0f} instructions "
+                 f"({len(run.ops)} instructions profiled)")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ptec", description="ptec: PyTorch models to .pte")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +166,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect.add_argument("file", help="a .pte file (ptec's or ExecuTorch's)")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     inspect.set_defaults(run=_inspect)
+    run = commands.add_parser("run", help="run a .pte on the host or an emulated Cortex-M")
+    run.add_argument("file", help="a .pte file")
+    run.add_argument("--target", default="host",
+                     help="host (default), cortex-m55, cortex-m7 or cortex-m4 (QEMU; needs "
+                          "`make build-m55` / -m7 / -m4)")
+    run.add_argument("--input", action="append", default=[], help=".npy input (repeat)")
+    run.add_argument("--output-dir", default=".", help="where output0.npy, ... go")
+    run.add_argument("--method", default="forward")
+    run.add_argument("--top", type=int, default=None,
+                     help="list only the N instructions with the most ticks")
+    run.add_argument("--timeout", type=float, default=600.0, help="seconds before QEMU is stopped")
+    run.set_defaults(run=_run)
     args = parser.parse_args(argv)
     return args.run(args)
 

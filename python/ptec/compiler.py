@@ -17,10 +17,12 @@ from .emit import InstructionInfo, emit_program
 from .errors import CompileError
 from .export import export_core_aten
 from .memory import MemoryPlan, plan_memory_by_lifetimes
+from .placement import Placed, place
 from .pte import schema as pte
 from .pte import serialize_program
 from .quant import flow as quant_flow
 from .quant.config import Int8
+from .quant.lower import INTEGER_IO, IO_QUANTIZATION
 from .report import format_report
 from .schedule import build_schedule
 from .targets import get_target
@@ -41,6 +43,11 @@ class CompiledProgram:
     constant_bytes: int
     kernel_problems: list[kernel_list.KernelProblem] | None
     kernel_source: str
+    #: With integer_io: {"inputs": {name: QParams}, "outputs": {index: QParams}},
+    #: how to quantize the inputs and read the outputs.
+    io_quantization: dict | None = None
+    #: Where the program and its arena go in the target's memories (device targets).
+    placement: list[Placed] | None = None
 
     @cached_property
     def buffer(self) -> bytes:
@@ -53,7 +60,8 @@ class CompiledProgram:
 
     def report(self) -> str:
         return format_report(self.target, self.program, self.instructions, self.memory,
-                             self.constant_bytes, self.kernel_problems, self.kernel_source)
+                             self.constant_bytes, self.kernel_problems, self.kernel_source,
+                             self.io_quantization)
 
 
 def _check_against_runtime(program: pte.Program) -> tuple[list | None, str]:
@@ -65,13 +73,18 @@ def _check_against_runtime(program: pte.Program) -> tuple[list | None, str]:
 
 
 def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str = "host",
-            *, quantize: Int8 | None = None, check_kernels: bool = True) -> CompiledProgram:
+            *, quantize: Int8 | None = None, integer_io: bool = False,
+            check_kernels: bool = True) -> CompiledProgram:
     """Compiles `module` for `target`, tracing it with `example_inputs`.
 
     With quantize (ptec.Int8(calibration=...) or ptec.A16W8(...)), the model is
     quantized first: exported, observed on the calibration inputs and
     converted (ptec.quantize). A module converted already (by
     ptec.quantize.convert or torchao's convert_pt2e) compiles as it is.
+
+    With integer_io, a quantized program takes and returns the integer tensors
+    its first quantizes and last dequantizes would have made (int8 from a
+    sensor, say); CompiledProgram.io_quantization gives their parameters.
 
     With check_kernels (the default), fails with CompileError if the program
     calls an operator the runtime has no kernel for; the report lists them
@@ -87,6 +100,9 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
         quant_flow.allow_eval(module)
     exported = export_core_aten(module, example_inputs)
     gm = exported.graph_module
+    if integer_io and not quant_flow.is_quantized(gm):
+        raise CompileError("integer_io needs a quantized model (pass quantize=ptec.Int8(...))")
+    gm.meta[INTEGER_IO] = integer_io
     for graph_pass in spec.passes:
         graph_pass(gm)
     schedule = build_schedule(gm)
@@ -103,5 +119,10 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
                 "the runtime has no kernel for these operators:\n"
                 + "\n".join(f"  {p.operator}: {p.reason}" for p in problems)
                 + "\n(pass check_kernels=False to compile anyway)")
-    return CompiledProgram(spec.name, emitted.program, emitted.segments, emitted.instructions,
-                           memory, emitted.constant_bytes, problems, source)
+    compiled = CompiledProgram(spec.name, emitted.program, emitted.segments,
+                               emitted.instructions, memory, emitted.constant_bytes, problems,
+                               source, gm.meta.get(IO_QUANTIZATION))
+    if spec.memories is not None:  # a device: the program must fit its flash and RAM
+        compiled.placement = place(spec.name, spec.memories, len(compiled.buffer),
+                                   [memory.arena_bytes], weights_bytes=emitted.constant_bytes)
+    return compiled

@@ -94,18 +94,30 @@ def _delegate(index: int, d: pte.BackendDelegate, program: pte.Program,
               segment_data: bytes) -> dict[str, Any]:
     ref = d.processed
     try:
-        size: int | None = len(delegate_bytes(program, segment_data, d))
+        blob: bytes | None = delegate_bytes(program, segment_data, d)
     except (FlatBufferError, IndexError):
-        size = None
-    return {
+        blob = None
+    out = {
         "index": index, "id": d.id,
         "location": pte.DataLocation(ref.location).name if ref is not None
         and ref.location in (0, 1) else None,
         "data_index": ref.index if ref is not None else None,
-        "bytes": size,
+        "bytes": None if blob is None else len(blob),
         "compile_specs": [{"key": c.key, "value": _spec_value(c.value or b"")}
                           for c in d.compile_specs or []],
     }
+    if d.id == "TOSABackend" and blob is not None:
+        out["tosa"] = _tosa(blob)
+    return out
+
+
+def _tosa(blob: bytes) -> dict[str, Any]:
+    """A TOSABackend delegate's graph (ptec.tosa.describe_tosa), or why it does not read."""
+    from .tosa import describe_tosa
+    try:
+        return describe_tosa(blob)
+    except (FlatBufferError, IndexError, ValueError, TypeError, UnicodeDecodeError) as e:
+        return {"error": f"not a readable TOSA flatbuffer: {e}"}
 
 
 def _spec_value(raw: bytes) -> str:

@@ -49,6 +49,9 @@ class InstructionInfo:
     node: str
     operator: str
     outputs: tuple[tuple[tuple[int, ...], torch.dtype], ...]
+    #: The lowering's decision: "integer", or why the op stayed float (None:
+    #: the graph was not quantized, or the op is a quantize/dequantize).
+    lowering: str | None = None
 
 
 @dataclass
@@ -263,7 +266,8 @@ class _Emitter:
         op_index = self.operator(variant)
         self.instructions.append(pte.Instruction(pte.KernelCall(op_index, args)))
         self.infos.append(InstructionInfo(node.name, self.operators[op_index].qualified_name,
-                                          tuple((tuple(v.shape), v.dtype) for _, v in outs)))
+                                          tuple((tuple(v.shape), v.dtype) for _, v in outs),
+                                          node.meta.get("ptec_lowering")))
 
     def out_argument(self, arg: Any, outs: list, out_tensors: list[int], where: str) -> int:
         """Out tensor(s) for one out argument: the next result, or all for Tensor[]."""

@@ -34,8 +34,21 @@ def export_core_aten(module: torch.nn.Module, example_inputs: Sequence[Any]) -> 
         ep = torch.export.export(module.eval(), tuple(example_inputs))
     except Exception as e:  # torch.export raises many types; all mean "cannot export"
         raise CompileError(f"torch.export failed: {e}") from e
-    ep = ep.run_decompositions()
+    ep = ep.run_decompositions(_decompositions())
     return ExportedGraph(constants_to_attributes(ep), ep.call_spec.in_spec, ep.call_spec.out_spec)
+
+
+#: Activations core ATen would decompose, kept whole: the runtime has a
+#: kernel for each, and a quantized one becomes a single lookup table
+#: (decomposed, silu is sigmoid * x: two integer ops and more rounding).
+KEPT_WHOLE = ("silu", "hardswish", "hardsigmoid")
+
+
+def _decompositions():
+    table = torch.export.default_decompositions()
+    for name in KEPT_WHOLE:
+        table.pop(getattr(torch.ops.aten, name).default, None)
+    return table
 
 
 def constants_to_attributes(ep: ExportedProgram) -> torch.fx.GraphModule:

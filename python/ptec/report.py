@@ -14,8 +14,48 @@ from .kernels import KernelProblem
 from .memory import MemoryPlan
 from .pte import schema as pte
 
-#: Where a kernel call runs (one place for now: delegates and fused kernels come later).
+#: Where a kernel call runs.
 PORTABLE = "portable kernel"
+INTEGER = "integer kernel"
+FLOAT_FALLBACK = "float kernel"
+QUANTIZE = "quantize"
+DEQUANTIZE = "dequantize"
+
+
+def runs_on(info: InstructionInfo) -> str:
+    """The report's "runs on" for one kernel call."""
+    if info.operator.startswith("quantized_decomposed::quantize"):
+        return QUANTIZE
+    if info.operator.startswith("quantized_decomposed::dequantize"):
+        return DEQUANTIZE
+    if info.lowering is None:
+        return PORTABLE
+    return INTEGER if info.lowering == "integer" else FLOAT_FALLBACK
+
+
+def _io_lines(io: dict | None) -> list[str]:
+    if not io or not (io["inputs"] or io["outputs"]):
+        return []
+    lines = ["integer I/O: real = scale * (q - zero_point)"]
+    for kind, entries in (("input", io["inputs"]), ("output", io["outputs"])):
+        for key, p in entries.items():
+            lines.append(f"  {kind} {key}: {_dtype_name(p.dtype)}, scale {p.scale!r}, "
+                         f"zero_point {p.zero_point}")
+    return lines + [""]
+
+
+def _quantization_summary(instructions: Sequence[InstructionInfo]) -> list[str]:
+    """Counts and the reason for every op left in float, for quantized programs."""
+    places = [runs_on(i) for i in instructions]
+    if INTEGER not in places and FLOAT_FALLBACK not in places:
+        return []
+    lines = [f"quantized: {places.count(INTEGER)} integer kernel calls, "
+             f"{places.count(FLOAT_FALLBACK)} float fallbacks, "
+             f"{places.count(QUANTIZE)} quantize and {places.count(DEQUANTIZE)} dequantize calls"]
+    for index, (info, place) in enumerate(zip(instructions, places)):
+        if place == FLOAT_FALLBACK:
+            lines.append(f"  #{index} {info.node} ({info.operator}) stays float: {info.lowering}")
+    return lines + [""]
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -28,7 +68,8 @@ def _shapes(outputs: Sequence[tuple[tuple[int, ...], torch.dtype]]) -> str:
 
 def format_report(target: str, program: pte.Program, instructions: Sequence[InstructionInfo],
                   memory: MemoryPlan, constant_bytes: int,
-                  kernel_problems: Sequence[KernelProblem] | None, kernel_source: str) -> str:
+                  kernel_problems: Sequence[KernelProblem] | None, kernel_source: str,
+                  io_quantization: dict | None = None) -> str:
     plan = program.execution_plan[0]
     lines = [f"ptec program for target '{target}': method '{plan.name}', "
              f"{len(instructions)} instructions, {len(plan.values)} values, "
@@ -38,10 +79,12 @@ def format_report(target: str, program: pte.Program, instructions: Sequence[Inst
     lines.append(f"{'#':>4}  {'node':<{nodes}}  {'operator':<{width}}  {'runs on':<15}  output")
     for index, info in enumerate(instructions):
         lines.append(f"{index:>4}  {info.node:<{nodes}}  {info.operator:<{width}}  "
-                     f"{PORTABLE:<15}  {_shapes(info.outputs)}")
+                     f"{runs_on(info):<15}  {_shapes(info.outputs)}")
     n_constants = max(len(program.constant_segment.offsets) - 1, 0)
     lines += [
         "",
+        *_quantization_summary(instructions),
+        *_io_lines(io_quantization),
         f"constants:      {constant_bytes:>12,} bytes in {n_constants} tensors",
         f"planned arena:  {memory.arena_bytes:>12,} bytes (memory 1)",
         f"liveness bound: {memory.lower_bound_bytes:>12,} bytes "

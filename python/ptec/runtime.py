@@ -295,10 +295,27 @@ class LoadedProgram:
         return self.run(inputs)
 
 
-def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview) -> LoadedProgram:
-    """Loads a `.pte` file (path or bytes) into ptec's C runtime."""
+def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
+         target: str | None = None):
+    """Loads a `.pte` file (path or bytes) into ptec's C runtime.
+
+    With no target (or "host") the program runs here, through ctypes. With a
+    Cortex-M target ("cortex-m55", "cortex-m7", "cortex-m4") it runs on that
+    CPU's board under QEMU, in the runner firmware built by `make build-m55`
+    (-m7, -m4): same call, same outputs, plus `last_run` with the device's
+    instruction ticks per operator (a ptec.device.DeviceProgram).
+
+    PTEC_LOAD_TARGET in the environment is the default target: with
+    PTEC_LOAD_TARGET=cortex-m55, test suites written for the host run their
+    programs on the emulated device.
+    """
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         data = bytes(path_or_bytes)
     else:
         data = Path(path_or_bytes).read_bytes()
-    return LoadedProgram(data)
+    if target is None:
+        target = os.environ.get("PTEC_LOAD_TARGET") or None
+    if target is None or target == "host":
+        return LoadedProgram(data)
+    from .device import DeviceProgram
+    return DeviceProgram(data, target)

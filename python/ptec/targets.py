@@ -18,13 +18,22 @@ from .passes import (
     select_out_variants,
     use_scalar_overloads,
 )
+from .quant.lower import lower_quantized_ops
+from .quant.lower.layout import integer_channels_last
 
 
 @dataclass(frozen=True)
 class Memory:
-    """A memory of a device: name and size in bytes."""
+    """A memory of a device: name and size in bytes.
+
+    role: "flash" holds the program (weights), "ram" the planned buffers and
+    method memory (first fit, in the order listed), "code"/"data" are the
+    firmware's own (python/ptec/placement.py).
+    """
     name: str
     size: int
+    role: str = "ram"
+    address: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,8 @@ class Target:
     #: Device memories, None where the program gets whatever the host gives it.
     memories: tuple[Memory, ...] | None
     passes: tuple[GraphPass, ...]
+    #: The QEMU board that emulates this target (python/ptec/boards.py), if any.
+    board: str | None = None
 
 
 #: The passes every portable-kernel target runs, in order: the last one must
@@ -43,6 +54,8 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
     use_scalar_overloads,
     replace_views_with_copies,
     remove_noop_copies,
+    lower_quantized_ops,
+    integer_channels_last,
     fold_constants,
     select_out_variants,
 )
@@ -50,6 +63,21 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
 TARGETS: dict[str, Target] = {
     "host": Target(name="host", isa_features=(), memories=None, passes=PORTABLE_PASSES),
 }
+
+
+def _cortex_m(name: str, isa_features: tuple[str, ...]) -> Target:
+    """A Cortex-M CPU: the host's passes, the memories of the board that emulates it."""
+    from .boards import board_for_cpu, get_board
+
+    board = get_board(board_for_cpu(name))
+    memories = tuple(Memory(r.name, r.size, r.role, r.base) for r in board.regions)
+    return Target(name=name, isa_features=isa_features, memories=memories,
+                  passes=TARGETS["host"].passes, board=board.name)
+
+
+TARGETS["cortex-m55"] = _cortex_m("cortex-m55", ("armv8.1-m", "mve", "mve.fp", "dsp", "fp64"))
+TARGETS["cortex-m7"] = _cortex_m("cortex-m7", ("armv7e-m", "dsp", "fp64"))
+TARGETS["cortex-m4"] = _cortex_m("cortex-m4", ("armv7e-m", "dsp", "fp32"))
 
 
 def get_target(name: str) -> Target:

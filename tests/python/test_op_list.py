@@ -15,7 +15,7 @@ ops.def `#include`s further lists (kernels/quantized/ops_qdq.def,
 ops_fused.def), whose entries may be PTEC_OP_PREPARED(name, fn, prepare,
 signature). Operators PyTorch does not define are checked against a schema
 from elsewhere: ExecuTorch's kernels/quantized/quantized.yaml for the
-quantized_decomposed out variants, the hand table PTEC_SCHEMAS for ptec's own.
+quantized_decomposed out variants, ptec.quant.ops for ptec's own.
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from ptec.quant import ops as ptec_ops
 
 RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "src"
 OPS_DEF = RUNTIME_SRC / "kernels" / "ops.def"
@@ -48,35 +50,9 @@ HAND_SIGNATURES = {
 }
 
 #: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their
-#: schemas, which no library registers. Semantics: each op_*.c file there.
-PTEC_SCHEMAS = [
-    "ptec::quantized_conv2d.out(Tensor input, Tensor weight, Tensor? bias, int[] stride, "
-    "int[] padding, int[] dilation, int groups, int input_zp, int weight_zp, Tensor multiplier, "
-    "Tensor shift, int output_zp, int activation_min, int activation_max, *, Tensor(a!) out) "
-    "-> Tensor(a!)",
-    "ptec::quantized_linear.out(Tensor input, Tensor weight, Tensor? bias, int input_zp, "
-    "int weight_zp, Tensor multiplier, Tensor shift, int output_zp, int activation_min, "
-    "int activation_max, *, Tensor(a!) out) -> Tensor(a!)",
-    "ptec::quantized_matmul.out(Tensor a, Tensor b, int a_zp, int b_zp, int multiplier, "
-    "int shift, int output_zp, *, Tensor(a!) out) -> Tensor(a!)",
-    "ptec::quantized_add.out(Tensor a, Tensor b, int a_zp, int a_multiplier, int a_shift, "
-    "int b_zp, int b_multiplier, int b_shift, int output_zp, int output_multiplier, "
-    "int output_shift, int activation_min, int activation_max, *, Tensor(a!) out) "
-    "-> Tensor(a!)",
-    "ptec::quantized_mul.out(Tensor a, Tensor b, int a_zp, int b_zp, int multiplier, int shift, "
-    "int output_zp, int activation_min, int activation_max, *, Tensor(a!) out) -> Tensor(a!)",
-    "ptec::quantized_avg_pool2d.out(Tensor input, int[] kernel, int[] stride, int[] padding, "
-    "int input_zp, int output_zp, int activation_min, int activation_max, *, Tensor(a!) out) "
-    "-> Tensor(a!)",
-    "ptec::quantized_max_pool2d.out(Tensor input, int[] kernel, int[] stride, int[] padding, "
-    "int[] dilation, int activation_min, int activation_max, *, Tensor(a!) out) -> Tensor(a!)",
-    "ptec::quantized_mean.out(Tensor input, int[] dims, bool keepdim, int input_zp, "
-    "int multiplier, int shift, int output_zp, int activation_min, int activation_max, *, "
-    "Tensor(a!) out) -> Tensor(a!)",
-    "ptec::table.out(Tensor input, Tensor table, *, Tensor(a!) out) -> Tensor(a!)",
-    "ptec::rescale.out(Tensor input, int input_zp, Tensor multiplier, Tensor shift, "
-    "int output_zp, int axis, *, Tensor(a!) out) -> Tensor(a!)",
-]
+#: schemas, registered with torch by the compiler (ptec.quant.ops, the single
+#: source). Semantics: each op_*.c file there.
+PTEC_SCHEMAS = ptec_ops.OUT_SCHEMAS
 
 #: Enum types are serialised as Int (pte-format.md 1.3).
 ENUM_TYPES = {"ScalarType", "MemoryFormat", "Layout"}

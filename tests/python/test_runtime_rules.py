@@ -10,7 +10,9 @@ CORE = [REPO / "runtime" / "src" / d for d in ("core", "format", "executor", "ke
 BANNED = re.compile(r"\b(malloc|calloc|realloc|free|printf|fprintf|sprintf|snprintf|puts|"
                     r"abort|exit|assert)\s*\(|#\s*include\s*<(stdio|stdlib|assert)\.h>")
 ALLOWED_HEADERS = {"stdint.h", "stddef.h", "stdbool.h", "string.h", "stdarg.h", "math.h",
-                   "inttypes.h", "limits.h", "float.h"}
+                   "inttypes.h", "limits.h", "float.h",
+                   # the compiler's intrinsics, for kernels/mve and kernels/dsp
+                   "arm_mve.h", "arm_acle.h"}
 
 
 def core_files():

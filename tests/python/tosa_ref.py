@@ -188,6 +188,20 @@ def quantized_mean(x, dims, keepdim, input_zp, multiplier, shift, output_zp, act
     return requantize(acc, 0, multiplier, shift, output_zp, activation_min, activation_max)
 
 
+def quantized_softmax(x, dim, exp_table, multiplier, shift, output_zp, activation_min,
+                      activation_max) -> np.ndarray:
+    """ptec's integer softmax (op_quantized_softmax.c): exp from a Q15 table of
+    d = x - max(x) in [-255, 0], one rounded division by the row's sum, then
+    the output scale as multiplier * 2^-shift (rounding half up)."""
+    x = _i64(x)
+    t = _i64(exp_table)
+    e = t[x - x.max(axis=dim, keepdims=True) + 255]
+    total = e.sum(axis=dim, keepdims=True)
+    r = (e * multiplier + total // 2) // total
+    out = ((r + (1 << (shift - 1))) >> shift) + output_zp
+    return np.clip(out, activation_min, activation_max)
+
+
 def table(x, tbl) -> np.ndarray:
     """TOSA TABLE: int8 (256 entries, int8 out) or int16 (513 entries, int32 out)."""
     x, tbl = np.asarray(x), _i64(tbl)
@@ -214,33 +228,8 @@ def rescale(x, input_zp, multiplier, shift, output_zp, axis, out_dtype) -> np.nd
 
 
 # ------------------------------------------------- parameters from float scales
-
-def conv_params(input_scale: float, weight_scales, output_scale: float):
-    """quantized_conv2d / quantized_linear: multiplier[c], shift[c] for
-    s_in * s_w[c] / s_out (per-channel weights give one entry per channel)."""
-    scales = input_scale * np.asarray(weight_scales, dtype=np.float64).reshape(-1) / output_scale
-    return tm.compute_multipliers_and_shifts(scales)
-
-
-def add_params(a_scale: float, b_scale: float, output_scale: float, dtype=np.int8):
-    """quantized_add: ((a_m, a_s), (b_m, b_s), (out_m, out_s)) as ExecuTorch's
-    InsertRescaleInt32Pass: S = 2 * max(s_a, s_b) / 2^20 (2^12 for int16)."""
-    shift_bits = 12 if np.dtype(dtype) == np.int16 else 20
-    common = 2 * max(a_scale, b_scale) / (1 << shift_bits)
-    return (tm.compute_multiplier_and_shift(a_scale / common),
-            tm.compute_multiplier_and_shift(b_scale / common),
-            tm.compute_multiplier_and_shift(common / output_scale))
-
-
-def mul_params(a_scale: float, b_scale: float, output_scale: float):
-    """quantized_mul: multiplier, shift for s_a * s_b / s_out."""
-    return tm.compute_multiplier_and_shift(a_scale * b_scale / output_scale)
-
-
-def mean_params(input_scale: float, count: int, output_scale: float):
-    """quantized_mean: multiplier, shift for s_in / (count * s_out)."""
-    return tm.compute_multiplier_and_shift(input_scale / (count * output_scale))
-
-
-def matmul_params(a_scale: float, b_scale: float, output_scale: float):
-    return tm.compute_multiplier_and_shift(a_scale * b_scale / output_scale)
+# The compiler's own decisions, re-exported: the tests build kernel calls
+# with the same parameters a compiled program has.
+from ptec.quant.params import (  # noqa: E402,F401
+    add_params, conv_params, matmul_params, mean_params, mul_params, rescale_params,
+)

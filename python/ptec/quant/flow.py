@@ -28,17 +28,21 @@ def prepare(model: torch.nn.Module, example_inputs: Sequence[Any],
 
     BatchNorm layers that follow a convolution or linear layer are folded into
     its weights first (prepare_pt2e does it), so they are quantized as one.
+    Attention calls become matmuls and a softmax (ptec.quant.attention), so
+    they are quantized too.
     """
     import_torchao()
     from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
     from .quantizer import PtecQuantizer
 
+    from .attention import export_for_quantization
+
     try:
-        exported = torch.export.export(model.eval(), tuple(example_inputs))
+        graph = export_for_quantization(model.eval(), example_inputs)
     except Exception as e:  # torch.export raises many types; all mean "cannot export"
         raise CompileError(f"torch.export failed: {e}") from e
-    return prepare_pt2e(exported.module(), PtecQuantizer(config))
+    return prepare_pt2e(graph, PtecQuantizer(config))
 
 
 def calibrate(prepared: torch.fx.GraphModule, batches: Iterable[Any]) -> int:

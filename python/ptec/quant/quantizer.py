@@ -73,14 +73,19 @@ MATMUL_OPS = _ops("matmul.default", "bmm.default", "mm.default")
 #: sharing their input's parameters.
 CLAMP_OPS = _ops("relu.default", "relu_.default", "relu6.default", "relu6_.default",
                  "hardtanh.default", "hardtanh_.default")
-#: Nonlinear activations with their own output parameters.
+#: Nonlinear activations (and layer norm, whose weight and bias stay float)
+#: with their own output parameters.
 UNARY_OPS = _ops("sigmoid.default", "sigmoid_.default", "tanh.default", "tanh_.default",
                  "hardswish.default", "hardswish_.default", "hardsigmoid.default",
                  "hardsigmoid_.default", "gelu.default", "silu.default", "silu_.default",
-                 "softmax.int", "_softmax.default")
+                 "softmax.int", "_softmax.default", "layer_norm.default")
 #: Output shares the input's parameters.
-POOL_OPS = _ops("max_pool2d.default", "avg_pool2d.default", "adaptive_avg_pool2d.default",
-                "mean.dim", "mean.default")
+POOL_OPS = _ops("max_pool2d.default", "avg_pool2d.default", "adaptive_avg_pool2d.default")
+#: Means (and global average pooling, which becomes one) get their own output
+#: parameters: an average spans a narrower range than its input, and with a
+#: shared scale a mean over an even count lands exactly on rounding ties,
+#: which TOSA rounds up and PyTorch to even.
+MEAN_OPS = _ops("mean.dim", "mean.default")
 CAT_OPS = _ops("cat.default", "concat.default")
 SHAPE_OPS = _ops("view.default", "_unsafe_view.default", "reshape.default",
                  "flatten.using_ints", "unflatten.int", "permute.default", "transpose.int",
@@ -104,7 +109,7 @@ class PtecQuantizer(Quantizer):
         handlers: list[tuple[frozenset, Callable[[Node], None]]] = [
             (WEIGHTED_OPS, self._weighted), (BINARY_OPS, self._binary),
             (MATMUL_OPS, self._matmul), (CLAMP_OPS, self._shared_with_input),
-            (UNARY_OPS, self._unary), (POOL_OPS, self._shared_with_input),
+            (UNARY_OPS, self._unary), (MEAN_OPS, self._unary), (POOL_OPS, self._pool),
             (CAT_OPS, self._cat), (SHAPE_OPS, self._shape),
         ]
         for node in model.graph.nodes:
@@ -148,6 +153,14 @@ class PtecQuantizer(Quantizer):
         x = node.args[0]
         if _is_float_tensor(x):
             _annotate(node, {x: self.specs.activation}, self.specs.activation)
+
+    def _pool(self, node: Node) -> None:
+        """Pools share their input's parameters, but a global average pool
+        (output 1x1, a mean over H and W) is quantized as a mean."""
+        if node.target == aten.adaptive_avg_pool2d.default and list(node.args[1]) in ([1], [1, 1]):
+            self._unary(node)
+        else:
+            self._shared_with_input(node)
 
     def _shared_with_input(self, node: Node) -> None:
         """Pools, mean, unfused clamps: the output keeps the input's parameters."""

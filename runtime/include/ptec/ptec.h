@@ -192,6 +192,16 @@ struct ptec_value;
 struct ptec_instruction;
 struct ptec_delegate_instance;
 
+/*
+ * An observer of execution, for profilers: called before (`end` false) and
+ * after (`end` true) each instruction that execute runs, with the
+ * instruction's index and a name: the operator ("aten::convolution.out"),
+ * "delegate", "move", "jump_false" or "free". The runtime never reads the
+ * clock itself; a profiler reads it here (the Cortex-M runner reads SysTick).
+ */
+typedef void (*ptec_instruction_hook)(void *context, uint32_t instruction, const char *name,
+                                      bool end);
+
 typedef struct ptec_method {
   /* private */
   const ptec_program *program;
@@ -210,6 +220,8 @@ typedef struct ptec_method {
   uint8_t *scratch;               /* per-instruction temporary memory */
   size_t scratch_size;
   uint32_t failed_instruction;
+  ptec_instruction_hook hook;     /* NULL unless ptec_method_set_hook */
+  void *hook_context;
   bool initialized;
   char message[PTEC_MESSAGE_CAPACITY];
 } ptec_method;
@@ -252,6 +264,10 @@ ptec_status ptec_method_get_output(const ptec_method *m, size_t i,
 
 /* Index of the instruction that failed in the last execute. */
 size_t ptec_method_failed_instruction(const ptec_method *m);
+
+/* Installs (or, with NULL, removes) the execution observer of an
+ * initialised method. */
+ptec_status ptec_method_set_hook(ptec_method *m, ptec_instruction_hook hook, void *context);
 
 /* ---------------------------------------------------------------- bindings */
 

@@ -35,6 +35,9 @@ typedef struct ptec_backend {
                          char *message, size_t message_capacity);
 } ptec_backend;
 
+/* The TOSA executor (backends/tosa/). */
+extern const ptec_backend ptec_tosa_backend;
+
 /* The backend registered under `id` (length `len`), or NULL. */
 const ptec_backend *ptec_backend_find(const char *id, size_t len);
 

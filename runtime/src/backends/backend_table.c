@@ -4,7 +4,7 @@
 #include "backends/backend.h"
 
 static const ptec_backend *const backends[] = {
-    NULL, /* TOSABackend: the TOSA executor (issue 4) */
+    &ptec_tosa_backend, /* TOSABackend: the TOSA executor (issue 4) */
 };
 
 const ptec_backend *ptec_backend_find(const char *id, size_t len) {

@@ -25,12 +25,31 @@ static void put_string(sink *s, const char *str) {
   }
 }
 
+/* v / 10 by shifts and adds (Hacker's Delight, divu10): on 32-bit targets a
+ * 64-bit `/` would link libgcc's 64-bit division, 800 bytes of code. */
+static unsigned long long div10(unsigned long long v, unsigned *rem) {
+  unsigned long long q = (v >> 1) + (v >> 2);
+  q += q >> 4;
+  q += q >> 8;
+  q += q >> 16;
+  q += q >> 32;
+  q >>= 3;
+  unsigned long long r = v - q * 10;
+  if (r > 9) {
+    q++;
+    r -= 10;
+  }
+  *rem = (unsigned)r;
+  return q;
+}
+
 static void put_unsigned(sink *s, unsigned long long v) {
   char digits[24];
   int n = 0;
   do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
+    unsigned r;
+    v = div10(v, &r);
+    digits[n++] = (char)('0' + r);
   } while (v != 0);
   while (n > 0) put_char(s, digits[--n]);
 }

@@ -148,6 +148,25 @@ static ptec_status run_kernel(ptec_method *m, const ptec_instruction *ins, uint3
   return k->fn(&ctx);
 }
 
+static const char *instruction_name(const ptec_instruction *ins) {
+  switch (ins->kind) {
+    case INSTR_KERNEL_CALL: return ins->kernel->name;
+    case INSTR_DELEGATE_CALL: return "delegate";
+    case INSTR_MOVE_CALL: return "move";
+    case INSTR_JUMP_FALSE_CALL: return "jump_false";
+    case INSTR_FREE_CALL: return "free";
+    default: return "unknown";
+  }
+}
+
+ptec_status ptec_method_set_hook(ptec_method *m, ptec_instruction_hook hook, void *context) {
+  ptec_status s = check_ready(m);
+  if (s != PTEC_STATUS_OK) return s;
+  m->hook = hook;
+  m->hook_context = context;
+  return PTEC_STATUS_OK;
+}
+
 ptec_status ptec_method_execute(ptec_method *m) {
   ptec_status s = check_ready(m);
   if (s != PTEC_STATUS_OK) return s;
@@ -169,6 +188,7 @@ ptec_status ptec_method_execute(ptec_method *m) {
     }
     const ptec_instruction *ins = &m->instructions[pc];
     uint32_t next = pc + 1;
+    if (m->hook != NULL) m->hook(m->hook_context, pc, instruction_name(ins), false);
     switch (ins->kind) {
       case INSTR_KERNEL_CALL:
         s = run_kernel(m, ins, pc);
@@ -191,6 +211,7 @@ ptec_status ptec_method_execute(ptec_method *m) {
         s = PTEC_STATUS_INTERNAL;
         break;
     }
+    if (m->hook != NULL) m->hook(m->hook_context, pc, instruction_name(ins), true);
     if (s != PTEC_STATUS_OK) {
       m->failed_instruction = pc;
       char detail[PTEC_MESSAGE_CAPACITY];

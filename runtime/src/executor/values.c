@@ -269,7 +269,9 @@ static ptec_status bind_planned(ptec_program *prog, fb_reader *r, uint32_t i,
   uint8_t *base = st->planned == NULL ? NULL : st->planned[memory_id - 1];
   t->data = base == NULL ? NULL : base + offset;
   size_t elem = ptec_dtype_size(t->dtype);
-  if (offset % elem != 0) {
+  /* offset <= size, a size_t: the 32-bit remainder is exact (and needs no
+   * 64-bit division from libgcc on 32-bit targets). */
+  if ((size_t)offset % elem != 0) {
     return ptec_program_fail(prog, PTEC_STATUS_BAD_MEMORY_PLAN,
                              "value %u: offset %llu is misaligned for %s", i,
                              (unsigned long long)offset, ptec_dtype_name(t->dtype));

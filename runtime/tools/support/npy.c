@@ -108,7 +108,7 @@ int npy_write(const char *path, const npy_array *a, char *err, size_t cap) {
   char shape[256] = "";
   size_t n = 0;
   for (int d = 0; d < a->rank; d++) {
-    n += (size_t)snprintf(shape + n, sizeof shape - n, "%d,%s", a->sizes[d],
+    n += (size_t)snprintf(shape + n, sizeof shape - n, "%d,%s", (int)a->sizes[d],
                           (a->rank > 1 && d + 1 < a->rank) ? " " : "");
   }
   if (a->rank > 1 && n > 0) shape[--n] = '\0'; /* "(2, 3)" not "(2, 3,)" */

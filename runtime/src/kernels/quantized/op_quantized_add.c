@@ -20,6 +20,7 @@
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
+#include "kernels/quantized/variants.h"
 
 enum {
   ARG_A, ARG_B, ARG_A_ZP, ARG_A_MULTIPLIER, ARG_A_SHIFT, ARG_B_ZP, ARG_B_MULTIPLIER,
@@ -74,9 +75,13 @@ ptec_status ptec_kernel_quantized_add_out(ptec_kernel_context *ctx) {
   if (p.a->dtype == PTEC_DTYPE_INT8) {
     const int8_t *a = p.a->data, *b = p.b->data;
     int8_t *y = p.out->data;
+  const ptec_qadd_params vp = {p.a_zp, p.a_m, p.a_s, p.b_zp, p.b_m, p.b_s, p.out_zp,
+                               p.out_m, p.out_s, p.act_min, p.act_max};
     for (; !it.done; ptec_iter_next(&it)) {
       const int8_t *ap = a + it.offset[1], *bp = b + it.offset[2];
       int8_t *yp = y + it.offset[0];
+      /* The ISA variant on this run (variants.h), else the loop below. */
+      if (sy == 1 && PTEC_Q_VARIANT_ADD(&vp, ap, sa, bp, sb, yp, (int32_t)it.count)) continue;
       for (int64_t j = 0; j < it.count; j++)
         yp[j * sy] = (int8_t)add_one(&p, ap[j * sa], bp[j * sb]);
     }

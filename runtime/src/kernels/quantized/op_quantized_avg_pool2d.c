@@ -23,6 +23,7 @@
  */
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/pool2d.h"
+#include "kernels/quantized/variants.h"
 
 enum {
   ARG_INPUT, ARG_KERNEL, ARG_STRIDE, ARG_PADDING, ARG_INPUT_ZP, ARG_OUTPUT_ZP, ARG_ACT_MIN,
@@ -124,6 +125,8 @@ ptec_status ptec_prepare_quantized_avg_pool2d_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_quantized_avg_pool2d_out(ptec_kernel_context *ctx) {
   avg_pool p;
   PTEC_TRY(setup(ctx, &p));
+  if (PTEC_Q_VARIANT_AVG_POOL(&p.w, p.in_zp, p.out_zp, p.act_min, p.act_max)) /* variants.h */
+    return PTEC_STATUS_OK;
   if (!avg_pool_s8_nhwc(&p)) avg_pool_reference(&p);
   return PTEC_STATUS_OK;
 }

@@ -16,8 +16,9 @@
  *
  * with c = oc for per-channel multiplier/shift (length O) or 0 (length 1).
  * input int8 (bias int32) or int16 (bias int64 or int32); weight int8; out
- * of the input's dtype. padding is [p], [ph, pw] or [top, bottom, left,
- * right]; the output size follows PyTorch's floor rule.
+ * of the input's dtype, or int32 for int8 input (no requantize: see setup).
+ * padding is [p], [ph, pw] or [top, bottom, left, right]; the output size
+ * follows PyTorch's floor rule.
  *
  * a16w8 (int16 input): TOSA EXT-INT16 accumulates i16 x i8 in i48, and a
  * RESCALE of an i48 value must use scale16 (a 16-bit multiplier). ptec
@@ -36,6 +37,7 @@
  * path in op_quantized_depthwise_conv2d.c. All give identical results.
  */
 #include "kernels/quantized/conv2d.h"
+#include "kernels/quantized/variants.h"
 #include "kernels/ops_decl.h"
 
 enum {
@@ -54,7 +56,11 @@ static ptec_status setup(ptec_kernel_context *ctx, ptec_qconv *p, ptec_q_phase p
   const ptec_tensor *in = p->in, *w = p->weight, *bias = p->bias;
   PTEC_TRY(ptec_q_check_activation_dtype(ctx, in, "input"));
   PTEC_TRY(ptec_check_dtype(ctx, w, PTEC_DTYPE_INT8, "weight"));
-  PTEC_TRY(ptec_check_same_dtype(ctx, in, p->out, "input", "out"));
+  /* An int32 out (int8 input) is TOSA CONV2D without its RESCALE: the
+   * caller passes the identity scale (multiplier 2^30, shift 30) and the
+   * int32 range, so the accumulator plus bias is stored as is. */
+  if (!(in->dtype == PTEC_DTYPE_INT8 && p->out->dtype == PTEC_DTYPE_INT32))
+    PTEC_TRY(ptec_check_same_dtype(ctx, in, p->out, "input", "out"));
   PTEC_CHECK(ctx, in->rank == 4 && w->rank == 4, PTEC_STATUS_SHAPE_MISMATCH,
              "input and weight must be 4-D ([N, C, H, W], [O, C/groups, KH, KW]), got rank %u "
              "and %u", (unsigned)in->rank, (unsigned)w->rank);
@@ -125,7 +131,7 @@ static void conv_reference(const ptec_qconv *p) {
               }
             }
           }
-          ptec_q_store(y, dtype, n * Y.sn + oc * Y.sc + oy * Y.sh + ox * Y.sw,
+          ptec_q_store(y, p->out->dtype, n * Y.sn + oc * Y.sc + oy * Y.sh + ox * Y.sw,
                        ptec_qconv_output(p, oc, acc));
         }
     }
@@ -135,8 +141,8 @@ static void conv_reference(const ptec_qconv *p) {
  * product of two contiguous int8 runs, accumulated in int32. */
 static bool conv_s8_nhwc(const ptec_qconv *p) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
-  if (p->in->dtype != PTEC_DTYPE_INT8 || X.sc != 1 || W.sc != 1 ||
-      W.c * W.h * W.w > PTEC_Q_MAX_TERMS_I32)
+  if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || X.sc != 1 ||
+      W.sc != 1 || W.c * W.h * W.w > PTEC_Q_MAX_TERMS_I32)
     return false;
   const int8_t *x = p->in->data, *w = p->weight->data;
   int8_t *y = p->out->data;
@@ -177,7 +183,12 @@ ptec_status ptec_prepare_quantized_conv2d_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_quantized_conv2d_out(ptec_kernel_context *ctx) {
   ptec_qconv p;
   PTEC_TRY(setup(ctx, &p, PTEC_Q_EXECUTE));
-  if (ptec_qconv_is_depthwise(&p) && ptec_qconv_depthwise_s8_nhwc(&p)) return PTEC_STATUS_OK;
+  /* The ISA variants first (variants.h; `false` without one), then the C paths.
+   * (A one-channel input with groups 1 is also "depthwise": both variants may apply.) */
+  bool depthwise = ptec_qconv_is_depthwise(&p);
+  if (depthwise && PTEC_Q_VARIANT_DEPTHWISE(&p)) return PTEC_STATUS_OK;
+  if (PTEC_Q_VARIANT_CONV(&p)) return PTEC_STATUS_OK;
+  if (depthwise && ptec_qconv_depthwise_s8_nhwc(&p)) return PTEC_STATUS_OK;
   if (conv_s8_nhwc(&p)) return PTEC_STATUS_OK;
   conv_reference(&p);
   return PTEC_STATUS_OK;

@@ -15,7 +15,8 @@ enum { BLOCK = 32 }; /* accumulators per block of output channels */
 
 bool ptec_qconv_depthwise_s8_nhwc(const ptec_qconv *p) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
-  if (p->in->dtype != PTEC_DTYPE_INT8 || X.sc != 1 || W.h * W.w > PTEC_Q_MAX_TERMS_I32)
+  if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || X.sc != 1 ||
+      W.h * W.w > PTEC_Q_MAX_TERMS_I32)
     return false;
   const int8_t *x = p->in->data, *w = p->weight->data;
   int8_t *y = p->out->data;

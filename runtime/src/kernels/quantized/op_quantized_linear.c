@@ -20,6 +20,7 @@
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
+#include "kernels/quantized/variants.h"
 
 enum {
   ARG_INPUT, ARG_WEIGHT, ARG_BIAS, ARG_INPUT_ZP, ARG_WEIGHT_ZP, ARG_MULTIPLIER, ARG_SHIFT,
@@ -84,6 +85,27 @@ static int32_t output(const linear *p, int64_t j, int64_t acc) {
   return ptec_q_requantize(acc, bias, m[c], s[c], p->out_zp, p->act_min, p->act_max);
 }
 
+/* The ISA variant (variants.h) over every row of `it`, int8 in and out with
+ * K contiguous; false (nothing written) when there is none or it declines. */
+static bool linear_variant(const linear *p, ptec_iter it, int64_t wn, int64_t yn) {
+  if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8) return false;
+  ptec_qfc_s8 fc = {
+      .w = p->weight->data, .bias = p->bias ? p->bias->data : NULL,
+      .multiplier = p->multiplier->data, .shift = p->shift->data, .depth = (int32_t)p->k,
+      .n = (int32_t)p->n, .w_row = (ptrdiff_t)wn, .y_col = (ptrdiff_t)yn,
+      .scale_step = (int32_t)p->scale_step, .in_zp = p->in_zp, .w_zp = p->w_zp,
+      .out_zp = p->out_zp, .act_min = p->act_min, .act_max = p->act_max};
+  for (; !it.done; ptec_iter_next(&it)) {
+    fc.x = (const int8_t *)p->in->data + it.offset[1];
+    fc.y = (int8_t *)p->out->data + it.offset[0];
+    fc.rows = (int32_t)it.count;
+    fc.x_row = (ptrdiff_t)it.step[1];
+    fc.y_row = (ptrdiff_t)it.step[0];
+    if (!PTEC_Q_VARIANT_FC(&fc)) return false; /* decided by parameters: only the first run */
+  }
+  return true;
+}
+
 ptec_status ptec_prepare_quantized_linear_out(ptec_kernel_context *ctx) {
   linear p;
   return setup(ctx, &p, PTEC_Q_PREPARE);
@@ -112,6 +134,7 @@ ptec_status ptec_kernel_quantized_linear_out(ptec_kernel_context *ctx) {
   const int32_t izp = p.in_zp, wzp = p.w_zp;
   bool fast = in->dtype == PTEC_DTYPE_INT8 && (xk == 1 || p.k <= 1) && (wk == 1 || p.k <= 1) &&
               p.k <= PTEC_Q_MAX_TERMS_I32;
+  if (fast && linear_variant(&p, it, wn, yn)) return PTEC_STATUS_OK;
   for (; !it.done; ptec_iter_next(&it))
     for (int64_t r = 0; r < it.count; r++) {
       int64_t xo = it.offset[1] + r * it.step[1], yo = it.offset[0] + r * it.step[0];

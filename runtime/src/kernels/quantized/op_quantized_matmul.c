@@ -2,8 +2,9 @@
  * ptec::quantized_matmul.out(Tensor a, Tensor b, int a_zp, int b_zp,
  *   int multiplier, int shift, int output_zp, *, Tensor(a!) out) -> Tensor(a!)
  *
- * a [..., M, K], b [..., K, N], out [..., M, N], all int8; the batch dims
- * broadcast as in torch.matmul (both operands at least 2-D). TOSA MATMUL
+ * a [..., M, K], b [..., K, N], out [..., M, N], all int8 (out may be
+ * int32: see setup); the batch dims broadcast as in torch.matmul (both
+ * operands at least 2-D). TOSA MATMUL
  * (int32 accumulator) followed by RESCALE:
  *
  *   acc[..., i, j] = sum_k (a[..., i, k] - a_zp) * (b[..., k, j] - b_zp)
@@ -16,6 +17,7 @@
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
+#include "kernels/quantized/variants.h"
 
 enum { ARG_A, ARG_B, ARG_A_ZP, ARG_B_ZP, ARG_MULTIPLIER, ARG_SHIFT, ARG_OUTPUT_ZP, ARG_OUT };
 
@@ -35,7 +37,10 @@ static ptec_status setup(ptec_kernel_context *ctx, matmul *p) {
   const ptec_tensor *a = p->a, *b = p->b;
   PTEC_TRY(ptec_check_dtype(ctx, a, PTEC_DTYPE_INT8, "a"));
   PTEC_TRY(ptec_check_dtype(ctx, b, PTEC_DTYPE_INT8, "b"));
-  PTEC_TRY(ptec_check_dtype(ctx, p->out, PTEC_DTYPE_INT8, "out"));
+  /* out int32 is TOSA MATMUL without its RESCALE: the caller passes the
+   * identity scale (multiplier 2^30, shift 30) and output_zp 0. */
+  if (p->out->dtype != PTEC_DTYPE_INT32)
+    PTEC_TRY(ptec_check_dtype(ctx, p->out, PTEC_DTYPE_INT8, "out"));
   PTEC_CHECK(ctx, a->rank >= 2 && b->rank >= 2, PTEC_STATUS_SHAPE_MISMATCH,
              "a and b must be at least 2-D, got ranks %u and %u", (unsigned)a->rank,
              (unsigned)b->rank);
@@ -62,7 +67,7 @@ static ptec_status setup(ptec_kernel_context *ctx, matmul *p) {
   PTEC_TRY(ptec_check_shape(ctx, p->out, want, p->batch_rank + 2, "out"));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_A_ZP, PTEC_DTYPE_INT8, "a_zp", &p->a_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_B_ZP, PTEC_DTYPE_INT8, "b_zp", &p->b_zp));
-  PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, PTEC_DTYPE_INT8, "output_zp", &p->out_zp));
+  PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, p->out->dtype, "output_zp", &p->out_zp));
   return ptec_q_scale(ctx, ARG_MULTIPLIER, ARG_SHIFT, "output", &p->multiplier, &p->shift);
 }
 
@@ -76,6 +81,28 @@ static void batch_strides(const ptec_tensor *t, uint32_t rank, int64_t out[PTEC_
     uint32_t lead = rank - own;
     out[d] = d < lead || t->sizes[d - lead] == 1 ? 0 : s[d - lead];
   }
+}
+
+/* The ISA variant (variants.h) over every batch of `it`, int8 out with K
+ * contiguous in a's rows and b's columns; false (nothing written) when
+ * there is none or it declines. */
+static bool matmul_variant(const matmul *p, ptec_iter it, int64_t am, int64_t bn, int64_t ym,
+                           int64_t yn) {
+  if (p->out->dtype != PTEC_DTYPE_INT8) return false;
+  ptec_qfc_s8 fc = {
+      .multiplier = &p->multiplier, .shift = &p->shift, .rows = (int32_t)p->m,
+      .depth = (int32_t)p->k, .n = (int32_t)p->n, .x_row = (ptrdiff_t)am,
+      .w_row = (ptrdiff_t)bn, .y_row = (ptrdiff_t)ym, .y_col = (ptrdiff_t)yn,
+      .in_zp = p->a_zp, .w_zp = p->b_zp, .out_zp = p->out_zp, .act_min = INT8_MIN,
+      .act_max = INT8_MAX};
+  for (; !it.done; ptec_iter_next(&it))
+    for (int64_t r = 0; r < it.count; r++) {
+      fc.x = (const int8_t *)p->a->data + it.offset[1] + r * it.step[1];
+      fc.w = (const int8_t *)p->b->data + it.offset[2] + r * it.step[2];
+      fc.y = (int8_t *)p->out->data + it.offset[0] + r * it.step[0];
+      if (!PTEC_Q_VARIANT_FC(&fc)) return false; /* decided by parameters: only the first */
+    }
+  return true;
 }
 
 ptec_status ptec_prepare_quantized_matmul_out(ptec_kernel_context *ctx) {
@@ -102,9 +129,12 @@ ptec_status ptec_kernel_quantized_matmul_out(ptec_kernel_context *ctx) {
   ptec_iter_init(&it, p.batch_rank, p.batch, NULL, 3, (const int64_t(*)[PTEC_MAX_RANK])strides,
                  NULL);
   const int8_t *x = a->data, *w = b->data;
-  int8_t *y = p.out->data;
+  void *y = p.out->data;
+  int32_t lo, hi;
+  ptec_q_dtype_range(p.out->dtype, &lo, &hi);
   const int32_t azp = p.a_zp, bzp = p.b_zp;
   bool fast = (p.k <= 1 || (ak == 1 && bk == 1)) && p.k <= PTEC_Q_MAX_TERMS_I32;
+  if (fast && matmul_variant(&p, it, am, bn, ym, yn)) return PTEC_STATUS_OK;
   for (; !it.done; ptec_iter_next(&it))
     for (int64_t r = 0; r < it.count; r++) {
       int64_t yo = it.offset[0] + r * it.step[0];
@@ -122,9 +152,8 @@ ptec_status ptec_kernel_quantized_matmul_out(ptec_kernel_context *ctx) {
             for (int64_t k = 0; k < p.k; k++)
               acc += ((int32_t)ap[k * ak] - azp) * ((int32_t)bp[k * bk] - bzp);
           }
-          y[yo + i * ym + j * yn] =
-              (int8_t)ptec_q_requantize(acc, 0, p.multiplier, p.shift, p.out_zp, INT8_MIN,
-                                        INT8_MAX);
+          ptec_q_store(y, p.out->dtype, yo + i * ym + j * yn,
+                       ptec_q_requantize(acc, 0, p.multiplier, p.shift, p.out_zp, lo, hi));
         }
     }
   return PTEC_STATUS_OK;

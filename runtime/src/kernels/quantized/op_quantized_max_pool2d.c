@@ -14,6 +14,7 @@
  */
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/pool2d.h"
+#include "kernels/quantized/variants.h"
 
 enum {
   ARG_INPUT, ARG_KERNEL, ARG_STRIDE, ARG_PADDING, ARG_DILATION, ARG_ACT_MIN, ARG_ACT_MAX,
@@ -56,6 +57,7 @@ ptec_status ptec_kernel_quantized_max_pool2d_out(ptec_kernel_context *ctx) {
   ptec_qpool w;
   int32_t lo, hi, none, dhi;
   PTEC_TRY(setup(ctx, &w, &lo, &hi));
+  if (PTEC_Q_VARIANT_MAX_POOL(&w, lo, hi)) return PTEC_STATUS_OK; /* variants.h */
   const ptec_q_view4 Y = w.y;
   void *y = w.out->data;
   int dtype = w.in->dtype;

@@ -17,6 +17,7 @@
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
+#include "kernels/quantized/variants.h"
 
 enum {
   ARG_A, ARG_B, ARG_A_ZP, ARG_B_ZP, ARG_MULTIPLIER, ARG_SHIFT, ARG_OUTPUT_ZP, ARG_ACT_MIN,
@@ -66,9 +67,12 @@ ptec_status ptec_kernel_quantized_mul_out(ptec_kernel_context *ctx) {
   if (p.a->dtype == PTEC_DTYPE_INT8) {
     const int8_t *a = p.a->data, *b = p.b->data;
     int8_t *y = p.out->data;
+  const ptec_qmul_params vp = {p.a_zp, p.b_zp, p.m, p.s, p.out_zp, p.act_min, p.act_max};
     for (; !it.done; ptec_iter_next(&it)) {
       const int8_t *ap = a + it.offset[1], *bp = b + it.offset[2];
       int8_t *yp = y + it.offset[0];
+      /* The ISA variant on this run (variants.h), else the loop below. */
+      if (sy == 1 && PTEC_Q_VARIANT_MUL(&vp, ap, sa, bp, sb, yp, (int32_t)it.count)) continue;
       for (int64_t j = 0; j < it.count; j++)
         yp[j * sy] = (int8_t)mul_one(&p, ap[j * sa], bp[j * sb]);
     }

@@ -2,8 +2,9 @@
  * ptec::rescale.out(Tensor input, int input_zp, Tensor multiplier,
  *   Tensor shift, int output_zp, int axis, *, Tensor(a!) out) -> Tensor(a!)
  *
- * TOSA RESCALE (scale32, SINGLE_ROUND, signed), int8/int16/int32 to
- * int8/int16/int32, same shape, any dim orders:
+ * TOSA RESCALE (scale32, SINGLE_ROUND), int8/int16/int32 to int8/int16/int32,
+ * same shape, any dim orders; uint8 input or output is TOSA's
+ * input_unsigned / output_unsigned on 8-bit data:
  *
  *   out = saturate_out_dtype(apply_scale_32(sat32(x - input_zp), m[c], s[c])
  *                            + output_zp)
@@ -35,9 +36,9 @@ static ptec_status setup(ptec_kernel_context *ctx, rescale *p, ptec_q_phase phas
   p->out = ptec_arg_tensor(ctx, ARG_OUT);
   int32_t lo, hi;
   PTEC_CHECK(ctx, ptec_q_dtype_range(p->in->dtype, &lo, &hi), PTEC_STATUS_TYPE_MISMATCH,
-             "input has dtype %s, expected int8, int16 or int32", ptec_dtype_name(p->in->dtype));
+             "input has dtype %s, expected (u)int8, int16 or int32", ptec_dtype_name(p->in->dtype));
   PTEC_CHECK(ctx, ptec_q_dtype_range(p->out->dtype, &p->lo, &p->hi), PTEC_STATUS_TYPE_MISMATCH,
-             "out has dtype %s, expected int8, int16 or int32", ptec_dtype_name(p->out->dtype));
+             "out has dtype %s, expected (u)int8, int16 or int32", ptec_dtype_name(p->out->dtype));
   PTEC_TRY(ptec_check_same_shape(ctx, p->in, p->out, "input", "out"));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_INPUT_ZP, p->in->dtype, "input_zp", &p->in_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, p->out->dtype, "output_zp", &p->out_zp));
@@ -59,7 +60,14 @@ ptec_status ptec_prepare_rescale_out(ptec_kernel_context *ctx) {
 }
 
 static int64_t load_any(const void *data, int dtype, int64_t i) {
+  if (dtype == PTEC_DTYPE_UINT8) return ((const uint8_t *)data)[i];
   return dtype == PTEC_DTYPE_INT32 ? ((const int32_t *)data)[i] : ptec_q_load(data, dtype, i);
+}
+
+/* Stores a value already clamped to the dtype's range. */
+static void store_any(void *data, int dtype, int64_t i, int32_t v) {
+  if (dtype == PTEC_DTYPE_UINT8) ((uint8_t *)data)[i] = (uint8_t)v;
+  else ptec_q_store(data, dtype, i, v);
 }
 
 ptec_status ptec_kernel_rescale_out(ptec_kernel_context *ctx) {
@@ -91,8 +99,8 @@ ptec_status ptec_kernel_rescale_out(ptec_kernel_context *ctx) {
         int64_t r = (int64_t)ptec_apply_scale_32(ptec_q_sat32(v), m[c * p.step], s[c * p.step]) +
                     p.out_zp;
         r = r < p.lo ? p.lo : r > p.hi ? p.hi : r;
-        ptec_q_store(p.out->data, p.out->dtype, it.offset[0] + j * it.step[0] + c * cs_out,
-                     (int32_t)r);
+        store_any(p.out->data, p.out->dtype, it.offset[0] + j * it.step[0] + c * cs_out,
+                  (int32_t)r);
       }
   return PTEC_STATUS_OK;
 }

@@ -4,6 +4,7 @@
 bool ptec_q_dtype_range(int dtype, int32_t *lo, int32_t *hi) {
   switch (dtype) {
     case PTEC_DTYPE_INT8: *lo = INT8_MIN; *hi = INT8_MAX; return true;
+    case PTEC_DTYPE_UINT8: *lo = 0; *hi = UINT8_MAX; return true; /* rescale's unsigned I/O */
     case PTEC_DTYPE_INT16: *lo = INT16_MIN; *hi = INT16_MAX; return true;
     case PTEC_DTYPE_INT32: *lo = INT32_MIN; *hi = INT32_MAX; return true;
     default: return false;

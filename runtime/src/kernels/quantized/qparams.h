@@ -28,8 +28,8 @@
  * program constants (the usual case), at every execute otherwise. */
 typedef enum ptec_q_phase { PTEC_Q_PREPARE, PTEC_Q_EXECUTE } ptec_q_phase;
 
-/* The range of an integer activation dtype (int8, int16, int32); false for
- * any other dtype. */
+/* The range of an integer activation dtype (int8, int16, int32, and uint8
+ * for rescale's unsigned input or output); false for any other dtype. */
 bool ptec_q_dtype_range(int dtype, int32_t *lo, int32_t *hi);
 
 /* Fails with TYPE_MISMATCH unless t's dtype is int8 or int16 (the

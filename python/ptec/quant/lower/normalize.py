@@ -1,0 +1,65 @@
+"""Moving quantize and dequantize calls across data-movement ops.
+
+Decomposition can put a view between a dequantize and the op that reads it
+(a linear layer on a 3-d input becomes view -> addmm -> view), which hides
+the dq -> op -> q pattern. Views, permutes and the like commute with
+per-tensor (de)quantization, so
+
+  view(dequantize(x))  ->  dequantize(view(x))     (the view runs on int8)
+  quantize(view(y))    ->  view(quantize(y))        (when the view feeds only q)
+
+change no value and leave the patterns whole.
+"""
+from __future__ import annotations
+
+import torch
+
+from .data_movement import SINGLE_INPUT_OPS
+from .match import INTEGER, META_KEY, is_dq_per_tensor, is_q_per_tensor
+
+aten = torch.ops.aten
+
+#: Data movement that commutes with per-tensor (de)quantization (pad does
+#: not: its value would need quantizing).
+COMMUTING = SINGLE_INPUT_OPS - {aten.constant_pad_nd.default, aten._to_copy.default}
+
+
+def _retarget(gm, node: torch.fx.Node, new_input: torch.fx.Node) -> torch.fx.Node:
+    with gm.graph.inserting_before(node):
+        moved = gm.graph.call_function(node.target, (new_input, *node.args[1:]),
+                                       dict(node.kwargs))
+    moved.meta[META_KEY] = INTEGER  # it now moves integer codes
+    return moved
+
+
+def sink_dequantize(gm: torch.fx.GraphModule) -> None:
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target not in COMMUTING:
+            continue
+        dq = node.args[0]
+        if not is_dq_per_tensor(dq) or all(is_q_per_tensor(u) for u in node.users):
+            continue  # dq -> view -> q is lowered as a whole
+        moved = _retarget(gm, node, dq.args[0])
+        with gm.graph.inserting_before(node):
+            new_dq = gm.graph.call_function(dq.target, (moved, *dq.args[1:]), dict(dq.kwargs))
+        node.replace_all_uses_with(new_dq)
+        gm.graph.erase_node(node)
+        if not dq.users:
+            gm.graph.erase_node(dq)
+
+
+def hoist_quantize(gm: torch.fx.GraphModule) -> None:
+    for q in list(gm.graph.nodes):
+        if not is_q_per_tensor(q):
+            continue
+        view = q.args[0]
+        if (not isinstance(view, torch.fx.Node) or view.op != "call_function"
+                or view.target not in COMMUTING or len(view.users) != 1
+                or is_dq_per_tensor(view.args[0])):
+            continue
+        with gm.graph.inserting_before(view):
+            new_q = gm.graph.call_function(q.target, (view.args[0], *q.args[1:]), dict(q.kwargs))
+        moved = _retarget(gm, view, new_q)
+        q.replace_all_uses_with(moved)
+        gm.graph.erase_node(q)
+        gm.graph.erase_node(view)

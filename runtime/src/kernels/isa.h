@@ -1,0 +1,43 @@
+/*
+ * Which instruction-set variants of the kernels this build compiles, chosen
+ * at build time from the compiler's target (microcontrollers have no CPU
+ * feature registers worth probing at run time):
+ *
+ *   PTEC_KERNELS_MVE  Arm Helium (M-profile Vector Extension, integer):
+ *                     Cortex-M55, M85. Variants in kernels/mve/.
+ *   PTEC_KERNELS_DSP  Arm DSP extension (SMLAD and other 16-bit SIMD on
+ *                     general registers) without MVE: Cortex-M4, M7, M33.
+ *                     Variants in kernels/dsp/.
+ *
+ * At most one is 1. Defining PTEC_KERNELS_REFERENCE_ONLY (CMake:
+ * -DPTEC_ISA_KERNELS=OFF) turns both off, so the same sources build the
+ * plain C reference for any target; the kernel tests and the benchmark use
+ * it to run reference and variant side by side.
+ */
+#ifndef PTEC_KERNELS_ISA_H
+#define PTEC_KERNELS_ISA_H
+
+#if !defined(PTEC_KERNELS_REFERENCE_ONLY) && defined(__ARM_FEATURE_MVE) && \
+    (__ARM_FEATURE_MVE & 1)
+#define PTEC_KERNELS_MVE 1
+#else
+#define PTEC_KERNELS_MVE 0
+#endif
+
+#if !defined(PTEC_KERNELS_REFERENCE_ONLY) && !PTEC_KERNELS_MVE && \
+    defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define PTEC_KERNELS_DSP 1
+#else
+#define PTEC_KERNELS_DSP 0
+#endif
+
+/* The name of the variant set compiled in, for logs and benchmarks. */
+#if PTEC_KERNELS_MVE
+#define PTEC_KERNELS_ISA_NAME "mve"
+#elif PTEC_KERNELS_DSP
+#define PTEC_KERNELS_ISA_NAME "dsp"
+#else
+#define PTEC_KERNELS_ISA_NAME "reference"
+#endif
+
+#endif /* PTEC_KERNELS_ISA_H */

@@ -1,0 +1,115 @@
+/*
+ * The ISA variants of the fused integer kernels (kernels/mve/, kernels/dsp/)
+ * and the one place that picks them (see kernels/isa.h).
+ *
+ * Every variant takes the parameters its reference kernel has already
+ * checked, returns false without writing anything when the call does not
+ * qualify (dtype, layout, a zero point or shift it has no exact fast form
+ * for), and otherwise writes exactly what the reference writes, bit for bit:
+ * same int32 accumulator (where the reference proves it cannot overflow),
+ * same TOSA requantization (requantize.h). None needs scratch memory beyond
+ * a small fixed block of stack.
+ *
+ * The reference files call PTEC_Q_VARIANT_<OP>(...), which is `false` in a
+ * build without variants, so each call site is one line.
+ */
+#ifndef PTEC_KERNELS_QUANTIZED_VARIANTS_H
+#define PTEC_KERNELS_QUANTIZED_VARIANTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/isa.h"
+#include "kernels/quantized/conv2d.h"
+#include "kernels/quantized/pool2d.h"
+
+/*
+ * int8 rows times int8 weights (quantized_linear's and quantized_matmul's
+ * int32 path): for r < rows, j < n,
+ *   y[r * y_row + j * y_col] = requantize(sum_k (x[r * x_row + k] - in_zp)
+ *       * (w[j * w_row + k] - w_zp), bias[j] (0 if NULL), multiplier[j * step],
+ *       shift[j * step], out_zp, act_min, act_max)
+ * with k < depth <= PTEC_Q_MAX_TERMS_I32 contiguous in both x and w.
+ */
+typedef struct ptec_qfc_s8 {
+  const int8_t *x, *w;
+  const int32_t *bias;              /* NULL: no bias */
+  const int32_t *multiplier, *shift;
+  int8_t *y;
+  int32_t rows, depth, n;
+  ptrdiff_t x_row, w_row, y_row, y_col;
+  int32_t scale_step;               /* 0: per tensor, 1: per output */
+  int32_t in_zp, w_zp, out_zp, act_min, act_max;
+} ptec_qfc_s8;
+
+/* quantized_add's parameters (op_quantized_add.c has the formula). */
+typedef struct ptec_qadd_params {
+  int32_t a_zp, a_m, a_s, b_zp, b_m, b_s, out_zp, out_m, out_s, act_min, act_max;
+} ptec_qadd_params;
+
+/* quantized_mul's parameters (op_quantized_mul.c). */
+typedef struct ptec_qmul_params {
+  int32_t a_zp, b_zp, m, s, out_zp, act_min, act_max;
+} ptec_qmul_params;
+
+/*
+ * Elementwise runs: y[j] = op(a[j * sa], b[j * sb]) for j < count, int8,
+ * y contiguous; sa and sb are 1 or 0 (a broadcast scalar).
+ */
+bool ptec_qadd_s8_mve(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
+                      const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
+bool ptec_qmul_s8_mve(const ptec_qmul_params *p, const int8_t *a, ptrdiff_t sa,
+                      const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
+bool ptec_qadd_s8_dsp(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
+                      const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
+bool ptec_qmul_s8_dsp(const ptec_qmul_params *p, const int8_t *a, ptrdiff_t sa,
+                      const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
+
+/* Convolution (not depthwise), depthwise convolution, fully connected. */
+bool ptec_qconv_s8_mve(const ptec_qconv *p);
+bool ptec_qconv_depthwise_s8_mve(const ptec_qconv *p);
+bool ptec_qfc_s8_mve(const ptec_qfc_s8 *p);
+bool ptec_qconv_s8_dsp(const ptec_qconv *p);
+bool ptec_qconv_depthwise_s8_dsp(const ptec_qconv *p);
+bool ptec_qfc_s8_dsp(const ptec_qfc_s8 *p);
+
+/* Pooling over NHWC int8 (activation range [lo, hi]). */
+bool ptec_qavg_pool_s8_mve(const ptec_qpool *w, int32_t in_zp, int32_t out_zp, int32_t lo,
+                           int32_t hi);
+bool ptec_qmax_pool_s8_mve(const ptec_qpool *w, int32_t lo, int32_t hi);
+
+#if PTEC_KERNELS_MVE
+#define PTEC_Q_VARIANT_CONV(p) ptec_qconv_s8_mve(p)
+#define PTEC_Q_VARIANT_DEPTHWISE(p) ptec_qconv_depthwise_s8_mve(p)
+#define PTEC_Q_VARIANT_FC(p) ptec_qfc_s8_mve(p)
+#define PTEC_Q_VARIANT_ADD(p, a, sa, b, sb, y, n) ptec_qadd_s8_mve(p, a, sa, b, sb, y, n)
+#define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) ptec_qmul_s8_mve(p, a, sa, b, sb, y, n)
+#define PTEC_Q_VARIANT_AVG_POOL(w, izp, ozp, lo, hi) ptec_qavg_pool_s8_mve(w, izp, ozp, lo, hi)
+#define PTEC_Q_VARIANT_MAX_POOL(w, lo, hi) ptec_qmax_pool_s8_mve(w, lo, hi)
+#elif PTEC_KERNELS_DSP
+#define PTEC_Q_VARIANT_CONV(p) ptec_qconv_s8_dsp(p)
+#define PTEC_Q_VARIANT_DEPTHWISE(p) ptec_qconv_depthwise_s8_dsp(p)
+#define PTEC_Q_VARIANT_FC(p) ptec_qfc_s8_dsp(p)
+#define PTEC_Q_VARIANT_ADD(p, a, sa, b, sb, y, n) ptec_qadd_s8_dsp(p, a, sa, b, sb, y, n)
+#define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) ptec_qmul_s8_dsp(p, a, sa, b, sb, y, n)
+#endif
+
+/* Ops without a variant for this ISA. */
+#ifndef PTEC_Q_VARIANT_CONV
+#define PTEC_Q_VARIANT_CONV(p) ((void)(p), false)
+#define PTEC_Q_VARIANT_DEPTHWISE(p) ((void)(p), false)
+#define PTEC_Q_VARIANT_FC(p) ((void)(p), false)
+#endif
+#ifndef PTEC_Q_VARIANT_ADD
+#define PTEC_Q_VARIANT_ADD(p, a, sa, b, sb, y, n) \
+  ((void)(p), (void)(a), (void)(sa), (void)(b), (void)(sb), (void)(y), (void)(n), false)
+#define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) PTEC_Q_VARIANT_ADD(p, a, sa, b, sb, y, n)
+#endif
+#ifndef PTEC_Q_VARIANT_AVG_POOL
+#define PTEC_Q_VARIANT_AVG_POOL(w, izp, ozp, lo, hi) \
+  ((void)(w), (void)(izp), (void)(ozp), (void)(lo), (void)(hi), false)
+#define PTEC_Q_VARIANT_MAX_POOL(w, lo, hi) ((void)(w), (void)(lo), (void)(hi), false)
+#endif
+
+#endif /* PTEC_KERNELS_QUANTIZED_VARIANTS_H */

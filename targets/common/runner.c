@@ -1,0 +1,372 @@
+/*
+ * ptec-runner: runs a .pte program on a board, with files over semihosting.
+ *
+ *   ptec-runner model.pte [--input a.npy ...] [--output-dir DIR]
+ *               [--method NAME] [--profile] [--plan-only]
+ *
+ * The program is read into the board's flash region and its planned buffers
+ * and method memory are placed first-fit in the RAM regions of board.c, in
+ * the same order python/ptec/boards.py plans them. Inputs are .npy arrays in
+ * logical (C) order, laid out in each input's dim order; outputs are written
+ * as DIR/output0.npy, ... in logical order. With --profile, the SysTick ticks
+ * of every executed instruction are printed; with --plan-only, the runner
+ * stops after placing and initialising the method (memory figures only).
+ *
+ * Every result is a line "ptec-runner: <key> <values>" (python/ptec/device.py
+ * reads them). Exit status as ptec-run: 0 success, 1 usage or file error,
+ * 2 runtime error status, 3 the program does not fit the board's memory.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "ptec/platform.h"
+#include "ptec/ptec.h"
+#include "support/npy.h"
+
+#define MAX_INPUTS 64
+#define MAX_PLANNED 16
+#define MAX_PROFILED 4096
+
+typedef struct options {
+  const char *model;
+  const char *inputs[MAX_INPUTS];
+  int num_inputs;
+  const char *output_dir;
+  const char *method;
+  bool profile;
+  bool plan_only;
+} options;
+
+static int usage(void) {
+  printf("usage: ptec-runner model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]"
+         " [--profile] [--plan-only]\n");
+  return 1;
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  o->method = "forward";
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--input") == 0 && i + 1 < argc) {
+      if (o->num_inputs == MAX_INPUTS) return -1;
+      o->inputs[o->num_inputs++] = argv[++i];
+    } else if (strcmp(a, "--output-dir") == 0 && i + 1 < argc) {
+      o->output_dir = argv[++i];
+    } else if (strcmp(a, "--method") == 0 && i + 1 < argc) {
+      o->method = argv[++i];
+    } else if (strcmp(a, "--profile") == 0) {
+      o->profile = true;
+    } else if (strcmp(a, "--plan-only") == 0) {
+      o->plan_only = true;
+    } else if (a[0] != '-' && o->model == NULL) {
+      o->model = a;
+    } else {
+      return -1;
+    }
+  }
+  return o->model ? 0 : -1;
+}
+
+/* ------------------------------------------------------------- placement */
+
+/* Bytes used so far in each region of the board. */
+static size_t region_used[8];
+
+static size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+/* First fit over the board's regions of `kind`, in the board's order. */
+static void *place(const char *what, size_t bytes, board_region_kind kind) {
+  for (size_t r = 0; r < board.num_regions && r < 8; r++) {
+    const board_region *g = &board.regions[r];
+    size_t start = align_up(region_used[r], PTEC_BUFFER_ALIGNMENT);
+    if (g->kind != kind || start > g->size || bytes > g->size - start) continue;
+    region_used[r] = start + bytes;
+    uintptr_t addr = g->base + start;
+    printf("ptec-runner: place %s %s 0x%08lx %lu\n", what, g->name, (unsigned long)addr,
+           (unsigned long)bytes);
+    return (void *)addr;
+  }
+  printf("ptec-runner: error: %s needs %lu bytes: no %s region of %s has that much left\n", what,
+         (unsigned long)bytes, kind == BOARD_REGION_FLASH ? "flash" : "RAM", board.name);
+  return NULL;
+}
+
+/* The largest unused tail of any region, for newlib's heap (I/O staging). */
+static void give_rest_to_heap(void) {
+  size_t best = 0, best_r = 0;
+  for (size_t r = 0; r < board.num_regions && r < 8; r++) {
+    size_t start = align_up(region_used[r], 16);
+    size_t left = start < board.regions[r].size ? board.regions[r].size - start : 0;
+    if (left > best) best = left, best_r = r;
+  }
+  if (best == 0) return;
+  size_t start = align_up(region_used[best_r], 16);
+  board_heap_extend((void *)(board.regions[best_r].base + start), best);
+  region_used[best_r] = board.regions[best_r].size;
+}
+
+/* ------------------------------------------------------------------ files */
+
+static void *read_program(const char *path, size_t *size) {
+  *size = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    printf("ptec-runner: error: cannot open %s\n", path);
+    return NULL;
+  }
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  void *buf = n < 0 ? NULL : place("program", (size_t)n, BOARD_REGION_FLASH);
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    printf("ptec-runner: error: cannot read %s\n", path);
+    buf = NULL;
+  }
+  fclose(f);
+  *size = (size_t)n;
+  return buf;
+}
+
+/* Copies between logical C order and a dim-order layout. */
+static void relayout(const ptec_tensor_view *t, const void *src, void *dst, bool to_dim_order) {
+  size_t elem = ptec_dtype_size(t->dtype);
+  size_t strides[PTEC_MAX_RANK];
+  size_t numel = 1;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    strides[t->dim_order[k]] = numel;
+    numel *= (size_t)t->sizes[t->dim_order[k]];
+  }
+  int32_t index[PTEC_MAX_RANK] = {0};
+  for (size_t linear = 0; linear < numel; linear++) {
+    size_t off = 0;
+    for (int d = 0; d < t->rank; d++) off += (size_t)index[d] * strides[d];
+    if (to_dim_order) {
+      memcpy((char *)dst + off * elem, (const char *)src + linear * elem, elem);
+    } else {
+      memcpy((char *)dst + linear * elem, (const char *)src + off * elem, elem);
+    }
+    for (int d = t->rank - 1; d >= 0; d--) {
+      if (++index[d] < t->sizes[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+static int runtime_error(const char *what, ptec_status s, const char *message) {
+  printf("ptec-runner: error: %s failed: %s: %s\n", what, ptec_status_to_string(s), message);
+  return 2;
+}
+
+static int set_inputs(ptec_method *m, const options *o) {
+  size_t n = ptec_method_num_inputs(m);
+  if ((size_t)o->num_inputs != n) {  /* as the host binding reports it */
+    printf("ptec-runner: error: run failed: PTEC_STATUS_INVALID_ARGUMENT: the method takes %lu "
+           "inputs, %d given\n", (unsigned long)n, o->num_inputs);
+    return 2;
+  }
+  for (size_t i = 0; i < n; i++) {
+    npy_array a;
+    char err[256];
+    if (npy_read(o->inputs[i], &a, err, sizeof err) != 0) {
+      printf("ptec-runner: error: %s\n", err);
+      return 1;
+    }
+    ptec_tensor_view expected, given;
+    ptec_status s = ptec_method_input_info(m, i, &expected);
+    if (s != PTEC_STATUS_OK) {
+      npy_free(&a);
+      return runtime_error("input_info", s, ptec_method_message(m));
+    }
+    memset(&given, 0, sizeof given);
+    given.dtype = a.dtype;
+    given.rank = a.rank;
+    given.nbytes = a.nbytes;
+    memcpy(given.sizes, a.sizes, sizeof a.sizes);
+    memcpy(given.dim_order, expected.dim_order, sizeof given.dim_order);
+    void *laid_out = a.data;
+    bool same_shape = a.rank == expected.rank && a.dtype == expected.dtype &&
+                      memcmp(a.sizes, expected.sizes, sizeof(int32_t) * (size_t)a.rank) == 0;
+    if (same_shape) {
+      laid_out = malloc(a.nbytes ? a.nbytes : 1);
+      if (laid_out == NULL) {
+        npy_free(&a);
+        printf("ptec-runner: error: no memory to lay out input %lu\n", (unsigned long)i);
+        return 1;
+      }
+      relayout(&expected, a.data, laid_out, true);
+    }
+    given.data = laid_out;
+    s = ptec_method_set_input(m, i, &given);
+    if (laid_out != a.data) free(laid_out);
+    npy_free(&a);
+    if (s != PTEC_STATUS_OK) return runtime_error("set_input", s, ptec_method_message(m));
+  }
+  return 0;
+}
+
+static int write_outputs(const ptec_method *m, const char *dir) {
+  for (size_t i = 0; i < ptec_method_num_outputs(m); i++) {
+    ptec_tensor_view out;
+    ptec_status s = ptec_method_get_output(m, i, &out);
+    if (s != PTEC_STATUS_OK) return runtime_error("get_output", s, ptec_method_message(m));
+    npy_array a = {.dtype = out.dtype, .rank = out.rank, .nbytes = out.nbytes};
+    memcpy(a.sizes, out.sizes, sizeof a.sizes);
+    a.data = malloc(out.nbytes ? out.nbytes : 1);
+    if (a.data == NULL) {
+      printf("ptec-runner: error: no memory to lay out output %lu\n", (unsigned long)i);
+      return 1;
+    }
+    relayout(&out, out.data, a.data, false);
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/output%lu.npy", dir, (unsigned long)i);
+    int rc = npy_write(path, &a, err, sizeof err);
+    npy_free(&a);
+    if (rc != 0) {
+      printf("ptec-runner: error: %s\n", err);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ stack peak */
+
+/* The stack's deepest point during init and execute: the unused part of the
+ * stack reserve is painted, and later found untouched. */
+extern char __stack_top[], __stack_reserve[];
+#define STACK_PAINT 0xA5u
+
+static uint8_t *stack_bottom(void) { return (uint8_t *)__stack_top - (uintptr_t)__stack_reserve; }
+
+__attribute__((noinline)) static void stack_paint(void) {
+  uintptr_t limit = (uintptr_t)__builtin_frame_address(0) - 64;
+  for (uint8_t *p = stack_bottom(); (uintptr_t)p < limit; p++) *(volatile uint8_t *)p = STACK_PAINT;
+}
+
+/* Bytes between the deepest touched byte and `base` (a local of the caller). */
+static size_t stack_used_below(const uint8_t *base) {
+  const uint8_t *p = stack_bottom();
+  while (p < base && *(volatile const uint8_t *)p == STACK_PAINT) p++;
+  return (size_t)(base - p);
+}
+
+/* -------------------------------------------------------------- profiling */
+
+typedef struct profile {
+  uint64_t start;
+  uint32_t count;
+  uint32_t dropped;
+  uint32_t index[MAX_PROFILED];
+  const char *name[MAX_PROFILED];
+  uint32_t ticks[MAX_PROFILED];
+} profile;
+
+static profile prof;
+
+/* The clock is read first on `end` and last on start, so the hook's own
+ * instructions fall between operators, not in them. */
+static void on_instruction(void *context, uint32_t instruction, const char *name, bool end) {
+  profile *p = context;
+  if (!end) {
+    p->start = ptec_platform_ticks();
+    return;
+  }
+  uint64_t dt = ptec_platform_ticks() - p->start;
+  if (p->count == MAX_PROFILED) {
+    p->dropped++;
+    return;
+  }
+  p->index[p->count] = instruction;
+  p->name[p->count] = name;
+  p->ticks[p->count] = (uint32_t)dt;
+  p->count++;
+}
+
+/* ------------------------------------------------------------------- main */
+
+int main(int argc, char **argv) {
+  options o;
+  if (parse_args(argc, argv, &o) != 0) return usage();
+  printf("ptec-runner: board %s %s\n", board.name, board.cpu);
+  size_t size;
+  void *bytes = read_program(o.model, &size);
+  if (!bytes) return size > 0 ? 3 : 1;
+  ptec_program prog;
+  ptec_status s = ptec_program_load(&prog, bytes, size);
+  if (s != PTEC_STATUS_OK) return runtime_error("load", s, ptec_program_message(&prog));
+  size_t method;
+  s = ptec_program_find_method(&prog, o.method, &method);
+  if (s != PTEC_STATUS_OK) return runtime_error("find_method", s, ptec_program_message(&prog));
+  ptec_method_requirements req;
+  s = ptec_program_method_requirements(&prog, method, &req);
+  if (s != PTEC_STATUS_OK) return runtime_error("requirements", s, ptec_program_message(&prog));
+  if (req.num_planned_buffers > MAX_PLANNED) {
+    printf("ptec-runner: error: %lu planned buffers; the runner supports %d\n",
+           (unsigned long)req.num_planned_buffers, MAX_PLANNED);
+    return 1;
+  }
+
+  /* Planned buffers first (the biggest consumers), then method memory. */
+  void *planned[MAX_PLANNED] = {0};
+  size_t planned_sizes[MAX_PLANNED] = {0};
+  for (size_t i = 0; i < req.num_planned_buffers; i++) {
+    char what[32];
+    snprintf(what, sizeof what, "planned%lu", (unsigned long)i);
+    planned_sizes[i] = ptec_method_planned_buffer_size(&req, i);
+    planned[i] = place(what, planned_sizes[i], BOARD_REGION_RAM);
+    if (planned[i] == NULL) return 3;
+  }
+  void *method_memory = place("method_memory", req.method_memory_bytes, BOARD_REGION_RAM);
+  if (method_memory == NULL) return 3;
+  give_rest_to_heap();
+
+  ptec_method m;
+  uint8_t stack_base;
+  stack_paint();
+  s = ptec_method_init(&m, &prog, method, method_memory, req.method_memory_bytes, planned,
+                       planned_sizes, req.num_planned_buffers);
+  size_t init_stack = stack_used_below(&stack_base);
+  if (s != PTEC_STATUS_OK) return runtime_error("init", s, ptec_method_message(&m));
+  printf("ptec-runner: memory %lu %lu", (unsigned long)req.method_memory_bytes,
+         (unsigned long)m.scratch_size);
+  for (size_t i = 0; i < req.num_planned_buffers; i++) {
+    printf(" %lu", (unsigned long)planned_sizes[i]);
+  }
+  printf("\n");
+  printf("ptec-runner: structs %lu %lu\n", (unsigned long)sizeof prog, (unsigned long)sizeof m);
+  if (o.plan_only) {
+    printf("ptec-runner: stack init %lu\n", (unsigned long)init_stack);
+    printf("ptec-runner: ok %lu instructions (plan only)\n", (unsigned long)req.num_instructions);
+    return 0;
+  }
+
+  int rc = set_inputs(&m, &o);
+  if (rc != 0) return rc;
+  if (o.profile) ptec_method_set_hook(&m, on_instruction, &prof);
+  stack_paint();
+  uint64_t t0 = ptec_platform_ticks();
+  s = ptec_method_execute(&m);
+  uint64_t ticks = ptec_platform_ticks() - t0;
+  size_t execute_stack = stack_used_below(&stack_base);
+  if (s != PTEC_STATUS_OK) return runtime_error("execute", s, ptec_method_message(&m));
+  /* With --profile the hook's frames (SysTick reads) are included. */
+  printf("ptec-runner: stack init %lu execute %lu\n", (unsigned long)init_stack,
+         (unsigned long)execute_stack);
+  for (uint32_t k = 0; k < prof.count; k++) {
+    printf("ptec-runner: op %lu %s %lu\n", (unsigned long)prof.index[k], prof.name[k],
+           (unsigned long)prof.ticks[k]);
+  }
+  if (prof.dropped) printf("ptec-runner: ops_dropped %lu\n", (unsigned long)prof.dropped);
+  printf("ptec-runner: ticks %llu %lu\n", (unsigned long long)ticks,
+         (unsigned long)ptec_platform_ticks_per_second());
+  if (o.output_dir) {
+    rc = write_outputs(&m, o.output_dir);
+    if (rc != 0) return rc;
+  }
+  printf("ptec-runner: ok %lu instructions\n", (unsigned long)req.num_instructions);
+  return 0;
+}
