@@ -37,6 +37,7 @@ from .pte import pack_constant_segment
 from .pte.file import layout_segments
 from .pte import schema as pte
 from .schedule import Schedule, TensorKey, results, tensor_key
+from .tosa.delegate import DelegateCall
 
 METHOD_NAME = "forward"
 #: allocation_info.memory_id of the one planned buffer (1-based, as the runtime counts).
@@ -52,6 +53,12 @@ class InstructionInfo:
     #: The lowering's decision: "integer", or why the op stayed float (None:
     #: the graph was not quantized, or the op is a quantize/dequantize).
     lowering: str | None = None
+    #: On a delegating target: "delegated", or why the op stays on the CPU.
+    delegation: str | None = None
+    #: For a delegate call: the TOSA operators it runs and the FX nodes it replaced.
+    delegate_operators: int = 0
+    delegated_nodes: tuple[str, ...] = ()
+    delegate_bytes: int = 0
 
 
 @dataclass
@@ -91,6 +98,8 @@ class _Emitter:
         self.operator_ids: dict[tuple[str, str], int] = {}
         self.instructions: list[pte.Instruction] = []
         self.infos: list[InstructionInfo] = []
+        self.delegates: list[pte.BackendDelegate] = []
+        self.delegate_data: list[pte.BackendDelegateInlineData] = []
 
     # ---------------------------------------------------------------- values
 
@@ -267,7 +276,30 @@ class _Emitter:
         self.instructions.append(pte.Instruction(pte.KernelCall(op_index, args)))
         self.infos.append(InstructionInfo(node.name, self.operators[op_index].qualified_name,
                                           tuple((tuple(v.shape), v.dtype) for _, v in outs),
-                                          node.meta.get("ptec_lowering")))
+                                          node.meta.get("ptec_lowering"),
+                                          node.meta.get("ptec_tosa")))
+
+    def delegate_call(self, node: torch.fx.Node) -> None:
+        """A DelegateCall: arguments are the inputs then the outputs; the processed
+        bytes go inline in the program (backend_delegate_data)."""
+        call: DelegateCall = node.target
+        where = f"{node.name} ({call.backend_id})"
+        args = [self.tensor_of(a, where) for a in node.args]
+        outs = results(node)
+        args += [self.planned_tensor(key, val) for key, val in outs]
+        index = len(self.delegates)
+        self.delegate_data.append(pte.BackendDelegateInlineData(data=call.processed))
+        self.delegates.append(pte.BackendDelegate(
+            id=call.backend_id,
+            processed=pte.BackendDelegateDataReference(location=pte.DataLocation.INLINE,
+                                                       index=index),
+            compile_specs=[]))
+        self.instructions.append(pte.Instruction(pte.DelegateCall(delegate_index=index,
+                                                                  args=args)))
+        self.infos.append(InstructionInfo(node.name, f"delegate {call.backend_id}",
+                                          tuple((tuple(v.shape), v.dtype) for _, v in outs),
+                                          None, node.meta.get("ptec_tosa"), call.operators,
+                                          tuple(call.source_nodes), len(call.processed)))
 
     def out_argument(self, arg: Any, outs: list, out_tensors: list[int], where: str) -> int:
         """Out tensor(s) for one out argument: the next result, or all for Tensor[]."""
@@ -308,6 +340,8 @@ def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
             inputs.append(em.planned_tensor((node, None), node.meta["val"]))
         elif node.op == "get_attr":
             em.constant_tensor(node)
+        elif node in calls and isinstance(node.target, DelegateCall):
+            em.delegate_call(node)
         elif node in calls:
             em.kernel_call(node)
         elif node.op == "output":
@@ -324,14 +358,14 @@ def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
         outputs=outputs,
         chains=[pte.Chain(inputs=[], outputs=[], instructions=em.instructions)],
         operators=em.operators,
-        delegates=[],
+        delegates=em.delegates,
         non_const_buffer_sizes=[0, plan.arena_bytes],
     )
     program = pte.Program(
         version=pte.SCHEMA_VERSION,
         execution_plan=[method],
         constant_buffer=[],
-        backend_delegate_data=[],
+        backend_delegate_data=em.delegate_data,
         segments=layout_segments([segment], segment_alignment)[0],
         constant_segment=pte.SubsegmentOffsets(segment_index=0, offsets=offsets),
     )

@@ -20,10 +20,13 @@ INTEGER = "integer kernel"
 FLOAT_FALLBACK = "float kernel"
 QUANTIZE = "quantize"
 DEQUANTIZE = "dequantize"
+DELEGATE = "delegate"
 
 
 def runs_on(info: InstructionInfo) -> str:
-    """The report's "runs on" for one kernel call."""
+    """The report's "runs on" for one instruction."""
+    if info.operator.startswith("delegate "):
+        return DELEGATE
     if info.operator.startswith("quantized_decomposed::quantize"):
         return QUANTIZE
     if info.operator.startswith("quantized_decomposed::dequantize"):
@@ -58,6 +61,26 @@ def _quantization_summary(instructions: Sequence[InstructionInfo]) -> list[str]:
     return lines + [""]
 
 
+def _delegation_summary(instructions: Sequence[InstructionInfo]) -> list[str]:
+    """On a delegating target: what each delegate replaced, and why every
+    instruction left on the CPU stayed there."""
+    if not any(i.delegation is not None for i in instructions):
+        return []
+    calls = [i for i in instructions if runs_on(i) == DELEGATE]
+    cpu = [(k, i) for k, i in enumerate(instructions) if runs_on(i) != DELEGATE]
+    lines = [f"delegation: {len(calls)} delegate calls running "
+             f"{sum(i.delegate_operators for i in calls)} TOSA operators; "
+             f"{len(cpu)} instructions on the CPU"]
+    for info in calls:
+        lines.append(f"  {info.node}: {info.delegate_operators} TOSA operators for "
+                     f"{len(info.delegated_nodes)} graph nodes, {info.delegate_bytes:,} bytes "
+                     "of TOSA flatbuffer (weights included)")
+    for index, info in cpu:
+        lines.append(f"  #{index} {info.node} ({info.operator}) on the CPU: "
+                     f"{info.delegation or 'not considered'}")
+    return lines + [""]
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
@@ -83,6 +106,7 @@ def format_report(target: str, program: pte.Program, instructions: Sequence[Inst
     n_constants = max(len(program.constant_segment.offsets) - 1, 0)
     lines += [
         "",
+        *_delegation_summary(instructions),
         *_quantization_summary(instructions),
         *_io_lines(io_quantization),
         f"constants:      {constant_bytes:>12,} bytes in {n_constants} tensors",

@@ -65,6 +65,24 @@ TARGETS: dict[str, Target] = {
 }
 
 
+def _tosa_passes(profile: str) -> tuple[GraphPass, ...]:
+    """The host's passes with TOSA partitioning after the int8 lowering: supported
+    subgraphs become TOSABackend delegate calls, the rest runs on portable kernels."""
+    from .tosa.partition import partition_for_tosa
+
+    before, after = PORTABLE_PASSES[:5], PORTABLE_PASSES[5:]
+    assert before[-1] is lower_quantized_ops
+    return before + (fold_constants, partition_for_tosa(profile)) + after
+
+
+# TOSA delegates run by ptec's C TOSA executor (any CPU): PRO-INT for int8
+# models, PRO-FP for fp32 ones. How an Ethos-U is checked without the NPU.
+TARGETS["tosa-int"] = Target(name="tosa-int", isa_features=(), memories=None,
+                             passes=_tosa_passes("INT"))
+TARGETS["tosa-fp"] = Target(name="tosa-fp", isa_features=(), memories=None,
+                            passes=_tosa_passes("FP"))
+
+
 def _cortex_m(name: str, isa_features: tuple[str, ...]) -> Target:
     """A Cortex-M CPU: the host's passes, the memories of the board that emulates it."""
     from .boards import board_for_cpu, get_board

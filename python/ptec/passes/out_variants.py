@@ -96,6 +96,8 @@ def select_out_variants(gm: torch.fx.GraphModule) -> None:
     for node in gm.graph.nodes:
         if node.op != "call_function" or node.target is operator.getitem:
             continue
+        if getattr(node.target, "backend_id", None) is not None:
+            continue  # a delegate call (ptec.tosa.delegate): no kernel, no out variant
         if not isinstance(node.target, OpOverload):
             missing.setdefault(str(node.target), []).append(node.name)
             continue

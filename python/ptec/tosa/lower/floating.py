@@ -1,0 +1,480 @@
+"""TOSA FP converters for the fp32 core-ATen operators of the example models.
+
+Operators with a TOSA counterpart map one to one (CONV2D, MATMUL, ADD,
+SIGMOID, ...); composite ones are written out the way PyTorch defines them
+(softmax = exp(x - max) / sum, layer norm, GELU with ERF, batch norm as one
+multiply-add with constants folded here). Results are checked against
+PyTorch eager within the FP profile's tolerance.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+import torch
+
+from ..schema import DType, Op
+from .context import NHWC, Lowering, Unsupported, fx_val, identity, tosa_dtype
+from .integer import _nhwc_windowed, _pair, exact_window
+
+aten = torch.ops.aten
+F32 = DType.FP32
+FLOAT_MAX = float(np.finfo(np.float32).max)
+
+
+def _float(lw: Lowering, node, what: str = "the input") -> None:
+    dtype = tosa_dtype(fx_val(node).dtype, what)
+    if dtype != F32:
+        raise Unsupported(f"{what} is {dtype.name}; this converter handles FP32")
+    lw.require_profile(dtype, what)
+
+
+def _only_first_result_used(node) -> None:
+    for user in node.users:
+        if user.target is not operator.getitem or (user.args[1] != 0 and user.users):
+            raise Unsupported("a result other than the first is used")
+
+
+def _scalar(lw: Lowering, value: float, rank: int, base: str):
+    return lw.const(base, np.full([1] * rank, value, np.float32), F32)
+
+
+def _rank(lw: Lowering, x) -> int:
+    return len(lw.perm_of(x))
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, (torch.fx.Node, tuple))
+
+
+def _binary(lw: Lowering, op: Op, a, b, base: str, perm=None):
+    """op(a, b) with TOSA's equal-rank broadcasting. a or b may be a Python number
+    or a converter's own stored key."""
+    if not _is_tensor(a):
+        a, b = b, a
+        if op not in (Op.ADD, Op.MUL, Op.MAXIMUM, Op.MINIMUM):
+            raise Unsupported("a number on the left of a non-commutative op")
+    for x in (a, b):
+        if isinstance(x, torch.fx.Node):
+            _float(lw, x, "an operand")
+    rank = _rank(lw, a) if not _is_tensor(b) else max(_rank(lw, a), _rank(lw, b))
+    perm = perm if perm is not None else (lw.perm_of(a) if _rank(lw, a) == rank
+                                          else lw.perm_of(b))
+    operands = []
+    for x in (a, b):
+        if not _is_tensor(x):
+            operands.append(_scalar(lw, float(x), rank, f"{base}_scalar"))
+            continue
+        if _rank(lw, x) == rank:
+            operands.append(lw.value(x, perm))
+            continue
+        logical = lw.value(x)
+        shape = [1] * (rank - _rank(lw, x)) + list(logical.shape)
+        t = lw.reshape(logical, shape, f"{base}_rank")
+        if perm != identity(rank):
+            t = lw.op(Op.TRANSPOSE, [t], [t.shape[p] for p in perm], F32, f"{base}_t",
+                      perms=list(perm))
+        operands.append(t)
+    shape = [max(p, q) for p, q in zip(operands[0].shape, operands[1].shape)]
+    if op == Op.MUL:
+        operands.append(lw.const(f"{base}_shift0", [0], DType.INT8))
+    return lw.op(op, operands, shape, F32, base), perm
+
+
+def convert_binary(op: Op, scaled: bool = False):
+    def convert(lw: Lowering, node) -> None:
+        a, b = node.args[:2]
+        alpha = node.kwargs.get("alpha", node.args[2] if len(node.args) > 2 else 1)
+        if scaled and alpha != 1:
+            if isinstance(b, torch.fx.Node):
+                scaled_b, perm = _binary(lw, Op.MUL, b, float(alpha), f"{node.name}_alpha")
+                lw.set(("alpha", node), scaled_b, perm)
+                b = ("alpha", node)
+            else:
+                b = float(b) * alpha
+        lw.set(node, *_binary(lw, op, a, b, node.name))
+    return convert
+
+
+def convert_div(lw: Lowering, node) -> None:
+    a, b = node.args[:2]
+    if node.kwargs.get("rounding_mode") is not None:
+        raise Unsupported("division with a rounding mode")
+    if not isinstance(b, torch.fx.Node):
+        lw.set(node, *_binary(lw, Op.MUL, a, 1.0 / float(b), node.name))
+        return
+    _float(lw, b, "the divisor")
+    bt = lw.value(b, lw.perm_of(b))
+    lw.set(("recip", node), lw.op(Op.RECIPROCAL, [bt], bt.shape, F32, f"{node.name}_recip"),
+           lw.perm_of(b))
+    lw.set(node, *_binary(lw, Op.MUL, a, ("recip", node), node.name))
+
+
+def convert_unary(op: Op):
+    def convert(lw: Lowering, node) -> None:
+        x = node.args[0]
+        _float(lw, x)
+        perm = lw.perm_of(x)
+        xt = lw.value(x, perm)
+        inputs = [xt]
+        if op == Op.NEGATE:
+            inputs += [lw.zero_point(0, F32), lw.zero_point(0, F32)]
+        lw.set(node, lw.op(op, inputs, xt.shape, F32, node.name), perm)
+    return convert
+
+
+def _clamp(lw: Lowering, node, lo, hi) -> None:
+    x = node.args[0]
+    _float(lw, x)
+    perm = lw.perm_of(x)
+    xt = lw.value(x, perm)
+    lo = -FLOAT_MAX if lo is None else float(lo)
+    hi = FLOAT_MAX if hi is None else float(hi)
+    lw.set(node, lw.op(Op.CLAMP, [xt], xt.shape, F32, node.name, min_val=lo, max_val=hi,
+                       nan_mode=1), perm)
+
+
+def convert_relu(lw, node):
+    _clamp(lw, node, 0.0, None)
+
+
+def convert_hardtanh(lw, node):
+    lo = node.args[1] if len(node.args) > 1 else -1.0
+    hi = node.args[2] if len(node.args) > 2 else 1.0
+    _clamp(lw, node, lo, hi)
+
+
+def convert_clamp(lw, node):
+    args = list(node.args) + [None, None]
+    _clamp(lw, node, node.kwargs.get("min", args[1]), node.kwargs.get("max", args[2]))
+
+
+def _chain(lw: Lowering, node, steps) -> None:
+    """x through a list of (op, operand or None) steps, in x's layout."""
+    x = node.args[0]
+    _float(lw, x)
+    perm = lw.perm_of(x)
+    xt = lw.value(x, perm)
+    rank = len(xt.shape)
+    cur = xt
+    for k, step in enumerate(steps):
+        cur = step(lw, xt, cur, rank, f"{node.name}_{k}")
+    lw.set(node, cur, perm)
+
+
+def _mul(lw, a, b, base):
+    return lw.op(Op.MUL, [a, b, lw.const(f"{base}_s", [0], DType.INT8)],
+                 [max(p, q) for p, q in zip(a.shape, b.shape)], F32, base)
+
+
+def convert_gelu(lw: Lowering, node) -> None:
+    if node.kwargs.get("approximate", "none") != "none":
+        raise Unsupported("the tanh approximation of GELU")
+    # x * 0.5 * (1 + erf(x / sqrt(2)))
+    _chain(lw, node, [
+        lambda lw, x, c, r, b: _mul(lw, x, _scalar(lw, 1 / math.sqrt(2), r, f"{b}_c"), b),
+        lambda lw, x, c, r, b: lw.op(Op.ERF, [c], c.shape, F32, b),
+        lambda lw, x, c, r, b: lw.op(Op.ADD, [c, _scalar(lw, 1.0, r, f"{b}_c")], c.shape, F32, b),
+        lambda lw, x, c, r, b: _mul(lw, c, _scalar(lw, 0.5, r, f"{b}_c"), b),
+        lambda lw, x, c, r, b: _mul(lw, x, c, b),
+    ])
+
+
+def convert_hardswish(lw: Lowering, node) -> None:
+    # x * clamp(x + 3, 0, 6) / 6
+    _chain(lw, node, [
+        lambda lw, x, c, r, b: lw.op(Op.ADD, [x, _scalar(lw, 3.0, r, f"{b}_c")], x.shape, F32, b),
+        lambda lw, x, c, r, b: lw.op(Op.CLAMP, [c], c.shape, F32, b, min_val=0.0, max_val=6.0,
+                                     nan_mode=1),
+        lambda lw, x, c, r, b: _mul(lw, c, _scalar(lw, 1 / 6, r, f"{b}_c"), b),
+        lambda lw, x, c, r, b: _mul(lw, x, c, b),
+    ])
+
+
+def convert_silu(lw: Lowering, node) -> None:
+    _chain(lw, node, [
+        lambda lw, x, c, r, b: lw.op(Op.SIGMOID, [x], x.shape, F32, b),
+        lambda lw, x, c, r, b: _mul(lw, x, c, b),
+    ])
+
+
+def convert_convolution(lw: Lowering, node) -> None:
+    x, w, b, stride, padding, dilation, transposed, output_padding, groups = node.args
+    _float(lw, x)
+    if transposed:
+        raise Unsupported("a transposed convolution")
+    if fx_val(x).dim() != 4:
+        raise Unsupported("a convolution that is not 2-D")
+    weight = lw.real(w, "the weight").numpy()
+    out_channels, in_per_group, kh, kw = weight.shape
+    in_channels = fx_val(x).shape[1]
+    stride, dilation = _pair(stride), _pair(dilation)
+    xt, pad = _nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
+    if groups == 1:
+        op, wt = Op.CONV2D, weight.transpose(0, 2, 3, 1)
+    elif groups == in_channels and in_per_group == 1:
+        m = out_channels // in_channels
+        op, wt = Op.DEPTHWISE_CONV2D, weight.reshape(in_channels, m, kh, kw).transpose(2, 3, 0, 1)
+    else:
+        raise Unsupported(f"a grouped convolution ({groups} groups) has no TOSA operator")
+    bias = (np.zeros(out_channels, np.float32) if b is None
+            else lw.real(b, "the bias").numpy().astype(np.float32))
+    out = fx_val(node).shape
+    y = lw.op(op, [xt, lw.const(f"{node.name}_weight", np.ascontiguousarray(wt), F32),
+                   lw.const(f"{node.name}_bias", bias, F32), lw.zero_point(0, F32),
+                   lw.zero_point(0, F32)],
+              [out[0], out[2], out[3], out[1]], F32, node.name, pad=pad, stride=stride,
+              dilation=dilation, local_bound=False, acc_type=F32)
+    lw.set(node, y, NHWC)
+
+
+def _fully_connected(lw: Lowering, node, x, weight_kn: np.ndarray, bias: np.ndarray | None):
+    """x [M, K] @ W [K, N] (+ bias) as a 1x1 CONV2D: TOSA FP has no FULLY_CONNECTED."""
+    _float(lw, x)
+    rows, k = fx_val(x).shape
+    n = weight_kn.shape[1]
+    x4 = lw.reshape(lw.value(x), [rows, 1, 1, k], f"{node.name}_rows")
+    bias = np.zeros(n, np.float32) if bias is None else bias.astype(np.float32)
+    y = lw.op(Op.CONV2D, [x4, lw.const(f"{node.name}_weight", weight_kn.T.reshape(n, 1, 1, k), F32),
+                          lw.const(f"{node.name}_bias", bias, F32), lw.zero_point(0, F32),
+                          lw.zero_point(0, F32)],
+              [rows, 1, 1, n], F32, f"{node.name}_fc", pad=[0, 0, 0, 0], stride=[1, 1],
+              dilation=[1, 1], local_bound=False, acc_type=F32)
+    lw.set(node, lw.reshape(y, [rows, n], node.name))
+
+
+def _matmul(lw: Lowering, node, a, b) -> None:
+    _float(lw, a, "the first operand")
+    _float(lw, b, "the second operand")
+    sa, sb = list(fx_val(a).shape), list(fx_val(b).shape)
+    if sa[:-2] != sb[:-2]:
+        raise Unsupported("the operands' batch dimensions differ")
+    batch = int(np.prod(sa[:-2])) if len(sa) > 2 else 1
+    a3 = lw.reshape(lw.value(a), [batch, sa[-2], sa[-1]], f"{node.name}_a")
+    b3 = lw.reshape(lw.value(b), [batch, sb[-2], sb[-1]], f"{node.name}_b")
+    y = lw.op(Op.MATMUL, [a3, b3, lw.zero_point(0, F32), lw.zero_point(0, F32)],
+              [batch, sa[-2], sb[-1]], F32, f"{node.name}_mm")
+    lw.set(node, lw.reshape(y, list(fx_val(node).shape), node.name))
+
+
+def convert_addmm(lw: Lowering, node) -> None:
+    bias, x, w = node.args[:3]
+    if node.kwargs.get("beta", 1) != 1 or node.kwargs.get("alpha", 1) != 1:
+        raise Unsupported("addmm with beta or alpha")
+    if isinstance(w, torch.fx.Node) and w.op == "get_attr" and \
+            isinstance(bias, torch.fx.Node) and bias.op == "get_attr" and fx_val(bias).dim() == 1:
+        _fully_connected(lw, node, x, lw.real(w, "the weight").numpy(),
+                         lw.real(bias, "the bias").numpy())
+        return
+    raise Unsupported("addmm with a weight or bias computed at run time")
+
+
+def convert_mm(lw: Lowering, node) -> None:
+    x, w = node.args
+    if isinstance(w, torch.fx.Node) and w.op == "get_attr":
+        _fully_connected(lw, node, x, lw.real(w, "the weight").numpy(), None)
+    else:
+        _matmul(lw, node, x, w)
+
+
+def convert_bmm(lw: Lowering, node) -> None:
+    _matmul(lw, node, *node.args[:2])
+
+
+def _trim_trailing_pad(lw: Lowering, xt, pad, kernel, stride, base: str):
+    """TOSA's exact-division rule on an NHWC tensor already in hand (see exact_window)."""
+    pad = list(pad)
+    crop = [0, 0]
+    for a in (0, 1):
+        pad[2 * a + 1], crop[a] = exact_window(xt.shape[1 + a], pad[2 * a], pad[2 * a + 1],
+                                               kernel[a], stride[a])
+    if any(crop):
+        size = [xt.shape[0], xt.shape[1] - crop[0], xt.shape[2] - crop[1], xt.shape[3]]
+        xt = lw.op(Op.SLICE, [xt, lw.shape(f"{base}_start", [0, 0, 0, 0]),
+                              lw.shape(f"{base}_size", size)], size, xt.dtype, f"{base}_crop")
+    return pad, xt
+
+
+def convert_avg_pool2d(lw: Lowering, node) -> None:
+    x, kernel, *rest = node.args
+    rest += [None] * (5 - len(rest))
+    stride, padding, ceil_mode, count_include_pad, divisor = rest[:5]
+    _float(lw, x)
+    if ceil_mode or divisor is not None:
+        raise Unsupported("ceil_mode or divisor_override")
+    kernel = _pair(kernel)
+    stride = _pair(stride or [], kernel)
+    padding = _pair(padding or [0])
+    xt = lw.value(x, NHWC)
+    pad = [padding[0], padding[0], padding[1], padding[1]]
+    if count_include_pad is not False and any(pad):
+        # TOSA's average excludes the padding; PyTorch's counts it: pad with zeros first.
+        shape = [xt.shape[0], xt.shape[1] + 2 * pad[0], xt.shape[2] + 2 * pad[2], xt.shape[3]]
+        xt = lw.op(Op.PAD, [xt, lw.shape(f"{node.name}_padding", [0, 0] + pad + [0, 0]),
+                            lw.zero_point(0, F32)], shape, F32, f"{node.name}_pad")
+        pad = [0, 0, 0, 0]
+    pad, xt = _trim_trailing_pad(lw, xt, pad, kernel, stride, node.name)
+    out = fx_val(node).shape
+    y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(0, F32), lw.zero_point(0, F32)],
+              [out[0], out[2], out[3], out[1]], F32, node.name, kernel=kernel, stride=stride,
+              pad=pad, acc_type=F32)
+    lw.set(node, y, NHWC)
+
+
+def convert_max_pool2d(lw: Lowering, node) -> None:
+    x, kernel, *rest = node.args
+    rest += [None] * (4 - len(rest))
+    stride, padding, dilation, ceil_mode = rest[:4]
+    _float(lw, x)
+    _only_first_result_used(node)
+    if ceil_mode or any(d != 1 for d in (dilation or [1])):
+        raise Unsupported("ceil_mode or dilation")
+    kernel = _pair(kernel)
+    stride = _pair(stride or [], kernel)
+    padding = _pair(padding or [0])
+    xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
+    out = node.meta["val"][0].shape
+    y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], F32, node.name,
+              kernel=kernel, stride=stride, pad=pad, nan_mode=1)
+    lw.set(node, y, NHWC, index=0)
+
+
+def _reduce(lw: Lowering, op: Op, xt, axes, base: str):
+    for axis in sorted(axes):
+        shape = list(xt.shape)
+        shape[axis] = 1
+        attrs = {"axis": axis}
+        if op == Op.REDUCE_MAX:
+            attrs["nan_mode"] = 1
+        xt = lw.op(op, [xt], shape, F32, base, **attrs)
+    return xt
+
+
+def convert_mean(lw: Lowering, node) -> None:
+    x, dims, *rest = node.args
+    keepdim = rest[0] if rest else node.kwargs.get("keepdim", False)
+    _float(lw, x)
+    if node.kwargs.get("dtype") is not None:
+        raise Unsupported("mean with a dtype")
+    rank = fx_val(x).dim()
+    dims = [d % rank for d in (dims if dims else range(rank))]
+    perm = lw.perm_of(x)
+    xt = lw.value(x, perm)
+    axes = [perm.index(d) for d in dims]
+    total = _reduce(lw, Op.REDUCE_SUM, xt, axes, f"{node.name}_sum")
+    count = int(np.prod([xt.shape[a] for a in axes]))
+    y = _mul(lw, total, _scalar(lw, 1.0 / count, rank, f"{node.name}_n"), node.name)
+    if keepdim:
+        lw.set(node, y, perm)
+        return
+    lw.set(("keep", node), y, perm)
+    logical = lw.value(("keep", node))
+    lw.set(node, lw.reshape(logical, list(fx_val(node).shape), f"{node.name}_out"))
+
+
+def convert_softmax(lw: Lowering, node) -> None:
+    x, dim = node.args[:2]
+    _float(lw, x)
+    rank = fx_val(x).dim()
+    perm = lw.perm_of(x)
+    xt = lw.value(x, perm)
+    axis = perm.index(dim % rank)
+    peak = _reduce(lw, Op.REDUCE_MAX, xt, [axis], f"{node.name}_max")
+    shifted = lw.op(Op.SUB, [xt, peak], xt.shape, F32, f"{node.name}_sub")
+    e = lw.op(Op.EXP, [shifted], xt.shape, F32, f"{node.name}_exp")
+    total = _reduce(lw, Op.REDUCE_SUM, e, [axis], f"{node.name}_sum")
+    recip = lw.op(Op.RECIPROCAL, [total], total.shape, F32, f"{node.name}_recip")
+    lw.set(node, _mul(lw, e, recip, node.name), perm)
+
+
+def convert_layer_norm(lw: Lowering, node) -> None:
+    x, shape, w, b, eps = node.args
+    _float(lw, x)
+    _only_first_result_used(node)
+    rank = fx_val(x).dim()
+    xt = lw.value(x)
+    axes = list(range(rank - len(shape), rank))
+    count = float(np.prod(shape))
+    inv_n = _scalar(lw, 1.0 / count, rank, f"{node.name}_n")
+    mean = _mul(lw, _reduce(lw, Op.REDUCE_SUM, xt, axes, f"{node.name}_sum"), inv_n,
+                f"{node.name}_mean")
+    d = lw.op(Op.SUB, [xt, mean], xt.shape, F32, f"{node.name}_d")
+    var = _mul(lw, _reduce(lw, Op.REDUCE_SUM, _mul(lw, d, d, f"{node.name}_sq"), axes,
+                           f"{node.name}_sqsum"), inv_n, f"{node.name}_var")
+    var = lw.op(Op.ADD, [var, _scalar(lw, float(eps), rank, f"{node.name}_eps")], var.shape, F32,
+                f"{node.name}_vareps")
+    y = _mul(lw, d, lw.op(Op.RSQRT, [var], var.shape, F32, f"{node.name}_rstd"),
+             f"{node.name}_norm")
+    affine_shape = [1] * (rank - len(shape)) + list(shape)
+    if w is not None:
+        weight = lw.real(w, "the weight").numpy().reshape(affine_shape)
+        y = _mul(lw, y, lw.const(f"{node.name}_weight", weight, F32), f"{node.name}_scaled")
+    if b is not None:
+        bias = lw.real(b, "the bias").numpy().reshape(affine_shape)
+        y = lw.op(Op.ADD, [y, lw.const(f"{node.name}_bias", bias, F32)], y.shape, F32,
+                  f"{node.name}_out")
+    lw.set(node, y, index=0)
+
+
+def convert_batch_norm(lw: Lowering, node) -> None:
+    """Inference batch norm = x * scale + shift per channel, both folded here."""
+    x, w, b, mean, var, momentum, eps = node.args
+    _float(lw, x)
+    _only_first_result_used(node)
+    c = fx_val(x).shape[1]
+    rank = fx_val(x).dim()
+    mean_v = lw.real(mean, "the running mean").double().numpy()
+    var_v = lw.real(var, "the running variance").double().numpy()
+    w_v = np.ones(c) if w is None else lw.real(w, "the weight").double().numpy()
+    b_v = np.zeros(c) if b is None else lw.real(b, "the bias").double().numpy()
+    scale = w_v / np.sqrt(var_v + eps)
+    shift = b_v - mean_v * scale
+    perm = lw.perm_of(x)
+    xt = lw.value(x, perm)
+    shape = [1] * rank
+    shape[perm.index(1)] = c
+    y = _mul(lw, xt, lw.const(f"{node.name}_scale", scale.reshape(shape), F32),
+             f"{node.name}_mul")
+    y = lw.op(Op.ADD, [y, lw.const(f"{node.name}_shift", shift.reshape(shape), F32)], y.shape,
+              F32, node.name)
+    lw.set(node, y, perm, index=0)
+
+
+CONVERTERS = {
+    aten.convolution.default: convert_convolution,
+    aten.addmm.default: convert_addmm,
+    aten.mm.default: convert_mm,
+    aten.bmm.default: convert_bmm,
+    aten.add.Tensor: convert_binary(Op.ADD, scaled=True),
+    aten.add.Scalar: convert_binary(Op.ADD, scaled=True),
+    aten.sub.Tensor: convert_binary(Op.SUB, scaled=True),
+    aten.sub.Scalar: convert_binary(Op.SUB, scaled=True),
+    aten.mul.Tensor: convert_binary(Op.MUL),
+    aten.mul.Scalar: convert_binary(Op.MUL),
+    aten.maximum.default: convert_binary(Op.MAXIMUM),
+    aten.minimum.default: convert_binary(Op.MINIMUM),
+    aten.div.Tensor: convert_div,
+    aten.div.Scalar: convert_div,
+    aten.relu.default: convert_relu,
+    aten.hardtanh.default: convert_hardtanh,
+    aten.clamp.default: convert_clamp,
+    aten.sigmoid.default: convert_unary(Op.SIGMOID),
+    aten.tanh.default: convert_unary(Op.TANH),
+    aten.exp.default: convert_unary(Op.EXP),
+    aten.log.default: convert_unary(Op.LOG),
+    aten.erf.default: convert_unary(Op.ERF),
+    aten.neg.default: convert_unary(Op.NEGATE),
+    aten.abs.default: convert_unary(Op.ABS),
+    aten.rsqrt.default: convert_unary(Op.RSQRT),
+    aten.reciprocal.default: convert_unary(Op.RECIPROCAL),
+    aten.gelu.default: convert_gelu,
+    aten.hardswish.default: convert_hardswish,
+    aten.silu.default: convert_silu,
+    aten.avg_pool2d.default: convert_avg_pool2d,
+    aten.max_pool2d_with_indices.default: convert_max_pool2d,
+    aten.mean.dim: convert_mean,
+    aten._softmax.default: convert_softmax,
+    aten.native_layer_norm.default: convert_layer_norm,
+    aten._native_batch_norm_legit_no_training.default: convert_batch_norm,
+}

@@ -1,0 +1,335 @@
+"""TOSA INT converters for the ptec:: integer kernels of the int8 lowering.
+
+The integer kernels were written with TOSA 1.0's semantics (docs/quantization.md),
+so each one is a short TOSA sequence with the same parameters: an accumulating
+op (int32 out), a RESCALE with the kernel's multipliers and shifts, and a CLAMP
+for a fused activation. The C executor runs that sequence on the same kernels
+(fusing CONV2D/MATMUL with their RESCALE), and the results equal the host's
+integer program bit for bit.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..schema import DType, Op, RoundingMode
+from .context import NHWC, Lowering, Unsupported, fx_val, tosa_dtype
+
+I8, I32 = DType.INT8, DType.INT32
+
+#: RESCALE by exactly 1: apply_scale_32(v, 2^30, 30) = v.
+UNIT_MULTIPLIER, UNIT_SHIFT = 1 << 30, 30
+
+
+def _pair(v: Sequence[int], default: Sequence[int] | None = None) -> list[int]:
+    v = list(v)
+    if not v:
+        return list(default)
+    return [int(v[0]), int(v[-1])]
+
+
+def exact_window(size: int, lo: int, hi: int, k: int, stride: int, dilation: int = 1
+                 ) -> tuple[int, int]:
+    """(hi', crop): TOSA requires (size - 1 + lo + hi - (k-1)*dilation) to divide by
+    stride exactly. PyTorch floors, dropping the last rows; trimming the trailing
+    pad by the remainder (and cropping the input where the pad is too small)
+    computes the same windows."""
+    extra = (size - 1 + lo + hi - (k - 1) * dilation) % stride
+    if extra <= hi:
+        return hi - extra, 0
+    return 0, extra - hi
+
+
+def _nhwc_windowed(lw: Lowering, x, kernel, stride, padding, dilation, what: str):
+    """x as NHWC with the pad list [top, bottom, left, right] TOSA accepts."""
+    xt = lw.value(x, NHWC)
+    p = [int(v) for v in padding]
+    pt, pb, pl, pr = (p[0], p[1], p[2], p[3]) if len(p) == 4 else (p[0], p[0], p[-1], p[-1])
+    h, w = xt.shape[1], xt.shape[2]
+    pb, crop_h = exact_window(h, pt, pb, kernel[0], stride[0], dilation[0])
+    pr, crop_w = exact_window(w, pl, pr, kernel[1], stride[1], dilation[1])
+    if crop_h or crop_w:
+        size = [xt.shape[0], h - crop_h, w - crop_w, xt.shape[3]]
+        xt = lw.op(Op.SLICE, [xt, lw.shape(f"{what}_start", [0, 0, 0, 0]),
+                              lw.shape(f"{what}_size", size)], size, xt.dtype, f"{what}_crop")
+    return xt, [pt, pb, pl, pr]
+
+
+def _rescale(lw: Lowering, x, multiplier, shift, input_zp: int, output_zp: int,
+             out_dtype: DType, base: str):
+    """RESCALE with given multipliers/shifts (one, or one per channel of the last dim)."""
+    m = np.atleast_1d(np.asarray(multiplier, dtype=np.int64))
+    s = np.atleast_1d(np.asarray(shift, dtype=np.int64))
+    if np.any(s < 2) or np.any(s > 62) or np.any(m < 0) or np.any(m >= 1 << 31):
+        raise Unsupported("a requantization multiplier or shift is outside TOSA's RESCALE range")
+    return lw.op(Op.RESCALE, [x, lw.const(f"{base}_multiplier", m, I32),
+                              lw.const(f"{base}_shift", s, I8),
+                              lw.zero_point(input_zp, x.dtype), lw.zero_point(output_zp, out_dtype)],
+                 x.shape, out_dtype, base, scale32=True,
+                 rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=len(m) > 1,
+                 input_unsigned=False, output_unsigned=False)
+
+
+def _to_int32(lw: Lowering, x, zp: int, base: str, multiplier=UNIT_MULTIPLIER,
+              shift=UNIT_SHIFT):
+    return _rescale(lw, x, multiplier, shift, zp, 0, I32, base)
+
+
+def _int8_activation(lw: Lowering, node, what: str) -> DType:
+    dtype = tosa_dtype(fx_val(node).dtype, what)
+    if dtype == DType.INT16:
+        raise Unsupported(f"{what} is int16: EXT-INT16 (48-bit accumulators) is not in ptec's "
+                          "TOSA executor")
+    if dtype != I8:
+        raise Unsupported(f"{what} is {dtype.name}, not INT8")
+    return dtype
+
+
+def _constant_ints(lw: Lowering, node, what: str) -> np.ndarray:
+    return lw.real(node, what).to(torch.int64).reshape(-1).numpy()
+
+
+def _bias(lw: Lowering, node, channels: int, base: str):
+    values = (np.zeros(channels, np.int64) if node is None
+              else _constant_ints(lw, node, "the bias"))
+    return lw.const(f"{base}_bias", values, I32)
+
+
+def convert_conv2d(lw: Lowering, node) -> None:
+    (x, w, b, stride, padding, dilation, groups, input_zp, weight_zp, mult, shift, output_zp,
+     act_min, act_max) = node.args
+    _int8_activation(lw, x, "the input")
+    weight = lw.real(w, "the weight").numpy()
+    out_channels, in_per_group, kh, kw = weight.shape
+    in_channels = fx_val(x).shape[1]
+    stride, dilation = _pair(stride), _pair(dilation)
+    xt, pad = _nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
+    if groups == 1:
+        op, wt = Op.CONV2D, weight.transpose(0, 2, 3, 1)                      # OHWI
+    elif groups == in_channels and in_per_group == 1:
+        m = out_channels // in_channels
+        op, wt = Op.DEPTHWISE_CONV2D, weight.reshape(in_channels, m, kh, kw).transpose(2, 3, 0, 1)
+    else:
+        raise Unsupported(f"a grouped convolution ({groups} groups of {in_per_group} channels) "
+                          "has no TOSA operator")
+    n, oh, ow = xt.shape[0], *(
+        (xt.shape[1 + a] + pad[2 * a] + pad[2 * a + 1] - (k - 1) * dilation[a] - 1) // stride[a] + 1
+        for a, k in ((0, kh), (1, kw)))
+    acc = lw.op(op, [xt, lw.const(f"{node.name}_weight", np.ascontiguousarray(wt), I8),
+                     _bias(lw, b, out_channels, node.name),
+                     lw.zero_point(input_zp, I8), lw.zero_point(weight_zp, I8)],
+                [n, oh, ow, out_channels], I32, f"{node.name}_acc", pad=pad, stride=stride,
+                dilation=dilation, local_bound=False, acc_type=I32)
+    y = _rescale(lw, acc, _constant_ints(lw, mult, "the multiplier"),
+                 _constant_ints(lw, shift, "the shift"), 0, output_zp, I8, node.name)
+    lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
+
+
+def convert_linear(lw: Lowering, node) -> None:
+    """x [..., K] @ W[N, K]^T as a 1x1 CONV2D over [M, 1, 1, K]: per-channel
+    weights and the int32 bias, as the kernel has them."""
+    (x, w, b, input_zp, weight_zp, mult, shift, output_zp, act_min, act_max) = node.args
+    _int8_activation(lw, x, "the input")
+    weight = lw.real(w, "the weight").numpy()
+    n_out, k = weight.shape
+    shape = list(fx_val(x).shape)
+    rows = int(np.prod(shape[:-1]))
+    x4 = lw.reshape(lw.value(x), [rows, 1, 1, k], f"{node.name}_rows")
+    acc = lw.op(Op.CONV2D, [x4, lw.const(f"{node.name}_weight", weight.reshape(n_out, 1, 1, k), I8),
+                            _bias(lw, b, n_out, node.name), lw.zero_point(input_zp, I8),
+                            lw.zero_point(weight_zp, I8)],
+                [rows, 1, 1, n_out], I32, f"{node.name}_acc", pad=[0, 0, 0, 0], stride=[1, 1],
+                dilation=[1, 1], local_bound=False, acc_type=I32)
+    y = _rescale(lw, acc, _constant_ints(lw, mult, "the multiplier"),
+                 _constant_ints(lw, shift, "the shift"), 0, output_zp, I8, node.name)
+    y = lw.clamp(y, act_min, act_max, f"{node.name}_act")
+    lw.set(node, lw.reshape(y, shape[:-1] + [n_out], f"{node.name}_out"))
+
+
+def convert_matmul(lw: Lowering, node) -> None:
+    a, b, a_zp, b_zp, mult, shift, output_zp = node.args
+    _int8_activation(lw, a, "the first operand")
+    _int8_activation(lw, b, "the second operand")
+    sa, sb = list(fx_val(a).shape), list(fx_val(b).shape)
+    out_shape = list(fx_val(node).shape)
+    if sa[:-2] != sb[:-2]:
+        raise Unsupported("the operands' batch dimensions differ (TOSA MATMUL does not broadcast)")
+    batch = int(np.prod(sa[:-2])) if len(sa) > 2 else 1
+    a3 = lw.reshape(lw.value(a), [batch, sa[-2], sa[-1]], f"{node.name}_a")
+    b3 = lw.reshape(lw.value(b), [batch, sb[-2], sb[-1]], f"{node.name}_b")
+    acc = lw.op(Op.MATMUL, [a3, b3, lw.zero_point(a_zp, I8), lw.zero_point(b_zp, I8)],
+                [batch, sa[-2], sb[-1]], I32, f"{node.name}_acc")
+    y = _rescale(lw, acc, mult, shift, 0, output_zp, I8, node.name)
+    lw.set(node, lw.reshape(y, out_shape, f"{node.name}_out"))
+
+
+def _broadcast_pair(lw: Lowering, a, b, base: str):
+    """Both operands in one layout and rank (TOSA broadcasts size-1 dims of equal ranks)."""
+    ra, rb = fx_val(a).dim(), fx_val(b).dim()
+    rank = max(ra, rb)
+    tensors = []
+    for node, r in ((a, ra), (b, rb)):
+        if r == rank:
+            tensors.append(None)
+        else:
+            shape = [1] * (rank - r) + list(fx_val(node).shape)
+            tensors.append(lw.reshape(lw.value(node), shape, f"{base}_rank"))
+    perm = lw.perm_of(a) if ra == rank else lw.perm_of(b) if rb == rank else None
+    perm = perm if perm is not None else tuple(range(rank))
+    out = []
+    for node, t in zip((a, b), tensors):
+        if t is None:
+            out.append(lw.value(node, perm))
+        elif perm != tuple(range(rank)):
+            out.append(lw.op(Op.TRANSPOSE, [t], [t.shape[p] for p in perm], t.dtype,
+                             f"{base}_t", perms=list(perm)))
+        else:
+            out.append(t)
+    return out[0], out[1], perm
+
+
+def _broadcast_shape(x, y) -> list[int]:
+    return [max(p, q) for p, q in zip(x.shape, y.shape)]
+
+
+def convert_add(lw: Lowering, node) -> None:
+    (a, b, a_zp, a_mult, a_shift, b_zp, b_mult, b_shift, output_zp, out_mult, out_shift,
+     act_min, act_max) = node.args
+    _int8_activation(lw, a, "the first operand")
+    _int8_activation(lw, b, "the second operand")
+    ta, tb, perm = _broadcast_pair(lw, a, b, node.name)
+    va = _to_int32(lw, ta, a_zp, f"{node.name}_a", a_mult, a_shift)
+    vb = _to_int32(lw, tb, b_zp, f"{node.name}_b", b_mult, b_shift)
+    total = lw.op(Op.ADD, [va, vb], _broadcast_shape(va, vb), I32, f"{node.name}_sum")
+    y = _rescale(lw, total, out_mult, out_shift, 0, output_zp, I8, node.name)
+    lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), perm)
+
+
+def convert_mul(lw: Lowering, node) -> None:
+    a, b, a_zp, b_zp, mult, shift, output_zp, act_min, act_max = node.args
+    _int8_activation(lw, a, "the first operand")
+    _int8_activation(lw, b, "the second operand")
+    ta, tb, perm = _broadcast_pair(lw, a, b, node.name)
+    va = _to_int32(lw, ta, a_zp, f"{node.name}_a")
+    vb = _to_int32(lw, tb, b_zp, f"{node.name}_b")
+    prod = lw.op(Op.MUL, [va, vb, lw.const(f"{node.name}_shift0", [0], I8)],
+                 _broadcast_shape(va, vb), I32, f"{node.name}_prod")
+    y = _rescale(lw, prod, mult, shift, 0, output_zp, I8, node.name)
+    lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), perm)
+
+
+def _pool_input(lw: Lowering, node, x):
+    if fx_val(x).dim() != 4:
+        raise Unsupported("pooling a rank-3 tensor (TOSA pools are NHWC)")
+    _int8_activation(lw, x, "the input")
+
+
+def convert_avg_pool2d(lw: Lowering, node) -> None:
+    x, kernel, stride, padding, input_zp, output_zp, act_min, act_max = node.args
+    _pool_input(lw, node, x)
+    kernel = _pair(kernel)
+    stride = _pair(stride, kernel)
+    xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
+    out = fx_val(node).shape
+    y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(input_zp, I8), lw.zero_point(output_zp, I8)],
+              [out[0], out[2], out[3], out[1]], I8, node.name, kernel=kernel, stride=stride,
+              pad=pad, acc_type=I32)
+    lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
+
+
+def convert_max_pool2d(lw: Lowering, node) -> None:
+    x, kernel, stride, padding, dilation, act_min, act_max = node.args
+    _pool_input(lw, node, x)
+    if any(d != 1 for d in dilation):
+        raise Unsupported("a dilated max pool has no TOSA operator")
+    kernel = _pair(kernel)
+    stride = _pair(stride, kernel)
+    xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
+    out = fx_val(node).shape
+    y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], I8, node.name,
+              kernel=kernel, stride=stride, pad=pad, nan_mode=1)
+    lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
+
+
+def convert_mean(lw: Lowering, node) -> None:
+    x, dims, keepdim, input_zp, mult, shift, output_zp, act_min, act_max = node.args
+    _int8_activation(lw, x, "the input")
+    rank = fx_val(x).dim()
+    perm = lw.perm_of(x)
+    axes = sorted(perm.index(d % rank) for d in (dims if len(dims) else range(rank)))
+    acc = _to_int32(lw, lw.value(x, perm), input_zp, f"{node.name}_wide")
+    for axis in axes:
+        shape = list(acc.shape)
+        shape[axis] = 1
+        acc = lw.op(Op.REDUCE_SUM, [acc], shape, I32, f"{node.name}_sum", axis=axis)
+    y = _rescale(lw, acc, mult, shift, 0, output_zp, I8, node.name)
+    y = lw.clamp(y, act_min, act_max, f"{node.name}_act")
+    if keepdim:
+        lw.set(node, y, perm)
+    else:
+        logical = lw.op(Op.TRANSPOSE, [y], [y.shape[perm.index(d)] for d in range(rank)], I8,
+                        f"{node.name}_logical", perms=[perm.index(d) for d in range(rank)]) \
+            if perm != tuple(range(rank)) else y
+        lw.set(node, lw.reshape(logical, list(fx_val(node).shape), f"{node.name}_out"))
+
+
+def convert_table(lw: Lowering, node) -> None:
+    x, table = node.args
+    dtype = tosa_dtype(fx_val(x).dtype, "the input")
+    values = _constant_ints(lw, table, "the table")
+    if dtype == I8 and values.size == 256:
+        out = I8
+    elif dtype == DType.INT16 and values.size == 513:
+        out = I32
+    else:
+        raise Unsupported(f"a {values.size}-entry table on {dtype.name}")
+    xt = lw.value(x, lw.perm_of(x))
+    t = lw.const(f"{node.name}_table", values, DType.INT8 if dtype == I8 else DType.INT16)
+    lw.set(node, lw.op(Op.TABLE, [xt, t], xt.shape, out, node.name), lw.perm_of(x))
+
+
+def convert_rescale(lw: Lowering, node) -> None:
+    x, input_zp, mult, shift, output_zp, axis = node.args
+    in_type = tosa_dtype(fx_val(x).dtype, "the input")
+    out_type = tosa_dtype(fx_val(node).dtype, "the output")
+    m = _constant_ints(lw, mult, "the multiplier")
+    perm = lw.perm_of(x)
+    rank = len(perm)
+    if m.size > 1:  # per channel: TOSA scales along the last dim of the tensor
+        want = tuple(d for d in range(rank) if d != axis % rank) + (axis % rank,)
+        perm = perm if perm[-1] == axis % rank else want
+    for t in (in_type, out_type):
+        if t not in (I8, DType.INT16, I32):
+            raise Unsupported(f"RESCALE of {t.name}")
+    y = _rescale(lw, lw.value(x, perm), m, _constant_ints(lw, shift, "the shift"), input_zp,
+                 output_zp, out_type, node.name)
+    lw.set(node, y, perm)
+
+
+def reject(reason: str):
+    def convert(lw: Lowering, node) -> None:
+        raise Unsupported(reason)
+    return convert
+
+
+ptec = torch.ops.ptec
+
+CONVERTERS = {
+    ptec.quantized_conv2d.default: convert_conv2d,
+    ptec.quantized_linear.default: convert_linear,
+    ptec.quantized_matmul.default: convert_matmul,
+    ptec.quantized_add.default: convert_add,
+    ptec.quantized_mul.default: convert_mul,
+    ptec.quantized_avg_pool2d.default: convert_avg_pool2d,
+    ptec.quantized_max_pool2d.default: convert_max_pool2d,
+    ptec.quantized_mean.default: convert_mean,
+    ptec.table.default: convert_table,
+    ptec.rescale.default: convert_rescale,
+    ptec.quantized_softmax.default: reject(
+        "ptec's integer softmax divides 46-bit products, beyond TOSA INT's 32-bit arithmetic"),
+    ptec.quantized_layer_norm.default: reject(
+        "the integer layer norm takes a reciprocal square root, which TOSA INT has no "
+        "operator for"),
+}
