@@ -143,6 +143,17 @@ def mobilenet_v2(resolution: int = 224, width_mult: float = 1.0, num_classes: in
     return model.eval(), (_image_input(g, 3, resolution),)
 
 
+def mobilenet_v2_lrn(resolution: int = 96, width_mult: float = 0.5, num_classes: int = 1000,
+                     seed: int = 0) -> Example:
+    """MobileNetV2 with a LocalResponseNorm (AlexNet's, size 5) after its stem: a layer
+    TOSA has no operator for (it decomposes into pow and a 3-D average pool), so a
+    TOSA target runs the network in two delegates with the LRN on the CPU between."""
+    model, inputs = mobilenet_v2(resolution, width_mult, num_classes, seed)
+    features = list(model.features)
+    model.features = nn.Sequential(features[0], nn.LocalResponseNorm(5), *features[1:])
+    return model.eval(), inputs
+
+
 # --------------------------------------------------------------------------
 # ResNet-18 (He et al. 2016), as in torchvision
 # --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .errors import CompileError
 from .passes import (
+    avg_pool3d_as_2d,
     GraphPass,
     fold_constants,
     remove_graph_asserts,
@@ -51,6 +52,7 @@ class Target:
 #: be select_out_variants, which the emitter relies on.
 PORTABLE_PASSES: tuple[GraphPass, ...] = (
     remove_graph_asserts,
+    avg_pool3d_as_2d,
     use_scalar_overloads,
     replace_views_with_copies,
     remove_noop_copies,
@@ -70,7 +72,8 @@ def _tosa_passes(profile: str) -> tuple[GraphPass, ...]:
     subgraphs become TOSABackend delegate calls, the rest runs on portable kernels."""
     from .tosa.partition import partition_for_tosa
 
-    before, after = PORTABLE_PASSES[:5], PORTABLE_PASSES[5:]
+    at = PORTABLE_PASSES.index(lower_quantized_ops) + 1
+    before, after = PORTABLE_PASSES[:at], PORTABLE_PASSES[at:]
     assert before[-1] is lower_quantized_ops
     return before + (fold_constants, partition_for_tosa(profile)) + after
 

@@ -9,6 +9,7 @@ import torch
 
 from .fold_constants import fold_constants
 from .out_variants import select_out_variants
+from .pool3d_as_2d import avg_pool3d_as_2d
 from .remove_asserts import remove_graph_asserts
 from .remove_noop_copies import remove_noop_copies
 from .scalar_overloads import use_scalar_overloads
@@ -17,6 +18,6 @@ from .views_to_copies import replace_views_with_copies
 GraphPass = Callable[[torch.fx.GraphModule], None]
 
 __all__ = [
-    "GraphPass", "fold_constants", "remove_graph_asserts", "remove_noop_copies",
+    "GraphPass", "avg_pool3d_as_2d", "fold_constants", "remove_graph_asserts", "remove_noop_copies",
     "replace_views_with_copies", "select_out_variants", "use_scalar_overloads",
 ]

@@ -41,6 +41,9 @@ def check_node(gm: torch.fx.GraphModule, node: torch.fx.Node, profile: str) -> s
     """None if `node` converts in `profile`, else the reason it does not."""
     converter = SUPPORT[profile].get(node.target)
     if converter is None:
+        val = node.meta.get("val")
+        if profile == INT and isinstance(val, torch.Tensor) and val.dtype.is_floating_point:
+            return f"{node.target} computes in float; TOSA INT has integer operators only"
         return f"no TOSA {profile} conversion for {node.target}"
     lw = Lowering(gm, profile)
     try:
