@@ -3,10 +3,8 @@
 1. Support: every call is tried against the profile's support table
    (ptec.tosa.lower.check_node); the reason a node is refused is kept in
    node.meta[META_KEY] for the report.
-2. Grouping: in graph order, a supported node joins the partition of one of
-   its supported producers unless that would make a cycle (a path from the
-   partition to the node through a node outside it); else it starts a new one.
-   Partitions that only move data are left to the CPU: a delegate call for a
+2. Grouping: torch.fx's capability-based partitioner merges supported
+   neighbours into the largest groups that keep the graph acyclic. Partitions that only move data are left to the CPU: a delegate call for a
    lone reshape costs more than it saves.
 3. Each partition is converted to one TOSA graph (inputs: the tensors it reads
    from outside, outputs: the tensors read outside it, all logical NCHW), and
@@ -21,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
+from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner
+from torch.fx.passes.operator_support import OperatorSupportBase
 
 from ..passes.fake import fake_mode_of
 from ..passes.fold_constants import drop_unused_constants
@@ -53,32 +53,27 @@ def _reason(gm: torch.fx.GraphModule, node: torch.fx.Node, profile: str) -> str 
     return lower.check_node(gm, node, profile)
 
 
+class _Supported(OperatorSupportBase):
+    def __init__(self, supported: set):
+        super().__init__()
+        self.supported = supported
+
+    def is_node_supported(self, submodules, node: torch.fx.Node) -> bool:
+        return node in self.supported
+
+
 def _group(gm: torch.fx.GraphModule, supported: set) -> list[Partition]:
-    part: dict[torch.fx.Node, Partition] = {}
-    depends: dict[torch.fx.Node, frozenset[int]] = {}
-    partitions: list[Partition] = []
-    for node in gm.graph.nodes:
-        inputs = node.all_input_nodes
-        below = frozenset().union(*(depends.get(n, frozenset()) for n in inputs))
-        if node in supported:
-            target = None
-            if _is_getitem(node):
-                target = part.get(inputs[0])
-            else:
-                for cand in dict.fromkeys(part[n] for n in inputs if n in part):
-                    # joining cand is safe unless an input outside cand depends on cand
-                    if not any(cand.index in depends.get(n, frozenset())
-                               for n in inputs if part.get(n) is not cand):
-                        target = cand
-                        break
-            if target is None and not _is_getitem(node):
-                target = Partition(len(partitions))
-                partitions.append(target)
-            if target is not None:
-                part[node] = target
-                target.nodes.append(node)
-                below = below | {target.index}
-        depends[node] = below
+    """Maximal acyclic groups of supported nodes (torch.fx's capability-based
+    partitioner merges neighbouring groups unless a path through an unsupported
+    node would make a cycle), each in graph order with its getitems."""
+    proposed = CapabilityBasedPartitioner(gm, _Supported(supported),
+                                          allows_single_node_partition=True).propose_partitions()
+    order = {n: i for i, n in enumerate(gm.graph.nodes)}
+    partitions = []
+    for k, p in enumerate(sorted(proposed, key=lambda p: min(order[n] for n in p.nodes))):
+        members = set(p.nodes)
+        members |= {u for n in list(members) for u in n.users if _is_getitem(u)}
+        partitions.append(Partition(k, sorted(members, key=order.__getitem__)))
     return partitions
 
 
