@@ -16,7 +16,7 @@ import torch
 
 from ..schema import DType, Op
 from .context import NHWC, Lowering, Unsupported, fx_val, identity, tosa_dtype
-from .integer import _nhwc_windowed, _pair, exact_window
+from .integer import _nhwc_windowed, _pair, exact_window, tosa_conv_weight
 
 aten = torch.ops.aten
 F32 = DType.FP32
@@ -211,13 +211,7 @@ def convert_convolution(lw: Lowering, node) -> None:
     in_channels = fx_val(x).shape[1]
     stride, dilation = _pair(stride), _pair(dilation)
     xt, pad = _nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
-    if groups == 1:
-        op, wt = Op.CONV2D, weight.transpose(0, 2, 3, 1)
-    elif groups == in_channels and in_per_group == 1:
-        m = out_channels // in_channels
-        op, wt = Op.DEPTHWISE_CONV2D, weight.reshape(in_channels, m, kh, kw).transpose(2, 3, 0, 1)
-    else:
-        raise Unsupported(f"a grouped convolution ({groups} groups) has no TOSA operator")
+    op, wt = tosa_conv_weight(weight, groups, in_channels)
     bias = (np.zeros(out_channels, np.float32) if b is None
             else lw.real(b, "the bias").numpy().astype(np.float32))
     out = fx_val(node).shape

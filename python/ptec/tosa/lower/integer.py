@@ -97,6 +97,20 @@ def _bias(lw: Lowering, node, channels: int, base: str):
     return lw.const(f"{base}_bias", values, I32)
 
 
+def tosa_conv_weight(weight: np.ndarray, groups: int, in_channels: int):
+    """(CONV2D, OHWI weight) or (DEPTHWISE_CONV2D, [KH, KW, C, M] weight) for a
+    PyTorch [O, C/groups, KH, KW] weight."""
+    out_channels, in_per_group, kh, kw = weight.shape
+    if groups == 1:
+        return Op.CONV2D, np.ascontiguousarray(weight.transpose(0, 2, 3, 1))
+    if groups == in_channels and in_per_group == 1:
+        m = out_channels // in_channels
+        return Op.DEPTHWISE_CONV2D, np.ascontiguousarray(
+            weight.reshape(in_channels, m, kh, kw).transpose(2, 3, 0, 1))
+    raise Unsupported(f"a grouped convolution ({groups} groups of {in_per_group} channels) "
+                      "has no TOSA operator")
+
+
 def convert_conv2d(lw: Lowering, node) -> None:
     (x, w, b, stride, padding, dilation, groups, input_zp, weight_zp, mult, shift, output_zp,
      act_min, act_max) = node.args
@@ -106,14 +120,7 @@ def convert_conv2d(lw: Lowering, node) -> None:
     in_channels = fx_val(x).shape[1]
     stride, dilation = _pair(stride), _pair(dilation)
     xt, pad = _nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
-    if groups == 1:
-        op, wt = Op.CONV2D, weight.transpose(0, 2, 3, 1)                      # OHWI
-    elif groups == in_channels and in_per_group == 1:
-        m = out_channels // in_channels
-        op, wt = Op.DEPTHWISE_CONV2D, weight.reshape(in_channels, m, kh, kw).transpose(2, 3, 0, 1)
-    else:
-        raise Unsupported(f"a grouped convolution ({groups} groups of {in_per_group} channels) "
-                          "has no TOSA operator")
+    op, wt = tosa_conv_weight(weight, groups, in_channels)
     n, oh, ow = xt.shape[0], *(
         (xt.shape[1 + a] + pad[2 * a] + pad[2 * a + 1] - (k - 1) * dilation[a] - 1) // stride[a] + 1
         for a, k in ((0, kh), (1, kw)))
