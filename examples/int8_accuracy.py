@@ -13,6 +13,9 @@ runtime and compare with
   * the fp32 model: signal-to-quantization-noise ratio (SQNR, dB).
 
     .venv/bin/python examples/int8_accuracy.py [--model NAME] [--report]
+
+prints one row per model as it finishes (docs/quantization.md, "Measured",
+has the figures); --report adds each program's compile report.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -45,11 +48,20 @@ SIZES = {
 SAMPLES = {"mobilenet_v2": 2, "resnet18": 2, "ds_cnn": 16, "transformer": 32}
 
 
+class Fallback(NamedTuple):
+    """An op the program runs in float, and the lowering's reason."""
+    node: str
+    operator: str
+    reason: str
+
+
 @dataclass
 class Int8Result:
     name: str
     integer_calls: int
     float_fallbacks: int
+    integer_operators: frozenset[str]  # the operators of the integer calls
+    fallbacks: list[Fallback]
     elements: int
     within_one_exact: float      # fraction within 1 step of the float64 reference
     bit_exact: float             # fraction equal to it
@@ -77,27 +89,43 @@ def evaluate(name: str, seed: int = 0, samples: Optional[int] = None,
     calibration = [tuple(_random_like(t, g) for t in inputs) for _ in range(8)]
     converted = ptec.quantize.convert(_prepared(model, inputs, calibration))
     program = ptec.compile(converted, inputs)
-    fp32_bytes = len(ptec.compile(model, inputs).buffer)
+    held_out = [tuple(_random_like(t, g) for t in inputs)
+                for _ in range(samples or SAMPLES[name])]
+    d_exact, d_f32, sqnr = _compare(model, converted, program, held_out)
+    integer = [i for i in program.instructions if runs_on(i) == INTEGER]
+    fallbacks = [Fallback(i.node, i.operator, i.lowering) for i in program.instructions
+                 if runs_on(i) == FLOAT_FALLBACK]
+    return Int8Result(
+        name=name, integer_calls=len(integer), float_fallbacks=len(fallbacks),
+        integer_operators=frozenset(i.operator.split(".")[0] for i in integer),
+        fallbacks=fallbacks, elements=d_exact.numel(),
+        within_one_exact=_fraction(d_exact <= 1), bit_exact=_fraction(d_exact == 0),
+        within_one_float32=_fraction(d_f32 <= 1), sqnr_db=sqnr,
+        fp32_pte_bytes=len(ptec.compile(model, inputs).buffer),
+        int8_pte_bytes=len(program.buffer), report=program.report())
+
+
+def _compare(model, converted, program, held_out):
+    """Distances in output steps from the C runtime's results to the exact and
+    the float32 fake-quantized model, and the SQNR (dB) against the fp32 model."""
     runtime = ptec.load(program.buffer)
     exact = float64_reference(converted)
     step = _output_scale(program)
     diffs_exact, diffs_f32, signal, noise = [], [], 0.0, 0.0
     with torch.no_grad():
-        for _ in range(samples or SAMPLES[name]):
-            x = tuple(_random_like(t, g) for t in inputs)
+        for x in held_out:
             got = torch.from_numpy(np.asarray(runtime(*x)[0])).to(torch.float64)
             diffs_exact.append(((got - _first(exact(*x))).abs() / step).round().reshape(-1))
             diffs_f32.append(((got - _first(converted(*x))).abs() / step).round().reshape(-1))
             reference = _first(model(*x)).to(torch.float64)
             signal += float((reference ** 2).sum())
             noise += float(((got - reference) ** 2).sum())
-    d_exact, d_f32 = torch.cat(diffs_exact), torch.cat(diffs_f32)
-    places = [runs_on(i) for i in program.instructions]
-    return Int8Result(
-        name, places.count(INTEGER), places.count(FLOAT_FALLBACK), d_exact.numel(),
-        float((d_exact <= 1).double().mean()), float((d_exact == 0).double().mean()),
-        float((d_f32 <= 1).double().mean()), 10 * np.log10(signal / max(noise, 1e-30)),
-        fp32_bytes, len(program.buffer), program.report())
+    sqnr = 10 * np.log10(signal / max(noise, 1e-30))
+    return torch.cat(diffs_exact), torch.cat(diffs_f32), float(sqnr)
+
+
+def _fraction(mask: torch.Tensor) -> float:
+    return float(mask.double().mean())
 
 
 def _prepared(model, inputs, calibration):
@@ -115,14 +143,45 @@ def _output_scale(program) -> float:
     return float(plan.values[last.args[1]].val.double_val)
 
 
-def print_result(r: Int8Result) -> None:
-    print(f"{r.name}: {r.integer_calls} integer kernel calls, {r.float_fallbacks} float "
-          f"fallbacks; .pte {r.fp32_pte_bytes:,} B fp32 -> {r.int8_pte_bytes:,} B int8")
-    print(f"   vs fake-quantized model (exact): {100 * r.within_one_exact:.2f}% within 1 step, "
-          f"{100 * r.bit_exact:.2f}% bit-exact ({r.elements} elements)")
-    print(f"   vs fake-quantized model (PyTorch float32): "
-          f"{100 * r.within_one_float32:.2f}% within 1 step")
-    print(f"   SQNR vs fp32 model: {r.sqnr_db:.1f} dB")
+#: The table's columns: heading, width, and the cell for one result. "int
+#: calls" counts every integer kernel call, data movement on int8 (views,
+#: permutes, layout copies) included; "<= 1 step" and "exact" compare with the
+#: fake-quantized model evaluated exactly, "<= 1 f32" with PyTorch running it
+#: in float32.
+COLUMNS = (
+    ("model", 13, lambda r: r.name),
+    ("int calls", 9, lambda r: f"{r.integer_calls}"),
+    ("float", 5, lambda r: f"{r.float_fallbacks}"),
+    ("<= 1 step", 9, lambda r: f"{100 * r.within_one_exact:.2f}%"),
+    ("exact", 8, lambda r: f"{100 * r.bit_exact:.2f}%"),
+    ("<= 1 f32", 8, lambda r: f"{100 * r.within_one_float32:.2f}%"),
+    ("SQNR dB", 7, lambda r: f"{r.sqnr_db:.1f}"),
+    ("outputs", 7, lambda r: f"{r.elements}"),
+    (".pte fp32 -> int8 bytes", 30,
+     lambda r: f"{r.fp32_pte_bytes:,} -> {r.int8_pte_bytes:,} "
+               f"({r.fp32_pte_bytes / r.int8_pte_bytes:.1f}x)"),
+)
+
+
+def _line(cells: Sequence[str]) -> str:
+    # The model name left-aligned, the figures right-aligned under their headings.
+    parts = [c.ljust(w) if k == 0 else c.rjust(w)
+             for k, ((_, w, _), c) in enumerate(zip(COLUMNS, cells))]
+    return "  ".join(parts).rstrip()
+
+
+def table_header() -> str:
+    return _line([heading for heading, _, _ in COLUMNS])
+
+
+def table_row(r: Int8Result) -> str:
+    return _line([cell(r) for _, _, cell in COLUMNS])
+
+
+def fallback_notes(results: Sequence[Int8Result]) -> list[str]:
+    """One line per float fallback, with the lowering's reason."""
+    return [f"{r.name}: {f.node} ({f.operator}) stays float: {f.reason}"
+            for r in results for f in r.fallbacks]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -131,11 +190,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--report", action="store_true", help="print each program's report")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    results = []
+    print(table_header(), flush=True)
     for name in args.model or list(EXAMPLES):
         r = evaluate(name, seed=args.seed)
+        results.append(r)
         if args.report:
             print(r.report)
-        print_result(r)
+        print(table_row(r), flush=True)  # each row as its model finishes: they take a while
+    notes = fallback_notes(results)
+    if notes:
+        print("\nfloat fallbacks:\n  " + "\n  ".join(notes))
     return 0
 
 

@@ -112,9 +112,9 @@ def _record_reasons(gm: torch.fx.GraphModule, reasons: dict) -> None:
         elif node.target not in rules():
             quantized = any(qdq.is_dequantize(a) for a in node.all_input_nodes)
             node.meta[META_KEY] = (f"no integer kernel for {node.target}" if quantized
-                                   else "its inputs are float (not quantized)")
+                                   else "none of its inputs is quantized")
         else:
-            node.meta[META_KEY] = "its inputs are float (not quantized)"
+            node.meta[META_KEY] = "none of its inputs is quantized"
 
 
 def _integer_io(gm: torch.fx.GraphModule) -> None:

@@ -335,7 +335,7 @@ CONVERTERS = {
     ptec.table.default: convert_table,
     ptec.rescale.default: convert_rescale,
     ptec.quantized_softmax.default: reject(
-        "ptec's integer softmax divides 46-bit products, beyond TOSA INT's 32-bit arithmetic"),
+        "ptec's integer softmax divides 61-bit products, beyond TOSA INT's 32-bit arithmetic"),
     ptec.quantized_layer_norm.default: reject(
         "the integer layer norm takes a reciprocal square root, which TOSA INT has no "
         "operator for"),
