@@ -90,6 +90,8 @@ CASES = {
                      ["ptec::quantized_conv2d"]),
     "linear_relu": (lambda: Linear(nn.ReLU()), (4, 12), ["ptec::quantized_linear"]),
     "linear_3d": (lambda: Linear(), (2, 5, 12), ["ptec::quantized_linear"]),
+    # addmm -> view -> relu -> q: the relu moves above the view and fuses.
+    "linear_3d_relu": (lambda: Linear(nn.ReLU()), (2, 5, 12), ["ptec::quantized_linear"]),
     "attention": (lambda: Attention(), (2, 6, 16),
                   ["ptec::quantized_matmul", "ptec::quantized_softmax"]),
     "add_relu": (lambda: TwoBranch(lambda a, b: torch.relu(a + b)), IMAGE,

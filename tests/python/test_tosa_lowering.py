@@ -70,6 +70,7 @@ INT8_CASES = {
     "depthwise_relu6": (lambda: Fn(nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1, groups=8),
                                                  nn.ReLU6())), IMAGE),
     "linear_relu": (lambda: nn.Sequential(nn.Linear(12, 10), nn.ReLU()), (6, 12)),
+    "linear_3d_relu": (lambda: nn.Sequential(nn.Linear(12, 10), nn.ReLU()), (2, 5, 12)),
     "matmul": (lambda: Attention(), (2, 6, 16)),
     "add_relu": (lambda: TwoInputs(lambda a, b: F.relu(a + b)), IMAGE),
     "add_broadcast": (lambda: TwoInputs(lambda a, b: a + b.mean((2, 3), keepdim=True)), IMAGE),

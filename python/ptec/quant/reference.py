@@ -10,8 +10,10 @@ the ops reading it and the quantize after them: exact up to float64
 rounding, as the integer kernels are exact), while ops that read only float
 tensors (an embedding, say: a float island of the program) keep float32 and
 their quantize keeps PyTorch's float32 formula, as the program's float
-kernels and quantize kernel compute them. ptec's integer programs match it
-bit for bit where the model is integer throughout.
+kernels and quantize kernel compute them. Where a value lands exactly on a
+step's midpoint, it rounds up, as TOSA's integer arithmetic does (PyTorch's
+quantize rounds to even). ptec's integer programs match it bit for bit where
+the model is integer throughout.
 """
 from __future__ import annotations
 
@@ -41,7 +43,11 @@ def _quantize(x, scale, zero_point, quant_min, quant_max, dtype):
     if x.dtype == torch.float32:  # a float island's value: PyTorch's own formula
         return torch.ops.quantized_decomposed.quantize_per_tensor(
             x, scale, zero_point, quant_min, quant_max, dtype)
-    codes = torch.round(x.to(torch.float64) / scale) + zero_point
+    # Ties round up, as TOSA's apply_scale_32 does (floor(v + 1/2)), not to even
+    # as PyTorch's quantize does. Ties are exact only where a scale ratio is
+    # exact: a mean or average of an even count whose output scale equals its
+    # input's (two relu6 ranges, say); the integer programs follow TOSA there.
+    codes = torch.floor(x.to(torch.float64) / scale + 0.5) + zero_point
     return torch.clamp(codes, quant_min, quant_max).to(dtype)
 
 

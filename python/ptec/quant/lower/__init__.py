@@ -26,7 +26,7 @@ from ..config import import_torchao
 from ...passes.fake import fake_mode_of, fake_of
 from .data_movement import SINGLE_INPUT_OPS, lower_cat, lower_requantize, lower_single_input
 from .elementwise import TABLE_OPS, lower_add, lower_mul, lower_scalar_mul, lower_table
-from .normalize import hoist_quantize, sink_dequantize
+from .normalize import hoist_quantize, sink_dequantize, sink_views_below_clamps
 from .match import INTEGER, META_KEY, Reject, Rewriter, drop_dead_qdq, per_tensor_params
 from .pools import lower_avg_pool2d, lower_layer_norm, lower_max_pool2d, lower_mean
 from .softmax import lower_softmax
@@ -74,6 +74,7 @@ def lower_quantized_ops(gm: torch.fx.GraphModule) -> None:
     if not any(qdq.is_quantize(n) or qdq.is_dequantize(n) for n in gm.graph.nodes):
         return
     sink_dequantize(gm)
+    sink_views_below_clamps(gm)
     hoist_quantize(gm)
     from ...passes.fake import repropagate
     repropagate(gm)

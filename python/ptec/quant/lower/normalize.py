@@ -7,8 +7,10 @@ per-tensor (de)quantization, so
 
   view(dequantize(x))  ->  dequantize(view(x))     (the view runs on int8)
   quantize(view(y))    ->  view(quantize(y))        (when the view feeds only q)
+  clamp(view(y))       ->  view(clamp(y))           (a fused activation after the view)
 
-change no value and leave the patterns whole.
+change no value and leave the patterns whole: addmm -> view -> relu -> q
+becomes addmm -> relu -> q -> view, a fused linear and an int8 view.
 """
 from __future__ import annotations
 
@@ -46,6 +48,29 @@ def sink_dequantize(gm: torch.fx.GraphModule) -> None:
         gm.graph.erase_node(node)
         if not dq.users:
             gm.graph.erase_node(dq)
+
+
+#: Elementwise clamps that commute with any data movement.
+CLAMPS = frozenset({aten.relu.default, aten.hardtanh.default, aten.clamp.default})
+
+
+def sink_views_below_clamps(gm: torch.fx.GraphModule) -> None:
+    for clamp in list(gm.graph.nodes):
+        if clamp.op != "call_function" or clamp.target not in CLAMPS:
+            continue
+        view = clamp.args[0]
+        if (not isinstance(view, torch.fx.Node) or view.op != "call_function"
+                or view.target not in COMMUTING or len(view.users) != 1
+                or is_dq_per_tensor(view.args[0])):
+            continue
+        with gm.graph.inserting_before(clamp):
+            new_clamp = gm.graph.call_function(clamp.target, (view.args[0], *clamp.args[1:]),
+                                               dict(clamp.kwargs))
+            new_view = gm.graph.call_function(view.target, (new_clamp, *view.args[1:]),
+                                              dict(view.kwargs))
+        clamp.replace_all_uses_with(new_view)
+        gm.graph.erase_node(clamp)
+        gm.graph.erase_node(view)
 
 
 def hoist_quantize(gm: torch.fx.GraphModule) -> None:
