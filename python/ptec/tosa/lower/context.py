@@ -35,7 +35,7 @@ TOSA_TYPES = {
     torch.int32: DType.INT32, torch.float32: DType.FP32,
 }
 NUMPY_TYPES = {DType.BOOL: np.bool_, DType.INT8: np.int8, DType.INT16: np.int16,
-               DType.INT32: np.int32, DType.FP32: np.float32}
+               DType.INT32: np.int32, DType.INT48: np.int64, DType.FP32: np.float32}
 INTEGER_TYPES = frozenset({DType.INT8, DType.INT16, DType.INT32, DType.BOOL})
 
 

@@ -1,8 +1,9 @@
-"""TOSA INT converters for the ptec:: integer kernels of the int8 lowering.
+"""TOSA INT converters for the ptec:: integer kernels of the int8 lowering
+(and EXT-INT16 for a16w8: int16 activations, int8 weights).
 
 The integer kernels were written with TOSA 1.0's semantics (docs/quantization.md),
 so each one is a short TOSA sequence with the same parameters: an accumulating
-op (int32 out), a RESCALE with the kernel's multipliers and shifts, and a CLAMP
+op (int32 out; int48 for int16 activations), a RESCALE with the kernel's multipliers and shifts, and a CLAMP
 for a fused activation. The C executor runs that sequence on the same kernels
 (fusing CONV2D/MATMUL with their RESCALE), and the results equal the host's
 integer program bit for bit.
@@ -17,7 +18,7 @@ import torch
 from ..schema import DType, Op, RoundingMode
 from .context import NHWC, Lowering, Unsupported, fx_val, tosa_dtype
 
-I8, I32 = DType.INT8, DType.INT32
+I8, I16, I32, I48 = DType.INT8, DType.INT16, DType.INT32, DType.INT48
 
 #: RESCALE by exactly 1: apply_scale_32(v, 2^30, 30) = v.
 UNIT_MULTIPLIER, UNIT_SHIFT = 1 << 30, 30
@@ -59,15 +60,19 @@ def _nhwc_windowed(lw: Lowering, x, kernel, stride, padding, dilation, what: str
 
 def _rescale(lw: Lowering, x, multiplier, shift, input_zp: int, output_zp: int,
              out_dtype: DType, base: str):
-    """RESCALE with given multipliers/shifts (one, or one per channel of the last dim)."""
+    """RESCALE with given multipliers/shifts (one, or one per channel of the last dim).
+    An INT48 input takes 16-bit multipliers (scale16), as TOSA requires."""
+    scale32 = x.dtype != I48
     m = np.atleast_1d(np.asarray(multiplier, dtype=np.int64))
     s = np.atleast_1d(np.asarray(shift, dtype=np.int64))
-    if np.any(s < 2) or np.any(s > 62) or np.any(m < 0) or np.any(m >= 1 << 31):
+    if np.any(s < 2) or np.any(s > 62) or np.any(m < 0) or np.any(m >= 1 << (31 if scale32 else 15)):
         raise Unsupported("a requantization multiplier or shift is outside TOSA's RESCALE range")
-    return lw.op(Op.RESCALE, [x, lw.const(f"{base}_multiplier", m, I32),
+    in_zp = lw.const(f"{base}_input_zp", [input_zp], I48) if x.dtype == I48 else \
+        lw.zero_point(input_zp, x.dtype)
+    return lw.op(Op.RESCALE, [x, lw.const(f"{base}_multiplier", m, I32 if scale32 else I16),
                               lw.const(f"{base}_shift", s, I8),
-                              lw.zero_point(input_zp, x.dtype), lw.zero_point(output_zp, out_dtype)],
-                 x.shape, out_dtype, base, scale32=True,
+                              in_zp, lw.zero_point(output_zp, out_dtype)],
+                 x.shape, out_dtype, base, scale32=scale32,
                  rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=len(m) > 1,
                  input_unsigned=False, output_unsigned=False)
 
@@ -77,24 +82,52 @@ def _to_int32(lw: Lowering, x, zp: int, base: str, multiplier=UNIT_MULTIPLIER,
     return _rescale(lw, x, multiplier, shift, zp, 0, I32, base)
 
 
-def _int8_activation(lw: Lowering, node, what: str) -> DType:
+def _activation(lw: Lowering, node, what: str, zero_point: int = 0,
+                int16: bool = True) -> DType:
+    """INT8, or INT16 (EXT-INT16) whose zero point TOSA requires to be 0."""
     dtype = tosa_dtype(fx_val(node).dtype, what)
-    if dtype == DType.INT16:
-        raise Unsupported(f"{what} is int16: EXT-INT16 (48-bit accumulators) is not in ptec's "
-                          "TOSA executor")
+    if dtype == I16 and int16:
+        if zero_point != 0:
+            raise Unsupported(f"{what} is int16 with zero point {zero_point}; TOSA requires 0")
+        return dtype
     if dtype != I8:
-        raise Unsupported(f"{what} is {dtype.name}, not INT8")
+        raise Unsupported(f"{what} is {dtype.name}, not INT8" + (" or INT16" if int16 else ""))
     return dtype
+
+
+def _accumulate(lw: Lowering, op: Op, xt, weight, bias, dtype: DType, input_zp: int,
+                weight_zp: int, shape, base: str, **attrs):
+    """CONV2D / DEPTHWISE_CONV2D with its bias, as int32.
+
+    int8: one operator, int32 accumulator and bias. int16 (EXT-INT16): the
+    accumulator is int48; as in ExecuTorch's lowering of a16w8 convolutions it
+    comes back to int32 by exactly 1.0 (scale16 RESCALE) and the int32 bias is
+    ADDed there, so the final RESCALE keeps its 32-bit multipliers: the same
+    arithmetic as the host kernel."""
+    channels = shape[-1]
+    if dtype == I8:
+        return lw.op(op, [xt, weight, lw.const(f"{base}_bias", bias, I32),
+                          lw.zero_point(input_zp, I8), lw.zero_point(weight_zp, I8)],
+                     shape, I32, f"{base}_acc", acc_type=I32, **attrs)
+    acc48 = lw.op(op, [xt, weight, lw.const(f"{base}_bias48", np.zeros(channels), I48),
+                       lw.zero_point(0, I16), lw.zero_point(weight_zp, I8)],
+                  shape, I48, f"{base}_acc48", acc_type=I48, **attrs)
+    acc = _rescale(lw, acc48, 1 << 14, 14, 0, 0, I32, f"{base}_acc")
+    b = lw.const(f"{base}_bias", np.asarray(bias).reshape([1] * (len(shape) - 1) + [channels]),
+                 I32)
+    return lw.op(Op.ADD, [acc, b], shape, I32, f"{base}_biased")
 
 
 def _constant_ints(lw: Lowering, node, what: str) -> np.ndarray:
     return lw.real(node, what).to(torch.int64).reshape(-1).numpy()
 
 
-def _bias(lw: Lowering, node, channels: int, base: str):
+def _bias(lw: Lowering, node, channels: int) -> np.ndarray:
     values = (np.zeros(channels, np.int64) if node is None
               else _constant_ints(lw, node, "the bias"))
-    return lw.const(f"{base}_bias", values, I32)
+    if np.any(values < -(1 << 31)) or np.any(values >= 1 << 31):
+        raise Unsupported("the bias does not fit int32")
+    return values
 
 
 def tosa_conv_weight(weight: np.ndarray, groups: int, in_channels: int):
@@ -114,7 +147,7 @@ def tosa_conv_weight(weight: np.ndarray, groups: int, in_channels: int):
 def convert_conv2d(lw: Lowering, node) -> None:
     (x, w, b, stride, padding, dilation, groups, input_zp, weight_zp, mult, shift, output_zp,
      act_min, act_max) = node.args
-    _int8_activation(lw, x, "the input")
+    dtype = _activation(lw, x, "the input", input_zp)
     weight = lw.real(w, "the weight").numpy()
     out_channels, in_per_group, kh, kw = weight.shape
     in_channels = fx_val(x).shape[1]
@@ -124,13 +157,12 @@ def convert_conv2d(lw: Lowering, node) -> None:
     n, oh, ow = xt.shape[0], *(
         (xt.shape[1 + a] + pad[2 * a] + pad[2 * a + 1] - (k - 1) * dilation[a] - 1) // stride[a] + 1
         for a, k in ((0, kh), (1, kw)))
-    acc = lw.op(op, [xt, lw.const(f"{node.name}_weight", np.ascontiguousarray(wt), I8),
-                     _bias(lw, b, out_channels, node.name),
-                     lw.zero_point(input_zp, I8), lw.zero_point(weight_zp, I8)],
-                [n, oh, ow, out_channels], I32, f"{node.name}_acc", pad=pad, stride=stride,
-                dilation=dilation, local_bound=False, acc_type=I32)
+    acc = _accumulate(lw, op, xt, lw.const(f"{node.name}_weight", wt, I8),
+                      _bias(lw, b, out_channels), dtype, input_zp, weight_zp,
+                      [n, oh, ow, out_channels], node.name, pad=pad, stride=stride,
+                      dilation=dilation, local_bound=False)
     y = _rescale(lw, acc, _constant_ints(lw, mult, "the multiplier"),
-                 _constant_ints(lw, shift, "the shift"), 0, output_zp, I8, node.name)
+                 _constant_ints(lw, shift, "the shift"), 0, output_zp, dtype, node.name)
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
 
 
@@ -138,27 +170,27 @@ def convert_linear(lw: Lowering, node) -> None:
     """x [..., K] @ W[N, K]^T as a 1x1 CONV2D over [M, 1, 1, K]: per-channel
     weights and the int32 bias, as the kernel has them."""
     (x, w, b, input_zp, weight_zp, mult, shift, output_zp, act_min, act_max) = node.args
-    _int8_activation(lw, x, "the input")
+    dtype = _activation(lw, x, "the input", input_zp)
     weight = lw.real(w, "the weight").numpy()
     n_out, k = weight.shape
     shape = list(fx_val(x).shape)
     rows = int(np.prod(shape[:-1]))
     x4 = lw.reshape(lw.value(x), [rows, 1, 1, k], f"{node.name}_rows")
-    acc = lw.op(Op.CONV2D, [x4, lw.const(f"{node.name}_weight", weight.reshape(n_out, 1, 1, k), I8),
-                            _bias(lw, b, n_out, node.name), lw.zero_point(input_zp, I8),
-                            lw.zero_point(weight_zp, I8)],
-                [rows, 1, 1, n_out], I32, f"{node.name}_acc", pad=[0, 0, 0, 0], stride=[1, 1],
-                dilation=[1, 1], local_bound=False, acc_type=I32)
+    acc = _accumulate(lw, Op.CONV2D, x4,
+                      lw.const(f"{node.name}_weight", weight.reshape(n_out, 1, 1, k), I8),
+                      _bias(lw, b, n_out), dtype, input_zp, weight_zp, [rows, 1, 1, n_out],
+                      node.name, pad=[0, 0, 0, 0], stride=[1, 1], dilation=[1, 1],
+                      local_bound=False)
     y = _rescale(lw, acc, _constant_ints(lw, mult, "the multiplier"),
-                 _constant_ints(lw, shift, "the shift"), 0, output_zp, I8, node.name)
+                 _constant_ints(lw, shift, "the shift"), 0, output_zp, dtype, node.name)
     y = lw.clamp(y, act_min, act_max, f"{node.name}_act")
     lw.set(node, lw.reshape(y, shape[:-1] + [n_out], f"{node.name}_out"))
 
 
 def convert_matmul(lw: Lowering, node) -> None:
     a, b, a_zp, b_zp, mult, shift, output_zp = node.args
-    _int8_activation(lw, a, "the first operand")
-    _int8_activation(lw, b, "the second operand")
+    _activation(lw, a, "the first operand", int16=False)
+    _activation(lw, b, "the second operand", int16=False)
     sa, sb = list(fx_val(a).shape), list(fx_val(b).shape)
     out_shape = list(fx_val(node).shape)
     if sa[:-2] != sb[:-2]:
@@ -204,65 +236,68 @@ def _broadcast_shape(x, y) -> list[int]:
 def convert_add(lw: Lowering, node) -> None:
     (a, b, a_zp, a_mult, a_shift, b_zp, b_mult, b_shift, output_zp, out_mult, out_shift,
      act_min, act_max) = node.args
-    _int8_activation(lw, a, "the first operand")
-    _int8_activation(lw, b, "the second operand")
+    dtype = _activation(lw, a, "the first operand", a_zp)
+    _activation(lw, b, "the second operand", b_zp)
     ta, tb, perm = _broadcast_pair(lw, a, b, node.name)
     va = _to_int32(lw, ta, a_zp, f"{node.name}_a", a_mult, a_shift)
     vb = _to_int32(lw, tb, b_zp, f"{node.name}_b", b_mult, b_shift)
     total = lw.op(Op.ADD, [va, vb], _broadcast_shape(va, vb), I32, f"{node.name}_sum")
-    y = _rescale(lw, total, out_mult, out_shift, 0, output_zp, I8, node.name)
+    y = _rescale(lw, total, out_mult, out_shift, 0, output_zp, dtype, node.name)
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), perm)
 
 
 def convert_mul(lw: Lowering, node) -> None:
     a, b, a_zp, b_zp, mult, shift, output_zp, act_min, act_max = node.args
-    _int8_activation(lw, a, "the first operand")
-    _int8_activation(lw, b, "the second operand")
+    dtype = _activation(lw, a, "the first operand", a_zp)
+    _activation(lw, b, "the second operand", b_zp)
     ta, tb, perm = _broadcast_pair(lw, a, b, node.name)
     va = _to_int32(lw, ta, a_zp, f"{node.name}_a")
     vb = _to_int32(lw, tb, b_zp, f"{node.name}_b")
     prod = lw.op(Op.MUL, [va, vb, lw.const(f"{node.name}_shift0", [0], I8)],
                  _broadcast_shape(va, vb), I32, f"{node.name}_prod")
-    y = _rescale(lw, prod, mult, shift, 0, output_zp, I8, node.name)
+    y = _rescale(lw, prod, mult, shift, 0, output_zp, dtype, node.name)
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), perm)
 
 
-def _pool_input(lw: Lowering, node, x):
+def _pool_input(lw: Lowering, node, x, zero_point: int = 0) -> DType:
     if fx_val(x).dim() != 4:
         raise Unsupported("pooling a rank-3 tensor (TOSA pools are NHWC)")
-    _int8_activation(lw, x, "the input")
+    return _activation(lw, x, "the input", zero_point)
 
 
 def convert_avg_pool2d(lw: Lowering, node) -> None:
     x, kernel, stride, padding, input_zp, output_zp, act_min, act_max = node.args
-    _pool_input(lw, node, x)
+    dtype = _pool_input(lw, node, x, input_zp)
+    if dtype == I16 and output_zp != 0:
+        raise Unsupported(f"the output is int16 with zero point {output_zp}; TOSA requires 0")
     kernel = _pair(kernel)
     stride = _pair(stride, kernel)
     xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
     out = fx_val(node).shape
-    y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(input_zp, I8), lw.zero_point(output_zp, I8)],
-              [out[0], out[2], out[3], out[1]], I8, node.name, kernel=kernel, stride=stride,
+    y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(input_zp, dtype),
+                              lw.zero_point(output_zp, dtype)],
+              [out[0], out[2], out[3], out[1]], dtype, node.name, kernel=kernel, stride=stride,
               pad=pad, acc_type=I32)
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
 
 
 def convert_max_pool2d(lw: Lowering, node) -> None:
     x, kernel, stride, padding, dilation, act_min, act_max = node.args
-    _pool_input(lw, node, x)
+    dtype = _pool_input(lw, node, x)
     if any(d != 1 for d in dilation):
         raise Unsupported("a dilated max pool has no TOSA operator")
     kernel = _pair(kernel)
     stride = _pair(stride, kernel)
     xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
     out = fx_val(node).shape
-    y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], I8, node.name,
+    y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], dtype, node.name,
               kernel=kernel, stride=stride, pad=pad, nan_mode=1)
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
 
 
 def convert_mean(lw: Lowering, node) -> None:
     x, dims, keepdim, input_zp, mult, shift, output_zp, act_min, act_max = node.args
-    _int8_activation(lw, x, "the input")
+    dtype = _activation(lw, x, "the input", input_zp)
     rank = fx_val(x).dim()
     perm = lw.perm_of(x)
     axes = sorted(perm.index(d % rank) for d in (dims if len(dims) else range(rank)))
@@ -271,12 +306,12 @@ def convert_mean(lw: Lowering, node) -> None:
         shape = list(acc.shape)
         shape[axis] = 1
         acc = lw.op(Op.REDUCE_SUM, [acc], shape, I32, f"{node.name}_sum", axis=axis)
-    y = _rescale(lw, acc, mult, shift, 0, output_zp, I8, node.name)
+    y = _rescale(lw, acc, mult, shift, 0, output_zp, dtype, node.name)
     y = lw.clamp(y, act_min, act_max, f"{node.name}_act")
     if keepdim:
         lw.set(node, y, perm)
     else:
-        logical = lw.op(Op.TRANSPOSE, [y], [y.shape[perm.index(d)] for d in range(rank)], I8,
+        logical = lw.op(Op.TRANSPOSE, [y], [y.shape[perm.index(d)] for d in range(rank)], dtype,
                         f"{node.name}_logical", perms=[perm.index(d) for d in range(rank)]) \
             if perm != tuple(range(rank)) else y
         lw.set(node, lw.reshape(logical, list(fx_val(node).shape), f"{node.name}_out"))
