@@ -89,6 +89,8 @@ demo: deps venv build-host build-m55
 	$(PY) examples/run_examples.py --demo
 	# int8: a CNN trained on scikit-learn's digits, quantized, run in the C runtime.
 	$(PY) examples/digits.py
+	# TOSA: MobileNetV2 with a LocalResponseNorm, partly delegated, the LRN on the CPU.
+	$(PY) examples/tosa_fallback.py
 	# MobileNetV2-int8 on the emulated Cortex-M55: agreement with the host, memory, ticks.
 	$(PY) targets/demo_m55.py
 
