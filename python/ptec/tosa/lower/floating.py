@@ -435,6 +435,79 @@ def convert_batch_norm(lw: Lowering, node) -> None:
     lw.set(node, y, perm, index=0)
 
 
+def _bool(lw: Lowering, node, what: str = "the input") -> None:
+    if tosa_dtype(fx_val(node).dtype, what) != DType.BOOL:
+        raise Unsupported(f"{what} is not bool")
+
+
+def convert_eq(lw: Lowering, node) -> None:
+    """x == c (a number or a tensor) -> EQUAL, bool out."""
+    a, b = node.args[:2]
+    _float(lw, a)
+    perm = lw.perm_of(a)
+    at = lw.value(a, perm)
+    if isinstance(b, torch.fx.Node):
+        _float(lw, b, "the other operand")
+        if fx_val(b).dim() != fx_val(a).dim():
+            raise Unsupported("operands of different ranks")
+        bt = lw.value(b, perm)
+    else:
+        bt = _scalar(lw, float(b), len(at.shape), f"{node.name}_c")
+    shape = [max(p, q) for p, q in zip(at.shape, bt.shape)]
+    lw.set(node, lw.op(Op.EQUAL, [at, bt], shape, DType.BOOL, node.name), perm)
+
+
+def convert_logical_not(lw: Lowering, node) -> None:
+    x = node.args[0]
+    _bool(lw, x)
+    perm = lw.perm_of(x)
+    xt = lw.value(x, perm)
+    lw.set(node, lw.op(Op.LOGICAL_NOT, [xt], xt.shape, DType.BOOL, node.name), perm)
+
+
+def convert_any(lw: Lowering, node) -> None:
+    x, dim = node.args[:2]
+    keepdim = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
+    _bool(lw, x)
+    rank = fx_val(x).dim()
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    perm = lw.perm_of(x)
+    y = lw.value(x, perm)
+    for axis in sorted(perm.index(d % rank) for d in dims):
+        shape = list(y.shape)
+        shape[axis] = 1
+        y = lw.op(Op.REDUCE_ANY, [y], shape, DType.BOOL, f"{node.name}_any", axis=axis)
+    if keepdim:
+        lw.set(node, y, perm)
+        return
+    lw.set(("keep", node), y, perm)
+    lw.set(node, lw.reshape(lw.value(("keep", node)), list(fx_val(node).shape), node.name))
+
+
+def convert_full_like(lw: Lowering, node) -> None:
+    """A constant of the input's shape: nothing of the input is read."""
+    val = fx_val(node)
+    if node.kwargs.get("dtype") not in (None, val.dtype):
+        raise Unsupported("full_like with another dtype")
+    dtype = tosa_dtype(val.dtype, "the result")
+    lw.require_profile(dtype, "the result")
+    lw.set(node, lw.const(f"{node.name}_value", np.full(list(val.shape), node.args[1]), dtype))
+
+
+def convert_where(lw: Lowering, node) -> None:
+    cond, a, b = node.args
+    _bool(lw, cond, "the condition")
+    _float(lw, a, "the first choice")
+    _float(lw, b, "the second choice")
+    rank = fx_val(node).dim()
+    if any(fx_val(t).dim() != rank for t in (cond, a, b)):
+        raise Unsupported("operands of different ranks")
+    perm = lw.perm_of(a)
+    ts = [lw.value(t, perm) for t in (cond, a, b)]
+    shape = [max(d) for d in zip(*(t.shape for t in ts))]
+    lw.set(node, lw.op(Op.SELECT, ts, shape, F32, node.name), perm)
+
+
 CONVERTERS = {
     aten.convolution.default: convert_convolution,
     aten.addmm.default: convert_addmm,
@@ -471,4 +544,11 @@ CONVERTERS = {
     aten._softmax.default: convert_softmax,
     aten.native_layer_norm.default: convert_layer_norm,
     aten._native_batch_norm_legit_no_training.default: convert_batch_norm,
+    aten.eq.Scalar: convert_eq,
+    aten.eq.Tensor: convert_eq,
+    aten.logical_not.default: convert_logical_not,
+    aten.any.dim: convert_any,
+    aten.any.dims: convert_any,
+    aten.full_like.default: convert_full_like,
+    aten.where.self: convert_where,
 }
