@@ -247,3 +247,19 @@ def test_delegate_graphs_run_in_the_tosa_reference_model(tools, tmp_path):
     got = np.asarray(ptec.load(program.buffer)(x)[0])
     np.testing.assert_array_equal(got, want)
 
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m55", "cortex-m4"])
+def test_tosa_delegate_runs_on_the_emulated_cortex_m(cpu):
+    """The NPU-bound graph, run by the TOSA executor in the Cortex-M firmware under
+    QEMU, gives the host's integer outputs: the check a board without an NPU can do."""
+    model, inputs = EXAMPLES["ds_cnn"]()
+    g = torch.Generator().manual_seed(5)
+    config = ptec.Int8(calibration=[(torch.randn(inputs[0].shape, generator=g),)
+                                    for _ in range(4)])
+    program = ptec.compile(model, inputs, target="tosa-int", quantize=config)
+    x = torch.randn(inputs[0].shape, generator=g)
+    want = np.asarray(ptec.load(program.buffer)(x)[0])
+    device = ptec.load(program.buffer, target=cpu)
+    np.testing.assert_array_equal(np.asarray(device(x)[0]), want)
+    assert [op.name for op in device.last_run.ops][1] == "delegate"
