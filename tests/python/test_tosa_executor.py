@@ -16,6 +16,7 @@ from ptec.tosa import DType, GraphBuilder, NanPropagationMode, Op, RoundingMode
 from tosa_ops_ref import C, In, S, rand_int, run_graph, run_op
 
 I8, I16, I32, F32, BOOL = DType.INT8, DType.INT16, DType.INT32, DType.FP32, DType.BOOL
+I48 = DType.INT48
 
 
 def conv_case(rng, depthwise: bool):
@@ -140,7 +141,7 @@ def test_matmul_fp32(seed):
 
 @pytest.mark.parametrize("src,dst", [(np.int8, np.int32), (np.int32, np.int8),
                                      (np.int32, np.int16), (np.int16, np.int8),
-                                     (np.int8, np.int8)])
+                                     (np.int8, np.int8), (np.int16, np.int32)])
 @pytest.mark.parametrize("scale32", [True, False])
 def test_rescale(seed, src, dst, scale32):
     rng = np.random.default_rng(seed)
@@ -823,3 +824,265 @@ def test_more_live_tensors_than_the_planner_tracks(seed):
         want.append(v)
     (y,) = run_graph(g, [x])
     np.testing.assert_array_equal(y, np.concatenate(want, 0))
+
+
+# ---------------------------------------------------------------- EXT-INT16
+# a16w8: int16 activations, int8 weights, int48 accumulators (int64 in memory),
+# RESCALE from INT48 with 16-bit multipliers (scale16).
+
+
+def scale16(rng, n, lo, hi):
+    """scale16 multipliers (INT16) and shifts (INT8) for n scales log-uniform in [lo, hi]."""
+    scales = np.exp(rng.uniform(np.log(lo), np.log(hi), n))
+    m, s = tm.compute_multipliers_and_shifts(scales, offset=15)
+    return m.astype(np.int16), s.astype(np.int8)
+
+
+def add_rescale(g, src, dst, shape, out_t, m, s, *, in_t=I48, out_zp=0, name=None):
+    """RESCALE src -> dst (a new tensor); scale16 for an INT48 input (or INT16 multipliers),
+    per channel when there is more than one multiplier."""
+    name = name or dst
+    scale32 = np.asarray(m).dtype == np.int32
+    g.const(f"{name}_m", np.asarray(m)), g.const(f"{name}_s", np.asarray(s, np.int8))
+    izp = np.array([0], np.int64 if in_t == I48 else ref.TOSA_TO_NP[in_t])
+    g.const(f"{name}_izp", izp, in_t)
+    g.const(f"{name}_ozp", np.array([out_zp], ref.TOSA_TO_NP[out_t]))
+    g.tensor(dst, shape, out_t)
+    g.op(Op.RESCALE, [src, f"{name}_m", f"{name}_s", f"{name}_izp", f"{name}_ozp"], [dst],
+         scale32=scale32, rounding_mode=RoundingMode.SINGLE_ROUND,
+         per_channel=np.asarray(m).size > 1)
+
+
+def conv_int16(rng, g, x_name, c, depthwise, bias_kind=None, prefix="c"):
+    """Adds an EXT-INT16 CONV2D / DEPTHWISE_CONV2D reading `x_name` (INT16, shape c["x"])
+    to g, output f"{prefix}_acc" (INT48); returns (w, bias, w_zp)."""
+    w = rand_int(rng, c["w"], np.int8)
+    kind = int(rng.integers(0, 3)) if bias_kind is None else bias_kind
+    bias = [np.zeros(c["oc"], np.int64), rng.integers(-2**20, 2**20, c["oc"]),
+            rng.integers(-2**46, 2**46, c["oc"])][kind]
+    wzp = int(rng.integers(-128, 128))
+    g.const(f"{prefix}_w", w), g.const(f"{prefix}_b", bias, I48)
+    g.const(f"{prefix}_xzp", np.array([0], np.int16))
+    g.const(f"{prefix}_wzp", np.array([wzp], np.int8))
+    g.tensor(f"{prefix}_acc", c["out"], I48)
+    g.op(Op.DEPTHWISE_CONV2D if depthwise else Op.CONV2D,
+         [x_name, f"{prefix}_w", f"{prefix}_b", f"{prefix}_xzp", f"{prefix}_wzp"],
+         [f"{prefix}_acc"], pad=c["pad"], stride=c["stride"], dilation=c["dilation"],
+         acc_type=I48)
+    return w, bias, wzp
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_conv2d_int16(seed, depthwise):
+    """int16 x int8 + int48 bias -> int48 (zero, small and 2^46-sized biases, weight zero
+    points), then two RESCALEs of the accumulator: per channel to INT16 with scales that
+    saturate some outputs, and per tensor to INT32 by 2^-k (the accumulator itself when
+    k = 0)."""
+    rng = np.random.default_rng(seed)
+    saturated = 0
+    for _ in range(6):
+        c = conv_case(rng, depthwise)
+        x = rand_int(rng, c["x"], np.int16)
+        g = GraphBuilder()
+        g.input("x", c["x"], I16)
+        w, bias, wzp = conv_int16(rng, g, "x", c, depthwise)
+        acc = ref.conv2d_int16(x, w, bias, c["pad"], c["stride"], c["dilation"], wzp, depthwise)
+        m16, s16 = scale16(rng, c["oc"], 2.0**-12, 2.0**-3)
+        add_rescale(g, "c_acc", "y16", c["out"], I16, m16, s16)
+        k = max(0, int(np.abs(acc).max()).bit_length() - 30)
+        add_rescale(g, "c_acc", "y32", c["out"], I32, np.array([1 << 14], np.int16),
+                    np.array([14 + k], np.int8))
+        g.output("y16"), g.output("y32")
+        y16, y32 = run_graph(g, [x])
+        want16 = ref.rescale(acc, m16, s16, 0, 0, np.int16, True)
+        np.testing.assert_array_equal(y16, want16)
+        np.testing.assert_array_equal(y32, ref.rescale(acc, [1 << 14], [14 + k], 0, 0,
+                                                       np.int32, False))
+        if k == 0:
+            np.testing.assert_array_equal(y32, acc)
+        saturated += int(np.sum(np.abs(want16) == 32768) + np.sum(want16 == 32767))
+    assert saturated > 0  # the final RESCALE's clip to INT16 was exercised
+
+
+def test_matmul_int16(seed):
+    """int16 x int16 -> int48, RESCALEd per channel (along W) to INT16, per tensor to INT8
+    with an output zero point, and exactly (scale 2^-k) to INT32."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        n, h, cc, w = (int(v) for v in rng.integers(1, 7, 4))
+        a, b = rand_int(rng, (n, h, cc), np.int16), rand_int(rng, (n, cc, w), np.int16)
+        g = GraphBuilder()
+        g.input("a", a.shape, I16), g.input("b", b.shape, I16)
+        g.const("zp", np.array([0], np.int16))
+        g.tensor("acc", [n, h, w], I48)
+        g.op(Op.MATMUL, ["a", "b", "zp", "zp"], ["acc"])
+        acc = ref.matmul_int16(a, b)
+        m16, s16 = scale16(rng, w, 2.0**-20, 2.0**-12)
+        add_rescale(g, "acc", "y16", [n, h, w], I16, m16, s16)
+        m8, s8 = scale16(rng, 1, 2.0**-30, 2.0**-22)
+        ozp = int(rng.integers(-128, 128))
+        add_rescale(g, "acc", "y8", [n, h, w], I8, m8, s8, out_zp=ozp)
+        k = max(0, int(np.abs(acc).max()).bit_length() - 30)
+        add_rescale(g, "acc", "y32", [n, h, w], I32, np.array([1 << 14], np.int16),
+                    np.array([14 + k], np.int8))
+        g.output("y16"), g.output("y8"), g.output("y32")
+        y16, y8, y32 = run_graph(g, [a, b])
+        np.testing.assert_array_equal(y16, ref.rescale(acc, m16, s16, 0, 0, np.int16, True))
+        np.testing.assert_array_equal(y8, ref.rescale(acc, m8, s8, 0, ozp, np.int8, False))
+        np.testing.assert_array_equal(y32, ref.rescale(acc, [1 << 14], [14 + k], 0, 0,
+                                                       np.int32, False))
+
+
+@pytest.mark.parametrize("dst", [np.int8, np.int16, np.int32])
+def test_rescale_int48_constant(seed, dst):
+    """An INT48 constant (6 bytes per value in the file, int64 in the arena) RESCALEd with
+    random scale16 parameters over the whole int48 range: negative values, the range's
+    ends, results that saturate int32 and the output dtype."""
+    import ptec
+    from ptec.tosa import delegate_program
+    rng = np.random.default_rng(seed)
+    shape = [int(v) for v in rng.integers(1, 6, int(rng.integers(1, 4)))] + [8]
+    x = rng.integers(ref.INT48_MIN, ref.INT48_MAX, shape, endpoint=True)
+    x.reshape(-1)[:6] = [ref.INT48_MIN, ref.INT48_MAX, -1, 0, 1, -(2**40) - 12345]
+    per_channel = bool(rng.integers(0, 2))
+    nc = shape[-1] if per_channel else 1
+    m = rng.integers(0, 2**15, nc).astype(np.int16)
+    s = rng.integers(2, 63, nc).astype(np.int8)
+    ozp = int(rng.integers(-128, 128)) if dst == np.int8 else 0
+    g = GraphBuilder()
+    g.input("dummy", [1], I8)  # a .pte method needs an input; the graph ignores it
+    g.const("x", x, I48)
+    add_rescale(g, "x", "y", shape, ref.NP_TO_TOSA[np.dtype(dst)], m, s, out_zp=ozp)
+    g.output("y")
+    runner = ptec.load(delegate_program(g.serialize(), g))
+    (y,) = runner(__import__("torch").zeros(1, dtype=__import__("torch").int8))
+    np.testing.assert_array_equal(y.numpy(), ref.rescale(x, m, s, 0, ozp, dst, per_channel))
+    # the widened constant is part of the delegate's memory, counted before init
+    assert runner.method("forward").requirements.method_memory_bytes >= 8 * x.size
+
+
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_pool_int16(seed, kind):
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        xs, ys, kernel, stride, pad = pool_case(rng)
+        x = rand_int(rng, xs, np.int16)
+        if kind == "avg":
+            zp = C(np.array([0], np.int16))
+            y = run_op(Op.AVG_POOL2D, [In(x), zp, zp], (ys, I16), kernel=kernel,
+                       stride=stride, pad=pad, acc_type=I32)
+            want = ref.avg_pool2d(x, kernel, stride, pad, 0, 0)
+        else:
+            y = run_op(Op.MAX_POOL2D, [In(x)], (ys, I16), kernel=kernel, stride=stride, pad=pad,
+                       nan_mode=NanPropagationMode.PROPAGATE)
+            want = ref.max_pool2d(x, kernel, stride, pad)
+        np.testing.assert_array_equal(y, want)
+
+
+def test_layout_ops_int16(seed):
+    rng = np.random.default_rng(seed)
+    shape = [int(v) for v in rng.integers(1, 5, 4)]
+    x = rand_int(rng, shape, np.int16)
+    perm = [int(v) for v in rng.permutation(4)]
+    y = run_op(Op.TRANSPOSE, [In(x)], ([shape[p] for p in perm], I16), perms=perm)
+    np.testing.assert_array_equal(y, np.transpose(x, perm))
+    y = run_op(Op.RESHAPE, [In(x), S([1, x.size])], ([1, x.size], I16))
+    np.testing.assert_array_equal(y, x.reshape(1, -1))
+    axis = int(rng.integers(0, 4))
+    y = run_op(Op.REVERSE, [In(x)], (shape, I16), axis=axis)
+    np.testing.assert_array_equal(y, np.flip(x, axis))
+    start = [int(rng.integers(0, d)) for d in shape]
+    size = [int(rng.integers(1, d - s + 1)) for d, s in zip(shape, start)]
+    y = run_op(Op.SLICE, [In(x), S(start), S(size)], (size, I16))
+    np.testing.assert_array_equal(y, x[tuple(slice(s, s + n) for s, n in zip(start, size))])
+    mult = [int(v) for v in rng.integers(1, 3, 4)]
+    y = run_op(Op.TILE, [In(x), S(mult)], ([d * m for d, m in zip(shape, mult)], I16))
+    np.testing.assert_array_equal(y, np.tile(x, mult))
+    padding = [int(v) for v in rng.integers(0, 3, 8)]
+    value = int(rng.integers(-32768, 32768))
+    want = ref.pad(x, padding, value)
+    y = run_op(Op.PAD, [In(x), S(padding), C(np.array([value], np.int16))],
+               (list(want.shape), I16))
+    np.testing.assert_array_equal(y, want)
+    parts = [x, rand_int(rng, shape[:axis] + [2] + shape[axis + 1:], np.int16)]
+    want = np.concatenate(parts, axis)
+    y = run_op(Op.CONCAT, [In(p) for p in parts], (list(want.shape), I16), axis=axis)
+    np.testing.assert_array_equal(y, want)
+
+
+def a16w8_block(rng):
+    """What an a16w8 model lowers to: conv (INT48) -> RESCALE scale16 per channel -> CLAMP
+    (ReLU) -> depthwise (INT48) -> RESCALE -> avg and max pools -> RESCALE both to INT32,
+    ADD, RESCALE to INT16 (a quantized add) -> RESHAPE -> MATMUL with an INT16 constant
+    (INT48) -> RESCALE to INT16. Scales keep every apply_scale_16 result in int32 (the
+    TOSA reference model runs it too)."""
+    g = GraphBuilder()
+    x = rand_int(rng, (1, 8, 8, 3), np.int16)
+    g.input("x", [1, 8, 8, 3], I16)
+    c1 = dict(x=(1, 8, 8, 3), w=(6, 3, 3, 3), oc=6, out=[1, 8, 8, 6], pad=[1, 1, 1, 1],
+              stride=[1, 1], dilation=[1, 1])
+    p = {}
+    p["w1"], p["b1"], p["wzp1"] = conv_int16(rng, g, "x", c1, False, bias_kind=1, prefix="c1")
+    p["m1"], p["s1"] = scale16(rng, 6, 2.0**-11, 2.0**-7)
+    add_rescale(g, "c1_acc", "q1", [1, 8, 8, 6], I16, p["m1"], p["s1"])
+    g.tensor("r1", [1, 8, 8, 6], I16)
+    g.op(Op.CLAMP, ["q1"], ["r1"], min_val=0, max_val=32767,
+         nan_mode=NanPropagationMode.PROPAGATE)
+    c2 = dict(x=(1, 8, 8, 6), w=(3, 3, 6, 1), oc=6, out=[1, 8, 8, 6], pad=[1, 1, 1, 1],
+              stride=[1, 1], dilation=[1, 1])
+    p["w2"], p["b2"], p["wzp2"] = conv_int16(rng, g, "r1", c2, True, bias_kind=0, prefix="c2")
+    p["m2"], p["s2"] = scale16(rng, 6, 2.0**-12, 2.0**-9)
+    add_rescale(g, "c2_acc", "q2", [1, 8, 8, 6], I16, p["m2"], p["s2"])
+    z16 = np.array([0], np.int16)
+    g.const("z16", z16)
+    g.tensor("avg", [1, 4, 4, 6], I16)
+    g.op(Op.AVG_POOL2D, ["q2", "z16", "z16"], ["avg"], kernel=[2, 2], stride=[2, 2],
+         pad=[0, 0, 0, 0], acc_type=I32)
+    g.tensor("max", [1, 4, 4, 6], I16)
+    g.op(Op.MAX_POOL2D, ["q2"], ["max"], kernel=[2, 2], stride=[2, 2], pad=[0, 0, 0, 0],
+         nan_mode=NanPropagationMode.PROPAGATE)
+    for name, scale in (("avg", 0.75), ("max", 0.5)):  # int16 -> int32 with 2^12 headroom
+        mm, ss = tm.compute_multiplier_and_shift(scale * 2**12)
+        p[f"{name}_ms"] = (mm, ss)
+        add_rescale(g, name, f"{name}32", [1, 4, 4, 6], I32, np.array([mm], np.int32),
+                    np.array([ss], np.int8), in_t=I16)
+    g.tensor("sum", [1, 4, 4, 6], I32)
+    g.op(Op.ADD, ["avg32", "max32"], ["sum"])
+    mm, ss = tm.compute_multiplier_and_shift(2.0**-12 * 0.9)
+    p["sum_ms"] = (mm, ss)
+    add_rescale(g, "sum", "s16", [1, 4, 4, 6], I16, np.array([mm], np.int32),
+                np.array([ss], np.int8), in_t=I32)
+    g.const_shape("shape", [1, 1, 96])
+    g.tensor("flat", [1, 1, 96], I16)
+    g.op(Op.RESHAPE, ["s16", "shape"], ["flat"])
+    p["fc"] = rand_int(rng, (1, 96, 5), np.int16)
+    g.const("fc", p["fc"])
+    g.tensor("mm", [1, 1, 5], I48)
+    g.op(Op.MATMUL, ["flat", "fc", "z16", "z16"], ["mm"])
+    p["m3"], p["s3"] = scale16(rng, 1, 2.0**-24, 2.0**-18)
+    add_rescale(g, "mm", "y", [1, 1, 5], I16, p["m3"], p["s3"])
+    g.output("y")
+    return g, x, p
+
+
+def a16w8_block_reference(x, p):
+    one = [1, 1]
+    acc = ref.conv2d_int16(x, p["w1"], p["b1"], [1, 1, 1, 1], one, one, p["wzp1"])
+    q1 = ref.rescale(acc, p["m1"], p["s1"], 0, 0, np.int16, True)
+    r1 = np.clip(q1, 0, 32767).astype(np.int16)
+    acc = ref.conv2d_int16(r1, p["w2"], p["b2"], [1, 1, 1, 1], one, one, p["wzp2"], True)
+    q2 = ref.rescale(acc, p["m2"], p["s2"], 0, 0, np.int16, True).astype(np.int16)
+    avg = ref.avg_pool2d(q2, [2, 2], [2, 2], [0, 0, 0, 0], 0, 0)
+    mx = ref.max_pool2d(q2, [2, 2], [2, 2], [0, 0, 0, 0])
+    a32 = ref.rescale(avg, [p["avg_ms"][0]], [p["avg_ms"][1]], 0, 0, np.int32, False)
+    m32 = ref.rescale(mx, [p["max_ms"][0]], [p["max_ms"][1]], 0, 0, np.int32, False)
+    s16 = ref.rescale(a32 + m32, [p["sum_ms"][0]], [p["sum_ms"][1]], 0, 0, np.int16, False)
+    mm = ref.matmul_int16(s16.reshape(1, 1, 96), p["fc"])
+    return ref.rescale(mm, p["m3"], p["s3"], 0, 0, np.int16, False)
+
+
+def test_a16w8_block(seed):
+    rng = np.random.default_rng(seed)
+    g, x, p = a16w8_block(rng)
+    (y,) = run_graph(g, [x])
+    np.testing.assert_array_equal(y, a16w8_block_reference(x, p))

@@ -94,13 +94,20 @@ def _delegated_only(program) -> bool:
     return all(runs_on(i) == DELEGATE for i in program.instructions)
 
 
-@pytest.mark.parametrize("case", sorted(INT8_CASES))
-def test_int8_ops_run_in_one_delegate_bit_exact_with_the_host(seed, case):
+#: a16w8 (int16 activations, EXT-INT16): the host's int16 kernels; its lookup
+#: tables and matmul are int8 only.
+A16W8_CASES = sorted(set(INT8_CASES) - {"matmul", "sigmoid_table", "hardswish_table"})
+
+
+@pytest.mark.parametrize("config,case", [(ptec.Int8, c) for c in sorted(INT8_CASES)]
+                         + [(ptec.A16W8, c) for c in A16W8_CASES],
+                         ids=lambda v: getattr(v, "__name__", v))
+def test_integer_ops_run_in_one_delegate_bit_exact_with_the_host(seed, config, case):
     make, shape = INT8_CASES[case]
     torch.manual_seed(seed)
     model = make().eval()
     g = torch.Generator().manual_seed(seed)
-    config = ptec.Int8(calibration=_calibration(shape, g))
+    config = config(calibration=_calibration(shape, g))
     x = torch.randn(shape, generator=g)
     host = ptec.compile(model, (x,), quantize=config, integer_io=True)
     tosa = ptec.compile(model, (x,), target="tosa-int", quantize=config, integer_io=True)
@@ -231,6 +238,22 @@ def test_lrn_example_falls_back_to_the_cpu_correctly():
     assert any("pow" in line for line in int8["cpu"])
     assert fp32["delegates"] == 2 and fp32["max_error"] < 1e-4
     assert fp32["cpu"] == ["pow_1: no TOSA FP conversion for aten.pow.Tensor_Scalar"]
+
+
+def test_a16w8_example_on_tosa_equals_host_bit_for_bit():
+    """DS-CNN with int16 activations: CONV2D int16 x int8 -> int48 in the delegate."""
+    model, inputs = EXAMPLES["ds_cnn"]()
+    g = torch.Generator().manual_seed(2)
+    config = ptec.A16W8(calibration=[(torch.randn(inputs[0].shape, generator=g),)
+                                     for _ in range(4)])
+    host = ptec.compile(model, inputs, quantize=config)
+    tosa = ptec.compile(model, inputs, target="tosa-int", quantize=config)
+    assert sum(runs_on(i) == DELEGATE for i in tosa.instructions) == 1, tosa.report()
+    (blob,) = tosa.program.backend_delegate_data
+    assert any(t.dtype.name == "INT48" for t in read_graph(blob.data).tensors.values())
+    x = torch.randn(inputs[0].shape, generator=g)
+    np.testing.assert_array_equal(np.asarray(ptec.load(tosa.buffer)(x)[0]),
+                                  np.asarray(ptec.load(host.buffer)(x)[0]))
 
 
 def test_delegate_graphs_run_in_the_tosa_reference_model(tools, tmp_path):

@@ -183,8 +183,11 @@ TABLE_CASES = {
                      "PTEC_STATUS_BAD_SIZE", "size -4"),
     "unknown dtype": (lambda g: _set(tensor(g, "acc"), type=99), "PTEC_STATUS_BAD_ENUM",
                       "unknown dtype 99"),
-    "INT48 tensor (EXT-INT16)": (lambda g: _set(tensor(g, "acc"), type=DType.INT48),
-                                 "PTEC_STATUS_NOT_SUPPORTED", "INT48"),
+    "INT48 accumulator of an INT8 CONV2D": (lambda g: _set(tensor(g, "acc"), type=DType.INT48),
+                                            "PTEC_STATUS_TYPE_MISMATCH",
+                                            "INT8 x INT8 + INT32 -> INT48"),
+    "INT4 tensor (EXT-INT4)": (lambda g: _set(tensor(g, "acc"), type=DType.INT4),
+                               "PTEC_STATUS_NOT_SUPPORTED", "INT4"),
     "constant data too short": (lambda g: _set(tensor(g, "w"), data=tensor(g, "w").data[:-1]),
                                 "PTEC_STATUS_BAD_SIZE", "53 bytes of data"),
     "variable tensor": (lambda g: _set(tensor(g, "acc"), variable=True),
@@ -236,6 +239,275 @@ def test_table_level(case, tmp_path):
     graph = base_graph().to_schema()
     mutate(graph)
     assert_status(run(encode_graph(graph), tmp_path), status, message)
+
+
+# ------------------------------------------------------------- EXT-INT16
+
+def base_graph_int16() -> GraphBuilder:
+    """a16w8: INT16 input, CONV2D with an INT48 bias into INT48, RESCALE (scale16) to INT16."""
+    g = GraphBuilder()
+    g.input("x", [1, 4, 4, 2], DType.INT16)
+    g.const("w", (np.arange(3 * 3 * 3 * 2) % 7 - 3).astype(np.int8).reshape(3, 3, 3, 2))
+    g.const("b", np.array([10, -(2**40), 2**46], np.int64), DType.INT48)
+    g.const("xzp", np.array([0], np.int16))
+    g.const("wzp", np.array([2], np.int8))
+    g.tensor("acc", [1, 4, 4, 3], DType.INT48)
+    g.op(Op.CONV2D, ["x", "w", "b", "xzp", "wzp"], ["acc"], pad=[1, 1, 1, 1], stride=[1, 1],
+         dilation=[1, 1], acc_type=DType.INT48)
+    g.const("m", np.array([1 << 14, 20000, 30000], np.int16))
+    g.const("s", np.array([14, 20, 40], np.int8))
+    g.const("z48", np.array([0], np.int64), DType.INT48)
+    g.const("z16", np.array([0], np.int16))
+    g.tensor("y", [1, 4, 4, 3], DType.INT16)
+    g.op(Op.RESCALE, ["acc", "m", "s", "z48", "z16"], ["y"], scale32=False,
+         rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=True)
+    g.output("y")
+    return g
+
+
+def run16(tosa: bytes, tmp_path: Path, graph: GraphBuilder | None = None,
+          x: np.ndarray | None = None) -> subprocess.CompletedProcess:
+    x = np.full((1, 4, 4, 2), -300, np.int16) if x is None else x
+    return run(tosa, tmp_path, graph or base_graph_int16(), x)
+
+
+def test_base_graph_int16_runs(tmp_path):
+    result = run16(base_graph_int16().serialize(), tmp_path)
+    assert_status(result, "PTEC_STATUS_OK")
+    y = np.load(tmp_path / "output0.npy")
+    assert y.shape == (1, 4, 4, 3) and y.dtype == np.int16
+    assert (y[..., 2] == 32767).all()  # bias 2^46 * 30000 / 2^40 saturates INT16
+
+
+def _int48_io(g: ts.TosaGraph, io: str) -> None:
+    """Makes an INT48 tensor a graph output (the accumulator) or input (read by the
+    RESCALE in place of the accumulator, the CONV2D removed)."""
+    b = block(g)
+    if io == "output":
+        b.outputs = ["acc"]
+    else:
+        b.tensors.append(ts.TosaTensor(name="x48", shape=[1, 4, 4, 3], type=DType.INT48))
+        b.inputs = ["x48"]
+        op_of(g, Op.RESCALE).inputs[0] = "x48"
+        b.operators.remove(op_of(g, Op.CONV2D))
+
+
+INT16_CASES = {
+    "INT48 constant of the wrong byte length (8 per value)": (
+        lambda g: _set(tensor(g, "b"), data=np.array([1, 2, 3], "<i8").tobytes()),
+        "PTEC_STATUS_BAD_SIZE", "has 24 bytes of data, its shape needs 18"),
+    "INT48 constant one byte short": (
+        lambda g: _set(tensor(g, "b"), data=tensor(g, "b").data[:-1]),
+        "PTEC_STATUS_BAD_SIZE", "has 17 bytes of data, its shape needs 18"),
+    "nonzero INT16 input_zp": (
+        lambda g: _set(tensor(g, "xzp"), data=np.array([5], "<i2").tobytes()),
+        "PTEC_STATUS_OUT_OF_RANGE", "input_zp 5 must be 0"),
+    "INT8 input_zp with INT16 input": (
+        lambda g: _set(tensor(g, "xzp"), type=DType.INT8, data=b"\x00"),
+        "PTEC_STATUS_TYPE_MISMATCH", "input_zp 'xzp' must be a constant INT16"),
+    "INT32 bias with INT16 input": (
+        lambda g: _set(tensor(g, "b"), type=DType.INT32,
+                       data=np.array([1, 2, 3], "<i4").tobytes()),
+        "PTEC_STATUS_TYPE_MISMATCH", "INT16 x INT8 + INT32 -> INT48"),
+    "acc_type INT32 with INT16 input": (
+        lambda g: _set(op_of(g, Op.CONV2D).attribute, acc_type=DType.INT32),
+        "PTEC_STATUS_TYPE_MISMATCH", "(acc INT32)"),
+    "scale32 with INT48 input": (
+        lambda g: _set(op_of(g, Op.RESCALE).attribute, scale32=True),
+        "PTEC_STATUS_OUT_OF_RANGE", "scale32 is not allowed with an INT48 input"),
+    "INT32 multiplier with INT48 input": (
+        lambda g: _set(tensor(g, "m"), type=DType.INT32,
+                       data=np.array([1 << 30] * 3, "<i4").tobytes()),
+        "PTEC_STATUS_SHAPE_MISMATCH", "multiplier must be a constant INT16"),
+    "negative scale16 multiplier": (
+        lambda g: _set(tensor(g, "m"), data=np.array([1, -5, 1], "<i2").tobytes()),
+        "PTEC_STATUS_OUT_OF_RANGE", "multiplier[1] = -5 must be >= 0"),
+    "INT48 RESCALE shift out of range": (
+        lambda g: _set(tensor(g, "s"), data=bytes([14, 63, 14])),
+        "PTEC_STATUS_OUT_OF_RANGE", "shift[1] = 63 in [2, 62]"),
+    "nonzero INT48 input_zp (high bytes)": (
+        lambda g: _set(tensor(g, "z48"), data=bytes([0, 0, 0, 0, 1, 0])),
+        "PTEC_STATUS_OUT_OF_RANGE", "zero points must be 0"),
+    "INT48 RESCALE to unsigned": (
+        lambda g: _set(op_of(g, Op.RESCALE).attribute, output_unsigned=True),
+        "PTEC_STATUS_OUT_OF_RANGE", "INT48"),
+    "INT48 graph input": (lambda g: _int48_io(g, "input"), "PTEC_STATUS_NOT_SUPPORTED",
+                          "graph input 'x48' is INT48"),
+    "INT48 graph output": (lambda g: _int48_io(g, "output"), "PTEC_STATUS_NOT_SUPPORTED",
+                           "graph output 'acc' is INT48"),
+}
+
+
+@pytest.mark.parametrize("case", list(INT16_CASES))
+def test_int16_table_level(case, tmp_path):
+    mutate, status, message = INT16_CASES[case]
+    graph = base_graph_int16().to_schema()
+    mutate(graph)
+    # The .pte's own tensors for the delegate's I/O: INT48 has no .pte dtype, so an INT48
+    # graph input or output is bound to an int32 tensor of its shape (never reached).
+    pte = base_graph_int16()
+    x = None
+    if case == "INT48 graph input":
+        pte.inputs = ["x48"]
+        pte.tensors["x48"] = type(pte.tensors["x"])("x48", [1, 4, 4, 3], DType.INT32)
+        x = np.zeros((1, 4, 4, 3), np.int32)
+    elif case == "INT48 graph output":
+        pte.outputs = ["acc"]
+        pte.tensors["acc"].dtype = DType.INT32
+    assert_status(run16(encode_graph(graph), tmp_path, pte, x), status, message)
+
+
+def _int16_op(op: Op, in_shapes, out_shape, out_dtype, zps=None, **attrs) -> bytes:
+    g = GraphBuilder()
+    names = []
+    for k, shape in enumerate(in_shapes):
+        if k == 0:
+            g.input("x", shape, DType.INT16)
+            names.append("x")
+        else:
+            g.const(f"c{k}", np.ones(shape, np.int16))
+            names.append(f"c{k}")
+    for k, zp in enumerate(zps or []):
+        g.const(f"zp{k}", np.array([zp], np.int16))
+        names.append(f"zp{k}")
+    g.tensor("y", out_shape, out_dtype)
+    g.op(op, names, ["y"], **attrs)
+    if out_dtype == DType.INT48:  # INT48 cannot leave the graph
+        g.const("m", np.array([1 << 14], np.int16)), g.const("s", np.array([14], np.int8))
+        g.const("z48", np.array([0], np.int64), DType.INT48)
+        g.const("z32", np.array([0], np.int32))
+        g.tensor("y32", out_shape, DType.INT32)
+        g.op(Op.RESCALE, ["y", "m", "s", "z48", "z32"], ["y32"], scale32=False,
+             rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=False)
+        g.output("y32")
+    else:
+        g.output("y")
+    return g
+
+
+INT16_OP_CASES = {
+    "MATMUL int16 nonzero zero point": (
+        lambda: _int16_op(Op.MATMUL, [[1, 4, 4], [1, 4, 3]], [1, 4, 3], DType.INT48,
+                          zps=[0, 7]),
+        "PTEC_STATUS_OUT_OF_RANGE", "zero points 0 and 7 must be 0"),
+    "AVG_POOL2D int16 nonzero zero point": (
+        lambda: _int16_op(Op.AVG_POOL2D, [[1, 4, 4, 2]], [1, 4, 4, 2], DType.INT16,
+                          zps=[-3, 0], kernel=[1, 1], stride=[1, 1], pad=[0, 0, 0, 0],
+                          acc_type=DType.INT32),
+        "PTEC_STATUS_OUT_OF_RANGE", "zero points -3 and 0 must be 0"),
+    "MATMUL int16 into INT32": (
+        lambda: _int16_op(Op.MATMUL, [[1, 4, 4], [1, 4, 3]], [1, 4, 3], DType.INT32,
+                          zps=[0, 0]),
+        "PTEC_STATUS_TYPE_MISMATCH", "INT16 x INT16 -> INT32"),
+}
+
+
+@pytest.mark.parametrize("case", list(INT16_OP_CASES))
+def test_int16_operator_level(case, tmp_path):
+    make, status, message = INT16_OP_CASES[case]
+    g = make()
+    x = np.ones(g.tensors["x"].shape, np.int16)
+    assert_status(run(g.serialize(), tmp_path, g, x), status, message)
+
+
+def test_int48_data_movement_is_refused(tmp_path):
+    """TOSA's data layout operators have no INT48 variant: a RESHAPE of an int48
+    accumulator is refused at init, not copied with the wrong element size."""
+    g = base_graph_int16()
+    graph = g.to_schema()
+    b = block(graph)
+    b.tensors.append(ts.TosaTensor(name="acc2", shape=[1, 16, 3], type=DType.INT48))
+    b.tensors.append(ts.TosaTensor(name="shape2", shape=[3], type=DType.SHAPE,
+                                   data=np.array([1, 16, 3], "<i8").tobytes()))
+    b.operators.insert(0, ts.TosaOperator(op=Op.CONST_SHAPE, attribute=ts.ConstShapeAttribute(),
+                                          inputs=[], outputs=["shape2"]))
+    b.operators.append(ts.TosaOperator(op=Op.RESHAPE, attribute=ts.ReshapeAttribute(),
+                                       inputs=["acc", "shape2"], outputs=["acc2"]))
+    assert_status(run16(encode_graph(graph), tmp_path), "PTEC_STATUS_TYPE_MISMATCH",
+                  "types INT48 and INT48 must match")
+
+
+def _int16_edge_graphs(rng):
+    """EXT-INT16 graphs at the edges of their arithmetic: int48 accumulators that
+    saturate (2^46 biases, a long MATMUL of -32768s), INT48 constants at the ends of the
+    int48 range with the largest scale16 multipliers and every shift, RESCALE results
+    that saturate int32 and the output type."""
+    from test_tosa_executor import add_rescale, conv_case, conv_int16
+    for depthwise in (False, True):
+        c = conv_case(rng, depthwise)
+        g = GraphBuilder()
+        g.input("x", c["x"], DType.INT16)
+        conv_int16(rng, g, "x", c, depthwise, bias_kind=2)
+        add_rescale(g, "c_acc", "y", c["out"], DType.INT16,
+                    np.full(c["oc"], 32767, np.int16), np.full(c["oc"], 2, np.int8))
+        g.output("y")
+        yield g, [np.full(c["x"], -32768, np.int16)]
+    g = GraphBuilder()
+    g.input("a", [1, 2, 4096], DType.INT16), g.input("b", [1, 4096, 3], DType.INT16)
+    g.const("zp", np.array([0], np.int16))
+    g.tensor("acc", [1, 2, 3], DType.INT48)
+    g.op(Op.MATMUL, ["a", "b", "zp", "zp"], ["acc"])
+    add_rescale(g, "acc", "y", [1, 2, 3], DType.INT32, np.array([32767], np.int16),
+                np.array([2], np.int8))
+    g.output("y")
+    yield g, [np.full((1, 2, 4096), -32768, np.int16), np.full((1, 4096, 3), -32768, np.int16)]
+    for dst in (DType.INT8, DType.INT16, DType.INT32):
+        g = GraphBuilder()
+        g.input("dummy", [1], DType.INT8)
+        x = np.array([-(2**47), 2**47 - 1, -1, 0, 1, 2**40, -(2**40)] * 61 + [5], np.int64)
+        g.const("x", x, DType.INT48)
+        add_rescale(g, "x", "y", [x.size], dst, np.array([0, 1, 32767] * 143, np.int16)[:x.size],
+                    (np.arange(x.size) % 61 + 2).astype(np.int8), out_zp=-7 if dst == DType.INT8
+                    else 0)
+        g.output("y")
+        yield g, [np.zeros(1, np.int8)]
+
+
+def test_int16_edge_values_clean_under_sanitizers(seed, tmp_path):
+    from tosa_ops_ref import run_graph
+    rng = np.random.default_rng(seed)
+    for k, (g, inputs) in enumerate(_int16_edge_graphs(rng)):
+        d = tmp_path / str(k)
+        d.mkdir()
+        (d / "m.pte").write_bytes(delegate_program(g.serialize(), g))
+        args = [str(RUNNER), str(d / "m.pte"), "--output-dir", str(d)]
+        for j, a in enumerate(inputs):
+            np.save(d / f"in{j}.npy", a)
+            args += ["--input", str(d / f"in{j}.npy")]
+        result = subprocess.run(args, capture_output=True, text=True, errors="replace",
+                                timeout=60, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0",
+                                                     UBSAN_OPTIONS="print_stacktrace=1"))
+        assert_status(result, "PTEC_STATUS_OK")
+        (want,) = run_graph(g, inputs)
+        np.testing.assert_array_equal(np.load(d / "output0.npy"), want)
+
+
+def test_int16_structure_aware_mutants(seed, tmp_path):
+    """The EXT-INT16 graph's seeded table-level mutants (INT48 constants cut or grown,
+    dtypes, shapes, scale16 attributes): a named status or a clean run, under the
+    sanitizers."""
+    rng = random.Random(seed)
+    for _ in range(80):
+        graph = base_graph_int16().to_schema()
+        for _ in range(rng.randint(1, 3)):
+            _mutate_tables(graph, rng)
+        try:
+            data = encode_graph(graph)
+        except (TypeError, ValueError, OverflowError, struct.error):
+            continue
+        result = run16(data, tmp_path)
+        assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
+
+
+def test_int16_random_byte_flips(seed, tmp_path):
+    rng = random.Random(seed)
+    data = base_graph_int16().serialize()
+    for _ in range(100):
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        result = run16(bytes(b), tmp_path)
+        assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
 
 
 def _graph_with(op: Op, inputs, out_shape, out_dtype, **attrs) -> bytes:
@@ -386,7 +658,10 @@ def _mutate_tables(graph: ts.TosaGraph, rng: random.Random) -> None:
         elif o.outputs:
             o.outputs[rng.randrange(len(o.outputs))] = rng.choice(names)
     elif what == 4:
-        o = rng.choice([o for o in b.operators if o.op in (Op.CONV2D, Op.RESCALE)])
+        ops = [o for o in b.operators if o.op in (Op.CONV2D, Op.RESCALE)]
+        if not ops:  # an earlier change replaced both op codes
+            return
+        o = rng.choice(ops)
         a = o.attribute
         field = rng.choice([f for f in vars(a)])
         value = getattr(a, field)

@@ -25,7 +25,7 @@ from tosa_ops_ref import C, In, S, graph_op, rand_int, run_graph
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = Path(os.environ.get("PTEC_TOSA_TOOLS", REPO / "build" / "tosa-tools"))
 REQUIREMENT = (REPO / "requirements-tosa.txt").read_text().split("\n")[-2].strip()
-I8, I16, I32 = DType.INT8, DType.INT16, DType.INT32
+I8, I16, I32, I48 = DType.INT8, DType.INT16, DType.INT32, DType.INT48
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +205,77 @@ def _cases(rng):
     cond = rng.random((2, 3, 4)) < 0.5
     yield ("SELECT", *graph_op(Op.SELECT, [In(cond), In(x8), In(x8[::-1].copy())],
                                ([2, 3, 4], I8)))
+    yield from _int16_cases(rng)
+
+
+def _int16_cases(rng):
+    """EXT-INT16: INT48 stays inside each graph (ptec refuses INT48 graph I/O), so every
+    int48 result is RESCALEd (scale16) to an INT16, INT8 or INT32 output; scales keep
+    apply_scale_16's result within int32 (TOSA's REQUIRE), the final clip saturates."""
+    from test_tosa_executor import a16w8_block, add_rescale, conv_case, conv_int16, scale16
+    for depthwise in (False, True):
+        c = conv_case(rng, depthwise)
+        g = GraphBuilder()
+        g.input("x", c["x"], I16)
+        conv_int16(rng, g, "x", c, depthwise, bias_kind=int(rng.integers(0, 2)))
+        m, s = scale16(rng, c["oc"], 2.0**-12, 2.0**-3)
+        add_rescale(g, "c_acc", "y", c["out"], I16, m, s)
+        g.output("y")
+        yield (f"CONV int16 depthwise={depthwise}", g, [rand_int(rng, c["x"], np.int16)])
+    a16, b16 = rand_int(rng, (2, 3, 5), np.int16), rand_int(rng, (2, 5, 4), np.int16)
+    g = GraphBuilder()
+    g.input("a", a16.shape, I16), g.input("b", b16.shape, I16)
+    g.const("zp", np.array([0], np.int16))
+    g.tensor("acc", [2, 3, 4], I48)
+    g.op(Op.MATMUL, ["a", "b", "zp", "zp"], ["acc"])
+    m, s = scale16(rng, 4, 2.0**-20, 2.0**-12)
+    add_rescale(g, "acc", "y", [2, 3, 4], I16, m, s)
+    g.output("y")
+    yield ("MATMUL int16", g, [a16, b16])
+    g = GraphBuilder()
+    g.input("a", [2, 3, 4], I32)
+    c48 = rng.integers(-(2**47), 2**47, (2, 3, 4))
+    c48.reshape(-1)[:3] = [-(2**47), 2**47 - 1, -1]
+    g.const("c48", c48, I48)
+    m, s = scale16(rng, 1, 2.0**-20, 2.0**-18)
+    add_rescale(g, "c48", "r", [2, 3, 4], I32, m, s)
+    g.tensor("y", [2, 3, 4], I32)
+    g.op(Op.ADD, ["r", "a"], ["y"])
+    g.output("y")
+    yield ("RESCALE INT48 constant", g, [rng.integers(-2**20, 2**20, (2, 3, 4)).astype(np.int32)])
+    x16 = rand_int(rng, (1, 5, 6, 3), np.int16)
+    z16 = C(np.array([0], np.int16))
+    yield ("AVG_POOL2D int16", *graph_op(Op.AVG_POOL2D, [In(x16), z16, z16], ([1, 4, 5, 3], I16),
+                                         kernel=[3, 3], stride=[1, 1], pad=[1, 0, 1, 0],
+                                         acc_type=I32))
+    yield ("MAX_POOL2D int16", *graph_op(Op.MAX_POOL2D, [In(x16)], ([1, 3, 3, 3], I16),
+                                         kernel=[2, 2], stride=[2, 2], pad=[0, 1, 0, 0],
+                                         nan_mode=NanPropagationMode.PROPAGATE))
+    yield ("CLAMP int16", *graph_op(Op.CLAMP, [In(x16)], ([1, 5, 6, 3], I16), min_val=-1000,
+                                    max_val=20000, nan_mode=NanPropagationMode.PROPAGATE))
+    mm, ss = tm.compute_multipliers_and_shifts(rng.uniform(2.0, 3000.0, 3))
+    yield ("RESCALE int16->int32 per channel", *graph_op(
+        Op.RESCALE, [In(x16), C(mm.astype(np.int32)), C(ss.astype(np.int8)), z16,
+                     C(np.array([0], np.int32))], ([1, 5, 6, 3], I32), scale32=True,
+        rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=True))
+    a32 = rng.integers(-2**24, 2**24, (1, 5, 6, 3)).astype(np.int32)
+    mm, ss = tm.compute_multiplier_and_shift(float(rng.uniform(2.0**-9, 2.0**-7)))
+    yield ("RESCALE int32->int16", *graph_op(
+        Op.RESCALE, [In(a32), C(np.array([mm], np.int32)), C(np.array([ss], np.int8)),
+                     C(np.array([0], np.int32)), z16], ([1, 5, 6, 3], I16), scale32=True,
+        rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=False))
+    yield ("TRANSPOSE int16", *graph_op(Op.TRANSPOSE, [In(x16)], ([1, 3, 5, 6], I16),
+                                        perms=[0, 3, 1, 2]))
+    yield ("RESHAPE int16", *graph_op(Op.RESHAPE, [In(x16), S([1, 90])], ([1, 90], I16)))
+    yield ("CONCAT int16", *graph_op(Op.CONCAT, [In(x16), In(x16[:, :2].copy())],
+                                     ([1, 7, 6, 3], I16), axis=1))
+    yield ("SLICE int16", *graph_op(Op.SLICE, [In(x16), S([0, 1, 2, 0]), S([1, 3, 4, 2])],
+                                    ([1, 3, 4, 2], I16)))
+    yield ("PAD int16", *graph_op(Op.PAD, [In(x16), S([0, 0, 1, 2, 0, 1, 0, 0]),
+                                           C(np.array([-1234], np.int16))], ([1, 8, 7, 3], I16)))
+    yield ("TILE int16", *graph_op(Op.TILE, [In(x16), S([1, 1, 2, 1])], ([1, 5, 12, 3], I16)))
+    g, x, _ = a16w8_block(rng)
+    yield ("a16w8 block", g, [x])
 
 
 def test_reference_model_agrees_bit_for_bit(tools, seed, tmp_path):

@@ -47,6 +47,26 @@ def conv2d(x, w, bias, pad, stride, dilation, x_zp, w_zp, depthwise=False) -> np
     return np.transpose(acc, NCHW_TO_NHWC)
 
 
+INT48_MIN, INT48_MAX = -(2**47), 2**47 - 1
+
+
+def sat48(v) -> np.ndarray:
+    """ptec's INT48 results: the exact int64 value saturated to int48 (TOSA: unpredictable
+    outside it)."""
+    return np.clip(_i64(v), INT48_MIN, INT48_MAX)
+
+
+def conv2d_int16(x, w, bias, pad, stride, dilation, w_zp, depthwise=False) -> np.ndarray:
+    """EXT-INT16 CONV2D / DEPTHWISE_CONV2D: int16 x int8 + int48 bias -> int48
+    (input_zp 0), [N, OH, OW, OC] int64."""
+    return sat48(conv2d(x, w, bias, pad, stride, dilation, 0, w_zp, depthwise))
+
+
+def matmul_int16(a, b) -> np.ndarray:
+    """EXT-INT16 MATMUL: int16 x int16 -> int48 (zero points 0)."""
+    return sat48(matmul(a, b, 0, 0))
+
+
 def conv2d_f32(x, w, bias, pad, stride, dilation, depthwise=False) -> np.ndarray:
     x = x.astype(np.float64)
     w = w.astype(np.float64)
@@ -73,7 +93,9 @@ def conv2d_f32(x, w, bias, pad, stride, dilation, depthwise=False) -> np.ndarray
 
 
 def rescale(x, multiplier, shift, in_zp, out_zp, out_dtype, per_channel) -> np.ndarray:
-    """RESCALE (scale32 or scale16 alike: the same 64-bit formula), SINGLE_ROUND, signed."""
+    """RESCALE (scale32 or scale16 alike: the same 64-bit formula), SINGLE_ROUND, signed.
+    An INT48 input (int64 values, scale16) is apply_scale_16: the value is not narrowed,
+    the product fits int64, and a result outside int32 saturates as in apply_scale_32."""
     m, s = _i64(multiplier), _i64(shift)
     if not per_channel:
         m, s = m[0], s[0]
@@ -86,14 +108,18 @@ def matmul(a, b, a_zp, b_zp) -> np.ndarray:
 
 
 def avg_pool2d(x, kernel, stride, pad, in_zp, out_zp) -> np.ndarray:
+    """int8 or int16 (the output clipped to the input's dtype)."""
+    lo, hi = tr.dtype_range(np.asarray(x).dtype)
     xn = np.transpose(x, NHWC_TO_NCHW)
-    y = tr.quantized_avg_pool2d(xn, kernel, stride, pad, in_zp, out_zp, -128, 127)
+    y = tr.quantized_avg_pool2d(xn, kernel, stride, pad, in_zp, out_zp, lo, hi)
     return np.transpose(y, NCHW_TO_NHWC)
 
 
 def max_pool2d(x, kernel, stride, pad) -> np.ndarray:
+    dtype = np.asarray(x).dtype
+    lo, hi = tr.dtype_range(dtype)
     xn = np.transpose(x, NHWC_TO_NCHW)
-    y = tr.quantized_max_pool2d(xn, kernel, stride, pad, [1, 1], -128, 127)
+    y = tr.quantized_max_pool2d(xn, kernel, stride, pad, [1, 1], lo, hi, dtype)
     return np.transpose(y, NCHW_TO_NHWC)
 
 

@@ -13,6 +13,11 @@
  * (requantized in the kernel's epilogue: the same apply_scale_32 on the same
  * int32 value, bias added first); otherwise the kernel runs with the
  * identity scale and writes the int32 accumulator plus bias.
+ * EXT-INT16 (int16 x int8 + int48 bias -> int48, acc_type INT48): the same
+ * kernel in its int64-out mode (INT48 tensors are int64 in memory): the
+ * exact 64-bit accumulator plus bias, saturated to the int48 range where
+ * TOSA calls the result unpredictable. input_zp must be 0 (TOSA), weight_zp
+ * is any int8. The RESCALE (scale16) that follows runs on its own.
  * FP (fp32): aten::convolution, whose padding is symmetric: TOSA's
  * [top, bottom, left, right] is accepted when the floor rule with
  * (top, left) gives the same output size (the trailing pad is then never
@@ -121,19 +126,29 @@ static void add_views(tosa_graph *g, tosa_op *op, const conv_shape *c, int32_t v
   v[2] = -1; /* the output view is made by the caller (it may be the RESCALE's output) */
 }
 
-static ptec_status setup_int(tosa_graph *g, tosa_op *op, const conv_shape *c) {
+/* wide: EXT-INT16 (int16 input, int48 bias and output), else int8 -> int32. */
+static ptec_status setup_int(tosa_graph *g, tosa_op *op, const conv_shape *c, bool wide) {
   int64_t xzp, wzp;
-  ptec_status s = tosa_const_scalar(g, op, IN_XZP, TOSA_DTYPE_INT8, "input_zp", &xzp);
+  ptec_status s = tosa_const_scalar(g, op, IN_XZP, wide ? TOSA_DTYPE_INT16 : TOSA_DTYPE_INT8,
+                                    "input_zp", &xzp);
   if (s == PTEC_STATUS_OK) s = tosa_const_scalar(g, op, IN_WZP, TOSA_DTYPE_INT8, "weight_zp", &wzp);
   if (s != PTEC_STATUS_OK) return s;
+  if (wide && xzp != 0) {
+    return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "input_zp %lld must be 0 for INT16 "
+                        "input (TOSA allows a zero point only for INT8)", (long long)xzp);
+  }
   int32_t v[3];
   add_views(g, op, c, v);
   static const uint8_t nhwc[4] = {0, 2, 3, 1};
   int32_t ys[4] = {(int32_t)c->n, (int32_t)c->oc, (int32_t)c->oh, (int32_t)c->ow};
   int32_t multiplier, shift;
   int64_t out_zp = 0, lo = INT32_MIN, hi = INT32_MAX;
+  if (wide) { /* the kernel's int64-out mode clamps to [lo, hi]: the int48 range */
+    lo = -((int64_t)1 << 47);
+    hi = ((int64_t)1 << 47) - 1;
+  }
   int32_t y = g->operands[op->out_at];
-  tosa_op *rescale = tosa_fusable_rescale(g, y);
+  tosa_op *rescale = wide ? NULL : tosa_fusable_rescale(g, y);
   tosa_rescale_params rp;
   if (rescale != NULL && tosa_rescale_check(g, rescale, &rp) == PTEC_STATUS_OK && rp.scale32 &&
       !rp.out_unsigned &&
@@ -221,14 +236,18 @@ ptec_status tosa_setup_conv(tosa_graph *g, tosa_op *op) {
            bt = tosa_in(g, op, IN_BIAS)->type, yt = tosa_out(g, op, 0)->type;
   if (xt == TOSA_DTYPE_INT8 && wt == TOSA_DTYPE_INT8 && bt == TOSA_DTYPE_INT32 &&
       yt == TOSA_DTYPE_INT32 && acc == TOSA_DTYPE_INT32) {
-    return setup_int(g, op, &c);
+    return setup_int(g, op, &c, false);
+  }
+  if (xt == TOSA_DTYPE_INT16 && wt == TOSA_DTYPE_INT8 && bt == TOSA_DTYPE_INT48 &&
+      yt == TOSA_DTYPE_INT48 && acc == TOSA_DTYPE_INT48) {
+    return setup_int(g, op, &c, true);
   }
   if (xt == TOSA_DTYPE_FP32 && wt == TOSA_DTYPE_FP32 && bt == TOSA_DTYPE_FP32 &&
       yt == TOSA_DTYPE_FP32 && acc == TOSA_DTYPE_FP32) {
     return setup_fp(g, op, &c);
   }
   return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "types %s x %s + %s -> %s (acc %s) are not "
-                      "supported (INT8xINT8+INT32->INT32, FP32)", tosa_dtype_name(xt),
-                      tosa_dtype_name(wt), tosa_dtype_name(bt), tosa_dtype_name(yt),
-                      tosa_dtype_name(acc));
+                      "supported (INT8xINT8+INT32->INT32, INT16xINT8+INT48->INT48, FP32)",
+                      tosa_dtype_name(xt), tosa_dtype_name(wt), tosa_dtype_name(bt),
+                      tosa_dtype_name(yt), tosa_dtype_name(acc));
 }

@@ -34,7 +34,9 @@ static ptec_status arity(tosa_graph *g, const tosa_op *op, uint32_t in, uint32_t
 
 static ptec_status same_type(tosa_graph *g, const tosa_op *op, const tosa_tensor *a,
                              const tosa_tensor *b) {
-  if (a->type == b->type && a->type != TOSA_DTYPE_SHAPE && a->type != TOSA_DTYPE_FP16) {
+  /* TOSA's data layout, GATHER and SCATTER have no INT48 (nor SHAPE) variant. */
+  if (a->type == b->type && a->type != TOSA_DTYPE_SHAPE && a->type != TOSA_DTYPE_FP16 &&
+      a->type != TOSA_DTYPE_INT48) {
     return PTEC_STATUS_OK;
   }
   return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "types %s and %s must match (BOOL, INT8, "

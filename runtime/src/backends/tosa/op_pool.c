@@ -1,9 +1,10 @@
 /*
  * AVG_POOL2D(input, input_zp, output_zp) and MAX_POOL2D(input), NHWC.
  *
- * int8: ptec::quantized_avg_pool2d / ptec::quantized_max_pool2d (TOSA's
- * arithmetic: padding not counted, reciprocal_scale division) on the NHWC
- * data viewed as logical NCHW. fp32 average: aten::avg_pool2d with
+ * int8 and int16 (EXT-INT16; zero points 0): ptec::quantized_avg_pool2d /
+ * ptec::quantized_max_pool2d (TOSA's arithmetic: int32 accumulator, padding
+ * not counted, reciprocal_scale division) on the NHWC data viewed as
+ * logical NCHW. fp32 average: aten::avg_pool2d with
  * count_include_pad=False (TOSA counts only valid elements), padding
  * symmetric up to a trimmed trailing pad as for CONV2D. fp32 maximum: a
  * loop here (the portable kernel also writes indices, which TOSA has not).
@@ -119,22 +120,30 @@ ptec_status tosa_setup_pool(tosa_graph *g, tosa_op *op) {
   int64_t kernel[2] = {p.kernel[0], p.kernel[1]}, stride[2] = {p.stride[0], p.stride[1]};
   int64_t pad[4] = {p.pad[0], p.pad[1], p.pad[2], p.pad[3]};
   int32_t x, y;
-  if (type == TOSA_DTYPE_INT8) {
+  if (type == TOSA_DTYPE_INT8 || type == TOSA_DTYPE_INT16) {
+    const int64_t lo = type == TOSA_DTYPE_INT8 ? INT8_MIN : INT16_MIN;
+    const int64_t hi = type == TOSA_DTYPE_INT8 ? INT8_MAX : INT16_MAX;
     views(g, op, &p, &x, &y);
     if (avg) {
       int64_t izp, ozp;
       if (extra != TOSA_DTYPE_INT32) {
-        return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "acc_type must be INT32 for INT8");
+        return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "acc_type must be INT32 for %s",
+                            tosa_dtype_name(type));
       }
-      s = tosa_const_scalar(g, op, 1, TOSA_DTYPE_INT8, "input_zp", &izp);
-      if (s == PTEC_STATUS_OK) s = tosa_const_scalar(g, op, 2, TOSA_DTYPE_INT8, "output_zp", &ozp);
+      s = tosa_const_scalar(g, op, 1, type, "input_zp", &izp);
+      if (s == PTEC_STATUS_OK) s = tosa_const_scalar(g, op, 2, type, "output_zp", &ozp);
       if (s != PTEC_STATUS_OK) return s;
+      if (type != TOSA_DTYPE_INT8 && (izp != 0 || ozp != 0)) {
+        return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "zero points %lld and %lld must be "
+                            "0 for INT16 (TOSA allows them only for INT8)", (long long)izp,
+                            (long long)ozp);
+      }
       /* ptec::quantized_avg_pool2d.out(input, kernel, stride, padding,
        *   input_zp, output_zp, act_min, act_max, out) */
       int32_t args[] = {x, tosa_value_list(g, op, kernel, 2), tosa_value_list(g, op, stride, 2),
                         tosa_value_list(g, op, pad, 4), tosa_value_int(g, op, izp),
-                        tosa_value_int(g, op, ozp), tosa_value_int(g, op, INT8_MIN),
-                        tosa_value_int(g, op, INT8_MAX), y, y};
+                        tosa_value_int(g, op, ozp), tosa_value_int(g, op, lo),
+                        tosa_value_int(g, op, hi), y, y};
       memcpy(op->call->args, args, sizeof args);
       op->call->num_args = sizeof args / sizeof args[0];
       s = tosa_use_kernel(g, op, "ptec::quantized_avg_pool2d.out");
@@ -144,7 +153,7 @@ ptec_status tosa_setup_pool(tosa_graph *g, tosa_op *op) {
        *   dilation, act_min, act_max, out) */
       int32_t args[] = {x, tosa_value_list(g, op, kernel, 2), tosa_value_list(g, op, stride, 2),
                         tosa_value_list(g, op, pad, 4), tosa_value_list(g, op, dil, 2),
-                        tosa_value_int(g, op, INT8_MIN), tosa_value_int(g, op, INT8_MAX), y, y};
+                        tosa_value_int(g, op, lo), tosa_value_int(g, op, hi), y, y};
       memcpy(op->call->args, args, sizeof args);
       op->call->num_args = sizeof args / sizeof args[0];
       s = tosa_use_kernel(g, op, "ptec::quantized_max_pool2d.out");
@@ -153,7 +162,7 @@ ptec_status tosa_setup_pool(tosa_graph *g, tosa_op *op) {
     return s;
   }
   if (type != TOSA_DTYPE_FP32) {
-    return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "%s is not supported (INT8, FP32)",
+    return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "%s is not supported (INT8, INT16, FP32)",
                         tosa_dtype_name(type));
   }
   if (!avg) {

@@ -9,10 +9,20 @@
  * Supported: SINGLE_ROUND; signed data, or unsigned 8-bit input or output
  * (the kernel sees those bytes as uint8). DOUBLE_ROUND (EXT-DOUBLEROUND),
  * INEXACT_ROUND and unsigned 16-bit data are refused.
+ *
+ * INT48 input (EXT-INT16, int64 in memory): scale16 only (TOSA's ERROR_IF),
+ * signed, input_zp 0, to INT8, INT16 or INT32, as a loop here (ptec::rescale
+ * takes int32 values):
+ *   out = clip_out(sat32((x * m[c] + 2^(s[c]-1)) >> s[c]) + output_zp)
+ * which is apply_scale_16 (|x| < 2^47, m < 2^15: the product fits int64);
+ * a result outside int32, unpredictable in TOSA, saturates as it does in
+ * apply_scale_32 (requantize.h). m[c] >= 0 and s[c] in [2, 62] are checked
+ * at init.
  */
 #include <string.h>
 
 #include "backends/tosa/tosa.h"
+#include "kernels/quantized/requantize.h"
 
 enum { IN_X, IN_MULTIPLIER, IN_SHIFT, IN_INPUT_ZP, IN_OUTPUT_ZP };
 
@@ -26,9 +36,11 @@ ptec_status tosa_rescale_check(tosa_graph *g, const tosa_op *op, tosa_rescale_pa
                         "and 1", op->num_in, op->num_out);
   }
   const tosa_tensor *x = tosa_in(g, op, IN_X), *y = tosa_out(g, op, 0);
-  if (!is_int_type(x->type) || !is_int_type(y->type)) {
+  bool wide = x->type == TOSA_DTYPE_INT48;
+  if (!(is_int_type(x->type) || wide) || !is_int_type(y->type)) {
     return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "%s to %s is not supported (INT8, "
-                        "INT16, INT32)", tosa_dtype_name(x->type), tosa_dtype_name(y->type));
+                        "INT16, INT32, INT48 to INT8, INT16, INT32)", tosa_dtype_name(x->type),
+                        tosa_dtype_name(y->type));
   }
   if (!tosa_same_shape(x, y)) {
     return tosa_op_fail(g, op, PTEC_STATUS_SHAPE_MISMATCH, "input and output shapes differ");
@@ -56,10 +68,15 @@ ptec_status tosa_rescale_check(tosa_graph *g, const tosa_op *op, tosa_rescale_pa
     return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "input and output cannot both be "
                         "unsigned");
   }
+  if (wide && scale32) {
+    return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "scale32 is not allowed with an INT48 "
+                        "input (TOSA: apply_scale_16, INT16 multipliers)");
+  }
   if ((in_unsigned && (x->type == TOSA_DTYPE_INT32 || y->type == TOSA_DTYPE_INT32)) ||
-      (out_unsigned && (y->type == TOSA_DTYPE_INT32 || x->type == TOSA_DTYPE_INT32))) {
+      (out_unsigned && (y->type == TOSA_DTYPE_INT32 || x->type == TOSA_DTYPE_INT32)) ||
+      (wide && (in_unsigned || out_unsigned))) {
     return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "unsigned data cannot come from or go "
-                        "to INT32");
+                        "to INT32 or INT48");
   }
   if ((in_unsigned && x->type != TOSA_DTYPE_INT8) || (out_unsigned && y->type != TOSA_DTYPE_INT8)) {
     return tosa_op_fail(g, op, PTEC_STATUS_NOT_SUPPORTED, "unsigned 16-bit data is not "
@@ -89,6 +106,9 @@ ptec_status tosa_rescale_check(tosa_graph *g, const tosa_op *op, tosa_rescale_pa
   /* Unsigned data has a zero-extended zero point (uint8 in an INT8 tensor). */
   s = tosa_const_scalar(g, op, IN_INPUT_ZP, x->type, "input_zp", &zp);
   if (s != PTEC_STATUS_OK) return s;
+  if (wide && zp != 0) { /* before narrowing it to int32 */
+    return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "zero points must be 0 except for INT8");
+  }
   p->in_zp = p->in_unsigned ? (int32_t)(uint8_t)zp : (int32_t)zp;
   s = tosa_const_scalar(g, op, IN_OUTPUT_ZP, y->type, "output_zp", &zp);
   if (s != PTEC_STATUS_OK) return s;
@@ -160,6 +180,64 @@ ptec_status tosa_rescale_scale_values(tosa_graph *g, tosa_op *op, tosa_op *resca
   return PTEC_STATUS_OK;
 }
 
+/* op->p of an INT48-input RESCALE */
+enum { P48_STEP, P48_CHANNELS, P48_OUT_ZP, P48_LO, P48_HI };
+
+static ptec_status run_rescale48(tosa_graph *g, tosa_op *op) {
+  const tosa_tensor *x = tosa_in(g, op, IN_X), *y = tosa_out(g, op, 0);
+  const int32_t *m = tosa_in(g, op, IN_MULTIPLIER)->widened;
+  const int32_t *sh = tosa_in(g, op, IN_SHIFT)->widened;
+  const int64_t *xs = x->t.data;
+  const int64_t lo48 = -((int64_t)1 << 47), hi48 = ((int64_t)1 << 47) - 1;
+  const int64_t channels = op->p[P48_CHANNELS], step = op->p[P48_STEP];
+  int64_t c = 0;
+  for (size_t i = 0; i < y->t.numel; i++) {
+    /* INT48 tensors hold int48 values (producers saturate, constants are
+     * 6 bytes); the clamp only keeps the product below 2^63 regardless. */
+    int64_t v = xs[i] < lo48 ? lo48 : xs[i] > hi48 ? hi48 : xs[i];
+    int64_t k = c * step, s = sh[k];
+    int64_t r = ptec_asr64(v * m[k] + ((int64_t)1 << (s - 1)), (int)s);
+    r = r > INT32_MAX ? INT32_MAX : r < INT32_MIN ? INT32_MIN : r;
+    r += op->p[P48_OUT_ZP];
+    r = r < op->p[P48_LO] ? op->p[P48_LO] : r > op->p[P48_HI] ? op->p[P48_HI] : r;
+    switch (y->type) {
+      case TOSA_DTYPE_INT8: ((int8_t *)y->t.data)[i] = (int8_t)r; break;
+      case TOSA_DTYPE_INT16: ((int16_t *)y->t.data)[i] = (int16_t)r; break;
+      default: ((int32_t *)y->t.data)[i] = (int32_t)r; break;
+    }
+    if (++c == channels) c = 0;
+  }
+  return PTEC_STATUS_OK;
+}
+
+static ptec_status setup_rescale48(tosa_graph *g, tosa_op *op, const tosa_rescale_params *p) {
+  tosa_tensor *m = tosa_in(g, op, IN_MULTIPLIER), *sh = tosa_in(g, op, IN_SHIFT);
+  const tosa_tensor *x = tosa_in(g, op, IN_X), *y = tosa_out(g, op, 0);
+  if (widen(g, m) == NULL || widen(g, sh) == NULL) {
+    return tosa_op_fail(g, op, PTEC_STATUS_INTERNAL, "no arena left for scale parameters");
+  }
+  for (uint32_t c = 0; c < p->channels; c++) {
+    if (m->widened[c] < 0 || sh->widened[c] < 2 || sh->widened[c] > 62) {
+      return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "multiplier[%u] = %d must be >= 0 "
+                          "and shift[%u] = %d in [2, 62]", c, (int)m->widened[c], c,
+                          (int)sh->widened[c]);
+    }
+  }
+  int32_t lo = y->type == TOSA_DTYPE_INT8 ? INT8_MIN : y->type == TOSA_DTYPE_INT16 ? INT16_MIN
+                                                                                   : INT32_MIN;
+  int32_t hi = y->type == TOSA_DTYPE_INT8 ? INT8_MAX : y->type == TOSA_DTYPE_INT16 ? INT16_MAX
+                                                                                   : INT32_MAX;
+  /* per channel: the last dim, innermost in the contiguous tensor */
+  op->p[P48_STEP] = p->per_channel ? 1 : 0;
+  op->p[P48_CHANNELS] = p->per_channel ? x->sizes[x->t.rank - 1] : 1;
+  op->p[P48_OUT_ZP] = p->out_zp;
+  op->p[P48_LO] = lo;
+  op->p[P48_HI] = hi;
+  if (op->p[P48_CHANNELS] < 1) op->p[P48_CHANNELS] = 1; /* an empty tensor: nothing runs */
+  op->run = run_rescale48;
+  return PTEC_STATUS_OK;
+}
+
 static int32_t unsigned_view(tosa_graph *g, tosa_op *op, int32_t t) {
   const tosa_tensor *x = &g->tensors[t];
   int32_t v = tosa_value_view(g, op, t, x->t.rank, x->sizes, x->t.dim_order);
@@ -171,6 +249,7 @@ ptec_status tosa_setup_rescale(tosa_graph *g, tosa_op *op) {
   tosa_rescale_params p;
   ptec_status s = tosa_rescale_check(g, op, &p);
   if (s != PTEC_STATUS_OK) return s;
+  if (tosa_in(g, op, IN_X)->type == TOSA_DTYPE_INT48) return setup_rescale48(g, op, &p);
   int32_t m, sh;
   s = tosa_rescale_scale_values(g, op, op, &m, &sh);
   if (s != PTEC_STATUS_OK) return s;

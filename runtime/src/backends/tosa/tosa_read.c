@@ -78,15 +78,22 @@ ptec_status tosa_open_block(const ptec_delegate_blob *blob, tosa_block_view *b, 
   return PTEC_STATUS_OK;
 }
 
-/* Bytes per element as stored in tensor data (SHAPE: int64). */
+/* Bytes per element in memory (SHAPE: int64; INT48: int64, see below). */
 static size_t element_size(uint32_t type) {
   switch (type) {
     case TOSA_DTYPE_BOOL: case TOSA_DTYPE_INT8: return 1;
     case TOSA_DTYPE_INT16: case TOSA_DTYPE_FP16: return 2;
     case TOSA_DTYPE_INT32: case TOSA_DTYPE_FP32: return 4;
-    case TOSA_DTYPE_SHAPE: return 8;
+    case TOSA_DTYPE_INT48: case TOSA_DTYPE_SHAPE: return 8;
     default: return 0;
   }
+}
+
+/* Bytes per element of constant data in the blob: INT48 values are six
+ * little-endian bytes there (the TOSA serialization library's encoding) and
+ * int64 in memory: widen_int48 copies them into the arena at init. */
+static size_t data_element_size(uint32_t type) {
+  return type == TOSA_DTYPE_INT48 ? 6 : element_size(type);
 }
 
 ptec_status tosa_read_tensor(fb_reader *r, const fb_vector *tensors, uint32_t i,
@@ -151,12 +158,15 @@ ptec_status tosa_read_tensor(fb_reader *r, const fb_vector *tensors, uint32_t i,
   }
   ti->nbytes = ti->numel * element_size(ti->type);
   if (ti->has_data) {
-    if (ti->data.len != ti->nbytes) {
+    uint64_t want = ti->numel * data_element_size(ti->type);
+    if (ti->data.len != want) {
       ptec_format(msg, cap, "TOSA constant '%s' has %u bytes of data, its shape needs %llu",
-                  ti->name, ti->data.len, (unsigned long long)ti->nbytes);
+                  ti->name, ti->data.len, (unsigned long long)want);
       return PTEC_STATUS_BAD_SIZE;
     }
-    if ((uintptr_t)(r->buf + ti->data.data) % element_size(ti->type) != 0) {
+    /* INT48 data is read byte by byte (widen_int48): any alignment. */
+    if (ti->type != TOSA_DTYPE_INT48 &&
+        (uintptr_t)(r->buf + ti->data.data) % element_size(ti->type) != 0) {
       ptec_format(msg, cap, "TOSA constant '%s': data is not aligned to its element size",
                   ti->name);
       return PTEC_STATUS_MALFORMED;
@@ -198,6 +208,8 @@ ptec_status tosa_count(const ptec_delegate_blob *blob, tosa_counts *c, char *msg
     if (ti.has_data && (ti.type == TOSA_DTYPE_INT8 || ti.type == TOSA_DTYPE_INT16) &&
         ti.rank <= 1)
       arena += align16(ti.numel * 4);
+    /* INT48 constants are widened to int64 (widen_int48). */
+    if (ti.has_data && ti.type == TOSA_DTYPE_INT48) arena += align16(ti.nbytes);
   }
   uint64_t operands = 0;
   for (uint32_t i = 0; i < b.operators.len; i++) {
@@ -309,6 +321,16 @@ static ptec_status read_io(tosa_graph *g, const tosa_block_view *b) {
   if (s != PTEC_STATUS_OK) return s;
   g->num_inputs = b->inputs.len;
   g->num_outputs = b->outputs.len;
+  for (uint32_t k = 0; k < g->num_inputs + g->num_outputs; k++) {
+    const tosa_tensor *t = &g->tensors[k < g->num_inputs ? g->inputs[k]
+                                                         : g->outputs[k - g->num_inputs]];
+    if (t->type == TOSA_DTYPE_INT48) {
+      return tosa_fail(g, PTEC_STATUS_NOT_SUPPORTED, "TOSA graph %s '%s' is INT48, which no "
+                       ".pte tensor dtype holds (EXT-INT16 keeps INT48 inside the graph: "
+                       "RESCALE it to INT32, INT16 or INT8)",
+                       k < g->num_inputs ? "input" : "output", t->name);
+    }
+  }
   for (uint32_t k = 0; k < g->num_inputs; k++) {
     tosa_tensor *t = &g->tensors[g->inputs[k]];
     if (t->flags & (TOSA_T_INPUT | TOSA_T_CONST)) {
@@ -399,6 +421,29 @@ static ptec_status read_operator(tosa_graph *g, const tosa_block_view *b, uint32
   return PTEC_STATUS_OK;
 }
 
+/* INT48 constants: six little-endian bytes per value in the blob, widened
+ * (sign-extended) to int64 in the arena, where tosa_count counted them. */
+static ptec_status widen_int48(tosa_graph *g) {
+  for (uint32_t i = 0; i < g->num_tensors; i++) {
+    tosa_tensor *t = &g->tensors[i];
+    if (t->type != TOSA_DTYPE_INT48 || !(t->flags & TOSA_T_CONST)) continue;
+    int64_t *w = tosa_arena_take(g, t->t.nbytes);
+    if (w == NULL) {
+      return tosa_fail(g, PTEC_STATUS_INTERNAL, "TOSA arena too small for INT48 constant '%s'",
+                       t->name);
+    }
+    const uint8_t *b = t->t.data;
+    for (size_t k = 0; k < t->t.numel; k++, b += 6) {
+      uint64_t u = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+                   (uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40;
+      /* sign-extend bit 47 without shifting a negative value */
+      w[k] = (u & ((uint64_t)1 << 47)) ? -(int64_t)(((uint64_t)1 << 48) - u) : (int64_t)u;
+    }
+    t->t.data = w;
+  }
+  return PTEC_STATUS_OK;
+}
+
 ptec_status tosa_read(const ptec_delegate_blob *blob, const tosa_counts *c, void *memory,
                       size_t bytes, tosa_graph **out, char *msg, size_t cap) {
   size_t need = tosa_structures_size(c);
@@ -458,6 +503,7 @@ ptec_status tosa_read(const ptec_delegate_blob *blob, const tosa_counts *c, void
     return tosa_fail(g, PTEC_STATUS_INTERNAL, "TOSA plan changed between passes");
   }
   g->arena_used = (size_t)activations;
-  s = tosa_prepare_ops(g);
+  s = widen_int48(g);
+  if (s == PTEC_STATUS_OK) s = tosa_prepare_ops(g);
   return s;
 }

@@ -34,6 +34,7 @@ int tosa_ptec_dtype(uint32_t type) {
     case TOSA_DTYPE_INT32: return PTEC_DTYPE_INT32;
     case TOSA_DTYPE_FP32: return PTEC_DTYPE_FLOAT32;
     case TOSA_DTYPE_FP16: return PTEC_DTYPE_FLOAT16;
+    case TOSA_DTYPE_INT48: /* int64 in memory; never a graph input or output */
     case TOSA_DTYPE_SHAPE: return PTEC_DTYPE_INT64;
     default: return -1;
   }
@@ -74,6 +75,7 @@ ptec_status tosa_const_scalar(tosa_graph *g, const tosa_op *op, uint32_t k, uint
     case TOSA_DTYPE_INT8: *v = *(const int8_t *)d; break;
     case TOSA_DTYPE_INT16: *v = *(const int16_t *)d; break;
     case TOSA_DTYPE_INT32: *v = *(const int32_t *)d; break;
+    case TOSA_DTYPE_INT48: *v = *(const int64_t *)d; break; /* widened at init */
     case TOSA_DTYPE_FP32: *v = 0; break; /* float zero points must be 0: checked by caller */
     default: *v = 0; break;
   }

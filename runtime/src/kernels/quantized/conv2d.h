@@ -23,13 +23,26 @@ typedef struct ptec_qconv {
   int64_t groups;
   int64_t scale_step;      /* 0: per-tensor multiplier and shift, 1: per channel */
   int32_t in_zp, w_zp, out_zp, act_min, act_max;
+  bool wide;               /* int64 out (int16 input): acc + bias, no requantize */
+  int64_t wide_min, wide_max; /* the wide mode's clamp, within int48 */
 } ptec_qconv;
 
-/* Bias of output channel oc (int32, or int64 with int16 activations). */
+/* Bias of output channel oc (int32, or int64 with int16 activations). An
+ * int64 bias is clamped to +-2^62, which changes no result (every output
+ * saturates far below) and keeps acc + bias from overflowing int64. */
 static inline int64_t ptec_qconv_bias(const ptec_qconv *p, int64_t oc) {
   if (p->bias == NULL) return 0;
-  return p->bias->dtype == PTEC_DTYPE_INT64 ? ((const int64_t *)p->bias->data)[oc]
-                                            : ((const int32_t *)p->bias->data)[oc];
+  if (p->bias->dtype != PTEC_DTYPE_INT64) return ((const int32_t *)p->bias->data)[oc];
+  const int64_t b = ((const int64_t *)p->bias->data)[oc], lim = (int64_t)1 << 62;
+  return b > lim ? lim : b < -lim ? -lim : b;
+}
+
+/* The wide mode's output: clamp(acc + bias[oc], wide_min, wide_max). Each
+ * term of acc is at most 2^24 in magnitude, so acc + bias is exact for
+ * fewer than 2^37 terms (far beyond any weight tensor that fits memory). */
+static inline int64_t ptec_qconv_wide_output(const ptec_qconv *p, int64_t oc, int64_t acc) {
+  int64_t v = acc + ptec_qconv_bias(p, oc);
+  return v < p->wide_min ? p->wide_min : v > p->wide_max ? p->wide_max : v;
 }
 
 /* Requantizes output channel oc's accumulator (qparams.h's epilogue). */

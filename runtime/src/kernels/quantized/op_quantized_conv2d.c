@@ -16,20 +16,33 @@
  *
  * with c = oc for per-channel multiplier/shift (length O) or 0 (length 1).
  * input int8 (bias int32) or int16 (bias int64 or int32); weight int8; out
- * of the input's dtype, or int32 for int8 input (no requantize: see setup).
- * padding is [p], [ph, pw] or [top, bottom, left, right]; the output size
- * follows PyTorch's floor rule.
+ * of the input's dtype, or int32 for int8 input, or int64 for int16 input
+ * (the two modes without requantization, below). padding is [p], [ph, pw]
+ * or [top, bottom, left, right]; the output size follows PyTorch's floor
+ * rule.
  *
  * a16w8 (int16 input): TOSA EXT-INT16 accumulates i16 x i8 in i48, and a
- * RESCALE of an i48 value must use scale16 (a 16-bit multiplier). ptec
- * follows ExecuTorch's lowering of a16w8 conv instead
- * (DecomposeConv2dWithInt16ActivationPass): CONV2D without bias, RESCALE
- * i48 -> i32 by exactly 1.0 (TOSA requires the value to fit int32), ADD the
- * bias in i32, RESCALE i32 -> i16 with scale32. That keeps the 31-bit
- * multiplier, so int8 and int16 share one formula above; the int64
- * accumulator saturates to int32 where TOSA's result would be unpredictable.
- * TOSA also wants input_zp 0 for int16; any int16 zero point works here, but
- * keep it 0 for parity with the NPU.
+ * RESCALE of an i48 value must use scale16 (a 16-bit multiplier). ptec's
+ * own int16 kernel calls (int16 out) follow ExecuTorch's lowering of a16w8
+ * conv instead (DecomposeConv2dWithInt16ActivationPass): CONV2D without
+ * bias, RESCALE i48 -> i32 by exactly 1.0 (TOSA requires the value to fit
+ * int32), ADD the bias in i32, RESCALE i32 -> i16 with scale32. That keeps
+ * the 31-bit multiplier, so int8 and int16 share one formula above; the
+ * int64 accumulator saturates to int32 where TOSA's result would be
+ * unpredictable. TOSA also wants input_zp 0 for int16; any int16 zero point
+ * works here, but keep it 0 for parity with the NPU.
+ *
+ * Without requantization (TOSA CONV2D / DEPTHWISE_CONV2D alone, as the TOSA
+ * executor runs them):
+ *   - int8 input, int32 out: the caller passes the identity scale
+ *     (multiplier 2^30, shift 30), output_zp 0 and the int32 range, so the
+ *     formula above stores sat32(sat32(acc) + bias).
+ *   - int16 input, int64 out (EXT-INT16's i48 accumulator):
+ *       out = clamp(acc + bias[oc], activation_min, activation_max)
+ *     exactly, in 64 bits; the activation range must lie within int48
+ *     [-2^47, 2^47 - 1] (pass those bounds to saturate where TOSA's int48
+ *     result would be unpredictable), output_zp must be 0, and multiplier
+ *     and shift are checked as always but not applied.
  *
  * Variants: a reference loop (any layout, int64 accumulator); an NHWC fast
  * path (int8, channels innermost in input and weight, i.e. input dim order
@@ -56,10 +69,9 @@ static ptec_status setup(ptec_kernel_context *ctx, ptec_qconv *p, ptec_q_phase p
   const ptec_tensor *in = p->in, *w = p->weight, *bias = p->bias;
   PTEC_TRY(ptec_q_check_activation_dtype(ctx, in, "input"));
   PTEC_TRY(ptec_check_dtype(ctx, w, PTEC_DTYPE_INT8, "weight"));
-  /* An int32 out (int8 input) is TOSA CONV2D without its RESCALE: the
-   * caller passes the identity scale (multiplier 2^30, shift 30) and the
-   * int32 range, so the accumulator plus bias is stored as is. */
-  if (!(in->dtype == PTEC_DTYPE_INT8 && p->out->dtype == PTEC_DTYPE_INT32))
+  /* The modes without requantization (header): int8 -> int32, int16 -> int64. */
+  p->wide = in->dtype == PTEC_DTYPE_INT16 && p->out->dtype == PTEC_DTYPE_INT64;
+  if (!(in->dtype == PTEC_DTYPE_INT8 && p->out->dtype == PTEC_DTYPE_INT32) && !p->wide)
     PTEC_TRY(ptec_check_same_dtype(ctx, in, p->out, "input", "out"));
   PTEC_CHECK(ctx, in->rank == 4 && w->rank == 4, PTEC_STATUS_SHAPE_MISMATCH,
              "input and weight must be 4-D ([N, C, H, W], [O, C/groups, KH, KW]), got rank %u "
@@ -96,12 +108,30 @@ static ptec_status setup(ptec_kernel_context *ctx, ptec_qconv *p, ptec_q_phase p
   }
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_INPUT_ZP, in->dtype, "input_zp", &p->in_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_WEIGHT_ZP, PTEC_DTYPE_INT8, "weight_zp", &p->w_zp));
-  PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, p->out->dtype, "output_zp", &p->out_zp));
-  PTEC_TRY(ptec_q_activation_range(ctx, ARG_ACT_MIN, p->out->dtype, &p->act_min, &p->act_max));
+  if (p->wide) {
+    const int64_t lo48 = -((int64_t)1 << 47), hi48 = ((int64_t)1 << 47) - 1;
+    int64_t zp = ptec_arg_int(ctx, ARG_OUTPUT_ZP);
+    p->wide_min = ptec_arg_int(ctx, ARG_ACT_MIN);
+    p->wide_max = ptec_arg_int(ctx, ARG_ACT_MAX);
+    PTEC_CHECK(ctx, zp == 0, PTEC_STATUS_OUT_OF_RANGE,
+               "output_zp %lld must be 0 with an int64 out", (long long)zp);
+    PTEC_CHECK(ctx, p->wide_min >= lo48 && p->wide_max <= hi48 && p->wide_min <= p->wide_max,
+               PTEC_STATUS_OUT_OF_RANGE,
+               "activation range [%lld, %lld] must be ordered and within int48 for an int64 out",
+               (long long)p->wide_min, (long long)p->wide_max);
+    p->out_zp = 0;
+    p->act_min = INT32_MIN;
+    p->act_max = INT32_MAX;
+  } else {
+    PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, p->out->dtype, "output_zp", &p->out_zp));
+    PTEC_TRY(ptec_q_activation_range(ctx, ARG_ACT_MIN, p->out->dtype, &p->act_min,
+                                     &p->act_max));
+  }
   return ptec_q_scale_tensors(ctx, p->multiplier, p->shift, O, phase, &p->scale_step);
 }
 
-/* Any layout, int8 or int16, int64 accumulator. */
+/* Any layout, int8 or int16, int64 accumulator; every out dtype (the only
+ * path of the wide mode). */
 static void conv_reference(const ptec_qconv *p) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
   const void *x = p->in->data;
@@ -131,8 +161,9 @@ static void conv_reference(const ptec_qconv *p) {
               }
             }
           }
-          ptec_q_store(y, p->out->dtype, n * Y.sn + oc * Y.sc + oy * Y.sh + ox * Y.sw,
-                       ptec_qconv_output(p, oc, acc));
+          int64_t yi = n * Y.sn + oc * Y.sc + oy * Y.sh + ox * Y.sw;
+          if (p->wide) ((int64_t *)y)[yi] = ptec_qconv_wide_output(p, oc, acc);
+          else ptec_q_store(y, p->out->dtype, yi, ptec_qconv_output(p, oc, acc));
         }
     }
 }
