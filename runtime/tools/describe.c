@@ -8,6 +8,7 @@
 #include "describe.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "executor/internal.h"
@@ -94,25 +95,43 @@ void ptec_describe_method(FILE *out, const ptec_program *prog, const ptec_method
   fprintf(out, "\noutputs ");
   list_i32(out, m->outputs, m->num_outputs);
   fprintf(out, "\n");
+  /* Values stay in the program; the runtime decodes them as instructions run. */
+  ptec_method *mm = (ptec_method *)m;
+  fb_reader r;
+  ptec_program_reader(prog, &r);
   for (uint32_t i = 0; i < m->num_values; i++) {
+    ptec_value v;
+    ptec_tensor t;
+    int64_t *items = NULL;
+    ptec_value_read(mm, &r, i, &v, &t, NULL);
+    if (v.tag == PTEC_VALUE_INT_LIST && v.count > 0) {
+      items = malloc(v.count * sizeof *items);
+      if (items != NULL) ptec_value_read(mm, &r, i, &v, &t, items);
+    }
     fprintf(out, "value %u ", i);
-    describe_value(out, prog, &m->values[i], req, planned);
+    if (v.tag == PTEC_VALUE_INT_LIST && items == NULL) v.count = 0;
+    describe_value(out, prog, &v, req, planned);
     fprintf(out, "\n");
+    free(items);
   }
   for (uint32_t i = 0; i < m->num_instructions; i++) {
     const ptec_instruction *ins = &m->instructions[i];
+    uint32_t b = PTEC_INSTR_B(ins), n;
     fprintf(out, "instruction %u ", i);
-    switch (ins->kind) {
+    switch (PTEC_INSTR_KIND(ins)) {
       case INSTR_KERNEL_CALL:
-        fprintf(out, "kernel %s ", ins->kernel->name);
-        list_i32(out, ins->args, ins->num_args);
+      case INSTR_DELEGATE_CALL: {
+        const int32_t *args = ptec_instruction_args(m, ins, &n);
+        if (PTEC_INSTR_KIND(ins) == INSTR_KERNEL_CALL) {
+          fprintf(out, "kernel %s ", ptec_kernel_table[b].name);
+        } else {
+          fprintf(out, "delegate %u ", b);
+        }
+        list_i32(out, args, n);
         break;
-      case INSTR_DELEGATE_CALL:
-        fprintf(out, "delegate %u ", ins->a);
-        list_i32(out, ins->args, ins->num_args);
-        break;
-      case INSTR_MOVE_CALL: fprintf(out, "move %u %u", ins->a, ins->b); break;
-      case INSTR_JUMP_FALSE_CALL: fprintf(out, "jump_false %u %u", ins->a, ins->b); break;
+      }
+      case INSTR_MOVE_CALL: fprintf(out, "move %u %u", ins->a, b); break;
+      case INSTR_JUMP_FALSE_CALL: fprintf(out, "jump_false %u %u", ins->a, b); break;
       case INSTR_FREE_CALL: fprintf(out, "free %u", ins->a); break;
       default: break;
     }

@@ -197,6 +197,22 @@ def test_runner_places_memory_as_the_compiler_planned(programs):
     assert run.stack_execute > 0 and run.structs[0] > 0 and run.structs[1] > 0
 
 
+def test_ram_beyond_the_arena_meets_its_goal(programs):
+    """Issue 5: beyond its arena, MobileNetV2-int8 needs at most 8 KB of RAM on the M55
+    (method memory, scratch, the program and method structures, the runtime's stack peak).
+    Method memory has no table of the method's values: they stay described in the program
+    and an instruction's arguments are decoded into a frame when it runs."""
+    compiled, x, _ = programs["mobilenet_v2_int8"]
+    runner = ptec.load(compiled.buffer, target="cortex-m55")
+    runner(x)
+    run = runner.last_run
+    beyond = (run.method_memory + run.scratch + sum(run.structs)
+              + max(run.stack_init, run.stack_execute))
+    assert beyond <= 8 * 1024, run
+    # 8 bytes per instruction, one frame for the largest call: not per value.
+    assert run.method_memory <= 8 * len(compiled.instructions) + 1024, run
+
+
 # -------------------------------------------------------------- memory fit
 
 
@@ -254,7 +270,9 @@ def test_ptec_run_command_on_the_device(programs, tmp_path):
 
 
 def test_footprint_core_has_no_mutable_state_and_meets_its_code_goal():
-    """bench/footprint.py: TFLM's method (runner minus bare app) at -Os."""
+    """bench/footprint.py: TFLM's method (runner minus bare app) at -Os. The goal (issue 5):
+    the core without kernels is at most 10 KB of code at plain -Os, without link-time
+    optimisation."""
     sys.path.insert(0, str(ROOT / "bench"))
     import footprint
 
@@ -268,7 +286,8 @@ def test_footprint_core_has_no_mutable_state_and_meets_its_code_goal():
     # Kernels and delegates stay out of the core image.
     assert not any(k.startswith(("runtime/kernels/", "runtime/backends/tosa"))
                    and v[".text"] > 64 for k, v in plain["breakdown"].items()), plain["breakdown"]
-    assert lto["core"][".text"] <= 10 * 1024, lto["core"]
+    assert plain["core"][".text"] <= 10 * 1024, plain["core"]
+    assert lto["core"][".text"] <= plain["core"][".text"], (lto["core"], plain["core"])
 
 
 # ------------------------------------------------------ the execution hook

@@ -188,9 +188,10 @@ size_t ptec_method_planned_buffer_size(const ptec_method_requirements *req,
 
 /* ------------------------------------------------------------------- method */
 
-struct ptec_value;
 struct ptec_instruction;
 struct ptec_delegate_instance;
+struct ptec_value_state;
+struct ptec_frame;
 
 /*
  * An observer of execution, for profilers: called before (`end` false) and
@@ -204,19 +205,24 @@ typedef void (*ptec_instruction_hook)(void *context, uint32_t instruction, const
 
 typedef struct ptec_method {
   /* private */
-  const ptec_program *program;
-  uint32_t plan;                  /* offset of the ExecutionPlan table */
-  struct ptec_value *values;
+  ptec_program *program;
+  uint32_t values;                /* program offset of the EValue table's elements */
   uint32_t num_values;
   struct ptec_instruction *instructions;
   uint32_t num_instructions;
   struct ptec_delegate_instance *delegates;
   uint32_t num_delegates;
+  struct ptec_value_state *states; /* values bound or moved at run time, by index */
+  uint32_t num_states;
+  struct ptec_frame *frame;       /* the arguments of the running instruction */
+  void **planned;                 /* planned buffers, copied into method memory */
+  const int64_t *planned_sizes;   /* as the program declares them, in the program */
+  uint32_t num_planned;
   const int32_t *inputs;          /* value indices, in the program */
   uint32_t num_inputs;
   const int32_t *outputs;
   uint32_t num_outputs;
-  uint8_t *inputs_set;            /* one flag per input */
+  uint8_t *inputs_set;            /* per input: 0 not set, 1 set, 2 not a tensor */
   uint8_t *scratch;               /* per-instruction temporary memory */
   size_t scratch_size;
   uint32_t failed_instruction;

@@ -1,9 +1,8 @@
 /* A printf subset for error messages: the runtime core has no stdio. */
 #include "core/message.h"
 
+#include <stdbool.h>
 #include <stdint.h>
-
-#include "kernels/kernel.h"
 
 typedef struct sink {
   char *buf;
@@ -25,27 +24,25 @@ static void put_string(sink *s, const char *str) {
   }
 }
 
-/* v / 10 by shifts and adds (Hacker's Delight, divu10): on 32-bit targets a
- * 64-bit `/` would link libgcc's 64-bit division, 800 bytes of code. */
+/* v / 10 in 32-bit divisions (16 bits at a time below the high word): on
+ * 32-bit targets a 64-bit `/` would link libgcc's 64-bit division, 800
+ * bytes of code. */
 static unsigned long long div10(unsigned long long v, unsigned *rem) {
-  unsigned long long q = (v >> 1) + (v >> 2);
-  q += q >> 4;
-  q += q >> 8;
-  q += q >> 16;
-  q += q >> 32;
-  q >>= 3;
-  unsigned long long r = v - q * 10;
-  if (r > 9) {
-    q++;
-    r -= 10;
-  }
-  *rem = (unsigned)r;
-  return q;
+  uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
+  uint32_t mid = (hi % 10) << 16 | lo >> 16;
+  uint32_t low = (mid % 10) << 16 | (lo & 0xFFFF);
+  *rem = low % 10;
+  return (unsigned long long)(hi / 10) << 32 | (mid / 10) << 16 | low / 10;
 }
 
-static void put_unsigned(sink *s, unsigned long long v) {
+/* An integer; `is_signed`: `v` holds a two's-complement value. */
+static void put_int(sink *s, unsigned long long v, bool is_signed) {
   char digits[24];
   int n = 0;
+  if (is_signed && (long long)v < 0) {
+    put_char(s, '-');
+    v = 0ULL - v; /* in unsigned arithmetic: LLONG_MIN does not overflow */
+  }
   do {
     unsigned r;
     v = div10(v, &r);
@@ -54,48 +51,50 @@ static void put_unsigned(sink *s, unsigned long long v) {
   while (n > 0) put_char(s, digits[--n]);
 }
 
-static void put_signed(sink *s, long long v) {
-  if (v < 0) {
-    put_char(s, '-');
-    /* Negate in unsigned arithmetic so LLONG_MIN does not overflow. */
-    put_unsigned(s, 0ULL - (unsigned long long)v);
-  } else {
-    put_unsigned(s, (unsigned long long)v);
-  }
-}
-
 size_t ptec_vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
   sink s = {buf, cap, 0};
   if (cap == 0) return 0;
   for (const char *p = fmt; *p; p++) {
-    if (*p != '%') {
-      put_char(&s, *p);
+    char c = *p;
+    if (c != '%') {
+      put_char(&s, c);
       continue;
     }
-    p++;
     int longs = 0;
-    int size_t_arg = 0;
-    while (*p == 'l') {
-      longs++;
-      p++;
+    bool size_t_arg = false;
+    for (c = *++p; c == 'l' || c == 'z'; c = *++p) {
+      if (c == 'z') size_t_arg = true;
+      else longs++;
     }
-    if (*p == 'z') {
-      size_t_arg = 1;
-      p++;
-    }
-    switch (*p) {
+    unsigned long long u;
+    switch (c) {
       case 'd':
       case 'i':
-        if (longs >= 2) put_signed(&s, va_arg(ap, long long));
-        else if (longs == 1) put_signed(&s, va_arg(ap, long));
-        else put_signed(&s, va_arg(ap, int));
-        break;
       case 'u':
-        if (size_t_arg) put_unsigned(&s, va_arg(ap, size_t));
-        else if (longs >= 2) put_unsigned(&s, va_arg(ap, unsigned long long));
-        else if (longs == 1) put_unsigned(&s, va_arg(ap, unsigned long));
-        else put_unsigned(&s, va_arg(ap, unsigned));
+        /* Read as the unsigned type of the argument's width, then extend. */
+        if (longs >= 2) {
+          u = va_arg(ap, unsigned long long);
+        } else if (longs == 1 && sizeof(long) > sizeof(int)) {
+          u = va_arg(ap, unsigned long);
+        } else if (size_t_arg && sizeof(size_t) > sizeof(int)) {
+          u = va_arg(ap, size_t);
+        } else {
+          u = longs        ? va_arg(ap, unsigned long)
+              : size_t_arg ? va_arg(ap, size_t)
+                           : va_arg(ap, unsigned);
+          if (c != 'u') u = (unsigned long long)(long long)(int)u;
+        }
+        put_int(&s, u, c != 'u');
         break;
+      case 'v': { /* int32_t list: (const int32_t *items, int count), "1,2,3" */
+        const int32_t *items = va_arg(ap, const int32_t *);
+        int count = va_arg(ap, int);
+        for (int k = 0; k < count; k++) {
+          if (k > 0) put_char(&s, ',');
+          put_int(&s, (unsigned long long)(long long)items[k], true);
+        }
+        break;
+      }
       case 's':
         put_string(&s, va_arg(ap, const char *));
         break;
@@ -110,7 +109,7 @@ size_t ptec_vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
         break;
       default:
         put_char(&s, '%');
-        put_char(&s, *p);
+        put_char(&s, c);
         break;
     }
   }
@@ -124,15 +123,4 @@ size_t ptec_format(char *buf, size_t cap, const char *fmt, ...) {
   size_t n = ptec_vformat(buf, cap, fmt, ap);
   va_end(ap);
   return n;
-}
-
-ptec_status ptec_kernel_fail(ptec_kernel_context *ctx, ptec_status status,
-                             const char *fmt, ...) {
-  if (ctx->message == NULL || ctx->message_capacity == 0) return status;
-  size_t n = ptec_format(ctx->message, ctx->message_capacity, "%s: ", ctx->op_name);
-  va_list ap;
-  va_start(ap, fmt);
-  ptec_vformat(ctx->message + n, ctx->message_capacity - n, fmt, ap);
-  va_end(ap);
-  return status;
 }

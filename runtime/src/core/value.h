@@ -1,8 +1,10 @@
 /*
  * Runtime values: what instructions read and write.
  *
- * A method's values are decoded once, at init, from the program's EValue
- * table into method memory. Tags use the numbers of the program's
+ * A method's values stay described in the program: an instruction's
+ * arguments are decoded (and verified) from the program's EValue table into
+ * a small frame in method memory when it runs, so method memory does not
+ * grow with the number of values. Tags use the numbers of the program's
  * `KernelTypes` union so that decoding is a direct mapping.
  */
 #ifndef PTEC_CORE_VALUE_H

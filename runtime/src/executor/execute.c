@@ -1,6 +1,7 @@
 /*
- * Execution and I/O. Execute runs the decoded instructions; it allocates
- * nothing, and checks only what depends on run-time values.
+ * Execution and I/O. Execute runs the decoded instructions, decoding each
+ * call's arguments from the program into the frame; it allocates nothing,
+ * and checks only what depends on run-time values.
  */
 #include <string.h>
 
@@ -8,94 +9,101 @@
 #include "executor/internal.h"
 #include "kernels/kernel_table.h"
 
-static void view_of(const ptec_tensor *t, ptec_tensor_view *out) {
-  memset(out, 0, sizeof *out);
-  out->data = t->data;
-  out->nbytes = t->nbytes;
-  out->dtype = t->dtype;
-  out->rank = t->rank;
-  for (uint32_t d = 0; d < t->rank; d++) {
-    out->sizes[d] = t->sizes[d];
-    out->dim_order[d] = t->dim_order[d];
-  }
-}
-
 static ptec_status check_ready(const ptec_method *m) {
   if (m == NULL) return PTEC_STATUS_INVALID_ARGUMENT;
   return m->initialized ? PTEC_STATUS_OK : PTEC_STATUS_INVALID_STATE;
 }
 
-ptec_status ptec_method_input_info(const ptec_method *m, size_t i, ptec_tensor_view *info) {
+/* A read from the program failed (it changed since init): its message. */
+static ptec_status program_failed(ptec_method *m, ptec_status s) {
+  memcpy(m->message, m->program->message, sizeof m->message);
+  return s;
+}
+
+/* Input or output `i` (index checked) as a tensor; after init, reads
+ * cannot fail unless the program changed. */
+static ptec_status io_tensor(const ptec_method *m, const int32_t *io, uint32_t n, size_t i,
+                             ptec_value *v, ptec_tensor *t) {
+  if (i >= n) return PTEC_STATUS_INVALID_ARGUMENT;
+  fb_reader r;
+  ptec_method *mm = (ptec_method *)m;
+  ptec_program_reader(m->program, &r);
+  ptec_status s = ptec_value_read(mm, &r, ptec_value_resolve(m, (uint32_t)io[i]), v, t, NULL);
+  if (s != PTEC_STATUS_OK) return program_failed(mm, s);
+  return v->tag == PTEC_VALUE_TENSOR ? PTEC_STATUS_OK : PTEC_STATUS_TYPE_MISMATCH;
+}
+
+static ptec_status view_of(const ptec_method *m, bool output, size_t i, ptec_tensor_view *out) {
+  ptec_value v;
+  ptec_tensor t;
   ptec_status s = check_ready(m);
   if (s != PTEC_STATUS_OK) return s;
-  if (info == NULL || i >= m->num_inputs) return PTEC_STATUS_INVALID_ARGUMENT;
-  const ptec_value *v = &m->values[m->inputs[i]];
-  if (v->tag != PTEC_VALUE_TENSOR) return PTEC_STATUS_TYPE_MISMATCH;
-  view_of(v->u.tensor, info);
+  if (out == NULL) return PTEC_STATUS_INVALID_ARGUMENT;
+  s = io_tensor(m, output ? m->outputs : m->inputs, output ? m->num_outputs : m->num_inputs, i,
+                &v, &t);
+  if (s != PTEC_STATUS_OK) return s;
+  memset(out, 0, sizeof *out);
+  out->data = t.data;
+  out->nbytes = t.nbytes;
+  out->dtype = t.dtype;
+  out->rank = t.rank;
+  memcpy(out->sizes, t.sizes, t.rank * sizeof t.sizes[0]);
+  memcpy(out->dim_order, t.dim_order, t.rank);
   return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_method_input_info(const ptec_method *m, size_t i, ptec_tensor_view *info) {
+  return view_of(m, false, i, info);
+}
+
+ptec_status ptec_method_get_output(const ptec_method *m, size_t i, ptec_tensor_view *out) {
+  return view_of(m, true, i, out);
 }
 
 ptec_status ptec_method_set_input(ptec_method *m, size_t i, const ptec_tensor_view *in) {
   ptec_status s = check_ready(m);
   if (s != PTEC_STATUS_OK) return s;
-  ptec_method *mm = m;
   if (in == NULL || i >= m->num_inputs) {
-    ptec_format(mm->message, sizeof mm->message, "input %zu out of range (%u inputs)", i,
+    ptec_format(m->message, sizeof m->message, "input %zu out of range (%u inputs)", i,
                 m->num_inputs);
     return PTEC_STATUS_INVALID_ARGUMENT;
   }
-  const ptec_value *v = &m->values[m->inputs[i]];
-  if (v->tag != PTEC_VALUE_TENSOR) {
-    ptec_format(mm->message, sizeof mm->message,
-                "input %zu is a %s baked into the program, not a tensor", i,
-                v->tag == PTEC_VALUE_INT ? "int" : "non-tensor value");
+  ptec_value v;
+  ptec_tensor t;
+  s = io_tensor(m, m->inputs, m->num_inputs, i, &v, &t);
+  if (s == PTEC_STATUS_TYPE_MISMATCH) {
+    ptec_format(m->message, sizeof m->message,
+                "input %zu is a value baked into the program, not a tensor", i);
+  }
+  if (s != PTEC_STATUS_OK) return s;
+  if (in->dtype != t.dtype) {
+    ptec_format(m->message, sizeof m->message, "input %zu: dtype %s, the program expects %s", i,
+                ptec_dtype_name(in->dtype), ptec_dtype_name(t.dtype));
     return PTEC_STATUS_TYPE_MISMATCH;
   }
-  ptec_tensor *t = v->u.tensor;
-  if (in->dtype != t->dtype) {
-    ptec_format(mm->message, sizeof mm->message, "input %zu: dtype %s, the program expects %s",
-                i, ptec_dtype_name(in->dtype), ptec_dtype_name(t->dtype));
-    return PTEC_STATUS_TYPE_MISMATCH;
-  }
-  bool same = in->rank == (int32_t)t->rank;
-  for (uint32_t d = 0; same && d < t->rank; d++) {
-    same = in->sizes[d] == t->sizes[d] && in->dim_order[d] == t->dim_order[d];
+  bool same = in->rank == (int32_t)t.rank;
+  for (uint32_t d = 0; same && d < t.rank; d++) {
+    same = in->sizes[d] == t.sizes[d] && in->dim_order[d] == t.dim_order[d];
   }
   if (!same) {
-    char got[96], want[96];
-    size_t n = 0, w = 0;
-    for (int32_t d = 0; d < in->rank && d < PTEC_MAX_RANK; d++) {
-      n += ptec_format(got + n, sizeof got - n, d ? ",%d" : "%d", in->sizes[d]);
-    }
-    for (uint32_t d = 0; d < t->rank; d++) {
-      w += ptec_format(want + w, sizeof want - w, d ? ",%d" : "%d", t->sizes[d]);
-    }
-    ptec_format(mm->message, sizeof mm->message,
-                "input %zu: shape [%s], the program expects [%s] (or a different dim order)", i,
-                n ? got : "", w ? want : "");
+    ptec_format(m->message, sizeof m->message,
+                "input %zu: shape [%v], the program expects [%v] (or a different dim order)", i,
+                in->sizes, in->rank < PTEC_MAX_RANK ? in->rank : PTEC_MAX_RANK, t.sizes,
+                (int)t.rank);
     return PTEC_STATUS_SHAPE_MISMATCH;
   }
-  if (in->nbytes < t->nbytes || (in->data == NULL && t->nbytes > 0)) {
-    ptec_format(mm->message, sizeof mm->message, "input %zu: %zu bytes given, %zu needed", i,
-                in->nbytes, t->nbytes);
+  if (in->nbytes < t.nbytes || (in->data == NULL && t.nbytes > 0)) {
+    ptec_format(m->message, sizeof m->message, "input %zu: %zu bytes given, %zu needed", i,
+                in->nbytes, t.nbytes);
     return PTEC_STATUS_INVALID_ARGUMENT;
   }
-  if (t->data != NULL) {
-    if (t->nbytes > 0) memmove(t->data, in->data, t->nbytes); /* planned: copy in */
-  } else {
-    t->data = in->data; /* unplanned: use the caller's memory in place */
+  ptec_value_state *e = ptec_value_state_of(m, ptec_value_resolve(m, (uint32_t)m->inputs[i]));
+  if (t.data != NULL) {
+    if (t.nbytes > 0) memmove(t.data, in->data, t.nbytes); /* planned: copy in */
+  } else if (e != NULL) {
+    e->data = in->data; /* unplanned: use the caller's memory in place */
   }
   m->inputs_set[i] = 1;
-  return PTEC_STATUS_OK;
-}
-
-ptec_status ptec_method_get_output(const ptec_method *m, size_t i, ptec_tensor_view *out) {
-  ptec_status s = check_ready(m);
-  if (s != PTEC_STATUS_OK) return s;
-  if (out == NULL || i >= m->num_outputs) return PTEC_STATUS_INVALID_ARGUMENT;
-  const ptec_value *v = &m->values[m->outputs[i]];
-  if (v->tag != PTEC_VALUE_TENSOR) return PTEC_STATUS_TYPE_MISMATCH;
-  view_of(v->u.tensor, out);
   return PTEC_STATUS_OK;
 }
 
@@ -124,39 +132,10 @@ static bool has_memory(const ptec_value *values, const ptec_value *v) {
   return true;
 }
 
-static ptec_status run_kernel(ptec_method *m, const ptec_instruction *ins, uint32_t pc) {
-  const ptec_kernel_entry *k = ins->kernel;
-  /* A tensor without memory is an unplanned one nobody bound: only a view's
-   * output slot ('V'), which the kernel binds, may be one. */
-  for (uint32_t a = 0; a < ins->num_args; a++) {
-    if (k->signature[a] != 'V' && !has_memory(m->values, &m->values[ins->args[a]])) {
-      ptec_format(m->message, sizeof m->message,
-                  "%s: argument %u has no memory (an unplanned tensor nobody set)", k->name, a);
-      return PTEC_STATUS_INVALID_STATE;
-    }
-  }
-  ptec_kernel_context ctx = {
-      .values = m->values,
-      .args = ins->args,
-      .num_args = ins->num_args,
-      .op_name = k->name,
-      .scratch = m->scratch,
-      .scratch_size = m->scratch_size,
-      .message = m->message,
-      .message_capacity = sizeof m->message,
-  };
-  return k->fn(&ctx);
-}
-
 static const char *instruction_name(const ptec_instruction *ins) {
-  switch (ins->kind) {
-    case INSTR_KERNEL_CALL: return ins->kernel->name;
-    case INSTR_DELEGATE_CALL: return "delegate";
-    case INSTR_MOVE_CALL: return "move";
-    case INSTR_JUMP_FALSE_CALL: return "jump_false";
-    case INSTR_FREE_CALL: return "free";
-    default: return "unknown";
-  }
+  uint32_t kind = PTEC_INSTR_KIND(ins);
+  if (kind == INSTR_KERNEL_CALL) return ptec_kernel_table[PTEC_INSTR_B(ins)].name;
+  return ptec_instruction_kind_name(kind);
 }
 
 ptec_status ptec_method_set_hook(ptec_method *m, ptec_instruction_hook hook, void *context) {
@@ -165,6 +144,57 @@ ptec_status ptec_method_set_hook(ptec_method *m, ptec_instruction_hook hook, voi
   m->hook = hook;
   m->hook_context = context;
   return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins, bool prepare) {
+  uint32_t b = PTEC_INSTR_B(ins);
+  bool kernel = PTEC_INSTR_KIND(ins) == INSTR_KERNEL_CALL;
+  const ptec_kernel_entry *k = kernel ? &ptec_kernel_table[b] : NULL;
+  if (prepare && (k == NULL || k->prepare == NULL)) return PTEC_STATUS_OK;
+  ptec_kernel_context ctx = {
+      .op_name = kernel ? k->name : "delegate",
+      .message = m->message,
+      .message_capacity = sizeof m->message,
+  };
+  ptec_status s = ptec_frame_load(m, r, ins, &ctx);
+  if (s != PTEC_STATUS_OK) return program_failed(m, s);
+  if (prepare) return k->prepare(&ctx);
+  if (!kernel) {
+    const ptec_delegate_instance *d = &m->delegates[b];
+    return d->backend->execute(d->handle, ctx.values, ctx.args, ctx.num_args, m->message,
+                               sizeof m->message);
+  }
+  /* A tensor without memory is an unplanned one nobody bound: only a view's
+   * output slot ('V'), which the kernel binds, may be one. */
+  for (uint32_t a = 0; a < ctx.num_args; a++) {
+    if (k->signature[a] != 'V' && !has_memory(ctx.values, &ctx.values[ctx.args[a]])) {
+      ptec_format(m->message, sizeof m->message,
+                  "%s: argument %u has no memory (an unplanned tensor nobody set)", k->name, a);
+      return PTEC_STATUS_INVALID_STATE;
+    }
+  }
+  s = k->fn(&ctx);
+  ptec_frame_store(m); /* a view's output keeps its binding */
+  return s;
+}
+
+/* Runs instruction `pc`; sets *pc to the next one. */
+static ptec_status step(ptec_method *m, fb_reader *r, uint32_t *pc) {
+  const ptec_instruction *ins = &m->instructions[*pc];
+  uint32_t kind = PTEC_INSTR_KIND(ins), b = PTEC_INSTR_B(ins);
+  ptec_status s = PTEC_STATUS_OK;
+  *pc += 1;
+  if (kind <= INSTR_DELEGATE_CALL) return ptec_call(m, r, ins, false);
+  if (kind == INSTR_MOVE_CALL) {
+    ptec_value_state_of(m, b)->alias = ptec_value_resolve(m, ins->a);
+  } else if (kind == INSTR_JUMP_FALSE_CALL) {
+    ptec_value v;
+    ptec_tensor t;
+    s = ptec_value_read(m, r, ptec_value_resolve(m, ins->a), &v, &t, NULL);
+    if (s != PTEC_STATUS_OK) return program_failed(m, s);
+    if (!condition_true(&v)) *pc = b;
+  } /* free: memory is planned; nothing to release */
+  return s;
 }
 
 ptec_status ptec_method_execute(ptec_method *m) {
@@ -177,6 +207,8 @@ ptec_status ptec_method_execute(ptec_method *m) {
       return PTEC_STATUS_INVALID_STATE;
     }
   }
+  fb_reader r;
+  ptec_program_reader(m->program, &r);
   uint32_t pc = 0;
   uint32_t executed = 0;
   while (pc < m->num_instructions) {
@@ -186,45 +218,21 @@ ptec_status ptec_method_execute(ptec_method *m) {
       s = PTEC_STATUS_OUT_OF_RANGE;
       break;
     }
-    const ptec_instruction *ins = &m->instructions[pc];
-    uint32_t next = pc + 1;
-    if (m->hook != NULL) m->hook(m->hook_context, pc, instruction_name(ins), false);
-    switch (ins->kind) {
-      case INSTR_KERNEL_CALL:
-        s = run_kernel(m, ins, pc);
-        break;
-      case INSTR_DELEGATE_CALL: {
-        const ptec_delegate_instance *d = &m->delegates[ins->a];
-        s = d->backend->execute(d->handle, m->values, ins->args, ins->num_args, m->message,
-                                sizeof m->message);
-        break;
-      }
-      case INSTR_MOVE_CALL:
-        m->values[ins->b] = m->values[ins->a];
-        break;
-      case INSTR_JUMP_FALSE_CALL:
-        if (!condition_true(&m->values[ins->a])) next = ins->b;
-        break;
-      case INSTR_FREE_CALL:
-        break; /* memory is planned; nothing to release */
-      default:
-        s = PTEC_STATUS_INTERNAL;
-        break;
-    }
-    if (m->hook != NULL) m->hook(m->hook_context, pc, instruction_name(ins), true);
+    uint32_t at = pc;
+    const char *name = instruction_name(&m->instructions[at]);
+    if (m->hook != NULL) m->hook(m->hook_context, at, name, false);
+    s = step(m, &r, &pc);
+    if (m->hook != NULL) m->hook(m->hook_context, at, name, true);
     if (s != PTEC_STATUS_OK) {
-      m->failed_instruction = pc;
-      char detail[PTEC_MESSAGE_CAPACITY];
-      memcpy(detail, m->message, sizeof detail);
-      ptec_format(m->message, sizeof m->message, "instruction %u: %s", pc, detail);
+      m->failed_instruction = at;
+      ptec_prefix_message(m->message, at);
       break;
     }
-    pc = next;
   }
   /* Planned memory of inputs may be reused by later tensors: inputs must be
    * set again before the next execute. */
   for (uint32_t k = 0; k < m->num_inputs; k++) {
-    if (m->values[m->inputs[k]].tag == PTEC_VALUE_TENSOR) m->inputs_set[k] = 0;
+    if (m->inputs_set[k] == 1) m->inputs_set[k] = 0;
   }
   return s;
 }

@@ -1,46 +1,37 @@
 /*
  * Instructions: every index is checked, every kernel call is resolved to a
  * kernel of this build, and its arguments are checked against the kernel's
- * signature, so kernels can rely on argument tags.
+ * signature, so kernels can rely on argument tags. When a call runs, its
+ * arguments are decoded from the program into the frame.
  */
 #include <string.h>
 
 #include "core/message.h"
-#include "executor/instructions.h"
+#include "executor/internal.h"
 #include "kernels/kernel_table.h"
 
-static ptec_status fb_fail(ptec_program *prog, ptec_status status, const fb_reader *r,
-                           const char *what) {
-  return ptec_program_fail(prog, status, "%s: %s (byte %zu)", what, r->reason, r->where);
-}
+#define FAIL(...) ptec_program_fail(m->program, __VA_ARGS__)
 
-static bool tag_matches(char code, uint32_t tag) {
-  switch (code) {
-    case 'T':
-    case 'O':
-    case 'V': return tag == PTEC_VALUE_TENSOR;
-    case 'W': return tag == PTEC_VALUE_TENSOR_LIST;
-    case 't': return tag == PTEC_VALUE_TENSOR || tag == PTEC_VALUE_NONE;
-    case 'i': return tag == PTEC_VALUE_INT;
-    case 'I': return tag == PTEC_VALUE_INT || tag == PTEC_VALUE_NONE;
-    case 'd': return tag == PTEC_VALUE_DOUBLE || tag == PTEC_VALUE_INT;
-    case 'D': return tag == PTEC_VALUE_DOUBLE || tag == PTEC_VALUE_INT || tag == PTEC_VALUE_NONE;
-    case 's': return tag == PTEC_VALUE_INT || tag == PTEC_VALUE_DOUBLE || tag == PTEC_VALUE_BOOL;
-    case 'S':
-      return tag == PTEC_VALUE_INT || tag == PTEC_VALUE_DOUBLE || tag == PTEC_VALUE_BOOL ||
-             tag == PTEC_VALUE_NONE;
-    case 'b': return tag == PTEC_VALUE_BOOL;
-    case 'L': return tag == PTEC_VALUE_INT_LIST;
-    case 'l': return tag == PTEC_VALUE_INT_LIST || tag == PTEC_VALUE_NONE;
-    case 'F': return tag == PTEC_VALUE_DOUBLE_LIST;
-    case 'B': return tag == PTEC_VALUE_BOOL_LIST;
-    case 'X': return tag == PTEC_VALUE_TENSOR_LIST;
-    case 'Y': return tag == PTEC_VALUE_OPTIONAL_TENSOR_LIST;
-    case 'z': return tag == PTEC_VALUE_STRING;
-    case 'Z': return tag == PTEC_VALUE_STRING || tag == PTEC_VALUE_NONE;
-    default: return false;
-  }
-}
+/* Every call kind keeps its index (operator, delegate, move source,
+ * condition, freed value) in field 0 and its args or second index in 1. */
+_Static_assert(KERNEL_CALL_OP_INDEX == 0 && DELEGATE_CALL_DELEGATE_INDEX == 0 &&
+                   MOVE_CALL_FROM == 0 && JUMP_FALSE_COND_VALUE_INDEX == 0 &&
+                   FREE_CALL_VALUE_INDEX == 0,
+               "field 0");
+_Static_assert(KERNEL_CALL_ARGS == 1 && DELEGATE_CALL_ARGS == 1 && MOVE_CALL_TO == 1 &&
+                   JUMP_FALSE_DESTINATION == 1,
+               "field 1");
+
+/* Signature codes (kernel.h) and the value tags each accepts. */
+#define TAG(t) (1u << PTEC_VALUE_##t)
+static const char codes[] = "TOVWtiIdDsSbLlFBXYzZ";
+static const uint16_t accepts[] = {
+    TAG(TENSOR), TAG(TENSOR), TAG(TENSOR), TAG(TENSOR_LIST), TAG(TENSOR) | TAG(NONE), TAG(INT),
+    TAG(INT) | TAG(NONE), TAG(DOUBLE) | TAG(INT), TAG(DOUBLE) | TAG(INT) | TAG(NONE),
+    TAG(INT) | TAG(DOUBLE) | TAG(BOOL), TAG(INT) | TAG(DOUBLE) | TAG(BOOL) | TAG(NONE),
+    TAG(BOOL), TAG(INT_LIST), TAG(INT_LIST) | TAG(NONE), TAG(DOUBLE_LIST), TAG(BOOL_LIST),
+    TAG(TENSOR_LIST), TAG(OPTIONAL_TENSOR_LIST), TAG(STRING), TAG(STRING) | TAG(NONE)};
+_Static_assert(sizeof accepts / sizeof accepts[0] == sizeof codes - 1, "one mask per code");
 
 static const char *tag_name(uint32_t tag) {
   static const char *const names[] = {"?",      "None",   "int",         "bool",
@@ -50,223 +41,246 @@ static const char *tag_name(uint32_t tag) {
   return tag < sizeof names / sizeof names[0] ? names[tag] : "?";
 }
 
-/* True if writing to the value would write into the (read-only) program. */
-static bool writes_to_program(const ptec_value *values, const ptec_value *v) {
-  if (v->tag == PTEC_VALUE_TENSOR) return v->u.tensor->is_constant;
-  if (v->tag == PTEC_VALUE_TENSOR_LIST) {
-    for (uint32_t k = 0; k < v->count; k++) {
-      if (values[v->u.tensor_list[k]].u.tensor->is_constant) return true;
-    }
-  }
-  return false;
+const char *ptec_instruction_kind_name(uint32_t kind) {
+  static const char *const names[] = {"unknown", "kernel",     "delegate",
+                                      "move",    "jump_false", "free"};
+  return names[kind < INSTR_COUNT_ ? kind : 0];
 }
 
-static ptec_status check_value_indices(ptec_program *prog, uint32_t instr, const fb_reader *r,
-                                       const fb_vector *args, uint32_t num_values) {
-  for (uint32_t k = 0; k < args->len; k++) {
-    int32_t v = fb_vector_i32(r, args, k);
-    if (v < 0 || (uint32_t)v >= num_values) {
-      return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                               "instruction %u: argument %u refers to value %d of %u", instr, k,
-                               v, num_values);
-    }
-  }
-  return PTEC_STATUS_OK;
+static bool is_list(uint32_t tag) {
+  return tag == PTEC_VALUE_INT_LIST || tag == PTEC_VALUE_TENSOR_LIST ||
+         tag == PTEC_VALUE_OPTIONAL_TENSOR_LIST;
 }
 
-/* "name.overload" of operator `op`, into `out`. */
-static ptec_status operator_name(ptec_program *prog, fb_reader *r, const plan_view *pv,
-                                 uint32_t op, char *out, size_t cap, size_t *len) {
+static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+/* The kernel of operator `op` ("name.overload" in the kernel table). */
+static ptec_status find_kernel(ptec_method *m, fb_reader *r, const plan_view *pv, uint32_t op,
+                               const ptec_kernel_entry **kernel) {
   fb_table table;
-  const char *name, *overload;
   uint32_t name_len, overload_len;
-  bool has_name;
-  ptec_status s = fb_vector_table(r, &pv->operators, op, &table);
-  if (s == PTEC_STATUS_OK) s = fb_string_field(r, &table, OPERATOR_NAME, &name, &name_len, &has_name);
-  if (s == PTEC_STATUS_OK) {
-    s = fb_string_field(r, &table, OPERATOR_OVERLOAD, &overload, &overload_len, NULL);
+  fb_at(r, &pv->operators, op, &table);
+  const char *name = fb_str(r, &table, OPERATOR_NAME, &name_len);
+  const char *overload = fb_str(r, &table, OPERATOR_OVERLOAD, &overload_len);
+  if (r->status != PTEC_STATUS_OK) return ptec_program_fb_fail(m->program, r, "operator");
+  if (name == NULL) return FAIL(PTEC_STATUS_MALFORMED, "operator %u has no name", op);
+  /* The qualified name, in the method's message buffer (free until init
+   * ends); one that does not fit (or holds a NUL) names no kernel. */
+  char *qualified = m->message;
+  size_t len = ptec_format(qualified, sizeof m->message, overload_len ? "%s.%s" : "%s", name,
+                           overload);
+  *kernel = NULL;
+  for (size_t k = 0; len == name_len + (overload_len ? overload_len + 1 : 0) &&
+                     k < ptec_kernel_table_size; k++) {
+    if (strcmp(ptec_kernel_table[k].name, qualified) == 0) *kernel = &ptec_kernel_table[k];
   }
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "operator");
-  if (!has_name) return ptec_program_fail(prog, PTEC_STATUS_MALFORMED, "operator %u has no name", op);
-  size_t total = (size_t)name_len + (overload_len ? 1 + (size_t)overload_len : 0);
-  if (total + 1 > cap) {
-    return ptec_program_fail(prog, PTEC_STATUS_NOT_SUPPORTED, "operator %u name is too long", op);
+  ptec_status s = PTEC_STATUS_OK;
+  if (*kernel == NULL) {
+    s = FAIL(PTEC_STATUS_OPERATOR_MISSING, "operator %s is not in this build", qualified);
   }
-  memcpy(out, name, name_len);
-  if (overload_len) {
-    out[name_len] = '.';
-    memcpy(out + name_len + 1, overload, overload_len);
+  qualified[0] = '\0';
+  return s;
+}
+
+/* A kernel or delegate call: indices, kernel, argument tags against the
+ * kernel's signature, outputs never constants of the program (which may sit
+ * in read-only flash); and the frame it needs. */
+static ptec_status decode_call(ptec_method *m, fb_reader *r, const plan_view *pv, uint32_t kind,
+                               int32_t index, const fb_vector *args, ptec_instruction *ins,
+                               method_layout *l) {
+  bool kernel_call = kind == INSTR_KERNEL_CALL;
+  uint32_t count = kernel_call ? pv->operators.len : pv->delegates.len;
+  const char *what = kernel_call ? "operator" : "delegate";
+  if (index < 0 || (uint32_t)index >= count) {
+    return FAIL(PTEC_STATUS_INDEX_OUT_OF_RANGE, "%s index %d out of range (%u %ss)", what, index,
+                count, what);
   }
-  out[total] = '\0';
-  *len = total;
+  const int32_t *idx = (const int32_t *)(const void *)(r->buf + args->data);
+  const ptec_kernel_entry *kernel = NULL;
+  const char *sig = NULL;
+  if (kernel_call) {
+    ptec_status s = find_kernel(m, r, pv, (uint32_t)index, &kernel);
+    if (s != PTEC_STATUS_OK) return s;
+    sig = kernel->signature;
+    if (args->len != strlen(sig)) {
+      return FAIL(PTEC_STATUS_TYPE_MISMATCH, "%s: %u arguments, the kernel takes %zu",
+                  kernel->name, args->len, strlen(sig));
+    }
+    index = (int32_t)(kernel - ptec_kernel_table);
+  }
+  uint32_t slots = args->len, lists = 0, items = 0, list_args = 0;
+  for (uint32_t k = 0; k < args->len; k++) {
+    ptec_value v;
+    ptec_tensor t;
+    ptec_status s = ptec_value_read(m, r, (uint32_t)idx[k], &v, &t, NULL);
+    if (s != PTEC_STATUS_OK) return s;
+    bool list = is_list(v.tag);
+    list_args += list;
+    if (v.tag == PTEC_VALUE_INT_LIST) items += v.count;
+    else if (list) lists += v.count;
+    if (!kernel_call) continue;
+    char c = sig[k];
+    uint32_t accepted = 0;
+    for (uint32_t j = 0; codes[j] != '\0'; j++) {
+      if (codes[j] == c) accepted = accepts[j];
+    }
+    if ((accepted & (1u << v.tag)) == 0) {
+      return FAIL(PTEC_STATUS_TYPE_MISMATCH, "%s: argument %u is a %s, expected '%c'",
+                  kernel->name, k, tag_name(v.tag), c);
+    }
+    if (c == 'V') ptec_value_state_note(m, l, (uint32_t)idx[k]);
+    /* Kernels write to their out arguments and the return slot. */
+    if (c != 'O' && c != 'W' && k + 1 != args->len) continue;
+    bool constant = v.tag == PTEC_VALUE_TENSOR && t.is_constant;
+    for (uint32_t j = 0; v.tag == PTEC_VALUE_TENSOR_LIST && j < v.count; j++) {
+      ptec_value item;
+      s = ptec_value_read(m, r, (uint32_t)v.u.tensor_list[j], &item, &t, NULL);
+      if (s != PTEC_STATUS_OK) return s;
+      constant |= t.is_constant;
+    }
+    if (constant) {
+      return FAIL(PTEC_STATUS_TYPE_MISMATCH, "%s: output argument %u is a constant of the program",
+                  kernel->name, k);
+    }
+  }
+  l->slots = max_u32(l->slots, slots + lists);
+  l->lists = max_u32(l->lists, lists);
+  l->items = max_u32(l->items, items);
+  l->list_args = max_u32(l->list_args, list_args);
+  ins->a = args->data - 4;
+  ins->b = kind << PTEC_INSTR_SHIFT | (uint32_t)index;
   return PTEC_STATUS_OK;
 }
 
-static ptec_status decode_kernel_call(ptec_program *prog, fb_reader *r, const plan_view *pv,
-                                      uint32_t i, const fb_table *call, const ptec_value *values,
-                                      ptec_instruction *ins) {
-  int32_t op;
+ptec_status ptec_decode_instruction(ptec_method *m, fb_reader *r, const plan_view *pv,
+                                    uint32_t i, ptec_instruction *ins, method_layout *l) {
+  fb_table instr, call;
   fb_vector args;
-  ptec_status s = fb_i32(r, call, KERNEL_CALL_OP_INDEX, 0, &op);
-  if (s == PTEC_STATUS_OK) s = fb_vector_field(r, call, KERNEL_CALL_ARGS, 4, &args, NULL);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "kernel call");
-  if (op < 0 || (uint32_t)op >= pv->operators.len) {
-    return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                             "instruction %u: operator index %d out of range (%u operators)", i,
-                             op, pv->operators.len);
+  fb_at(r, &pv->instructions, i, &instr);
+  uint32_t kind = (uint8_t)fb_get(r, &instr, INSTRUCTION_ARGS_TYPE, 1);
+  bool present = fb_tab(r, &instr, INSTRUCTION_ARGS, &call);
+  if (r->status == PTEC_STATUS_OK && (kind == INSTR_NONE || kind >= INSTR_COUNT_)) {
+    return FAIL(PTEC_STATUS_BAD_ENUM, "unknown kind %u", kind);
   }
-  s = check_value_indices(prog, i, r, &args, pv->values.len);
+  if (r->status == PTEC_STATUS_OK && !present) {
+    return FAIL(PTEC_STATUS_MALFORMED, "no arguments");
+  }
+  int32_t a = (int32_t)fb_get(r, &call, 0, 4);
+  int32_t b = 0;
+  if (kind <= INSTR_DELEGATE_CALL) fb_vec(r, &call, 1, 4, &args);
+  else if (kind != INSTR_FREE_CALL) b = (int32_t)fb_get(r, &call, 1, 4);
+  if (r->status != PTEC_STATUS_OK) {
+    return FAIL(r->status, "%s (byte %zu)", r->reason, r->where);
+  }
+  if (kind <= INSTR_DELEGATE_CALL) return decode_call(m, r, pv, kind, a, &args, ins, l);
+  /* Move, jump_false, free: value `a` (checked as it is read); move: to
+   * value `b`; jump: to instruction `b`. */
+  if (kind == INSTR_JUMP_FALSE_CALL && (b < 0 || (uint32_t)b >= pv->instructions.len)) {
+    return FAIL(PTEC_STATUS_INDEX_OUT_OF_RANGE, "jump_false to %d out of range", b);
+  }
+  ptec_value v, w;
+  ptec_tensor t;
+  ptec_status s = ptec_value_read(m, r, (uint32_t)a, &v, &t, NULL);
   if (s != PTEC_STATUS_OK) return s;
-  char name[128];
-  size_t len = 0;
-  s = operator_name(prog, r, pv, (uint32_t)op, name, sizeof name, &len);
-  if (s != PTEC_STATUS_OK) return s;
-  const ptec_kernel_entry *k = ptec_kernel_find(name, len);
-  if (k == NULL) {
-    return ptec_program_fail(prog, PTEC_STATUS_OPERATOR_MISSING,
-                             "instruction %u: operator %s is not in this build", i, name);
-  }
-  size_t expected = strlen(k->signature);
-  if (args.len != expected) {
-    return ptec_program_fail(prog, PTEC_STATUS_TYPE_MISMATCH,
-                             "instruction %u (%s): %u arguments, the kernel takes %zu", i, name,
-                             args.len, expected);
-  }
-  const int32_t *idx = fb_vector_ptr(r, &args);
-  for (uint32_t k2 = 0; k2 < args.len; k2++) {
-    const ptec_value *v = &values[idx[k2]];
-    if (!tag_matches(k->signature[k2], v->tag)) {
-      return ptec_program_fail(prog, PTEC_STATUS_TYPE_MISMATCH,
-                               "instruction %u (%s): argument %u is a %s, expected '%c'", i, name,
-                               k2, tag_name(v->tag), k->signature[k2]);
+  if (kind == INSTR_MOVE_CALL) {
+    s = ptec_value_read(m, r, (uint32_t)b, &w, &t, NULL);
+    if (s != PTEC_STATUS_OK) return s;
+    if (v.tag != w.tag) {
+      return FAIL(PTEC_STATUS_TYPE_MISMATCH, "move between a %s and a %s", tag_name(v.tag),
+                  tag_name(w.tag));
     }
-  }
-  /* Kernels write to their out arguments and the return slot: none may be
-   * a constant, which lives in the caller's read-only program. */
-  for (uint32_t k2 = 0; k2 < args.len; k2++) {
-    char c = k->signature[k2];
-    bool written = c == 'O' || c == 'W' || k2 + 1 == args.len;
-    if (written && writes_to_program(values, &values[idx[k2]])) {
-      return ptec_program_fail(prog, PTEC_STATUS_TYPE_MISMATCH,
-                               "instruction %u (%s): output argument %u is a constant of the "
-                               "program",
-                               i, name, k2);
+    ptec_value_state_note(m, l, (uint32_t)b);
+    /* A list argument may then read as this list: frames make room for it. */
+    if (is_list(v.tag)) l->moved_list = max_u32(l->moved_list, v.count);
+  } else if (kind == INSTR_JUMP_FALSE_CALL) {
+    if (v.tag != PTEC_VALUE_BOOL && !(v.tag == PTEC_VALUE_TENSOR && t.dtype == PTEC_DTYPE_BOOL)) {
+      return FAIL(PTEC_STATUS_TYPE_MISMATCH, "jump condition is not a bool");
     }
+  } else if (v.tag != PTEC_VALUE_TENSOR) {
+    return FAIL(PTEC_STATUS_INDEX_OUT_OF_RANGE, "free of value %d, not a tensor", a);
   }
-  ins->kernel = k;
-  ins->args = idx;
-  ins->num_args = args.len;
-  ins->a = (uint32_t)op;
+  ins->a = (uint32_t)a;
+  ins->b = kind << PTEC_INSTR_SHIFT | (uint32_t)b;
   return PTEC_STATUS_OK;
+}
+
+/* Decodes value `index` into a slot of the frame (one slot per value), its
+ * tensor list items too. */
+static ptec_status load_slot(ptec_method *m, fb_reader *r, int32_t index, int32_t *slot) {
+  ptec_frame *f = m->frame;
+  uint32_t i = ptec_value_resolve(m, (uint32_t)index);
+  uint32_t s;
+  for (s = 0; s < f->used; s++) {
+    if (f->origin[s] == i) {
+      *slot = (int32_t)s;
+      return PTEC_STATUS_OK;
+    }
+  }
+  *slot = (int32_t)s;
+  f->used++;
+  f->origin[s] = i;
+  ptec_value *v = &f->values[s];
+  ptec_status st = ptec_value_read(m, r, i, v, &f->tensors[s], f->items + f->items_used);
+  if (st != PTEC_STATUS_OK || !is_list(v->tag)) return st;
+  if (v->tag == PTEC_VALUE_INT_LIST) {
+    f->items_used += v->count;
+    return PTEC_STATUS_OK;
+  }
+  const int32_t *in = v->u.tensor_list;
+  int32_t *out = f->lists + f->lists_used;
+  f->lists_used += v->count;
+  v->u.tensor_list = out;
+  for (uint32_t k = 0; k < v->count; k++) {
+    out[k] = -1; /* None, in an optional list */
+    if (in[k] >= 0) st = load_slot(m, r, in[k], &out[k]);
+    if (st != PTEC_STATUS_OK) return st;
+  }
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_frame_load(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
+                            ptec_kernel_context *ctx) {
+  ptec_frame *f = m->frame;
+  uint32_t n;
+  const int32_t *args = ptec_instruction_args(m, ins, &n);
+  f->used = f->lists_used = f->items_used = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    ptec_status s = load_slot(m, r, args[k], &f->args[k]);
+    if (s != PTEC_STATUS_OK) return s;
+  }
+  ctx->values = f->values;
+  ctx->args = f->args;
+  ctx->num_args = n;
+  return PTEC_STATUS_OK;
+}
+
+void ptec_frame_store(ptec_method *m) {
+  const ptec_frame *f = m->frame;
+  for (uint32_t s = 0; s < f->used; s++) {
+    ptec_value_state *e = ptec_value_state_of(m, f->origin[s]);
+    if (e != NULL && f->values[s].tag == PTEC_VALUE_TENSOR) e->data = f->tensors[s].data;
+  }
+}
+
+void ptec_prefix_message(char *message, uint32_t instruction) {
+  char head[32];
+  size_t n = ptec_format(head, sizeof head, "instruction %u: ", instruction);
+  size_t len = strlen(message);
+  if (len > PTEC_MESSAGE_CAPACITY - 1 - n) len = PTEC_MESSAGE_CAPACITY - 1 - n;
+  memmove(message + n, message, len);
+  memcpy(message, head, n);
+  message[n + len] = '\0';
 }
 
 ptec_status ptec_prepare_kernels(ptec_method *m) {
+  fb_reader r;
+  ptec_program_reader(m->program, &r);
   for (uint32_t i = 0; i < m->num_instructions; i++) {
-    const ptec_instruction *ins = &m->instructions[i];
-    if (ins->kind != INSTR_KERNEL_CALL || ins->kernel->prepare == NULL) continue;
-    char detail[PTEC_MESSAGE_CAPACITY];
-    ptec_kernel_context ctx = {
-        .values = m->values,
-        .args = ins->args,
-        .num_args = ins->num_args,
-        .op_name = ins->kernel->name,
-        .message = detail,
-        .message_capacity = sizeof detail,
-    };
-    detail[0] = '\0';
-    ptec_status s = ins->kernel->prepare(&ctx);
+    ptec_status s = ptec_call(m, &r, &m->instructions[i], true);
     if (s != PTEC_STATUS_OK) {
-      ptec_format(m->message, sizeof m->message, "instruction %u: %s", i, detail);
+      ptec_prefix_message(m->message, i);
       return s;
     }
   }
-  return PTEC_STATUS_OK;
-}
-
-ptec_status ptec_decode_instruction(ptec_program *prog, fb_reader *r, const plan_view *pv,
-                                    uint32_t i, const ptec_value *values,
-                                    ptec_instruction *ins) {
-  fb_table instr, call;
-  uint8_t kind;
-  bool present;
-  memset(ins, 0, sizeof *ins);
-  ptec_status s = fb_vector_table(r, &pv->instructions, i, &instr);
-  if (s == PTEC_STATUS_OK) s = fb_u8(r, &instr, INSTRUCTION_ARGS_TYPE, 0, &kind);
-  if (s == PTEC_STATUS_OK) s = fb_table_field(r, &instr, INSTRUCTION_ARGS, &call, &present);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "instruction");
-  if (kind == INSTR_NONE || kind >= INSTR_COUNT_) {
-    return ptec_program_fail(prog, PTEC_STATUS_BAD_ENUM, "instruction %u: unknown kind %u", i, kind);
-  }
-  if (!present) {
-    return ptec_program_fail(prog, PTEC_STATUS_MALFORMED, "instruction %u has no arguments", i);
-  }
-  ins->kind = kind;
-  const uint32_t nv = pv->values.len;
-  int32_t a = 0, b = 0;
-  switch (kind) {
-    case INSTR_KERNEL_CALL:
-      return decode_kernel_call(prog, r, pv, i, &call, values, ins);
-    case INSTR_DELEGATE_CALL: {
-      fb_vector args;
-      s = fb_i32(r, &call, DELEGATE_CALL_DELEGATE_INDEX, 0, &a);
-      if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &call, DELEGATE_CALL_ARGS, 4, &args, NULL);
-      if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "delegate call");
-      if (a < 0 || (uint32_t)a >= pv->delegates.len) {
-        return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                                 "instruction %u: delegate %d out of range (%u delegates)", i, a,
-                                 pv->delegates.len);
-      }
-      s = check_value_indices(prog, i, r, &args, nv);
-      if (s != PTEC_STATUS_OK) return s;
-      ins->args = fb_vector_ptr(r, &args);
-      ins->num_args = args.len;
-      ins->a = (uint32_t)a;
-      return PTEC_STATUS_OK;
-    }
-    case INSTR_MOVE_CALL:
-      s = fb_i32(r, &call, MOVE_CALL_FROM, 0, &a);
-      if (s == PTEC_STATUS_OK) s = fb_i32(r, &call, MOVE_CALL_TO, 0, &b);
-      if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "move call");
-      if (a < 0 || b < 0 || (uint32_t)a >= nv || (uint32_t)b >= nv) {
-        return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                                 "instruction %u: move %d -> %d out of range (%u values)", i, a, b, nv);
-      }
-      if (values[a].tag != values[b].tag) {
-        return ptec_program_fail(prog, PTEC_STATUS_TYPE_MISMATCH,
-                                 "instruction %u: move between a %s and a %s", i,
-                                 tag_name(values[a].tag), tag_name(values[b].tag));
-      }
-      break;
-    case INSTR_JUMP_FALSE_CALL:
-      s = fb_i32(r, &call, JUMP_FALSE_COND_VALUE_INDEX, 0, &a);
-      if (s == PTEC_STATUS_OK) s = fb_i32(r, &call, JUMP_FALSE_DESTINATION, 0, &b);
-      if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "jump call");
-      if (a < 0 || (uint32_t)a >= nv) {
-        return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                                 "instruction %u: condition value %d out of range", i, a);
-      }
-      if (b < 0 || (uint32_t)b >= pv->instructions.len) {
-        return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                                 "instruction %u: jump destination %d out of range", i, b);
-      }
-      if (values[a].tag != PTEC_VALUE_BOOL &&
-          !(values[a].tag == PTEC_VALUE_TENSOR && values[a].u.tensor->dtype == PTEC_DTYPE_BOOL)) {
-        return ptec_program_fail(prog, PTEC_STATUS_TYPE_MISMATCH,
-                                 "instruction %u: jump condition is not a bool", i);
-      }
-      break;
-    case INSTR_FREE_CALL:
-      s = fb_i32(r, &call, FREE_CALL_VALUE_INDEX, 0, &a);
-      if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "free call");
-      if (a < 0 || (uint32_t)a >= nv || values[a].tag != PTEC_VALUE_TENSOR) {
-        return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                                 "instruction %u: free of value %d, not a tensor", i, a);
-      }
-      break;
-    default:
-      break;
-  }
-  ins->a = (uint32_t)a;
-  ins->b = (uint32_t)b;
   return PTEC_STATUS_OK;
 }

@@ -1,6 +1,8 @@
-/* Shared between program.c, method.c and execute.c; not API. */
+/* Shared between the executor's files (and ptec-run --describe); not API. */
 #ifndef PTEC_EXECUTOR_INTERNAL_H
 #define PTEC_EXECUTOR_INTERNAL_H
+
+#include <string.h>
 
 #include "backends/backend.h"
 #include "core/value.h"
@@ -12,24 +14,75 @@
 /* The maximum number of instructions one execute may run (loops included). */
 #define PTEC_MAX_EXECUTED_INSTRUCTIONS 10000000u
 
-struct ptec_kernel_entry;
-
+/*
+ * A decoded instruction, 8 bytes. `b` holds the kind (INSTR_*) in its top
+ * three bits; methods with more than 2^29 values, instructions or delegates
+ * are refused at load.
+ */
 typedef struct ptec_instruction {
-  const struct ptec_kernel_entry *kernel; /* kernel calls */
-  const int32_t *args;        /* kernel and delegate calls: value indices */
-  uint32_t num_args;
-  uint32_t kind;              /* INSTR_* (pte_schema.h) */
-  uint32_t a;                 /* op index, delegate index, move source, condition, freed value */
-  uint32_t b;                 /* move destination, jump destination */
+  uint32_t a; /* kernel and delegate calls: program offset of the args vector (its length
+               * word); move: source; jump_false: condition; free: the value */
+  uint32_t b; /* kind << 29 | kernel table index, delegate index, move destination or
+               * jump destination */
 } ptec_instruction;
+
+#define PTEC_INSTR_SHIFT 29
+#define PTEC_INSTR_KIND(ins) ((ins)->b >> PTEC_INSTR_SHIFT)
+#define PTEC_INSTR_B(ins) ((ins)->b & ((1u << PTEC_INSTR_SHIFT) - 1))
 
 typedef struct ptec_delegate_instance {
   const ptec_backend *backend;
   void *handle;
 } ptec_delegate_instance;
 
+/* A value whose binding changes at run time: a tensor input (an unplanned
+ * one is bound by set_input), the output of a view kernel, or the
+ * destination of a move. */
+typedef struct ptec_value_state {
+  uint32_t value; /* value index */
+  uint32_t alias; /* the value it reads as: itself until a move writes it */
+  void *data;     /* its tensor's data; NULL: where the program places it */
+} ptec_value_state;
+
+/* The arguments of the instruction being run (or prepared): its values,
+ * decoded from the program, in as many slots as it has distinct values. The
+ * kernel context's value table is `values`, its args `args`. */
+typedef struct ptec_frame {
+  ptec_value *values;   /* slot -> value */
+  ptec_tensor *tensors; /* slot -> its tensor */
+  uint32_t *origin;     /* slot -> value index */
+  int32_t *args;        /* argument -> slot */
+  int32_t *lists;       /* tensor list items, as slots */
+  int64_t *items;       /* int list items */
+  uint32_t used, lists_used, items_used;
+} ptec_frame;
+
+/* The parts of an ExecutionPlan a method uses. */
+typedef struct plan_view {
+  fb_table plan;
+  union {
+    fb_vector vectors[7]; /* fields PLAN_VALUES .. PLAN_NON_CONST_BUFFER_SIZES */
+    struct {
+      fb_vector values, inputs, outputs, chains, operators, delegates, buffer_sizes;
+    };
+  };
+  fb_vector instructions; /* of the single chain; empty if there is none */
+} plan_view;
+
+/* What a method needs in method memory, counted while it is verified. */
+typedef struct method_layout {
+  uint32_t states;          /* value state entries (with repeats) */
+  uint32_t slots, lists, items; /* the largest frame of one instruction */
+  uint32_t list_args;       /* the most list arguments of one instruction */
+  uint32_t moved_list;      /* the longest list a move reads (0 if none) */
+  uint32_t backends;        /* delegate backends' memory, in 16-byte units */
+  size_t total;
+} method_layout;
+
 /* Records a message on the program and returns `status`. */
 ptec_status ptec_program_fail(ptec_program *prog, ptec_status status, const char *fmt, ...);
+/* The same for a failed read: "what: reason (byte N)". */
+ptec_status ptec_program_fb_fail(ptec_program *prog, const fb_reader *r, const char *what);
 
 /* A reader over the program's FlatBuffer bytes. */
 void ptec_program_reader(const ptec_program *prog, fb_reader *r);
@@ -44,6 +97,52 @@ ptec_status ptec_program_segment(ptec_program *prog, fb_reader *r, uint32_t inde
 /* Bytes of delegate data for a BackendDelegateDataReference. */
 ptec_status ptec_program_delegate_data(ptec_program *prog, fb_reader *r, const fb_table *ref,
                                        const uint8_t **data, size_t *size);
+
+/* values.c: the union tag and payload of value `i` (index, tag and table
+ * checked). */
+ptec_status ptec_value_at(ptec_method *m, fb_reader *r, uint32_t i, uint8_t *tag,
+                          fb_table *payload);
+/* values.c: value `i` as the program describes it, verified: every tag,
+ * index, size and offset. A tensor goes to `t` (with its run-time binding,
+ * if it has one); an int list's items to `items` (NULL: checked only). */
+ptec_status ptec_value_read(ptec_method *m, fb_reader *r, uint32_t i, ptec_value *v,
+                            ptec_tensor *t, int64_t *items);
+/* values.c: the value `i` currently reads as (moves), and its state entry. */
+uint32_t ptec_value_resolve(const ptec_method *m, uint32_t i);
+ptec_value_state *ptec_value_state_of(const ptec_method *m, uint32_t i);
+/* values.c: value `i` is rebound at run time: counted into `l`, and given a
+ * state entry once m->states exists (at init). */
+void ptec_value_state_note(ptec_method *m, method_layout *l, uint32_t i);
+
+/* instructions.c: verifies instruction `i` and decodes it into `ins`;
+ * counts what its frame needs into `l` and notes the values it rebinds. A
+ * failure's message does not name the instruction: the caller adds it. */
+ptec_status ptec_decode_instruction(ptec_method *m, fb_reader *r, const plan_view *pv,
+                                    uint32_t i, ptec_instruction *ins, method_layout *l);
+/* instructions.c: "move", "jump_false", ... (INSTR_*), as execution hooks see them. */
+const char *ptec_instruction_kind_name(uint32_t kind);
+/* instructions.c: loads a call's arguments into the frame and `ctx`. */
+ptec_status ptec_frame_load(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
+                            ptec_kernel_context *ctx);
+/* instructions.c: keeps the bindings a kernel made (view outputs). */
+void ptec_frame_store(ptec_method *m);
+/* instructions.c: "instruction N: " before a message (of PTEC_MESSAGE_CAPACITY). */
+void ptec_prefix_message(char *message, uint32_t instruction);
+/* execute.c: runs a kernel or delegate call (or, `prepare`, a kernel's
+ * prepare function, if it has one). */
+ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins, bool prepare);
+/* instructions.c: runs each kernel's prepare function (static checks). */
+ptec_status ptec_prepare_kernels(ptec_method *m);
+
+/* The arguments of a kernel or delegate call, in the program. */
+static inline const int32_t *ptec_instruction_args(const ptec_method *m,
+                                                   const ptec_instruction *ins, uint32_t *n) {
+  const uint8_t *p = m->program->data + ins->a;
+  uint32_t len;
+  memcpy(&len, p, sizeof len);
+  *n = len;
+  return (const int32_t *)(const void *)(p + 4);
+}
 
 /* Size arithmetic that reports overflow instead of wrapping. */
 static inline bool ptec_add_overflows(size_t a, size_t b, size_t *out) {

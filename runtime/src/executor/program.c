@@ -16,9 +16,8 @@ ptec_status ptec_program_fail(ptec_program *prog, ptec_status status, const char
   return status;
 }
 
-static ptec_status fb_fail(ptec_program *prog, ptec_status status, const fb_reader *r,
-                           const char *what) {
-  return ptec_program_fail(prog, status, "%s: %s (byte %zu)", what, r->reason, r->where);
+ptec_status ptec_program_fb_fail(ptec_program *prog, const fb_reader *r, const char *what) {
+  return ptec_program_fail(prog, r->status, "%s: %s (byte %zu)", what, r->reason, r->where);
 }
 
 void ptec_program_reader(const ptec_program *prog, fb_reader *r) {
@@ -26,12 +25,15 @@ void ptec_program_reader(const ptec_program *prog, fb_reader *r) {
   r->size = prog->program_size;
   r->reason = "";
   r->where = 0;
+  r->status = PTEC_STATUS_OK;
 }
 
-static uint32_t load_u32(const uint8_t *p) {
-  uint32_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
+/* The 4 bytes at `p` are `tag` ("ET12", "eh00"). */
+static bool has_tag(const uint8_t *p, const char *tag) {
+  uint32_t a, b;
+  memcpy(&a, p, sizeof a);
+  memcpy(&b, tag, sizeof b);
+  return a == b;
 }
 
 static uint64_t load_u64(const uint8_t *p) {
@@ -42,73 +44,72 @@ static uint64_t load_u64(const uint8_t *p) {
 
 /* The optional "eh00" header at byte 8: program size and segment placement. */
 static ptec_status parse_extended_header(ptec_program *prog) {
-  const uint8_t *d = prog->data;
+  const uint8_t *h = prog->data + PTE_HEADER_OFFSET;
   prog->program_size = prog->size;
-  prog->segment_base = 0;
-  if (prog->size < PTE_HEADER_OFFSET + 8 ||
-      memcmp(d + PTE_HEADER_OFFSET, PTE_HEADER_MAGIC, 4) != 0) {
+  if (prog->size < PTE_HEADER_OFFSET + 8 || !has_tag(h, PTE_HEADER_MAGIC)) {
     return PTEC_STATUS_OK; /* no header: the whole file is the program */
   }
-  uint32_t length = load_u32(d + PTE_HEADER_OFFSET + 4);
-  if (length < PTE_HEADER_MIN_LENGTH) {
-    return ptec_program_fail(prog, PTEC_STATUS_BAD_HEADER,
-                             "extended header length %u is below the minimum %d", length,
-                             PTE_HEADER_MIN_LENGTH);
+  uint32_t length;
+  memcpy(&length, h + 4, sizeof length);
+  uint64_t program_size = 0, segment_base = 0, segment_data_size = 0;
+  bool complete = length >= PTE_HEADER_MIN_LENGTH;
+  bool inside = prog->size >= (size_t)PTE_HEADER_OFFSET + length;
+  if (complete && inside) {
+    program_size = load_u64(h + 8);
+    segment_base = load_u64(h + 16);
+    if (length >= PTE_HEADER_LENGTH_WITH_DATA_SIZE) segment_data_size = load_u64(h + 24);
   }
-  if (prog->size < (size_t)PTE_HEADER_OFFSET + length) {
-    return ptec_program_fail(prog, PTEC_STATUS_TRUNCATED,
-                             "file of %zu bytes ends inside its %u-byte extended header",
-                             prog->size, length);
-  }
-  uint64_t program_size = load_u64(d + PTE_HEADER_OFFSET + 8);
-  uint64_t segment_base = load_u64(d + PTE_HEADER_OFFSET + 16);
-  uint64_t segment_data_size =
-      length >= PTE_HEADER_LENGTH_WITH_DATA_SIZE ? load_u64(d + PTE_HEADER_OFFSET + 24) : 0;
-  if (program_size < (uint64_t)PTE_HEADER_OFFSET + length) {
-    return ptec_program_fail(prog, PTEC_STATUS_BAD_HEADER,
-                             "program_size %llu is smaller than the headers",
-                             (unsigned long long)program_size);
-  }
-  if (program_size > prog->size) {
-    return ptec_program_fail(prog, PTEC_STATUS_TRUNCATED,
-                             "program_size %llu exceeds the file size %zu",
-                             (unsigned long long)program_size, prog->size);
-  }
-  if (segment_base != 0) {
-    if (segment_base < program_size) {
-      return ptec_program_fail(prog, PTEC_STATUS_BAD_HEADER,
-                               "segment_base_offset %llu lies inside the program (%llu bytes)",
-                               (unsigned long long)segment_base,
-                               (unsigned long long)program_size);
-    }
-    if (segment_base > prog->size || segment_data_size > prog->size - segment_base) {
-      return ptec_program_fail(prog, PTEC_STATUS_TRUNCATED,
-                               "segments end at %llu + %llu, past the file size %zu",
-                               (unsigned long long)segment_base,
-                               (unsigned long long)segment_data_size, prog->size);
-    }
+  /* In this order: the header's length, then program_size, then segments. */
+  bool segments = segment_base != 0;
+  ptec_status s = !complete ? PTEC_STATUS_BAD_HEADER
+                  : !inside ? PTEC_STATUS_TRUNCATED
+                  : program_size < (uint64_t)PTE_HEADER_OFFSET + length ? PTEC_STATUS_BAD_HEADER
+                  : program_size > prog->size ? PTEC_STATUS_TRUNCATED
+                  : segments && segment_base < program_size ? PTEC_STATUS_BAD_HEADER
+                  : segments && (segment_base > prog->size ||
+                                 segment_data_size > prog->size - segment_base)
+                      ? PTEC_STATUS_TRUNCATED
+                      : PTEC_STATUS_OK;
+  if (s != PTEC_STATUS_OK) {
+    return ptec_program_fail(prog, s,
+                             "extended header (length %u, program_size %llu, segments at %llu + "
+                             "%llu) %s the file of %zu bytes",
+                             length, (unsigned long long)program_size,
+                             (unsigned long long)segment_base,
+                             (unsigned long long)segment_data_size,
+                             s == PTEC_STATUS_BAD_HEADER ? "is inconsistent, in" : "runs past",
+                             prog->size);
   }
   prog->program_size = (size_t)program_size;
   prog->segment_base = (size_t)segment_base;
   return PTEC_STATUS_OK;
 }
 
+/* Item `index` of a vector of tables of the Program (segments, inline
+ * delegate data); the caller checks r->status after reading it. */
+static ptec_status root_item(ptec_program *prog, fb_reader *r, unsigned field, uint32_t index,
+                             fb_table *out, const char *what) {
+  fb_table root;
+  fb_vector all;
+  fb_table_at(r, prog->root, &root);
+  fb_vec(r, &root, field, 4, &all);
+  if (r->status == PTEC_STATUS_OK && index >= all.len) {
+    return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
+                             "%s %u out of range (%u entries)",
+                             what, index, all.len);
+  }
+  fb_at(r, &all, index, out);
+  return PTEC_STATUS_OK;
+}
+
 ptec_status ptec_program_segment(ptec_program *prog, fb_reader *r, uint32_t index,
                                  const uint8_t **data, size_t *size) {
-  fb_table root, seg;
-  fb_vector segments;
-  ptec_status s = fb_root(r, &root);
-  if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &root, PROGRAM_SEGMENTS, 4, &segments, NULL);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "segments");
-  if (index >= segments.len) {
-    return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                             "segment index %u out of range (%u segments)", index, segments.len);
-  }
-  uint64_t offset, bytes;
-  s = fb_vector_table(r, &segments, index, &seg);
-  if (s == PTEC_STATUS_OK) s = fb_u64(r, &seg, SEGMENT_OFFSET, 0, &offset);
-  if (s == PTEC_STATUS_OK) s = fb_u64(r, &seg, SEGMENT_SIZE, 0, &bytes);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "segment");
+  fb_table seg;
+  ptec_status s = root_item(prog, r, PROGRAM_SEGMENTS, index, &seg, "segment");
+  if (s != PTEC_STATUS_OK) return s;
+  uint64_t offset = fb_get(r, &seg, SEGMENT_OFFSET, 8);
+  uint64_t bytes = fb_get(r, &seg, SEGMENT_SIZE, 8);
+  if (r->status != PTEC_STATUS_OK) return ptec_program_fb_fail(prog, r, "segment");
   if (prog->segment_base == 0) {
     return ptec_program_fail(prog, PTEC_STATUS_BAD_HEADER,
                              "segment %u is used but the file has no segment base", index);
@@ -127,29 +128,22 @@ ptec_status ptec_program_segment(ptec_program *prog, fb_reader *r, uint32_t inde
 /* The constant segment, or the deprecated inline constant_buffer. */
 static ptec_status bind_constants(ptec_program *prog, fb_reader *r, const fb_table *root) {
   fb_table sub;
-  bool present;
-  ptec_status s = fb_table_field(r, root, PROGRAM_CONSTANT_SEGMENT, &sub, &present);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "constant_segment");
-  if (present) {
-    uint32_t segment;
-    fb_vector offsets;
-    s = fb_u32(r, &sub, SUBSEGMENT_SEGMENT_INDEX, 0, &segment);
-    if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &sub, SUBSEGMENT_OFFSETS, 8, &offsets, NULL);
-    if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "constant_segment");
-    /* offsets[0] is a placeholder: a lone entry means no constants. */
-    if (offsets.len > 1) {
-      s = ptec_program_segment(prog, r, segment, &prog->constant_base, &prog->constant_size);
-      if (s != PTEC_STATUS_OK) return s;
-      prog->constant_offsets = offsets.data - 4; /* keep the vector's position */
-      prog->num_constants = offsets.len;
-    }
+  fb_vector offsets, buffers;
+  uint32_t segment = 0;
+  offsets.len = 0;
+  if (fb_tab(r, root, PROGRAM_CONSTANT_SEGMENT, &sub)) {
+    segment = (uint32_t)fb_get(r, &sub, SUBSEGMENT_SEGMENT_INDEX, 4);
+    fb_vec(r, &sub, SUBSEGMENT_OFFSETS, 8, &offsets);
   }
-  fb_vector buffers;
-  s = fb_vector_field(r, root, PROGRAM_CONSTANT_BUFFER, 4, &buffers, &present);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "constant_buffer");
-  if (present) {
-    prog->constant_buffers = buffers.data - 4;
-    prog->num_constant_buffers = buffers.len;
+  fb_vec(r, root, PROGRAM_CONSTANT_BUFFER, 4, &buffers);
+  if (r->status != PTEC_STATUS_OK) return ptec_program_fb_fail(prog, r, "constants");
+  prog->constant_buffers = buffers.data - 4; /* the vector's position */
+  prog->num_constant_buffers = buffers.len;
+  /* offsets[0] is a placeholder: a lone entry means no constants. */
+  if (offsets.len > 1) {
+    prog->constant_offsets = offsets.data - 4;
+    prog->num_constants = offsets.len;
+    return ptec_program_segment(prog, r, segment, &prog->constant_base, &prog->constant_size);
   }
   return PTEC_STATUS_OK;
 }
@@ -157,42 +151,36 @@ static ptec_status bind_constants(ptec_program *prog, fb_reader *r, const fb_tab
 ptec_status ptec_program_load(ptec_program *prog, const void *data, size_t size) {
   if (prog == NULL) return PTEC_STATUS_INVALID_ARGUMENT;
   memset(prog, 0, sizeof *prog);
-  if (data == NULL) {
-    return ptec_program_fail(prog, PTEC_STATUS_INVALID_ARGUMENT, "program data is NULL");
-  }
-  if ((uintptr_t)data % PTEC_PROGRAM_ALIGNMENT != 0) {
+  if (data == NULL || (uintptr_t)data % PTEC_PROGRAM_ALIGNMENT != 0) {
     return ptec_program_fail(prog, PTEC_STATUS_INVALID_ARGUMENT,
-                             "program data must be %d-byte aligned", PTEC_PROGRAM_ALIGNMENT);
+                             "program data must be non-NULL and %d-byte aligned",
+                             PTEC_PROGRAM_ALIGNMENT);
   }
   prog->data = data;
   prog->size = size;
   if (size < 8) {
     return ptec_program_fail(prog, PTEC_STATUS_TRUNCATED, "file of %zu bytes is too short", size);
   }
-  if (memcmp(prog->data + 4, PTE_IDENTIFIER, 4) != 0) {
-    char id[5];
-    for (int i = 0; i < 4; i++) {
-      char c = (char)prog->data[4 + i];
-      id[i] = (c >= 32 && c < 127) ? c : '?';
-    }
-    id[4] = '\0';
+  if (!has_tag(prog->data + 4, PTE_IDENTIFIER)) {
+    char id[5] = {0}; /* the formatter shows bytes outside printable ASCII as '?' */
+    memcpy(id, prog->data + 4, 4);
     return ptec_program_fail(prog, PTEC_STATUS_BAD_IDENTIFIER,
                              "file identifier is '%s', expected '" PTE_IDENTIFIER "'%s", id,
-                             memcmp(id, "ET", 2) == 0 ? " (another program format version)" : "");
+                             id[0] == 'E' && id[1] == 'T' ? " (another program format version)"
+                                                          : "");
   }
   ptec_status s = parse_extended_header(prog);
   if (s != PTEC_STATUS_OK) return s;
 
   fb_reader r;
-  s = fb_reader_init(&r, prog->data, prog->program_size);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, &r, "program");
   fb_table root;
   fb_vector plans;
-  bool present;
-  s = fb_root(&r, &root);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, &r, "program root");
-  s = fb_vector_field(&r, &root, PROGRAM_EXECUTION_PLAN, 4, &plans, &present);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, &r, "execution_plan");
+  uint32_t root_at;
+  memcpy(&root_at, prog->data, sizeof root_at);
+  fb_reader_init(&r, prog->data, prog->program_size); /* at most 4 GiB */
+  fb_table_at(&r, root_at, &root);
+  bool present = fb_vec(&r, &root, PROGRAM_EXECUTION_PLAN, 4, &plans);
+  if (r.status != PTEC_STATUS_OK) return ptec_program_fb_fail(prog, &r, "program");
   if (!present) {
     return ptec_program_fail(prog, PTEC_STATUS_MALFORMED, "program has no execution_plan");
   }
@@ -212,31 +200,39 @@ size_t ptec_program_num_methods(const ptec_program *prog) {
 
 ptec_status ptec_program_plan(ptec_program *prog, size_t index, fb_reader *r, fb_table *plan) {
   ptec_program_reader(prog, r);
-  if (prog->plans == 0 || index >= prog->num_methods) {
+  if (index >= prog->num_methods) {
     return ptec_program_fail(prog, PTEC_STATUS_INVALID_ARGUMENT,
                              "method %zu out of range (%u methods)", index, prog->num_methods);
   }
   fb_vector plans = {prog->plans + 4, prog->num_methods};
-  ptec_status s = fb_vector_table(r, &plans, (uint32_t)index, plan);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "execution_plan");
+  if (!fb_at(r, &plans, (uint32_t)index, plan)) {
+    return ptec_program_fb_fail(prog, r, "execution_plan");
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* The name of method `method`, in the program. */
+static ptec_status method_name(ptec_program *prog, size_t method, const char **str,
+                               uint32_t *len) {
+  fb_reader r;
+  fb_table plan;
+  ptec_status s = ptec_program_plan(prog, method, &r, &plan);
+  if (s != PTEC_STATUS_OK) return s;
+  *str = fb_str(&r, &plan, PLAN_NAME, len);
+  if (r.status != PTEC_STATUS_OK) return ptec_program_fb_fail(prog, &r, "method name");
+  if (*str == NULL) {
+    return ptec_program_fail(prog, PTEC_STATUS_MALFORMED, "method %zu has no name", method);
+  }
   return PTEC_STATUS_OK;
 }
 
 ptec_status ptec_program_method_name(ptec_program *prog, size_t method, char *name, size_t cap) {
   if (prog == NULL || name == NULL || cap == 0) return PTEC_STATUS_INVALID_ARGUMENT;
-  name[0] = '\0';
-  fb_reader r;
-  fb_table plan;
-  ptec_status s = ptec_program_plan(prog, method, &r, &plan);
-  if (s != PTEC_STATUS_OK) return s;
   const char *str;
   uint32_t len;
-  bool present;
-  s = fb_string_field(&r, &plan, PLAN_NAME, &str, &len, &present);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, &r, "method name");
-  if (!present) {
-    return ptec_program_fail(prog, PTEC_STATUS_MALFORMED, "method %zu has no name", method);
-  }
+  name[0] = '\0';
+  ptec_status s = method_name(prog, method, &str, &len);
+  if (s != PTEC_STATUS_OK) return s;
   size_t n = len < cap - 1 ? len : cap - 1;
   memcpy(name, str, n);
   name[n] = '\0';
@@ -245,11 +241,13 @@ ptec_status ptec_program_method_name(ptec_program *prog, size_t method, char *na
 
 ptec_status ptec_program_find_method(ptec_program *prog, const char *name, size_t *method) {
   if (prog == NULL || name == NULL || method == NULL) return PTEC_STATUS_INVALID_ARGUMENT;
+  size_t want = strlen(name);
   for (size_t i = 0; i < prog->num_methods; i++) {
-    char found[64];
-    ptec_status s = ptec_program_method_name(prog, i, found, sizeof found);
+    const char *str;
+    uint32_t len;
+    ptec_status s = method_name(prog, i, &str, &len);
     if (s != PTEC_STATUS_OK) return s;
-    if (strcmp(found, name) == 0) {
+    if (len == want && strcmp(str, name) == 0) {
       *method = i;
       return PTEC_STATUS_OK;
     }
@@ -259,29 +257,22 @@ ptec_status ptec_program_find_method(ptec_program *prog, const char *name, size_
 
 ptec_status ptec_program_delegate_data(ptec_program *prog, fb_reader *r, const fb_table *ref,
                                        const uint8_t **data, size_t *size) {
-  uint8_t location;
-  uint32_t index;
-  ptec_status s = fb_u8(r, ref, DATA_REFERENCE_LOCATION, DATA_LOCATION_INLINE, &location);
-  if (s == PTEC_STATUS_OK) s = fb_u32(r, ref, DATA_REFERENCE_INDEX, 0, &index);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "delegate data reference");
+  uint8_t location = (uint8_t)fb_get(r, ref, DATA_REFERENCE_LOCATION, 1);
+  uint32_t index = (uint32_t)fb_get(r, ref, DATA_REFERENCE_INDEX, 4);
+  if (r->status != PTEC_STATUS_OK) return ptec_program_fb_fail(prog, r, "delegate data reference");
   if (location == DATA_LOCATION_SEGMENT) return ptec_program_segment(prog, r, index, data, size);
   if (location != DATA_LOCATION_INLINE) {
     return ptec_program_fail(prog, PTEC_STATUS_BAD_ENUM, "delegate data location %u is unknown",
                              location);
   }
-  fb_table root, inline_data;
-  fb_vector all, bytes;
-  s = fb_root(r, &root);
-  if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &root, PROGRAM_BACKEND_DELEGATE_DATA, 4, &all, NULL);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "backend_delegate_data");
-  if (index >= all.len) {
-    return ptec_program_fail(prog, PTEC_STATUS_INDEX_OUT_OF_RANGE,
-                             "inline delegate data %u out of range (%u entries)", index, all.len);
-  }
-  s = fb_vector_table(r, &all, index, &inline_data);
-  if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &inline_data, INLINE_DATA_DATA, 1, &bytes, NULL);
-  if (s != PTEC_STATUS_OK) return fb_fail(prog, s, r, "inline delegate data");
-  *data = fb_vector_ptr(r, &bytes);
+  fb_table inline_data;
+  fb_vector bytes;
+  ptec_status s = root_item(prog, r, PROGRAM_BACKEND_DELEGATE_DATA, index, &inline_data,
+                            "inline delegate data");
+  if (s != PTEC_STATUS_OK) return s;
+  fb_vec(r, &inline_data, INLINE_DATA_DATA, 1, &bytes);
+  if (r->status != PTEC_STATUS_OK) return ptec_program_fb_fail(prog, r, "inline delegate data");
+  *data = r->buf + bytes.data;
   *size = bytes.len;
   return PTEC_STATUS_OK;
 }
