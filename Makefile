@@ -11,7 +11,7 @@ APT_PKGS  := clang cmake make gcc python3-venv
 ARM_PKGS  := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
 .PHONY: all deps venv build build-host build-clang build-asan build-m55 build-m7 build-m4 \
-        build-firmware test test-c test-python demo footprint clean
+        build-firmware tosa-tools test test-c test-python demo footprint clean
 
 all: build
 
@@ -38,6 +38,16 @@ $(VENV)/.stamp: requirements.txt requirements-interop.txt python/pyproject.toml
 	$(PY) -m pip install -q -r requirements-interop.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e python
 	touch $@
+
+# Arm's TOSA reference model (tosa-tools), only for the tests that compare ptec's TOSA
+# executor with it. Its Python deps conflict with ptec's pins, so it goes beside the venv,
+# without deps; the tests use its standalone binaries.
+TOSA_TOOLS := $(BUILD)/tosa-tools
+
+tosa-tools: $(TOSA_TOOLS)/bin/tosa_reference_model
+
+$(TOSA_TOOLS)/bin/tosa_reference_model: requirements-tosa.txt | venv
+	$(PY) -m pip install -q --no-deps --target $(TOSA_TOOLS) -r requirements-tosa.txt
 
 # One configure+build per flavour: host (gcc, release), clang, sanitizers.
 define cmake_build
@@ -75,7 +85,7 @@ build-m4: venv
 
 build-firmware: build-m55 build-m7 build-m4
 
-test: deps venv build-host build-clang build-asan build-firmware test-c test-python
+test: deps venv tosa-tools build-host build-clang build-asan build-firmware test-c test-python
 
 test-c:
 	$(BUILD)/host/ptec-c-tests
