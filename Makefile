@@ -47,7 +47,8 @@ TOSA_TOOLS := $(BUILD)/tosa-tools
 tosa-tools: $(TOSA_TOOLS)/bin/tosa_reference_model
 
 $(TOSA_TOOLS)/bin/tosa_reference_model: requirements-tosa.txt | venv
-	$(PY) -m pip install -q --no-deps --target $(TOSA_TOOLS) -r requirements-tosa.txt
+	$(PY) -m pip install -q --no-deps --upgrade --target $(TOSA_TOOLS) -r requirements-tosa.txt
+	touch $@
 
 # One configure+build per flavour: host (gcc, release), clang, sanitizers.
 define cmake_build
