@@ -40,14 +40,18 @@ $(VENV)/.stamp: requirements.txt requirements-interop.txt python/pyproject.toml
 	touch $@
 
 # Arm's TOSA reference model (tosa-tools), only for the tests that compare ptec's TOSA
-# executor with it. Its Python deps conflict with ptec's pins, so it goes beside the venv,
-# without deps; the tests use its standalone binaries.
+# executor with it. Its Python deps conflict with ptec's pins, and pip's console-script shims
+# would overwrite its native binaries of the same names, so the wheel is unpacked as it is
+# beside the venv; the tests run its standalone binaries (flatc, tosa_reference_model).
 TOSA_TOOLS := $(BUILD)/tosa-tools
 
 tosa-tools: $(TOSA_TOOLS)/bin/tosa_reference_model
 
 $(TOSA_TOOLS)/bin/tosa_reference_model: requirements-tosa.txt | venv
-	$(PY) -m pip install -q --no-deps --upgrade --target $(TOSA_TOOLS) -r requirements-tosa.txt
+	rm -rf $(TOSA_TOOLS) && mkdir -p $(TOSA_TOOLS)
+	$(PY) -m pip download -q --no-deps -d $(TOSA_TOOLS)/wheel -r requirements-tosa.txt
+	$(PY) -m zipfile -e $(TOSA_TOOLS)/wheel/*.whl $(TOSA_TOOLS)
+	chmod +x $(TOSA_TOOLS)/bin/*
 	touch $@
 
 # One configure+build per flavour: host (gcc, release), clang, sanitizers.
