@@ -37,7 +37,7 @@ from .pte import pack_constant_segment
 from .pte.file import layout_segments
 from .pte import schema as pte
 from .schedule import Schedule, TensorKey, results, tensor_key
-from .tosa.delegate import DelegateCall
+from .tosa.delegate import DelegateCall, is_delegate
 
 METHOD_NAME = "forward"
 #: allocation_info.memory_id of the one planned buffer (1-based, as the runtime counts).
@@ -340,7 +340,7 @@ def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
             inputs.append(em.planned_tensor((node, None), node.meta["val"]))
         elif node.op == "get_attr":
             em.constant_tensor(node)
-        elif node in calls and isinstance(node.target, DelegateCall):
+        elif node in calls and is_delegate(node):
             em.delegate_call(node)
         elif node in calls:
             em.kernel_call(node)

@@ -86,31 +86,6 @@ static void *read_file(const char *path, size_t *size) {
   return buf;
 }
 
-/* Copies between logical C order and a dim-order layout. */
-static void relayout(const ptec_tensor_view *t, const void *src, void *dst, int to_dim_order) {
-  size_t elem = ptec_dtype_size(t->dtype);
-  size_t strides[PTEC_MAX_RANK];
-  size_t numel = 1;
-  for (int k = t->rank - 1; k >= 0; k--) {
-    strides[t->dim_order[k]] = numel;
-    numel *= (size_t)t->sizes[t->dim_order[k]];
-  }
-  int32_t index[PTEC_MAX_RANK] = {0};
-  for (size_t linear = 0; linear < numel; linear++) {
-    size_t off = 0;
-    for (int d = 0; d < t->rank; d++) off += (size_t)index[d] * strides[d];
-    if (to_dim_order) {
-      memcpy((char *)dst + off * elem, (const char *)src + linear * elem, elem);
-    } else {
-      memcpy((char *)dst + linear * elem, (const char *)src + off * elem, elem);
-    }
-    for (int d = t->rank - 1; d >= 0; d--) {
-      if (++index[d] < t->sizes[d]) break;
-      index[d] = 0;
-    }
-  }
-}
-
 /* Aligned memory for the runtime; NULL for sizes no host can give (a
  * program may claim any size). */
 static void *alloc_aligned(size_t n) {
@@ -153,7 +128,7 @@ static int set_inputs(ptec_method *m, const options *o) {
                      memcmp(a.sizes, expected.sizes, sizeof(int32_t) * (size_t)a.rank) == 0;
     if (same_shape) {
       laid_out = malloc(a.nbytes ? a.nbytes : 1);
-      relayout(&expected, a.data, laid_out, 1);
+      npy_relayout(&expected, a.data, laid_out, 1);
     }
     given.data = laid_out;
     s = ptec_method_set_input(m, i, &given);
@@ -172,7 +147,7 @@ static int write_outputs(const ptec_method *m, const char *dir) {
     npy_array a = {.dtype = out.dtype, .rank = out.rank, .nbytes = out.nbytes};
     memcpy(a.sizes, out.sizes, sizeof a.sizes);
     a.data = malloc(out.nbytes ? out.nbytes : 1);
-    relayout(&out, out.data, a.data, 0);
+    npy_relayout(&out, out.data, a.data, 0);
     char path[4096], err[256];
     snprintf(path, sizeof path, "%s/output%zu.npy", dir, i);
     int rc = npy_write(path, &a, err, sizeof err);

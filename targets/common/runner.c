@@ -131,31 +131,6 @@ static void *read_program(const char *path, size_t *size) {
   return buf;
 }
 
-/* Copies between logical C order and a dim-order layout. */
-static void relayout(const ptec_tensor_view *t, const void *src, void *dst, bool to_dim_order) {
-  size_t elem = ptec_dtype_size(t->dtype);
-  size_t strides[PTEC_MAX_RANK];
-  size_t numel = 1;
-  for (int k = t->rank - 1; k >= 0; k--) {
-    strides[t->dim_order[k]] = numel;
-    numel *= (size_t)t->sizes[t->dim_order[k]];
-  }
-  int32_t index[PTEC_MAX_RANK] = {0};
-  for (size_t linear = 0; linear < numel; linear++) {
-    size_t off = 0;
-    for (int d = 0; d < t->rank; d++) off += (size_t)index[d] * strides[d];
-    if (to_dim_order) {
-      memcpy((char *)dst + off * elem, (const char *)src + linear * elem, elem);
-    } else {
-      memcpy((char *)dst + linear * elem, (const char *)src + off * elem, elem);
-    }
-    for (int d = t->rank - 1; d >= 0; d--) {
-      if (++index[d] < t->sizes[d]) break;
-      index[d] = 0;
-    }
-  }
-}
-
 static int runtime_error(const char *what, ptec_status s, const char *message) {
   printf("ptec-runner: error: %s failed: %s: %s\n", what, ptec_status_to_string(s), message);
   return 2;
@@ -197,7 +172,7 @@ static int set_inputs(ptec_method *m, const options *o) {
         printf("ptec-runner: error: no memory to lay out input %lu\n", (unsigned long)i);
         return 1;
       }
-      relayout(&expected, a.data, laid_out, true);
+      npy_relayout(&expected, a.data, laid_out, 1);
     }
     given.data = laid_out;
     s = ptec_method_set_input(m, i, &given);
@@ -220,7 +195,7 @@ static int write_outputs(const ptec_method *m, const char *dir) {
       printf("ptec-runner: error: no memory to lay out output %lu\n", (unsigned long)i);
       return 1;
     }
-    relayout(&out, out.data, a.data, false);
+    npy_relayout(&out, out.data, a.data, 0);
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/output%lu.npy", dir, (unsigned long)i);
     int rc = npy_write(path, &a, err, sizeof err);

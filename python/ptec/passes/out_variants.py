@@ -21,6 +21,7 @@ from torch._ops import OpOverload
 
 from ..errors import CompileError
 from ..quant import qdq
+from ..tosa.delegate import is_delegate
 
 #: Arguments that an out variant drops because its out tensor carries them
 #: (torchgen's TensorOptions group): _to_copy(dtype=...) -> _to_copy.out.
@@ -96,8 +97,8 @@ def select_out_variants(gm: torch.fx.GraphModule) -> None:
     for node in gm.graph.nodes:
         if node.op != "call_function" or node.target is operator.getitem:
             continue
-        if getattr(node.target, "backend_id", None) is not None:
-            continue  # a delegate call (ptec.tosa.delegate): no kernel, no out variant
+        if is_delegate(node):
+            continue  # a lowered subgraph: no kernel, no out variant
         if not isinstance(node.target, OpOverload):
             missing.setdefault(str(node.target), []).append(node.name)
             continue

@@ -135,3 +135,29 @@ void npy_free(npy_array *a) {
   free(a->data);
   a->data = NULL;
 }
+
+/* An .npy array is in logical C order; a tensor may be laid out in another
+ * dim order. Copies one into the other (to_dim_order: C order -> tensor). */
+void npy_relayout(const ptec_tensor_view *t, const void *src, void *dst, int to_dim_order) {
+  size_t elem = ptec_dtype_size(t->dtype);
+  size_t strides[PTEC_MAX_RANK];
+  size_t numel = 1;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    strides[t->dim_order[k]] = numel;
+    numel *= (size_t)t->sizes[t->dim_order[k]];
+  }
+  int32_t index[PTEC_MAX_RANK] = {0};
+  for (size_t linear = 0; linear < numel; linear++) {
+    size_t off = 0;
+    for (int d = 0; d < t->rank; d++) off += (size_t)index[d] * strides[d];
+    if (to_dim_order) {
+      memcpy((char *)dst + off * elem, (const char *)src + linear * elem, elem);
+    } else {
+      memcpy((char *)dst + linear * elem, (const char *)src + off * elem, elem);
+    }
+    for (int d = t->rank - 1; d >= 0; d--) {
+      if (++index[d] < t->sizes[d]) break;
+      index[d] = 0;
+    }
+  }
+}

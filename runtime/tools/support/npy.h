@@ -20,4 +20,8 @@ int npy_read(const char *path, npy_array *out, char *err, size_t err_cap);
 int npy_write(const char *path, const npy_array *a, char *err, size_t err_cap);
 void npy_free(npy_array *a);
 
+/* Copies between an array's C order and tensor t's dim order (to_dim_order:
+ * C order -> t's layout, else back). */
+void npy_relayout(const ptec_tensor_view *t, const void *src, void *dst, int to_dim_order);
+
 #endif

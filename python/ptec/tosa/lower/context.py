@@ -135,6 +135,37 @@ class Lowering:
             self.converted[cache] = out
         return self.converted[cache]
 
+    def set_reduced(self, node: torch.fx.Node, y: Tensor, perm: Sequence[int],
+                    keepdim: bool) -> None:
+        """A reduction's result y (reduced axes kept as 1, in layout perm): as it is
+        with keepdim, else back in logical order with the reduced axes dropped."""
+        if keepdim:
+            self.set(node, y, perm)
+            return
+        self.set(("kept", node), y, perm)
+        self.set(node, self.reshape(self.value(("kept", node)), list(fx_val(node).shape),
+                                    f"{node.name}_out"))
+
+    def same_layout(self, operands: Sequence[Any], base: str) -> tuple[list[Tensor], tuple]:
+        """Elementwise operands in one rank and layout (TOSA broadcasts size-1 dims of
+        equal ranks): lower ranks get leading 1s, all take the layout of the first
+        operand of the highest rank."""
+        rank = max(len(self.perm_of(x)) for x in operands)
+        perm = next(self.perm_of(x) for x in operands if len(self.perm_of(x)) == rank)
+        out = []
+        for x in operands:
+            if len(self.perm_of(x)) == rank:
+                out.append(self.value(x, perm))
+                continue
+            logical = self.value(x)
+            t = self.reshape(logical, [1] * (rank - len(logical.shape)) + list(logical.shape),
+                             f"{base}_rank")
+            if perm != identity(rank):
+                t = self.op(Op.TRANSPOSE, [t], [t.shape[p] for p in perm], t.dtype, f"{base}_t",
+                            perms=list(perm))
+            out.append(t)
+        return out, perm
+
     def perm_of(self, node: Any) -> tuple[int, ...]:
         return self.stored_of(node).perm
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from ..schema import DType, Op
-from .context import NHWC, Lowering, Unsupported, fx_val, identity, tosa_dtype
-from .integer import _nhwc_windowed, _pair, exact_window, tosa_conv_weight
+from .context import NHWC, Lowering, Unsupported, fx_val, tosa_dtype
+from .windows import conv_weight, nhwc_windowed, pair, windowed
 
 aten = torch.ops.aten
 F32 = DType.FP32
@@ -40,15 +40,11 @@ def _scalar(lw: Lowering, value: float, rank: int, base: str):
     return lw.const(base, np.full([1] * rank, value, np.float32), F32)
 
 
-def _rank(lw: Lowering, x) -> int:
-    return len(lw.perm_of(x))
-
-
 def _is_tensor(x) -> bool:
     return isinstance(x, (torch.fx.Node, tuple))
 
 
-def _binary(lw: Lowering, op: Op, a, b, base: str, perm=None):
+def _binary(lw: Lowering, op: Op, a, b, base: str):
     """op(a, b) with TOSA's equal-rank broadcasting. a or b may be a Python number
     or a converter's own stored key."""
     if not _is_tensor(a):
@@ -58,24 +54,11 @@ def _binary(lw: Lowering, op: Op, a, b, base: str, perm=None):
     for x in (a, b):
         if isinstance(x, torch.fx.Node):
             _float(lw, x, "an operand")
-    rank = _rank(lw, a) if not _is_tensor(b) else max(_rank(lw, a), _rank(lw, b))
-    perm = perm if perm is not None else (lw.perm_of(a) if _rank(lw, a) == rank
-                                          else lw.perm_of(b))
-    operands = []
-    for x in (a, b):
-        if not _is_tensor(x):
-            operands.append(_scalar(lw, float(x), rank, f"{base}_scalar"))
-            continue
-        if _rank(lw, x) == rank:
-            operands.append(lw.value(x, perm))
-            continue
-        logical = lw.value(x)
-        shape = [1] * (rank - _rank(lw, x)) + list(logical.shape)
-        t = lw.reshape(logical, shape, f"{base}_rank")
-        if perm != identity(rank):
-            t = lw.op(Op.TRANSPOSE, [t], [t.shape[p] for p in perm], F32, f"{base}_t",
-                      perms=list(perm))
-        operands.append(t)
+    if _is_tensor(b):
+        operands, perm = lw.same_layout([a, b], base)
+    else:
+        operands, perm = lw.same_layout([a], base)
+        operands.append(_scalar(lw, float(b), len(perm), f"{base}_scalar"))
     shape = [max(p, q) for p, q in zip(operands[0].shape, operands[1].shape)]
     if op == Op.MUL:
         operands.append(lw.const(f"{base}_shift0", [0], DType.INT8))
@@ -209,9 +192,9 @@ def convert_convolution(lw: Lowering, node) -> None:
     weight = lw.real(w, "the weight").numpy()
     out_channels, in_per_group, kh, kw = weight.shape
     in_channels = fx_val(x).shape[1]
-    stride, dilation = _pair(stride), _pair(dilation)
-    xt, pad = _nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
-    op, wt = tosa_conv_weight(weight, groups, in_channels)
+    stride, dilation = pair(stride), pair(dilation)
+    xt, pad = nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
+    op, wt = conv_weight(weight, groups, in_channels)
     bias = (np.zeros(out_channels, np.float32) if b is None
             else lw.real(b, "the bias").numpy().astype(np.float32))
     out = fx_val(node).shape
@@ -276,20 +259,6 @@ def convert_bmm(lw: Lowering, node) -> None:
     _matmul(lw, node, *node.args[:2])
 
 
-def _trim_trailing_pad(lw: Lowering, xt, pad, kernel, stride, base: str):
-    """TOSA's exact-division rule on an NHWC tensor already in hand (see exact_window)."""
-    pad = list(pad)
-    crop = [0, 0]
-    for a in (0, 1):
-        pad[2 * a + 1], crop[a] = exact_window(xt.shape[1 + a], pad[2 * a], pad[2 * a + 1],
-                                               kernel[a], stride[a])
-    if any(crop):
-        size = [xt.shape[0], xt.shape[1] - crop[0], xt.shape[2] - crop[1], xt.shape[3]]
-        xt = lw.op(Op.SLICE, [xt, lw.shape(f"{base}_start", [0, 0, 0, 0]),
-                              lw.shape(f"{base}_size", size)], size, xt.dtype, f"{base}_crop")
-    return pad, xt
-
-
 def convert_avg_pool2d(lw: Lowering, node) -> None:
     x, kernel, *rest = node.args
     rest += [None] * (5 - len(rest))
@@ -297,9 +266,9 @@ def convert_avg_pool2d(lw: Lowering, node) -> None:
     _float(lw, x)
     if ceil_mode or divisor is not None:
         raise Unsupported("ceil_mode or divisor_override")
-    kernel = _pair(kernel)
-    stride = _pair(stride or [], kernel)
-    padding = _pair(padding or [0])
+    kernel = pair(kernel)
+    stride = pair(stride or [], kernel)
+    padding = pair(padding or [0])
     xt = lw.value(x, NHWC)
     pad = [padding[0], padding[0], padding[1], padding[1]]
     if count_include_pad is not False and any(pad):
@@ -308,7 +277,7 @@ def convert_avg_pool2d(lw: Lowering, node) -> None:
         xt = lw.op(Op.PAD, [xt, lw.shape(f"{node.name}_padding", [0, 0] + pad + [0, 0]),
                             lw.zero_point(0, F32)], shape, F32, f"{node.name}_pad")
         pad = [0, 0, 0, 0]
-    pad, xt = _trim_trailing_pad(lw, xt, pad, kernel, stride, node.name)
+    xt, pad = windowed(lw, xt, kernel, stride, pad, [1, 1], node.name)
     out = fx_val(node).shape
     y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(0, F32), lw.zero_point(0, F32)],
               [out[0], out[2], out[3], out[1]], F32, node.name, kernel=kernel, stride=stride,
@@ -324,10 +293,10 @@ def convert_max_pool2d(lw: Lowering, node) -> None:
     _only_first_result_used(node)
     if ceil_mode or any(d != 1 for d in (dilation or [1])):
         raise Unsupported("ceil_mode or dilation")
-    kernel = _pair(kernel)
-    stride = _pair(stride or [], kernel)
-    padding = _pair(padding or [0])
-    xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
+    kernel = pair(kernel)
+    stride = pair(stride or [], kernel)
+    padding = pair(padding or [0])
+    xt, pad = nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
     out = node.meta["val"][0].shape
     y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], F32, node.name,
               kernel=kernel, stride=stride, pad=pad, nan_mode=1)
@@ -359,12 +328,7 @@ def convert_mean(lw: Lowering, node) -> None:
     total = _reduce(lw, Op.REDUCE_SUM, xt, axes, f"{node.name}_sum")
     count = int(np.prod([xt.shape[a] for a in axes]))
     y = _mul(lw, total, _scalar(lw, 1.0 / count, rank, f"{node.name}_n"), node.name)
-    if keepdim:
-        lw.set(node, y, perm)
-        return
-    lw.set(("keep", node), y, perm)
-    logical = lw.value(("keep", node))
-    lw.set(node, lw.reshape(logical, list(fx_val(node).shape), f"{node.name}_out"))
+    lw.set_reduced(node, y, perm, keepdim)
 
 
 def convert_softmax(lw: Lowering, node) -> None:
@@ -477,11 +441,7 @@ def convert_any(lw: Lowering, node) -> None:
         shape = list(y.shape)
         shape[axis] = 1
         y = lw.op(Op.REDUCE_ANY, [y], shape, DType.BOOL, f"{node.name}_any", axis=axis)
-    if keepdim:
-        lw.set(node, y, perm)
-        return
-    lw.set(("keep", node), y, perm)
-    lw.set(node, lw.reshape(lw.value(("keep", node)), list(fx_val(node).shape), node.name))
+    lw.set_reduced(node, y, perm, keepdim)
 
 
 def convert_full_like(lw: Lowering, node) -> None:

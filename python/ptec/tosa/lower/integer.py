@@ -10,52 +10,18 @@ integer program bit for bit.
 """
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from ..schema import DType, Op, RoundingMode
 from .context import NHWC, Lowering, Unsupported, fx_val, tosa_dtype
+from .windows import conv_weight, nhwc_windowed, pair
 
 I8, I16, I32, I48 = DType.INT8, DType.INT16, DType.INT32, DType.INT48
 
 #: RESCALE by exactly 1: apply_scale_32(v, 2^30, 30) = v.
 UNIT_MULTIPLIER, UNIT_SHIFT = 1 << 30, 30
-
-
-def _pair(v: Sequence[int], default: Sequence[int] | None = None) -> list[int]:
-    v = list(v)
-    if not v:
-        return list(default)
-    return [int(v[0]), int(v[-1])]
-
-
-def exact_window(size: int, lo: int, hi: int, k: int, stride: int, dilation: int = 1
-                 ) -> tuple[int, int]:
-    """(hi', crop): TOSA requires (size - 1 + lo + hi - (k-1)*dilation) to divide by
-    stride exactly. PyTorch floors, dropping the last rows; trimming the trailing
-    pad by the remainder (and cropping the input where the pad is too small)
-    computes the same windows."""
-    extra = (size - 1 + lo + hi - (k - 1) * dilation) % stride
-    if extra <= hi:
-        return hi - extra, 0
-    return 0, extra - hi
-
-
-def _nhwc_windowed(lw: Lowering, x, kernel, stride, padding, dilation, what: str):
-    """x as NHWC with the pad list [top, bottom, left, right] TOSA accepts."""
-    xt = lw.value(x, NHWC)
-    p = [int(v) for v in padding]
-    pt, pb, pl, pr = (p[0], p[1], p[2], p[3]) if len(p) == 4 else (p[0], p[0], p[-1], p[-1])
-    h, w = xt.shape[1], xt.shape[2]
-    pb, crop_h = exact_window(h, pt, pb, kernel[0], stride[0], dilation[0])
-    pr, crop_w = exact_window(w, pl, pr, kernel[1], stride[1], dilation[1])
-    if crop_h or crop_w:
-        size = [xt.shape[0], h - crop_h, w - crop_w, xt.shape[3]]
-        xt = lw.op(Op.SLICE, [xt, lw.shape(f"{what}_start", [0, 0, 0, 0]),
-                              lw.shape(f"{what}_size", size)], size, xt.dtype, f"{what}_crop")
-    return xt, [pt, pb, pl, pr]
 
 
 def _rescale(lw: Lowering, x, multiplier, shift, input_zp: int, output_zp: int,
@@ -130,20 +96,6 @@ def _bias(lw: Lowering, node, channels: int) -> np.ndarray:
     return values
 
 
-def tosa_conv_weight(weight: np.ndarray, groups: int, in_channels: int):
-    """(CONV2D, OHWI weight) or (DEPTHWISE_CONV2D, [KH, KW, C, M] weight) for a
-    PyTorch [O, C/groups, KH, KW] weight."""
-    out_channels, in_per_group, kh, kw = weight.shape
-    if groups == 1:
-        return Op.CONV2D, np.ascontiguousarray(weight.transpose(0, 2, 3, 1))
-    if groups == in_channels and in_per_group == 1:
-        m = out_channels // in_channels
-        return Op.DEPTHWISE_CONV2D, np.ascontiguousarray(
-            weight.reshape(in_channels, m, kh, kw).transpose(2, 3, 0, 1))
-    raise Unsupported(f"a grouped convolution ({groups} groups of {in_per_group} channels) "
-                      "has no TOSA operator")
-
-
 def convert_conv2d(lw: Lowering, node) -> None:
     (x, w, b, stride, padding, dilation, groups, input_zp, weight_zp, mult, shift, output_zp,
      act_min, act_max) = node.args
@@ -151,9 +103,9 @@ def convert_conv2d(lw: Lowering, node) -> None:
     weight = lw.real(w, "the weight").numpy()
     out_channels, in_per_group, kh, kw = weight.shape
     in_channels = fx_val(x).shape[1]
-    stride, dilation = _pair(stride), _pair(dilation)
-    xt, pad = _nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
-    op, wt = tosa_conv_weight(weight, groups, in_channels)
+    stride, dilation = pair(stride), pair(dilation)
+    xt, pad = nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
+    op, wt = conv_weight(weight, groups, in_channels)
     n, oh, ow = xt.shape[0], *(
         (xt.shape[1 + a] + pad[2 * a] + pad[2 * a + 1] - (k - 1) * dilation[a] - 1) // stride[a] + 1
         for a, k in ((0, kh), (1, kw)))
@@ -204,31 +156,6 @@ def convert_matmul(lw: Lowering, node) -> None:
     lw.set(node, lw.reshape(y, out_shape, f"{node.name}_out"))
 
 
-def _broadcast_pair(lw: Lowering, a, b, base: str):
-    """Both operands in one layout and rank (TOSA broadcasts size-1 dims of equal ranks)."""
-    ra, rb = fx_val(a).dim(), fx_val(b).dim()
-    rank = max(ra, rb)
-    tensors = []
-    for node, r in ((a, ra), (b, rb)):
-        if r == rank:
-            tensors.append(None)
-        else:
-            shape = [1] * (rank - r) + list(fx_val(node).shape)
-            tensors.append(lw.reshape(lw.value(node), shape, f"{base}_rank"))
-    perm = lw.perm_of(a) if ra == rank else lw.perm_of(b) if rb == rank else None
-    perm = perm if perm is not None else tuple(range(rank))
-    out = []
-    for node, t in zip((a, b), tensors):
-        if t is None:
-            out.append(lw.value(node, perm))
-        elif perm != tuple(range(rank)):
-            out.append(lw.op(Op.TRANSPOSE, [t], [t.shape[p] for p in perm], t.dtype,
-                             f"{base}_t", perms=list(perm)))
-        else:
-            out.append(t)
-    return out[0], out[1], perm
-
-
 def _broadcast_shape(x, y) -> list[int]:
     return [max(p, q) for p, q in zip(x.shape, y.shape)]
 
@@ -238,7 +165,7 @@ def convert_add(lw: Lowering, node) -> None:
      act_min, act_max) = node.args
     dtype = _activation(lw, a, "the first operand", a_zp)
     _activation(lw, b, "the second operand", b_zp)
-    ta, tb, perm = _broadcast_pair(lw, a, b, node.name)
+    (ta, tb), perm = lw.same_layout([a, b], node.name)
     va = _to_int32(lw, ta, a_zp, f"{node.name}_a", a_mult, a_shift)
     vb = _to_int32(lw, tb, b_zp, f"{node.name}_b", b_mult, b_shift)
     total = lw.op(Op.ADD, [va, vb], _broadcast_shape(va, vb), I32, f"{node.name}_sum")
@@ -250,7 +177,7 @@ def convert_mul(lw: Lowering, node) -> None:
     a, b, a_zp, b_zp, mult, shift, output_zp, act_min, act_max = node.args
     dtype = _activation(lw, a, "the first operand", a_zp)
     _activation(lw, b, "the second operand", b_zp)
-    ta, tb, perm = _broadcast_pair(lw, a, b, node.name)
+    (ta, tb), perm = lw.same_layout([a, b], node.name)
     va = _to_int32(lw, ta, a_zp, f"{node.name}_a")
     vb = _to_int32(lw, tb, b_zp, f"{node.name}_b")
     prod = lw.op(Op.MUL, [va, vb, lw.const(f"{node.name}_shift0", [0], I8)],
@@ -270,9 +197,9 @@ def convert_avg_pool2d(lw: Lowering, node) -> None:
     dtype = _pool_input(lw, node, x, input_zp)
     if dtype == I16 and output_zp != 0:
         raise Unsupported(f"the output is int16 with zero point {output_zp}; TOSA requires 0")
-    kernel = _pair(kernel)
-    stride = _pair(stride, kernel)
-    xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
+    kernel = pair(kernel)
+    stride = pair(stride, kernel)
+    xt, pad = nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
     out = fx_val(node).shape
     y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(input_zp, dtype),
                               lw.zero_point(output_zp, dtype)],
@@ -286,9 +213,9 @@ def convert_max_pool2d(lw: Lowering, node) -> None:
     dtype = _pool_input(lw, node, x)
     if any(d != 1 for d in dilation):
         raise Unsupported("a dilated max pool has no TOSA operator")
-    kernel = _pair(kernel)
-    stride = _pair(stride, kernel)
-    xt, pad = _nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
+    kernel = pair(kernel)
+    stride = pair(stride, kernel)
+    xt, pad = nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
     out = fx_val(node).shape
     y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], dtype, node.name,
               kernel=kernel, stride=stride, pad=pad, nan_mode=1)
@@ -308,13 +235,7 @@ def convert_mean(lw: Lowering, node) -> None:
         acc = lw.op(Op.REDUCE_SUM, [acc], shape, I32, f"{node.name}_sum", axis=axis)
     y = _rescale(lw, acc, mult, shift, 0, output_zp, dtype, node.name)
     y = lw.clamp(y, act_min, act_max, f"{node.name}_act")
-    if keepdim:
-        lw.set(node, y, perm)
-    else:
-        logical = lw.op(Op.TRANSPOSE, [y], [y.shape[perm.index(d)] for d in range(rank)], dtype,
-                        f"{node.name}_logical", perms=[perm.index(d) for d in range(rank)]) \
-            if perm != tuple(range(rank)) else y
-        lw.set(node, lw.reshape(logical, list(fx_val(node).shape), f"{node.name}_out"))
+    lw.set_reduced(node, y, perm, keepdim)
 
 
 def convert_table(lw: Lowering, node) -> None:
