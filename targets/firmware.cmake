@@ -2,12 +2,14 @@
 #
 #   include(${PTEC_ROOT}/targets/firmware.cmake)
 #   ptec_add_firmware(<name> BOARD <board> SOURCES <files...>
-#                     [LIBRARIES <libs...>] [INCLUDES <dirs...>] [DEFINES <defs...>])
+#                     [LIBRARIES <libs...>] [INCLUDES <dirs...>] [DEFINES <defs...>]
+#                     [DRIVER <Ethos-U driver library>])
 #
 # builds <name>.elf (target <name>): the sources, the board's startup code and
-# linker script, the Cortex-M platform layer (semihosting log, SysTick ticks)
-# and the ptec runtime library, with newlib's stdio over semihosting
-# (printf, fopen on host files). Run it with python/ptec/device.py's
+# linker script, the Cortex-M platform layer (semihosting log, SysTick ticks),
+# the ptec runtime library and an Ethos-U driver library (DRIVER, default
+# PTEC_ETHOSU_DRIVER: ptec_ethosu_nodriver for now), with newlib's stdio over
+# semihosting (printf, fopen on host files). Run it with python/ptec/device.py's
 # run_firmware(elf, board, args). Boards: mps3-an547 (cortex-m55),
 # mps2-an500 (cortex-m7), mps2-an386 (cortex-m4). Configure with one of
 # cmake/toolchains/cortex-m*.cmake; PTEC_DEFAULT_BOARD is that CPU's board.
@@ -37,6 +39,13 @@ if(NOT TARGET ptec)
 endif()
 # Position-independent code only costs size and a GOT on bare metal.
 set_target_properties(ptec PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+# The Ethos-U driver every firmware links unless it names its own (DRIVER).
+if(NOT DEFINED PTEC_ETHOSU_DRIVER)
+  set(PTEC_ETHOSU_DRIVER ptec_ethosu_nodriver)
+endif()
+if(TARGET ${PTEC_ETHOSU_DRIVER})
+  set_target_properties(${PTEC_ETHOSU_DRIVER} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+endif()
 
 set(PTEC_FIRMWARE_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter)
 
@@ -68,7 +77,10 @@ function(ptec_board_library board)
 endfunction()
 
 function(ptec_add_firmware name)
-  cmake_parse_arguments(FW "" "BOARD" "SOURCES;LIBRARIES;INCLUDES;DEFINES" ${ARGN})
+  cmake_parse_arguments(FW "" "BOARD;DRIVER" "SOURCES;LIBRARIES;INCLUDES;DEFINES" ${ARGN})
+  if(NOT FW_DRIVER)
+    set(FW_DRIVER ${PTEC_ETHOSU_DRIVER})
+  endif()
   if(NOT FW_BOARD)
     set(FW_BOARD ${PTEC_DEFAULT_BOARD})
   endif()
@@ -85,7 +97,7 @@ function(ptec_add_firmware name)
   # The board library goes last among ours: startup.c refers to main and the
   # platform layer; --start-group lets the archives refer to each other.
   target_link_libraries(${name} PRIVATE
-      -Wl,--start-group ${FW_LIBRARIES} ptec ptec_board_${FW_BOARD} -Wl,--end-group)
+      -Wl,--start-group ${FW_LIBRARIES} ptec ${FW_DRIVER} ptec_board_${FW_BOARD} -Wl,--end-group)
   target_link_options(${name} PRIVATE
       --specs=rdimon.specs -nostartfiles
       -L${PTEC_TARGETS_DIR}/common -T${PTEC_TARGETS_DIR}/${FW_BOARD}/link.ld

@@ -3,26 +3,19 @@
  * FlatBuffer reader on hand-made buffers, and API misuse. Prints
  * "N passed, N failed" and exits non-zero on any failure. Malformed whole
  * programs are tested from Python (tests/python/test_malformed.py) through
- * ptec-run built with ASan and UBSan.
+ * ptec-run built with ASan and UBSan. The EthosUBackend's tests, with a test
+ * double of the NPU driver, are in test_ethosu.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/message.h"
 #include "format/flatbuffer.h"
+#include "check.h"
 #include "ptec/ptec.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (cond) {                                                       \
-      passed++;                                                       \
-    } else {                                                          \
-      failed++;                                                       \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                 \
-  } while (0)
+int test_passed, test_failed;
 
 static void test_format(void) {
   char buf[64];
@@ -91,11 +84,16 @@ static void test_api_misuse(void) {
   CHECK(ptec_method_execute(NULL) == PTEC_STATUS_INVALID_ARGUMENT);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "ethosu") == 0) {
+    return test_ethosu_program_file(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
+                                    (uint32_t)strtoul(argv[4], NULL, 10));
+  }
   test_format();
   test_status_names();
   test_flatbuffer_reader();
   test_api_misuse();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  test_ethosu();
+  printf("%d passed, %d failed\n", test_passed, test_failed);
+  return test_failed == 0 ? 0 : 1;
 }

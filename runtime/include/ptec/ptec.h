@@ -89,6 +89,9 @@ typedef enum ptec_status {
   PTEC_STATUS_OUT_OF_RANGE,
   /* A bug in ptec itself. */
   PTEC_STATUS_INTERNAL,
+  /* An accelerator's driver is missing from the build, or it refused or
+   * failed a run (the message gives the driver's return code). */
+  PTEC_STATUS_DEVICE_ERROR,
   PTEC_STATUS_COUNT_
 } ptec_status;
 

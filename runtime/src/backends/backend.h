@@ -37,6 +37,8 @@ typedef struct ptec_backend {
 
 /* The TOSA executor (backends/tosa/). */
 extern const ptec_backend ptec_tosa_backend;
+/* Ethos-U NPUs through Arm's driver API (backends/ethosu/). */
+extern const ptec_backend ptec_ethosu_backend;
 
 /* The backend registered under `id` (length `len`), or NULL. */
 const ptec_backend *ptec_backend_find(const char *id, size_t len);

@@ -4,7 +4,8 @@
 #include "backends/backend.h"
 
 static const ptec_backend *const backends[] = {
-    &ptec_tosa_backend, /* TOSABackend: the TOSA executor (issue 4) */
+    &ptec_tosa_backend,   /* TOSABackend: the TOSA executor (issue 4) */
+    &ptec_ethosu_backend, /* EthosUBackend: Vela command streams, through a linked driver */
 };
 
 const ptec_backend *ptec_backend_find(const char *id, size_t len) {

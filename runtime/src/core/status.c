@@ -22,6 +22,7 @@ const char *ptec_status_to_string(ptec_status status) {
       [PTEC_STATUS_OUT_OF_MEMORY] = "PTEC_STATUS_OUT_OF_MEMORY",
       [PTEC_STATUS_OUT_OF_RANGE] = "PTEC_STATUS_OUT_OF_RANGE",
       [PTEC_STATUS_INTERNAL] = "PTEC_STATUS_INTERNAL",
+      [PTEC_STATUS_DEVICE_ERROR] = "PTEC_STATUS_DEVICE_ERROR",
   };
   if ((unsigned)status >= PTEC_STATUS_COUNT_ || names[status] == NULL) {
     return "PTEC_STATUS_UNKNOWN";
