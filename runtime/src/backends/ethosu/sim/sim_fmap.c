@@ -1,0 +1,107 @@
+/*
+ * Feature-map addressing. A feature map is up to four tiles (BASE0 top
+ * left, BASE1 right of WIDTH0, BASE2 below HEIGHT0 on the left, BASE3 below
+ * HEIGHT1 on the right), each with the same X/Y/C strides, in NHWC or in
+ * NHCWB16 (16-channel bricks: element (y, x, c) at
+ * y*stride_y + x*stride_x + (c/16)*stride_c + (c%16)*elem).
+ * Every tile's span is checked once at setup so element access is free of
+ * checks and can never leave the region.
+ */
+#include "backends/ethosu/sim/sim_internal.h"
+
+uint32_t sim_precision_bytes(uint32_t precision_field) { return 1u << (precision_field & 3); }
+
+/* Bytes from a tile's origin to the end of its last element. */
+static uint64_t tile_extent(const sim_fmap *f, uint32_t rows, uint32_t cols) {
+  uint64_t c_off = f->brick ? (uint64_t)((f->c - 1) / 16) * f->stride_c +
+                                  (uint64_t)(f->c - 1 < 15 ? f->c - 1 : 15) * f->elem_size
+                            : (uint64_t)(f->c - 1) * f->elem_size;
+  return (uint64_t)(rows - 1) * f->stride_y + (uint64_t)(cols - 1) * f->stride_x + c_off +
+         f->elem_size;
+}
+
+ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_fmap_regs *r,
+                                 const char *name, uint32_t h, uint32_t w, uint32_t c,
+                                 bool is_ofm) {
+  /* SET_IFM/IFM2_PRECISION: type bit 0, precision bits 2-3, format bits 6-7;
+   * SET_OFM_PRECISION: precision in bits 1-2 (ethosu55_interface.h). */
+  uint32_t p = r->precision;
+  uint32_t prec = is_ofm ? (p >> 1) & 3 : (p >> 2) & 3, format = (p >> 6) & 3;
+  SIM_CHECK(sim, prec <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE, "%s precision field %u", name, prec);
+  SIM_CHECK(sim, format <= 1, ETHOSU_SIM_ERR_REGISTER_RANGE, "%s format %u", name, format);
+  f->name = name;
+  f->region = r->region;
+  for (int i = 0; i < 4; i++) f->base[i] = r->base[i];
+  f->stride_x = r->stride_x;
+  f->stride_y = r->stride_y;
+  f->stride_c = r->stride_c;
+  f->width0 = r->width0_m1 + 1;
+  f->height0 = r->height0_m1 + 1;
+  f->height1 = r->height1_m1 + 1;
+  f->elem_size = sim_precision_bytes(prec);
+  f->is_signed = (p & 1) != 0;
+  f->brick = format == 1;
+  f->zero_point = r->zero_point;
+  f->h = h;
+  f->w = w;
+  f->c = c;
+  if (h == 0 || w == 0 || c == 0) return ETHOSU_SIM_OK;
+  const uint64_t limit = (uint64_t)1 << 40; /* addresses and strides are 40-bit */
+  SIM_CHECK(sim, f->stride_x < limit && f->stride_y < limit && f->stride_c < limit,
+            ETHOSU_SIM_ERR_REGISTER_RANGE, "%s stride beyond 40 bits", name);
+  uint32_t w0 = w < f->width0 ? w : f->width0;
+  uint32_t hl0 = h < f->height0 ? h : f->height0, hr0 = h < f->height1 ? h : f->height1;
+  struct {
+    uint32_t rows, cols;
+  } tiles[4] = {{hl0, w0}, {hr0, w - w0}, {h - hl0, w0}, {h - hr0, w - w0}};
+  for (int t = 0; t < 4; t++) {
+    if (tiles[t].rows == 0 || tiles[t].cols == 0) continue;
+    uint8_t *unused;
+    SIM_CHECK(sim, f->base[t] < limit, ETHOSU_SIM_ERR_REGISTER_RANGE, "%s BASE%d beyond 40 bits",
+              name, t);
+    SIM_TRY(sim_region_span(sim, f->region, f->base[t], tile_extent(f, tiles[t].rows,
+                                                                      tiles[t].cols),
+                            name, &unused));
+  }
+  return ETHOSU_SIM_OK;
+}
+
+/* Byte address in the region of element (y, x, c) (inside h, w, c). */
+static uint64_t element_offset(const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c) {
+  int t = 0;
+  if (x >= f->width0) {
+    x -= f->width0;
+    t = 1;
+    if (y >= f->height1) {
+      y -= f->height1;
+      t = 3;
+    }
+  } else if (y >= f->height0) {
+    y -= f->height0;
+    t = 2;
+  }
+  uint64_t off = f->base[t] + (uint64_t)y * f->stride_y + (uint64_t)x * f->stride_x;
+  if (f->brick) return off + (uint64_t)(c / 16) * f->stride_c + (uint64_t)(c % 16) * f->elem_size;
+  return off + (uint64_t)c * f->elem_size;
+}
+
+int64_t sim_fmap_read(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c) {
+  const uint8_t *p = sim->base[f->region] + element_offset(f, y, x, c);
+  sim->cur.bytes_read[f->region] += f->elem_size;
+  uint32_t u = p[0];
+  for (uint32_t i = 1; i < f->elem_size; i++) u |= (uint32_t)p[i] << (8 * i);
+  if (!f->is_signed) return (int64_t)u;
+  switch (f->elem_size) {
+    case 1: return (int8_t)(uint8_t)u;
+    case 2: return (int16_t)(uint16_t)u;
+    default: return (int32_t)u;
+  }
+}
+
+void sim_fmap_write(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c,
+                    int64_t v) {
+  uint8_t *p = sim->base[f->region] + element_offset(f, y, x, c);
+  sim->cur.bytes_written[f->region] += f->elem_size;
+  uint32_t u = (uint32_t)v;
+  for (uint32_t i = 0; i < f->elem_size; i++) p[i] = (uint8_t)(u >> (8 * i));
+}

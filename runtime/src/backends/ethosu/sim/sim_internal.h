@@ -1,0 +1,159 @@
+/*
+ * The simulator's internals: command opcodes and register fields (from
+ * Arm's ethosu55_interface.h, the NPU's ISA description), the feature-map
+ * view every op family uses, and the helpers shared between the files.
+ */
+#ifndef PTEC_ETHOSU_SIM_INTERNAL_H
+#define PTEC_ETHOSU_SIM_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "backends/ethosu/sim/ethosu_sim.h"
+
+/* Command word: bits 0..9 opcode, bit 14 set for a command with a 32-bit
+ * payload word (cmd1), bits 16..31 the parameter. */
+#define SIM_CMD1_FLAG 0x4000u
+#define SIM_OPCODE(w) ((w) & 0x3ffu)
+#define SIM_PARAM(w) ((w) >> 16)
+
+enum sim_cmd0 {
+  NPU_OP_STOP = 0, NPU_OP_IRQ = 1, NPU_OP_CONV = 2, NPU_OP_DEPTHWISE = 3, NPU_OP_POOL = 5,
+  NPU_OP_ELEMENTWISE = 6, NPU_OP_DMA_START = 16, NPU_OP_DMA_WAIT = 17,
+  NPU_OP_KERNEL_WAIT = 18, NPU_OP_PMU_MASK = 19,
+  NPU_SET_IFM_PAD_TOP = 256, NPU_SET_IFM_PAD_LEFT = 257, NPU_SET_IFM_PAD_RIGHT = 258,
+  NPU_SET_IFM_PAD_BOTTOM = 259, NPU_SET_IFM_DEPTH_M1 = 260, NPU_SET_IFM_PRECISION = 261,
+  NPU_SET_IFM_UPSCALE = 263, NPU_SET_IFM_ZERO_POINT = 265, NPU_SET_IFM_WIDTH0_M1 = 266,
+  NPU_SET_IFM_HEIGHT0_M1 = 267, NPU_SET_IFM_HEIGHT1_M1 = 268, NPU_SET_IFM_IB_END = 269,
+  NPU_SET_IFM_REGION = 271, NPU_SET_OFM_WIDTH_M1 = 273, NPU_SET_OFM_HEIGHT_M1 = 274,
+  NPU_SET_OFM_DEPTH_M1 = 275, NPU_SET_OFM_PRECISION = 276, NPU_SET_OFM_BLK_WIDTH_M1 = 277,
+  NPU_SET_OFM_BLK_HEIGHT_M1 = 278, NPU_SET_OFM_BLK_DEPTH_M1 = 279,
+  NPU_SET_OFM_ZERO_POINT = 280, NPU_SET_OFM_WIDTH0_M1 = 282, NPU_SET_OFM_HEIGHT0_M1 = 283,
+  NPU_SET_OFM_HEIGHT1_M1 = 284, NPU_SET_OFM_REGION = 287, NPU_SET_KERNEL_WIDTH_M1 = 288,
+  NPU_SET_KERNEL_HEIGHT_M1 = 289, NPU_SET_KERNEL_STRIDE = 290, NPU_SET_PARALLEL_MODE = 291,
+  NPU_SET_ACC_FORMAT = 292, NPU_SET_ACTIVATION = 293, NPU_SET_ACTIVATION_MIN = 294,
+  NPU_SET_ACTIVATION_MAX = 295, NPU_SET_WEIGHT_REGION = 296, NPU_SET_SCALE_REGION = 297,
+  NPU_SET_AB_START = 301, NPU_SET_BLOCKDEP = 303, NPU_SET_DMA0_SRC_REGION = 304,
+  NPU_SET_DMA0_DST_REGION = 305, NPU_SET_DMA0_SIZE0 = 306, NPU_SET_DMA0_SIZE1 = 307,
+  NPU_SET_IFM2_BROADCAST = 384, NPU_SET_IFM2_SCALAR = 385, NPU_SET_IFM2_PRECISION = 389,
+  NPU_SET_IFM2_ZERO_POINT = 393, NPU_SET_IFM2_WIDTH0_M1 = 394, NPU_SET_IFM2_HEIGHT0_M1 = 395,
+  NPU_SET_IFM2_HEIGHT1_M1 = 396, NPU_SET_IFM2_IB_START = 397, NPU_SET_IFM2_REGION = 399,
+};
+
+enum sim_cmd1 {
+  NPU_SET_IFM_BASE0 = 0, NPU_SET_IFM_STRIDE_X = 4, NPU_SET_IFM_STRIDE_Y = 5,
+  NPU_SET_IFM_STRIDE_C = 6, NPU_SET_OFM_BASE0 = 16, NPU_SET_OFM_STRIDE_X = 20,
+  NPU_SET_OFM_STRIDE_Y = 21, NPU_SET_OFM_STRIDE_C = 22, NPU_SET_WEIGHT_BASE = 32,
+  NPU_SET_WEIGHT_LENGTH = 33, NPU_SET_SCALE_BASE = 34, NPU_SET_SCALE_LENGTH = 35,
+  NPU_SET_OFM_SCALE = 36, NPU_SET_OPA_SCALE = 37, NPU_SET_OPB_SCALE = 38,
+  NPU_SET_DMA0_SRC = 48, NPU_SET_DMA0_DST = 49, NPU_SET_DMA0_LEN = 50,
+  NPU_SET_DMA0_SKIP0 = 51, NPU_SET_DMA0_SKIP1 = 52, /* U65 */
+  NPU_SET_WEIGHT1_BASE = 144, NPU_SET_WEIGHT1_LENGTH = 145, NPU_SET_SCALE1_BASE = 146,
+  NPU_SET_SCALE1_LENGTH = 147, /* U65 */
+  NPU_SET_IFM2_BASE0 = 128, NPU_SET_IFM2_STRIDE_X = 132, NPU_SET_IFM2_STRIDE_Y = 133,
+  NPU_SET_IFM2_STRIDE_C = 134, NPU_SET_USER_DEFINED0 = 160, NPU_SET_USER_DEFINED7 = 167,
+};
+
+enum { SIM_ROUND_DBL = 0, SIM_ROUND_TRUNCATE = 1, SIM_ROUND_NATURAL = 2 };
+enum { SIM_ACC_I32 = 0, SIM_ACC_I40 = 1 };
+enum { SIM_POOL_MAX = 0, SIM_POOL_AVERAGE = 1, SIM_POOL_REDUCE_SUM = 2 };
+enum {
+  SIM_EW_MUL = 0, SIM_EW_ADD, SIM_EW_SUB, SIM_EW_MIN, SIM_EW_MAX, SIM_EW_LRELU, SIM_EW_ABS,
+  SIM_EW_CLZ, SIM_EW_SHR, SIM_EW_SHL
+};
+
+/* Fails the current command: formats the message (prefixed with the
+ * command's byte offset) and returns `status`. */
+ethosu_sim_status sim_fail(ethosu_sim *sim, ethosu_sim_status status, const char *fmt, ...);
+
+#define SIM_CHECK(sim, cond, status, ...) \
+  do {                                    \
+    if (!(cond)) return sim_fail((sim), (status), __VA_ARGS__); \
+  } while (0)
+
+#define SIM_TRY(expr)                        \
+  do {                                       \
+    ethosu_sim_status sim_try_s_ = (expr);   \
+    if (sim_try_s_ != ETHOSU_SIM_OK) return sim_try_s_; \
+  } while (0)
+
+/* A region's bytes [offset, offset + len), checked; NULL after sim_fail. */
+ethosu_sim_status sim_region_span(ethosu_sim *sim, uint32_t region, uint64_t offset, uint64_t len,
+                                  const char *what, uint8_t **out);
+
+/* ------------------------------------------------------------ feature maps */
+
+/* A feature map as an op reads or writes it: element type, the four tiles
+ * and the extent in which reads return real data (outside it: padding). */
+typedef struct sim_fmap {
+  const char *name;
+  uint32_t region;
+  uint64_t base[4];
+  uint64_t stride_x, stride_y, stride_c;
+  uint32_t width0, height0, height1;
+  uint32_t elem_size; /* bytes: 1, 2, 4 */
+  bool is_signed;
+  bool brick;          /* NHCWB16 */
+  int32_t zero_point;
+  uint32_t h, w, c;    /* logical extent */
+} sim_fmap;
+
+/* Builds the view from the latched registers and checks every tile's span
+ * against its region (so element access needs no further check). */
+ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_fmap_regs *r,
+                                 const char *name, uint32_t h, uint32_t w, uint32_t c,
+                                 bool is_ofm);
+int64_t sim_fmap_read(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c);
+void sim_fmap_write(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c,
+                    int64_t v);
+uint32_t sim_precision_bytes(uint32_t precision_field);
+
+/* ------------------------------------------------------------ output stage */
+
+typedef struct sim_scale {
+  int64_t bias;
+  uint32_t scale;
+  uint32_t shift;
+} sim_scale;
+
+/* Reads OFM channel `c`'s 10-byte scale/bias record (checked at op start). */
+sim_scale sim_scale_record(const uint8_t *stream, uint32_t c);
+ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uint8_t **out);
+
+/* (v * scale + rounding) >> shift in the OFM round mode, exact in 64 bits
+ * for |v| < 2^31 and any 32-bit scale; saturates to int32 like TOSA. */
+int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode);
+/* Adds the OFM zero point, applies the activation (clamp or LUT) and the
+ * OFM type's range. */
+int64_t sim_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v);
+ethosu_sim_status sim_check_activation(ethosu_sim *sim, const sim_fmap *ofm);
+
+/* ------------------------------------------------------------ op families */
+
+ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise);
+ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode);
+ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode);
+ethosu_sim_status sim_op_dma(ethosu_sim *sim);
+
+/* Decodes the MLW weight stream of the current op into the dense kernel
+ * `w[o][ky][kx][i]` (int16, zero points already removed by the encoder). */
+typedef struct sim_kernel {
+  uint32_t ofm_depth, kh, kw, ifm_depth;
+  uint32_t stride_x, stride_y, dil_x, dil_y;
+  int16_t *w;
+} sim_kernel;
+ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
+                                     uint32_t ifm_bits);
+/* The plain MLW decoder: returns the number of values written to `out`
+ * (at most `cap`), or -1 with `*why` set when the stream is malformed. */
+int64_t sim_mlw_decode(const uint8_t *in, size_t in_size, int16_t *out, size_t cap,
+                       int32_t *tmp, size_t tmp_cap, const char **why);
+
+/* The IFM extent a kernel op reads (see sim_conv.c). */
+ethosu_sim_status sim_kernel_ifm(ethosu_sim *sim, const sim_kernel *k, uint32_t oh, uint32_t ow,
+                                 uint32_t *ih, uint32_t *iw);
+/* Kernel extent (undilated), stride and dilation from the KERNEL registers. */
+ethosu_sim_status sim_kernel_geometry(ethosu_sim *sim, sim_kernel *k);
+
+static inline int32_t sim_sext16(uint32_t v) { return (int32_t)(int16_t)(uint16_t)v; }
+
+#endif

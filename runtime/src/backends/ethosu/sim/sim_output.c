@@ -1,0 +1,122 @@
+/*
+ * The output stage every op ends with: accumulator scaling (per-channel
+ * records from the scale stream, or the global OFM_SCALE), rounding, the
+ * OFM zero point, the activation (clamp, or an 8-bit LUT in SHRAM loaded by
+ * DMA) and the OFM type's range.
+ *
+ * The rounding modes are TOSA's, which is what Vela maps onto them
+ * (SINGLE_ROUND -> NATURAL, DOUBLE_ROUND -> DBL):
+ *   NATURAL:  (v * m + 2^(s-1)) >> s                      (round half up)
+ *   DBL:      as NATURAL, plus/minus 2^30 more when s > 31 (TFLite's double
+ *             rounding, as TOSA's apply_scale_32 defines it)
+ *   TRUNCATE: (v * m) >> s, rounded towards zero
+ */
+#include "backends/ethosu/sim/sim_internal.h"
+
+/* v >> s for signed v without implementation-defined behaviour. */
+static int64_t asr64(int64_t v, uint32_t s) {
+  if (s >= 63) return v < 0 ? -1 : 0;
+  return v >= 0 ? v >> s : -(int64_t)(((uint64_t)(-(v + 1)) >> s) + 1);
+}
+
+ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uint8_t **out) {
+  uint64_t need = (uint64_t)channels * 10;
+  SIM_CHECK(sim, sim->r.scale_length >= need, ETHOSU_SIM_ERR_WEIGHT_STREAM,
+            "SCALE_LENGTH %llu is short of %u channels x 10 bytes",
+            (unsigned long long)sim->r.scale_length, channels);
+  uint8_t *p;
+  SIM_TRY(sim_region_span(sim, sim->r.scale_region, sim->r.scale_base, need, "scale stream", &p));
+  sim->cur.bytes_read[sim->r.scale_region] += need;
+  *out = p;
+  return ETHOSU_SIM_OK;
+}
+
+sim_scale sim_scale_record(const uint8_t *stream, uint32_t c) {
+  /* bytes 0-4: int40 bias; 5-8: uint32 scale; 9: shift in bits 0-5. */
+  const uint8_t *p = stream + (size_t)c * 10;
+  uint64_t b = 0;
+  for (int i = 4; i >= 0; i--) b = b << 8 | p[i];
+  sim_scale s;
+  s.bias = (int64_t)(b << 24) / ((int64_t)1 << 24); /* sign-extend 40 bits */
+  s.scale = (uint32_t)p[5] | (uint32_t)p[6] << 8 | (uint32_t)p[7] << 16 | (uint32_t)p[8] << 24;
+  s.shift = p[9] & 63u;
+  return s;
+}
+
+int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode) {
+  /* |v| < 2^31 and scale < 2^32: the product fits in 64 bits; larger
+   * accumulators (I40) are brought into range by the caller. */
+  int64_t prod = v * (int64_t)scale;
+  int64_t r;
+  if (shift == 0) {
+    r = prod;
+  } else if (round_mode == SIM_ROUND_TRUNCATE) {
+    r = prod >= 0 ? asr64(prod, shift) : -asr64(-prod, shift);
+  } else {
+    int64_t round = (int64_t)1 << (shift - 1);
+    if (round_mode == SIM_ROUND_DBL && shift > 31) round += v >= 0 ? (1 << 30) : -(1 << 30);
+    /* prod + round cannot overflow: |prod| < 2^63 - 2^62 for these ranges. */
+    r = asr64(prod + round, shift);
+  }
+  if (r > INT32_MAX) return INT32_MAX;
+  if (r < INT32_MIN) return INT32_MIN;
+  return r;
+}
+
+static void type_range(const sim_fmap *f, int64_t *lo, int64_t *hi) {
+  int bits = (int)f->elem_size * 8;
+  if (f->is_signed) {
+    *lo = -((int64_t)1 << (bits - 1));
+    *hi = ((int64_t)1 << (bits - 1)) - 1;
+  } else {
+    *lo = 0;
+    *hi = ((int64_t)1 << bits) - 1;
+  }
+}
+
+ethosu_sim_status sim_check_activation(ethosu_sim *sim, const sim_fmap *ofm) {
+  uint32_t fn = sim->r.activation & 31, clip = (sim->r.activation >> 12) & 7;
+  SIM_CHECK(sim, clip == 0 || clip == 2 || clip == 3 || clip == 5, ETHOSU_SIM_ERR_REGISTER_RANGE,
+            "activation clip range %u", clip);
+  if (fn == 0) return ETHOSU_SIM_OK;
+  SIM_CHECK(sim, fn >= 16 && fn <= 23, fn == 3 || fn == 4 ? ETHOSU_SIM_ERR_NOT_IMPLEMENTED
+                                                          : ETHOSU_SIM_ERR_REGISTER_RANGE,
+            "activation function %u (TANH/SIGMOID are for int16)", fn);
+  SIM_CHECK(sim, ofm->elem_size == 1 || clip == 2 || clip == 3, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "LUT activation with a %u-byte OFM (int16 LUTs)", ofm->elem_size);
+  return ETHOSU_SIM_OK;
+}
+
+int64_t sim_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v) {
+  const ethosu_sim_regs *r = &sim->r;
+  uint32_t fn = r->activation & 31, clip = (r->activation >> 12) & 7;
+  v += ofm->zero_point;
+  int64_t lo, hi;
+  type_range(ofm, &lo, &hi);
+  if (clip == 2) {
+    lo = 0, hi = 255;
+  } else if (clip == 3) {
+    lo = -128, hi = 127;
+  } else if (clip == 5) {
+    lo = -32768, hi = 32767;
+  }
+  /* ACTIVATION_MIN/MAX are 16-bit, signed unless the OFM is unsigned. */
+  int64_t amin = ofm->is_signed || clip == 3 || clip == 5 ? sim_sext16(r->activation_min)
+                                                          : (int64_t)(r->activation_min & 0xffff);
+  int64_t amax = ofm->is_signed || clip == 3 || clip == 5 ? sim_sext16(r->activation_max)
+                                                          : (int64_t)(r->activation_max & 0xffff);
+  /* A 32-bit OFM keeps the full range: Vela's min/max stop at int16. */
+  if (ofm->elem_size < 4 || clip != 0) {
+    if (v < amin) v = amin;
+    if (v > amax) v = amax;
+  }
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  if (fn >= 16) {
+    /* 8-bit LUT: 256 entries per slot, slots at the top 2 KiB of SHRAM. */
+    uint32_t slot = sim->shram_bytes - 2048 + (fn - 16) * 256;
+    uint8_t e = sim->shram[slot + (uint8_t)(v - lo)];
+    v = lo < 0 ? (int8_t)e : e;
+  }
+  return v;
+}
