@@ -95,8 +95,8 @@ static ptec_status check_tensor(const ptec_value *v, const vela_io *io, const ch
   const ptec_tensor *t = v->u.tensor;
   int32_t elem = io_elem_size(t->dtype);
   if (elem == 0 || elem != io->elem_size) {
-    ptec_format(msg, cap, "EthosUBackend %s %u: a %s tensor, the command stream's has %d-byte "
-                "elements (int8/uint8/bool 1, int16 2, int32 4)", what, k,
+    ptec_format(msg, cap, "EthosUBackend %s %u: the method's tensor is %s, the command stream's "
+                "has %d-byte elements (int8/uint8/bool 1, int16 2, int32 4)", what, k,
                 ptec_dtype_name(t->dtype), io->elem_size);
     return PTEC_STATUS_TYPE_MISMATCH;
   }

@@ -29,12 +29,18 @@ static int32_t le32s(const uint8_t *p) {
   return v;
 }
 
-/* The header's name as text for a message: printable ASCII, '?' otherwise. */
-static void printable_name(const uint8_t *raw, char out[17]) {
-  size_t n = 0;
-  while (n < 16 && raw[n] != 0) {
-    out[n] = raw[n] >= 0x20 && raw[n] < 0x7f && raw[n] != '\'' ? (char)raw[n] : '?';
-    n++;
+/* The header's 16 name bytes as text for a message: up to the last non-zero
+ * byte, NUL as "\0", other non-printable bytes as '?'. */
+static void printable_name(const uint8_t *raw, char out[33]) {
+  size_t end = 16, n = 0;
+  while (end > 0 && raw[end - 1] == 0) end--;
+  for (size_t i = 0; i < end; i++) {
+    if (raw[i] == 0) {
+      out[n++] = '\\';
+      out[n++] = '0';
+    } else {
+      out[n++] = raw[i] >= 0x20 && raw[i] < 0x7f && raw[i] != '\'' ? (char)raw[i] : '?';
+    }
   }
   out[n] = '\0';
 }
@@ -68,7 +74,7 @@ static ptec_status read_block(const uint8_t *data, size_t size, size_t *pos, int
   const uint8_t *h = data + *pos;
   int found = block_index(h);
   if (found != want) {
-    char text[17];
+    char text[33];
     printable_name(h, text);
     if (found == B_COUNT) {
       ptec_format(msg, cap, PREFIX "block %d at byte %zu has the unknown name '%s' (expected "
