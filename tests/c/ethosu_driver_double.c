@@ -130,7 +130,8 @@ static int check_cmd(const uint8_t *cmd, int size) {
   while ((1u << log2_macs) < config.macs) log2_macs++;
   if ((cfg & 0xf) != log2_macs || cfg >> 28 != config.product) {
     return refuse(ETHOSU_DOUBLE_BAD_CONFIG, "stream for product %u with 2^%u MACs, the NPU is "
-                  "product %u with %u MACs", cfg >> 28, cfg & 0xf, config.product, config.macs);
+                  "product %u with %u MACs", (unsigned)(cfg >> 28), (unsigned)(cfg & 0xf),
+                  (unsigned)config.product, (unsigned)config.macs);
   }
   return 0;
 }
@@ -139,7 +140,7 @@ static int check_bases(const blob_view *v, uint64_t *const base, const size_t *s
   if (base[0] % 16 != 0 || (uintptr_t)v->weights != base[0] || size[0] != v->weight_size) {
     return refuse(ETHOSU_DOUBLE_BAD_WEIGHTS, "base 0 is 0x%llx (%zu bytes), weight_data is %p "
                   "(%u bytes)", (unsigned long long)base[0], size[0], (const void *)v->weights,
-                  v->weight_size);
+                  (unsigned)v->weight_size);
   }
   uintptr_t mem = (uintptr_t)config.memory;
   bool inside = config.memory == NULL ||
@@ -148,7 +149,7 @@ static int check_bases(const blob_view *v, uint64_t *const base, const size_t *s
   if (base[1] % 16 != 0 || base[1] == 0 || size[1] != v->scratch_size || !inside) {
     return refuse(ETHOSU_DOUBLE_BAD_SCRATCH, "base 1 is 0x%llx (%zu bytes): the scratch must "
                   "be 16-aligned, %u bytes, in method memory", (unsigned long long)base[1],
-                  size[1], v->scratch_size);
+                  size[1], (unsigned)v->scratch_size);
   }
   if (base[2] != 0 || size[2] != 0) {
     return refuse(ETHOSU_DOUBLE_BAD_FAST, "base 2 (fast scratch) is not empty");
@@ -184,7 +185,7 @@ int ethosu_invoke_v3(struct ethosu_driver *drv, const void *custom_data_ptr,
   record.last_rc = 0;
   if (config.log) {
     printf("ethosu-double: ran %d command bytes, %u weight bytes, %u scratch bytes\n",
-           custom_data_size, v.weight_size, v.scratch_size);
+           custom_data_size, (unsigned)v.weight_size, (unsigned)v.scratch_size);
   }
   return 0;
 }
