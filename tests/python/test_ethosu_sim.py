@@ -168,3 +168,53 @@ def test_depthwise_multiplier(seed, accelerator, tmp_path):
     for _ in range(3):
         g, inputs = conv_graph(rng, depthwise=True, multiplier=2)
         check(g, inputs, accelerator, tmp_path)
+
+
+def binary_graph(rng, op, shape_b=None):
+    """An int8 ADD/SUB/MUL as ExecuTorch lowers it: RESCALEs into int32 (ADD/SUB: a
+    common scale 2*max(s)/2^20, ExecuTorch's insert_rescales idiom), the int32
+    op, a RESCALE back to int8."""
+    h, w, c = (int(v) for v in rng.integers(1, 9, 3))
+    shape = [1, h, w, c]
+    shape_b = shape if shape_b is None else shape_b(shape)
+    sa, sb, so = (float(v) for v in rng.uniform(0.005, 0.05, 3))
+    za, zb, zo = (int(v) for v in rng.integers(-128, 128, 3))
+    g = GraphBuilder()
+    g.input("a", shape, I8), g.input("b", shape_b, I8)
+    out_shape = list(np.broadcast_shapes(tuple(shape), tuple(shape_b)))
+    if op == Op.MUL:
+        g.rescale("a", 1.0, I32, input_zp=za, name="ra")
+        g.rescale("b", 1.0, I32, input_zp=zb, name="rb")
+        g.const("shift", np.array([0], np.int8))
+        g.tensor("r", out_shape, I32)
+        g.op(Op.MUL, ["ra", "rb", "shift"], ["r"])
+        g.rescale("r", sa * sb / so, I8, output_zp=zo, name="y")
+    else:
+        s32 = 2 * max(sa, sb) / 2**20
+        g.rescale("a", sa / s32, I32, input_zp=za, name="ra")
+        g.rescale("b", sb / s32, I32, input_zp=zb, name="rb")
+        g.tensor("r", out_shape, I32)
+        g.op(op, ["ra", "rb"], ["r"])
+        g.rescale("r", s32 / so, I8, output_zp=zo, name="y")
+    g.output("y")
+    return g, [rand_int(rng, shape, np.int8), rand_int(rng, shape_b, np.int8)]
+
+
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("op", [Op.ADD, Op.SUB, Op.MUL])
+def test_binary(seed, accelerator, op, tmp_path):
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        g, inputs = binary_graph(rng, op)
+        check(g, inputs, accelerator, tmp_path)
+
+
+@pytest.mark.parametrize("op", [Op.ADD, Op.MUL])
+@pytest.mark.parametrize("broadcast", ["c", "hw", "scalar"])
+def test_binary_broadcast(seed, op, broadcast, tmp_path):
+    rng = np.random.default_rng(seed)
+    shape_b = {"c": lambda s: [1, s[1], s[2], 1], "hw": lambda s: [1, 1, 1, s[3]],
+               "scalar": lambda s: [1, 1, 1, 1]}[broadcast]
+    for _ in range(3):
+        g, inputs = binary_graph(rng, op, shape_b)
+        check(g, inputs, "ethos-u55-128", tmp_path)

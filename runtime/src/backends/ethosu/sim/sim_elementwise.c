@@ -1,5 +1,128 @@
+/*
+ * NPU_OP_ELEMENTWISE: OFM = f(A, B) per element, A and B the two input
+ * feature maps minus their zero points. IFM2_BROADCAST's operand order says
+ * which input is A (ORDER_B: the IFM; ORDER_A: IFM2), and IFM2 may be a
+ * 16-bit scalar (broadcast_constant) or broadcast along H, W and C.
+ *
+ * ADD/SUB operand scaling (IFM_PRECISION scale mode), inferred from Vela's
+ * encoder (ethos_u55_scaling.cpp) and TOSA's RESCALE idiom for int8 ADD:
+ *   OPA_OPB_16: A' = A * OPA_SCALE[15:0], B' = B * OPB_SCALE[15:0]
+ *   OPA_32:     A' = round(A * OPA_SCALE >> OPA_SHIFT), B' = B << k
+ *   OPB_32:     B' = round(B * OPA_SCALE >> OPA_SHIFT), A' = A << k
+ * with k = 19 for 8-bit and 14 for 16-bit inputs (TFLite's 20/15-bit input
+ * shift times the larger operand's 1/2: the "unscaled" operand's exact TOSA
+ * rescale, 2^30 >> 11 for int8), rounding in the IFM round mode. The sum then takes the global OFM scale. MUL takes the
+ * OFM scale on the product; LRELU uses it as alpha on negative values; ABS,
+ * MIN, MAX scale the result; CLZ and the shifts are unscaled.
+ */
 #include "backends/ethosu/sim/sim_internal.h"
 
+/* Count of leading zeros of a 32-bit value (32 for 0). */
+static int64_t clz32(int64_t v) {
+  uint32_t u = (uint32_t)v;
+  int64_t n = 0;
+  for (uint32_t bit = 0x80000000u; bit != 0 && (u & bit) == 0; bit >>= 1) n++;
+  return n;
+}
+
+static int64_t sat32(int64_t v) { return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v; }
+
+typedef struct ew {
+  uint32_t mode, scale_mode, ifm_round, ofm_round;
+  uint32_t unscaled_shift;
+  bool wide; /* 32-bit inputs: no operand scaling, no zero points */
+} ew;
+
+static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
+  const ethosu_sim_regs *r = &sim->r;
+  switch (e->mode) {
+    case SIM_EW_ADD:
+    case SIM_EW_SUB: {
+      if (e->scale_mode == 1) {
+        a = sim_scale_round(a, r->opa_scale, r->opa_scale_shift, e->ifm_round);
+        b = b * ((int64_t)1 << e->unscaled_shift);
+      } else if (e->scale_mode == 2) {
+        b = sim_scale_round(b, r->opa_scale, r->opa_scale_shift, e->ifm_round);
+        a = a * ((int64_t)1 << e->unscaled_shift);
+      } else if (!e->wide) {
+        a *= (int64_t)(r->opa_scale & 0xffff);
+        b *= (int64_t)(r->opb_scale & 0xffff);
+      }
+      int64_t v = sat32(e->mode == SIM_EW_ADD ? a + b : a - b);
+      return sim_scale_round(v, r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
+    }
+    case SIM_EW_MUL:
+      return sim_scale_round(sat32(a * b), r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
+    case SIM_EW_MIN:
+      return sim_scale_round(a < b ? a : b, r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
+    case SIM_EW_MAX:
+      return sim_scale_round(a > b ? a : b, r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
+    case SIM_EW_LRELU:
+      return a >= 0 ? a : sim_scale_round(a, r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
+    case SIM_EW_ABS:
+      return sim_scale_round(sat32(a < 0 ? -a : a), r->ofm_scale, r->ofm_scale_shift,
+                             e->ofm_round);
+    case SIM_EW_CLZ: return clz32(a);
+    case SIM_EW_SHR: {
+      int64_t s = b & 31; /* TOSA ARITHMETIC_RIGHT_SHIFT: shift in [0, 31] */
+      int64_t v = a >= 0 ? a >> s : -((-a - 1) >> s) - 1;
+      if (e->ifm_round == SIM_ROUND_NATURAL && s > 0 && ((a >> (s - 1)) & 1)) v += 1;
+      return v;
+    }
+    default: { /* SHL */
+      int64_t s = b & 31;
+      return (int64_t)(int32_t)((uint32_t)a << s);
+    }
+  }
+}
+
 ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
-  return sim_fail(sim, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "elementwise mode %u", mode);
+  const ethosu_sim_regs *r = &sim->r;
+  SIM_CHECK(sim, mode <= SIM_EW_SHL, ETHOSU_SIM_ERR_REGISTER_RANGE, "elementwise mode %u", mode);
+  uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
+  bool unary = mode == SIM_EW_LRELU || mode == SIM_EW_ABS || mode == SIM_EW_CLZ;
+  uint32_t bc = r->ifm2_broadcast;
+  bool scalar = !unary && ((bc >> 6) & 1), ifm2_is_a = (bc >> 5) & 1;
+  bool bh = bc & 1, bw = (bc >> 1) & 1, bcc = (bc >> 2) & 1;
+  sim_fmap ifm, ifm2, ofm;
+  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", oh, ow, oc, false));
+  SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
+  if (!unary && !scalar) {
+    SIM_TRY(sim_fmap_setup(sim, &ifm2, &r->ifm2, "IFM2", bh ? 1 : oh, bw ? 1 : ow, bcc ? 1 : oc,
+                           false));
+  } else {
+    ifm2 = ifm;
+    ifm2.zero_point = r->ifm2.zero_point;
+    ifm2.is_signed = (r->ifm2.precision & 1) != 0;
+  }
+  SIM_TRY(sim_check_activation(sim, &ofm));
+  ew e;
+  e.mode = mode;
+  e.scale_mode = (r->ifm.precision >> 8) & 3;
+  e.ifm_round = (r->ifm.precision >> 14) & 3;
+  e.ofm_round = (r->ofm.precision >> 14) & 3;
+  e.wide = ifm.elem_size == 4;
+  e.unscaled_shift = ifm.elem_size == 1 ? 19 : 14;
+  SIM_CHECK(sim, e.scale_mode <= 2 && e.ifm_round <= 2 && e.ofm_round <= 2,
+            ETHOSU_SIM_ERR_REGISTER_RANGE, "IFM scale mode %u, round modes %u/%u", e.scale_mode,
+            e.ifm_round, e.ofm_round);
+  /* A scalar IFM2 is 16 bits, signed when IFM2 is signed. */
+  int64_t scalar_value = ifm2.is_signed ? sim_sext16(r->ifm2_scalar)
+                                        : (int64_t)(r->ifm2_scalar & 0xffff);
+  for (uint32_t y = 0; y < oh; y++) {
+    for (uint32_t x = 0; x < ow; x++) {
+      for (uint32_t c = 0; c < oc; c++) {
+        int64_t v1 = sim_fmap_read(sim, &ifm, y, x, c) - (e.wide ? 0 : ifm.zero_point);
+        int64_t v2 = 0;
+        if (!unary) {
+          v2 = scalar ? scalar_value
+                      : sim_fmap_read(sim, &ifm2, bh ? 0 : y, bw ? 0 : x, bcc ? 0 : c);
+          v2 -= e.wide ? 0 : ifm2.zero_point;
+        }
+        int64_t v = ifm2_is_a ? apply(sim, &e, v2, v1) : apply(sim, &e, v1, v2);
+        sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
+      }
+    }
+  }
+  return ETHOSU_SIM_OK;
 }
