@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from ptec.quant import tosa_math as tm
-from ptec.tosa import DType, GraphBuilder, Op, RoundingMode
-from test_tosa_executor import conv_case
+from ptec.tosa import DType, GraphBuilder, NanPropagationMode, Op, RoundingMode
+from test_tosa_executor import conv_case, pool_case
 from tosa_ops_ref import rand_int, run_graph
 
 I8, I32 = DType.INT8, DType.INT32
@@ -218,3 +218,29 @@ def test_binary_broadcast(seed, op, broadcast, tmp_path):
     for _ in range(3):
         g, inputs = binary_graph(rng, op, shape_b)
         check(g, inputs, "ethos-u55-128", tmp_path)
+
+
+def pool_graph(rng, kind):
+    xs, ys, kernel, stride, pad = pool_case(rng)
+    g = GraphBuilder()
+    g.input("x", xs, I8)
+    g.tensor("y", ys, I8)
+    if kind == "avg":
+        izp, ozp = (int(v) for v in rng.integers(-128, 128, 2))
+        g.const("izp", np.array([izp], np.int8)), g.const("ozp", np.array([ozp], np.int8))
+        g.op(Op.AVG_POOL2D, ["x", "izp", "ozp"], ["y"], kernel=kernel, stride=stride, pad=pad,
+             acc_type=I32)
+    else:
+        g.op(Op.MAX_POOL2D, ["x"], ["y"], kernel=kernel, stride=stride, pad=pad,
+             nan_mode=NanPropagationMode.PROPAGATE)
+    g.output("y")
+    return g, [rand_int(rng, xs, np.int8)]
+
+
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_pool(seed, accelerator, kind, tmp_path):
+    rng = np.random.default_rng(seed)
+    for _ in range(6):
+        g, inputs = pool_graph(rng, kind)
+        check(g, inputs, accelerator, tmp_path)

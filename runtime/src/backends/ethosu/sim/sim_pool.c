@@ -1,5 +1,82 @@
+/*
+ * NPU_OP_POOL: MAX, AVERAGE and REDUCE_SUM over the kernel window, on
+ * (ifm - IFM_ZERO_POINT), then the global OFM scale (OFM_SCALE) and the
+ * output stage.
+ *
+ * Padding: MAX ignores padded positions. AVERAGE without padding is the
+ * sum times OFM_SCALE (Vela puts the reciprocal of the kernel size there,
+ * ((2^31 + 1) << k) / n with shift 31 + k). With padding Vela leaves
+ * OFM_SCALE at 1: the hardware divides the sum of the valid positions by
+ * their count itself (hence Vela's limit of 8x8 kernels with padding). That
+ * divisor's rounding is not documented; the simulator uses TOSA's
+ * (apply_scale_32 with reciprocal_scale(count)), then OFM_SCALE.
+ * REDUCE_SUM sums the window over all IFM channels into each OFM element.
+ */
 #include "backends/ethosu/sim/sim_internal.h"
 
+/* TOSA reciprocal_scale: m * 2^-s ~ 1/count. */
+static void reciprocal(uint32_t count, uint32_t *m, uint32_t *s) {
+  uint32_t k = 0;
+  while ((1u << k) < count) k++;
+  *m = (uint32_t)(((((int64_t)1 << 30) + 1) << k) / count);
+  *s = 30 + k;
+}
+
 ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
-  return sim_fail(sim, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "pool mode %u", mode);
+  const ethosu_sim_regs *r = &sim->r;
+  SIM_CHECK(sim, mode <= SIM_POOL_REDUCE_SUM, ETHOSU_SIM_ERR_REGISTER_RANGE, "pooling mode %u",
+            mode);
+  uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
+  uint32_t ic = mode == SIM_POOL_REDUCE_SUM ? r->ifm_depth_m1 + 1 : oc;
+  sim_kernel k;
+  SIM_TRY(sim_kernel_geometry(sim, &k));
+  uint32_t ih, iw;
+  SIM_TRY(sim_kernel_ifm(sim, &k, oh, ow, &ih, &iw));
+  sim_fmap ifm, ofm;
+  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ih, iw, ic, false));
+  SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
+  SIM_TRY(sim_check_activation(sim, &ofm));
+  uint32_t round_mode = (r->ofm.precision >> 14) & 3;
+  SIM_CHECK(sim, round_mode <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE, "OFM round mode 3");
+  uint32_t full = k.kh * k.kw;
+  bool padded = (r->ifm_pad_top | r->ifm_pad_left | r->ifm_pad_bottom | r->ifm_pad_right) != 0;
+  for (uint32_t y = 0; y < oh; y++) {
+    for (uint32_t x = 0; x < ow; x++) {
+      for (uint32_t c = 0; c < oc; c++) {
+        int64_t acc = mode == SIM_POOL_MAX ? INT64_MIN : 0;
+        uint32_t count = 0;
+        for (uint32_t ky = 0; ky < k.kh; ky++) {
+          int64_t iy = (int64_t)y * k.stride_y + (int64_t)ky * k.dil_y - r->ifm_pad_top;
+          if (iy < 0 || iy >= ih) continue;
+          for (uint32_t kx = 0; kx < k.kw; kx++) {
+            int64_t ix = (int64_t)x * k.stride_x + (int64_t)kx * k.dil_x - r->ifm_pad_left;
+            if (ix < 0 || ix >= iw) continue;
+            count++;
+            if (mode == SIM_POOL_REDUCE_SUM) {
+              for (uint32_t i = 0; i < ic; i++) {
+                acc += sim_fmap_read(sim, &ifm, (uint32_t)iy, (uint32_t)ix, i) - ifm.zero_point;
+              }
+              continue;
+            }
+            int64_t v = sim_fmap_read(sim, &ifm, (uint32_t)iy, (uint32_t)ix, c) - ifm.zero_point;
+            if (mode == SIM_POOL_MAX) {
+              acc = v > acc ? v : acc;
+            } else {
+              acc += v;
+            }
+          }
+        }
+        if (count == 0) acc = 0; /* a window entirely in the padding */
+        if (mode == SIM_POOL_AVERAGE && padded && count > 0) {
+          uint32_t m, s;
+          reciprocal(count, &m, &s);
+          acc = sim_scale_round(acc, m, s, SIM_ROUND_NATURAL);
+        }
+        int64_t v = sim_scale_round(acc, r->ofm_scale, r->ofm_scale_shift, round_mode);
+        sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
+      }
+    }
+  }
+  sim->cur.macs = (uint64_t)oh * ow * oc * full * (mode == SIM_POOL_REDUCE_SUM ? ic : 1);
+  return ETHOSU_SIM_OK;
 }
