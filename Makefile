@@ -108,6 +108,9 @@ demo: deps venv build-host build-m55
 	$(PY) examples/tosa_fallback.py
 	# MobileNetV2-int8 on the emulated Cortex-M55: agreement with the host, memory, ticks.
 	$(PY) targets/demo_m55.py
+	# Ethos-U: MobileNetV2-int8 through Vela for a U55-128 and a U85-256: what runs where,
+	# memory, Vela's estimates; the NPU graphs checked bit for bit against the host.
+	$(PY) examples/ethos_u.py
 
 # The runtime core's code size on Cortex-M55 at -Os, and a model's RAM.
 footprint: deps venv build-m55

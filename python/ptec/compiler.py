@@ -15,6 +15,7 @@ import torch
 from . import kernels as kernel_list
 from .emit import InstructionInfo, emit_program
 from .errors import CompileError
+from .ethosu.report import npu_report_data
 from .export import export_core_aten
 from .memory import MemoryPlan, plan_memory_by_lifetimes
 from .placement import Placed, place
@@ -48,6 +49,8 @@ class CompiledProgram:
     io_quantization: dict | None = None
     #: Where the program and its arena go in the target's memories (device targets).
     placement: list[Placed] | None = None
+    #: An Ethos-U target's NPU (accelerator, system config, memory mode).
+    npu: Any = None
 
     @cached_property
     def buffer(self) -> bytes:
@@ -61,7 +64,25 @@ class CompiledProgram:
     def report(self) -> str:
         return format_report(self.target, self.program, self.instructions, self.memory,
                              self.constant_bytes, self.kernel_problems, self.kernel_source,
-                             self.io_quantization)
+                             self.io_quantization,
+                             self.report_data()["npu"] if self.npu is not None else None)
+
+    def report_data(self) -> dict:
+        """The report's figures as data (JSON-ready): placement of every instruction,
+        memory, and for an Ethos-U target the NPU section (Vela's estimates)."""
+        from .report import runs_on
+
+        data = {
+            "target": self.target,
+            "instructions": [{"node": i.node, "operator": i.operator, "runs_on": runs_on(i),
+                              "why": i.delegation or i.lowering} for i in self.instructions],
+            "planned_arena_bytes": self.memory.arena_bytes,
+            "constant_bytes": self.constant_bytes,
+            "program_bytes": len(self.buffer),
+        }
+        if self.npu is not None:
+            data["npu"] = npu_report_data(self.instructions, self.npu)
+        return data
 
 
 def _check_against_runtime(program: pte.Program) -> tuple[list | None, str]:
@@ -74,7 +95,8 @@ def _check_against_runtime(program: pte.Program) -> tuple[list | None, str]:
 
 def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str = "host",
             *, quantize: Int8 | None = None, integer_io: bool = False,
-            check_kernels: bool = True) -> CompiledProgram:
+            check_kernels: bool = True, system_config: str | None = None,
+            memory_mode: str | None = None) -> CompiledProgram:
     """Compiles `module` for `target`, tracing it with `example_inputs`.
 
     With quantize (ptec.Int8(calibration=...) or ptec.A16W8(...)), the model is
@@ -89,8 +111,17 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
     With check_kernels (the default), fails with CompileError if the program
     calls an operator the runtime has no kernel for; the report lists them
     either way.
+
+    For an Ethos-U target ("ethos-u55-128", "ethos-u85-256", ...: Vela's
+    accelerator names), system_config and memory_mode pick the sections of
+    Vela's Arm/vela.ini the NPU is compiled for; ExecuTorch's defaults
+    otherwise (docs/ethos-u.md). The model must be quantized: the NPU runs int8
+    (and a16w8) graphs.
     """
-    spec = get_target(target)
+    spec = get_target(target, system_config=system_config, memory_mode=memory_mode)
+    if spec.npu is not None and quantize is None and not quant_flow.is_quantized(module):
+        raise CompileError(f"{target} runs quantized models: pass quantize=ptec.Int8(...) "
+                           "(or a model converted with PT2E)")
     if quantize is not None:
         if not isinstance(quantize, Int8):
             raise CompileError(f"quantize must be ptec.Int8(...) or ptec.A16W8(...), "
@@ -121,7 +152,7 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
                 + "\n(pass check_kernels=False to compile anyway)")
     compiled = CompiledProgram(spec.name, emitted.program, emitted.segments,
                                emitted.instructions, memory, emitted.constant_bytes, problems,
-                               source, gm.meta.get(IO_QUANTIZATION))
+                               source, gm.meta.get(IO_QUANTIZATION), npu=spec.npu)
     if spec.memories is not None:  # a device: the program must fit its flash and RAM
         compiled.placement = place(spec.name, spec.memories, len(compiled.buffer),
                                    [memory.arena_bytes], weights_bytes=emitted.constant_bytes)

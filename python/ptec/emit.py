@@ -59,6 +59,8 @@ class InstructionInfo:
     delegate_operators: int = 0
     delegated_nodes: tuple[str, ...] = ()
     delegate_bytes: int = 0
+    #: What the delegate's backend compiler reported (Ethos-U: Vela's VelaOutput).
+    delegate_details: Any = None
 
 
 @dataclass
@@ -293,13 +295,14 @@ class _Emitter:
             id=call.backend_id,
             processed=pte.BackendDelegateDataReference(location=pte.DataLocation.INLINE,
                                                        index=index),
-            compile_specs=[]))
+            compile_specs=[pte.CompileSpec(key, value) for key, value in call.compile_specs]))
         self.instructions.append(pte.Instruction(pte.DelegateCall(delegate_index=index,
                                                                   args=args)))
         self.infos.append(InstructionInfo(node.name, f"delegate {call.backend_id}",
                                           tuple((tuple(v.shape), v.dtype) for _, v in outs),
                                           None, node.meta.get("ptec_tosa"), call.operators,
-                                          tuple(call.source_nodes), len(call.processed)))
+                                          tuple(call.source_nodes), len(call.processed),
+                                          call.details))
 
     def out_argument(self, arg: Any, outs: list, out_tensors: list[int], where: str) -> int:
         """Out tensor(s) for one out argument: the next result, or all for Tensor[]."""

@@ -10,6 +10,7 @@ from typing import Sequence
 import torch
 
 from .emit import InstructionInfo
+from .ethosu.report import format_npu_section
 from .kernels import KernelProblem
 from .memory import MemoryPlan
 from .pte import schema as pte
@@ -72,6 +73,8 @@ def _delegation_summary(instructions: Sequence[InstructionInfo]) -> list[str]:
              f"{sum(i.delegate_operators for i in calls)} TOSA operators; "
              f"{len(cpu)} instructions on the CPU"]
     for info in calls:
+        if info.delegate_details is not None:
+            continue  # an NPU delegate: its own section says more
         lines.append(f"  {info.node}: {info.delegate_operators} TOSA operators for "
                      f"{len(info.delegated_nodes)} graph nodes, {info.delegate_bytes:,} bytes "
                      "of TOSA flatbuffer (weights included)")
@@ -92,7 +95,7 @@ def _shapes(outputs: Sequence[tuple[tuple[int, ...], torch.dtype]]) -> str:
 def format_report(target: str, program: pte.Program, instructions: Sequence[InstructionInfo],
                   memory: MemoryPlan, constant_bytes: int,
                   kernel_problems: Sequence[KernelProblem] | None, kernel_source: str,
-                  io_quantization: dict | None = None) -> str:
+                  io_quantization: dict | None = None, npu_data: dict | None = None) -> str:
     plan = program.execution_plan[0]
     lines = [f"ptec program for target '{target}': method '{plan.name}', "
              f"{len(instructions)} instructions, {len(plan.values)} values, "
@@ -107,6 +110,7 @@ def format_report(target: str, program: pte.Program, instructions: Sequence[Inst
     lines += [
         "",
         *_delegation_summary(instructions),
+        *(format_npu_section(npu_data) if npu_data is not None else []),
         *_quantization_summary(instructions),
         *_io_lines(io_quantization),
         f"constants:      {constant_bytes:>12,} bytes in {n_constants} tensors",

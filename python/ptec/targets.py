@@ -7,6 +7,7 @@ memory against `memories`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import CompileError
 from .passes import (
@@ -21,6 +22,9 @@ from .passes import (
 )
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
+
+if TYPE_CHECKING:
+    from .ethosu.npu import NpuConfig
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Target:
     passes: tuple[GraphPass, ...]
     #: The QEMU board that emulates this target (python/ptec/boards.py), if any.
     board: str | None = None
+    #: An Ethos-U target's NPU (accelerator, Vela system config, memory mode).
+    npu: "NpuConfig | None" = None
 
 
 #: The passes every portable-kernel target runs, in order: the last one must
@@ -67,15 +73,16 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def _tosa_passes(profile: str) -> tuple[GraphPass, ...]:
+def _tosa_passes(profile: str, delegate_target=None) -> tuple[GraphPass, ...]:
     """The host's passes with TOSA partitioning after the int8 lowering: supported
-    subgraphs become TOSABackend delegate calls, the rest runs on portable kernels."""
+    subgraphs become delegate calls (TOSABackend, or the NPU's through
+    `delegate_target`), the rest runs on portable kernels."""
     from .tosa.partition import partition_for_tosa
 
     at = PORTABLE_PASSES.index(lower_quantized_ops) + 1
     before, after = PORTABLE_PASSES[:at], PORTABLE_PASSES[at:]
     assert before[-1] is lower_quantized_ops
-    return before + (fold_constants, partition_for_tosa(profile)) + after
+    return before + (fold_constants, partition_for_tosa(profile, delegate_target)) + after
 
 
 # TOSA delegates run by ptec's C TOSA executor (any CPU): PRO-INT for int8
@@ -101,8 +108,39 @@ TARGETS["cortex-m7"] = _cortex_m("cortex-m7", ("armv7e-m", "dsp", "fp64"))
 TARGETS["cortex-m4"] = _cortex_m("cortex-m4", ("armv7e-m", "dsp", "fp32"))
 
 
-def get_target(name: str) -> Target:
+def ethos_u_target(accelerator: str, system_config: str | None = None,
+                   memory_mode: str | None = None) -> Target:
+    """An Ethos-U NPU beside a Cortex-M55: TOSA INT partitions compiled by Vela
+    for the NPU (EthosUBackend delegates), the rest on the M55's kernels, in the
+    M55 board's memories. System config and memory mode default to ExecuTorch's."""
+    from .ethosu.npu import npu_config
+    from .ethosu.target import EthosUTarget
+
+    npu = npu_config(accelerator, system_config, memory_mode)
+    m55 = TARGETS["cortex-m55"]
+    return Target(name=accelerator, isa_features=m55.isa_features, memories=m55.memories,
+                  passes=_tosa_passes("INT", EthosUTarget(npu)), board=m55.board, npu=npu)
+
+
+#: Vela's accelerator names (python/ptec/ethosu/npu.py); built on first use, since
+#: checking the names reads Vela's configuration.
+ETHOS_U_NAMES = (
+    "ethos-u55-32", "ethos-u55-64", "ethos-u55-128", "ethos-u55-256",
+    "ethos-u65-256", "ethos-u65-512",
+    "ethos-u85-128", "ethos-u85-256", "ethos-u85-512", "ethos-u85-1024", "ethos-u85-2048",
+)
+
+
+def get_target(name: str, *, system_config: str | None = None,
+               memory_mode: str | None = None) -> Target:
+    """The target named `name`. For an Ethos-U, `system_config` and `memory_mode`
+    choose Vela's system and memory configuration (ExecuTorch's defaults otherwise)."""
+    if name in ETHOS_U_NAMES:
+        return ethos_u_target(name, system_config, memory_mode)
+    if system_config is not None or memory_mode is not None:
+        raise CompileError(f"system_config and memory_mode are for Ethos-U targets, not {name!r}")
     try:
         return TARGETS[name]
     except KeyError:
-        raise CompileError(f"unknown target {name!r}; known: {', '.join(sorted(TARGETS))}") from None
+        known = sorted(TARGETS) + list(ETHOS_U_NAMES)
+        raise CompileError(f"unknown target {name!r}; known: {', '.join(known)}") from None

@@ -9,7 +9,8 @@ outputs as arguments, and the processed bytes inline in the program.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -26,10 +27,15 @@ class DelegateCall:
     operators: int           # TOSA operators that run (not CONST / CONST_SHAPE)
     source_nodes: list[str]  # the FX nodes it replaces, for the report
     index: int = 0
+    #: (key, value) pairs written as the delegate's compile specs.
+    compile_specs: list[tuple[str, bytes]] = field(default_factory=list)
+    #: What the backend's compiler said about it (Ethos-U: Vela's VelaOutput), for the report.
+    details: Any = None
 
     def __post_init__(self) -> None:
         # torch.fx generates code that names the target; it needs these.
-        self.__name__ = f"tosa_delegate_{self.index}"
+        prefix = "tosa" if self.backend_id == BACKEND_ID else "npu"
+        self.__name__ = f"{prefix}_delegate_{self.index}"
         self.__qualname__ = self.__name__
 
     def __call__(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -1,15 +1,22 @@
 """Pass: TOSA-supported subgraphs become delegate calls, the rest stays on the CPU.
 
 1. Support: every call is tried against the profile's support table
-   (ptec.tosa.lower.check_node); the reason a node is refused is kept in
+   (ptec.tosa.lower.check_node) and the delegate target's own rules (an NPU's
+   operator constraints); the reason a node is refused is kept in
    node.meta[META_KEY] for the report.
 2. Grouping: torch.fx's capability-based partitioner merges supported
-   neighbours into the largest groups that keep the graph acyclic. Partitions that only move data are left to the CPU: a delegate call for a
-   lone reshape costs more than it saves.
-3. Each partition is converted to one TOSA graph (inputs: the tensors it reads
-   from outside, outputs: the tensors read outside it, all logical NCHW), and
-   replaced by one DelegateCall node; the graph is then re-sorted
-   topologically, keeping the original order where it can.
+   neighbours into the largest groups that keep the graph acyclic. Partitions
+   that only move data are left to the CPU: a delegate call for a lone reshape
+   costs more than it saves.
+3. Lowering: each partition is converted to one TOSA graph (inputs: the
+   tensors it reads from outside, outputs: the tensors read outside it, all
+   logical NCHW) and handed to the target's compiler (the TOSA executor takes
+   the graph as it is; an Ethos-U target runs Vela on it). A compiler that
+   refuses a partition never fails the compile: the first node whose addition
+   makes it refuse (found by bisecting the partition's topological order) goes
+   back to the CPU with the compiler's reason, and grouping starts again.
+4. Each lowered partition is replaced by one DelegateCall node; the graph is
+   then re-sorted topologically, keeping the original order where it can.
 """
 from __future__ import annotations
 
@@ -27,12 +34,37 @@ from ..passes.fold_constants import drop_unused_constants
 from ..quant import qdq
 from . import lower
 from .delegate import BACKEND_ID, DelegateCall
+from .graph import GraphBuilder
 from .lower import data
 from .schema import Op
 
 #: node.meta key: "delegated", or the reason the node stays on the CPU.
 META_KEY = "ptec_tosa"
 DELEGATED = "delegated"
+
+
+class Refused(Exception):
+    """A delegate target's compiler could not compile a graph; str() says why."""
+
+
+@dataclass
+class Lowered:
+    """A partition compiled for its delegate: what the program stores."""
+    backend_id: str
+    processed: bytes
+    compile_specs: list[tuple[str, bytes]] = field(default_factory=list)
+    details: object = None
+
+
+class TosaExecutorTarget:
+    """Delegates for ptec's TOSA executor: the TOSA flatbuffer is the program."""
+    name = "TOSA"
+
+    def refusal(self, graph: GraphBuilder) -> str | None:
+        return None
+
+    def lower(self, graph: GraphBuilder) -> Lowered:
+        return Lowered(BACKEND_ID, graph.serialize())
 
 
 @dataclass(eq=False)
@@ -45,12 +77,13 @@ def _is_getitem(node: torch.fx.Node) -> bool:
     return node.op == "call_function" and node.target is operator.getitem
 
 
-def _reason(gm: torch.fx.GraphModule, node: torch.fx.Node, profile: str) -> str | None:
+def _reason(gm: torch.fx.GraphModule, node: torch.fx.Node, profile: str,
+            target) -> str | None:
     if qdq.is_quantize(node) or qdq.is_dequantize(node):
         return ("converts between float and integer tensors: it runs on the CPU at the "
                 "delegate's boundary (TOSA INT has no float tensors)" if profile == lower.INT
                 else "a quantize/dequantize: the TOSA FP profile runs fp32 models")
-    return lower.check_node(gm, node, profile)
+    return lower.check_node(gm, node, profile, target.refusal)
 
 
 class _Supported(OperatorSupportBase):
@@ -102,20 +135,77 @@ def _stable_toposort(graph: torch.fx.Graph) -> None:
             output.prepend(n)
 
 
-def _replace(gm: torch.fx.GraphModule, p: Partition, profile: str, count: int) -> None:
-    members = set(p.nodes)
+def _boundary(gm: torch.fx.GraphModule, nodes: list[torch.fx.Node]):
+    """(inputs, outputs) of a set of nodes: the tensors they read from outside
+    (constants aside) and their tensors read outside them."""
+    members = set(nodes)
     inputs: list[torch.fx.Node] = []
-    for n in p.nodes:
+    for n in nodes:
         for arg in n.all_input_nodes:
             if arg not in members and arg.op != "get_attr" and arg not in inputs:
                 inputs.append(arg)
-    outputs = [n for n in p.nodes if isinstance(n.meta.get("val"), torch.Tensor)
+    outputs = [n for n in nodes if isinstance(n.meta.get("val"), torch.Tensor)
                and any(u not in members for u in n.users)]
-    graph = lower.build_graph(gm, p.nodes, inputs, outputs, profile)
-    runs = sum(1 for o in graph.operators if o.op not in (Op.CONST, Op.CONST_SHAPE))
-    target = DelegateCall(BACKEND_ID, graph.serialize(),
+    return inputs, outputs
+
+
+def _operators(graph: GraphBuilder) -> int:
+    return sum(1 for o in graph.operators if o.op not in (Op.CONST, Op.CONST_SHAPE))
+
+
+class _Lowering:
+    """Lowers node sets through the target, caching by TOSA bytes (grouping
+    repeats after each refusal, and most partitions come back unchanged)."""
+
+    def __init__(self, gm: torch.fx.GraphModule, profile: str, target):
+        self.gm, self.profile, self.target = gm, profile, target
+        self.cache: dict[bytes, Lowered | Refused] = {}
+
+    def __call__(self, nodes: list[torch.fx.Node]) -> tuple[GraphBuilder, Lowered]:
+        inputs, outputs = _boundary(self.gm, nodes)
+        graph = lower.build_graph(self.gm, nodes, inputs, outputs, self.profile)
+        key = graph.serialize()
+        if key not in self.cache:
+            try:
+                self.cache[key] = self.target.lower(graph)
+            except Refused as why:
+                self.cache[key] = why
+        result = self.cache[key]
+        if isinstance(result, Refused):
+            raise result
+        return graph, result
+
+    def culprit(self, nodes: list[torch.fx.Node]) -> torch.fx.Node | None:
+        """The first node (in order) whose prefix of `nodes` is refused, found by
+        bisection; None if every proper prefix compiles (then the whole is at fault)."""
+        main = [n for n in nodes if not _is_getitem(n)]
+        lo, hi = 1, len(main)  # prefix main[:hi] is refused; find the smallest
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._refused(nodes, main[:mid]):
+                hi = mid
+            else:
+                lo = mid + 1
+        return main[lo - 1] if lo < len(main) or self._refused(nodes, main[:lo]) else None
+
+    def _refused(self, nodes: list[torch.fx.Node], prefix: list[torch.fx.Node]) -> bool:
+        chosen = set(prefix)
+        subset = [n for n in nodes if n in chosen or (_is_getitem(n) and n.args[0] in chosen)]
+        try:
+            self(subset)
+        except Refused:
+            return True
+        return False
+
+
+def _replace(gm: torch.fx.GraphModule, p: Partition, graph: GraphBuilder, lowered: Lowered,
+             count: int) -> None:
+    members = set(p.nodes)
+    inputs, outputs = _boundary(gm, p.nodes)
+    target = DelegateCall(lowered.backend_id, lowered.processed,
                           [(tuple(n.meta["val"].shape), n.meta["val"].dtype) for n in outputs],
-                          runs, [n.name for n in p.nodes if not _is_getitem(n)], count)
+                          _operators(graph), [n.name for n in p.nodes if not _is_getitem(n)],
+                          count, lowered.compile_specs, lowered.details)
     mode = fake_mode_of(gm)
     with gm.graph.inserting_before(p.nodes[0]):
         call = gm.graph.call_function(target, tuple(inputs))
@@ -131,15 +221,51 @@ def _replace(gm: torch.fx.GraphModule, p: Partition, profile: str, count: int) -
         gm.graph.erase_node(n)
 
 
-def partition_for_tosa(profile: str) -> Callable[[torch.fx.GraphModule], None]:
-    """The pass for a TOSA target of `profile` ("INT" or "FP")."""
+def _refuse(supported: set, node: torch.fx.Node, why: str) -> None:
+    supported.discard(node)
+    node.meta[META_KEY] = why
+    for user in node.users:
+        if _is_getitem(user):
+            supported.discard(user)
+
+
+def _plan(gm: torch.fx.GraphModule, supported: set, lowering: _Lowering):
+    """Groups and lowers until every delegate compiles: [(partition, graph, lowered)]."""
+    target = lowering.target
+    while True:
+        plans, refused = [], False
+        for p in _group(gm, supported):
+            if not _worth_a_delegate(p):
+                for n in p.nodes:
+                    n.meta[META_KEY] = "only moves data between CPU operators (no delegate call)"
+                continue
+            try:
+                plans.append((p, *lowering(p.nodes)))
+            except Refused as why:
+                refused = True
+                culprit = lowering.culprit(p.nodes)
+                if culprit is None:
+                    for n in p.nodes:
+                        _refuse(supported, n, f"{target.name} refused the {len(p.nodes)}-node "
+                                f"subgraph it belongs to: {why}")
+                else:
+                    _refuse(supported, culprit, f"{target.name} refused it: {why}")
+        if not refused:
+            return plans
+
+
+def partition_for_tosa(profile: str, target=None) -> Callable[[torch.fx.GraphModule], None]:
+    """The pass for a TOSA target of `profile` ("INT" or "FP"). `target` compiles
+    each partition's TOSA graph for its delegate (default: ptec's TOSA executor);
+    see TosaExecutorTarget for what it provides."""
+    target = target if target is not None else TosaExecutorTarget()
 
     def tosa_partition(gm: torch.fx.GraphModule) -> None:
         supported = set()
         for node in gm.graph.nodes:
             if node.op != "call_function" or _is_getitem(node):
                 continue
-            why = _reason(gm, node, profile)
+            why = _reason(gm, node, profile, target)
             if why is None:
                 supported.add(node)
             else:
@@ -147,14 +273,9 @@ def partition_for_tosa(profile: str) -> Callable[[torch.fx.GraphModule], None]:
         for node in gm.graph.nodes:
             if _is_getitem(node) and node.args[0] in supported:
                 supported.add(node)
-        delegated = 0
-        for p in _group(gm, supported):
-            if not _worth_a_delegate(p):
-                for n in p.nodes:
-                    n.meta[META_KEY] = "only moves data between CPU operators (no delegate call)"
-                continue
-            _replace(gm, p, profile, delegated)
-            delegated += 1
+        for count, (p, graph, lowered) in enumerate(_plan(gm, supported,
+                                                          _Lowering(gm, profile, target))):
+            _replace(gm, p, graph, lowered, count)
         _stable_toposort(gm.graph)
         drop_unused_constants(gm)
         gm.graph.lint()

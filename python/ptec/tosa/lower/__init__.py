@@ -37,8 +37,11 @@ def _tensor_inputs(node: torch.fx.Node) -> list[torch.fx.Node]:
     return [n for n in dict.fromkeys(found) if n.op != "get_attr"]
 
 
-def check_node(gm: torch.fx.GraphModule, node: torch.fx.Node, profile: str) -> str | None:
-    """None if `node` converts in `profile`, else the reason it does not."""
+def check_node(gm: torch.fx.GraphModule, node: torch.fx.Node, profile: str,
+               refusal=None) -> str | None:
+    """None if `node` converts in `profile`, else the reason it does not. With
+    `refusal` (GraphBuilder -> reason or None), the node's TOSA operators must
+    also pass the delegate target's own rules (an NPU's, say)."""
     converter = SUPPORT[profile].get(node.target)
     if converter is None:
         val = node.meta.get("val")
@@ -53,7 +56,7 @@ def check_node(gm: torch.fx.GraphModule, node: torch.fx.Node, profile: str) -> s
         _result_keys(node, lw)
     except Unsupported as why:
         return str(why)
-    return None
+    return refusal(lw.g) if refusal is not None else None
 
 
 def _result_keys(node: torch.fx.Node, lw: Lowering) -> list:
