@@ -34,39 +34,32 @@ static void *read_file(const char *path, size_t *size) {
   return buf;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 5 || argc > 4 + ETHOSU_SIM_MAX_REGIONS) {
-    fprintf(stderr, "usage: %s <u55|u65> <macs> <cmd.bin> <region0> [<region1> ...]\n", argv[0]);
-    return 100;
-  }
+static int run(int argc, char **argv, ethosu_sim *sim, void *work, size_t work_size,
+               void **bufs) {
   ethosu_sim_product product = strcmp(argv[1], "u65") == 0 ? ETHOSU_SIM_U65
                                : strcmp(argv[1], "u85") == 0 ? ETHOSU_SIM_U85
                                                              : ETHOSU_SIM_U55;
-  size_t work_size = 64u << 20;
-  void *work = aligned_alloc(16, work_size);
-  ethosu_sim *sim = aligned_alloc(16, (sizeof *sim + 15) / 16 * 16);
-  if (work == NULL || sim == NULL) return 101;
   if (ethosu_sim_init(sim, product, (uint32_t)atoi(argv[2]), work, work_size) != ETHOSU_SIM_OK) {
     fprintf(stderr, "unsupported NPU %s-%s\n", argv[1], argv[2]);
     return 102;
   }
   size_t cmd_size;
-  void *cmd = read_file(argv[3], &cmd_size);
+  void *cmd = bufs[0] = read_file(argv[3], &cmd_size);
+  if (cmd == NULL) {
+    fprintf(stderr, "cannot read %s\n", argv[3]);
+    return 103;
+  }
   int n = argc - 4;
   uint64_t bases[ETHOSU_SIM_MAX_REGIONS] = {0};
   size_t sizes[ETHOSU_SIM_MAX_REGIONS] = {0};
   for (int i = 0; i < n; i++) {
     if (strcmp(argv[4 + i], "-") == 0) continue;
-    void *p = read_file(argv[4 + i], &sizes[i]);
+    void *p = bufs[1 + i] = read_file(argv[4 + i], &sizes[i]);
     if (p == NULL) {
       fprintf(stderr, "cannot read %s\n", argv[4 + i]);
       return 103;
     }
     bases[i] = (uintptr_t)p;
-  }
-  if (cmd == NULL) {
-    fprintf(stderr, "cannot read %s\n", argv[3]);
-    return 103;
   }
   static ethosu_sim_op_stats ops[4096];
   ethosu_sim_stats stats = {0};
@@ -80,7 +73,7 @@ int main(int argc, char **argv) {
   printf("commands %u ops %u macs %llu\n", stats.commands, stats.ops,
          (unsigned long long)stats.macs);
   for (uint32_t i = 0; i < stats.ops && i < stats.op_cap; i++) {
-    printf("op %u @0x%x opcode %u mode %u macs %llu read", i, ops[i].cmd_offset, ops[i].opcode,
+    printf("op %u @%u opcode %u mode %u macs %llu read", i, ops[i].cmd_offset, ops[i].opcode,
            ops[i].mode, (unsigned long long)ops[i].macs);
     for (int r = 0; r < 3; r++) printf(" %llu", (unsigned long long)ops[i].bytes_read[r]);
     printf(" written");
@@ -90,8 +83,26 @@ int main(int argc, char **argv) {
   for (int i = 1; i < n; i++) {
     if (bases[i] == 0) continue;
     FILE *f = fopen(argv[4 + i], "wb");
-    if (f == NULL || fwrite((void *)(uintptr_t)bases[i], 1, sizes[i], f) != sizes[i]) return 104;
+    if (f == NULL) return 104;
+    size_t written = fwrite((void *)(uintptr_t)bases[i], 1, sizes[i], f);
     fclose(f);
+    if (written != sizes[i]) return 104;
   }
   return (int)s;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 5 || argc > 4 + ETHOSU_SIM_MAX_REGIONS) {
+    fprintf(stderr, "usage: %s <u55|u65> <macs> <cmd.bin> <region0> [<region1> ...]\n", argv[0]);
+    return 100;
+  }
+  size_t work_size = 64u << 20;
+  void *work = aligned_alloc(16, work_size);
+  ethosu_sim *sim = aligned_alloc(16, (sizeof *sim + 15) / 16 * 16);
+  void *bufs[1 + ETHOSU_SIM_MAX_REGIONS] = {0};
+  int rc = work != NULL && sim != NULL ? run(argc, argv, sim, work, work_size, bufs) : 101;
+  for (int i = 0; i < 1 + ETHOSU_SIM_MAX_REGIONS; i++) free(bufs[i]);
+  free(sim);
+  free(work);
+  return rc;
 }

@@ -244,3 +244,182 @@ def test_pool(seed, accelerator, kind, tmp_path):
     for _ in range(6):
         g, inputs = pool_graph(rng, kind)
         check(g, inputs, accelerator, tmp_path)
+
+
+def cnn_graph(rng):
+    """conv3x3 + relu -> max pool 2x2 -> conv1x1 + relu, added to the pool's output
+    (a residual, ExecuTorch's ADD idiom) -> avg pool 2x2."""
+    g = GraphBuilder()
+    g.input("x", [1, 8, 8, 4], I8)
+    zp = g.zero_point(0, I8)
+
+    def conv(name, src, cin, cout, k, scale):
+        g.const(f"{name}_w", rand_int(rng, (cout, k, k, cin), np.int8))
+        g.const(f"{name}_b", rng.integers(-2000, 2000, cout).astype(np.int32))
+        h, w = g.tensors[src].shape[1:3]
+        g.tensor(f"{name}_acc", [1, h, w, cout], I32)
+        g.op(Op.CONV2D, [src, f"{name}_w", f"{name}_b", zp, zp], [f"{name}_acc"],
+             pad=[k // 2] * 4, stride=[1, 1], dilation=[1, 1], acc_type=I32)
+        y = g.rescale(f"{name}_acc", rng.uniform(0.5, 1.5, cout) * scale, I8, output_zp=-128,
+                      name=f"{name}_q")
+        g.tensor(f"{name}_relu", y.shape, I8)
+        g.op(Op.CLAMP, [y.name], [f"{name}_relu"], min_val=-128, max_val=127,
+             nan_mode=NanPropagationMode.PROPAGATE)
+        return f"{name}_relu"
+
+    c1 = conv("c1", "x", 4, 8, 3, 2e-3)
+    g.tensor("p1", [1, 4, 4, 8], I8)
+    g.op(Op.MAX_POOL2D, [c1], ["p1"], kernel=[2, 2], stride=[2, 2], pad=[0, 0, 0, 0],
+         nan_mode=NanPropagationMode.PROPAGATE)
+    c2 = conv("c2", "p1", 8, 8, 1, 4e-3)
+    sa, sb, so = 0.02, 0.03, 0.04
+    s32 = 2 * max(sa, sb) / 2**20
+    g.rescale(c2, sa / s32, I32, input_zp=-128, name="ra")
+    g.rescale("p1", sb / s32, I32, input_zp=-128, name="rb")
+    g.tensor("sum", [1, 4, 4, 8], I32)
+    g.op(Op.ADD, ["ra", "rb"], ["sum"])
+    g.rescale("sum", s32 / so, I8, output_zp=-10, name="res")
+    g.tensor("y", [1, 2, 2, 8], I8)
+    g.const("pzp", np.array([-10], np.int8))
+    g.op(Op.AVG_POOL2D, ["res", "pzp", "pzp"], ["y"], kernel=[2, 2], stride=[2, 2],
+         pad=[0, 0, 0, 0], acc_type=I32)
+    g.output("y")
+    return g, [rand_int(rng, [1, 8, 8, 4], np.int8)]
+
+
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
+def test_small_cnn(seed, accelerator, tmp_path):
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        g, inputs = cnn_graph(rng)
+        check(g, inputs, accelerator, tmp_path)
+
+
+# ------------------------------------------------------------ malformed streams
+
+STATUS = {"ok": 0, "header": 2, "config": 3, "truncated": 4, "unknown_command": 5,
+          "register_range": 6, "region_access": 7, "weight_stream": 8, "unsupported_op": 9}
+
+
+def words(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, np.uint32).copy()
+
+
+def stream_start(cmd: np.ndarray) -> int:
+    """Word index of the first command (after the COP1 driver actions)."""
+    i = 1
+    while (cmd[i] & 0xff) != 2:
+        i += 3 if (cmd[i] & 0xff) == 1 else 1
+    return i + 1
+
+
+def find_cmd(cmd: np.ndarray, opcode: int) -> int:
+    i = stream_start(cmd)
+    while i < len(cmd):
+        if (cmd[i] & 0x3ff) == opcode and ((cmd[i] >> 14) & 1) == ((opcode >> 14) & 1 if opcode > 0x3ff else (cmd[i] >> 14) & 1):
+            return i
+        i += 2 if cmd[i] & 0x4000 else 1
+    raise AssertionError(f"opcode {opcode} not in the stream")
+
+
+@pytest.fixture(scope="module")
+def conv_stream():
+    g, inputs = conv_graph(np.random.default_rng(7), big=True)
+    out = vela(g.serialize(), "ethos-u55-128")
+    scratch = bytearray(out.scratch_size)
+    io = out.inputs[0]
+    scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
+    return out, bytes(scratch)
+
+
+def run_case(out, scratch, tmp, cmd=None, weights=None, accelerator="ethos-u55-128",
+             flavour="host"):
+    cmd = out.cmd_data if cmd is None else (cmd.tobytes() if isinstance(cmd, np.ndarray) else cmd)
+    status, log, _ = run_sim(cmd, [out.weight_data if weights is None else weights, scratch],
+                             accelerator, tmp, flavour)
+    return status, log
+
+
+def with_cmd1_payload(cmd, opcode, value):
+    c = cmd.copy()
+    i = stream_start(c)
+    while i < len(c):
+        if c[i] & 0x4000 and (c[i] & 0x3ff) == opcode:
+            c[i + 1] = value
+            return c
+        i += 2 if c[i] & 0x4000 else 1
+    raise AssertionError(opcode)
+
+
+def test_malformed_named(conv_stream, tmp_path):
+    out, scratch = conv_stream
+    cmd = words(out.cmd_data)
+    assert run_case(out, scratch, tmp_path)[0] == STATUS["ok"]
+    bad = cmd.copy()
+    bad[0] = int.from_bytes(b"COP9", "little")
+    assert run_case(out, scratch, tmp_path, bad)[0] == STATUS["header"]
+    status, log = run_case(out, scratch, tmp_path, accelerator="ethos-u55-256")
+    assert status == STATUS["config"] and "128 MACs" in log, log
+    # The STOP replaced by a wait: the stream runs off its end.
+    bad = cmd.copy()
+    bad[-1] = 0x11
+    assert run_case(out, scratch, tmp_path, bad)[0] == STATUS["truncated"]
+    # The COMMAND_STREAM action claims more words than the payload has.
+    bad = cmd.copy()
+    bad[stream_start(cmd) - 1] += 0x100 << 16
+    assert run_case(out, scratch, tmp_path, bad)[0] == STATUS["truncated"]
+    bad = cmd.copy()
+    bad[stream_start(cmd)] = (bad[stream_start(cmd)] & 0xffff0000) | 0x1ff
+    status, log = run_case(out, scratch, tmp_path, bad)
+    assert status == STATUS["unknown_command"] and "511" in log, log
+    # The OFM moved past the end of the scratch.
+    bad = with_cmd1_payload(cmd, 16, len(scratch) - 4)
+    status, log = run_case(out, scratch, tmp_path, bad)
+    assert status == STATUS["region_access"] and "OFM" in log, log
+    # A weight stream cut to 16 bytes.
+    bad = with_cmd1_payload(cmd, 33, 16)
+    status, log = run_case(out, scratch, tmp_path, bad)
+    assert status == STATUS["weight_stream"], log
+    # Weights of a second core (U65-512 only).
+    bad = np.concatenate([cmd[:stream_start(cmd)], np.array([0x4000 | 144, 0], np.uint32),
+                          cmd[stream_start(cmd):]])
+    bad[stream_start(cmd) - 1] += 2 << 16
+    assert run_case(out, scratch, tmp_path, bad)[0] == STATUS["unsupported_op"]
+    # A region that is not there.
+    status, log, _ = run_sim(out.cmd_data, [None, scratch], "ethos-u55-128", tmp_path)
+    assert status == STATUS["region_access"] and "region 0" in log, log
+
+
+def test_mutated_streams_do_not_crash(seed, tmp_path):
+    """Seeded bit flips in a real command stream and its weights, run by the
+    sanitizer build: every run ends with a status, none reads or writes out of
+    bounds."""
+    tool("asan")
+    rng = np.random.default_rng(seed)
+    g, inputs = cnn_graph(rng)
+    out = vela(g.serialize(), "ethos-u55-128")
+    scratch = bytearray(out.scratch_size)
+    io = out.inputs[0]
+    scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
+    cmd = words(out.cmd_data)
+    first = stream_start(cmd)
+    env = dict(os.environ, ASAN_OPTIONS="exitcode=120", UBSAN_OPTIONS="exitcode=121")
+    seen = set()
+    for k in range(200):
+        bad, weights = cmd.copy(), bytearray(out.weight_data)
+        for _ in range(int(rng.integers(1, 4))):
+            if rng.random() < 0.8:
+                i = int(rng.integers(first, len(bad)))
+                bad[i] ^= np.uint32(1 << int(rng.integers(0, 32)))
+            else:
+                j = int(rng.integers(0, len(weights)))
+                weights[j] ^= 1 << int(rng.integers(0, 8))
+        (tmp_path / "cmd.bin").write_bytes(bad.tobytes())
+        (tmp_path / "r0.bin").write_bytes(bytes(weights))
+        (tmp_path / "r1.bin").write_bytes(bytes(scratch))
+        p = subprocess.run([str(tool("asan")), "u55", "128", str(tmp_path / "cmd.bin"),
+                            str(tmp_path / "r0.bin"), str(tmp_path / "r1.bin")],
+                           capture_output=True, text=True, timeout=300, env=env)
+        assert p.returncode <= 11, f"mutation {k}: exit {p.returncode}\n{p.stderr[-2000:]}"
+        seen.add(p.returncode)
+    print("statuses seen:", sorted(seen))

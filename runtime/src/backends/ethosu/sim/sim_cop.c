@@ -30,7 +30,7 @@ const char *ethosu_sim_status_to_string(ethosu_sim_status s) {
 
 ethosu_sim_status sim_fail(ethosu_sim *sim, ethosu_sim_status status, const char *fmt, ...) {
   if (sim->msg != NULL && sim->msg_cap > 0) {
-    size_t n = ptec_format(sim->msg, sim->msg_cap, "%s: cmd @0x%u: ",
+    size_t n = ptec_format(sim->msg, sim->msg_cap, "%s: command at byte %u: ",
                            ethosu_sim_status_to_string(status),
                            (unsigned)((sim->cmd_word0 + sim->pc) * 4));
     va_list ap;
@@ -148,7 +148,7 @@ static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
                 "NPU_SET_PARALLEL_MODE %u on a single-core NPU", p);
       break;
     default:
-      return sim_fail(sim, ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd0 opcode %u (0x%x)", op, op);
+      return sim_fail(sim, ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd0 opcode %u", op);
   }
   return ETHOSU_SIM_OK;
 }
@@ -207,7 +207,7 @@ static ethosu_sim_status set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint
       break;
     default:
       SIM_CHECK(sim, op >= NPU_SET_USER_DEFINED0 && op <= NPU_SET_USER_DEFINED7,
-                ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd1 opcode %u (0x%x)", op, op);
+                ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd1 opcode %u", op);
       break; /* user-defined registers: no effect on the data */
   }
   return ETHOSU_SIM_OK;
@@ -257,7 +257,7 @@ static ethosu_sim_status run_stream(ethosu_sim *sim) {
       continue;
     }
     SIM_CHECK(sim, (w & 0xc000u) == 0, ETHOSU_SIM_ERR_UNKNOWN_COMMAND,
-              "control bits 0x%x in command 0x%x", (w >> 14) & 3, w);
+              "control bits %u in command word %u", (w >> 14) & 3, w);
     if (op >= 256) {
       SIM_TRY(set_cmd0(sim, op, p));
       sim->pc++;
@@ -298,10 +298,10 @@ static uint32_t load_u32(const uint8_t *p) {
 static ethosu_sim_status check_config(ethosu_sim *sim, uint32_t config) {
   uint32_t macs_log2 = config & 0xf, version = (config >> 4) & 0xf, product = config >> 28;
   SIM_CHECK(sim, product == (uint32_t)sim->product, ETHOSU_SIM_ERR_CONFIG_MISMATCH,
-            "config word 0x%x is for product %u, this NPU is product %u", config, product,
+            "config word %u is for product %u, this NPU is product %u", config, product,
             (unsigned)sim->product);
   SIM_CHECK(sim, macs_log2 == sim->log2_macs, ETHOSU_SIM_ERR_CONFIG_MISMATCH,
-            "config word 0x%x is for %u MACs, this NPU has %u", config, 1u << macs_log2,
+            "config word %u is for %u MACs, this NPU has %u", config, 1u << macs_log2,
             sim->macs);
   SIM_CHECK(sim, version == 0, ETHOSU_SIM_ERR_CONFIG_MISMATCH,
             "command stream version %u (this NPU runs version 0)", version);

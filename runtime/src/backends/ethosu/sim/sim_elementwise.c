@@ -52,7 +52,10 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
       return sim_scale_round(v, r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
     }
     case SIM_EW_MUL:
-      return sim_scale_round(sat32(a * b), r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
+      /* Operands are at most 33 bits (32-bit data minus a zero point): saturated
+       * to 32 bits first, the product fits in 64. */
+      return sim_scale_round(sat32(sat32(a) * sat32(b)), r->ofm_scale, r->ofm_scale_shift,
+                             e->ofm_round);
     case SIM_EW_MIN:
       return sim_scale_round(a < b ? a : b, r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
     case SIM_EW_MAX:

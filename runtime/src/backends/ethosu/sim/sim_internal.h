@@ -119,8 +119,9 @@ typedef struct sim_scale {
 sim_scale sim_scale_record(const uint8_t *stream, uint32_t c);
 ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uint8_t **out);
 
-/* (v * scale + rounding) >> shift in the OFM round mode, exact in 64 bits
- * for |v| < 2^31 and any 32-bit scale; saturates to int32 like TOSA. */
+/* (v * scale + rounding) >> shift in the given round mode, exact for
+ * |v| < 2^40 (wider values saturate first) and any 32-bit scale; the result
+ * saturates to int32 like TOSA's apply_scale_32. */
 int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode);
 /* Adds the OFM zero point, applies the activation (clamp or LUT) and the
  * OFM type's range. */

@@ -43,24 +43,33 @@ sim_scale sim_scale_record(const uint8_t *stream, uint32_t c) {
   return s;
 }
 
-int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode) {
-  /* |v| < 2^31 and scale < 2^32: the product fits in 64 bits; larger
-   * accumulators (I40) are brought into range by the caller. */
-  int64_t prod = v * (int64_t)scale;
-  int64_t r;
-  if (shift == 0) {
-    r = prod;
-  } else if (round_mode == SIM_ROUND_TRUNCATE) {
-    r = prod >= 0 ? asr64(prod, shift) : -asr64(-prod, shift);
-  } else {
-    int64_t round = (int64_t)1 << (shift - 1);
-    if (round_mode == SIM_ROUND_DBL && shift > 31) round += v >= 0 ? (1 << 30) : -(1 << 30);
-    /* prod + round cannot overflow: |prod| < 2^63 - 2^62 for these ranges. */
-    r = asr64(prod + round, shift);
+static int64_t sat32(int64_t v) { return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v; }
+
+/* floor((v * scale + round) / 2^shift), saturated to int32, exact for
+ * |v| < 2^40 (the widest accumulator), any 32-bit scale, round < 2^63 - 2^48:
+ * v * scale may need 72 bits, so it is split at bit 16 of v. */
+static int64_t mul_shift(int64_t v, uint32_t scale, uint32_t shift, int64_t round) {
+  int64_t a = asr64(v, 16), b = v - a * 65536; /* v = a * 2^16 + b, 0 <= b < 2^16 */
+  int64_t t2 = b * (int64_t)scale + round;     /* < 2^48 + round */
+  int64_t t2_hi = asr64(t2, 16), t2_lo = t2 - t2_hi * 65536;
+  int64_t x = a * (int64_t)scale + t2_hi;      /* |x| < 2^57: total = x * 2^16 + t2_lo */
+  if (shift >= 16) return sat32(asr64(x, shift - 16));
+  if (x > ((int64_t)1 << (46 + shift)) || x < -((int64_t)1 << (46 + shift))) {
+    return x < 0 ? INT32_MIN : INT32_MAX;
   }
-  if (r > INT32_MAX) return INT32_MAX;
-  if (r < INT32_MIN) return INT32_MIN;
-  return r;
+  return sat32(x * ((int64_t)1 << (16 - shift)) + asr64(t2_lo, shift));
+}
+
+int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode) {
+  const int64_t limit = ((int64_t)1 << 40) - 1;
+  v = v > limit ? limit : v < -limit ? -limit : v;
+  if (round_mode == SIM_ROUND_TRUNCATE) {
+    int64_t r = mul_shift(v < 0 ? -v : v, scale, shift, 0);
+    return v < 0 ? -r : r;
+  }
+  int64_t round = shift == 0 ? 0 : (int64_t)1 << (shift - 1);
+  if (round_mode == SIM_ROUND_DBL && shift > 31) round += v >= 0 ? (1 << 30) : -(1 << 30);
+  return mul_shift(v, scale, shift, round);
 }
 
 static void type_range(const sim_fmap *f, int64_t *lo, int64_t *hi) {
