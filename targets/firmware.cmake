@@ -31,7 +31,11 @@ if(NOT CMAKE_C_FLAGS MATCHES "-mcpu=")
   add_link_options(${_ptec_cpu_flags})
 endif()
 
-# The runtime library, unless the including project already has it.
+# The runtime library, unless the including project already has it. Firmware
+# links no Ethos-U driver unless asked (the host's default is the simulator).
+if(NOT DEFINED PTEC_ETHOSU_DRIVER)
+  set(PTEC_ETHOSU_DRIVER ptec_ethosu_nodriver)
+endif()
 if(NOT TARGET ptec)
   set(PTEC_BUILD_TOOLS OFF)
   set(PTEC_BUILD_SHARED OFF)

@@ -65,12 +65,15 @@ class Requirements(ctypes.Structure):
 
 
 class PtecError(RuntimeError):
-    """A status returned by the C runtime, with its name and message."""
+    """A status returned by the C runtime, with its name and message. After a
+    failed run on the simulated Ethos-U, `npu_status` is the simulator's status
+    name (e.g. "not simulated") and the message ends with the simulator's."""
 
-    def __init__(self, status: str, message: str, call: str):
+    def __init__(self, status: str, message: str, call: str, npu_status: str | None = None):
         super().__init__(f"{call}: {status}: {message}")
         self.status = status
         self.message = message
+        self.npu_status = npu_status
 
 
 def _library_candidates() -> list[Path]:
@@ -120,6 +123,20 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = restype, argtypes
+    # The simulated Ethos-U (src/platform/ethosu_sim_host.c), in builds that link it.
+    npu = {
+        "ptec_host_npu_init": (i, [s, sz, sz, ctypes.c_char_p, sz]),
+        "ptec_host_npu_release": (None, []),
+        "ptec_host_npu_last_status": (i, []),
+        "ptec_host_npu_status_name": (s, [i]),
+        "ptec_host_npu_last_error": (s, []),
+        "ptec_host_npu_stats": (sz, [ctypes.POINTER(ctypes.c_uint64), sz]),
+        "ptec_host_npu_reset_stats": (None, []),
+    }
+    for name, (restype, argtypes) in npu.items():
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype, fn.argtypes = restype, argtypes
     return lib
 
 
@@ -154,6 +171,40 @@ def _status_name(code: int) -> str:
 def _check(code: int, call: str, message: bytes) -> None:
     if code != 0:
         raise PtecError(_status_name(code), message.decode(errors="replace"), call)
+
+
+#: The simulated NPU's configuration now in the driver: (npu, work, fast memory).
+_NPU_CONFIGURED: tuple | None = None
+NPU_STATS = 5 + 2 * 8
+
+
+def _configure_npu(npu: tuple) -> None:
+    """Configures the library's one simulated Ethos-U as `npu` = (name, work bytes, fast
+    bytes) unless it already is."""
+    global _NPU_CONFIGURED
+    lib = library()
+    if not hasattr(lib, "ptec_host_npu_init"):
+        raise PtecError("PTEC_STATUS_DEVICE_ERROR", "this libptec_shared links no Ethos-U "
+                        "simulator (PTEC_ETHOSU_DRIVER)", "load")
+    if _NPU_CONFIGURED == npu:
+        return
+    name, work, fast = npu
+    msg = ctypes.create_string_buffer(256)
+    code = lib.ptec_host_npu_init(name.encode(), work, fast, msg, 256)
+    if code != 0:
+        _NPU_CONFIGURED = None
+        raise PtecError("PTEC_STATUS_DEVICE_ERROR", msg.value.decode(errors="replace"), "load",
+                        npu_status=lib.ptec_host_npu_status_name(code).decode())
+    _NPU_CONFIGURED = npu
+
+
+def _npu_stats() -> dict:
+    lib = library()
+    raw = (ctypes.c_uint64 * NPU_STATS)()
+    lib.ptec_host_npu_stats(raw, NPU_STATS)
+    v = list(raw)
+    return {"invokes": v[0], "failed": v[1], "commands": v[2], "ops": v[3], "macs": v[4],
+            "bytes_read": v[5:13], "bytes_written": v[13:21]}
 
 
 class _Method:
@@ -206,7 +257,20 @@ class _Method:
             keep.append(memory)
             _check(lib.ptec_method_set_input(self._h, k, ctypes.byref(view)), "set_input",
                    lib.ptec_method_message(self._h))
-        _check(lib.ptec_method_execute(self._h), "execute", lib.ptec_method_message(self._h))
+        npu = self._program.npu
+        if npu is not None:
+            _configure_npu(npu)
+            lib.ptec_host_npu_reset_stats()
+        code = lib.ptec_method_execute(self._h)
+        if npu is not None:
+            self._program.npu_stats = _npu_stats()
+            npu_code = lib.ptec_host_npu_last_status()
+            if code != 0 and npu_code != 0:
+                raise PtecError(_status_name(code), (
+                    lib.ptec_method_message(self._h).decode(errors="replace") + "; Ethos-U "
+                    "simulator: " + lib.ptec_host_npu_last_error().decode(errors="replace")),
+                    "execute", npu_status=lib.ptec_host_npu_status_name(npu_code).decode())
+        _check(code, "execute", lib.ptec_method_message(self._h))
         outputs = []
         for k in range(lib.ptec_method_num_outputs(self._h)):
             view = TensorView()
@@ -255,10 +319,19 @@ def _from_view(view: TensorView) -> torch.Tensor:
 
 
 class LoadedProgram:
-    """A `.pte` program bound to the C runtime. Call it like the module."""
+    """A `.pte` program bound to the C runtime. Call it like the module.
 
-    def __init__(self, data: bytes):
+    With `npu` = (Vela's accelerator name, work bytes, fast-memory bytes), its
+    EthosUBackend delegates run on ptec's Ethos-U simulator configured as that
+    NPU, and `npu_stats` holds the last run's NPU totals (delegate calls,
+    commands, operations, MACs, bytes read and written per region)."""
+
+    def __init__(self, data: bytes, npu: tuple | None = None):
         lib = library()
+        self.npu = npu
+        self.npu_stats: dict | None = None
+        if npu is not None:
+            _configure_npu(npu)
         self._bytes = _aligned(len(data))
         self._bytes[:] = np.frombuffer(data, dtype=np.uint8)
         self._handle_memory = _aligned(lib.ptec_program_struct_size())
@@ -296,7 +369,7 @@ class LoadedProgram:
 
 
 def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
-         target: str | None = None):
+         target: str | None = None, npu_work: int = 16 << 20, npu_fast_memory: int = 2 << 20):
     """Loads a `.pte` file (path or bytes) into ptec's C runtime.
 
     With no target (or "host") the program runs here, through ctypes. With a
@@ -308,6 +381,14 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
     PTEC_LOAD_TARGET in the environment is the default target: with
     PTEC_LOAD_TARGET=cortex-m55, test suites written for the host run their
     programs on the emulated device.
+
+    With an Ethos-U target ("ethos-u55-128", "ethos-u65-256", ...) it runs here
+    with its EthosUBackend delegates on ptec's simulator of that NPU, through
+    Arm's driver API as on a device: `npu_work` bytes of simulator memory and,
+    for a U65/U85, `npu_fast_memory` bytes of fast memory (region 2 of
+    Dedicated_Sram modes; 0 for none). The program's `npu_stats` has the last
+    run's NPU statistics. The U85 is not simulated yet: its runs fail with
+    npu_status "not simulated".
     """
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         data = bytes(path_or_bytes)
@@ -317,5 +398,7 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
         target = os.environ.get("PTEC_LOAD_TARGET") or None
     if target is None or target == "host":
         return LoadedProgram(data)
+    if target.startswith("ethos-u"):
+        return LoadedProgram(data, npu=(target, npu_work, npu_fast_memory or (1 << 64) - 1))
     from .device import DeviceProgram
     return DeviceProgram(data, target)

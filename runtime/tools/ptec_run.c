@@ -3,6 +3,14 @@
  *
  *   ptec-run model.pte --input a.npy [--input b.npy ...] [--output-dir DIR]
  *            [--method NAME] [--repeat N] [--describe]
+ *            [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]
+ *             [--npu-stats]]
+ *
+ * --npu runs EthosUBackend delegates on ptec's Ethos-U simulator configured
+ * as that NPU (Vela's name), with BYTES of work memory (default 16 MiB) and,
+ * on a U65/U85, BYTES of fast memory for Dedicated_Sram modes (default
+ * 2 MiB); --npu-stats prints the NPU's MACs and bytes per region. Without
+ * --npu an Ethos-U program fails: no Ethos-U driver is available.
  *
  * Inputs are .npy arrays in logical (C) order; they are laid out in each
  * input's dim order (e.g. channels-last) before the run. Outputs are written
@@ -15,6 +23,9 @@
 #include <string.h>
 
 #include "describe.h"
+#ifdef PTEC_RUN_ETHOSU_SIM
+#include "platform/ethosu_sim_host.h"
+#endif
 #include "support/npy.h"
 #include "ptec/platform.h"
 #include "ptec/ptec.h"
@@ -29,12 +40,18 @@ typedef struct options {
   const char *method;
   int repeat;
   int describe;
+  const char *npu;
+  size_t npu_work;
+  size_t npu_fast;
+  int npu_stats;
 } options;
 
 static int usage(void) {
   fprintf(stderr,
           "usage: ptec-run model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]\n"
-          "                [--repeat N] [--describe]\n");
+          "                [--repeat N] [--describe]\n"
+          "                [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]"
+          " [--npu-stats]]\n");
   return 1;
 }
 
@@ -56,6 +73,16 @@ static int parse_args(int argc, char **argv, options *o) {
       if (o->repeat < 1) return -1;
     } else if (strcmp(a, "--describe") == 0) {
       o->describe = 1;
+    } else if (strcmp(a, "--npu") == 0 && i + 1 < argc) {
+      o->npu = argv[++i];
+    } else if (strcmp(a, "--npu-work") == 0 && i + 1 < argc) {
+      o->npu_work = (size_t)strtoull(argv[++i], NULL, 0);
+      if (o->npu_work == 0) return -1;
+    } else if (strcmp(a, "--npu-fast-memory") == 0 && i + 1 < argc) {
+      o->npu_fast = (size_t)strtoull(argv[++i], NULL, 0);
+      if (o->npu_fast == 0) o->npu_fast = (size_t)-1; /* 0: none */
+    } else if (strcmp(a, "--npu-stats") == 0) {
+      o->npu_stats = 1;
     } else if (a[0] != '-' && o->model == NULL) {
       o->model = a;
     } else {
@@ -96,6 +123,61 @@ static void *alloc_aligned(size_t n) {
 static int runtime_error(const char *what, ptec_status s, const char *message) {
   fprintf(stderr, "ptec-run: %s failed: %s: %s\n", what, ptec_status_to_string(s), message);
   return 2;
+}
+
+/* --npu: the simulated Ethos-U (platform/ethosu_sim_host.c). */
+static int npu_init(const options *o) {
+  if (o->npu == NULL) return 0;
+#ifdef PTEC_RUN_ETHOSU_SIM
+  char msg[256];
+  if (ptec_host_npu_init(o->npu, o->npu_work, o->npu_fast, msg, sizeof msg) != 0) {
+    fprintf(stderr, "ptec-run: --npu %s: %s\n", o->npu, msg);
+    return 1;
+  }
+  return 0;
+#else
+  fprintf(stderr, "ptec-run: --npu %s: this ptec-run links no Ethos-U simulator "
+          "(PTEC_ETHOSU_DRIVER)\n", o->npu);
+  return 1;
+#endif
+}
+
+/* After a failed run: the simulator's own status and message. */
+static void npu_report_error(const options *o) {
+#ifdef PTEC_RUN_ETHOSU_SIM
+  int s = ptec_host_npu_last_status();
+  if (o->npu != NULL && s != 0) {
+    fprintf(stderr, "ptec-run: NPU %s: %s (simulator status %d %s)\n", o->npu,
+            ptec_host_npu_last_error(), s, ptec_host_npu_status_name(s));
+  }
+#else
+  (void)o;
+#endif
+}
+
+static void npu_print_stats(const options *o) {
+#ifdef PTEC_RUN_ETHOSU_SIM
+  if (o->npu == NULL || !o->npu_stats) return;
+  uint64_t v[PTEC_HOST_NPU_STATS];
+  ptec_host_npu_stats(v, PTEC_HOST_NPU_STATS);
+  /* Totals of the last run (every delegate call of one execute). */
+  fprintf(stderr, "ptec-run: npu %s: invokes %llu commands %llu ops %llu macs %llu", o->npu,
+          (unsigned long long)v[0], (unsigned long long)v[2], (unsigned long long)v[3],
+          (unsigned long long)v[4]);
+  fprintf(stderr, " read");
+  for (int r = 0; r < 3; r++) fprintf(stderr, " %llu", (unsigned long long)v[5 + r]);
+  fprintf(stderr, " written");
+  for (int r = 0; r < 3; r++) fprintf(stderr, " %llu", (unsigned long long)v[13 + r]);
+  fprintf(stderr, "\n");
+#else
+  (void)o;
+#endif
+}
+
+static void npu_release(void) {
+#ifdef PTEC_RUN_ETHOSU_SIM
+  ptec_host_npu_release();
+#endif
 }
 
 static int set_inputs(ptec_method *m, const options *o) {
@@ -163,6 +245,7 @@ static int write_outputs(const ptec_method *m, const char *dir) {
 int main(int argc, char **argv) {
   options o;
   if (parse_args(argc, argv, &o) != 0) return usage();
+  if (npu_init(&o) != 0) return 1;
   size_t size;
   void *bytes = read_file(o.model, &size);
   if (!bytes) {
@@ -215,10 +298,17 @@ int main(int argc, char **argv) {
   for (int r = 0; r < o.repeat; r++) {
     int rc = set_inputs(&m, &o);
     if (rc != 0) return rc;
+#ifdef PTEC_RUN_ETHOSU_SIM
+    ptec_host_npu_reset_stats();
+#endif
     uint64_t t0 = ptec_platform_ticks();
     s = ptec_method_execute(&m);
     uint64_t dt = ptec_platform_ticks() - t0;
-    if (s != PTEC_STATUS_OK) return runtime_error("execute", s, ptec_method_message(&m));
+    if (s != PTEC_STATUS_OK) {
+      rc = runtime_error("execute", s, ptec_method_message(&m));
+      npu_report_error(&o);
+      return rc;
+    }
     if (dt < best) best = dt;
   }
   if (o.output_dir) {
@@ -229,8 +319,10 @@ int main(int argc, char **argv) {
           "ptec-run: ok: %zu instructions, method memory %zu B, planned %zu B, best of %d: %.3f ms\n",
           req.num_instructions, req.method_memory_bytes, planned_total, o.repeat,
           (double)best * 1000.0 / (double)ptec_platform_ticks_per_second());
+  npu_print_stats(&o);
   for (size_t i = 0; i < req.num_planned_buffers; i++) free(planned[i]);
   free(method_memory);
   free(bytes);
+  npu_release();
   return 0;
 }
