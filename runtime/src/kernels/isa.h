@@ -8,6 +8,11 @@
  *   PTEC_KERNELS_DSP  Arm DSP extension (SMLAD and other 16-bit SIMD on
  *                     general registers) without MVE: Cortex-M4, M7, M33.
  *                     Variants in kernels/dsp/.
+ *   PTEC_KERNELS_X86  x86-64 with GCC or Clang: AVX2+FMA variants in
+ *                     kernels/x86/, compiled with -mavx2 -mfma per file and
+ *                     chosen at run time by CPU feature detection
+ *                     (kernels/x86/cpu_features.h); the rest of the build
+ *                     stays baseline x86-64.
  *
  * At most one is 1. Defining PTEC_KERNELS_REFERENCE_ONLY (CMake:
  * -DPTEC_ISA_KERNELS=OFF) turns both off, so the same sources build the
@@ -31,11 +36,20 @@
 #define PTEC_KERNELS_DSP 0
 #endif
 
+#if !defined(PTEC_KERNELS_REFERENCE_ONLY) && defined(__x86_64__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define PTEC_KERNELS_X86 1
+#else
+#define PTEC_KERNELS_X86 0
+#endif
+
 /* The name of the variant set compiled in, for logs and benchmarks. */
 #if PTEC_KERNELS_MVE
 #define PTEC_KERNELS_ISA_NAME "mve"
 #elif PTEC_KERNELS_DSP
 #define PTEC_KERNELS_ISA_NAME "dsp"
+#elif PTEC_KERNELS_X86
+#define PTEC_KERNELS_ISA_NAME "x86"
 #else
 #define PTEC_KERNELS_ISA_NAME "reference"
 #endif

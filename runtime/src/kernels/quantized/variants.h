@@ -1,6 +1,7 @@
 /*
- * The ISA variants of the fused integer kernels (kernels/mve/, kernels/dsp/)
- * and the one place that picks them (see kernels/isa.h).
+ * The ISA variants of the fused integer kernels (kernels/mve/, kernels/dsp/,
+ * kernels/x86/) and the one place that picks them (see kernels/isa.h): at
+ * build time for Cortex-M, at run time (CPU feature test) on x86-64 hosts.
  *
  * Every variant takes the parameters its reference kernel has already
  * checked, returns false without writing anything when the call does not
@@ -23,6 +24,9 @@
 #include "kernels/isa.h"
 #include "kernels/quantized/conv2d.h"
 #include "kernels/quantized/pool2d.h"
+#if PTEC_KERNELS_X86
+#include "kernels/x86/cpu_features.h"
+#endif
 
 /*
  * int8 rows times int8 weights (quantized_linear's and quantized_matmul's
@@ -74,6 +78,11 @@ bool ptec_qconv_s8_dsp(const ptec_qconv *p);
 bool ptec_qconv_depthwise_s8_dsp(const ptec_qconv *p);
 bool ptec_qfc_s8_dsp(const ptec_qfc_s8 *p);
 
+/* x86-64 AVX2 (kernels/x86/), run only when ptec_x86_has_avx2_fma(). */
+bool ptec_qconv_s8_avx2(const ptec_qconv *p);
+bool ptec_qconv_depthwise_s8_avx2(const ptec_qconv *p);
+bool ptec_qfc_s8_avx2(const ptec_qfc_s8 *p);
+
 /* Pooling over NHWC int8 (activation range [lo, hi]). */
 bool ptec_qavg_pool_s8_mve(const ptec_qpool *w, int32_t in_zp, int32_t out_zp, int32_t lo,
                            int32_t hi);
@@ -93,6 +102,11 @@ bool ptec_qmax_pool_s8_mve(const ptec_qpool *w, int32_t lo, int32_t hi);
 #define PTEC_Q_VARIANT_FC(p) ptec_qfc_s8_dsp(p)
 #define PTEC_Q_VARIANT_ADD(p, a, sa, b, sb, y, n) ptec_qadd_s8_dsp(p, a, sa, b, sb, y, n)
 #define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) ptec_qmul_s8_dsp(p, a, sa, b, sb, y, n)
+#elif PTEC_KERNELS_X86
+/* Chosen at run time: the CPU feature test first (kernels/x86/cpu_features.h). */
+#define PTEC_Q_VARIANT_CONV(p) (ptec_x86_has_avx2_fma() && ptec_qconv_s8_avx2(p))
+#define PTEC_Q_VARIANT_DEPTHWISE(p) (ptec_x86_has_avx2_fma() && ptec_qconv_depthwise_s8_avx2(p))
+#define PTEC_Q_VARIANT_FC(p) (ptec_x86_has_avx2_fma() && ptec_qfc_s8_avx2(p))
 #endif
 
 /* Ops without a variant for this ISA. */

@@ -1,0 +1,11 @@
+/* Run-time CPU feature detection (cpu_features.h). Baseline x86-64 code. */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_X86
+#include "kernels/x86/cpu_features.h"
+
+bool ptec_x86_has_avx2_fma(void) {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+#endif /* PTEC_KERNELS_X86 */
