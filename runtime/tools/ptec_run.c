@@ -242,12 +242,17 @@ static int write_outputs(const ptec_method *m, const char *dir) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  options o;
-  if (parse_args(argc, argv, &o) != 0) return usage();
-  if (npu_init(&o) != 0) return 1;
+/* What run() allocates; main frees it on every path (LSan checks ptec-run). */
+typedef struct held {
+  void *bytes;
+  void *method_memory;
+  void *planned[16];
+} held;
+
+static int run(const options *opt, held *h) {
+  const options o = *opt;
   size_t size;
-  void *bytes = read_file(o.model, &size);
+  void *bytes = h->bytes = read_file(o.model, &size);
   if (!bytes) {
     fprintf(stderr, "ptec-run: cannot read %s\n", o.model);
     return 1;
@@ -262,8 +267,8 @@ int main(int argc, char **argv) {
   s = ptec_program_method_requirements(&prog, method, &req);
   if (s != PTEC_STATUS_OK) return runtime_error("requirements", s, ptec_program_message(&prog));
 
-  void *method_memory = alloc_aligned(req.method_memory_bytes);
-  void *planned[16] = {0};
+  void *method_memory = h->method_memory = alloc_aligned(req.method_memory_bytes);
+  void **planned = h->planned;
   size_t planned_sizes[16] = {0};
   if (req.num_planned_buffers > 16) {
     fprintf(stderr, "ptec-run: %zu planned buffers; the tool supports 16\n",
@@ -320,9 +325,18 @@ int main(int argc, char **argv) {
           req.num_instructions, req.method_memory_bytes, planned_total, o.repeat,
           (double)best * 1000.0 / (double)ptec_platform_ticks_per_second());
   npu_print_stats(&o);
-  for (size_t i = 0; i < req.num_planned_buffers; i++) free(planned[i]);
-  free(method_memory);
-  free(bytes);
-  npu_release();
   return 0;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  if (parse_args(argc, argv, &o) != 0) return usage();
+  if (npu_init(&o) != 0) return 1;
+  held h = {0};
+  int rc = run(&o, &h);
+  for (size_t i = 0; i < 16; i++) free(h.planned[i]);
+  free(h.method_memory);
+  free(h.bytes);
+  npu_release();
+  return rc;
 }
