@@ -2,6 +2,7 @@
  * padding, dilation; float32, any dim orders. Direct loops: for each output
  * element, taps outer and input channels inner, accumulating in float. */
 #include "kernels/portable/common.h"
+#include "kernels/portable/variants.h"
 #include "kernels/ops_decl.h"
 
 /* Reads a per-spatial-dim list ('L') of n (1 or 2) entries, a single entry
@@ -80,6 +81,11 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
 
   const float *x = in->data, *wt = w->data, *b = bias ? bias->data : NULL;
   float *y = out->data;
+  ptec_conv_f32 v = {x, wt, b, y, N, C, H, W, OC, KH, KW, OH, OW, groups,
+                     {stride[0], stride[1]}, {pad[0], pad[1]}, {dil[0], dil[1]},
+                     {is[0], is[1], ish, isw}, {ws[0], ws[1], wsh, wsw},
+                     {os[0], os[1], osh, osw}};
+  if (PTEC_F_VARIANT_CONV(&v)) return PTEC_STATUS_OK; /* variants.h */
   int64_t OCg = OC / groups;
   for (int64_t n = 0; n < N; n++)
     for (int64_t oc = 0; oc < OC; oc++) {

@@ -2,6 +2,7 @@
  * K products in float, in order k = 0..K-1, whichever loop order is used. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
+#include "kernels/portable/variants.h"
 #include "kernels/ops_decl.h"
 
 /* A strided matrix view: element (r, c) is p[r * rs + c * cs]. */
@@ -19,6 +20,9 @@ typedef struct mat {
  */
 static void matmul_f32(mat c, mat a, mat b, int64_t M, int64_t N, int64_t K, float alpha,
                        const mat *d, float beta) {
+  ptec_matmul_f32 v = {c.p, a.p, b.p, d && beta != 0.0f ? d->p : NULL, c.rs, c.cs, a.rs, a.cs,
+                       b.rs, b.cs, d ? d->rs : 0, d ? d->cs : 0, M, N, K, alpha, beta};
+  if (PTEC_F_VARIANT_MATMUL(&v)) return; /* variants.h */
   for (int64_t i = 0; i < M; i++) {
     const float *arow = a.p + i * a.rs;
     for (int64_t j0 = 0; j0 < N; j0 += JBLOCK) {

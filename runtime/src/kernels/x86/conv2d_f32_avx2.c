@@ -1,0 +1,215 @@
+/*
+ * AVX2+FMA variant of convolution.out, float32 (portable/variants.h):
+ *
+ *   - groups 1, weights [OC, C, KH, KW] with each filter one contiguous run
+ *     (OIHW), output rows contiguous: a GEMM of the filters (OC x K, K = C *
+ *     KH * KW) by the input's windows (K x pixels). Microkernel: four output
+ *     channels by sixteen pixels, eight FMA accumulators, filter values
+ *     broadcast. A 1x1 convolution with stride 1 and no padding reads the
+ *     input planes in place (pixels contiguous); other convolutions copy
+ *     sixteen output pixels' windows (zeros in the padding) into a stack
+ *     strip of KC x 16 floats and run over K in chunks of KC, the output
+ *     holding the partial sums between chunks.
+ *   - depthwise (groups == C == OC): each output row accumulates its taps in
+ *     the reference's order, eight pixels at a time, with a multiply and an
+ *     add (not fused), so it matches the reference except for the sign of
+ *     a zero (padded taps add 0 * w where the reference adds nothing).
+ *
+ * GEMM sums run in another order with fused multiply-adds, hence a
+ * tolerance (docs/kernels-cpu.md).
+ */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_X86
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/portable/variants.h"
+
+enum { KC = 256, NR = 16, ROWMAX = 4096 };
+
+static inline __m256i lane_mask(int64_t n) { /* lanes < n, n clamped to 0..8 */
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), idx);
+}
+
+/*
+ * y[r * ldy + j] (+)= sum_k w[r * ldw + k] * b[k * ldb + j] for r < mr (1..4),
+ * j < nb (1..16); `add` keeps y's values as the start, `bias` (NULL: none)
+ * is added at the end, b[r] to row r.
+ */
+static void kernel_4x16(const float *w, int64_t ldw, int64_t mr, const float *b, int64_t ldb,
+                        int64_t k, float *y, int64_t ldy, int64_t nb, bool add,
+                        const float *bias) {
+  const float *w0 = w, *w1 = w + (mr > 1 ? ldw : 0), *w2 = w + (mr > 2 ? 2 * ldw : 0),
+              *w3 = w + (mr > 3 ? 3 * ldw : 0);
+  const __m256i m0 = lane_mask(nb), m1 = lane_mask(nb - 8);
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+         c30 = c00, c31 = c00;
+  if (nb == NR) {
+    for (int64_t i = 0; i < k; i++, b += ldb) {
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), a;
+      a = _mm256_broadcast_ss(w0 + i);
+      c00 = _mm256_fmadd_ps(a, b0, c00);
+      c01 = _mm256_fmadd_ps(a, b1, c01);
+      a = _mm256_broadcast_ss(w1 + i);
+      c10 = _mm256_fmadd_ps(a, b0, c10);
+      c11 = _mm256_fmadd_ps(a, b1, c11);
+      a = _mm256_broadcast_ss(w2 + i);
+      c20 = _mm256_fmadd_ps(a, b0, c20);
+      c21 = _mm256_fmadd_ps(a, b1, c21);
+      a = _mm256_broadcast_ss(w3 + i);
+      c30 = _mm256_fmadd_ps(a, b0, c30);
+      c31 = _mm256_fmadd_ps(a, b1, c31);
+    }
+  } else {
+    for (int64_t i = 0; i < k; i++, b += ldb) {
+      __m256 b0 = _mm256_maskload_ps(b, m0), b1 = _mm256_maskload_ps(b + 8, m1), a;
+      a = _mm256_broadcast_ss(w0 + i);
+      c00 = _mm256_fmadd_ps(a, b0, c00);
+      c01 = _mm256_fmadd_ps(a, b1, c01);
+      a = _mm256_broadcast_ss(w1 + i);
+      c10 = _mm256_fmadd_ps(a, b0, c10);
+      c11 = _mm256_fmadd_ps(a, b1, c11);
+      a = _mm256_broadcast_ss(w2 + i);
+      c20 = _mm256_fmadd_ps(a, b0, c20);
+      c21 = _mm256_fmadd_ps(a, b1, c21);
+      a = _mm256_broadcast_ss(w3 + i);
+      c30 = _mm256_fmadd_ps(a, b0, c30);
+      c31 = _mm256_fmadd_ps(a, b1, c31);
+    }
+  }
+  __m256 c[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+  for (int64_t r = 0; r < mr; r++) {
+    float *yr = y + r * ldy;
+    __m256 v0 = c[r][0], v1 = c[r][1];
+    if (add) {
+      v0 = _mm256_add_ps(_mm256_maskload_ps(yr, m0), v0);
+      v1 = _mm256_add_ps(_mm256_maskload_ps(yr + 8, m1), v1);
+    }
+    if (bias) {
+      v0 = _mm256_add_ps(v0, _mm256_set1_ps(bias[r]));
+      v1 = _mm256_add_ps(v1, _mm256_set1_ps(bias[r]));
+    }
+    _mm256_maskstore_ps(yr, m0, v0);
+    _mm256_maskstore_ps(yr + 8, m1, v1);
+  }
+}
+
+/* All output channels for nb pixels: b is K x (ldb) starting at the pixels. */
+static void channels(const ptec_conv_f32 *p, const float *b, int64_t ldb, int64_t k0,
+                     int64_t kc, int64_t K, float *y, int64_t nb) {
+  bool last = k0 + kc == K;
+  for (int64_t oc = 0; oc < p->oc; oc += 4) {
+    int64_t mr = p->oc - oc < 4 ? p->oc - oc : 4;
+    kernel_4x16(p->w + oc * p->ws[0] + k0, p->ws[0], mr, b, ldb, kc, y + oc * p->ys[1],
+                p->ys[1], nb, k0 > 0, last && p->b ? p->b + oc : NULL);
+  }
+}
+
+static bool gemm_conv(const ptec_conv_f32 *p) {
+  const int64_t K = p->c * p->kh * p->kw;
+  if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
+    return false;
+  const bool inplace = p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 &&
+                       p->pad[0] == 0 && p->pad[1] == 0 && p->xs[3] == 1 &&
+                       p->xs[2] == p->w_ && p->ys[2] == p->ow;
+  if (inplace) { /* pixels of a plane contiguous in x and y */
+    const int64_t pixels = p->h * p->w_;
+    for (int64_t n = 0; n < p->n; n++)
+      for (int64_t px = 0; px < pixels; px += NR) {
+        int64_t nb = pixels - px < NR ? pixels - px : NR;
+        channels(p, p->x + n * p->xs[0] + px, p->xs[1], 0, K, K, p->y + n * p->ys[0] + px, nb);
+      }
+    return true;
+  }
+  float strip[KC * NR];
+  const int64_t khw = p->kh * p->kw;
+  for (int64_t n = 0; n < p->n; n++)
+    for (int64_t oy = 0; oy < p->oh; oy++)
+      for (int64_t ox0 = 0; ox0 < p->ow; ox0 += NR) {
+        int64_t nb = p->ow - ox0 < NR ? p->ow - ox0 : NR;
+        float *y = p->y + n * p->ys[0] + oy * p->ys[2] + ox0;
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+          int64_t kc = K - k0 < KC ? K - k0 : KC;
+          for (int64_t kk = 0; kk < kc; kk++) {
+            int64_t k = k0 + kk, ic = k / khw, ky = k % khw / p->kw, kx = k % p->kw;
+            float *dst = strip + kk * NR;
+            int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
+            if (iy < 0 || iy >= p->h) {
+              memset(dst, 0, sizeof(float) * NR);
+              continue;
+            }
+            const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
+            int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
+            int64_t ixl = ix0 + (nb - 1) * p->stride[1];
+            if (p->stride[1] == 1 && p->xs[3] == 1 && ix0 >= 0 && ixl < p->w_) {
+              memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
+              for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
+            } else {
+              for (int64_t j = 0; j < NR; j++) {
+                int64_t ix = ix0 + j * p->stride[1];
+                dst[j] = j < nb && ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
+              }
+            }
+          }
+          channels(p, strip, NR, k0, kc, K, y, nb);
+        }
+      }
+  return true;
+}
+
+/* Depthwise: per channel and output row, taps in the reference's order. */
+static bool depthwise_conv(const ptec_conv_f32 *p) {
+  if (p->ys[3] != 1 || p->w_ + 2 * p->pad[1] > ROWMAX) return false;
+  float row[ROWMAX + 8];
+  const int64_t wp = p->w_ + 2 * p->pad[1];
+  for (int64_t n = 0; n < p->n; n++)
+    for (int64_t c = 0; c < p->c; c++) {
+      const float *xc = p->x + n * p->xs[0] + c * p->xs[1], *wc = p->w + c * p->ws[0];
+      float *yc = p->y + n * p->ys[0] + c * p->ys[1];
+      float bias = p->b ? p->b[c] : 0.0f;
+      for (int64_t oy = 0; oy < p->oh; oy++) {
+        float *yr = yc + oy * p->ys[2];
+        for (int64_t ox = 0; ox < p->ow; ox++) yr[ox] = 0.0f;
+        for (int64_t ky = 0; ky < p->kh; ky++) {
+          int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
+          if (iy < 0 || iy >= p->h) continue;
+          /* The input row with its padding, zeros beyond. */
+          for (int64_t i = 0; i < p->pad[1]; i++) row[i] = 0.0f;
+          for (int64_t i = 0; i < p->w_; i++) row[p->pad[1] + i] = xc[iy * p->xs[2] + i * p->xs[3]];
+          for (int64_t i = p->pad[1] + p->w_; i < wp + 8; i++) row[i] = 0.0f;
+          for (int64_t kx = 0; kx < p->kw; kx++) {
+            __m256 wv = _mm256_set1_ps(wc[ky * p->ws[2] + kx * p->ws[3]]);
+            const float *src = row + kx * p->dil[1];
+            int64_t ox = 0;
+            if (p->stride[1] == 1) {
+              for (; ox + 8 <= p->ow; ox += 8)
+                _mm256_storeu_ps(yr + ox, _mm256_add_ps(_mm256_loadu_ps(yr + ox),
+                                                        _mm256_mul_ps(_mm256_loadu_ps(src + ox), wv)));
+            } else {
+              const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                     _mm256_set1_epi32((int)p->stride[1]));
+              for (; ox + 8 <= p->ow; ox += 8) {
+                __m256 xv = _mm256_i32gather_ps(src + ox * p->stride[1], idx, 4);
+                _mm256_storeu_ps(yr + ox, _mm256_add_ps(_mm256_loadu_ps(yr + ox),
+                                                        _mm256_mul_ps(xv, wv)));
+              }
+            }
+            float ws = wc[ky * p->ws[2] + kx * p->ws[3]];
+            for (; ox < p->ow; ox++) yr[ox] += src[ox * p->stride[1]] * ws;
+          }
+        }
+        for (int64_t ox = 0; ox < p->ow; ox++) yr[ox] += bias;
+      }
+    }
+  return true;
+}
+
+bool ptec_conv_f32_avx2(const ptec_conv_f32 *p) {
+  if (p->groups == 1) return gemm_conv(p);
+  if (p->groups == p->c && p->oc == p->c) return depthwise_conv(p);
+  return false;
+}
+
+#endif /* PTEC_KERNELS_X86 */
