@@ -1,6 +1,7 @@
 /*
  * AVX2 variant of ptec::quantized_conv2d's depthwise case: int8, NHWC
- * input, depth multiplier 1, weights with channels innermost ([KH, KW, C],
+ * input, depth multiplier 1 or a single input channel (DS-CNN's first
+ * layer: every output channel reads it, broadcast), weights with channels innermost ([KH, KW, C],
  * dim order 1,2,3,0), at most MAX_TAPS taps; any zero points, shifts,
  * strides, padding and dilation.
  *
@@ -30,12 +31,17 @@ static inline __m256i widen(const int8_t *p, __m256i zp) {
 }
 
 /* acc[0..15] = sum over taps t of (x[t][c] - izp) * (w[t][c] - wzp), c < 16. */
-static void taps16(const int8_t *const *xs, const int8_t *const *ws, int taps, __m256i izp,
-                   __m256i wzp, int32_t acc[16]) {
+static inline __m256i input16(const int8_t *p, bool one, __m256i zp) {
+  return one ? _mm256_sub_epi16(_mm256_set1_epi16(*p), zp) : widen(p, zp);
+}
+
+/* `one`: a single input channel, its value broadcast to the 16 lanes. */
+static void taps16(const int8_t *const *xs, const int8_t *const *ws, int taps, bool one,
+                   __m256i izp, __m256i wzp, int32_t acc[16]) {
   __m256i lo = _mm256_setzero_si256(), hi = lo;
   int t = 0;
   for (; t + 2 <= taps; t += 2) {
-    __m256i x0 = widen(xs[t], izp), x1 = widen(xs[t + 1], izp);
+    __m256i x0 = input16(xs[t], one, izp), x1 = input16(xs[t + 1], one, izp);
     __m256i w0 = widen(ws[t], wzp), w1 = widen(ws[t + 1], wzp);
     lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1),
                                                 _mm256_unpacklo_epi16(w0, w1)));
@@ -43,7 +49,7 @@ static void taps16(const int8_t *const *xs, const int8_t *const *ws, int taps, _
                                                 _mm256_unpackhi_epi16(w0, w1)));
   }
   if (t < taps) {
-    __m256i x0 = widen(xs[t], izp), w0 = widen(ws[t], wzp), z = _mm256_setzero_si256();
+    __m256i x0 = input16(xs[t], one, izp), w0 = widen(ws[t], wzp), z = _mm256_setzero_si256();
     lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, z),
                                                 _mm256_unpacklo_epi16(w0, z)));
     hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, z),
@@ -56,11 +62,13 @@ static void taps16(const int8_t *const *xs, const int8_t *const *ws, int taps, _
 bool ptec_qconv_depthwise_s8_avx2(const ptec_qconv *p) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
   if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || p->wide ||
-      X.sc != 1 || Y.c != X.c || (W.n > 1 && W.sn != 1) || W.h * W.w > MAX_TAPS)
+      (X.sc != 1 && X.c > 1) || (Y.c != X.c && X.c != 1) || (W.n > 1 && W.sn != 1) ||
+      W.h * W.w > MAX_TAPS)
     return false;
   const int8_t *x = p->in->data, *w = p->weight->data;
   int8_t *y = p->out->data;
-  const int32_t C = (int32_t)X.c;
+  const int32_t C = (int32_t)Y.c;
+  const bool one = X.c == 1; /* x has no channel offset then */
   const int32_t full = C / 16 * 16;
   const __m256i izp = _mm256_set1_epi16((int16_t)p->in_zp);
   const __m256i wzp = _mm256_set1_epi16((int16_t)p->w_zp);
@@ -90,10 +98,10 @@ bool ptec_qconv_depthwise_s8_avx2(const ptec_qconv *p) {
         int8_t *yp = y + n * Y.sn + oy * Y.sh + ox * Y.sw;
         for (int32_t c0 = 0; c0 < full; c0 += 16) {
           for (int t = 0; t < taps; t++) {
-            xt[t] = xs[t] + c0;
+            xt[t] = one ? xs[t] : xs[t] + c0;
             wt[t] = ws[t] + c0;
           }
-          taps16(xt, wt, taps, izp, wzp, acc);
+          taps16(xt, wt, taps, one, izp, wzp, acc);
           ptec_avx2_requantize_run(&q, acc, c0, 16, yp + c0 * Y.sc, (ptrdiff_t)Y.sc);
         }
         if (full < C) {
@@ -101,12 +109,12 @@ bool ptec_qconv_depthwise_s8_avx2(const ptec_qconv *p) {
           for (int t = 0; t < taps; t++) {
             memset(tail[0][t], 0, 16);
             memset(tail[1][t], 0, 16);
-            memcpy(tail[0][t], xs[t] + full, rest);
+            memcpy(tail[0][t], one ? xs[t] : xs[t] + full, one ? 1 : rest);
             memcpy(tail[1][t], ws[t] + full, rest);
             xt[t] = tail[0][t];
             wt[t] = tail[1][t];
           }
-          taps16(xt, wt, taps, izp, wzp, acc);
+          taps16(xt, wt, taps, one, izp, wzp, acc);
           ptec_avx2_requantize_run(&q, acc, full, C - full, yp + full * Y.sc, (ptrdiff_t)Y.sc);
         }
       }

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""ptec on an application CPU: reference kernels, the x86 AVX2 variants, and peers, in one run.
+
+    .venv/bin/python bench/cpu_kernels.py [--models ds_cnn transformer ...] [--repeat 20]
+                                          [--callgrind ds_cnn transformer] [--no-peers]
+
+For each example model (MobileNetV2 and ResNet-18 at 224x224), fp32 and int8, on this host and
+one thread, best of N:
+  - ptec ref:  build/host-ref/ptec-run (-DPTEC_ISA_KERNELS=OFF: the plain C reference kernels;
+               configured and built here when missing)
+  - ptec:      build/host/ptec-run (the AVX2 variants, chosen at run time)
+  - ORT:       ONNX Runtime (fp32; int8 as QDQ from onnxruntime.quantization.quantize_static,
+               per-channel weights), intra-op threads 1
+  - ET-XNN:    ExecuTorch's runtime with its XNNPACK delegate (int8 through XNNPACKQuantizer)
+  - eager:     PyTorch (fp32 only)
+It prints milliseconds and each one's time over ptec's (>1: ptec is faster). --callgrind runs
+ptec-run once under `valgrind --tool=callgrind` for both ptec builds and prints instruction
+counts (the stable measure when the machine is shared). Peers that are not installed show
+"n/a"; onnxruntime, onnx and onnxscript are pinned in bench/requirements.txt. This is a
+benchmark, not a test: nothing is asserted about time.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+from models import EXAMPLES  # noqa: E402
+
+import ptec  # noqa: E402
+
+CONFIGS = {
+    "ds_cnn": {},
+    "transformer": {},
+    "mobilenet_v2": {"resolution": 224},
+    "resnet18": {"resolution": 224},
+}
+HOST_RUN = ROOT / "build" / "host" / "ptec-run"
+REF_RUN = ROOT / "build" / "host-ref" / "ptec-run"
+
+
+def best_of(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e3
+
+
+def ensure_reference_build() -> None:
+    if REF_RUN.exists():
+        return
+    cmake = str(ROOT / ".venv" / "bin" / "cmake")
+    subprocess.run([cmake, "-S", str(ROOT / "runtime"), "-B", str(REF_RUN.parent),
+                    "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_C_COMPILER=gcc",
+                    "-DPTEC_ISA_KERNELS=OFF", "-DPTEC_BUILD_SHARED=OFF"], check=True,
+                   capture_output=True)
+    subprocess.run([cmake, "--build", str(REF_RUN.parent), "--target", "ptec-run", "-j", "2"],
+                   check=True, capture_output=True)
+
+
+def ptec_args(runner: Path, program: bytes, inputs, tmp: Path, tag: str) -> list[str]:
+    path = tmp / f"{tag}.pte"
+    path.write_bytes(program)
+    args = [str(runner), str(path)]
+    for k, x in enumerate(inputs):
+        np.save(tmp / f"{tag}_in{k}.npy", x.contiguous().numpy())
+        args += ["--input", str(tmp / f"{tag}_in{k}.npy")]
+    return args
+
+
+def time_ptec(args: list[str], repeat: int) -> float:
+    result = subprocess.run(args + ["--repeat", str(repeat)], capture_output=True, text=True,
+                            check=True)
+    return float(re.search(r"best of \d+: ([\d.]+) ms", result.stderr).group(1))
+
+
+def callgrind(args: list[str], tmp: Path) -> int:
+    out = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out"]
+                         + args, capture_output=True, text=True, check=True)
+    return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
+
+
+def int8_model(model, inputs):
+    prepared = ptec.quantize.prepare(model, inputs, ptec.Int8())
+    ptec.quantize.calibrate(prepared, [inputs])
+    return ptec.quantize.convert(prepared)
+
+
+# ---------------------------------------------------------------- peers
+
+def time_ort(model, inputs, repeat: int, int8: bool, tmp: Path) -> float:
+    import onnxruntime as ort
+
+    path = tmp / "model.onnx"
+    torch.onnx.export(model, tuple(inputs), str(path), dynamo=False, opset_version=17)
+    feeds_np = {f"input{k}": x.numpy() for k, x in enumerate(inputs)}
+    if int8:
+        from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                              quantize_static)
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self.items = iter([dict(zip(names, feeds_np.values()))])
+
+            def get_next(self):
+                return next(self.items, None)
+
+        pre = tmp / "model_pre.onnx"
+        quant_pre_process(str(path), str(pre))
+        qpath = tmp / "model_int8.onnx"
+        quantize_static(str(pre), str(qpath), Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QInt8,
+                        weight_type=QuantType.QInt8)
+        path = qpath
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feeds = {i.name: x for i, x in zip(session.get_inputs(), feeds_np.values())}
+    session.run(None, feeds)
+    return best_of(lambda: session.run(None, feeds), repeat)
+
+
+def time_et_xnnpack(model, inputs, repeat: int, int8: bool) -> float:
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+    from executorch.runtime import Runtime
+
+    exported = torch.export.export(model, tuple(inputs))
+    if int8:
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer, get_symmetric_quantization_config)
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+        quantizer = XNNPACKQuantizer().set_global(
+            get_symmetric_quantization_config(is_per_channel=True))
+        prepared = prepare_pt2e(exported.module(), quantizer)
+        prepared(*inputs)
+        exported = torch.export.export(convert_pt2e(prepared), tuple(inputs))
+    program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
+    buffer = program.to_executorch().buffer
+    method = Runtime.get().load_program(buffer).load_method("forward")
+    method.execute(list(inputs))
+    return best_of(lambda: method.execute(list(inputs)), repeat)
+
+
+def cell(value) -> str:
+    return f"{value:9.3f}" if isinstance(value, float) else f"{value:>9}"
+
+
+def ratio(value, ours: float) -> str:
+    return f"{value / ours:7.2f}" if isinstance(value, float) else f"{'-':>7}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(CONFIGS))
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--callgrind", nargs="*", default=[],
+                        help="models to count instructions of under callgrind (both builds)")
+    parser.add_argument("--no-peers", action="store_true", help="ptec only")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    ensure_reference_build()
+    header = (f"{'model':20} {'ptec ref':>9} {'ptec':>9} {'ORT':>9} {'ET-XNN':>9} {'eager':>9} "
+              f"{'ref/ptec':>8} {'ORT/ptec':>8} {'ET/ptec':>8} {'eag/ptec':>8}")
+    print(header + "\n" + "-" * len(header), flush=True)
+    counts = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        for name in args.models:
+            model, inputs = EXAMPLES[name](**CONFIGS.get(name, {}))
+            model.eval()
+            for int8 in (False, True):
+                tag = f"{name}-{'int8' if int8 else 'fp32'}"
+                ours = model if not int8 else int8_model(model, inputs)
+                program = ptec.compile(ours, inputs).buffer
+                host_args = ptec_args(HOST_RUN, program, inputs, tmp, tag)
+                ref_args = ptec_args(REF_RUN, program, inputs, tmp, tag)
+                t_ref = time_ptec(ref_args, max(2, args.repeat // 4))
+                t_ptec = time_ptec(host_args, args.repeat)
+                peers = {"ort": "n/a", "et": "n/a", "eager": "-"}
+                if not args.no_peers:
+                    for key, fn in (("ort", lambda: time_ort(model, inputs, args.repeat, int8, tmp)),
+                                    ("et", lambda: time_et_xnnpack(model, inputs, args.repeat,
+                                                                   int8))):
+                        try:
+                            peers[key] = fn()
+                        except Exception as e:  # noqa: BLE001 - a missing peer is reported
+                            print(f"  {tag}: {key} n/a ({type(e).__name__}: {str(e)[:120]})",
+                                  file=sys.stderr)
+                    if not int8:
+                        with torch.no_grad():
+                            peers["eager"] = best_of(lambda: model(*inputs), args.repeat)
+                print(f"{tag:20} {cell(t_ref)} {cell(t_ptec)} {cell(peers['ort'])} "
+                      f"{cell(peers['et'])} {cell(peers['eager'])} {ratio(t_ref, t_ptec):>8} "
+                      f"{ratio(peers['ort'], t_ptec):>8} {ratio(peers['et'], t_ptec):>8} "
+                      f"{ratio(peers['eager'], t_ptec):>8}", flush=True)
+                if name in args.callgrind:
+                    counts.append((tag, callgrind(ref_args, tmp), callgrind(host_args, tmp)))
+    print("\nms, best of N, one thread; x/ptec > 1 means ptec is faster")
+    if counts:
+        print(f"\n{'callgrind (whole ptec-run)':28} {'ref instr':>14} {'ptec instr':>14} {'ratio':>7}")
+        for tag, ref, new in counts:
+            print(f"{tag:28} {ref:14,} {new:14,} {ref / new:7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
