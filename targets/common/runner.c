@@ -12,6 +12,13 @@
  * of every executed instruction are printed; with --plan-only, the runner
  * stops after placing and initialising the method (memory figures only).
  *
+ * Built with PTEC_RUNNER_ETHOSU_SIM (firmware linked with ptec_ethosu_sim as
+ * its Ethos-U driver), --npu ethos-u55-128 [--npu-work BYTES]
+ * [--npu-fast-memory BYTES] configures the simulated NPU: its work memory
+ * (by default the largest free tail of a RAM region) and a U65's fast memory
+ * are placed in the board's RAM after the method's buffers, and the NPU's
+ * totals are printed after the run.
+ *
  * Every result is a line "ptec-runner: <key> <values>" (python/ptec/device.py
  * reads them). Exit status as ptec-run: 0 success, 1 usage or file error,
  * 2 runtime error status, 3 the program does not fit the board's memory.
@@ -25,6 +32,9 @@
 #include "ptec/platform.h"
 #include "ptec/ptec.h"
 #include "support/npy.h"
+#ifdef PTEC_RUNNER_ETHOSU_SIM
+#include "backends/ethosu/sim/ethosu_sim_driver.h"
+#endif
 
 #define MAX_INPUTS 64
 #define MAX_PLANNED 16
@@ -38,6 +48,9 @@ typedef struct options {
   const char *method;
   bool profile;
   bool plan_only;
+  const char *npu;
+  size_t npu_work;
+  size_t npu_fast;
 } options;
 
 static int usage(void) {
@@ -62,6 +75,14 @@ static int parse_args(int argc, char **argv, options *o) {
       o->profile = true;
     } else if (strcmp(a, "--plan-only") == 0) {
       o->plan_only = true;
+#ifdef PTEC_RUNNER_ETHOSU_SIM
+    } else if (strcmp(a, "--npu") == 0 && i + 1 < argc) {
+      o->npu = argv[++i];
+    } else if (strcmp(a, "--npu-work") == 0 && i + 1 < argc) {
+      o->npu_work = (size_t)strtoul(argv[++i], NULL, 0);
+    } else if (strcmp(a, "--npu-fast-memory") == 0 && i + 1 < argc) {
+      o->npu_fast = (size_t)strtoul(argv[++i], NULL, 0);
+#endif
     } else if (a[0] != '-' && o->model == NULL) {
       o->model = a;
     } else {
@@ -95,19 +116,89 @@ static void *place(const char *what, size_t bytes, board_region_kind kind) {
   return NULL;
 }
 
-/* The largest unused tail of any region, for newlib's heap (I/O staging). */
-static void give_rest_to_heap(void) {
-  size_t best = 0, best_r = 0;
+/* The bytes of the largest unused tail of any region (of RAM only), and that region. */
+static size_t largest_tail(bool ram_only, size_t *region) {
+  size_t best = 0;
+  *region = 0;
   for (size_t r = 0; r < board.num_regions && r < 8; r++) {
+    if (ram_only && board.regions[r].kind != BOARD_REGION_RAM) continue;
     size_t start = align_up(region_used[r], 16);
     size_t left = start < board.regions[r].size ? board.regions[r].size - start : 0;
-    if (left > best) best = left, best_r = r;
+    if (left > best) best = left, *region = r;
   }
+  return best;
+}
+
+/* The largest unused tail of any region, for newlib's heap (I/O staging). */
+static void give_rest_to_heap(void) {
+  size_t best_r;
+  size_t best = largest_tail(false, &best_r);
   if (best == 0) return;
   size_t start = align_up(region_used[best_r], 16);
   board_heap_extend((void *)(board.regions[best_r].base + start), best);
   region_used[best_r] = board.regions[best_r].size;
 }
+
+/* -------------------------------------------------------------------- NPU */
+
+#ifdef PTEC_RUNNER_ETHOSU_SIM
+/* The simulated Ethos-U: its memory in the board's RAM, like a device's. */
+static int npu_init(const options *o) {
+  if (o->npu == NULL) return 0;
+  int product;
+  uint32_t macs;
+  if (ptec_ethosu_sim_driver_parse(o->npu, &product, &macs) != 0) {
+    printf("ptec-runner: error: --npu %s: no such Ethos-U\n", o->npu);
+    return 1;
+  }
+  void *fast = NULL;
+  if (o->npu_fast != 0) {
+    fast = place("npu_fast", o->npu_fast, BOARD_REGION_RAM);
+    if (fast == NULL) return 3;
+    memset(fast, 0, o->npu_fast);
+  }
+  /* By default the largest free tail of a RAM region (newlib's heap takes
+   * the next largest). */
+  size_t region;
+  size_t work_size = o->npu_work != 0 ? o->npu_work : largest_tail(true, &region);
+  void *work = place("npu_work", work_size, BOARD_REGION_RAM);
+  if (work == NULL) return 3;
+  int s = ptec_ethosu_sim_driver_init(product, macs, fast, o->npu_fast, work, work_size);
+  if (s != 0) {
+    printf("ptec-runner: error: --npu %s: %s\n", o->npu, ptec_ethosu_sim_driver_last_error());
+    return 2;
+  }
+  printf("ptec-runner: npu %s product %d macs %lu\n", o->npu, product, (unsigned long)macs);
+  return 0;
+}
+
+static void npu_report(const options *o, bool failed) {
+  if (o->npu == NULL) return;
+  if (failed) {
+    int s = ptec_ethosu_sim_driver_last_status();
+    if (s != 0) {
+      printf("ptec-runner: npu_error %d %s: %s\n", s,
+             ethosu_sim_status_to_string((ethosu_sim_status)s),
+             ptec_ethosu_sim_driver_last_error());
+    }
+    return;
+  }
+  const ptec_ethosu_sim_totals *t = ptec_ethosu_sim_driver_totals();
+  printf("ptec-runner: npu_stats invokes %lu commands %lu ops %lu macs %llu read %llu %llu %llu "
+         "written %llu %llu %llu\n", (unsigned long)t->invokes, (unsigned long)t->commands,
+         (unsigned long)t->ops, (unsigned long long)t->macs,
+         (unsigned long long)t->bytes_read[0], (unsigned long long)t->bytes_read[1],
+         (unsigned long long)t->bytes_read[2], (unsigned long long)t->bytes_written[0],
+         (unsigned long long)t->bytes_written[1], (unsigned long long)t->bytes_written[2]);
+}
+#else
+static int npu_init(const options *o) {
+  (void)o;
+  return 0;
+}
+
+static void npu_report(const options *o, bool failed) { (void)o, (void)failed; }
+#endif
 
 /* ------------------------------------------------------------------ files */
 
@@ -297,6 +388,8 @@ int main(int argc, char **argv) {
   }
   void *method_memory = place("method_memory", req.method_memory_bytes, BOARD_REGION_RAM);
   if (method_memory == NULL) return 3;
+  int rc = npu_init(&o);
+  if (rc != 0) return rc;
   give_rest_to_heap();
 
   ptec_method m;
@@ -319,7 +412,7 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  int rc = set_inputs(&m, &o);
+  rc = set_inputs(&m, &o);
   if (rc != 0) return rc;
   if (o.profile) ptec_method_set_hook(&m, on_instruction, &prof);
   stack_paint();
@@ -327,6 +420,7 @@ int main(int argc, char **argv) {
   s = ptec_method_execute(&m);
   uint64_t ticks = ptec_platform_ticks() - t0;
   size_t execute_stack = stack_used_below(&stack_base);
+  npu_report(&o, s != PTEC_STATUS_OK);
   if (s != PTEC_STATUS_OK) return runtime_error("execute", s, ptec_method_message(&m));
   /* With --profile the hook's frames (SysTick reads) are included. */
   printf("ptec-runner: stack init %lu execute %lu\n", (unsigned long)init_stack,

@@ -145,7 +145,8 @@ typedef struct sim_kernel {
 ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
                                      uint32_t ifm_bits);
 /* The plain MLW decoder: returns the number of values written to `out`
- * (at most `cap`), or -1 with `*why` set when the stream is malformed. */
+ * (at most `cap`), or -1 with `*why` set when the stream is malformed, -2
+ * when it has more values than `cap`. */
 int64_t sim_mlw_decode(const uint8_t *in, size_t in_size, int16_t *out, size_t cap,
                        int32_t *tmp, size_t tmp_cap, const char **why);
 

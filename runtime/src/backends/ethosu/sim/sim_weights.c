@@ -168,7 +168,9 @@ int64_t sim_mlw_decode(const uint8_t *in, size_t in_size, int16_t *out, size_t c
       z_prev = z;
     } while (w_prev_on || z_prev_on);
     if (w_done < nvalues || (runs && z_done < z_n)) return *why = "slice values missing", -1;
-    if (k + (size_t)nvalues + (size_t)total_zeros > cap) return *why = "more weights than the op has", -1;
+    /* -2: past the room the work buffer gives (sim_weights_decode tells a small
+     * buffer from a stream longer than any the op could have). */
+    if (k + (size_t)nvalues + (size_t)total_zeros > cap) return *why = "more weights than the op has", -2;
     if (new_palette && runs) {
       for (int j = 0; j < zv[0]; j++) out[k++] = 0;
     }
@@ -274,6 +276,10 @@ ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthw
   const char *why;
   memset(w, 0, dense * sizeof *w);
   int64_t n = sim_mlw_decode(stream, r->weight_length, decoded, cap, tmp, tmp_elems - 1, &why);
+  size_t enough = ethosu_sim_work_size(k->ofm_depth, k->kh, k->kw, id);
+  SIM_CHECK(sim, n != -2 || sim->work_size >= enough, ETHOSU_SIM_ERR_WORKSPACE,
+            "%zu bytes of work buffer; the op's %ux%ux%ux%u kernel may need up to %zu",
+            sim->work_size, k->ofm_depth, k->kh, k->kw, id, enough);
   SIM_CHECK(sim, n >= 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "MLW: %s", why);
   k->w = w;
   int64_t used;

@@ -1,0 +1,236 @@
+"""The whole Ethos-U chain: PyTorch -> ptec -> Vela -> .pte -> C runtime ->
+Arm's driver API -> ptec's simulated NPU (runtime/src/backends/ethosu/sim).
+
+- every int8 op family of the TOSA tests (test_tosa_lowering.INT8_CASES),
+  compiled for ethos-u55-128 and ethos-u65-256 with integer I/O, runs through
+  `ptec.load(..., target=npu)` and equals its TOSA twin (the delegates' TOSA
+  graphs on ptec's C TOSA executor) and the host int8 build, bit for bit;
+- the digits CNN (examples/digits.py), DS-CNN and MobileNetV2 96x96 x0.5
+  (examples/models.py) for ethos-u55-128 equal the host int8 build bit for
+  bit through `ptec.load`, `build/host/ptec-run --npu` and the ASan+UBSan
+  `build/asan/ptec-run --npu` (leak checking on);
+- the U85 is not simulated yet: its programs fail with the simulator's named
+  status "not simulated", in Python and in ptec-run;
+- on the emulated Cortex-M55 (QEMU mps3-an547), the runner firmware linked
+  with the simulator as its driver (tests/cortex_m: ptec-runner-ethosu-sim.elf,
+  the simulator's memory placed in the board's RAM) runs the digits CNN and
+  DS-CNN for ethos-u55-128 equal to the host int8 build (MobileNetV2's
+  classifier decodes to more weights than the board's largest RAM region);
+- ExecuTorch 1.4.1's own Arm-flow .pte (EthosUQuantizer + EthosUPartitioner)
+  runs in ptec's runtime on the simulator.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ptec
+from ptec import device
+from ptec.ethosu import tosa_twin
+from ptec.ethosu.report import npu_delegates
+from ptec.runtime import PtecError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_tosa_lowering import INT8_CASES, _calibration  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "examples"))
+from models import EXAMPLES  # noqa: E402
+
+RUNNERS = {"gcc": Path(os.environ.get("PTEC_RUN", REPO / "build" / "host" / "ptec-run")),
+           "asan": Path(os.environ.get("PTEC_RUN_ASAN", REPO / "build" / "asan" / "ptec-run"))}
+SIM_ELF = device.build_dir("cortex-m55") / "tests-cortex-m" / "ptec-runner-ethosu-sim.elf"
+SEED = 11
+
+
+def _quantize_input(program, x):
+    (_, p), = program.io_quantization["inputs"].items()
+    return torch.clamp(torch.round(x / p.scale) + p.zero_point, p.qmin, p.qmax).to(p.dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _case(case: str, target: str):
+    """(program, integer input) of INT8_CASES[case] for `target` ("host" or an NPU)."""
+    make, shape = INT8_CASES[case]
+    torch.manual_seed(SEED)
+    model = make().eval()
+    g = torch.Generator().manual_seed(SEED)
+    config = ptec.Int8(calibration=_calibration(shape, g))
+    x = torch.randn(shape, generator=g)
+    kwargs = {} if target == "host" else {"target": target}
+    program = ptec.compile(model, (x,), quantize=config, integer_io=True, **kwargs)
+    return program, _quantize_input(program, x)
+
+
+def _first(outputs) -> np.ndarray:
+    return np.asarray(outputs[0])
+
+
+@pytest.mark.parametrize("npu", ["ethos-u55-128", "ethos-u65-256"])
+@pytest.mark.parametrize("case", sorted(INT8_CASES))
+def test_int8_op_families_on_the_simulated_npu(npu, case):
+    host, xq = _case(case, "host")
+    program, _ = _case(case, npu)
+    want = _first(ptec.load(host.buffer)(xq))
+    twin = _first(ptec.load(tosa_twin(program))(xq))
+    np.testing.assert_array_equal(twin, want)
+    loaded = ptec.load(program.buffer, target=npu)
+    calls = len(npu_delegates(program.instructions))
+    got = _first(loaded(xq))
+    np.testing.assert_array_equal(got, want)
+    stats = loaded.npu_stats
+    assert stats["invokes"] == calls and stats["failed"] == 0, stats
+    assert calls == 0 or stats["ops"] > 0 and stats["bytes_written"][1] > 0, stats
+
+
+# ------------------------------------------------------------------ models
+
+def _digits():
+    sys.path.insert(0, str(REPO / "examples"))
+    pytest.importorskip("sklearn")
+    import digits
+    x_train, y_train, x_test, _ = digits.load_data()
+    torch.set_num_threads(1)
+    model = digits.train(x_train, y_train)
+    calibration = [(x_train[i:i + 1],) for i in range(32)]
+    return model, (x_test[:1],), calibration, (x_test[1:2],)
+
+
+def _example(name: str, **sizes):
+    def build():
+        model, inputs = EXAMPLES[name](**sizes)
+        g = torch.Generator().manual_seed(0)
+        calibration = [tuple(torch.randn(t.shape, generator=g) for t in inputs)
+                       for _ in range(4)]
+        return model, inputs, calibration, tuple(torch.randn(t.shape, generator=g)
+                                                 for t in inputs)
+    return build
+
+
+MODELS = {"digits": _digits, "ds_cnn": _example("ds_cnn"),
+          "mobilenet_v2": _example("mobilenet_v2", resolution=96, width_mult=0.5)}
+MODEL_NPU = "ethos-u55-128"
+
+
+@functools.lru_cache(maxsize=None)
+def _model(name: str):
+    """(host int8 program, NPU program, test inputs, host outputs) of MODELS[name]."""
+    model, inputs, calibration, test = MODELS[name]()
+    config = ptec.Int8(calibration=calibration)
+    host = ptec.compile(model, inputs, quantize=config)
+    program = ptec.compile(model, inputs, target=MODEL_NPU, quantize=config)
+    assert npu_delegates(program.instructions), program.report()
+    want = [np.asarray(t) for t in ptec.load(host.buffer)(*test)]
+    return host, program, test, want
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_models_on_the_simulated_npu_equal_the_host(name):
+    host, program, test, want = _model(name)
+    loaded = ptec.load(program.buffer, target=MODEL_NPU)
+    got = [np.asarray(t) for t in loaded(*test)]
+    for w, o in zip(want, got):
+        np.testing.assert_array_equal(o, w)
+    stats = loaded.npu_stats
+    assert stats["invokes"] == len(npu_delegates(program.instructions)), stats
+    assert stats["failed"] == 0 and stats["macs"] > 0, stats
+
+
+def _ptec_run(flavour: str, pte: bytes, inputs, tmp: Path, *extra: str):
+    runner = RUNNERS[flavour]
+    if not runner.is_file():
+        pytest.fail(f"{runner} is missing: `make build-host build-asan`")
+    (tmp / "model.pte").write_bytes(pte)
+    args = [str(runner), str(tmp / "model.pte"), "--output-dir", str(tmp), *extra]
+    for k, x in enumerate(inputs):
+        np.save(tmp / f"in{k}.npy", np.asarray(x))
+        args += ["--input", str(tmp / f"in{k}.npy")]
+    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1")
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.parametrize("flavour", sorted(RUNNERS))
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_models_through_ptec_run_npu(name, flavour, tmp_path):
+    host, program, test, want = _model(name)
+    done = _ptec_run(flavour, program.buffer, test, tmp_path, "--npu", MODEL_NPU, "--npu-stats")
+    assert done.returncode == 0, done.stderr
+    stats = [line for line in done.stderr.splitlines() if line.startswith("ptec-run: npu ")]
+    assert stats and " macs " in stats[0], done.stderr
+    for k, w in enumerate(want):
+        np.testing.assert_array_equal(np.load(tmp_path / f"output{k}.npy"), w)
+
+
+def test_ptec_run_without_npu_has_no_driver(tmp_path):
+    host, program, test, _ = _model("ds_cnn")
+    done = _ptec_run("gcc", program.buffer, test, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "PTEC_STATUS_DEVICE_ERROR" in done.stderr and "no Ethos-U driver available" in \
+        done.stderr
+
+
+def test_ptec_run_names_a_stream_for_another_npu(tmp_path):
+    host, program, test, _ = _model("ds_cnn")
+    done = _ptec_run("gcc", program.buffer, test, tmp_path, "--npu", "ethos-u55-256")
+    assert done.returncode == 2, done.stderr
+    assert "stream compiled for another NPU" in done.stderr, done.stderr
+    done = _ptec_run("gcc", program.buffer, test, tmp_path, "--npu", "ethos-u42-1")
+    assert done.returncode == 1 and "is no Ethos-U" in done.stderr, done.stderr
+
+
+def test_too_little_npu_work_memory_is_named(tmp_path):
+    """MobileNetV2's 1000x1280 classifier decodes to 2 x 2.56 MB of int16 in the
+    simulator's work memory: 4 MiB is too little, said as such."""
+    host, program, test, _ = _model("mobilenet_v2")
+    done = _ptec_run("gcc", program.buffer, test, tmp_path, "--npu", MODEL_NPU,
+                     "--npu-work", str(4 << 20))
+    assert done.returncode == 2, done.stderr
+    assert "(simulator status 11 work buffer too small)" in done.stderr, done.stderr
+    assert "1000x1x1x1280 kernel" in done.stderr, done.stderr
+
+
+# --------------------------------------------------------------------- U85
+
+def test_u85_programs_are_not_simulated_yet(tmp_path):
+    program, xq = _case("conv_stride2", "ethos-u85-256")
+    loaded = ptec.load(program.buffer, target="ethos-u85-256")
+    with pytest.raises(PtecError) as failed:
+        loaded(xq)
+    assert failed.value.status == "PTEC_STATUS_DEVICE_ERROR"
+    assert failed.value.npu_status == "not simulated"
+    assert "Ethos-U85 command streams are not simulated" in str(failed.value)
+    for flavour in sorted(RUNNERS):
+        done = _ptec_run(flavour, program.buffer, [xq], tmp_path, "--npu", "ethos-u85-256")
+        assert done.returncode == 2, done.stderr
+        assert "(simulator status 10 not simulated)" in done.stderr, done.stderr
+
+
+# ------------------------------------------------------------- Cortex-M55
+
+M55_MODELS = ["digits", "ds_cnn"]
+
+
+@pytest.mark.parametrize("name", M55_MODELS)
+def test_models_on_the_emulated_m55_through_the_simulator(name, tmp_path):
+    if not SIM_ELF.is_file():
+        pytest.fail(f"{SIM_ELF} is missing: build it with `make build-m55`")
+    host, program, test, want = _model(name)
+    (tmp_path / "model.pte").write_bytes(program.buffer)
+    (tmp_path / "out").mkdir()
+    args = ["model.pte", "--output-dir", "out", "--npu", MODEL_NPU]
+    for k, x in enumerate(test):
+        np.save(tmp_path / f"in{k}.npy", np.asarray(x))
+        args += ["--input", f"in{k}.npy"]
+    rc, out = device.run_firmware(SIM_ELF, "mps3-an547", args, timeout=300, cwd=tmp_path)
+    assert rc == 0, out
+    assert "place program flash" in out and "place npu_work" in out, out
+    assert "ptec-runner: npu_stats invokes 1 " in out, out
+    for k, w in enumerate(want):
+        np.testing.assert_array_equal(np.load(tmp_path / "out" / f"output{k}.npy"), w)
