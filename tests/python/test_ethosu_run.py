@@ -234,3 +234,56 @@ def test_models_on_the_emulated_m55_through_the_simulator(name, tmp_path):
     assert "ptec-runner: npu_stats invokes 1 " in out, out
     for k, w in enumerate(want):
         np.testing.assert_array_equal(np.load(tmp_path / "out" / f"output{k}.npy"), w)
+
+
+# ------------------------------------------------- ExecuTorch's own programs
+
+class _SmallCnn(torch.nn.Module):
+    """conv3x3 -> relu -> conv3x3 + skip -> relu -> global average pool (int8)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(8, 8, 3, padding=1)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        a = torch.relu(self.conv1(x))
+        return self.pool(torch.relu(a + self.conv2(a)))
+
+
+def test_executorchs_arm_flow_program_on_the_simulated_npu():
+    """ExecuTorch 1.4.1's Arm flow (EthosUQuantizer + EthosUPartitioner + Vela; needs
+    build/tosa-tools for tosa_serializer, tests/python/executorch_arm.py) compiles a small
+    CNN for ethos-u55-128; ptec's runtime runs ExecuTorch's .pte with its command stream
+    on the simulator (the segment and the inline blob alike), within one output step of
+    ExecuTorch's quantized model in eager mode (PT2E's converted module: float rounding,
+    where the NPU rescales in integers). (ExecuTorch's own TOSA graph cannot be the
+    oracle yet: its serializer gives graph inputs an empty data vector, which ptec's
+    TOSA readers take for a constant with no bytes.)"""
+    pytest.importorskip("executorch")
+    from executorch.exir import ExecutorchBackendConfig
+    from executorch_arm import executorch_ethosu_lowered
+
+    torch.manual_seed(SEED)
+    model = _SmallCnn().eval()
+    g = torch.Generator().manual_seed(SEED)
+    shape = (1, 3, 16, 16)
+    x = torch.randn(shape, generator=g)
+    calibration = [(torch.randn(shape, generator=g),) for _ in range(4)]
+    edge, tosa_graphs, converted = executorch_ethosu_lowered(model, (x,), calibration,
+                                                             MODEL_NPU)
+    segmented = bytes(edge.to_executorch().buffer)
+    inline = bytes(edge.to_executorch(
+        ExecutorchBackendConfig(extract_delegate_segments=False)).buffer)
+    loaded = ptec.load(segmented, target=MODEL_NPU)
+    got = np.asarray(loaded(x)[0])
+    assert loaded.npu_stats["invokes"] == len(tosa_graphs) >= 1, loaded.npu_stats
+    assert loaded.npu_stats["failed"] == 0 and loaded.npu_stats["macs"] > 0
+    np.testing.assert_array_equal(np.asarray(ptec.load(inline, target=MODEL_NPU)(x)[0]), got)
+    with torch.no_grad():
+        reference = converted(x).numpy()
+    (scale,) = [n.args[1] for n in converted.graph.nodes
+                if "dequantize_per_tensor" in str(n.target)][-1:]
+    error = np.abs(got - reference).max()
+    assert error <= scale + 1e-6, f"max error {error} > one output step {scale}"
