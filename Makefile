@@ -9,9 +9,12 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 APT_PKGS  := clang cmake make gcc python3-venv
 # Cortex-M: cross compiler, newlib (semihosting stdio) and the emulated boards.
 ARM_PKGS  := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+# Cortex-A (AArch64 Linux): cross compiler (static glibc included) and user-mode QEMU.
+AARCH64_PKGS := gcc-aarch64-linux-gnu qemu-user
 
 .PHONY: all deps venv build build-host build-clang build-asan build-m55 build-m7 build-m4 \
-        build-firmware tosa-tools test test-c test-python demo footprint clean
+        build-firmware build-aarch64 tosa-tools test test-c test-aarch64 test-python demo footprint \
+        clean
 
 all: build
 
@@ -27,6 +30,10 @@ deps:
 	    [ ! -d /usr/lib/arm-none-eabi/newlib ]; then \
 	  echo "installing the Cortex-M toolchain and QEMU ($(ARM_PKGS))"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ARM_PKGS); \
+	fi
+	@if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then \
+	  echo "installing the AArch64 cross toolchain and user-mode QEMU ($(AARCH64_PKGS))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(AARCH64_PKGS); \
 	fi
 
 venv: $(VENV)/.stamp
@@ -90,14 +97,39 @@ build-m4: venv
 
 build-firmware: build-m55 build-m7 build-m4
 
-test: deps venv tosa-tools build-host build-clang build-asan build-firmware test-c test-python
+# Cortex-A, AArch64 Linux, statically linked (qemu-aarch64 runs them without a sysroot):
+# build/aarch64 (Armv8-A: NEON) and build/cortex-a76 (-mcpu=cortex-a76: NEON + dotprod).
+# ptec-run, ptec-c-tests and ptec-kernel-tests only (no shared library).
+define aarch64_build
+	$(CMAKE) -S runtime -B $(BUILD)/$(1) -DCMAKE_BUILD_TYPE=Release -DPTEC_BUILD_SHARED=OFF \
+	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchains/aarch64-linux.cmake \
+	  -DPTEC_AARCH64_CPU=$(2) >/dev/null
+	$(CMAKE) --build $(BUILD)/$(1) -j $(JOBS) --target ptec-run ptec-c-tests ptec-kernel-tests
+endef
+
+build-aarch64: venv
+	$(call aarch64_build,aarch64,generic)
+	$(call aarch64_build,cortex-a76,cortex-a76)
+
+test: deps venv tosa-tools build-host build-clang build-asan build-firmware build-aarch64 test-c \
+      test-aarch64 test-python
 
 test-c:
 	$(BUILD)/host/ptec-c-tests
 	$(BUILD)/asan/ptec-c-tests
 
+# The AArch64 builds under qemu-aarch64: the C tests, and the NEON kernels against the
+# reference bit for bit (SMLAL paths on a Cortex-A57 model, SDOT paths on a Cortex-A76).
+KERNEL_SEED ?= $(shell date +%s)
+test-aarch64:
+	qemu-aarch64 -cpu cortex-a57 $(BUILD)/aarch64/ptec-c-tests
+	qemu-aarch64 -cpu cortex-a76 $(BUILD)/cortex-a76/ptec-c-tests
+	qemu-aarch64 -cpu cortex-a57 $(BUILD)/aarch64/ptec-kernel-tests --seed $(KERNEL_SEED) --cases 300
+	qemu-aarch64 -cpu cortex-a76 $(BUILD)/cortex-a76/ptec-kernel-tests --seed $(KERNEL_SEED) --cases 300
+
 test-python:
 	PTEC_RUN=$(BUILD)/host/ptec-run PTEC_RUN_ASAN=$(BUILD)/asan/ptec-run \
+	  PTEC_RUN_AARCH64=$(BUILD)/aarch64/ptec-run PTEC_RUN_CORTEX_A76=$(BUILD)/cortex-a76/ptec-run \
 	  $(PY) -m pytest -q tests/python
 
 demo: deps venv build-host build-m55

@@ -13,8 +13,15 @@
  *                     chosen at run time by CPU feature detection
  *                     (kernels/x86/cpu_features.h); the rest of the build
  *                     stays baseline x86-64.
+ *   PTEC_KERNELS_NEON  AArch64 (NEON is baseline there) with GCC or Clang:
+ *                     variants in kernels/neon/.
+ *   PTEC_KERNELS_NEON_DOTPROD  ... and the build targets a CPU with the
+ *                     Armv8.2-A dot-product instructions (__ARM_FEATURE_DOTPROD,
+ *                     e.g. -mcpu=cortex-a76): the int8 GEMM uses SDOT instead
+ *                     of SMLAL. Chosen at build time, like the Cortex-M sets:
+ *                     cmake/toolchains/aarch64-linux.cmake, PTEC_AARCH64_CPU.
  *
- * At most one is 1. Defining PTEC_KERNELS_REFERENCE_ONLY (CMake:
+ * At most one of MVE, DSP, X86 and NEON is 1. Defining PTEC_KERNELS_REFERENCE_ONLY (CMake:
  * -DPTEC_ISA_KERNELS=OFF) turns both off, so the same sources build the
  * plain C reference for any target; the kernel tests and the benchmark use
  * it to run reference and variant side by side.
@@ -43,6 +50,19 @@
 #define PTEC_KERNELS_X86 0
 #endif
 
+#if !defined(PTEC_KERNELS_REFERENCE_ONLY) && defined(__aarch64__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define PTEC_KERNELS_NEON 1
+#else
+#define PTEC_KERNELS_NEON 0
+#endif
+
+#if PTEC_KERNELS_NEON && defined(__ARM_FEATURE_DOTPROD) && __ARM_FEATURE_DOTPROD
+#define PTEC_KERNELS_NEON_DOTPROD 1
+#else
+#define PTEC_KERNELS_NEON_DOTPROD 0
+#endif
+
 /* The name of the variant set compiled in, for logs and benchmarks. */
 #if PTEC_KERNELS_MVE
 #define PTEC_KERNELS_ISA_NAME "mve"
@@ -50,6 +70,10 @@
 #define PTEC_KERNELS_ISA_NAME "dsp"
 #elif PTEC_KERNELS_X86
 #define PTEC_KERNELS_ISA_NAME "x86"
+#elif PTEC_KERNELS_NEON_DOTPROD
+#define PTEC_KERNELS_ISA_NAME "neon-dotprod"
+#elif PTEC_KERNELS_NEON
+#define PTEC_KERNELS_ISA_NAME "neon"
 #else
 #define PTEC_KERNELS_ISA_NAME "reference"
 #endif

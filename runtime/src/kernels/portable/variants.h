@@ -1,5 +1,5 @@
 /*
- * The ISA variants of the float32 portable kernels (kernels/x86/) and the
+ * The ISA variants of the float32 portable kernels (kernels/x86/, kernels/neon/) and the
  * one place that picks them (kernels/isa.h). Like the integer variants
  * (quantized/variants.h), each takes the parameters its reference kernel
  * has already checked and returns false, writing nothing, when the call
@@ -42,10 +42,15 @@ typedef struct ptec_matmul_f32 {
 
 bool ptec_conv_f32_avx2(const ptec_conv_f32 *p);
 bool ptec_matmul_f32_avx2(const ptec_matmul_f32 *p);
+bool ptec_conv_f32_neon(const ptec_conv_f32 *p);
+bool ptec_matmul_f32_neon(const ptec_matmul_f32 *p);
 
 #if PTEC_KERNELS_X86
 #define PTEC_F_VARIANT_CONV(p) (ptec_x86_has_avx2_fma() && ptec_conv_f32_avx2(p))
 #define PTEC_F_VARIANT_MATMUL(p) (ptec_x86_has_avx2_fma() && ptec_matmul_f32_avx2(p))
+#elif PTEC_KERNELS_NEON
+#define PTEC_F_VARIANT_CONV(p) ptec_conv_f32_neon(p)
+#define PTEC_F_VARIANT_MATMUL(p) ptec_matmul_f32_neon(p)
 #else
 #define PTEC_F_VARIANT_CONV(p) ((void)(p), false)
 #define PTEC_F_VARIANT_MATMUL(p) ((void)(p), false)

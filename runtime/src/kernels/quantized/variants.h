@@ -1,7 +1,8 @@
 /*
  * The ISA variants of the fused integer kernels (kernels/mve/, kernels/dsp/,
- * kernels/x86/) and the one place that picks them (see kernels/isa.h): at
- * build time for Cortex-M, at run time (CPU feature test) on x86-64 hosts.
+ * kernels/x86/, kernels/neon/) and the one place that picks them (see
+ * kernels/isa.h): at build time for Cortex-M and AArch64, at run time (CPU
+ * feature test) on x86-64 hosts.
  *
  * Every variant takes the parameters its reference kernel has already
  * checked, returns false without writing anything when the call does not
@@ -83,6 +84,11 @@ bool ptec_qconv_s8_avx2(const ptec_qconv *p);
 bool ptec_qconv_depthwise_s8_avx2(const ptec_qconv *p);
 bool ptec_qfc_s8_avx2(const ptec_qfc_s8 *p);
 
+/* AArch64 NEON, SMLAL or SDOT by build (kernels/neon/). */
+bool ptec_qconv_s8_neon(const ptec_qconv *p);
+bool ptec_qconv_depthwise_s8_neon(const ptec_qconv *p);
+bool ptec_qfc_s8_neon(const ptec_qfc_s8 *p);
+
 /* Pooling over NHWC int8 (activation range [lo, hi]). */
 bool ptec_qavg_pool_s8_mve(const ptec_qpool *w, int32_t in_zp, int32_t out_zp, int32_t lo,
                            int32_t hi);
@@ -107,6 +113,10 @@ bool ptec_qmax_pool_s8_mve(const ptec_qpool *w, int32_t lo, int32_t hi);
 #define PTEC_Q_VARIANT_CONV(p) (ptec_x86_has_avx2_fma() && ptec_qconv_s8_avx2(p))
 #define PTEC_Q_VARIANT_DEPTHWISE(p) (ptec_x86_has_avx2_fma() && ptec_qconv_depthwise_s8_avx2(p))
 #define PTEC_Q_VARIANT_FC(p) (ptec_x86_has_avx2_fma() && ptec_qfc_s8_avx2(p))
+#elif PTEC_KERNELS_NEON
+#define PTEC_Q_VARIANT_CONV(p) ptec_qconv_s8_neon(p)
+#define PTEC_Q_VARIANT_DEPTHWISE(p) ptec_qconv_depthwise_s8_neon(p)
+#define PTEC_Q_VARIANT_FC(p) ptec_qfc_s8_neon(p)
 #endif
 
 /* Ops without a variant for this ISA. */

@@ -1,81 +1,17 @@
 /*
- * AVX2 variant of ptec::quantized_conv2d (not depthwise): int8, NHWC input
- * (channels innermost), OHWI weights whose filters are contiguous runs,
- * groups 1, any zero points, shifts, strides, padding and dilation.
- *
- * Output pixels go four at a time through gemm_s8_avx2.h, as rows of a
- * matrix times the filters. A 1x1 convolution reads each pixel's channels
- * where they are; other kernels copy the pixel's window into a stack row
- * (im2col of four pixels at a time, taps in the padding filled with
- * input_zp, which contributes zero), at most IM2COL bytes per pixel.
+ * AVX2 variant of ptec::quantized_conv2d (not depthwise): int8, NHWC input,
+ * OHWI weights whose filters are contiguous runs, groups 1, any zero points,
+ * shifts, strides, padding and dilation: quantized/gemm_s8.h's driver (four
+ * output pixels at a time, 1x1 in place, im2col otherwise) over this ISA's
+ * rows microkernel (gemm_s8_avx2.h).
  */
 #include "kernels/isa.h"
 
 #if PTEC_KERNELS_X86
-#include <string.h>
-
-#include "kernels/quantized/variants.h"
 #include "kernels/x86/gemm_s8_avx2.h"
 
-enum { IM2COL = 8192 }; /* the longest window copied (KH * KW * C) */
-
 bool ptec_qconv_s8_avx2(const ptec_qconv *p) {
-  const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
-  if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || p->wide ||
-      p->groups != 1 || X.sc != 1 || W.sc != 1)
-    return false;
-  const int64_t K = W.c * W.h * W.w;
-  if ((W.w > 1 && W.sw != W.c) || (W.h > 1 && W.sh != W.w * W.c)) return false;
-  const bool pointwise = W.h == 1 && W.w == 1;
-  if (K > PTEC_Q_MAX_TERMS_I32 || (!pointwise && K > IM2COL)) return false;
-  ptec_avx2_gemm_s8 g = {
-      .w = p->weight->data, .w_row = (ptrdiff_t)W.sn, .k = (int32_t)K, .n = (int32_t)Y.c,
-      .in_zp = p->in_zp, .w_zp = p->w_zp,
-      .q = {.bias = p->bias ? p->bias->data : NULL, .multiplier = p->multiplier->data,
-            .shift = p->shift->data, .scale_step = (int32_t)p->scale_step,
-            .out_zp = p->out_zp, .act_min = p->act_min, .act_max = p->act_max}};
-  const int8_t *x = p->in->data;
-  int8_t *y = p->out->data;
-  int8_t cols[4][IM2COL];
-  const int8_t *rows[4];
-  int8_t *outs[4];
-  int count = 0;
-  bool pad_row = false; /* cols[3] holds a pointwise pixel in the padding */
-  for (int64_t n = 0; n < Y.n; n++)
-    for (int64_t oy = 0; oy < Y.h; oy++)
-      for (int64_t ox = 0; ox < Y.w; ox++) {
-        int64_t iy0 = oy * p->stride[0] - p->pad[0], ix0 = ox * p->stride[1] - p->pad[2];
-        const int8_t *xn = x + n * X.sn;
-        if (pointwise) {
-          if (iy0 >= 0 && iy0 < X.h && ix0 >= 0 && ix0 < X.w) {
-            rows[count] = xn + iy0 * X.sh + ix0 * X.sw;
-          } else {
-            if (!pad_row) memset(cols[3], (int8_t)p->in_zp, (size_t)K);
-            pad_row = true;
-            rows[count] = cols[3];
-          }
-        } else {
-          int8_t *dst = cols[count];
-          for (int64_t ky = 0; ky < W.h; ky++) {
-            int64_t iy = iy0 + ky * p->dilation[0];
-            for (int64_t kx = 0; kx < W.w; kx++, dst += W.c) {
-              int64_t ix = ix0 + kx * p->dilation[1];
-              if (iy < 0 || iy >= X.h || ix < 0 || ix >= X.w)
-                memset(dst, (int8_t)p->in_zp, (size_t)W.c);
-              else
-                memcpy(dst, xn + iy * X.sh + ix * X.sw, (size_t)W.c);
-            }
-          }
-          rows[count] = cols[count];
-        }
-        outs[count] = y + n * Y.sn + oy * Y.sh + ox * Y.sw;
-        if (++count == 4) {
-          ptec_avx2_gemm_s8_rows(&g, rows, 4, outs, (ptrdiff_t)Y.sc);
-          count = 0;
-        }
-      }
-  if (count) ptec_avx2_gemm_s8_rows(&g, rows, count, outs, (ptrdiff_t)Y.sc);
-  return true;
+  return ptec_qconv_s8_by_rows(p, ptec_avx2_gemm_s8_rows);
 }
 
 #endif /* PTEC_KERNELS_X86 */

@@ -72,7 +72,7 @@ bool ptec_qconv_depthwise_s8_avx2(const ptec_qconv *p) {
   const int32_t full = C / 16 * 16;
   const __m256i izp = _mm256_set1_epi16((int16_t)p->in_zp);
   const __m256i wzp = _mm256_set1_epi16((int16_t)p->w_zp);
-  const ptec_avx2_qout q = {.bias = p->bias ? p->bias->data : NULL,
+  const ptec_qout_s8 q = {.bias = p->bias ? p->bias->data : NULL,
                             .multiplier = p->multiplier->data, .shift = p->shift->data,
                             .scale_step = (int32_t)p->scale_step, .out_zp = p->out_zp,
                             .act_min = p->act_min, .act_max = p->act_max};

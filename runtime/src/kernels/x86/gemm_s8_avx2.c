@@ -34,7 +34,7 @@ static inline __m256i keep_from(int first) {
 #define MAC(acc, a, b) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b))
 
 /* out[r * 2 + j] = dot(x[r], w_j) for r < 4, j < 2. */
-static void dot_4x2(const ptec_avx2_gemm_s8 *g, const int8_t *const x[4], const int8_t *w0,
+static void dot_4x2(const ptec_gemm_s8 *g, const int8_t *const x[4], const int8_t *w0,
                     const int8_t *w1, int32_t out[8]) {
   const __m256i izp = _mm256_set1_epi16((int16_t)g->in_zp);
   const __m256i wzp = _mm256_set1_epi16((int16_t)g->w_zp);
@@ -84,7 +84,7 @@ static void dot_4x2(const ptec_avx2_gemm_s8 *g, const int8_t *const x[4], const 
 }
 
 /* out[j] = dot(x, w_j) for j < 4. */
-static void dot_1x4(const ptec_avx2_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
+static void dot_1x4(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
                     int32_t out[4]) {
   const __m256i izp = _mm256_set1_epi16((int16_t)g->in_zp);
   const __m256i wzp = _mm256_set1_epi16((int16_t)g->w_zp);
@@ -113,13 +113,13 @@ static void dot_1x4(const ptec_avx2_gemm_s8 *g, const int8_t *x, const int8_t *c
 }
 
 /* k < 16: plain loops. */
-static int32_t dot_short(const ptec_avx2_gemm_s8 *g, const int8_t *x, const int8_t *w) {
+static int32_t dot_short(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *w) {
   int32_t acc = 0;
   for (int32_t i = 0; i < g->k; i++) acc += ((int32_t)x[i] - g->in_zp) * ((int32_t)w[i] - g->w_zp);
   return acc;
 }
 
-void ptec_avx2_gemm_s8_rows(const ptec_avx2_gemm_s8 *g, const int8_t *const x[4], int rows,
+void ptec_avx2_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
                             int8_t *const y[4], ptrdiff_t y_col) {
   int32_t acc[4][CHUNK];
   const int8_t *xr[4];

@@ -20,16 +20,8 @@
 
 #include "kernels/x86/requantize_avx2.h"
 
-typedef struct ptec_avx2_gemm_s8 {
-  const int8_t *w;
-  ptrdiff_t w_row;
-  int32_t k, n;
-  int32_t in_zp, w_zp;
-  ptec_avx2_qout q;
-} ptec_avx2_gemm_s8;
-
-/* rows in 1..4; x[r] holds k values, y[r] the row's first output. */
-void ptec_avx2_gemm_s8_rows(const ptec_avx2_gemm_s8 *g, const int8_t *const x[4], int rows,
+/* A ptec_gemm_s8_rows_fn (quantized/gemm_s8.h). */
+void ptec_avx2_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
                             int8_t *const y[4], ptrdiff_t y_col);
 
 #endif

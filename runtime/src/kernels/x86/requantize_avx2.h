@@ -21,14 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Output stage of an int8 kernel: per-channel (scale_step 1) or per-tensor
- * (0) multiplier and shift, optional int32 bias per channel. */
-typedef struct ptec_avx2_qout {
-  const int32_t *bias; /* NULL: no bias */
-  const int32_t *multiplier, *shift;
-  int32_t scale_step;
-  int32_t out_zp, act_min, act_max;
-} ptec_avx2_qout;
+#include "kernels/quantized/gemm_s8.h"
+
 
 static inline __m256i ptec_avx2_sat_add_i32(__m256i a, __m256i b) {
   __m256i s = _mm256_add_epi32(a, b);
@@ -69,7 +63,7 @@ static inline void ptec_avx2_store8_s8(int8_t *y, __m256i r) {
 
 /* y[j * y_col] = requantize(acc[j]) with channel c0 + j's parameters, for
  * j < count. */
-static inline void ptec_avx2_requantize_run(const ptec_avx2_qout *q, const int32_t *acc,
+static inline void ptec_avx2_requantize_run(const ptec_qout_s8 *q, const int32_t *acc,
                                             int32_t c0, int32_t count, int8_t *y,
                                             ptrdiff_t y_col) {
   const __m256i zp = _mm256_set1_epi32(q->out_zp);

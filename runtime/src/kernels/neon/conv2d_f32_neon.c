@@ -1,0 +1,146 @@
+/*
+ * NEON variant of convolution.out, float32 (portable/variants.h), groups 1
+ * with weights [OC, C, KH, KW] whose filters are contiguous runs (OIHW) and
+ * output rows contiguous: a GEMM of the filters (OC x K, K = C * KH * KW)
+ * by the input's windows (K x pixels). Microkernel: four output channels
+ * by sixteen pixels, sixteen FMA accumulators of four lanes, filter values
+ * broadcast. A 1x1 convolution with stride 1 and no padding reads the
+ * input planes in place (pixels contiguous) for full blocks of sixteen
+ * pixels; other convolutions, and the last pixels of a plane, copy sixteen
+ * output pixels' windows (zeros in the padding) into a stack strip of
+ * KC x 16 floats and run over K in chunks of KC, the output holding the
+ * partial sums between chunks. Depthwise convolutions decline (the
+ * reference runs them).
+ *
+ * Sums run in another order with fused multiply-adds, hence a tolerance
+ * (docs/kernels-cpu.md).
+ */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_NEON
+#include <arm_neon.h>
+#include <string.h>
+
+#include "kernels/portable/variants.h"
+
+enum { KC = 256, NR = 16 };
+
+/*
+ * y[r * ldy + j] (+)= sum_k w[r * ldw + k] * b[k * ldb + j] for r < mr (1..4),
+ * j < nb (1..16, b holds 16 readable values per k); `add` keeps y's values
+ * as the start, `bias` (NULL: none) is added at the end, b[r] to row r.
+ */
+static void kernel_4x16(const float *w, int64_t ldw, int64_t mr, const float *b, int64_t ldb,
+                        int64_t k, float *y, int64_t ldy, int64_t nb, bool add,
+                        const float *bias) {
+  const float *wr[4] = {w, w + (mr > 1 ? ldw : 0), w + (mr > 2 ? 2 * ldw : 0),
+                        w + (mr > 3 ? 3 * ldw : 0)};
+  float32x4_t c[4][4];
+  for (int r = 0; r < 4; r++) c[r][0] = c[r][1] = c[r][2] = c[r][3] = vdupq_n_f32(0.0f);
+  for (int64_t i = 0; i < k; i++, b += ldb) {
+    float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8),
+                b3 = vld1q_f32(b + 12);
+    for (int r = 0; r < 4; r++) {
+      float32x4_t a = vdupq_n_f32(wr[r][i]);
+      c[r][0] = vfmaq_f32(c[r][0], a, b0);
+      c[r][1] = vfmaq_f32(c[r][1], a, b1);
+      c[r][2] = vfmaq_f32(c[r][2], a, b2);
+      c[r][3] = vfmaq_f32(c[r][3], a, b3);
+    }
+  }
+  for (int64_t r = 0; r < mr; r++) {
+    float *yr = y + r * ldy, t[NR];
+    float *dst = nb == NR ? yr : t;
+    if (add && nb < NR) memcpy(t, yr, sizeof(float) * (size_t)nb);
+    for (int q = 0; q < 4; q++) {
+      float32x4_t v = c[r][q];
+      if (add) v = vaddq_f32(vld1q_f32(dst + 4 * q), v);
+      if (bias) v = vaddq_f32(v, vdupq_n_f32(bias[r]));
+      vst1q_f32(dst + 4 * q, v);
+    }
+    if (nb < NR) memcpy(yr, t, sizeof(float) * (size_t)nb);
+  }
+}
+
+/* All output channels for nb pixels: b is K x (ldb) starting at the pixels. */
+static void channels(const ptec_conv_f32 *p, const float *b, int64_t ldb, int64_t k0,
+                     int64_t kc, int64_t K, float *y, int64_t nb) {
+  bool last = k0 + kc == K;
+  for (int64_t oc = 0; oc < p->oc; oc += 4) {
+    int64_t mr = p->oc - oc < 4 ? p->oc - oc : 4;
+    kernel_4x16(p->w + oc * p->ws[0] + k0, p->ws[0], mr, b, ldb, kc, y + oc * p->ys[1],
+                p->ys[1], nb, k0 > 0, last && p->b ? p->b + oc : NULL);
+  }
+}
+
+/* Row kk of the strip: input value k = k0 + kk of pixels ox0 .. ox0 + nb - 1 of
+ * output row oy (zeros in the padding and past nb). */
+static void strip_row(const ptec_conv_f32 *p, int64_t n, int64_t oy, int64_t ox0, int64_t nb,
+                      int64_t k, float *dst) {
+  const int64_t khw = p->kh * p->kw, ic = k / khw, ky = k % khw / p->kw, kx = k % p->kw;
+  int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
+  if (iy < 0 || iy >= p->h) {
+    memset(dst, 0, sizeof(float) * NR);
+    return;
+  }
+  const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
+  int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
+  int64_t ixl = ix0 + (nb - 1) * p->stride[1];
+  if (p->stride[1] == 1 && p->xs[3] == 1 && ix0 >= 0 && ixl < p->w_) {
+    memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
+    for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
+  } else {
+    for (int64_t j = 0; j < NR; j++) {
+      int64_t ix = ix0 + j * p->stride[1];
+      dst[j] = j < nb && ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
+    }
+  }
+}
+
+bool ptec_conv_f32_neon(const ptec_conv_f32 *p) {
+  if (p->groups != 1) return false;
+  const int64_t K = p->c * p->kh * p->kw;
+  if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
+    return false;
+  float strip[KC * NR];
+  const bool inplace = p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 &&
+                       p->pad[0] == 0 && p->pad[1] == 0 && p->xs[3] == 1 &&
+                       p->xs[2] == p->w_ && p->ys[2] == p->ow;
+  if (inplace) { /* pixels of a plane contiguous in x and y */
+    const int64_t pixels = p->h * p->w_;
+    for (int64_t n = 0; n < p->n; n++)
+      for (int64_t px = 0; px < pixels; px += NR) {
+        int64_t nb = pixels - px < NR ? pixels - px : NR;
+        const float *xb = p->x + n * p->xs[0] + px;
+        float *y = p->y + n * p->ys[0] + px;
+        if (nb == NR) {
+          channels(p, xb, p->xs[1], 0, K, K, y, nb);
+          continue;
+        }
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+          int64_t kc = K - k0 < KC ? K - k0 : KC;
+          for (int64_t kk = 0; kk < kc; kk++) {
+            float *dst = strip + kk * NR;
+            memcpy(dst, xb + (k0 + kk) * p->xs[1], sizeof(float) * (size_t)nb);
+            for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
+          }
+          channels(p, strip, NR, k0, kc, K, y, nb);
+        }
+      }
+    return true;
+  }
+  for (int64_t n = 0; n < p->n; n++)
+    for (int64_t oy = 0; oy < p->oh; oy++)
+      for (int64_t ox0 = 0; ox0 < p->ow; ox0 += NR) {
+        int64_t nb = p->ow - ox0 < NR ? p->ow - ox0 : NR;
+        float *y = p->y + n * p->ys[0] + oy * p->ys[2] + ox0;
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+          int64_t kc = K - k0 < KC ? K - k0 : KC;
+          for (int64_t kk = 0; kk < kc; kk++) strip_row(p, n, oy, ox0, nb, k0 + kk, strip + kk * NR);
+          channels(p, strip, NR, k0, kc, K, y, nb);
+        }
+      }
+  return true;
+}
+
+#endif /* PTEC_KERNELS_NEON */
