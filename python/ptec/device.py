@@ -245,3 +245,70 @@ class DeviceProgram:
             errors = [l for l in run.output.splitlines() if "error" in l] or [run.output]
             raise DeviceError(f"{self.cpu} ({self.board}) runner failed with exit code "
                               f"{run.exit_code}: " + "\n".join(errors))
+
+
+# ------------------------------------------------------- Cortex-A (AArch64 Linux)
+
+#: Cortex-A targets: the build folder of their ptec-run (`make build-aarch64`) and the
+#: CPU qemu-aarch64 emulates for them.
+AARCH64_CPUS = {"cortex-a76": ("cortex-a76", "cortex-a76"), "aarch64": ("aarch64", "cortex-a57")}
+QEMU_AARCH64 = os.environ.get("PTEC_QEMU_AARCH64", "qemu-aarch64")
+
+
+def aarch64_ptec_run(cpu: str) -> Path:
+    """The statically linked AArch64 ptec-run for `cpu` (PTEC_RUN_CORTEX_A76 /
+    PTEC_RUN_AARCH64 override build/<folder>/ptec-run)."""
+    env = os.environ.get("PTEC_RUN_" + cpu.replace("-", "_").upper())
+    return Path(env) if env else repo_root() / "build" / AARCH64_CPUS[cpu][0] / "ptec-run"
+
+
+class LinuxUserProgram:
+    """A `.pte` program run by the cross-built ptec-run of a Cortex-A CPU under
+    qemu-aarch64 (user mode: the Linux process is emulated, not a board). Call it
+    like the module; a runtime error status raises ptec.runtime.PtecError."""
+
+    def __init__(self, data: bytes, cpu: str, timeout: float = 300.0):
+        self.cpu, self.data, self.timeout = cpu, data, timeout
+        self.exe = aarch64_ptec_run(cpu)
+        if not self.exe.is_file():
+            raise DeviceError(f"no ptec-run for {cpu} at {self.exe}: build it with "
+                              "`make build-aarch64`")
+        if shutil.which(QEMU_AARCH64) is None:
+            raise DeviceError(f"{QEMU_AARCH64} not found: apt-get install qemu-user")
+
+    def run(self, inputs: Sequence, method: str = "forward") -> list:
+        import numpy as np
+        import torch
+
+        with tempfile.TemporaryDirectory(prefix="ptec-load-") as tmp:
+            tmp_path = Path(tmp)
+            (tmp_path / "model.pte").write_bytes(self.data)
+            (tmp_path / "out").mkdir()
+            cmd = [QEMU_AARCH64, "-cpu", AARCH64_CPUS[self.cpu][1], str(self.exe), "model.pte",
+                   "--method", method, "--output-dir", "out"]
+            for k, t in enumerate(inputs):
+                t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t)
+                np.save(tmp_path / f"input{k}.npy", t.detach().cpu().contiguous().numpy())
+                cmd += ["--input", f"input{k}.npy"]
+            try:
+                done = subprocess.run(cmd, cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True,
+                                      timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                raise DeviceError(f"ptec-run on {self.cpu} did not finish in "
+                                  f"{self.timeout:.0f} s") from None
+            err = done.stderr.decode(errors="replace")
+            if done.returncode == 2:
+                m = re.search(r"^ptec-run: (\w+) failed: (PTEC_STATUS_\w+): (.*)$", err,
+                              re.MULTILINE)
+                if m:
+                    from .runtime import PtecError
+                    raise PtecError(m.group(2), m.group(3), m.group(1))
+            if done.returncode != 0:
+                raise DeviceError(f"ptec-run on {self.cpu} failed with exit code "
+                                  f"{done.returncode}: {err}")
+            outputs = sorted((tmp_path / "out").glob("output*.npy"),
+                             key=lambda p: int(p.stem.removeprefix("output")))
+            return [torch.from_numpy(np.load(p)) for p in outputs]
+
+    def __call__(self, *inputs) -> list:
+        return self.run(inputs)

@@ -378,6 +378,10 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
     (-m7, -m4): same call, same outputs, plus `last_run` with the device's
     instruction ticks per operator (a ptec.device.DeviceProgram).
 
+    With a Cortex-A target ("cortex-a76", "aarch64") it runs the cross-built
+    ptec-run of that CPU (`make build-aarch64`) under qemu-aarch64: same call,
+    same outputs (a ptec.device.LinuxUserProgram).
+
     PTEC_LOAD_TARGET in the environment is the default target: with
     PTEC_LOAD_TARGET=cortex-m55, test suites written for the host run their
     programs on the emulated device.
@@ -400,5 +404,7 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
         return LoadedProgram(data)
     if target.startswith("ethos-u"):
         return LoadedProgram(data, npu=(target, npu_work, npu_fast_memory or (1 << 64) - 1))
-    from .device import DeviceProgram
+    from .device import AARCH64_CPUS, DeviceProgram, LinuxUserProgram
+    if target in AARCH64_CPUS:
+        return LinuxUserProgram(data, target)
     return DeviceProgram(data, target)

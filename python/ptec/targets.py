@@ -108,6 +108,17 @@ TARGETS["cortex-m7"] = _cortex_m("cortex-m7", ("armv7e-m", "dsp", "fp64"))
 TARGETS["cortex-m4"] = _cortex_m("cortex-m4", ("armv7e-m", "dsp", "fp32"))
 
 
+# Cortex-A, AArch64 Linux: the host's passes, memory from the OS. The runtime's NEON
+# kernels (SMLAL; SDOT with dotprod) are picked when it is built for the CPU
+# (make build-aarch64: build/aarch64, build/cortex-a76); ptec.load runs them under
+# qemu-aarch64 (python/ptec/device.py).
+TARGETS["cortex-a76"] = Target(name="cortex-a76", isa_features=("armv8.2-a", "neon", "dotprod",
+                                                                "fp16"),
+                               memories=None, passes=PORTABLE_PASSES)
+TARGETS["aarch64"] = Target(name="aarch64", isa_features=("armv8-a", "neon"), memories=None,
+                            passes=PORTABLE_PASSES)
+
+
 def ethos_u_target(accelerator: str, system_config: str | None = None,
                    memory_mode: str | None = None) -> Target:
     """An Ethos-U NPU beside a Cortex-M55: TOSA INT partitions compiled by Vela

@@ -11,8 +11,8 @@ BANNED = re.compile(r"\b(malloc|calloc|realloc|free|printf|fprintf|sprintf|snpri
                     r"abort|exit|assert)\s*\(|#\s*include\s*<(stdio|stdlib|assert)\.h>")
 ALLOWED_HEADERS = {"stdint.h", "stddef.h", "stdbool.h", "string.h", "stdarg.h", "math.h",
                    "inttypes.h", "limits.h", "float.h",
-                   # the compiler's intrinsics, for kernels/mve, kernels/dsp and kernels/x86
-                   "arm_mve.h", "arm_acle.h", "immintrin.h"}
+                   # the compiler's intrinsics, for kernels/mve, kernels/dsp, kernels/x86, kernels/neon
+                   "arm_mve.h", "arm_acle.h", "immintrin.h", "arm_neon.h"}
 
 
 def core_files():
