@@ -18,9 +18,11 @@
  * a usage or file error; 2 when the runtime returns an error status, with
  * the status and message on stderr.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "describe.h"
 #ifdef PTEC_RUN_ETHOSU_SIM
@@ -210,6 +212,11 @@ static int set_inputs(ptec_method *m, const options *o) {
                      memcmp(a.sizes, expected.sizes, sizeof(int32_t) * (size_t)a.rank) == 0;
     if (same_shape) {
       laid_out = malloc(a.nbytes ? a.nbytes : 1);
+      if (laid_out == NULL) {
+        npy_free(&a);
+        fprintf(stderr, "ptec-run: cannot allocate %zu bytes for input %zu\n", a.nbytes, i);
+        return 1;
+      }
       npy_relayout(&expected, a.data, laid_out, 1);
     }
     given.data = laid_out;
@@ -221,7 +228,36 @@ static int set_inputs(ptec_method *m, const options *o) {
   return 0;
 }
 
+/* --output-dir: creates DIR and its missing parents (mkdir -p). */
+static int make_dirs(const char *dir) {
+  char path[4096];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof path) {
+    fprintf(stderr, "ptec-run: bad --output-dir '%s'\n", dir);
+    return 1;
+  }
+  memcpy(path, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    char c = path[i];
+    path[i] = '\0';
+    struct stat st;
+    if (stat(path, &st) != 0) {
+      if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "ptec-run: cannot create %s: %s\n", path, strerror(errno));
+        return 1;
+      }
+    } else if (!S_ISDIR(st.st_mode)) {
+      fprintf(stderr, "ptec-run: %s is not a directory\n", path);
+      return 1;
+    }
+    path[i] = c;
+  }
+  return 0;
+}
+
 static int write_outputs(const ptec_method *m, const char *dir) {
+  if (make_dirs(dir) != 0) return 1;
   for (size_t i = 0; i < ptec_method_num_outputs(m); i++) {
     ptec_tensor_view out;
     ptec_status s = ptec_method_get_output(m, i, &out);
@@ -229,6 +265,10 @@ static int write_outputs(const ptec_method *m, const char *dir) {
     npy_array a = {.dtype = out.dtype, .rank = out.rank, .nbytes = out.nbytes};
     memcpy(a.sizes, out.sizes, sizeof a.sizes);
     a.data = malloc(out.nbytes ? out.nbytes : 1);
+    if (a.data == NULL) {
+      fprintf(stderr, "ptec-run: cannot allocate %zu bytes for output %zu\n", out.nbytes, i);
+      return 1;
+    }
     npy_relayout(&out, out.data, a.data, 0);
     char path[4096], err[256];
     snprintf(path, sizeof path, "%s/output%zu.npy", dir, i);

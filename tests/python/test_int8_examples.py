@@ -152,7 +152,7 @@ def test_int8_transformer_under_sanitizers(seed, tmp_path):
     program.save(path)
     (tokens,) = calibration[0]
     np.save(tmp_path / "in0.npy", tokens.numpy())
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+    env = dict(os.environ, ASAN_OPTIONS="abort_on_error=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     result = subprocess.run([str(RUNNER), str(path), "--input", str(tmp_path / "in0.npy"),
                              "--output-dir", str(tmp_path)],

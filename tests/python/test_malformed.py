@@ -70,7 +70,7 @@ def run(data: bytes, tmp_path: Path, x: np.ndarray | None = None) -> subprocess.
     model.write_bytes(data)
     x = np.ones((2, 3), np.float32) if x is None else x
     np.save(tmp_path / "x.npy", x)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0", UBSAN_OPTIONS="print_stacktrace=1")
+    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1")
     return subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
                            "--output-dir", str(tmp_path)],
                           capture_output=True, text=True, errors="replace", timeout=60,
@@ -99,6 +99,29 @@ def test_base_program_runs(tmp_path):
     assert_status(result, "PTEC_STATUS_OK")
     out = np.load(tmp_path / "output0.npy")
     np.testing.assert_array_equal(out, 1 + np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_output_dir_is_created(tmp_path):
+    """--output-dir makes DIR and its missing parents; a file in the way is a usage error."""
+    model = tmp_path / "case.pte"
+    model.write_bytes(_valid_bytes())
+    np.save(tmp_path / "x.npy", np.ones((2, 3), np.float32))
+    out_dir = tmp_path / "new" / "nested" / "dir"
+    args = [str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"), "--output-dir"]
+    result = subprocess.run(args + [str(out_dir) + "/"], capture_output=True, text=True,
+                            errors="replace", timeout=60)
+    assert_status(result, "PTEC_STATUS_OK")
+    np.testing.assert_array_equal(np.load(out_dir / "output0.npy"),
+                                  1 + np.arange(6, dtype=np.float32).reshape(2, 3))
+    # An existing directory is reused.
+    assert_status(subprocess.run(args + [str(out_dir)], capture_output=True, text=True,
+                                 errors="replace", timeout=60), "PTEC_STATUS_OK")
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    result = subprocess.run(args + [str(blocker / "sub")], capture_output=True, text=True,
+                            errors="replace", timeout=60)
+    assert result.returncode == 1 and "is not a directory" in result.stderr, result.stderr
+    assert "Sanitizer" not in result.stderr
 
 
 # ------------------------------------------------------------ byte level

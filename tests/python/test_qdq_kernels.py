@@ -470,7 +470,7 @@ def run_sanitized(program: ptec.CompiledProgram, inputs: tuple, tmp_path: Path
     for k, x in enumerate(inputs):
         np.save(tmp_path / f"in{k}.npy", x.contiguous().numpy())
         args += ["--input", str(tmp_path / f"in{k}.npy")]
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+    env = dict(os.environ, ASAN_OPTIONS="abort_on_error=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     result = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=300,
                             env=env)

@@ -888,7 +888,7 @@ def _run_sanitized(program, tmp_path: Path, name: str) -> subprocess.CompletedPr
     for i, a in enumerate(program.inputs):
         np.save(tmp_path / f"{name}_in{i}.npy", a)
         args += ["--input", str(tmp_path / f"{name}_in{i}.npy")]
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+    env = dict(os.environ, ASAN_OPTIONS="abort_on_error=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     return subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=120,
                           env=env)

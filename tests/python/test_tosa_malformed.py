@@ -56,7 +56,7 @@ def run(tosa: bytes, tmp_path: Path, graph: GraphBuilder | None = None,
     model = tmp_path / "case.pte"
     model.write_bytes(delegate_program(tosa, graph or base_graph()))
     np.save(tmp_path / "x.npy", np.ones((1, 4, 4, 2), np.int8) if x is None else x)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0", UBSAN_OPTIONS="print_stacktrace=1")
+    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1")
     return subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
                            "--output-dir", str(tmp_path)],
                           capture_output=True, text=True, errors="replace", timeout=60, env=env)
@@ -475,7 +475,7 @@ def test_int16_edge_values_clean_under_sanitizers(seed, tmp_path):
             np.save(d / f"in{j}.npy", a)
             args += ["--input", str(d / f"in{j}.npy")]
         result = subprocess.run(args, capture_output=True, text=True, errors="replace",
-                                timeout=60, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0",
+                                timeout=60, env=dict(os.environ,
                                                      UBSAN_OPTIONS="print_stacktrace=1"))
         assert_status(result, "PTEC_STATUS_OK")
         (want,) = run_graph(g, inputs)
@@ -586,7 +586,7 @@ def test_input_shape_differs_from_graph(tmp_path):
     result = subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
                              "--output-dir", str(tmp_path)], capture_output=True, text=True,
                             errors="replace", timeout=60,
-                            env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+                            env=dict(os.environ))
     assert_status(result, "PTEC_STATUS_SHAPE_MISMATCH", "input 0 ('x')")
 
 
@@ -622,7 +622,7 @@ def test_valid_graphs_of_every_operator_run_clean_under_sanitizers(seed, tmp_pat
             np.save(d / f"in{j}.npy", a)
             args += ["--input", str(d / f"in{j}.npy")]
         result = subprocess.run(args, capture_output=True, text=True, errors="replace",
-                                timeout=60, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+                                timeout=60, env=dict(os.environ))
         assert_status(result, "PTEC_STATUS_OK")
         (want,) = run_graph(g, inputs)
         np.testing.assert_array_equal(np.load(d / "output0.npy"), want, err_msg=name)
@@ -716,5 +716,5 @@ def test_output_bound_to_a_program_constant(tmp_path):
     result = subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
                              "--output-dir", str(tmp_path)], capture_output=True, text=True,
                             errors="replace", timeout=60,
-                            env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+                            env=dict(os.environ))
     assert_status(result, "PTEC_STATUS_INVALID_ARGUMENT", "is a constant of the program")
