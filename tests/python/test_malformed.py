@@ -306,6 +306,57 @@ TABLE_CASES = {
 }
 
 
+def _kernel_with_ints(op: str, overload: str, lists: list[list[int]], args) -> callable:
+    """The one call becomes `op` with, after the base values, each of `lists` as Int values
+    and then an IntList of them; `args(ints, list_indices)` gives its arguments (ints: the
+    value index of each Int, flattened)."""
+    def mutate(p):
+        plan = plan_of(p)
+        ints, list_indices = [], []
+        for items in lists:
+            first = len(plan.values)
+            plan.values += [s.EValue(s.Int(v)) for v in items]
+            ints += range(first, first + len(items))
+            plan.values.append(s.EValue(s.IntList(list(range(first, first + len(items))))))
+            list_indices.append(len(plan.values) - 1)
+        plan.operators[0] = s.Operator(op, overload)
+        _call(p).args = args(ints, list_indices)
+    return _set(mutate)
+
+
+# Size arithmetic on values a program supplies (core/checked.h): each overflowed a signed
+# int64 (UBSan) before it was checked; now a named status.
+OVERFLOW_CASES = {
+    # The known finding: 143552238122434574 * 192 while resolving the view's sizes.
+    "view_copy sizes overflow": (_kernel_with_ints(
+        "aten::view_copy", "out", [[143552238122434574, 192]],
+        lambda i, l: [0, l[0], 3, 3]), "PTEC_STATUS_BAD_SIZE", "overflows the element count"),
+    "slice_copy step of INT64_MAX": (_kernel_with_ints(
+        "aten::slice_copy", "Tensor_out", [[0, 0, 2, 2**63 - 1]],
+        lambda i, l: [0, i[0], i[1], i[2], i[3], 3, 3]), "PTEC_STATUS_SHAPE_MISMATCH",
+        "out"),
+    "constant_pad_nd pads of INT64_MAX": (_kernel_with_ints(
+        "aten::constant_pad_nd", "out", [[2**63 - 1, 2**63 - 1]],
+        lambda i, l: [0, l[0], 2, 3, 3]), "PTEC_STATUS_OUT_OF_RANGE", "pad[0]"),
+    "as_strided_copy stride overflows": (_kernel_with_ints(
+        "aten::as_strided_copy", "out", [[2, 3], [2**62, 2**62], [0]],
+        lambda i, l: [0, l[0], l[1], i[4], 3, 3]), "PTEC_STATUS_OUT_OF_RANGE",
+        "overflows the reach"),
+    "split_with_sizes sizes overflow": (_kernel_with_ints(
+        "aten::split_with_sizes_copy", "out", [[2**62, 2**62, 2**62], [0]],
+        lambda i, l: [0, l[0], i[3], 5, 5]), "PTEC_STATUS_OUT_OF_RANGE", "split sizes overflow"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OVERFLOW_CASES))
+def test_size_arithmetic_overflow(case, tmp_path):
+    mutate, status, message = OVERFLOW_CASES[case]
+    program, segments = mutate(*base_program())
+    result = run(encode(program, segments), tmp_path)
+    assert_status(result, status)
+    assert message in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("case", sorted(TABLE_CASES))
 def test_table_level_corruption(case, tmp_path):
     mutate, status = TABLE_CASES[case]

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "core/checked.h"
 #include "core/value.h"
 #include "format/flatbuffer.h"
 #include "format/pte_schema.h"
@@ -144,16 +145,6 @@ static inline const int32_t *ptec_instruction_args(const ptec_method *m,
   return (const int32_t *)(const void *)(p + 4);
 }
 
-/* Size arithmetic that reports overflow instead of wrapping. */
-static inline bool ptec_add_overflows(size_t a, size_t b, size_t *out) {
-  *out = a + b;
-  return *out < a;
-}
-static inline bool ptec_mul_overflows(size_t a, size_t b, size_t *out) {
-  if (a != 0 && b > SIZE_MAX / a) return true;
-  *out = a * b;
-  return false;
-}
 static inline size_t ptec_align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 #endif

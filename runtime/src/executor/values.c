@@ -199,8 +199,8 @@ static ptec_status read_tensor(ptec_method *m, fb_reader *r, uint32_t i, const f
     }
     seen |= 1u << dim;
     int32_t n = fb_vector_i32(r, &sizes, d);
-    if (n < 0 || ptec_mul_overflows(numel, (size_t)n, &numel) ||
-        ptec_mul_overflows(numel, elem, &t->nbytes)) {
+    if (n < 0 || !ptec_mul_size(numel, (size_t)n, &numel) ||
+        !ptec_mul_size(numel, elem, &t->nbytes)) {
       return FAIL(PTEC_STATUS_BAD_SIZE, "value %u: size[%u] = %d is negative or overflows", i, d,
                   n);
     }

@@ -1,6 +1,7 @@
 /* cat and split: copies of blocks along one dim. Tensor lists of outs come
  * as 'X' arguments; the return slot of a split is that list again and is
  * not read. */
+#include "core/checked.h"
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
 #include "kernels/ops_decl.h"
@@ -105,7 +106,8 @@ ptec_status ptec_kernel_split_with_sizes_copy_out(ptec_kernel_context *ctx) {
   int64_t total = 0;
   for (uint32_t i = 0; i < n; i++) {
     PTEC_CHECK(ctx, chunks[i] >= 0, PTEC_STATUS_INVALID_ARGUMENT, "negative split size");
-    total += chunks[i];
+    PTEC_CHECK(ctx, ptec_add_i64(total, chunks[i], &total), PTEC_STATUS_OUT_OF_RANGE,
+               "split sizes overflow");
   }
   PTEC_CHECK(ctx, total == in->sizes[dim], PTEC_STATUS_SHAPE_MISMATCH,
              "split sizes sum to %lld but dim %u has size %d", (long long)total, (unsigned)dim,
@@ -124,7 +126,7 @@ ptec_status ptec_kernel_split_copy_tensor_out(ptec_kernel_context *ctx) {
   int64_t size = in->sizes[dim], split = ptec_arg_int(ctx, 1);
   PTEC_CHECK(ctx, split > 0 || (split == 0 && size == 0), PTEC_STATUS_INVALID_ARGUMENT,
              "split_size must be positive");
-  int64_t n = split ? (size + split - 1) / split : 1;
+  int64_t n = split && size ? (size - 1) / split + 1 : 1; /* no size + split overflow */
   if (n < 1) n = 1;
   PTEC_CHECK(ctx, n <= (int64_t)UINT32_MAX, PTEC_STATUS_NOT_SUPPORTED, "too many chunks");
   chunking c = {NULL, split, size, (uint32_t)n};

@@ -47,6 +47,11 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
   PTEC_CHECK(ctx, stride[0] > 0 && stride[1] > 0 && dil[0] > 0 && dil[1] > 0 && pad[0] >= 0 &&
                       pad[1] >= 0 && groups > 0,
              PTEC_STATUS_INVALID_ARGUMENT, "stride, dilation and groups must be positive");
+  /* Below 2^31 each, the shape arithmetic below stays far inside int64. */
+  PTEC_CHECK(ctx, stride[0] <= INT32_MAX && stride[1] <= INT32_MAX && dil[0] <= INT32_MAX &&
+                      dil[1] <= INT32_MAX && pad[0] <= INT32_MAX && pad[1] <= INT32_MAX &&
+                      groups <= INT32_MAX,
+             PTEC_STATUS_OUT_OF_RANGE, "stride, padding, dilation or groups exceeds 2^31 - 1");
 
   /* Views as N, C, H, W with H of size 1 and stride 0 for 1-D. */
   int64_t is[PTEC_MAX_RANK], ws[PTEC_MAX_RANK], os[PTEC_MAX_RANK];

@@ -59,8 +59,9 @@ static ptec_status arange(ptec_kernel_context *ctx, int start_arg, uint32_t end_
   PTEC_CHECK(ctx, (step > 0.0 && end >= start) || (step < 0.0 && end <= start),
              PTEC_STATUS_INVALID_ARGUMENT, "upper bound and step sign are inconsistent");
   double n = ceil((end - start) / step);
-  int64_t want[1] = {(int64_t)n};
+  /* Checked before the conversion: a double beyond int64 (or infinite) has none. */
   PTEC_CHECK(ctx, n < 2147483647.0, PTEC_STATUS_SHAPE_MISMATCH, "arange is too long");
+  int64_t want[1] = {(int64_t)n};
   PTEC_TRY(ptec_check_shape(ctx, out, want, 1, "out"));
   int64_t s = 1;
   if (out->rank == 1) {

@@ -17,6 +17,11 @@ ptec_status ptec_kernel_constant_pad_nd_out(ptec_kernel_context *ctx) {
              "pad must have an even length of at most twice the rank");
   int64_t before[PTEC_MAX_RANK] = {0}, sizes[PTEC_MAX_RANK];
   int64_t after[PTEC_MAX_RANK] = {0};
+  for (uint32_t k = 0; k < count; k++) {
+    /* Within +-(2^31 - 1), the size sums below stay inside int64. */
+    PTEC_CHECK(ctx, pad[k] >= -INT32_MAX && pad[k] <= INT32_MAX, PTEC_STATUS_OUT_OF_RANGE,
+               "pad[%u] = %lld is out of range", (unsigned)k, (long long)pad[k]);
+  }
   for (uint32_t k = 0; k < count / 2; k++) {
     before[in->rank - 1 - k] = pad[2 * k];
     after[in->rank - 1 - k] = pad[2 * k + 1];

@@ -1,5 +1,6 @@
 /* Strided copies that reorder or repeat dims: permute_copy, transpose_copy,
  * t_copy, expand_copy. */
+#include "core/checked.h"
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
 #include "kernels/portable/iter.h"
@@ -119,7 +120,10 @@ ptec_status ptec_kernel_as_strided_copy_out(ptec_kernel_context *ctx) {
   for (uint32_t d = 0; d < rank; d++) {
     PTEC_CHECK(ctx, stride[d] >= 0, PTEC_STATUS_INVALID_ARGUMENT, "negative stride");
     if (size[d] == 0) return PTEC_STATUS_OK;
-    hi += (size[d] - 1) * stride[d];
+    int64_t reach;
+    PTEC_CHECK(ctx, ptec_mul_i64(size[d] - 1, stride[d], &reach) && ptec_add_i64(hi, reach, &hi),
+               PTEC_STATUS_OUT_OF_RANGE, "stride[%u] = %lld overflows the reach of the view",
+               (unsigned)d, (long long)stride[d]);
   }
   PTEC_CHECK(ctx, lo >= 0 && hi < (int64_t)in->numel, PTEC_STATUS_OUT_OF_RANGE,
              "strides reach element %lld of an input with %zu", (long long)hi, in->numel);

@@ -73,6 +73,9 @@ static ptec_status pool_setup(ptec_kernel_context *ctx, const ptec_tensor *in,
   for (int i = 0; i < 2; i++) {
     PTEC_CHECK(ctx, pp->k[i] > 0 && pp->s[i] > 0 && pp->d[i] > 0, PTEC_STATUS_INVALID_ARGUMENT,
                "kernel_size, stride and dilation must be positive");
+    /* Below 2^31 each, pool_out_size stays far inside int64. */
+    PTEC_CHECK(ctx, pp->k[i] <= INT32_MAX && pp->s[i] <= INT32_MAX && pp->d[i] <= INT32_MAX,
+               PTEC_STATUS_OUT_OF_RANGE, "kernel_size, stride or dilation exceeds 2^31 - 1");
     /* PyTorch's limit, on the undilated kernel size. */
     PTEC_CHECK(ctx, pp->p[i] >= 0 && pp->p[i] <= pp->k[i] / 2, PTEC_STATUS_INVALID_ARGUMENT,
                "padding must be at most half the kernel size");
@@ -153,8 +156,9 @@ ptec_status ptec_kernel_max_pool2d_with_indices_out(ptec_kernel_context *ctx) {
           int64_t ih1 = ih0 + (pp.k[0] - 1) * pp.d[0] + 1, iw1 = iw0 + (pp.k[1] - 1) * pp.d[1] + 1;
           ih1 = ih1 > I.h ? I.h : ih1;
           iw1 = iw1 > I.w ? I.w : iw1;
-          while (ih0 < 0) ih0 += pp.d[0];
-          while (iw0 < 0) iw0 += pp.d[1];
+          /* First tap inside the input (padding may span many dilations). */
+          if (ih0 < 0) ih0 += (-ih0 + pp.d[0] - 1) / pp.d[0] * pp.d[0];
+          if (iw0 < 0) iw0 += (-iw0 + pp.d[1] - 1) / pp.d[1] * pp.d[1];
           int64_t best = ih0 * I.w + iw0;
           float maxval = -INFINITY;
           for (int64_t ih = ih0; ih < ih1; ih += pp.d[0])

@@ -1,5 +1,6 @@
 /* Reshapes: view_copy, unsqueeze_copy, squeeze_copy, and ExecuTorch's
  * et_view, which aliases instead of copying. */
+#include "core/checked.h"
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
 #include "kernels/ops_decl.h"
@@ -21,14 +22,16 @@ static ptec_status resolve_view_size(ptec_kernel_context *ctx, uint32_t arg, siz
     } else {
       PTEC_CHECK(ctx, list[k] >= 0, PTEC_STATUS_INVALID_ARGUMENT, "invalid size %lld",
                  (long long)list[k]);
-      known *= list[k];
+      PTEC_CHECK(ctx, ptec_mul_i64(known, list[k], &known), PTEC_STATUS_BAD_SIZE,
+                 "view size %u (%lld) overflows the element count", (unsigned)k,
+                 (long long)list[k]);
     }
   }
   if (infer >= 0) {
     PTEC_CHECK(ctx, known != 0 && (int64_t)numel % known == 0, PTEC_STATUS_SHAPE_MISMATCH,
                "cannot view %zu elements with the given size", numel);
     sizes[infer] = (int64_t)numel / known;
-    known *= sizes[infer];
+    known *= sizes[infer]; /* == numel */
   }
   PTEC_CHECK(ctx, known == (int64_t)numel, PTEC_STATUS_SHAPE_MISMATCH,
              "size has %lld elements but input has %zu", (long long)known, numel);

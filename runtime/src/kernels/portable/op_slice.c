@@ -23,7 +23,10 @@ ptec_status ptec_kernel_slice_copy_tensor_out(ptec_kernel_context *ctx) {
   end = end < start ? start : end > size ? size : end;
   int64_t sizes[PTEC_MAX_RANK];
   ptec_tensor_sizes64(in, sizes);
-  sizes[dim] = (end - start + step - 1) / step;
+  /* A step beyond the dim takes one element at most: clamped, so that the
+   * size and the stride below cannot overflow. */
+  if (step > size) step = size > 0 ? size : 1;
+  sizes[dim] = end > start ? (end - start - 1) / step + 1 : 0;
   PTEC_TRY(ptec_check_shape(ctx, out, sizes, in->rank, "out"));
   ptec_block dst, src;
   ptec_block_of(&dst, out);

@@ -83,8 +83,8 @@ static ptec_status setup(ptec_kernel_context *ctx, ptec_qconv *p, ptec_q_phase p
   p->x = ptec_q_view4_of(in);
   p->w = ptec_q_view4_of(w);
   int64_t O = p->w.n;
-  PTEC_CHECK(ctx, p->groups > 0 && p->x.c % p->groups == 0 && O % p->groups == 0 &&
-                      p->w.c * p->groups == p->x.c,
+  PTEC_CHECK(ctx, p->groups > 0 && p->groups <= INT32_MAX && p->x.c % p->groups == 0 &&
+                      O % p->groups == 0 && p->w.c * p->groups == p->x.c,
              PTEC_STATUS_SHAPE_MISMATCH,
              "weight [%lld, %lld, ...] does not fit %lld input channels in %lld groups",
              (long long)O, (long long)p->w.c, (long long)p->x.c, (long long)p->groups);
