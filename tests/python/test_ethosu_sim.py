@@ -135,9 +135,11 @@ def conv_graph(rng, depthwise=False, big=False, multiplier=1):
 
 
 ACCELERATORS = ["ethos-u55-32", "ethos-u55-64", "ethos-u55-128", "ethos-u55-256", "ethos-u65-256"]
+#: Ethos-U85 configurations the simulator runs (its own command set and weight formats).
+U85 = ["ethos-u85-256"]
 
 
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_conv2d(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
     for _ in range(6):
@@ -145,7 +147,7 @@ def test_conv2d(seed, accelerator, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_conv2d_deep(seed, accelerator, tmp_path):
     """Depths past one u-block, one IFM block and one OFM block."""
     rng = np.random.default_rng(seed)

@@ -1,5 +1,5 @@
 /*
- * ethosu_sim: a functional simulator of the Arm Ethos-U NPU (U55, U65) that
+ * ethosu_sim: a functional simulator of the Arm Ethos-U NPU (U55, U65, U85) that
  * executes Vela's command streams on any CPU, bit for bit what the TOSA
  * graph Vela compiled computes in ptec's C TOSA executor.
  *
@@ -114,6 +114,13 @@ typedef struct ethosu_sim_regs {
   uint32_t ifm2_broadcast, ifm2_scalar;
   uint32_t dma_src_region, dma_dst_region;
   uint64_t dma_src, dma_dst, dma_len;
+  /* Ethos-U85 only (sim_u85_commands.c) */
+  uint32_t weight_format;                    /* SET_WEIGHT_FORMAT parameter */
+  uint64_t weightn_base[3], weightn_length[3]; /* WEIGHT1..3 */
+  uint32_t ofm_scale_param, ifm_scale_param, ifm2_scale_param; /* round mode, dbl_rnd */
+  uint32_t ifm_scale, ifm2_scale, ifm_scale_shift, ifm2_scale_shift;
+  uint32_t ifm_broadcast;
+  int32_t op_scalar;
 } ethosu_sim_regs;
 
 typedef struct ethosu_sim {
@@ -142,7 +149,8 @@ typedef struct ethosu_sim {
 
 /*
  * Configures `sim` as one NPU: product and MACs per cycle (Vela's
- * accelerator names: ethos-u55-{32,64,128,256}, ethos-u65-{256,512}).
+ * accelerator names: ethos-u55-{32,64,128,256}, ethos-u65-{256,512},
+ * ethos-u85-{128,256,512,1024,2048}).
  * `work` (8-byte aligned, may be NULL when no op has weights) holds the
  * decoded weights of one operation: ethosu_sim_work_size tells how much an
  * operation needs.

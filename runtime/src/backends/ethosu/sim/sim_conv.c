@@ -50,12 +50,16 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
             "global OFM scale on a convolution");
   const uint8_t *scales;
   SIM_TRY(sim_scale_stream(sim, oc, &scales));
-  SIM_TRY(sim_weights_decode(sim, &k, depthwise, ifm.elem_size * 8));
-  uint32_t round_mode = (r->ofm.precision >> 14) & 3;
-  SIM_CHECK(sim, round_mode <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE, "OFM round mode 3");
+  bool u85 = sim->product == ETHOSU_SIM_U85;
+  SIM_TRY(u85 ? sim_u85_weights_decode(sim, &k, depthwise, ifm.elem_size * 8)
+              : sim_weights_decode(sim, &k, depthwise, ifm.elem_size * 8));
+  uint32_t round_mode;
+  SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
+  SIM_CHECK(sim, !u85 || (r->acc_format & 3) == SIM_ACC_I32, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "48-bit accumulators (int16 convolutions) on the U85");
   uint32_t kid = depthwise ? 1 : ic;
   for (uint32_t c = 0; c < oc; c++) {
-    sim_scale s = sim_scale_record(scales, c);
+    sim_scale s = u85 ? sim_u85_scale_record(scales, c) : sim_scale_record(scales, c);
     const int16_t *wc = k.w + (size_t)c * k.kh * k.kw * kid;
     for (uint32_t y = 0; y < oh; y++) {
       for (uint32_t x = 0; x < ow; x++) {

@@ -62,6 +62,9 @@ ethosu_sim_status ethosu_sim_init(ethosu_sim *sim, ethosu_sim_product product, u
     shram_kib = macs == 32 || macs == 64 ? 16 : macs == 128 ? 24 : macs == 256 ? 48 : 0;
   } else if (product == ETHOSU_SIM_U65) {
     shram_kib = macs == 256 ? 48 : macs == 512 ? 96 : 0;
+  } else if (product == ETHOSU_SIM_U85) {
+    /* No SHRAM: the 2 KiB LUT memory is the only DMA-able internal memory. */
+    shram_kib = macs == 128 || macs == 256 || macs == 512 || macs == 1024 || macs == 2048 ? 2 : 0;
   }
   if (shram_kib == 0) return ETHOSU_SIM_ERR_ARGUMENT;
   if (work == NULL && work_size != 0) return ETHOSU_SIM_ERR_ARGUMENT;
@@ -79,17 +82,19 @@ ethosu_sim_status ethosu_sim_init(ethosu_sim *sim, ethosu_sim_product product, u
 
 size_t ethosu_sim_work_size(uint32_t ofm_depth, uint32_t kernel_h, uint32_t kernel_w,
                             uint32_t ifm_depth) {
-  /* The encoded order pads the kernel to a multiple of 4 elements and the
-   * depths to 16 (upper bounds over every MAC configuration). */
-  size_t o = ((size_t)ofm_depth + 15) / 16 * 16, i = ((size_t)ifm_depth + 31) / 32 * 32;
-  size_t k = ((size_t)kernel_h * kernel_w + 3) / 4 * 4 + 64;
+  /* The encoded order pads the kernel to a multiple of 4 (U55/U65) or 5 or
+   * 10 elements (U85, whose depthwise streams add up to 6 per 10), the OFM
+   * depth to a microblock (up to 64 deep) and the IFM depth to an IFM block
+   * (up to 64): upper bounds over every configuration. */
+  size_t o = ((size_t)ofm_depth + 63) / 64 * 64, i = ((size_t)ifm_depth + 63) / 64 * 64;
+  size_t k = ((size_t)kernel_h * kernel_w + 9) / 10 * 16 + 64;
   size_t dense = (size_t)ofm_depth * kernel_h * kernel_w * ifm_depth;
   return (o * k * i + dense) * sizeof(int16_t) + 2 * (32769 * sizeof(int32_t)) + 64;
 }
 
 /* ------------------------------------------------------------ commands */
 
-static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
+bool sim_latch_common_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
   ethosu_sim_regs *r = &sim->r;
   switch (op) {
     case NPU_SET_IFM_PAD_TOP: r->ifm_pad_top = p; break;
@@ -117,7 +122,6 @@ static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_SET_KERNEL_WIDTH_M1: r->kernel_width_m1 = p; break;
     case NPU_SET_KERNEL_HEIGHT_M1: r->kernel_height_m1 = p; break;
     case NPU_SET_KERNEL_STRIDE: r->kernel_stride = p; break;
-    case NPU_SET_ACC_FORMAT: r->acc_format = p & 3; break;
     case NPU_SET_ACTIVATION: r->activation = p; break;
     case NPU_SET_ACTIVATION_MIN: r->activation_min = p; break;
     case NPU_SET_ACTIVATION_MAX: r->activation_max = p; break;
@@ -125,23 +129,36 @@ static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_SET_SCALE_REGION: r->scale_region = p & 7; break;
     case NPU_SET_DMA0_SRC_REGION: r->dma_src_region = p; break;
     case NPU_SET_DMA0_DST_REGION: r->dma_dst_region = p; break;
-    case NPU_SET_IFM2_BROADCAST: r->ifm2_broadcast = p; break;
-    case NPU_SET_IFM2_SCALAR: r->ifm2_scalar = p; break;
     case NPU_SET_IFM2_PRECISION: r->ifm2.precision = p; break;
     case NPU_SET_IFM2_ZERO_POINT: r->ifm2.zero_point = sim_sext16(p); break;
     case NPU_SET_IFM2_WIDTH0_M1: r->ifm2.width0_m1 = p; break;
     case NPU_SET_IFM2_HEIGHT0_M1: r->ifm2.height0_m1 = p; break;
     case NPU_SET_IFM2_HEIGHT1_M1: r->ifm2.height1_m1 = p; break;
     case NPU_SET_IFM2_REGION: r->ifm2.region = p & 7; break;
-    /* Scheduling only: SHRAM partitioning, block sizes, dependencies. */
-    case NPU_SET_IFM_IB_END:
+    /* Scheduling only: block sizes, dependencies, DMA block sizes. */
     case NPU_SET_OFM_BLK_WIDTH_M1:
     case NPU_SET_OFM_BLK_HEIGHT_M1:
-    case NPU_SET_AB_START:
     case NPU_SET_BLOCKDEP:
-    case NPU_SET_IFM2_IB_START:
     case NPU_SET_DMA0_SIZE0:
     case NPU_SET_DMA0_SIZE1:
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
+  ethosu_sim_regs *r = &sim->r;
+  if (sim_latch_common_cmd0(sim, op, p)) return ETHOSU_SIM_OK;
+  switch (op) {
+    case NPU_SET_ACC_FORMAT: r->acc_format = p & 3; break;
+    case NPU_SET_IFM2_BROADCAST: r->ifm2_broadcast = p; break;
+    case NPU_SET_IFM2_SCALAR: r->ifm2_scalar = p; break;
+    /* Scheduling only: SHRAM partitioning. */
+    case NPU_SET_IFM_IB_END:
+    case NPU_SET_AB_START:
+    case NPU_SET_IFM2_IB_START:
       break;
     case NPU_SET_PARALLEL_MODE:
       SIM_CHECK(sim, sim->product == ETHOSU_SIM_U65 || p == 0, ETHOSU_SIM_ERR_UNSUPPORTED_OP,
@@ -153,21 +170,21 @@ static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
   return ETHOSU_SIM_OK;
 }
 
-static ethosu_sim_status set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t payload) {
+bool sim_latch_common_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t payload) {
   ethosu_sim_regs *r = &sim->r;
   /* Addresses are 40-bit: bits 32..39 in the parameter's low byte. */
   uint64_t addr = ((uint64_t)(p & 0xffu) << 32) | payload;
   if (op <= NPU_SET_IFM_BASE0 + 3) {
     r->ifm.base[op - NPU_SET_IFM_BASE0] = addr;
-    return ETHOSU_SIM_OK;
+    return true;
   }
   if (op >= NPU_SET_OFM_BASE0 && op <= NPU_SET_OFM_BASE0 + 3) {
     r->ofm.base[op - NPU_SET_OFM_BASE0] = addr;
-    return ETHOSU_SIM_OK;
+    return true;
   }
   if (op >= NPU_SET_IFM2_BASE0 && op <= NPU_SET_IFM2_BASE0 + 3) {
     r->ifm2.base[op - NPU_SET_IFM2_BASE0] = addr;
-    return ETHOSU_SIM_OK;
+    return true;
   }
   switch (op) {
     case NPU_SET_IFM_STRIDE_X: r->ifm.stride_x = addr; break;
@@ -183,12 +200,22 @@ static ethosu_sim_status set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint
     case NPU_SET_WEIGHT_LENGTH: r->weight_length = payload; break;
     case NPU_SET_SCALE_BASE: r->scale_base = addr; break;
     case NPU_SET_SCALE_LENGTH: r->scale_length = payload; break;
-    case NPU_SET_OFM_SCALE: r->ofm_scale_shift = p & 63; r->ofm_scale = payload; break;
-    case NPU_SET_OPA_SCALE: r->opa_scale_shift = p & 63; r->opa_scale = payload; break;
-    case NPU_SET_OPB_SCALE: r->opb_scale = payload; break;
     case NPU_SET_DMA0_SRC: r->dma_src = addr; break;
     case NPU_SET_DMA0_DST: r->dma_dst = addr; break;
     case NPU_SET_DMA0_LEN: r->dma_len = addr; break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+static ethosu_sim_status set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t payload) {
+  ethosu_sim_regs *r = &sim->r;
+  if (sim_latch_common_cmd1(sim, op, p, payload)) return ETHOSU_SIM_OK;
+  switch (op) {
+    case NPU_SET_OFM_SCALE: r->ofm_scale_shift = p & 63; r->ofm_scale = payload; break;
+    case NPU_SET_OPA_SCALE: r->opa_scale_shift = p & 63; r->opa_scale = payload; break;
+    case NPU_SET_OPB_SCALE: r->opb_scale = payload; break;
     case NPU_SET_DMA0_SKIP0:
     case NPU_SET_DMA0_SKIP1:
       /* 2-D DMA strides; only D1 (linear) transfers are simulated, checked at DMA_START. */
@@ -252,14 +279,15 @@ static ethosu_sim_status run_stream(ethosu_sim *sim) {
     if (w & SIM_CMD1_FLAG) {
       SIM_CHECK(sim, sim->pc + 1 < sim->cmd_words, ETHOSU_SIM_ERR_TRUNCATED,
                 "cmd1 opcode %u has no payload word", op);
-      SIM_TRY(set_cmd1(sim, op, p, cmd[sim->pc + 1]));
+      SIM_TRY(sim->product == ETHOSU_SIM_U85 ? sim_u85_set_cmd1(sim, op, p, cmd[sim->pc + 1])
+                                             : set_cmd1(sim, op, p, cmd[sim->pc + 1]));
       sim->pc += 2;
       continue;
     }
     SIM_CHECK(sim, (w & 0xc000u) == 0, ETHOSU_SIM_ERR_UNKNOWN_COMMAND,
               "control bits %u in command word %u", (w >> 14) & 3, w);
     if (op >= 256) {
-      SIM_TRY(set_cmd0(sim, op, p));
+      SIM_TRY(sim->product == ETHOSU_SIM_U85 ? sim_u85_set_cmd0(sim, op, p) : set_cmd0(sim, op, p));
       sim->pc++;
       continue;
     }
@@ -275,7 +303,11 @@ static ethosu_sim_status run_stream(ethosu_sim *sim) {
       case NPU_OP_POOL:
       case NPU_OP_ELEMENTWISE:
       case NPU_OP_DMA_START:
+      case NPU_OP_RESIZE:
+        SIM_CHECK(sim, op != NPU_OP_RESIZE || sim->product == ETHOSU_SIM_U85,
+                  ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd0 operation %u", op);
         stats_begin(sim, op, p);
+        if (sim->product == ETHOSU_SIM_U85) SIM_TRY(sim_u85_check_op(sim, op, p));
         SIM_TRY(run_op(sim, op, p));
         stats_end(sim);
         break;
@@ -303,8 +335,9 @@ static ethosu_sim_status check_config(ethosu_sim *sim, uint32_t config) {
   SIM_CHECK(sim, macs_log2 == sim->log2_macs, ETHOSU_SIM_ERR_CONFIG_MISMATCH,
             "config word %u is for %u MACs, this NPU has %u", config, 1u << macs_log2,
             sim->macs);
-  SIM_CHECK(sim, version == 0, ETHOSU_SIM_ERR_CONFIG_MISMATCH,
-            "command stream version %u (this NPU runs version 0)", version);
+  uint32_t want = sim->product == ETHOSU_SIM_U85 ? 1 : 0;
+  SIM_CHECK(sim, version == want, ETHOSU_SIM_ERR_CONFIG_MISMATCH,
+            "command stream version %u (this NPU runs version %u)", version, want);
   return ETHOSU_SIM_OK;
 }
 

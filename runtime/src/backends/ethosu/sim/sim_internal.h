@@ -53,12 +53,29 @@ enum sim_cmd1 {
   NPU_SET_IFM2_STRIDE_C = 134, NPU_SET_USER_DEFINED0 = 160, NPU_SET_USER_DEFINED7 = 167,
 };
 
-enum { SIM_ROUND_DBL = 0, SIM_ROUND_TRUNCATE = 1, SIM_ROUND_NATURAL = 2 };
+/* Rounding of sim_scale_round: the U55/U65 round_mode values, then the U85's
+ * further modes (sim_u85_round_mode maps the U85's enum onto these). */
+enum {
+  SIM_ROUND_DBL = 0, SIM_ROUND_TRUNCATE = 1, SIM_ROUND_NATURAL = 2,
+  SIM_ROUND_SYMMETRIC = 3,     /* half away from zero */
+  SIM_ROUND_TRUNCATE_LOWER = 4 /* floor */
+};
 enum { SIM_ACC_I32 = 0, SIM_ACC_I40 = 1 };
 enum { SIM_POOL_MAX = 0, SIM_POOL_AVERAGE = 1, SIM_POOL_REDUCE_SUM = 2 };
 enum {
   SIM_EW_MUL = 0, SIM_EW_ADD, SIM_EW_SUB, SIM_EW_MIN, SIM_EW_MAX, SIM_EW_LRELU, SIM_EW_ABS,
   SIM_EW_CLZ, SIM_EW_SHR, SIM_EW_SHL
+};
+
+/* Ethos-U85 opcodes that differ from the U55's (ethosu85_interface.h). */
+enum sim_u85_cmd {
+  NPU_OP_RESIZE = 7, NPU_SET_IFM_BROADCAST = 264, NPU_SET_RESIZE_X_SCALE_N_M1 = 298,
+  NPU_SET_RESIZE_Y_SCALE_N_M1 = 299, NPU_SET_RESIZE_X_OFFSET = 300,
+  NPU_SET_RESIZE_Y_OFFSET = 301, NPU_SET_WEIGHT_FORMAT = 302, NPU_SET_DMA0_IDX_REGION = 308,
+  /* cmd1 */
+  NPU_SET_IFM_SCALE = 37, NPU_SET_IFM2_SCALE = 38, NPU_SET_OP_SCALAR = 39,
+  NPU_SET_DMA0_SRC_STRIDE0 = 51, NPU_SET_DMA0_IDX_SKIP1 = 57, NPU_SET_WEIGHT3_LENGTH = 149,
+  NPU_SET_RESIZE_X = 150, NPU_SET_RESIZE_Y = 151, NPU_OP_BRANCH = 256,
 };
 
 /* Fails the current command: formats the message (prefixed with the
@@ -128,6 +145,27 @@ int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t roun
 int64_t sim_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v);
 ethosu_sim_status sim_check_activation(ethosu_sim *sim, const sim_fmap *ofm);
 
+/* ------------------------------------------------------------ Ethos-U85 */
+
+/* Latches a register every product has in the same place (sim_cop.c);
+ * false for a product-specific opcode. */
+bool sim_latch_common_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p);
+bool sim_latch_common_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t payload);
+/* Latches one U85 cmd0 SET / cmd1 command (sim_u85_commands.c). */
+ethosu_sim_status sim_u85_set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p);
+ethosu_sim_status sim_u85_set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t payload);
+/* Checks the U85 state an operation needs and the simulator models (no
+ * chaining, transposes, reversal, sparsity; plain storage). */
+ethosu_sim_status sim_u85_check_op(ethosu_sim *sim, uint32_t op, uint32_t param);
+/* The rounding mode (SIM_ROUND_*) of a U85 OFM_SCALE / IFM_SCALE parameter. */
+ethosu_sim_status sim_u85_round_mode(ethosu_sim *sim, uint32_t param, bool ofm, uint32_t *mode);
+/* The OFM rounding mode of the current op, U55/U65 or U85 (SIM_ROUND_*). */
+ethosu_sim_status sim_ofm_round_mode(ethosu_sim *sim, uint32_t *mode);
+/* A U85 scale record (EncodeBias32: int32 bias, uint31 scale, 6-bit shift). */
+sim_scale sim_u85_scale_record(const uint8_t *stream, uint32_t c);
+/* The OFM microblock depth of the U85's ACC_FORMAT microblock (MACs/8 / area). */
+uint32_t sim_u85_ofm_ublock_depth(const ethosu_sim *sim);
+
 /* ------------------------------------------------------------ op families */
 
 ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise);
@@ -144,6 +182,27 @@ typedef struct sim_kernel {
 } sim_kernel;
 ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
                                      uint32_t ifm_bits);
+/* The work buffer of one op's weights: the dense kernel (zeroed), room for
+ * the decoded stream and the MLW decoder's temporaries. */
+typedef struct sim_weight_work {
+  int16_t *dense, *decoded;
+  size_t cap;
+  int32_t *tmp;
+  size_t tmp_cap;
+} sim_weight_work;
+ethosu_sim_status sim_weight_work_setup(ethosu_sim *sim, size_t dense, sim_weight_work *ww);
+
+/* The U85's weights (sim_weights_u85.c): SWD streams (MLW, one per core:
+ * WEIGHT, WEIGHT1..3) or one FWD stream, in the U85's weight order. */
+ethosu_sim_status sim_u85_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
+                                         uint32_t ifm_bits);
+
+/* The FWD ("fast weight decoder") stream decoder (sim_fwd.c): returns the
+ * number of values written to `out`, -1 with `*why` set for a malformed
+ * stream, -2 when it has more values than `cap`. */
+int64_t sim_fwd_decode(const uint8_t *in, size_t in_size, int16_t *out, size_t cap,
+                       const char **why);
+
 /* The plain MLW decoder: returns the number of values written to `out`
  * (at most `cap`), or -1 with `*why` set when the stream is malformed, -2
  * when it has more values than `cap`. */

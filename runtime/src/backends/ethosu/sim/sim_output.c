@@ -31,6 +31,18 @@ ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uin
   return ETHOSU_SIM_OK;
 }
 
+sim_scale sim_u85_scale_record(const uint8_t *stream, uint32_t c) {
+  /* bytes 0-3: int32 bias; 4-7: uint31 scale; 8: shift in bits 0-5. */
+  const uint8_t *p = stream + (size_t)c * 10;
+  uint32_t b = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  sim_scale s;
+  s.bias = (int32_t)b;
+  s.scale = ((uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24) &
+            0x7fffffffu;
+  s.shift = p[8] & 63u;
+  return s;
+}
+
 sim_scale sim_scale_record(const uint8_t *stream, uint32_t c) {
   /* bytes 0-4: int40 bias; 5-8: uint32 scale; 9: shift in bits 0-5. */
   const uint8_t *p = stream + (size_t)c * 10;
@@ -67,6 +79,12 @@ int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t roun
     int64_t r = mul_shift(v < 0 ? -v : v, scale, shift, 0);
     return v < 0 ? -r : r;
   }
+  if (round_mode == SIM_ROUND_TRUNCATE_LOWER) return mul_shift(v, scale, shift, 0);
+  if (round_mode == SIM_ROUND_SYMMETRIC) {
+    int64_t half = shift == 0 ? 0 : (int64_t)1 << (shift - 1);
+    int64_t r = mul_shift(v < 0 ? -v : v, scale, shift, half);
+    return v < 0 ? -r : r;
+  }
   int64_t round = shift == 0 ? 0 : (int64_t)1 << (shift - 1);
   if (round_mode == SIM_ROUND_DBL && shift > 31) round += v >= 0 ? (1 << 30) : -(1 << 30);
   return mul_shift(v, scale, shift, round);
@@ -83,7 +101,42 @@ static void type_range(const sim_fmap *f, int64_t *lo, int64_t *hi) {
   }
 }
 
+/* U85 ACTIVATION: function bits 0-4 (LUT_NONE 0, LUT_U8_U8 1, LUT_S8_S8 4, ...),
+ * table bits 5-7, clip range bit 12 (B16: ACTIVATION_MIN/MAX apply; NONE). */
+static ethosu_sim_status u85_check_activation(ethosu_sim *sim, const sim_fmap *ofm) {
+  uint32_t fn = sim->r.activation & 31;
+  SIM_CHECK(sim, fn == 0 || fn == 1 || fn == 4 || fn == 5 || (fn >= 7 && fn <= 11),
+            ETHOSU_SIM_ERR_REGISTER_RANGE, "activation function %u", fn);
+  SIM_CHECK(sim, fn <= 4 && (fn == 0 || ofm->elem_size == 1), ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "activation function %u (LUTs wider than 8 bits, TANH, SIGMOID)", fn);
+  return ETHOSU_SIM_OK;
+}
+
+static int64_t u85_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v) {
+  const ethosu_sim_regs *r = &sim->r;
+  uint32_t fn = r->activation & 31, table = (r->activation >> 5) & 7;
+  bool clip = ((r->activation >> 12) & 1) == 0;
+  v += ofm->zero_point;
+  int64_t lo, hi;
+  type_range(ofm, &lo, &hi);
+  if (clip) {
+    int64_t amin = ofm->is_signed ? sim_sext16(r->activation_min) : (int64_t)(r->activation_min & 0xffff);
+    int64_t amax = ofm->is_signed ? sim_sext16(r->activation_max) : (int64_t)(r->activation_max & 0xffff);
+    if (v < amin) v = amin;
+    if (v > amax) v = amax;
+  }
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  if (fn != 0) {
+    /* 8-bit LUT: 256 entries per table in the 2 KiB LUT memory. */
+    uint8_t e = sim->shram[table * 256 + (uint8_t)(v - lo)];
+    v = lo < 0 ? (int8_t)e : e;
+  }
+  return v;
+}
+
 ethosu_sim_status sim_check_activation(ethosu_sim *sim, const sim_fmap *ofm) {
+  if (sim->product == ETHOSU_SIM_U85) return u85_check_activation(sim, ofm);
   uint32_t fn = sim->r.activation & 31, clip = (sim->r.activation >> 12) & 7;
   SIM_CHECK(sim, clip == 0 || clip == 2 || clip == 3 || clip == 5, ETHOSU_SIM_ERR_REGISTER_RANGE,
             "activation clip range %u", clip);
@@ -97,6 +150,7 @@ ethosu_sim_status sim_check_activation(ethosu_sim *sim, const sim_fmap *ofm) {
 }
 
 int64_t sim_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v) {
+  if (sim->product == ETHOSU_SIM_U85) return u85_activate(sim, ofm, v);
   const ethosu_sim_regs *r = &sim->r;
   uint32_t fn = r->activation & 31, clip = (r->activation >> 12) & 7;
   v += ofm->zero_point;

@@ -36,8 +36,8 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ih, iw, ic, false));
   SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
   SIM_TRY(sim_check_activation(sim, &ofm));
-  uint32_t round_mode = (r->ofm.precision >> 14) & 3;
-  SIM_CHECK(sim, round_mode <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE, "OFM round mode 3");
+  uint32_t round_mode;
+  SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
   uint32_t full = k.kh * k.kw;
   bool padded = (r->ifm_pad_top | r->ifm_pad_left | r->ifm_pad_bottom | r->ifm_pad_right) != 0;
   for (uint32_t y = 0; y < oh; y++) {

@@ -252,30 +252,40 @@ static void unorder(const ethosu_sim *sim, sim_kernel *k, const int16_t *v, int6
   *used = pos;
 }
 
-ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
-                                     uint32_t ifm_bits) {
-  const ethosu_sim_regs *r = &sim->r;
-  uint32_t id = depthwise ? 1 : k->ifm_depth;
-  size_t dense = (size_t)k->ofm_depth * k->kh * k->kw * id;
-  size_t work_elems = sim->work_size / sizeof(int16_t);
-  SIM_CHECK(sim, r->weight_length > 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "WEIGHT_LENGTH is 0");
-  uint8_t *stream;
-  SIM_TRY(sim_region_span(sim, r->weight_region, r->weight_base, r->weight_length,
-                          "weight stream", &stream));
-  sim->cur.bytes_read[r->weight_region] += r->weight_length;
+ethosu_sim_status sim_weight_work_setup(ethosu_sim *sim, size_t dense, sim_weight_work *ww) {
   /* Work buffer: [dense kernel | decoded stream ... | slice temporaries]. */
+  size_t work_elems = sim->work_size / sizeof(int16_t);
   size_t tmp_elems = 2 * 32769;
   SIM_CHECK(sim, work_elems > dense + 2 * tmp_elems + 2, ETHOSU_SIM_ERR_WORKSPACE,
             "%zu bytes of work buffer, the op needs more than %zu", sim->work_size,
             (dense + 2 * tmp_elems) * sizeof(int16_t));
   int16_t *w = sim->work;
-  int16_t *decoded = w + dense;
-  size_t cap = work_elems - dense - 2 * tmp_elems - 2;
+  ww->dense = w;
+  ww->decoded = w + dense;
+  ww->cap = work_elems - dense - 2 * tmp_elems - 2;
   /* int32 temporaries at an even int16 index: 4-byte aligned (work is 8-aligned). */
-  int32_t *tmp = (int32_t *)(void *)(w + ((dense + cap + 1) & ~(size_t)1));
-  const char *why;
+  ww->tmp = (int32_t *)(void *)(w + ((dense + ww->cap + 1) & ~(size_t)1));
+  ww->tmp_cap = tmp_elems - 1;
   memset(w, 0, dense * sizeof *w);
-  int64_t n = sim_mlw_decode(stream, r->weight_length, decoded, cap, tmp, tmp_elems - 1, &why);
+  return ETHOSU_SIM_OK;
+}
+
+ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
+                                     uint32_t ifm_bits) {
+  const ethosu_sim_regs *r = &sim->r;
+  uint32_t id = depthwise ? 1 : k->ifm_depth;
+  size_t dense = (size_t)k->ofm_depth * k->kh * k->kw * id;
+  SIM_CHECK(sim, r->weight_length > 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "WEIGHT_LENGTH is 0");
+  uint8_t *stream;
+  SIM_TRY(sim_region_span(sim, r->weight_region, r->weight_base, r->weight_length,
+                          "weight stream", &stream));
+  sim->cur.bytes_read[r->weight_region] += r->weight_length;
+  sim_weight_work ww;
+  SIM_TRY(sim_weight_work_setup(sim, dense, &ww));
+  int16_t *w = ww.dense, *decoded = ww.decoded;
+  size_t cap = ww.cap;
+  const char *why;
+  int64_t n = sim_mlw_decode(stream, r->weight_length, decoded, cap, ww.tmp, ww.tmp_cap, &why);
   size_t enough = ethosu_sim_work_size(k->ofm_depth, k->kh, k->kw, id);
   SIM_CHECK(sim, n != -2 || sim->work_size >= enough, ETHOSU_SIM_ERR_WORKSPACE,
             "%zu bytes of work buffer; the op's %ux%ux%ux%u kernel may need up to %zu",
