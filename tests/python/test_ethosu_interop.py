@@ -37,7 +37,7 @@ import torch.nn as nn
 
 import ptec
 from ptec.cli import main as ptec_cli
-from ptec.ethosu import BACKEND_ID, parse_blob
+from ptec.ethosu import BACKEND_ID, parse_blob, tosa_twin_of_pte
 from ptec.ethosu.blob import BLOCK_ORDER
 from ptec.pte.schema import DataLocation
 from ptec.pte.file import delegate_bytes, deserialize_program, read_extended_header
@@ -284,3 +284,14 @@ def test_executorch_reads_ptecs_pte():
     assert BACKEND_ID not in runtime.backend_registry.registered_backend_names
     with pytest.raises(RuntimeError, match="Failed to load method forward"):
         loaded.load_method("forward")  # "Backend EthosUBackend is not registered."
+
+
+def test_executorchs_stream_on_the_simulator_equals_its_tosa_graph_on_the_executor():
+    """ExecuTorch's own Vela output for its own TOSA graph: ptec's NPU simulator (the
+    command stream) and ptec's TOSA executor (the graph, in the program's TOSA twin)
+    agree bit for bit; the CPU parts of the two programs are the same."""
+    segmented, _, tosa, _ = _executorch()
+    _, x, _ = _setup()
+    npu = np.asarray(ptec.load(segmented, target=NPU)(x)[0])
+    twin = np.asarray(ptec.load(tosa_twin_of_pte(segmented, tosa), target="host")(x)[0])
+    np.testing.assert_array_equal(npu, twin)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 import ptec
 from ptec.report import DELEGATE, runs_on
 from ptec.tosa import read_graph
+from ptec.tosa.partition import CHANNELS_LAST
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES_DIR))
@@ -209,8 +210,14 @@ def test_example_int8_on_tosa_equals_host_bit_for_bit(example):
         assert {i.operator for i in cpu} >= {"ptec::quantized_softmax.out",
                                              "ptec::quantized_layer_norm.out"}
         assert all(i.delegation for i in cpu)
-    else:  # one delegate; only the float input's quantize and the output's dequantize stay
-        assert delegates == 1 and len(cpu) == 2, tosa.report()
+    else:  # one delegate; the float input's quantize (laid out NHWC for the delegate by a
+        # copy, unless it has one channel: DS-CNN's) and the output's dequantize stay
+        assert delegates == 1, tosa.report()
+        layout = ["aten::clone.out"] if inputs[0].shape[1] > 1 else []
+        assert [i.operator for i in cpu] == ["quantized_decomposed::quantize_per_tensor.out",
+                                             *layout,
+                                             "quantized_decomposed::dequantize_per_tensor.out"]
+        assert all(i.delegation == CHANNELS_LAST for i in cpu if i.operator in layout)
     want = np.asarray(ptec.load(host.buffer)(*test)[0])
     got = np.asarray(ptec.load(tosa.buffer)(*test)[0])
     np.testing.assert_array_equal(got, want)
@@ -285,4 +292,4 @@ def test_tosa_delegate_runs_on_the_emulated_cortex_m(cpu):
     want = np.asarray(ptec.load(program.buffer)(x)[0])
     device = ptec.load(program.buffer, target=cpu)
     np.testing.assert_array_equal(np.asarray(device(x)[0]), want)
-    assert [op.name for op in device.last_run.ops][1] == "delegate"
+    assert "delegate" in [op.name for op in device.last_run.ops]

@@ -12,8 +12,8 @@ and runtime/src/backends/ethosu/sim/ (ptec's simulator of the NPU).
 """
 from .blob import BACKEND_ID, pack_blob, parse_blob
 from .npu import ACCELERATORS, NpuConfig, npu_config
-from .twin import tosa_twin
+from .twin import tosa_twin, tosa_twin_of_pte
 from .vela import VelaOutput, VelaRefused, compile_tosa
 
 __all__ = ["ACCELERATORS", "BACKEND_ID", "NpuConfig", "VelaOutput", "VelaRefused",
-           "compile_tosa", "npu_config", "pack_blob", "parse_blob", "tosa_twin"]
+           "compile_tosa", "npu_config", "pack_blob", "parse_blob", "tosa_twin", "tosa_twin_of_pte"]

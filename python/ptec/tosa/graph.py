@@ -19,6 +19,7 @@ min_val/max_val may be given as numbers and are encoded in the input dtype.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,9 +173,14 @@ def read_graph(data: bytes) -> GraphBuilder:
     g = GraphBuilder(block_name=block.name or "main")
     for t in block.tensors or []:
         shape = list(t.shape or [])
+        # Arm's tosa_serializer writes an empty data vector on every non-constant tensor.
+        data = None if not t.data and math.prod(shape) else t.data
         g.tensors[t.name] = Tensor(t.name, shape, s.DType(t.type) if t.type in
                                    s.DType._value2member_map_ else t.type,
-                                   None if t.data is None else unpack_data(t.data, t.type, shape))
+                                   None if data is None else unpack_data(data, t.type, shape))
+    for v in block.shapes or []:  # SHAPE values listed apart (tosa_serializer's CONST_SHAPE)
+        values = np.frombuffer(bytes(v.data or b""), "<i8")[:v.rank] if v.data else None
+        g.tensors[v.name] = Tensor(v.name, [v.rank], s.DType.SHAPE, values)
     g.operators = list(block.operators or [])
     g.inputs = list(block.inputs or [])
     g.outputs = list(block.outputs or [])

@@ -19,6 +19,9 @@ enum { TOSA_REGION_NAME = 0, TOSA_REGION_BLOCKS = 1 };
 /* table TosaBasicBlock */
 enum { TOSA_BLOCK_NAME = 0, TOSA_BLOCK_OPERATORS = 1, TOSA_BLOCK_TENSORS = 2,
        TOSA_BLOCK_INPUTS = 3, TOSA_BLOCK_OUTPUTS = 4, TOSA_BLOCK_SHAPES = 5 };
+/* table TosaShape: a SHAPE value (rank-1, int64 elements) listed apart from the
+ * tensors, as Arm's tosa_serializer writes CONST_SHAPE results. */
+enum { TOSA_SHAPE_NAME = 0, TOSA_SHAPE_RANK = 1, TOSA_SHAPE_DATA = 2 };
 /* table TosaOperator */
 enum { TOSA_OPERATOR_OP = 0, TOSA_OPERATOR_ATTRIBUTE_TYPE = 1, TOSA_OPERATOR_ATTRIBUTE = 2,
        TOSA_OPERATOR_INPUTS = 3, TOSA_OPERATOR_OUTPUTS = 4, TOSA_OPERATOR_LOCATION = 5 };

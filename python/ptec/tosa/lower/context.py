@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ...dtypes import dim_order_from_strides
 from ..graph import GraphBuilder, Tensor
 from ..schema import DType, Op
 
@@ -95,10 +96,14 @@ class Lowering:
         return node
 
     def add_input(self, node: torch.fx.Node) -> Tensor:
+        """A graph input, in the layout its tensor has in memory: a channels-last
+        4-D tensor is an NHWC input (the CPU laid it out; no TRANSPOSE here)."""
         val = fx_val(node)
-        t = self.g.input(self.g.unique_name(f"in_{node.name}"), list(val.shape),
-                         tosa_dtype(val.dtype, node.name))
-        self.stored[self.key(node)] = Stored(t, identity(val.dim()))
+        perm = tuple(dim_order_from_strides(val.stride())) if val.dim() == 4 else ()
+        perm = perm if perm == NHWC else identity(val.dim())
+        t = self.g.input(self.g.unique_name(f"in_{node.name}"),
+                         [val.shape[d] for d in perm], tosa_dtype(val.dtype, node.name))
+        self.stored[self.key(node)] = Stored(t, perm)
         return t
 
     def set(self, node: Any, tensor: Tensor, perm: Sequence[int] | None = None,

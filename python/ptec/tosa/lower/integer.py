@@ -222,17 +222,34 @@ def convert_max_pool2d(lw: Lowering, node) -> None:
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
 
 
+def _spatial_sum(lw: Lowering, xt, input_zp: int, base: str):
+    """sum over H and W of an NHWC int8 tensor, minus the zero point, as int32:
+    a depthwise convolution with a kernel of ones the size of the image. The same
+    integers as RESCALE to int32 then REDUCE_SUM over H and W, but one NPU
+    operation: Vela reduces natively over channels only and transposes the int32
+    tensor for H and W (1.7 M of MobileNetV2's 3.7 M cycles on an Ethos-U85-256)."""
+    n, h, w, c = xt.shape
+    ones = lw.const(f"{base}_ones", np.ones((h, w, c, 1), np.int8), I8)
+    return lw.op(Op.DEPTHWISE_CONV2D, [xt, ones, lw.const(f"{base}_bias", np.zeros(c), I32),
+                                       lw.zero_point(input_zp, I8), lw.zero_point(0, I8)],
+                 [n, 1, 1, c], I32, f"{base}_sum", pad=[0, 0, 0, 0], stride=[1, 1],
+                 dilation=[1, 1], acc_type=I32, local_bound=False)
+
+
 def convert_mean(lw: Lowering, node) -> None:
     x, dims, keepdim, input_zp, mult, shift, output_zp, act_min, act_max = node.args
     dtype = _activation(lw, x, "the input", input_zp)
     rank = fx_val(x).dim()
     perm = lw.perm_of(x)
     axes = sorted(perm.index(d % rank) for d in (dims if len(dims) else range(rank)))
-    acc = _to_int32(lw, lw.value(x, perm), input_zp, f"{node.name}_wide")
-    for axis in axes:
-        shape = list(acc.shape)
-        shape[axis] = 1
-        acc = lw.op(Op.REDUCE_SUM, [acc], shape, I32, f"{node.name}_sum", axis=axis)
+    if dtype == I8 and tuple(perm) == NHWC and axes == [1, 2]:
+        acc = _spatial_sum(lw, lw.value(x, perm), input_zp, node.name)
+    else:
+        acc = _to_int32(lw, lw.value(x, perm), input_zp, f"{node.name}_wide")
+        for axis in axes:
+            shape = list(acc.shape)
+            shape[axis] = 1
+            acc = lw.op(Op.REDUCE_SUM, [acc], shape, I32, f"{node.name}_sum", axis=axis)
     y = _rescale(lw, acc, mult, shift, 0, output_zp, dtype, node.name)
     y = lw.clamp(y, act_min, act_max, f"{node.name}_act")
     lw.set_reduced(node, y, perm, keepdim)

@@ -85,6 +85,20 @@ static int32_t io_elem_size(uint8_t dtype) {
   }
 }
 
+/* Vela's I/O shape is its own view of the bytes (it merges and pads dimensions:
+ * [10,1,1,12] for a [2,5,12] linear input), so it cannot tell a layout: the
+ * compiler chose it, contiguous, or channels-last where the delegate's graph
+ * starts NHWC (docs/ethos-u.md). Any other dim order is refused. */
+static bool layout_is_known(const ptec_tensor *t) {
+  static const uint8_t nhwc[4] = {0, 2, 3, 1};
+  bool contiguous = true, channels_last = t->rank == 4;
+  for (uint32_t d = 0; d < t->rank; d++) {
+    contiguous = contiguous && t->dim_order[d] == d;
+    channels_last = channels_last && t->dim_order[d] == nhwc[d];
+  }
+  return contiguous || channels_last;
+}
+
 /* The method's tensor for the blob's input or output k: dtype size, element count, layout. */
 static ptec_status check_tensor(const ptec_value *v, const vela_io *io, const char *what,
                                 uint32_t k, bool output, char *msg, size_t cap) {
@@ -100,12 +114,10 @@ static ptec_status check_tensor(const ptec_value *v, const vela_io *io, const ch
                 ptec_dtype_name(t->dtype), io->elem_size);
     return PTEC_STATUS_TYPE_MISMATCH;
   }
-  bool contiguous = true;
-  for (uint32_t d = 0; d < t->rank; d++) contiguous = contiguous && t->dim_order[d] == d;
-  if (t->numel != io->numel || !contiguous || t->data == NULL) {
-    ptec_format(msg, cap, "EthosUBackend %s %u: the method's tensor has %zu elements%s, the "
-                "command stream's %u (shape %v), contiguous", what, k, t->numel,
-                contiguous ? "" : " (not contiguous)", io->numel, io->shape, VELA_IO_RANK);
+  if (t->numel != io->numel || !layout_is_known(t) || t->data == NULL) {
+    ptec_format(msg, cap, "EthosUBackend %s %u: the method's tensor has %zu elements, the "
+                "command stream's %u (shape %v); it must be contiguous or channels-last",
+                what, k, t->numel, io->numel, io->shape, VELA_IO_RANK);
     return PTEC_STATUS_SHAPE_MISMATCH;
   }
   if (output && t->is_constant) { /* it may sit in read-only flash */

@@ -128,7 +128,13 @@ typedef struct tosa_counts {
 typedef struct tosa_block_view {
   fb_reader r;
   fb_vector tensors, operators, inputs, outputs;
+  fb_vector shapes; /* the block's TosaShape values: tensors after `tensors` */
 } tosa_block_view;
+
+/* Tensors of the block: its tensors, then its shapes. */
+static inline uint32_t tosa_block_tensors(const tosa_block_view *b) {
+  return b->tensors.len + b->shapes.len;
+}
 
 /* A tensor's name, shape, type and data, checked against level 8K. */
 typedef struct tosa_tensor_info {
@@ -138,12 +144,13 @@ typedef struct tosa_tensor_info {
   uint64_t numel, nbytes;
   fb_vector data;
   bool has_data;
+  bool unaligned; /* data not aligned to its element: copied into the arena at init */
 } tosa_tensor_info;
 
 /* --- tosa_read.c */
 ptec_status tosa_open_block(const ptec_delegate_blob *blob, tosa_block_view *b, char *msg,
                             size_t cap);
-ptec_status tosa_read_tensor(fb_reader *r, const fb_vector *tensors, uint32_t i,
+ptec_status tosa_read_tensor(fb_reader *r, const tosa_block_view *b, uint32_t i,
                              tosa_tensor_info *ti, char *msg, size_t cap);
 /* String k of a vector of strings (verified in bounds and terminated). */
 bool tosa_string_at(const fb_reader *r, const fb_vector *v, uint32_t k, const char **s,

@@ -51,14 +51,17 @@ static ptec_status bind(tosa_graph *g, tosa_tensor *t, const ptec_value *v, cons
    * input_unsigned / output_unsigned): the same bytes. */
   bool same_type = m->dtype == t->t.dtype ||
                    (t->type == TOSA_DTYPE_INT8 && m->dtype == PTEC_DTYPE_UINT8);
+  /* The graph reads the bytes in memory order: the tensor's sizes in its dim
+   * order must be the graph's shape (an NHWC graph input is a channels-last
+   * NCHW tensor of the program). */
   bool ok = same_type && m->rank == t->t.rank && m->data != NULL;
   for (uint32_t d = 0; ok && d < m->rank; d++) {
-    ok = m->sizes[d] == t->sizes[d] && m->dim_order[d] == d;
+    ok = m->dim_order[d] < m->rank && m->sizes[m->dim_order[d]] == t->sizes[d];
   }
   if (!ok) {
-    return tosa_fail(g, PTEC_STATUS_SHAPE_MISMATCH, "TOSA %s %u ('%s') must be a contiguous %s "
-                     "tensor of the graph's shape (INT8 may be uint8)", what, k, t->name,
-                     tosa_dtype_name(t->type));
+    return tosa_fail(g, PTEC_STATUS_SHAPE_MISMATCH, "TOSA %s %u ('%s') must be a %s tensor "
+                     "whose sizes in memory order are the graph's shape (INT8 may be uint8)",
+                     what, k, t->name, tosa_dtype_name(t->type));
   }
   return PTEC_STATUS_OK;
 }

@@ -38,8 +38,8 @@ static bool name_in(const fb_reader *r, const fb_vector *names, const char *name
 static int64_t tensor_index(const tosa_block_view *b, const char *name, uint32_t len,
                             tosa_tensor_info *ti, char *msg, size_t cap, ptec_status *s) {
   fb_reader r = b->r;
-  for (uint32_t i = 0; i < b->tensors.len; i++) {
-    *s = tosa_read_tensor(&r, &b->tensors, i, ti, msg, cap);
+  for (uint32_t i = 0; i < tosa_block_tensors(b); i++) {
+    *s = tosa_read_tensor(&r, b, i, ti, msg, cap);
     if (*s != PTEC_STATUS_OK) return -1;
     if (ti->name_len == len && memcmp(ti->name, name, len) == 0) return i;
   }

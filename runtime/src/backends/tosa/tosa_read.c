@@ -64,10 +64,13 @@ ptec_status tosa_open_block(const ptec_delegate_blob *blob, tosa_block_view *b, 
   }
   if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &block, TOSA_BLOCK_INPUTS, 4, &b->inputs, NULL);
   if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &block, TOSA_BLOCK_OUTPUTS, 4, &b->outputs, NULL);
+  if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &block, TOSA_BLOCK_SHAPES, 4, &b->shapes, NULL);
   if (s != PTEC_STATUS_OK) return fb_failed(r, s, msg, cap, "basic block");
-  if (b->tensors.len > TOSA_MAX_TENSORS || b->operators.len > TOSA_MAX_OPS) {
-    ptec_format(msg, cap, "TOSA block has %u tensors and %u operators; the limits are %d and %d",
-                b->tensors.len, b->operators.len, TOSA_MAX_TENSORS, TOSA_MAX_OPS);
+  if (b->tensors.len > TOSA_MAX_TENSORS || b->shapes.len > TOSA_MAX_TENSORS - b->tensors.len ||
+      b->operators.len > TOSA_MAX_OPS) {
+    ptec_format(msg, cap, "TOSA block has %u tensors, %u shapes and %u operators; the limits "
+                "are %d values and %d operators", b->tensors.len, b->shapes.len,
+                b->operators.len, TOSA_MAX_TENSORS, TOSA_MAX_OPS);
     return PTEC_STATUS_BAD_SIZE;
   }
   if (b->inputs.len > TOSA_MAX_TENSOR_LIST || b->outputs.len > TOSA_MAX_TENSOR_LIST) {
@@ -96,8 +99,47 @@ static size_t data_element_size(uint32_t type) {
   return type == TOSA_DTYPE_INT48 ? 6 : element_size(type);
 }
 
-ptec_status tosa_read_tensor(fb_reader *r, const fb_vector *tensors, uint32_t i,
+/* A TosaShape value as a rank-1 SHAPE constant of `rank` int64 elements. */
+static ptec_status read_shape(fb_reader *r, const fb_vector *shapes, uint32_t i,
+                              tosa_tensor_info *ti, char *msg, size_t cap) {
+  fb_table t;
+  bool has_name;
+  uint32_t rank;
+  memset(ti, 0, sizeof *ti);
+  ptec_status s = fb_vector_table(r, shapes, i, &t);
+  if (s == PTEC_STATUS_OK) s = fb_string_field(r, &t, TOSA_SHAPE_NAME, &ti->name, &ti->name_len,
+                                               &has_name);
+  if (s == PTEC_STATUS_OK) s = fb_u32(r, &t, TOSA_SHAPE_RANK, 0, &rank);
+  if (s == PTEC_STATUS_OK) s = fb_vector_field(r, &t, TOSA_SHAPE_DATA, 1, &ti->data, &ti->has_data);
+  if (s != PTEC_STATUS_OK) return fb_failed(r, s, msg, cap, "shape");
+  if (!has_name || ti->name_len == 0) {
+    ptec_format(msg, cap, "TOSA shape %u has no name", i);
+    return PTEC_STATUS_MALFORMED;
+  }
+  if (rank > TOSA_MAX_RANK) {
+    ptec_format(msg, cap, "TOSA shape '%s' has %u elements; level 8K allows %d", ti->name, rank,
+                TOSA_MAX_RANK);
+    return PTEC_STATUS_BAD_SIZE;
+  }
+  ti->type = TOSA_DTYPE_SHAPE;
+  ti->rank = 1;
+  ti->sizes[0] = (int32_t)rank;
+  ti->numel = rank;
+  ti->nbytes = (uint64_t)rank * 8u;
+  if (ti->has_data && ti->data.len == 0 && rank != 0) ti->has_data = false;
+  if (ti->has_data && ti->data.len != ti->nbytes) {
+    ptec_format(msg, cap, "TOSA shape '%s' has %u bytes of data for %u int64 elements", ti->name,
+                ti->data.len, rank);
+    return PTEC_STATUS_BAD_SIZE;
+  }
+  ti->unaligned = ti->has_data && (uintptr_t)(r->buf + ti->data.data) % 8 != 0;
+  return PTEC_STATUS_OK;
+}
+
+ptec_status tosa_read_tensor(fb_reader *r, const tosa_block_view *b, uint32_t i,
                              tosa_tensor_info *ti, char *msg, size_t cap) {
+  if (i >= b->tensors.len) return read_shape(r, &b->shapes, i - b->tensors.len, ti, msg, cap);
+  const fb_vector *tensors = &b->tensors;
   fb_table t;
   fb_vector shape;
   bool has_name;
@@ -157,20 +199,24 @@ ptec_status tosa_read_tensor(fb_reader *r, const fb_vector *tensors, uint32_t i,
     }
   }
   ti->nbytes = ti->numel * element_size(ti->type);
+  /* Arm's tosa_serializer (ExecuTorch's writer) gives every tensor a data vector,
+   * empty where the tensor is not a constant: only data that is there makes one. */
+  if (ti->has_data && ti->data.len == 0 && ti->numel != 0) ti->has_data = false;
   if (ti->has_data) {
     uint64_t want = ti->numel * data_element_size(ti->type);
-    if (ti->data.len != want) {
+    /* Arm's tosa_serializer pads data to a multiple of 8 bytes. Not INT48's: six
+     * bytes a value padded is the length of eight a value, a known mistake. */
+    uint64_t padded = ti->type == TOSA_DTYPE_INT48 ? want : (want + 7u) & ~(uint64_t)7u;
+    if (ti->data.len != want && ti->data.len != padded) {
       ptec_format(msg, cap, "TOSA constant '%s' has %u bytes of data, its shape needs %llu",
                   ti->name, ti->data.len, (unsigned long long)want);
       return PTEC_STATUS_BAD_SIZE;
     }
-    /* INT48 data is read byte by byte (widen_int48): any alignment. */
-    if (ti->type != TOSA_DTYPE_INT48 &&
-        (uintptr_t)(r->buf + ti->data.data) % element_size(ti->type) != 0) {
-      ptec_format(msg, cap, "TOSA constant '%s': data is not aligned to its element size",
-                  ti->name);
-      return PTEC_STATUS_MALFORMED;
-    }
+    /* INT48 data is read byte by byte (widen_int48): any alignment. Other data
+     * that the writer did not align (tosa_serializer aligns only some) is
+     * copied to the arena at init (align_constants). */
+    ti->unaligned = ti->type != TOSA_DTYPE_INT48 &&
+                    (uintptr_t)(r->buf + ti->data.data) % element_size(ti->type) != 0;
   }
   return PTEC_STATUS_OK;
 }
@@ -196,20 +242,20 @@ ptec_status tosa_count(const ptec_delegate_blob *blob, tosa_counts *c, char *msg
   memset(c, 0, sizeof *c);
   ptec_status s = tosa_open_block(blob, &b, msg, cap);
   if (s != PTEC_STATUS_OK) return s;
-  c->tensors = b.tensors.len;
+  c->tensors = tosa_block_tensors(&b);
   c->ops = b.operators.len;
   uint64_t arena = 0;
-  for (uint32_t i = 0; i < b.tensors.len; i++) {
+  for (uint32_t i = 0; i < c->tensors; i++) {
     tosa_tensor_info ti;
-    s = tosa_read_tensor(&b.r, &b.tensors, i, &ti, msg, cap);
+    s = tosa_read_tensor(&b.r, &b, i, &ti, msg, cap);
     if (s != PTEC_STATUS_OK) return s;
     /* Small 8- and 16-bit constants may be widened to int32 (RESCALE's
      * shifts and 16-bit multipliers); activations are planned below. */
     if (ti.has_data && (ti.type == TOSA_DTYPE_INT8 || ti.type == TOSA_DTYPE_INT16) &&
         ti.rank <= 1)
       arena += align16(ti.numel * 4);
-    /* INT48 constants are widened to int64 (widen_int48). */
-    if (ti.has_data && ti.type == TOSA_DTYPE_INT48) arena += align16(ti.nbytes);
+    /* INT48 constants are widened to int64 (widen_int48), unaligned ones copied. */
+    if (ti.has_data && (ti.type == TOSA_DTYPE_INT48 || ti.unaligned)) arena += align16(ti.nbytes);
   }
   uint64_t operands = 0;
   for (uint32_t i = 0; i < b.operators.len; i++) {
@@ -283,9 +329,9 @@ static ptec_status resolve_names(tosa_graph *g, const fb_vector *names, int32_t 
 }
 
 static ptec_status read_tensors(tosa_graph *g, const tosa_block_view *b) {
-  for (uint32_t i = 0; i < b->tensors.len; i++) {
+  for (uint32_t i = 0; i < tosa_block_tensors(b); i++) {
     tosa_tensor_info ti;
-    ptec_status s = tosa_read_tensor(&g->r, &b->tensors, i, &ti, g->message, g->message_capacity);
+    ptec_status s = tosa_read_tensor(&g->r, b, i, &ti, g->message, g->message_capacity);
     if (s != PTEC_STATUS_OK) return s;
     tosa_tensor *t = &g->tensors[i];
     memset(t, 0, sizeof *t);
@@ -421,6 +467,27 @@ static ptec_status read_operator(tosa_graph *g, const tosa_block_view *b, uint32
   return PTEC_STATUS_OK;
 }
 
+/* Constants whose data the blob does not align to their element size: copied
+ * into the arena, where tosa_count counted them, so kernels read them aligned. */
+static ptec_status align_constants(tosa_graph *g) {
+  for (uint32_t i = 0; i < g->num_tensors; i++) {
+    tosa_tensor *t = &g->tensors[i];
+    size_t elem = element_size(t->type);
+    if (!(t->flags & TOSA_T_CONST) || t->type == TOSA_DTYPE_INT48 || elem == 0 ||
+        (uintptr_t)t->t.data % elem == 0) {
+      continue;
+    }
+    void *copy = tosa_arena_take(g, t->t.nbytes);
+    if (copy == NULL) {
+      return tosa_fail(g, PTEC_STATUS_INTERNAL, "TOSA arena too small for constant '%s'",
+                       t->name);
+    }
+    memcpy(copy, t->t.data, t->t.nbytes);
+    t->t.data = copy;
+  }
+  return PTEC_STATUS_OK;
+}
+
 /* INT48 constants: six little-endian bytes per value in the blob, widened
  * (sign-extended) to int64 in the arena, where tosa_count counted them. */
 static ptec_status widen_int48(tosa_graph *g) {
@@ -478,7 +545,7 @@ ptec_status tosa_read(const ptec_delegate_blob *blob, const tosa_counts *c, void
   ptec_status s = tosa_open_block(blob, &b, msg, cap);
   if (s != PTEC_STATUS_OK) return s;
   g->r = b.r;
-  if (b.tensors.len != c->tensors || b.operators.len != c->ops) {
+  if (tosa_block_tensors(&b) != c->tensors || b.operators.len != c->ops) {
     return tosa_fail(g, PTEC_STATUS_INTERNAL, "TOSA blob changed between passes");
   }
   g->num_ops = b.operators.len;
@@ -504,6 +571,7 @@ ptec_status tosa_read(const ptec_delegate_blob *blob, const tosa_counts *c, void
   }
   g->arena_used = (size_t)activations;
   s = widen_int48(g);
+  if (s == PTEC_STATUS_OK) s = align_constants(g);
   if (s == PTEC_STATUS_OK) s = tosa_prepare_ops(g);
   return s;
 }
