@@ -267,8 +267,8 @@ class LinuxUserProgram:
     qemu-aarch64 (user mode: the Linux process is emulated, not a board). Call it
     like the module; a runtime error status raises ptec.runtime.PtecError."""
 
-    def __init__(self, data: bytes, cpu: str, timeout: float = 300.0):
-        self.cpu, self.data, self.timeout = cpu, data, timeout
+    def __init__(self, data: bytes, cpu: str, timeout: float = 300.0, threads: int = 1):
+        self.cpu, self.data, self.timeout, self.threads = cpu, data, timeout, threads
         self.exe = aarch64_ptec_run(cpu)
         if not self.exe.is_file():
             raise DeviceError(f"no ptec-run for {cpu} at {self.exe}: build it with "
@@ -285,7 +285,7 @@ class LinuxUserProgram:
             (tmp_path / "model.pte").write_bytes(self.data)
             (tmp_path / "out").mkdir()
             cmd = [QEMU_AARCH64, "-cpu", AARCH64_CPUS[self.cpu][1], str(self.exe), "model.pte",
-                   "--method", method, "--output-dir", "out"]
+                   "--method", method, "--output-dir", "out", "--threads", str(self.threads)]
             for k, t in enumerate(inputs):
                 t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t)
                 np.save(tmp_path / f"input{k}.npy", t.detach().cpu().contiguous().numpy())

@@ -119,6 +119,9 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "ptec_method_get_output": (i, [p, sz, ctypes.POINTER(TensorView)]),
         "ptec_operator_count": (sz, []),
         "ptec_operator_name": (s, [sz]),
+        "ptec_method_set_parallel": (i, [p, p]),
+        "ptec_posix_parallel_create": (p, [i]),
+        "ptec_posix_parallel_destroy": (None, [p]),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
@@ -229,6 +232,9 @@ class _Method:
         _check(lib.ptec_method_init(h, program._handle, index, self._method_memory.ctypes.data,
                                     req.method_memory_bytes, pointers, sizes, count),
                "init", lib.ptec_method_message(h))
+        if program._parallel:
+            _check(lib.ptec_method_set_parallel(h, program._parallel), "set_parallel",
+                   lib.ptec_method_message(h))
 
     @property
     def _h(self) -> int:
@@ -326,8 +332,14 @@ class LoadedProgram:
     NPU, and `npu_stats` holds the last run's NPU totals (delegate calls,
     commands, operations, MACs, bytes read and written per region)."""
 
-    def __init__(self, data: bytes, npu: tuple | None = None):
+    def __init__(self, data: bytes, npu: tuple | None = None, threads: int = 1):
         lib = library()
+        self._parallel = None
+        if threads > 1:  # the platform's pthread pool (src/platform/posix_threads.c)
+            self._parallel = lib.ptec_posix_parallel_create(threads)
+            if not self._parallel:
+                raise PtecError("PTEC_STATUS_DEVICE_ERROR", f"cannot start {threads} threads",
+                                "load")
         self.npu = npu
         self.npu_stats: dict | None = None
         if npu is not None:
@@ -367,9 +379,16 @@ class LoadedProgram:
     def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         return self.run(inputs)
 
+    def __del__(self):
+        if getattr(self, "_parallel", None):
+            self._methods = {}
+            library().ptec_posix_parallel_destroy(self._parallel)
+            self._parallel = None
+
 
 def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
-         target: str | None = None, npu_work: int = 16 << 20, npu_fast_memory: int = 2 << 20):
+         target: str | None = None, npu_work: int = 16 << 20, npu_fast_memory: int = 2 << 20,
+         threads: int = 1):
     """Loads a `.pte` file (path or bytes) into ptec's C runtime.
 
     With no target (or "host") the program runs here, through ctypes. With a
@@ -381,6 +400,10 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
     With a Cortex-A target ("cortex-a76", "aarch64") it runs the cross-built
     ptec-run of that CPU (`make build-aarch64`) under qemu-aarch64: same call,
     same outputs (a ptec.device.LinuxUserProgram).
+
+    `threads` > 1 lets the heavy kernels (int8 and float convolutions) split their
+    outputs over that many threads (here, or ptec-run --threads on a Cortex-A
+    target); outputs are the same for any count.
 
     PTEC_LOAD_TARGET in the environment is the default target: with
     PTEC_LOAD_TARGET=cortex-m55, test suites written for the host run their
@@ -401,10 +424,11 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
     if target is None:
         target = os.environ.get("PTEC_LOAD_TARGET") or None
     if target is None or target == "host":
-        return LoadedProgram(data)
+        return LoadedProgram(data, threads=threads)
     if target.startswith("ethos-u"):
-        return LoadedProgram(data, npu=(target, npu_work, npu_fast_memory or (1 << 64) - 1))
+        return LoadedProgram(data, npu=(target, npu_work, npu_fast_memory or (1 << 64) - 1),
+                             threads=threads)
     from .device import AARCH64_CPUS, DeviceProgram, LinuxUserProgram
     if target in AARCH64_CPUS:
-        return LinuxUserProgram(data, target)
+        return LinuxUserProgram(data, target, threads=threads)
     return DeviceProgram(data, target)

@@ -2,7 +2,7 @@
  * ptec-run: runs a .pte program on the host.
  *
  *   ptec-run model.pte --input a.npy [--input b.npy ...] [--output-dir DIR]
- *            [--method NAME] [--repeat N] [--describe]
+ *            [--method NAME] [--repeat N] [--describe] [--threads N]
  *            [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]
  *             [--npu-stats]]
  *
@@ -11,6 +11,10 @@
  * on a U65/U85, BYTES of fast memory for Dedicated_Sram modes (default
  * 2 MiB); --npu-stats prints the NPU's MACs and bytes per region. Without
  * --npu an Ethos-U program fails: no Ethos-U driver is available.
+ *
+ * --threads N (default 1) lets the heavy kernels split their outputs over N
+ * threads (the platform's pthread pool, src/platform/posix_threads.c); the
+ * outputs are the same for every N.
  *
  * Inputs are .npy arrays in logical (C) order; they are laid out in each
  * input's dim order (e.g. channels-last) before the run. Outputs are written
@@ -28,6 +32,7 @@
 #ifdef PTEC_RUN_ETHOSU_SIM
 #include "platform/ethosu_sim_host.h"
 #endif
+#include "support/host_memory.h"
 #include "support/npy.h"
 #include "ptec/platform.h"
 #include "ptec/ptec.h"
@@ -46,12 +51,13 @@ typedef struct options {
   size_t npu_work;
   size_t npu_fast;
   int npu_stats;
+  int threads;
 } options;
 
 static int usage(void) {
   fprintf(stderr,
           "usage: ptec-run model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]\n"
-          "                [--repeat N] [--describe]\n"
+          "                [--repeat N] [--describe] [--threads N]\n"
           "                [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]"
           " [--npu-stats]]\n");
   return 1;
@@ -61,6 +67,7 @@ static int parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
   o->method = "forward";
   o->repeat = 1;
+  o->threads = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--input") == 0 && i + 1 < argc) {
@@ -73,6 +80,9 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(a, "--repeat") == 0 && i + 1 < argc) {
       o->repeat = atoi(argv[++i]);
       if (o->repeat < 1) return -1;
+    } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+      o->threads = atoi(argv[++i]);
+      if (o->threads < 1 || o->threads > 256) return -1;
     } else if (strcmp(a, "--describe") == 0) {
       o->describe = 1;
     } else if (strcmp(a, "--npu") == 0 && i + 1 < argc) {
@@ -287,6 +297,7 @@ typedef struct held {
   void *bytes;
   void *method_memory;
   void *planned[16];
+  ptec_parallel_for *parallel;
 } held;
 
 static int run(const options *opt, held *h) {
@@ -306,6 +317,16 @@ static int run(const options *opt, held *h) {
   ptec_method_requirements req;
   s = ptec_program_method_requirements(&prog, method, &req);
   if (s != PTEC_STATUS_OK) return runtime_error("requirements", s, ptec_program_message(&prog));
+  /* A program may state any size: what the machine cannot have is refused before
+   * anything is allocated. */
+  size_t need = ptec_host_memory_required(&req), have = ptec_host_memory_limit();
+  if (need > have) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "the program asks for %zu bytes of method memory and planned "
+             "buffers%s, more than this machine's %zu", need,
+             need == SIZE_MAX ? " (the sum overflows)" : "", have);
+    return runtime_error("memory", PTEC_STATUS_OUT_OF_MEMORY, msg);
+  }
 
   void *method_memory = h->method_memory = alloc_aligned(req.method_memory_bytes);
   void **planned = h->planned;
@@ -335,6 +356,14 @@ static int run(const options *opt, held *h) {
   s = ptec_method_init(&m, &prog, method, method_memory, req.method_memory_bytes, planned,
                        planned_sizes, req.num_planned_buffers);
   if (s != PTEC_STATUS_OK) return runtime_error("init", s, ptec_method_message(&m));
+  if (o.threads > 1) {
+    h->parallel = ptec_posix_parallel_create(o.threads);
+    if (h->parallel == NULL) {
+      fprintf(stderr, "ptec-run: cannot start %d threads\n", o.threads);
+      return 1;
+    }
+    ptec_method_set_parallel(&m, h->parallel);
+  }
   if (o.describe) {
     ptec_describe_method(stdout, &prog, &m, &req, planned);
     return 0;
@@ -377,6 +406,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < 16; i++) free(h.planned[i]);
   free(h.method_memory);
   free(h.bytes);
+  ptec_posix_parallel_destroy(h.parallel);
   npu_release();
   return rc;
 }

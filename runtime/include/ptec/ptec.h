@@ -231,6 +231,7 @@ typedef struct ptec_method {
   uint32_t failed_instruction;
   ptec_instruction_hook hook;     /* NULL unless ptec_method_set_hook */
   void *hook_context;
+  const struct ptec_parallel_for *parallel; /* NULL unless ptec_method_set_parallel */
   bool initialized;
   char message[PTEC_MESSAGE_CAPACITY];
 } ptec_method;
@@ -263,6 +264,14 @@ ptec_status ptec_method_input_info(const ptec_method *m, size_t i,
  */
 ptec_status ptec_method_set_input(ptec_method *m, size_t i,
                                   const ptec_tensor_view *input);
+
+/*
+ * Lets the heavy kernels of this method split their work over `parallel`
+ * (ptec/platform.h; NULL: one thread, the default). The runtime keeps the
+ * pointer: the object must outlive the method's executes.
+ */
+struct ptec_parallel_for;
+ptec_status ptec_method_set_parallel(ptec_method *m, const struct ptec_parallel_for *parallel);
 
 /* Runs every instruction. Allocates nothing. */
 ptec_status ptec_method_execute(ptec_method *m);

@@ -146,6 +146,13 @@ ptec_status ptec_method_set_hook(ptec_method *m, ptec_instruction_hook hook, voi
   return PTEC_STATUS_OK;
 }
 
+ptec_status ptec_method_set_parallel(ptec_method *m, const struct ptec_parallel_for *parallel) {
+  ptec_status s = check_ready(m);
+  if (s != PTEC_STATUS_OK) return s;
+  m->parallel = parallel;
+  return PTEC_STATUS_OK;
+}
+
 ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins, bool prepare) {
   uint32_t b = PTEC_INSTR_B(ins);
   bool kernel = PTEC_INSTR_KIND(ins) == INSTR_KERNEL_CALL;
@@ -155,6 +162,7 @@ ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
       .op_name = kernel ? k->name : "delegate",
       .message = m->message,
       .message_capacity = sizeof m->message,
+      .parallel = m->parallel,
   };
   ptec_status s = ptec_frame_load(m, r, ins, &ctx);
   if (s != PTEC_STATUS_OK) return program_failed(m, s);

@@ -46,6 +46,7 @@ typedef struct ptec_kernel_context {
   size_t scratch_size;
   char *message;            /* where ptec_kernel_fail writes */
   size_t message_capacity;
+  const struct ptec_parallel_for *parallel; /* NULL: one thread (ptec/platform.h) */
 } ptec_kernel_context;
 
 typedef ptec_status (*ptec_kernel_fn)(ptec_kernel_context *ctx);

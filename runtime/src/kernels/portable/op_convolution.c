@@ -89,7 +89,7 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
   ptec_conv_f32 v = {x, wt, b, y, N, C, H, W, OC, KH, KW, OH, OW, groups,
                      {stride[0], stride[1]}, {pad[0], pad[1]}, {dil[0], dil[1]},
                      {is[0], is[1], ish, isw}, {ws[0], ws[1], wsh, wsw},
-                     {os[0], os[1], osh, osw}};
+                     {os[0], os[1], osh, osw}, ctx->parallel};
   if (PTEC_F_VARIANT_CONV(&v)) return PTEC_STATUS_OK; /* variants.h */
   int64_t OCg = OC / groups;
   for (int64_t n = 0; n < N; n++)

@@ -27,6 +27,7 @@ typedef struct ptec_conv_f32 {
   int64_t n, c, h, w_, oc, kh, kw, oh, ow, groups;
   int64_t stride[2], pad[2], dil[2];
   int64_t xs[4], ws[4], ys[4];
+  const struct ptec_parallel_for *parallel; /* NULL: one thread (kernels/parallel.h) */
 } ptec_conv_f32;
 
 /* C = alpha * (A @ B) + beta * D (op_matmul.c's matmul_f32), float32; an

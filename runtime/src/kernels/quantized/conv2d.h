@@ -25,6 +25,7 @@ typedef struct ptec_qconv {
   int32_t in_zp, w_zp, out_zp, act_min, act_max;
   bool wide;               /* int64 out (int16 input): acc + bias, no requantize */
   int64_t wide_min, wide_max; /* the wide mode's clamp, within int48 */
+  const struct ptec_parallel_for *parallel; /* NULL: one thread (kernels/parallel.h) */
 } ptec_qconv;
 
 /* Bias of output channel oc (int32, or int64 with int16 activations). An

@@ -5,7 +5,65 @@
 #if PTEC_KERNELS_X86 || PTEC_KERNELS_NEON
 #include <string.h>
 
+#include "kernels/parallel.h"
 #include "kernels/quantized/gemm_s8.h"
+
+typedef struct conv_job {
+  const ptec_qconv *p;
+  ptec_gemm_s8 g;
+  ptec_gemm_s8_rows_fn rows_fn;
+  bool pointwise;
+} conv_job;
+
+/* Output rows [r0, r1) of all images (row r = image r / OH, row r % OH). */
+static void conv_rows(const void *arg, int64_t r0, int64_t r1) {
+  const conv_job *job = arg;
+  const ptec_qconv *p = job->p;
+  const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
+  const int64_t K = job->g.k;
+  const int8_t *x = p->in->data;
+  int8_t *y = p->out->data;
+  int8_t cols[4][PTEC_GEMM_S8_IM2COL];
+  const int8_t *rows[4];
+  int8_t *outs[4];
+  int count = 0;
+  bool pad_row = false; /* cols[3] holds a pointwise pixel in the padding */
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t n = r / Y.h, oy = r % Y.h;
+    for (int64_t ox = 0; ox < Y.w; ox++) {
+      int64_t iy0 = oy * p->stride[0] - p->pad[0], ix0 = ox * p->stride[1] - p->pad[2];
+      const int8_t *xn = x + n * X.sn;
+      if (job->pointwise) {
+        if (iy0 >= 0 && iy0 < X.h && ix0 >= 0 && ix0 < X.w) {
+          rows[count] = xn + iy0 * X.sh + ix0 * X.sw;
+        } else {
+          if (!pad_row) memset(cols[3], (int8_t)p->in_zp, (size_t)K);
+          pad_row = true;
+          rows[count] = cols[3];
+        }
+      } else {
+        int8_t *dst = cols[count];
+        for (int64_t ky = 0; ky < W.h; ky++) {
+          int64_t iy = iy0 + ky * p->dilation[0];
+          for (int64_t kx = 0; kx < W.w; kx++, dst += W.c) {
+            int64_t ix = ix0 + kx * p->dilation[1];
+            if (iy < 0 || iy >= X.h || ix < 0 || ix >= X.w)
+              memset(dst, (int8_t)p->in_zp, (size_t)W.c);
+            else
+              memcpy(dst, xn + iy * X.sh + ix * X.sw, (size_t)W.c);
+          }
+        }
+        rows[count] = cols[count];
+      }
+      outs[count] = y + n * Y.sn + oy * Y.sh + ox * Y.sw;
+      if (++count == 4) {
+        job->rows_fn(&job->g, rows, 4, outs, (ptrdiff_t)Y.sc);
+        count = 0;
+      }
+    }
+  }
+  if (count) job->rows_fn(&job->g, rows, count, outs, (ptrdiff_t)Y.sc);
+}
 
 bool ptec_qconv_s8_by_rows(const ptec_qconv *p, ptec_gemm_s8_rows_fn rows_fn) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
@@ -16,53 +74,15 @@ bool ptec_qconv_s8_by_rows(const ptec_qconv *p, ptec_gemm_s8_rows_fn rows_fn) {
   if ((W.w > 1 && W.sw != W.c) || (W.h > 1 && W.sh != W.w * W.c)) return false;
   const bool pointwise = W.h == 1 && W.w == 1;
   if (K > PTEC_Q_MAX_TERMS_I32 || (!pointwise && K > PTEC_GEMM_S8_IM2COL)) return false;
-  ptec_gemm_s8 g = {
-      .w = p->weight->data, .w_row = (ptrdiff_t)W.sn, .k = (int32_t)K, .n = (int32_t)Y.c,
-      .in_zp = p->in_zp, .w_zp = p->w_zp,
-      .q = {.bias = p->bias ? p->bias->data : NULL, .multiplier = p->multiplier->data,
-            .shift = p->shift->data, .scale_step = (int32_t)p->scale_step,
-            .out_zp = p->out_zp, .act_min = p->act_min, .act_max = p->act_max}};
-  const int8_t *x = p->in->data;
-  int8_t *y = p->out->data;
-  int8_t cols[4][PTEC_GEMM_S8_IM2COL];
-  const int8_t *rows[4];
-  int8_t *outs[4];
-  int count = 0;
-  bool pad_row = false; /* cols[3] holds a pointwise pixel in the padding */
-  for (int64_t n = 0; n < Y.n; n++)
-    for (int64_t oy = 0; oy < Y.h; oy++)
-      for (int64_t ox = 0; ox < Y.w; ox++) {
-        int64_t iy0 = oy * p->stride[0] - p->pad[0], ix0 = ox * p->stride[1] - p->pad[2];
-        const int8_t *xn = x + n * X.sn;
-        if (pointwise) {
-          if (iy0 >= 0 && iy0 < X.h && ix0 >= 0 && ix0 < X.w) {
-            rows[count] = xn + iy0 * X.sh + ix0 * X.sw;
-          } else {
-            if (!pad_row) memset(cols[3], (int8_t)p->in_zp, (size_t)K);
-            pad_row = true;
-            rows[count] = cols[3];
-          }
-        } else {
-          int8_t *dst = cols[count];
-          for (int64_t ky = 0; ky < W.h; ky++) {
-            int64_t iy = iy0 + ky * p->dilation[0];
-            for (int64_t kx = 0; kx < W.w; kx++, dst += W.c) {
-              int64_t ix = ix0 + kx * p->dilation[1];
-              if (iy < 0 || iy >= X.h || ix < 0 || ix >= X.w)
-                memset(dst, (int8_t)p->in_zp, (size_t)W.c);
-              else
-                memcpy(dst, xn + iy * X.sh + ix * X.sw, (size_t)W.c);
-            }
-          }
-          rows[count] = cols[count];
-        }
-        outs[count] = y + n * Y.sn + oy * Y.sh + ox * Y.sw;
-        if (++count == 4) {
-          rows_fn(&g, rows, 4, outs, (ptrdiff_t)Y.sc);
-          count = 0;
-        }
-      }
-  if (count) rows_fn(&g, rows, count, outs, (ptrdiff_t)Y.sc);
+  conv_job job = {
+      .p = p, .rows_fn = rows_fn, .pointwise = pointwise,
+      .g = {.w = p->weight->data, .w_row = (ptrdiff_t)W.sn, .k = (int32_t)K, .n = (int32_t)Y.c,
+            .in_zp = p->in_zp, .w_zp = p->w_zp,
+            .q = {.bias = p->bias ? p->bias->data : NULL, .multiplier = p->multiplier->data,
+                  .shift = p->shift->data, .scale_step = (int32_t)p->scale_step,
+                  .out_zp = p->out_zp, .act_min = p->act_min, .act_max = p->act_max}}};
+  /* Output rows are independent: one share of them per thread. */
+  ptec_parallel_range(p->parallel, conv_rows, &job, Y.n * Y.h);
   return true;
 }
 

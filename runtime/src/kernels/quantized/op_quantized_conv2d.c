@@ -214,6 +214,7 @@ ptec_status ptec_prepare_quantized_conv2d_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_quantized_conv2d_out(ptec_kernel_context *ctx) {
   ptec_qconv p;
   PTEC_TRY(setup(ctx, &p, PTEC_Q_EXECUTE));
+  p.parallel = ctx->parallel;
   /* The ISA variants first (variants.h; `false` without one), then the C paths.
    * (A one-channel input with groups 1 is also "depthwise": both variants may apply.) */
   bool depthwise = ptec_qconv_is_depthwise(&p);

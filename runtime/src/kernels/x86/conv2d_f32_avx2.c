@@ -24,6 +24,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/parallel.h"
 #include "kernels/portable/variants.h"
 
 enum { KC = 256, NR = 16, ROWMAX = 4096 };
@@ -91,55 +92,68 @@ static void channels(const ptec_conv_f32 *p, const float *b, int64_t ldb, int64_
   }
 }
 
+/* 1x1, stride 1, unpadded: blocks [b0, b1) of NR pixels of every image's planes. */
+static void inplace_blocks(const void *arg, int64_t b0, int64_t b1) {
+  const ptec_conv_f32 *p = arg;
+  const int64_t K = p->c, pixels = p->h * p->w_, blocks = (pixels + NR - 1) / NR;
+  for (int64_t blk = b0; blk < b1; blk++) {
+    const int64_t n = blk / blocks, px = blk % blocks * NR;
+    const int64_t nb = pixels - px < NR ? pixels - px : NR;
+    channels(p, p->x + n * p->xs[0] + px, p->xs[1], 0, K, K, p->y + n * p->ys[0] + px, nb);
+  }
+}
+
+/* Other convolutions: output rows [r0, r1) of all images, through the strip. */
+static void strip_rows(const void *arg, int64_t r0, int64_t r1) {
+  const ptec_conv_f32 *p = arg;
+  const int64_t K = p->c * p->kh * p->kw, khw = p->kh * p->kw;
+  float strip[KC * NR];
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t n = r / p->oh, oy = r % p->oh;
+    for (int64_t ox0 = 0; ox0 < p->ow; ox0 += NR) {
+      int64_t nb = p->ow - ox0 < NR ? p->ow - ox0 : NR;
+      float *y = p->y + n * p->ys[0] + oy * p->ys[2] + ox0;
+      for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        int64_t kc = K - k0 < KC ? K - k0 : KC;
+        for (int64_t kk = 0; kk < kc; kk++) {
+          int64_t k = k0 + kk, ic = k / khw, ky = k % khw / p->kw, kx = k % p->kw;
+          float *dst = strip + kk * NR;
+          int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
+          if (iy < 0 || iy >= p->h) {
+            memset(dst, 0, sizeof(float) * NR);
+            continue;
+          }
+          const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
+          int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
+          int64_t ixl = ix0 + (nb - 1) * p->stride[1];
+          if (p->stride[1] == 1 && p->xs[3] == 1 && ix0 >= 0 && ixl < p->w_) {
+            memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
+            for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
+          } else {
+            for (int64_t j = 0; j < NR; j++) {
+              int64_t ix = ix0 + j * p->stride[1];
+              dst[j] = j < nb && ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
+            }
+          }
+        }
+        channels(p, strip, NR, k0, kc, K, y, nb);
+      }
+    }
+  }
+}
+
+/* Each output pixel is summed by one thread in the same order whatever the
+ * split (kernels/parallel.h), so results do not depend on the thread count. */
 static bool gemm_conv(const ptec_conv_f32 *p) {
-  const int64_t K = p->c * p->kh * p->kw;
   if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
     return false;
   const bool inplace = p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 &&
                        p->pad[0] == 0 && p->pad[1] == 0 && p->xs[3] == 1 &&
                        p->xs[2] == p->w_ && p->ys[2] == p->ow;
-  if (inplace) { /* pixels of a plane contiguous in x and y */
-    const int64_t pixels = p->h * p->w_;
-    for (int64_t n = 0; n < p->n; n++)
-      for (int64_t px = 0; px < pixels; px += NR) {
-        int64_t nb = pixels - px < NR ? pixels - px : NR;
-        channels(p, p->x + n * p->xs[0] + px, p->xs[1], 0, K, K, p->y + n * p->ys[0] + px, nb);
-      }
-    return true;
-  }
-  float strip[KC * NR];
-  const int64_t khw = p->kh * p->kw;
-  for (int64_t n = 0; n < p->n; n++)
-    for (int64_t oy = 0; oy < p->oh; oy++)
-      for (int64_t ox0 = 0; ox0 < p->ow; ox0 += NR) {
-        int64_t nb = p->ow - ox0 < NR ? p->ow - ox0 : NR;
-        float *y = p->y + n * p->ys[0] + oy * p->ys[2] + ox0;
-        for (int64_t k0 = 0; k0 < K; k0 += KC) {
-          int64_t kc = K - k0 < KC ? K - k0 : KC;
-          for (int64_t kk = 0; kk < kc; kk++) {
-            int64_t k = k0 + kk, ic = k / khw, ky = k % khw / p->kw, kx = k % p->kw;
-            float *dst = strip + kk * NR;
-            int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
-            if (iy < 0 || iy >= p->h) {
-              memset(dst, 0, sizeof(float) * NR);
-              continue;
-            }
-            const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
-            int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
-            int64_t ixl = ix0 + (nb - 1) * p->stride[1];
-            if (p->stride[1] == 1 && p->xs[3] == 1 && ix0 >= 0 && ixl < p->w_) {
-              memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
-              for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
-            } else {
-              for (int64_t j = 0; j < NR; j++) {
-                int64_t ix = ix0 + j * p->stride[1];
-                dst[j] = j < nb && ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
-              }
-            }
-          }
-          channels(p, strip, NR, k0, kc, K, y, nb);
-        }
-      }
+  if (inplace) /* pixels of a plane contiguous in x and y */
+    ptec_parallel_range(p->parallel, inplace_blocks, p, p->n * ((p->h * p->w_ + NR - 1) / NR));
+  else
+    ptec_parallel_range(p->parallel, strip_rows, p, p->n * p->oh);
   return true;
 }
 
