@@ -124,6 +124,18 @@ def test_output_dir_is_created(tmp_path):
     assert "Sanitizer" not in result.stderr
 
 
+@pytest.mark.parametrize("planned", [[0, 2**39], [0, 2**42], [0, 2**62, 2**62, 2**62]])
+def test_absurd_memory_is_refused_before_allocating(planned, tmp_path):
+    """Terabytes of planned memory (or a sum past SIZE_MAX): ptec-run refuses by name, under
+    ASan too (whose allocator would abort on the attempt)."""
+    program, segments = base_program()
+    plan_of(program).non_const_buffer_sizes = planned
+    result = run(encode(program, segments), tmp_path)
+    assert_status(result, "PTEC_STATUS_OUT_OF_MEMORY")
+    assert "method memory and planned buffers" in result.stderr
+    assert "more than this machine's" in result.stderr
+
+
 # ------------------------------------------------------------ byte level
 
 def _header_field(data: bytes, offset: int, fmt: str, value: int) -> bytes:
