@@ -13,8 +13,8 @@ ARM_PKGS  := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 AARCH64_PKGS := gcc-aarch64-linux-gnu qemu-user
 
 .PHONY: all deps venv build build-host build-clang build-asan build-m55 build-m7 build-m4 \
-        build-firmware build-aarch64 tosa-tools test test-c test-aarch64 test-python demo footprint \
-        clean
+        build-firmware build-aarch64 build-fuzz fuzz-corpus fuzz test-fuzz tosa-tools test test-c \
+        test-aarch64 test-python demo footprint clean
 
 all: build
 
@@ -78,6 +78,31 @@ build-clang: venv
 build-asan: venv
 	$(call cmake_build,asan,Debug,-DCMAKE_C_COMPILER=clang -DPTEC_SANITIZE=ON -DPTEC_BUILD_SHARED=OFF)
 
+# libFuzzer targets (tests/fuzz/README.md): clang, ASan + UBSan, the runtime instrumented.
+build-fuzz: venv
+	$(call cmake_build,fuzz,Debug,-DCMAKE_C_COMPILER=clang -DPTEC_FUZZ=ON -DPTEC_BUILD_SHARED=OFF \
+	  -DPTEC_BUILD_TOOLS=OFF)
+
+# Seed corpora, made from small compiled models and the tests' programs (not committed).
+FUZZ_CORPUS := $(BUILD)/fuzz-corpus
+fuzz-corpus: $(FUZZ_CORPUS)/.stamp
+
+$(FUZZ_CORPUS)/.stamp: tests/fuzz/make_corpus.py tests/c/data/ethosu_programs.h | venv
+	$(PY) tests/fuzz/make_corpus.py $(FUZZ_CORPUS)
+	touch $@
+
+# make fuzz: each target for FUZZ_SECONDS (the corpus grows in build/fuzz-corpus, findings
+# in build/fuzz-findings); prints executions, coverage and findings per target.
+FUZZ_SECONDS ?= 120
+fuzz: build-fuzz fuzz-corpus
+	$(PY) tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
+
+# In make test: a short fixed number of runs per target on its corpus, replaying the
+# committed regression inputs (tests/fuzz/regressions/); keeps the targets building.
+FUZZ_RUNS ?= 2000
+test-fuzz: build-fuzz fuzz-corpus
+	$(PY) tests/fuzz/run.py --runs $(FUZZ_RUNS)
+
 # Cortex-M firmware (hello, ptec-runner, footprint images), one folder per CPU:
 # build/m55 (mps3-an547), build/m7 (mps2-an500), build/m4 (mps2-an386).
 define firmware_build
@@ -112,7 +137,7 @@ build-aarch64: venv
 	$(call aarch64_build,cortex-a76,cortex-a76)
 
 test: deps venv tosa-tools build-host build-clang build-asan build-firmware build-aarch64 test-c \
-      test-aarch64 test-python
+      test-aarch64 test-fuzz test-python
 
 test-c:
 	$(BUILD)/host/ptec-c-tests

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
+
 static const struct {
   const char *descr;
   int dtype;
@@ -20,81 +22,102 @@ static int fail(char *err, size_t cap, const char *msg, const char *path) {
   return -1;
 }
 
+/* Bounded search: the header need not be NUL-terminated. */
+static const char *find(const char *s, const char *end, const char *what) {
+  size_t n = strlen(what);
+  for (; s != NULL && (size_t)(end - s) >= n; s++) {
+    if (memcmp(s, what, n) == 0) return s;
+  }
+  return NULL;
+}
+
+static const char *find_char(const char *s, const char *end, char c) {
+  for (; s != NULL && s < end; s++) {
+    if (*s == c) return s;
+  }
+  return NULL;
+}
+
+int npy_parse(const void *bytes, size_t size, const char *name, npy_array *out, char *err,
+              size_t cap) {
+  const unsigned char *p = bytes;
+  memset(out, 0, sizeof *out);
+  if (size < 10 || memcmp(p, "\x93NUMPY", 6) != 0) return fail(err, cap, "not a .npy file", name);
+  size_t header_len, at;
+  if (p[6] == 1) {
+    header_len = p[8] | (size_t)p[9] << 8;
+    at = 10;
+  } else {
+    if (size < 12) return fail(err, cap, "truncated header", name);
+    header_len = p[8] | (size_t)p[9] << 8 | (size_t)p[10] << 16 | (size_t)p[11] << 24;
+    at = 12;
+  }
+  if (header_len > 65536) return fail(err, cap, "header too long", name);
+  if (header_len > size - at) return fail(err, cap, "truncated header", name);
+  const char *header = (const char *)p + at, *hend = header + header_len;
+  const char *d = find(header, hend, "'descr':");
+  const char *fo = find(header, hend, "'fortran_order':");
+  const char *sh = find(header, hend, "'shape':");
+  out->dtype = -1;
+  if (d) {
+    d = find_char(d + 8, hend, '\'');
+    for (size_t i = 0; d && i < sizeof kDescrs / sizeof kDescrs[0]; i++) {
+      if (hend - d >= 5 && memcmp(d + 1, kDescrs[i].descr, 3) == 0 && d[4] == '\'')
+        out->dtype = kDescrs[i].dtype;
+    }
+  }
+  if (out->dtype < 0) return fail(err, cap, "unsupported dtype (descr)", name);
+  if (!fo || find(fo, hend, "True") == fo + 17) {
+    return fail(err, cap, "fortran-order arrays are not supported", name);
+  }
+  if (!sh) return fail(err, cap, "no shape", name);
+  const char *q = find_char(sh, hend, '(');
+  const char *end = find_char(q, hend, ')');
+  if (!q || !end) return fail(err, cap, "bad shape", name);
+  size_t numel = 1;
+  for (q++; q < end;) {
+    if (*q < '0' || *q > '9') return fail(err, cap, "bad shape", name);
+    uint64_t v = 0;
+    while (q < end && *q >= '0' && *q <= '9') {
+      v = v * 10 + (uint64_t)(*q++ - '0');
+      if (v > INT32_MAX) return fail(err, cap, "shape entry too large", name);
+    }
+    if (out->rank >= PTEC_MAX_RANK) return fail(err, cap, "bad shape: too many dims", name);
+    out->sizes[out->rank++] = (int32_t)v;
+    if (!ptec_mul_size(numel, (size_t)v, &numel)) return fail(err, cap, "shape overflows", name);
+    while (q < end && (*q == ',' || *q == ' ')) q++;
+  }
+  if (!ptec_mul_size(numel, ptec_dtype_size(out->dtype), &out->nbytes)) {
+    return fail(err, cap, "shape overflows", name);
+  }
+  at += header_len;
+  if (out->nbytes > size - at) return fail(err, cap, "truncated data", name);
+  out->data = malloc(out->nbytes ? out->nbytes : 1);
+  if (!out->data) return fail(err, cap, "out of memory", name);
+  memcpy(out->data, p + at, out->nbytes);
+  return 0;
+}
+
 int npy_read(const char *path, npy_array *out, char *err, size_t cap) {
   memset(out, 0, sizeof *out);
   FILE *f = fopen(path, "rb");
   if (!f) return fail(err, cap, "cannot open", path);
-  unsigned char pre[10];
-  if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+  long n = -1;
+  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
     fclose(f);
-    return fail(err, cap, "not a .npy file", path);
+    return fail(err, cap, "cannot read", path);
   }
-  size_t header_len;
-  if (pre[6] == 1) {
-    header_len = pre[8] | (size_t)pre[9] << 8;
+  unsigned char *bytes = malloc(n ? (size_t)n : 1);
+  int rc = -1;
+  if (!bytes) {
+    rc = fail(err, cap, "out of memory", path);
+  } else if (fread(bytes, 1, (size_t)n, f) != (size_t)n) {
+    rc = fail(err, cap, "cannot read", path);
   } else {
-    unsigned char more[2];
-    if (fread(more, 1, 2, f) != 2) {
-      fclose(f);
-      return fail(err, cap, "truncated header", path);
-    }
-    header_len = pre[8] | (size_t)pre[9] << 8 | (size_t)more[0] << 16 | (size_t)more[1] << 24;
+    rc = npy_parse(bytes, (size_t)n, path, out, err, cap);
   }
-  if (header_len > 65536) {
-    fclose(f);
-    return fail(err, cap, "header too long", path);
-  }
-  char *header = calloc(1, header_len + 1);
-  if (!header || fread(header, 1, header_len, f) != header_len) {
-    free(header);
-    fclose(f);
-    return fail(err, cap, "truncated header", path);
-  }
-  int rc = 0;
-  const char *d = strstr(header, "'descr':");
-  const char *fo = strstr(header, "'fortran_order':");
-  const char *sh = strstr(header, "'shape':");
-  out->dtype = -1;
-  if (d) {
-    d = strchr(d + 8, '\'');
-    for (size_t i = 0; d && i < sizeof kDescrs / sizeof kDescrs[0]; i++) {
-      if (strncmp(d + 1, kDescrs[i].descr, 3) == 0) out->dtype = kDescrs[i].dtype;
-    }
-  }
-  if (out->dtype < 0) rc = fail(err, cap, "unsupported dtype (descr)", path);
-  if (rc == 0 && (!fo || strstr(fo, "True") == fo + 17)) {
-    rc = fail(err, cap, "fortran-order arrays are not supported", path);
-  }
-  size_t numel = 1;
-  if (rc == 0 && sh) {
-    const char *p = strchr(sh, '(');
-    const char *end = p ? strchr(p, ')') : NULL;
-    if (!p || !end) rc = fail(err, cap, "bad shape", path);
-    for (p = p ? p + 1 : NULL; rc == 0 && p < end;) {
-      char *next;
-      long v = strtol(p, &next, 10);
-      if (next == p) break;
-      if (v < 0 || out->rank >= PTEC_MAX_RANK) {
-        rc = fail(err, cap, "bad shape", path);
-        break;
-      }
-      out->sizes[out->rank++] = (int32_t)v;
-      numel *= (size_t)v;
-      p = next;
-      while (p < end && (*p == ',' || *p == ' ')) p++;
-    }
-  } else if (rc == 0) {
-    rc = fail(err, cap, "no shape", path);
-  }
-  free(header);
-  if (rc == 0) {
-    out->nbytes = numel * ptec_dtype_size(out->dtype);
-    out->data = malloc(out->nbytes ? out->nbytes : 1);
-    if (!out->data || fread(out->data, 1, out->nbytes, f) != out->nbytes) {
-      rc = fail(err, cap, "truncated data", path);
-      npy_free(out);
-    }
-  }
+  free(bytes);
   fclose(f);
   return rc;
 }

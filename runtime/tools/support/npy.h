@@ -17,6 +17,10 @@ typedef struct npy_array {
 
 /* Returns 0 on success, else -1 with a message in `err`. */
 int npy_read(const char *path, npy_array *out, char *err, size_t err_cap);
+/* The same from the file's bytes; `name` is for messages. Checks the header
+ * within `size`, each dim below 2^31 and the byte count without overflow. */
+int npy_parse(const void *bytes, size_t size, const char *name, npy_array *out, char *err,
+              size_t err_cap);
 int npy_write(const char *path, const npy_array *a, char *err, size_t err_cap);
 void npy_free(npy_array *a);
 
