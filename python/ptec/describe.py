@@ -42,7 +42,9 @@ def _tensor(t: pte.Tensor) -> dict[str, Any]:
     else:
         out["storage"] = "unbound"
     if t.shape_dynamism:
-        out["shape_dynamism"] = pte.TensorShapeDynamism(t.shape_dynamism).name
+        out["shape_dynamism"] = (pte.TensorShapeDynamism(t.shape_dynamism).name
+                                 if t.shape_dynamism in set(pte.TensorShapeDynamism)
+                                 else f"shape_dynamism_{t.shape_dynamism}")
     if t.extra_tensor_info is not None and t.extra_tensor_info.fully_qualified_name:
         out["name"] = t.extra_tensor_info.fully_qualified_name
     return out

@@ -138,7 +138,8 @@ def decode(cls: type, data: bytes, file_identifier: bytes | None = None) -> Any:
         return _decode_table(cls, data, root)
     except FlatBufferError:
         raise
-    except (IndexError, ValueError, struct.error) as e:
+    except (IndexError, ValueError, TypeError, struct.error) as e:
+        # TypeError: the flatbuffers package's check of an offset that went negative.
         raise FlatBufferError(f"malformed {cls.__name__} FlatBuffer: {e}") from e
 
 
