@@ -160,6 +160,14 @@ def runtime_operators() -> list[str]:
     return [lib.ptec_operator_name(k).decode() for k in range(lib.ptec_operator_count())]
 
 
+def _host_memory() -> int:
+    """The machine's physical memory in bytes (1 TiB when the system does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
 def _aligned(nbytes: int) -> np.ndarray:
     """A zeroed uint8 array of `nbytes` whose data is ALIGNMENT-aligned."""
     raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
@@ -222,6 +230,13 @@ class _Method:
         self.requirements = req
         self.planned_sizes = [lib.ptec_method_planned_buffer_size(ctypes.byref(req), k)
                               for k in range(req.num_planned_buffers)]
+        # A program may state any size: what the machine cannot have is refused before
+        # anything is allocated (as ptec-run does).
+        need, have = req.method_memory_bytes + sum(self.planned_sizes), _host_memory()
+        if need > have:
+            raise PtecError("PTEC_STATUS_OUT_OF_MEMORY", f"the program asks for {need} bytes of "
+                            f"method memory and planned buffers, more than this machine's "
+                            f"{have}", "requirements")
         self._method_memory = _aligned(req.method_memory_bytes)
         self._planned = [_aligned(n) for n in self.planned_sizes]
         self._handle = _aligned(lib.ptec_method_struct_size())

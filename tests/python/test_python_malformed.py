@@ -37,6 +37,11 @@ for k, (mutate, status) in tm.TABLE_CASES.items():
     cases["pte table: " + k] = (tm.encode(*mutate(*tm.base_program())), status, pte_x)
 for k, (mutate, status, _) in tm.OVERFLOW_CASES.items():
     cases["pte sizes: " + k] = (tm.encode(*mutate(*tm.base_program())), status, pte_x)
+for planned in ([0, 2**39], [0, 2**42], [0, 2**62, 2**62, 2**62]):  # refused before allocating
+    program, segments = tm.base_program()
+    tm.plan_of(program).non_const_buffer_sizes = planned
+    cases[f"pte memory: planned {planned[1:]}"] = (tm.encode(program, segments),
+                                                   "PTEC_STATUS_OUT_OF_MEMORY", pte_x)
 tosa_good, tosa_x = tt.base_graph().serialize(), np.ones((1, 4, 4, 2), np.int8)
 for k, (mutate, status, _) in tt.BYTE_CASES.items():
     cases["tosa bytes: " + k] = (delegate_program(mutate(tosa_good), tt.base_graph()), status,
