@@ -13,8 +13,8 @@ ARM_PKGS  := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 AARCH64_PKGS := gcc-aarch64-linux-gnu qemu-user
 
 .PHONY: all deps venv build build-host build-clang build-asan build-m55 build-m7 build-m4 \
-        build-firmware build-aarch64 build-fuzz fuzz-corpus fuzz test-fuzz tosa-tools test test-c \
-        test-aarch64 test-python demo footprint clean
+        build-firmware build-aarch64 build-fuzz fuzz-corpus fuzz test-fuzz build-tsan test-tsan \
+        tosa-tools test test-c test-aarch64 test-python demo footprint clean
 
 all: build
 
@@ -97,6 +97,21 @@ FUZZ_SECONDS ?= 120
 fuzz: build-fuzz fuzz-corpus
 	$(PY) tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
+# ThreadSanitizer: programs of the fuzz corpus (fp32, int8, TOSA delegates) run two at once
+# on two threads, each with its own memory, outputs equal to a run alone; and ptec-run's
+# --threads pool on the same programs.
+build-tsan: venv
+	$(call cmake_build,tsan,RelWithDebInfo,-DCMAKE_C_COMPILER=clang -DPTEC_TSAN=ON \
+	  -DPTEC_BUILD_SHARED=OFF)
+
+TSAN_PAIRS := conv_int8:mlp_fp32 conv_fp32:conv_int8 mlp_tosa_int:tosa_malformed_base \
+              conv_tosa_int:mlp_int8
+test-tsan: build-tsan fuzz-corpus
+	@for pair in $(TSAN_PAIRS); do \
+	  $(BUILD)/tsan/ptec-tsan-two-programs $(FUZZ_CORPUS)/pte/$${pair%%:*} \
+	    $(FUZZ_CORPUS)/pte/$${pair##*:} 20 || exit 1; \
+	done
+
 # In make test: a short fixed number of runs per target on its corpus, replaying the
 # committed regression inputs (tests/fuzz/regressions/); keeps the targets building.
 FUZZ_RUNS ?= 2000
@@ -137,7 +152,7 @@ build-aarch64: venv
 	$(call aarch64_build,cortex-a76,cortex-a76)
 
 test: deps venv tosa-tools build-host build-clang build-asan build-firmware build-aarch64 test-c \
-      test-aarch64 test-fuzz test-python
+      test-aarch64 test-fuzz test-tsan test-python
 
 test-c:
 	$(BUILD)/host/ptec-c-tests
