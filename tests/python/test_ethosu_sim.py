@@ -135,8 +135,9 @@ def conv_graph(rng, depthwise=False, big=False, multiplier=1):
 
 
 ACCELERATORS = ["ethos-u55-32", "ethos-u55-64", "ethos-u55-128", "ethos-u55-256", "ethos-u65-256"]
-#: Ethos-U85 configurations the simulator runs (its own command set and weight formats).
-U85 = ["ethos-u85-256"]
+#: Ethos-U85 configurations (its own command set and weight formats; 512 MACs is two
+#: cores, so two weight streams or an interleaved FWD stream).
+U85 = ["ethos-u85-128", "ethos-u85-256", "ethos-u85-512"]
 
 
 @pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
@@ -156,7 +157,7 @@ def test_conv2d_deep(seed, accelerator, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_depthwise(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
     for _ in range(6):
@@ -164,7 +165,7 @@ def test_depthwise(seed, accelerator, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
-@pytest.mark.parametrize("accelerator", ["ethos-u55-128"])
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256"])
 def test_depthwise_multiplier(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
     for _ in range(3):
@@ -202,7 +203,7 @@ def binary_graph(rng, op, shape_b=None):
     return g, [rand_int(rng, shape, np.int8), rand_int(rng, shape_b, np.int8)]
 
 
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 @pytest.mark.parametrize("op", [Op.ADD, Op.SUB, Op.MUL])
 def test_binary(seed, accelerator, op, tmp_path):
     rng = np.random.default_rng(seed)
@@ -211,15 +212,16 @@ def test_binary(seed, accelerator, op, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256"])
 @pytest.mark.parametrize("op", [Op.ADD, Op.MUL])
 @pytest.mark.parametrize("broadcast", ["c", "hw", "scalar"])
-def test_binary_broadcast(seed, op, broadcast, tmp_path):
+def test_binary_broadcast(seed, accelerator, op, broadcast, tmp_path):
     rng = np.random.default_rng(seed)
     shape_b = {"c": lambda s: [1, s[1], s[2], 1], "hw": lambda s: [1, 1, 1, s[3]],
                "scalar": lambda s: [1, 1, 1, 1]}[broadcast]
     for _ in range(3):
         g, inputs = binary_graph(rng, op, shape_b)
-        check(g, inputs, "ethos-u55-128", tmp_path)
+        check(g, inputs, accelerator, tmp_path)
 
 
 def pool_graph(rng, kind):
@@ -239,7 +241,7 @@ def pool_graph(rng, kind):
     return g, [rand_int(rng, xs, np.int8)]
 
 
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 @pytest.mark.parametrize("kind", ["avg", "max"])
 def test_pool(seed, accelerator, kind, tmp_path):
     rng = np.random.default_rng(seed)
@@ -289,11 +291,36 @@ def cnn_graph(rng):
     return g, [rand_int(rng, [1, 8, 8, 4], np.int8)]
 
 
-@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_small_cnn(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
     for _ in range(2):
         g, inputs = cnn_graph(rng)
+        check(g, inputs, accelerator, tmp_path)
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
+@pytest.mark.parametrize("values", [3, 5, 12])
+def test_u85_fwd_lut(seed, accelerator, values, tmp_path):
+    """Deep convolutions whose weights take a few values: Vela picks the U85's FWD
+    format with a (small) LUT, or raw bytes, interleaved across cores on U85-512."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = conv_graph(rng, big=True)
+        w = g.tensors["w"]
+        choice = rng.choice(np.arange(-120, 120), values, replace=False)
+        w.data = rng.choice(choice, size=np.asarray(w.data).size).astype(np.int8).reshape(
+            np.asarray(w.data).shape)
+        check(g, inputs, accelerator, tmp_path)
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-1024", "ethos-u85-2048"])
+def test_u85_wide(seed, accelerator, tmp_path):
+    """Four cores: four SWD weight streams (WEIGHT, WEIGHT1..3) or interleaved FWD."""
+    rng = np.random.default_rng(seed)
+    for make in (lambda: conv_graph(rng, big=True), lambda: conv_graph(rng, depthwise=True, big=True),
+                 lambda: cnn_graph(rng)):
+        g, inputs = make()
         check(g, inputs, accelerator, tmp_path)
 
 
@@ -392,14 +419,58 @@ def test_malformed_named(conv_stream, tmp_path):
     assert status == STATUS["region_access"] and "region 0" in log, log
 
 
-def test_mutated_streams_do_not_crash(seed, tmp_path):
+def test_u85_malformed_named(tmp_path):
+    """U85 streams: the other products' streams and opcodes, and what the
+    simulator does not model, each fail with a named status."""
+    g, inputs = cnn_graph(np.random.default_rng(3))
+    out = vela(g.serialize(), "ethos-u85-256")
+    scratch = bytearray(out.scratch_size)
+    io = out.inputs[0]
+    scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
+    scratch = bytes(scratch)
+    cmd = words(out.cmd_data)
+    run = lambda c=None, acc="ethos-u85-256": run_case(out, scratch, tmp_path, c, accelerator=acc)
+    assert run()[0] == STATUS["ok"]
+    status, log = run(acc="ethos-u55-256")
+    assert status == STATUS["config"] and "product 2" in log, log
+    status, log = run(acc="ethos-u85-512")
+    assert status == STATUS["config"] and "256 MACs" in log, log
+    u55 = vela(g.serialize(), "ethos-u55-256")
+    status, log, _ = run_sim(u55.cmd_data, [u55.weight_data, scratch], "ethos-u85-256", tmp_path)
+    assert status == STATUS["config"], log
+    first = stream_start(cmd)
+    # A U55-only opcode (IFM_IB_END) is no U85 command.
+    bad = cmd.copy()
+    bad[first] = 269
+    status, log = run(bad)
+    assert status == STATUS["unknown_command"] and "Ethos-U85" in log, log
+    # NPU_OP_RESIZE and chaining with accumulators: valid, not simulated.
+    bad = cmd.copy()
+    bad[first] = 7
+    status, log = run(bad)
+    assert status == 10 and "RESIZE" in log, log
+    i = find_cmd(cmd, 292)  # ACC_FORMAT
+    bad = cmd.copy()
+    bad[i] |= 1 << 20  # acc_input KEEP
+    status, log = run(bad)
+    assert status == 10 and "chaining" in log, log
+    # An IFM that reads the chaining buffer before any op wrote it.
+    i = find_cmd(cmd, 261)  # the first IFM_PRECISION
+    bad = cmd.copy()
+    bad[i] |= 2 << 30  # storage CHAINED
+    status, log = run(bad)
+    assert status == STATUS["register_range"] and "chaining buffer" in log, log
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256", "ethos-u85-512"])
+def test_mutated_streams_do_not_crash(seed, accelerator, tmp_path):
     """Seeded bit flips in a real command stream and its weights, run by the
     sanitizer build: every run ends with a status, none reads or writes out of
     bounds."""
     tool("asan")
     rng = np.random.default_rng(seed)
-    g, inputs = cnn_graph(rng)
-    out = vela(g.serialize(), "ethos-u55-128")
+    g, inputs = cnn_graph(rng) if accelerator != "ethos-u85-512" else conv_graph(rng, big=True)
+    out = vela(g.serialize(), accelerator)
     scratch = bytearray(out.scratch_size)
     io = out.inputs[0]
     scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
@@ -419,7 +490,8 @@ def test_mutated_streams_do_not_crash(seed, tmp_path):
         (tmp_path / "cmd.bin").write_bytes(bad.tobytes())
         (tmp_path / "r0.bin").write_bytes(bytes(weights))
         (tmp_path / "r1.bin").write_bytes(bytes(scratch))
-        p = subprocess.run([str(tool("asan")), "u55", "128", str(tmp_path / "cmd.bin"),
+        family, macs = accelerator.split("-")[1:3]
+        p = subprocess.run([str(tool("asan")), family, macs, str(tmp_path / "cmd.bin"),
                             str(tmp_path / "r0.bin"), str(tmp_path / "r1.bin")],
                            capture_output=True, text=True, timeout=300, env=env)
         assert p.returncode <= 11, f"mutation {k}: exit {p.returncode}\n{p.stderr[-2000:]}"

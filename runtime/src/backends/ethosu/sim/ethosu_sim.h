@@ -25,6 +25,19 @@
  * 8-bit LUT). Timing registers (BLOCKDEP, AB_START, IB_END, waits) are
  * accepted and ignored.
  *
+ * Ethos-U85 (product 2, command stream version 1; sim_u85_*.c): its own
+ * opcode map and register fields, the 10-byte U85 scale records (int32 bias,
+ * 31-bit scale), the OFM_SCALE/IFM_SCALE rounding modes, the U85 weight order
+ * (depth first, part kernel first, depthwise, 2:4 sparse; one stream per
+ * core) from SWD (MLW) or FWD (raw or LUT) streams, operand scaling of
+ * ADD/SUB/MUL/MIN/MAX, IFM and IFM2 broadcast, AVERAGE/SUM/NONE/MIN
+ * pooling, OFM transpose and reverse, and op chaining through CHAINED
+ * storage. Not simulated (ETHOSU_SIM_ERR_NOT_IMPLEMENTED, named): RESIZE,
+ * BRANCH, accumulator chaining (acc_input/acc_output), 48-bit accumulators
+ * (int16 convolutions), the other elementwise modes, ARGMAX, LUTs wider than
+ * 8 bits, TILE3X1 storage, gather/scatter DMA, DOUBLE_ASYMMETRIC rounding
+ * and double-rounding shifts.
+ *
  * Every memory access is checked against the region sizes first; a bad
  * stream gives a status and a message naming the command at fault (its byte
  * offset in the command stream), never a write outside the regions.
@@ -144,6 +157,10 @@ typedef struct ethosu_sim {
   ethosu_sim_op_stats cur; /* the operation being executed */
   char *msg;
   size_t msg_cap;
+  /* U85 op chaining: the chaining buffer at the top of the work buffer */
+  size_t chain_bytes;       /* reserved for the chained OFM (0: none) */
+  uint32_t chain_shape[4];  /* h, w, c, element bytes */
+  uint32_t chain_state;     /* SIM_CHAIN_* bits (sim_internal.h) */
   uint8_t shram[ETHOSU_SIM_SHRAM_BYTES];
 } ethosu_sim;
 

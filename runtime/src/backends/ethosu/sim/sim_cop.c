@@ -309,6 +309,7 @@ static ethosu_sim_status run_stream(ethosu_sim *sim) {
         stats_begin(sim, op, p);
         if (sim->product == ETHOSU_SIM_U85) SIM_TRY(sim_u85_check_op(sim, op, p));
         SIM_TRY(run_op(sim, op, p));
+        sim_u85_chain_op_done(sim);
         stats_end(sim);
         break;
       default:
@@ -357,6 +358,8 @@ ethosu_sim_status ethosu_sim_run(ethosu_sim *sim, const void *cmd, size_t cmd_si
   SIM_CHECK(sim, n >= 0 && n <= ETHOSU_SIM_MAX_REGIONS && (n == 0 || (bases && sizes)),
             ETHOSU_SIM_ERR_ARGUMENT, "%d regions (at most %d)", n, ETHOSU_SIM_MAX_REGIONS);
   memset(&sim->r, 0, sizeof sim->r);
+  sim->chain_bytes = 0;
+  sim->chain_state = 0;
   sim->nregions = (uint32_t)n;
   for (int i = 0; i < ETHOSU_SIM_MAX_REGIONS; i++) {
     sim->base[i] = i < n ? (uint8_t *)(uintptr_t)bases[i] : NULL;

@@ -28,7 +28,8 @@ static int64_t clz32(int64_t v) {
 static int64_t sat32(int64_t v) { return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v; }
 
 typedef struct ew {
-  uint32_t mode, scale_mode, ifm_round, ofm_round;
+  uint32_t mode, scale_mode, ifm_round, ifm2_round, ofm_round;
+  bool u85; /* operands scaled by IFM_SCALE / IFM2_SCALE */
   uint32_t unscaled_shift;
   bool wide; /* 32-bit inputs: no operand scaling, no zero points */
 } ew;
@@ -38,7 +39,10 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
   switch (e->mode) {
     case SIM_EW_ADD:
     case SIM_EW_SUB: {
-      if (e->scale_mode == 1) {
+      if (e->u85) {
+        a = sim_scale_round(a, r->ifm_scale, r->ifm_scale_shift, e->ifm_round);
+        b = sim_scale_round(b, r->ifm2_scale, r->ifm2_scale_shift, e->ifm2_round);
+      } else if (e->scale_mode == 1) {
         a = sim_scale_round(a, r->opa_scale, r->opa_scale_shift, e->ifm_round);
         b = b * ((int64_t)1 << e->unscaled_shift);
       } else if (e->scale_mode == 2) {
@@ -81,14 +85,23 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
 
 ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
   const ethosu_sim_regs *r = &sim->r;
-  SIM_CHECK(sim, mode <= SIM_EW_SHL, ETHOSU_SIM_ERR_REGISTER_RANGE, "elementwise mode %u", mode);
+  bool u85 = sim->product == ETHOSU_SIM_U85;
+  SIM_CHECK(sim, mode <= SIM_EW_SHL || (u85 && mode <= 42), ETHOSU_SIM_ERR_REGISTER_RANGE,
+            "elementwise mode %u", mode);
+  SIM_CHECK(sim, !u85 || mode <= SIM_EW_MAX, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "Ethos-U85 elementwise mode %u (LRELU, ABS, CLZ, shifts, DIV, compare, logic)", mode);
   uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
   bool unary = mode == SIM_EW_LRELU || mode == SIM_EW_ABS || mode == SIM_EW_CLZ;
-  uint32_t bc = r->ifm2_broadcast;
-  bool scalar = !unary && ((bc >> 6) & 1), ifm2_is_a = (bc >> 5) & 1;
+  /* IFM2_BROADCAST: U55/U65 H 1, W 2, C 4, operand order 32, scalar 64;
+   * U85 H 1, W 2, C 4, scalar 8, and the IFM may be broadcast too. */
+  uint32_t bc = r->ifm2_broadcast, bc1 = u85 ? r->ifm_broadcast : 0;
+  bool scalar = !unary && (u85 ? (bc >> 3) & 1 : (bc >> 6) & 1);
+  bool ifm2_is_a = !u85 && ((bc >> 5) & 1);
   bool bh = bc & 1, bw = (bc >> 1) & 1, bcc = (bc >> 2) & 1;
+  bool ah = bc1 & 1, aw = (bc1 >> 1) & 1, ac = (bc1 >> 2) & 1;
+  SIM_CHECK(sim, (bc1 & 8) == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "a scalar IFM");
   sim_fmap ifm, ifm2, ofm;
-  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", oh, ow, oc, false));
+  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ah ? 1 : oh, aw ? 1 : ow, ac ? 1 : oc, false));
   SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
   if (!unary && !scalar) {
     SIM_TRY(sim_fmap_setup(sim, &ifm2, &r->ifm2, "IFM2", bh ? 1 : oh, bw ? 1 : ow, bcc ? 1 : oc,
@@ -102,20 +115,30 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
   ew e;
   e.mode = mode;
   e.scale_mode = (r->ifm.precision >> 8) & 3;
+  e.u85 = u85;
   e.ifm_round = (r->ifm.precision >> 14) & 3;
+  e.ifm2_round = e.ifm_round;
   e.ofm_round = (r->ofm.precision >> 14) & 3;
+  if (u85) {
+    e.scale_mode = 0;
+    SIM_TRY(sim_u85_round_mode(sim, r->ifm_scale_param, false, &e.ifm_round));
+    SIM_TRY(sim_u85_round_mode(sim, r->ifm2_scale_param, false, &e.ifm2_round));
+    SIM_TRY(sim_ofm_round_mode(sim, &e.ofm_round));
+  }
   e.wide = ifm.elem_size == 4;
   e.unscaled_shift = ifm.elem_size == 1 ? 19 : 14;
-  SIM_CHECK(sim, e.scale_mode <= 2 && e.ifm_round <= 2 && e.ofm_round <= 2,
+  SIM_CHECK(sim, e.scale_mode <= 2 && (u85 || (e.ifm_round <= 2 && e.ofm_round <= 2)),
             ETHOSU_SIM_ERR_REGISTER_RANGE, "IFM scale mode %u, round modes %u/%u", e.scale_mode,
             e.ifm_round, e.ofm_round);
   /* A scalar IFM2 is 16 bits, signed when IFM2 is signed. */
-  int64_t scalar_value = ifm2.is_signed ? sim_sext16(r->ifm2_scalar)
-                                        : (int64_t)(r->ifm2_scalar & 0xffff);
+  int64_t scalar_value = u85              ? (int64_t)r->op_scalar
+                         : ifm2.is_signed ? sim_sext16(r->ifm2_scalar)
+                                          : (int64_t)(r->ifm2_scalar & 0xffff);
   for (uint32_t y = 0; y < oh; y++) {
     for (uint32_t x = 0; x < ow; x++) {
       for (uint32_t c = 0; c < oc; c++) {
-        int64_t v1 = sim_fmap_read(sim, &ifm, y, x, c) - (e.wide ? 0 : ifm.zero_point);
+        int64_t v1 = sim_fmap_read(sim, &ifm, ah ? 0 : y, aw ? 0 : x, ac ? 0 : c) -
+                     (e.wide ? 0 : ifm.zero_point);
         int64_t v2 = 0;
         if (!unary) {
           v2 = scalar ? scalar_value

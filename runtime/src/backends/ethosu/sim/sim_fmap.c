@@ -42,10 +42,27 @@ ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_
   f->is_signed = (p & 1) != 0;
   f->brick = format == 1;
   f->zero_point = r->zero_point;
+  f->transpose = 0;
+  f->reverse = 0;
+  if (is_ofm && sim->product == ETHOSU_SIM_U85) {
+    /* U85 OFM transpose/reverse: the registers give the op's (h, w, c); the
+     * tensor in memory is its permutation (sim_fmap_write). */
+    f->transpose = (p >> 11) & 7;
+    f->reverse = (p >> 9) & 3;
+    SIM_CHECK(sim, f->transpose != 4 && f->transpose != 5, ETHOSU_SIM_ERR_REGISTER_RANGE,
+              "OFM transpose %u", f->transpose);
+    uint32_t d[3] = {h, w, c}, o[3];
+    sim_permute(f->transpose, d, o);
+    h = o[0], w = o[1], c = o[2];
+  }
   f->h = h;
   f->w = w;
   f->c = c;
+  f->mem = NULL;
   if (h == 0 || w == 0 || c == 0) return ETHOSU_SIM_OK;
+  if (sim->product == ETHOSU_SIM_U85 && ((p >> 14) & 3) == SIM_STORAGE_CHAINED) {
+    return sim_u85_chain_fmap(sim, f, is_ofm);
+  }
   const uint64_t limit = (uint64_t)1 << 40; /* addresses and strides are 40-bit */
   SIM_CHECK(sim, f->stride_x < limit && f->stride_y < limit && f->stride_c < limit,
             ETHOSU_SIM_ERR_REGISTER_RANGE, "%s stride beyond 40 bits", name);
@@ -86,8 +103,8 @@ static uint64_t element_offset(const sim_fmap *f, uint32_t y, uint32_t x, uint32
 }
 
 int64_t sim_fmap_read(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c) {
-  const uint8_t *p = sim->base[f->region] + element_offset(f, y, x, c);
-  sim->cur.bytes_read[f->region] += f->elem_size;
+  const uint8_t *p = (f->mem != NULL ? f->mem : sim->base[f->region]) + element_offset(f, y, x, c);
+  if (f->mem == NULL) sim->cur.bytes_read[f->region] += f->elem_size;
   uint32_t u = p[0];
   for (uint32_t i = 1; i < f->elem_size; i++) u |= (uint32_t)p[i] << (8 * i);
   if (!f->is_signed) return (int64_t)u;
@@ -98,10 +115,27 @@ int64_t sim_fmap_read(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x
   }
 }
 
+void sim_permute(uint32_t transpose, const uint32_t in[3], uint32_t out[3]) {
+  /* ACTIVATION_TRANSPOSE HWC 0, WHC 1, HCW 2, WCH 3, CHW 6, CWH 7: which op
+   * axis (0 h, 1 w, 2 c) becomes the tensor's h, w and c (4, 5: none). */
+  static const uint8_t axes[8][3] = {{0, 1, 2}, {1, 0, 2}, {0, 2, 1}, {1, 2, 0},
+                                     {0, 1, 2}, {0, 1, 2}, {2, 0, 1}, {2, 1, 0}};
+  for (int i = 0; i < 3; i++) out[i] = in[axes[transpose][i]];
+}
+
 void sim_fmap_write(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c,
                     int64_t v) {
-  uint8_t *p = sim->base[f->region] + element_offset(f, y, x, c);
-  sim->cur.bytes_written[f->region] += f->elem_size;
+  if (f->transpose != 0 || f->reverse != 0) {
+    uint32_t in[3] = {y, x, c}, o[3];
+    sim_permute(f->transpose, in, o);
+    /* ACTIVATION_REVERSE: none, H, W, C of the tensor. */
+    if (f->reverse == 1) o[0] = f->h - 1 - o[0];
+    if (f->reverse == 2) o[1] = f->w - 1 - o[1];
+    if (f->reverse == 3) o[2] = f->c - 1 - o[2];
+    y = o[0], x = o[1], c = o[2];
+  }
+  uint8_t *p = (f->mem != NULL ? f->mem : sim->base[f->region]) + element_offset(f, y, x, c);
+  if (f->mem == NULL) sim->cur.bytes_written[f->region] += f->elem_size;
   uint32_t u = (uint32_t)v;
   for (uint32_t i = 0; i < f->elem_size; i++) p[i] = (uint8_t)(u >> (8 * i));
 }

@@ -4,7 +4,7 @@
  * bits read LSB first:
  *   a 256-bit header: bit 0 raw flag, bit 1 small-LUT flag, 102 pad bits,
  *   8-bit zero_adjust (bits 104-111, signed), sixteen 9-bit LUT entries
- *   (bits 112-255, two's complement);
+ *   (bits 112-255, sign and magnitude: bit 0 the sign, as MLW's palette);
  *   then one code per weight: raw, 8 bits (a signed byte); else a LUT index
  *   of 4 bits (2 with the small LUT, whose first 4 entries are used).
  * A weight is its code's value minus zero_adjust (measured on Vela 5.2.0
@@ -29,7 +29,7 @@ int64_t sim_fwd_decode(const uint8_t *in, size_t in_size, int16_t *out, size_t c
   int16_t lut[16];
   for (uint32_t i = 0; i < 16; i++) {
     uint32_t e = bits_at(in, 112 + 9 * (size_t)i, 9);
-    lut[i] = (int16_t)(e >= 256 ? (int32_t)e - 512 : (int32_t)e);
+    lut[i] = (int16_t)((e & 1u) ? -(int32_t)(e >> 1) : (int32_t)(e >> 1));
   }
   const uint8_t *data = in + FWD_HEADER_BYTES;
   size_t data_bits = (in_size - FWD_HEADER_BYTES) * 8;

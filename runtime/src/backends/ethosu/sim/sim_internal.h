@@ -61,7 +61,10 @@ enum {
   SIM_ROUND_TRUNCATE_LOWER = 4 /* floor */
 };
 enum { SIM_ACC_I32 = 0, SIM_ACC_I40 = 1 };
-enum { SIM_POOL_MAX = 0, SIM_POOL_AVERAGE = 1, SIM_POOL_REDUCE_SUM = 2 };
+enum {
+  SIM_POOL_MAX = 0, SIM_POOL_AVERAGE = 1, SIM_POOL_REDUCE_SUM = 2,
+  SIM_POOL_SUM = 3, SIM_POOL_NONE = 4, SIM_POOL_MIN = 5 /* U85 */
+};
 enum {
   SIM_EW_MUL = 0, SIM_EW_ADD, SIM_EW_SUB, SIM_EW_MIN, SIM_EW_MAX, SIM_EW_LRELU, SIM_EW_ABS,
   SIM_EW_CLZ, SIM_EW_SHR, SIM_EW_SHL
@@ -112,7 +115,11 @@ typedef struct sim_fmap {
   bool brick;          /* NHCWB16 */
   int32_t zero_point;
   uint32_t h, w, c;    /* logical extent */
+  uint8_t *mem;        /* NULL, or the U85's chaining buffer (dense NHWC) */
+  uint32_t transpose, reverse; /* U85 OFM: the tensor permutes the op's (h, w, c) */
 } sim_fmap;
+/* The tensor's (h, w, c) of an op's (h, w, c) under ACTIVATION_TRANSPOSE. */
+void sim_permute(uint32_t transpose, const uint32_t in[3], uint32_t out[3]);
 
 /* Builds the view from the latched registers and checks every tile's span
  * against its region (so element access needs no further check). */
@@ -146,6 +153,16 @@ int64_t sim_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v);
 ethosu_sim_status sim_check_activation(ethosu_sim *sim, const sim_fmap *ofm);
 
 /* ------------------------------------------------------------ Ethos-U85 */
+
+/* U85 activation storage (IFM/IFM2/OFM_PRECISION bits 14-15). */
+enum { SIM_STORAGE_TILE2X2 = 0, SIM_STORAGE_TILE3X1 = 1, SIM_STORAGE_CHAINED = 2 };
+/* A CHAINED feature map (sim_u85_chain.c): an OFM goes to the chaining
+ * buffer (the top of the work buffer, kept until the next op has read it),
+ * an IFM reads it back; shapes and types must match. */
+ethosu_sim_status sim_u85_chain_fmap(ethosu_sim *sim, sim_fmap *f, bool is_ofm);
+enum { SIM_CHAIN_VALID = 1, SIM_CHAIN_READ = 2, SIM_CHAIN_WRITTEN = 4 };
+/* After each op: a written buffer becomes valid, a read one is released. */
+void sim_u85_chain_op_done(ethosu_sim *sim);
 
 /* Latches a register every product has in the same place (sim_cop.c);
  * false for a product-specific opcode. */

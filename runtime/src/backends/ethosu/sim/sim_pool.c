@@ -11,6 +11,9 @@
  * divisor's rounding is not documented; the simulator uses TOSA's
  * (apply_scale_32 with reciprocal_scale(count)), then OFM_SCALE.
  * REDUCE_SUM sums the window over all IFM channels into each OFM element.
+ * The U85 always divides AVERAGE by the count itself (OFM_SCALE 1 even
+ * without padding), and adds SUM (large averages, scaled by OFM_SCALE), NONE
+ * (a 1x1 window: rescales and copies) and MIN.
  */
 #include "backends/ethosu/sim/sim_internal.h"
 
@@ -24,8 +27,16 @@ static void reciprocal(uint32_t count, uint32_t *m, uint32_t *s) {
 
 ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   const ethosu_sim_regs *r = &sim->r;
-  SIM_CHECK(sim, mode <= SIM_POOL_REDUCE_SUM, ETHOSU_SIM_ERR_REGISTER_RANGE, "pooling mode %u",
+  bool u85 = sim->product == ETHOSU_SIM_U85;
+  SIM_CHECK(sim, mode <= SIM_POOL_REDUCE_SUM || u85, ETHOSU_SIM_ERR_REGISTER_RANGE,
+            "pooling mode %u", mode);
+  SIM_CHECK(sim, mode <= SIM_POOL_MIN, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "pooling mode ARGMAX (%u)",
             mode);
+  /* U85: SUM and NONE (1x1 kernels) add the window, MIN is MAX's mirror. The
+   * U85 divides AVERAGE by the window's valid positions itself, padded or not. */
+  bool average = mode == SIM_POOL_AVERAGE, minimum = mode == SIM_POOL_MIN;
+  if (mode == SIM_POOL_SUM || mode == SIM_POOL_NONE) mode = SIM_POOL_AVERAGE;
+  if (minimum) mode = SIM_POOL_MAX;
   uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
   uint32_t ic = mode == SIM_POOL_REDUCE_SUM ? r->ifm_depth_m1 + 1 : oc;
   sim_kernel k;
@@ -43,7 +54,7 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   for (uint32_t y = 0; y < oh; y++) {
     for (uint32_t x = 0; x < ow; x++) {
       for (uint32_t c = 0; c < oc; c++) {
-        int64_t acc = mode == SIM_POOL_MAX ? INT64_MIN : 0;
+        int64_t acc = mode == SIM_POOL_MAX ? (minimum ? INT64_MAX : INT64_MIN) : 0;
         uint32_t count = 0;
         for (uint32_t ky = 0; ky < k.kh; ky++) {
           int64_t iy = (int64_t)y * k.stride_y + (int64_t)ky * k.dil_y - r->ifm_pad_top;
@@ -60,14 +71,14 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
             }
             int64_t v = sim_fmap_read(sim, &ifm, (uint32_t)iy, (uint32_t)ix, c) - ifm.zero_point;
             if (mode == SIM_POOL_MAX) {
-              acc = v > acc ? v : acc;
+              acc = minimum ? (v < acc ? v : acc) : (v > acc ? v : acc);
             } else {
               acc += v;
             }
           }
         }
         if (count == 0) acc = 0; /* a window entirely in the padding */
-        if (mode == SIM_POOL_AVERAGE && padded && count > 0) {
+        if (average && (padded || u85) && count > 0) {
           uint32_t m, s;
           reciprocal(count, &m, &s);
           acc = sim_scale_round(acc, m, s, SIM_ROUND_NATURAL);

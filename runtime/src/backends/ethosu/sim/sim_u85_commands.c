@@ -138,13 +138,12 @@ ethosu_sim_status sim_u85_check_op(ethosu_sim *sim, uint32_t op, uint32_t param)
             r->acc_format & 3);
   SIM_CHECK(sim, sim_u85_ofm_ublock_depth(sim) != 0, ETHOSU_SIM_ERR_REGISTER_RANGE,
             "microblock %u", (r->acc_format >> 8) & 7);
-  uint32_t reverse = (r->ofm.precision >> 9) & 3, transpose = (r->ofm.precision >> 11) & 7;
-  SIM_CHECK(sim, reverse == 0 && transpose == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "OFM reverse %u / transpose %u", reverse, transpose);
-  /* Storage: TILE2X2 (the tiles every op here reads), or NONE. */
+  /* Storage: TILE2X2 (the tiles every op here reads) or CHAINED (sim_u85_chain.c). */
   uint32_t ofm_storage = (r->ofm.precision >> 14) & 3, ifm_storage = (r->ifm.precision >> 14) & 3;
-  SIM_CHECK(sim, ofm_storage == 0 && ifm_storage == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "activation storage IFM %u / OFM %u (TILE3X1, CHAINED)", ifm_storage, ofm_storage);
+  uint32_t ifm2_storage = op == NPU_OP_ELEMENTWISE ? (r->ifm2.precision >> 14) & 3 : 0;
+  SIM_CHECK(sim, (ofm_storage & 1) == 0 && (ifm_storage & 1) == 0 && (ifm2_storage & 1) == 0,
+            ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "activation storage IFM %u / IFM2 %u / OFM %u",
+            ifm_storage, ifm2_storage, ofm_storage);
   SIM_CHECK(sim, r->ifm_upscale == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "IFM upscale mode %u",
             r->ifm_upscale);
   return ETHOSU_SIM_OK;

@@ -254,7 +254,8 @@ static void unorder(const ethosu_sim *sim, sim_kernel *k, const int16_t *v, int6
 
 ethosu_sim_status sim_weight_work_setup(ethosu_sim *sim, size_t dense, sim_weight_work *ww) {
   /* Work buffer: [dense kernel | decoded stream ... | slice temporaries]. */
-  size_t work_elems = sim->work_size / sizeof(int16_t);
+  /* Below the U85's chaining buffer, if an op holds one. */
+  size_t work_elems = (sim->work_size - sim->chain_bytes) / sizeof(int16_t);
   size_t tmp_elems = 2 * 32769;
   SIM_CHECK(sim, work_elems > dense + 2 * tmp_elems + 2, ETHOSU_SIM_ERR_WORKSPACE,
             "%zu bytes of work buffer, the op needs more than %zu", sim->work_size,

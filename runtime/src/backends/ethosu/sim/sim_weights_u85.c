@@ -32,13 +32,30 @@ typedef struct u85_order {
   bool depthwise, sparse;
 } u85_order;
 
+/* A stream's values in decoded order; with FWD on several cores the
+ * streams are interleaved in blocks of `block` values (stream 0's first
+ * block, stream 1's, ..., stream 0's second). */
 typedef struct cursor {
   const int16_t *v;
-  int64_t n, pos;
+  int64_t n, pos; /* n: values in the decoded buffer; pos: this stream's count */
+  int64_t block, streams, stream;
 } cursor;
 
+static int64_t at(const cursor *c, int64_t i) {
+  if (c->block == 0) return i;
+  return i / c->block * c->block * c->streams + c->stream * c->block + i % c->block;
+}
+
+static bool next(cursor *c, int16_t *v) {
+  int64_t i = at(c, c->pos);
+  if (i >= c->n) return false;
+  *v = c->v[i];
+  c->pos++;
+  return true;
+}
+
 static bool skip(cursor *c, int64_t count) {
-  if (count > c->n - c->pos) return false;
+  if (count > 0 && at(c, c->pos + count - 1) >= c->n) return false;
   c->pos += count;
   return true;
 }
@@ -75,8 +92,8 @@ static bool unorder_u85(const u85_order *o, sim_kernel *k, cursor *c) {
                         for (int ouz = o->stream * 4; ouz < o->oubd; ouz += 4 * o->streams) {
                           for (int oui = 0; oui < 4; oui++) {
                             for (int iz = 0; iz < step; iz++) {
-                              if (c->pos >= c->n) return false;
-                              int16_t val = c->v[c->pos++];
+                              int16_t val;
+                              if (!next(c, &val)) return false;
                               int i = ib + iuo + iui + iz, oc = ob + ouo + oui + ouz;
                               int ki = o->depthwise ? 0 : i;
                               if ((o->depthwise ? i == 0 : i < o->id) && oc < o->od) {
@@ -141,11 +158,13 @@ ethosu_sim_status sim_u85_weights_decode(ethosu_sim *sim, sim_kernel *k, bool de
   o.dec_x = 8 / (int)k->dil_x;
   o.dec_y = 8 / (int)k->dil_y;
   o.dw_pad = ifm_bits != 16 && sim->macs <= 256 ? 0 : sim->macs <= 512 ? 2 : 6;
-  o.streams = fwd ? 1 : u85_cores(sim->macs);
+  o.streams = u85_cores(sim->macs);
   SIM_CHECK(sim, o.oubd >= 4 && o.oubd % (4 * o.streams) == 0, ETHOSU_SIM_ERR_REGISTER_RANGE,
             "microblock depth %d for %d weight streams", o.oubd, o.streams);
-  SIM_CHECK(sim, !fwd || u85_cores(sim->macs) == 1, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "FWD weights interleaved for %d cores", u85_cores(sim->macs));
+  /* FWD: one stream, the cores' orders interleaved in blocks (Vela's
+   * EthosU85WeightOrderingFwd): a microblock's kernel-round of values each. */
+  int cores = u85_cores(sim->macs);
+  int64_t fwd_block = fwd && cores > 1 ? (int64_t)o.oubd * o.iubd * o.round / cores : 0;
 
   size_t dense = (size_t)k->ofm_depth * k->kh * k->kw * (size_t)o.id;
   sim_weight_work ww;
@@ -153,7 +172,16 @@ ethosu_sim_status sim_u85_weights_decode(ethosu_sim *sim, sim_kernel *k, bool de
   int16_t *w = ww.dense, *decoded = ww.decoded;
   size_t cap = ww.cap;
   k->w = w;
+  int64_t n = 0;
   for (int s = 0; s < o.streams; s++) {
+    if (fwd && s > 0) {
+      o.stream = s;
+      cursor c = {decoded, n, 0, fwd_block, cores, s};
+      SIM_CHECK(sim, unorder_u85(&o, k, &c), ETHOSU_SIM_ERR_WEIGHT_STREAM,
+                "FWD core %d: %lld weights decoded, the op's %ux%ux%ux%d kernel needs more", s,
+                (long long)n, k->ofm_depth, k->kh, k->kw, o.id);
+      continue;
+    }
     uint64_t base = s == 0 ? r->weight_base : r->weightn_base[s - 1];
     uint64_t length = s == 0 ? r->weight_length : r->weightn_length[s - 1];
     SIM_CHECK(sim, length > 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "weight stream %d: length 0", s);
@@ -161,7 +189,7 @@ ethosu_sim_status sim_u85_weights_decode(ethosu_sim *sim, sim_kernel *k, bool de
     SIM_TRY(sim_region_span(sim, r->weight_region, base, length, "weight stream", &stream));
     sim->cur.bytes_read[r->weight_region] += length;
     const char *why;
-    int64_t n = fwd ? sim_fwd_decode(stream, length, decoded, cap, &why)
+    n = fwd ? sim_fwd_decode(stream, length, decoded, cap, &why)
                     : sim_mlw_decode(stream, length, decoded, cap, ww.tmp, ww.tmp_cap, &why);
     size_t enough = ethosu_sim_work_size(k->ofm_depth, k->kh, k->kw, (uint32_t)o.id);
     SIM_CHECK(sim, n != -2 || sim->work_size >= enough, ETHOSU_SIM_ERR_WORKSPACE,
@@ -169,7 +197,7 @@ ethosu_sim_status sim_u85_weights_decode(ethosu_sim *sim, sim_kernel *k, bool de
               sim->work_size, k->ofm_depth, k->kh, k->kw, o.id, enough);
     SIM_CHECK(sim, n >= 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "%s: %s", fwd ? "FWD" : "MLW", why);
     o.stream = s;
-    cursor c = {decoded, n, 0};
+    cursor c = {decoded, n, 0, fwd_block, cores, 0};
     SIM_CHECK(sim, unorder_u85(&o, k, &c), ETHOSU_SIM_ERR_WEIGHT_STREAM,
               "stream %d: %lld weights decoded, the op's %ux%ux%ux%d kernel needs more", s,
               (long long)n, k->ofm_depth, k->kh, k->kw, o.id);
