@@ -79,6 +79,8 @@ INT8_CASES = {
     "avg_pool_padded": (lambda: Fn(nn.AvgPool2d(3, 2, 1)), IMAGE),
     "max_pool": (lambda: Fn(nn.MaxPool2d(3, 2, 1)), IMAGE),
     "global_mean": (lambda: Fn(lambda y: y.mean((2, 3))), IMAGE),
+    # int32 sums of more than SPATIAL_SUM_AS_DEPTHWISE_BYTES: a depthwise sum
+    "global_mean_large": (lambda: Fn(lambda y: y.mean((2, 3)), cout=64), (1, 3, 16, 20)),
     "sigmoid_table": (lambda: Fn(torch.sigmoid), IMAGE),
     "hardswish_table": (lambda: Fn(F.hardswish), IMAGE),
     "cat_permute_slice": (lambda: TwoInputs(

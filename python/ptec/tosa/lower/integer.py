@@ -222,12 +222,19 @@ def convert_max_pool2d(lw: Lowering, node) -> None:
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), NHWC)
 
 
+#: int32 bytes of a spatial reduction above which it is a depthwise sum (below,
+#: Vela's own REDUCE_SUM path is cheaper: DS-CNN's 25x5x64 mean costs 3.6 K cycles
+#: that way on a U55-128 and 11.2 K as a depthwise sum).
+SPATIAL_SUM_AS_DEPTHWISE_BYTES = 64 * 1024
+
+
 def _spatial_sum(lw: Lowering, xt, input_zp: int, base: str):
     """sum over H and W of an NHWC int8 tensor, minus the zero point, as int32:
     a depthwise convolution with a kernel of ones the size of the image. The same
     integers as RESCALE to int32 then REDUCE_SUM over H and W, but one NPU
     operation: Vela reduces natively over channels only and transposes the int32
-    tensor for H and W (1.7 M of MobileNetV2's 3.7 M cycles on an Ethos-U85-256)."""
+    tensor for H and W, which for a large tensor costs far more (MobileNetV2's
+    7x7x1280 mean: 1.9 M of its 5.6 M cycles on an Ethos-U85-256)."""
     n, h, w, c = xt.shape
     ones = lw.const(f"{base}_ones", np.ones((h, w, c, 1), np.int8), I8)
     return lw.op(Op.DEPTHWISE_CONV2D, [xt, ones, lw.const(f"{base}_bias", np.zeros(c), I32),
@@ -242,7 +249,8 @@ def convert_mean(lw: Lowering, node) -> None:
     rank = fx_val(x).dim()
     perm = lw.perm_of(x)
     axes = sorted(perm.index(d % rank) for d in (dims if len(dims) else range(rank)))
-    if dtype == I8 and tuple(perm) == NHWC and axes == [1, 2]:
+    if (dtype == I8 and tuple(perm) == NHWC and axes == [1, 2]
+            and 4 * fx_val(x).numel() > SPATIAL_SUM_AS_DEPTHWISE_BYTES):
         acc = _spatial_sum(lw, lw.value(x, perm), input_zp, node.name)
     else:
         acc = _to_int32(lw, lw.value(x, perm), input_zp, f"{node.name}_wide")
