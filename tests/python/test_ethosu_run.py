@@ -9,8 +9,12 @@ Arm's driver API -> ptec's simulated NPU (runtime/src/backends/ethosu/sim).
   (examples/models.py) for ethos-u55-128 equal the host int8 build bit for
   bit through `ptec.load`, `build/host/ptec-run --npu` and the ASan+UBSan
   `build/asan/ptec-run --npu` (leak checking on);
-- the U85 is not simulated yet: its programs fail with the simulator's named
-  status "not simulated", in Python and in ptec-run;
+- on ethos-u85-256 the same op families and DS-CNN / MobileNetV2 96x96 x0.5
+  equal the host int8 build bit for bit through `ptec.load` (and DS-CNN through
+  ptec-run and the ASan ptec-run); what the simulator does not model of the
+  U85 fails with the named status "not simulated" (U85_UNSUPPORTED and
+  U85_NOT_SIMULATED list it, with the reason: int16 activations, 48-bit
+  accumulators);
 - on the emulated Cortex-M55 (QEMU mps3-an547), the runner firmware linked
   with the simulator as its driver (tests/cortex_m: ptec-runner-ethosu-sim.elf,
   the simulator's memory placed in the board's RAM) runs the digits CNN and
@@ -56,13 +60,14 @@ def _quantize_input(program, x):
 
 
 @functools.lru_cache(maxsize=None)
-def _case(case: str, target: str):
-    """(program, integer input) of INT8_CASES[case] for `target` ("host" or an NPU)."""
+def _case(case: str, target: str, scheme=ptec.Int8):
+    """(program, integer input) of INT8_CASES[case] for `target` ("host" or an NPU),
+    quantized by `scheme` (ptec.Int8 or ptec.A16W8)."""
     make, shape = INT8_CASES[case]
     torch.manual_seed(SEED)
     model = make().eval()
     g = torch.Generator().manual_seed(SEED)
-    config = ptec.Int8(calibration=_calibration(shape, g))
+    config = scheme(calibration=_calibration(shape, g))
     x = torch.randn(shape, generator=g)
     kwargs = {} if target == "host" else {"target": target}
     program = ptec.compile(model, (x,), quantize=config, integer_io=True, **kwargs)
@@ -131,16 +136,21 @@ def _model(name: str):
     return host, program, test, want
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_models_on_the_simulated_npu_equal_the_host(name):
-    host, program, test, want = _model(name)
-    loaded = ptec.load(program.buffer, target=MODEL_NPU)
+def _check_on_npu(program, test, want, npu: str):
+    """`program` run by ptec.load on the simulated `npu` equals `want`, bit for bit."""
+    loaded = ptec.load(program.buffer, target=npu)
     got = [np.asarray(t) for t in loaded(*test)]
     for w, o in zip(want, got):
         np.testing.assert_array_equal(o, w)
     stats = loaded.npu_stats
     assert stats["invokes"] == len(npu_delegates(program.instructions)), stats
     assert stats["failed"] == 0 and stats["macs"] > 0, stats
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_models_on_the_simulated_npu_equal_the_host(name):
+    host, program, test, want = _model(name)
+    _check_on_npu(program, test, want, MODEL_NPU)
 
 
 def _ptec_run(flavour: str, pte: bytes, inputs, tmp: Path, *extra: str):
@@ -198,18 +208,84 @@ def test_too_little_npu_work_memory_is_named(tmp_path):
 
 # --------------------------------------------------------------------- U85
 
-def test_u85_programs_are_not_simulated_yet(tmp_path):
-    program, xq = _case("conv_stride2", "ethos-u85-256")
-    loaded = ptec.load(program.buffer, target="ethos-u85-256")
+U85 = "ethos-u85-256"
+#: INT8_CASES the U85 simulator does not run yet: case -> why (the named status
+#: "not simulated" and the simulator's message say which command).
+U85_UNSUPPORTED: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("case", sorted(INT8_CASES))
+def test_int8_op_families_on_the_simulated_u85(case):
+    host, xq = _case(case, "host")
+    program, _ = _case(case, U85)
+    want = _first(ptec.load(host.buffer)(xq))
+    loaded = ptec.load(program.buffer, target=U85)
+    calls = len(npu_delegates(program.instructions))
+    if case in U85_UNSUPPORTED:
+        with pytest.raises(PtecError) as failed:
+            loaded(xq)
+        assert failed.value.npu_status == "not simulated", failed.value
+        assert U85_UNSUPPORTED[case].split(":")[0] in str(failed.value), failed.value
+        return
+    got = _first(loaded(xq))
+    np.testing.assert_array_equal(got, want)
+    stats = loaded.npu_stats
+    assert stats["invokes"] == calls and stats["failed"] == 0, stats
+    assert calls == 0 or stats["ops"] > 0 and stats["bytes_written"][1] > 0, stats
+
+
+@functools.lru_cache(maxsize=None)
+def _u85_model(name: str):
+    host, _, test, want = _model(name)
+    model, inputs, calibration, _ = MODELS[name]()
+    program = ptec.compile(model, inputs, target=U85, quantize=ptec.Int8(calibration=calibration))
+    assert npu_delegates(program.instructions), program.report()
+    return program, test, want
+
+
+@pytest.mark.parametrize("name", ["ds_cnn", "mobilenet_v2"])
+def test_models_on_the_simulated_u85_equal_the_host(name):
+    program, test, want = _u85_model(name)
+    _check_on_npu(program, test, want, U85)
+
+
+@pytest.mark.parametrize("flavour", sorted(RUNNERS))
+def test_u85_through_ptec_run_npu(flavour, tmp_path):
+    program, test, want = _u85_model("ds_cnn")
+    done = _ptec_run(flavour, program.buffer, test, tmp_path, "--npu", U85, "--npu-stats")
+    assert done.returncode == 0, done.stderr
+    for k, w in enumerate(want):
+        np.testing.assert_array_equal(np.load(tmp_path / f"output{k}.npy"), w)
+
+
+#: What the U85 simulator does not model yet, beyond INT8_CASES: name -> the
+#: reason its runs fail with the named status "not simulated".
+U85_NOT_SIMULATED = {
+    "a16w8": "48-bit accumulators (int16 convolutions) on the U85",
+}
+
+
+def test_u85_unsimulated_commands_are_named(tmp_path):
+    """A U85 stream the simulator does not model (int16 activations: 48-bit
+    accumulators) fails with "not simulated" and the reason, in Python and in
+    ptec-run; a stream for another U85 is refused as the hardware's driver does."""
+    program, x = _case("conv_stride2", U85, ptec.A16W8)
+    loaded = ptec.load(program.buffer, target=U85)
     with pytest.raises(PtecError) as failed:
-        loaded(xq)
+        loaded(x)
     assert failed.value.status == "PTEC_STATUS_DEVICE_ERROR"
     assert failed.value.npu_status == "not simulated"
-    assert "Ethos-U85 command streams are not simulated" in str(failed.value)
+    assert U85_NOT_SIMULATED["a16w8"] in str(failed.value), failed.value
     for flavour in sorted(RUNNERS):
-        done = _ptec_run(flavour, program.buffer, [xq], tmp_path, "--npu", "ethos-u85-256")
+        done = _ptec_run(flavour, program.buffer, [x], tmp_path, "--npu", U85)
         assert done.returncode == 2, done.stderr
         assert "(simulator status 10 not simulated)" in done.stderr, done.stderr
+    ds_cnn, test, _ = _u85_model("ds_cnn")
+    with pytest.raises(PtecError) as failed:
+        ptec.load(ds_cnn.buffer, target="ethos-u85-512")(*test)
+    assert "stream compiled for another NPU" in str(failed.value), failed.value
+    done = _ptec_run("gcc", ds_cnn.buffer, test, tmp_path, "--npu", "ethos-u85-512")
+    assert done.returncode == 2 and "stream compiled for another NPU" in done.stderr, done.stderr
 
 
 # ------------------------------------------------------------- Cortex-M55

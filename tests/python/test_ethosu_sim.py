@@ -299,6 +299,30 @@ def test_small_cnn(seed, accelerator, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def matmul_graph(rng):
+    """An int8 (batched) MATMUL with zero points, RESCALEd to int8."""
+    n, h, cc, w = (int(v) for v in rng.integers(1, 9, 4))
+    a, b = rand_int(rng, (n, h, cc), np.int8), rand_int(rng, (n, cc, w), np.int8)
+    za, zb, zo = (int(v) for v in rng.integers(-128, 128, 3))
+    g = GraphBuilder()
+    g.input("a", a.shape, I8), g.input("b", b.shape, I8)
+    g.const("za", np.array([za], np.int8)), g.const("zb", np.array([zb], np.int8))
+    g.tensor("acc", [n, h, w], I32)
+    g.op(Op.MATMUL, ["a", "b", "za", "zb"], ["acc"])
+    g.rescale("acc", float(rng.uniform(1e-4, 1e-3)), I8, output_zp=zo, name="y")
+    g.output("y")
+    return g, [a, b]
+
+
+@pytest.mark.parametrize("accelerator", U85)
+def test_u85_matmul(seed, accelerator, tmp_path):
+    """U85 NPU_OP_CONV with weights from IFM2 (Vela transposes B first)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        g, inputs = matmul_graph(rng)
+        check(g, inputs, accelerator, tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
 @pytest.mark.parametrize("values", [3, 5, 12])
 def test_u85_fwd_lut(seed, accelerator, values, tmp_path):

@@ -96,22 +96,12 @@ int ptec_ethosu_sim_driver_init(int product, uint32_t macs, void *fast_memory, s
   ethosu_sim *sim = (ethosu_sim *)(void *)((uint8_t *)work + skip);
   uint8_t *rest = (uint8_t *)sim + state;
   size_t rest_size = work_size - skip - state;
-  if (product == ETHOSU_SIM_U85) {
-    /* A driver for a U85: programs load and plan; runs fail, named. */
-    static const uint32_t u85[] = {128, 256, 512, 1024, 2048};
-    bool ok = false;
-    for (size_t k = 0; k < sizeof u85 / sizeof u85[0]; k++) ok = ok || u85[k] == macs;
-    if (!ok) {
-      return fail_status(ETHOSU_SIM_ERR_ARGUMENT, "bad argument: no Ethos-U85 has %u MACs",
-                         macs);
-    }
-    memset(sim, 0, sizeof *sim);
-    sim->product = ETHOSU_SIM_U85;
-    sim->macs = macs;
-  } else if (ethosu_sim_init(sim, (ethosu_sim_product)product, macs, rest, rest_size) !=
-             ETHOSU_SIM_OK) {
+  if (ethosu_sim_init(sim, (ethosu_sim_product)product, macs, rest, rest_size) != ETHOSU_SIM_OK) {
     return fail_status(ETHOSU_SIM_ERR_ARGUMENT, "bad argument: no Ethos-U%s has %u MACs",
-                       product == ETHOSU_SIM_U55 ? "55" : product == ETHOSU_SIM_U65 ? "65" : "?",
+                       product == ETHOSU_SIM_U55   ? "55"
+                       : product == ETHOSU_SIM_U65 ? "65"
+                       : product == ETHOSU_SIM_U85 ? "85"
+                                                   : "?",
                        macs);
   }
   driver.sim = sim;
@@ -179,10 +169,6 @@ int ethosu_invoke_v3(struct ethosu_driver *drv, const void *custom_data_ptr,
   if (drv != &driver || !driver.initialized) return -1;
   driver.totals.invokes++;
   memset(&driver.stats, 0, sizeof driver.stats);
-  if (driver.product == ETHOSU_SIM_U85) {
-    return fail(ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "Ethos-U85 command streams are not simulated "
-                "yet (the simulator models the U55 and the U65)");
-  }
   if (custom_data_ptr == NULL || custom_data_size <= 0 || custom_data_size % 4 != 0 ||
       ((uintptr_t)custom_data_ptr & 15u) != 0) {
     return fail(ETHOSU_SIM_ERR_ARGUMENT,

@@ -31,9 +31,11 @@
  * (depth first, part kernel first, depthwise, 2:4 sparse; one stream per
  * core) from SWD (MLW) or FWD (raw or LUT) streams, operand scaling of
  * ADD/SUB/MUL/MIN/MAX, IFM and IFM2 broadcast, AVERAGE/SUM/NONE/MIN
- * pooling, OFM transpose and reverse, and op chaining through CHAINED
- * storage. Not simulated (ETHOSU_SIM_ERR_NOT_IMPLEMENTED, named): RESIZE,
- * BRANCH, accumulator chaining (acc_input/acc_output), 48-bit accumulators
+ * pooling (and NONE with accumulators from IFM2), matrix products (CONV
+ * with weights from IFM2), OFM transpose and reverse, and op chaining
+ * through CHAINED storage. Not simulated (ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+ * named): RESIZE, BRANCH, accumulator chaining (acc_input KEEP, acc_output
+ * DISABLE, IFM2 accumulators outside pooling), 48-bit accumulators
  * (int16 convolutions), the other elementwise modes, ARGMAX, LUTs wider than
  * 8 bits, TILE3X1 storage, gather/scatter DMA, DOUBLE_ASYMMETRIC rounding
  * and double-rounding shifts.

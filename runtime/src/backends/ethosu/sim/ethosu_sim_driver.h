@@ -40,8 +40,8 @@ int ptec_ethosu_sim_driver_parse(const char *name, int *product, uint32_t *macs)
  * Returns ETHOSU_SIM_OK (0) or a status, with a message in
  * ptec_ethosu_sim_driver_last_error: ETHOSU_SIM_ERR_ARGUMENT for a
  * configuration no Ethos-U has or a reserved driver, ETHOSU_SIM_ERR_WORKSPACE
- * for too little work memory. An Ethos-U85 configures (the driver is
- * available) but every run fails with ETHOSU_SIM_ERR_NOT_IMPLEMENTED.
+ * for too little work memory. Ethos-U85 runs too; what the simulator does
+ * not model of it fails the run with ETHOSU_SIM_ERR_NOT_IMPLEMENTED.
  */
 int ptec_ethosu_sim_driver_init(int product, uint32_t macs, void *fast_memory, size_t fast_size,
                                 void *work, size_t work_size);

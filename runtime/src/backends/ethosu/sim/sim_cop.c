@@ -261,7 +261,9 @@ static void stats_end(ethosu_sim *sim) {
 
 static ethosu_sim_status run_op(ethosu_sim *sim, uint32_t op, uint32_t p) {
   switch (op) {
-    case NPU_OP_CONV: return sim_op_conv(sim, false);
+    case NPU_OP_CONV:
+      if (sim->product == ETHOSU_SIM_U85 && (p & 1) != 0) return sim_u85_op_matmul(sim);
+      return sim_op_conv(sim, false);
     case NPU_OP_DEPTHWISE: return sim_op_conv(sim, true);
     case NPU_OP_POOL: return sim_op_pool(sim, p & 7);
     case NPU_OP_ELEMENTWISE: return sim_op_elementwise(sim, p & 63);

@@ -185,6 +185,9 @@ uint32_t sim_u85_ofm_ublock_depth(const ethosu_sim *sim);
 
 /* ------------------------------------------------------------ op families */
 
+/* U85 NPU_OP_CONV with weights_ifm2: a matrix product (sim_u85_matmul.c). */
+ethosu_sim_status sim_u85_op_matmul(ethosu_sim *sim);
+
 ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise);
 ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode);
 ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode);

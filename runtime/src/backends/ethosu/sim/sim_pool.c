@@ -25,9 +25,41 @@ static void reciprocal(uint32_t count, uint32_t *m, uint32_t *s) {
   *s = 30 + k;
 }
 
+/* U85 POOL NONE with acc_input IFM2 (Vela's "null pool" for 32-bit copies,
+ * rescales and transposes): the accumulators are loaded from IFM2 as they
+ * are (no zero point), the IFM is not read; then the output stage. */
+static ethosu_sim_status pool_from_ifm2(ethosu_sim *sim) {
+  const ethosu_sim_regs *r = &sim->r;
+  uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
+  SIM_CHECK(sim, r->kernel_width_m1 == 0 && r->kernel_height_m1 == 0, ETHOSU_SIM_ERR_REGISTER_RANGE,
+            "accumulators from IFM2 with a %ux%u kernel", r->kernel_height_m1 + 1,
+            r->kernel_width_m1 + 1);
+  sim_fmap ifm2, ofm;
+  SIM_TRY(sim_fmap_setup(sim, &ifm2, &r->ifm2, "IFM2", oh, ow, oc, false));
+  SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
+  SIM_TRY(sim_check_activation(sim, &ofm));
+  uint32_t round_mode;
+  SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
+  for (uint32_t y = 0; y < oh; y++) {
+    for (uint32_t x = 0; x < ow; x++) {
+      for (uint32_t c = 0; c < oc; c++) {
+        int64_t v = sim_scale_round(sim_fmap_read(sim, &ifm2, y, x, c), r->ofm_scale,
+                                    r->ofm_scale_shift, round_mode);
+        sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
+      }
+    }
+  }
+  return ETHOSU_SIM_OK;
+}
+
 ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   const ethosu_sim_regs *r = &sim->r;
   bool u85 = sim->product == ETHOSU_SIM_U85;
+  if (u85 && ((r->acc_format >> 4) & 3) == 2) {
+    SIM_CHECK(sim, mode == SIM_POOL_NONE, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+              "pooling mode %u with accumulators from IFM2", mode);
+    return pool_from_ifm2(sim);
+  }
   SIM_CHECK(sim, mode <= SIM_POOL_REDUCE_SUM || u85, ETHOSU_SIM_ERR_REGISTER_RANGE,
             "pooling mode %u", mode);
   SIM_CHECK(sim, mode <= SIM_POOL_MIN, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "pooling mode ARGMAX (%u)",

@@ -281,7 +281,7 @@ ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthw
   SIM_TRY(sim_region_span(sim, r->weight_region, r->weight_base, r->weight_length,
                           "weight stream", &stream));
   sim->cur.bytes_read[r->weight_region] += r->weight_length;
-  sim_weight_work ww;
+  sim_weight_work ww = {NULL, NULL, 0, NULL, 0};
   SIM_TRY(sim_weight_work_setup(sim, dense, &ww));
   int16_t *w = ww.dense, *decoded = ww.decoded;
   size_t cap = ww.cap;

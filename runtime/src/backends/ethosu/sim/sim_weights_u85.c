@@ -167,7 +167,7 @@ ethosu_sim_status sim_u85_weights_decode(ethosu_sim *sim, sim_kernel *k, bool de
   int64_t fwd_block = fwd && cores > 1 ? (int64_t)o.oubd * o.iubd * o.round / cores : 0;
 
   size_t dense = (size_t)k->ofm_depth * k->kh * k->kw * (size_t)o.id;
-  sim_weight_work ww;
+  sim_weight_work ww = {NULL, NULL, 0, NULL, 0};
   SIM_TRY(sim_weight_work_setup(sim, dense, &ww));
   int16_t *w = ww.dense, *decoded = ww.decoded;
   size_t cap = ww.cap;
