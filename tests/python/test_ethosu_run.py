@@ -12,9 +12,8 @@ Arm's driver API -> ptec's simulated NPU (runtime/src/backends/ethosu/sim).
 - on ethos-u85-256 the same op families and DS-CNN / MobileNetV2 96x96 x0.5
   equal the host int8 build bit for bit through `ptec.load` (and DS-CNN through
   ptec-run and the ASan ptec-run); what the simulator does not model of the
-  U85 fails with the named status "not simulated" (U85_UNSUPPORTED and
-  U85_NOT_SIMULATED list it, with the reason: int16 activations, 48-bit
-  accumulators);
+  U85 fails with the named status "not simulated" (U85_UNSUPPORTED lists op
+  families, none today; U85_NOT_SIMULATED the commands, with the reason);
 - on the emulated Cortex-M55 (QEMU mps3-an547), the runner firmware linked
   with the simulator as its driver (tests/cortex_m: ptec-runner-ethosu-sim.elf,
   the simulator's memory placed in the board's RAM) runs the digits CNN and
@@ -60,14 +59,13 @@ def _quantize_input(program, x):
 
 
 @functools.lru_cache(maxsize=None)
-def _case(case: str, target: str, scheme=ptec.Int8):
-    """(program, integer input) of INT8_CASES[case] for `target` ("host" or an NPU),
-    quantized by `scheme` (ptec.Int8 or ptec.A16W8)."""
+def _case(case: str, target: str):
+    """(program, integer input) of INT8_CASES[case] for `target` ("host" or an NPU)."""
     make, shape = INT8_CASES[case]
     torch.manual_seed(SEED)
     model = make().eval()
     g = torch.Generator().manual_seed(SEED)
-    config = scheme(calibration=_calibration(shape, g))
+    config = ptec.Int8(calibration=_calibration(shape, g))
     x = torch.randn(shape, generator=g)
     kwargs = {} if target == "host" else {"target": target}
     program = ptec.compile(model, (x,), quantize=config, integer_io=True, **kwargs)
@@ -258,33 +256,52 @@ def test_u85_through_ptec_run_npu(flavour, tmp_path):
         np.testing.assert_array_equal(np.load(tmp_path / f"output{k}.npy"), w)
 
 
-#: What the U85 simulator does not model yet, beyond INT8_CASES: name -> the
-#: reason its runs fail with the named status "not simulated".
+#: What the U85 simulator does not model (valid U85 commands, named status "not
+#: simulated"; none of INT8_CASES or the models needs them): command -> reason.
 U85_NOT_SIMULATED = {
-    "a16w8": "48-bit accumulators (int16 convolutions) on the U85",
+    "NPU_OP_RESIZE": "NPU_OP_RESIZE",
+    "NPU_OP_BRANCH": "NPU_OP_BRANCH (control flow)",
+    "acc_input KEEP / acc_output DISABLE": "operation chaining",
+    "int16 LUTs, TANH, SIGMOID": "activation function",
+    "LRELU, ABS, CLZ, shifts, DIV, compare, logic": "Ethos-U85 elementwise mode",
+    "ARGMAX": "pooling mode ARGMAX",
 }
 
 
+def _with_first_op(pte: bytes, opcode: int) -> bytes:
+    """`pte` with the first CONV/DEPTHWISE/POOL/ELEMENTWISE of its first command
+    stream (COP1 payload) replaced by the cmd0 operation `opcode`."""
+    at = pte.index(b"COP1")
+    words = np.frombuffer(pte[at:], np.uint32, count=(len(pte) - at) // 4).copy()
+    i = 1
+    while words[i] & 0xff != 2:  # driver actions up to COMMAND_STREAM
+        i += 3 if words[i] & 0xff == 1 else 1
+    i += 1
+    while words[i] & 0x4000 or (words[i] & 0x3ff) not in (2, 3, 5, 6):
+        i += 2 if words[i] & 0x4000 else 1
+    words[i] = opcode
+    return pte[:at] + words.tobytes() + pte[at + 4 * len(words):]
+
+
 def test_u85_unsimulated_commands_are_named(tmp_path):
-    """A U85 stream the simulator does not model (int16 activations: 48-bit
-    accumulators) fails with "not simulated" and the reason, in Python and in
-    ptec-run; a stream for another U85 is refused as the hardware's driver does."""
-    program, x = _case("conv_stride2", U85, ptec.A16W8)
-    loaded = ptec.load(program.buffer, target=U85)
+    """A U85 command the simulator does not model (NPU_OP_RESIZE put in DS-CNN's
+    stream) fails with "not simulated" and the command, in Python and in ptec-run; a
+    stream for another U85 is refused as the hardware's driver does."""
+    program, test, _ = _u85_model("ds_cnn")
+    resize = _with_first_op(program.buffer, 7)
     with pytest.raises(PtecError) as failed:
-        loaded(x)
+        ptec.load(resize, target=U85)(*test)
     assert failed.value.status == "PTEC_STATUS_DEVICE_ERROR"
     assert failed.value.npu_status == "not simulated"
-    assert U85_NOT_SIMULATED["a16w8"] in str(failed.value), failed.value
+    assert U85_NOT_SIMULATED["NPU_OP_RESIZE"] in str(failed.value), failed.value
     for flavour in sorted(RUNNERS):
-        done = _ptec_run(flavour, program.buffer, [x], tmp_path, "--npu", U85)
+        done = _ptec_run(flavour, resize, test, tmp_path, "--npu", U85)
         assert done.returncode == 2, done.stderr
         assert "(simulator status 10 not simulated)" in done.stderr, done.stderr
-    ds_cnn, test, _ = _u85_model("ds_cnn")
     with pytest.raises(PtecError) as failed:
-        ptec.load(ds_cnn.buffer, target="ethos-u85-512")(*test)
+        ptec.load(program.buffer, target="ethos-u85-512")(*test)
     assert "stream compiled for another NPU" in str(failed.value), failed.value
-    done = _ptec_run("gcc", ds_cnn.buffer, test, tmp_path, "--npu", "ethos-u85-512")
+    done = _ptec_run("gcc", program.buffer, test, tmp_path, "--npu", "ethos-u85-512")
     assert done.returncode == 2 and "stream compiled for another NPU" in done.stderr, done.stderr
 
 

@@ -323,6 +323,25 @@ def test_u85_matmul(seed, accelerator, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+@pytest.mark.parametrize("accelerator", U85 + ["ethos-u85-2048"])
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_u85_int16_conv(seed, accelerator, depthwise, tmp_path):
+    """EXT-INT16 CONV2D / DEPTHWISE_CONV2D (int16 x int8, int48 bias up to 2^46) RESCALEd
+    per channel to int16: U85 48-bit accumulators, EncodeBias48 records (48-bit bias,
+    15-bit scale), the 16-bit weight order."""
+    from test_tosa_executor import add_rescale, conv_int16, scale16
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        c = conv_case(rng, depthwise)
+        g = GraphBuilder()
+        g.input("x", c["x"], DType.INT16)
+        conv_int16(rng, g, "x", c, depthwise)
+        m16, s16 = scale16(rng, c["oc"], 2.0**-12, 2.0**-3)
+        add_rescale(g, "c_acc", "y", c["out"], DType.INT16, m16, s16)
+        g.output("y")
+        check(g, [rand_int(rng, c["x"], np.int16)], accelerator, tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
 @pytest.mark.parametrize("values", [3, 5, 12])
 def test_u85_fwd_lut(seed, accelerator, values, tmp_path):

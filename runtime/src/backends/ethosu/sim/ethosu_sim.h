@@ -27,18 +27,18 @@
  *
  * Ethos-U85 (product 2, command stream version 1; sim_u85_*.c): its own
  * opcode map and register fields, the 10-byte U85 scale records (int32 bias,
- * 31-bit scale), the OFM_SCALE/IFM_SCALE rounding modes, the U85 weight order
- * (depth first, part kernel first, depthwise, 2:4 sparse; one stream per
- * core) from SWD (MLW) or FWD (raw or LUT) streams, operand scaling of
- * ADD/SUB/MUL/MIN/MAX, IFM and IFM2 broadcast, AVERAGE/SUM/NONE/MIN
- * pooling (and NONE with accumulators from IFM2), matrix products (CONV
- * with weights from IFM2), OFM transpose and reverse, and op chaining
- * through CHAINED storage. Not simulated (ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
- * named): RESIZE, BRANCH, accumulator chaining (acc_input KEEP, acc_output
- * DISABLE, IFM2 accumulators outside pooling), 48-bit accumulators
- * (int16 convolutions), the other elementwise modes, ARGMAX, LUTs wider than
- * 8 bits, TILE3X1 storage, gather/scatter DMA, DOUBLE_ASYMMETRIC rounding
- * and double-rounding shifts.
+ * 31-bit scale; int48 bias, 15-bit scale with 48-bit accumulators), the
+ * OFM_SCALE/IFM_SCALE rounding modes, the U85 weight order (depth first,
+ * part kernel first, depthwise, 2:4 sparse; one stream per core) from SWD
+ * (MLW) or FWD (raw or LUT) streams, operand scaling of ADD/SUB/MUL/MIN/MAX,
+ * IFM and IFM2 broadcast, AVERAGE/SUM/NONE/MIN pooling (and NONE with
+ * accumulators from IFM2), matrix products (CONV with weights from IFM2),
+ * OFM transpose and reverse, and op chaining through CHAINED storage. Not
+ * simulated (ETHOSU_SIM_ERR_NOT_IMPLEMENTED, named): RESIZE, BRANCH,
+ * accumulator chaining (acc_input KEEP, acc_output DISABLE, IFM2
+ * accumulators outside pooling), 48-bit accumulators of matrix products, the
+ * other elementwise modes, ARGMAX, LUTs wider than 8 bits, TILE3X1 storage,
+ * gather/scatter DMA, DOUBLE_ASYMMETRIC rounding and double-rounding shifts.
  *
  * Every memory access is checked against the region sizes first; a bad
  * stream gives a status and a message naming the command at fault (its byte

@@ -55,11 +55,12 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
               : sim_weights_decode(sim, &k, depthwise, ifm.elem_size * 8));
   uint32_t round_mode;
   SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
-  SIM_CHECK(sim, !u85 || (r->acc_format & 3) == SIM_ACC_I32, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "48-bit accumulators (int16 convolutions) on the U85");
+  bool acc48 = u85 && (r->acc_format & 3) == 1;
   uint32_t kid = depthwise ? 1 : ic;
   for (uint32_t c = 0; c < oc; c++) {
-    sim_scale s = u85 ? sim_u85_scale_record(scales, c) : sim_scale_record(scales, c);
+    sim_scale s = acc48 ? sim_u85_scale_record48(scales, c)
+                  : u85 ? sim_u85_scale_record(scales, c)
+                        : sim_scale_record(scales, c);
     const int16_t *wc = k.w + (size_t)c * k.kh * k.kw * kid;
     for (uint32_t y = 0; y < oh; y++) {
       for (uint32_t x = 0; x < ow; x++) {
@@ -84,7 +85,7 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
         }
         acc += s.bias;
         /* A 32-bit accumulator saturates (TOSA's int32 conv result does too). */
-        if (r->acc_format == SIM_ACC_I32) {
+        if ((r->acc_format & 3) == SIM_ACC_I32) {
           acc = acc > INT32_MAX ? INT32_MAX : acc < INT32_MIN ? INT32_MIN : acc;
         }
         int64_t v = sim_scale_round(acc, s.scale, s.shift, round_mode);

@@ -144,7 +144,8 @@ sim_scale sim_scale_record(const uint8_t *stream, uint32_t c);
 ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uint8_t **out);
 
 /* (v * scale + rounding) >> shift in the given round mode, exact for
- * |v| < 2^40 (wider values saturate first) and any 32-bit scale; the result
+ * |v| < 2^40 and any 32-bit scale, or |v| < 2^48 and a scale below 2^16
+ * (wider values saturate first); the result
  * saturates to int32 like TOSA's apply_scale_32. */
 int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode);
 /* Adds the OFM zero point, applies the activation (clamp or LUT) and the
@@ -180,6 +181,8 @@ ethosu_sim_status sim_u85_round_mode(ethosu_sim *sim, uint32_t param, bool ofm, 
 ethosu_sim_status sim_ofm_round_mode(ethosu_sim *sim, uint32_t *mode);
 /* A U85 scale record (EncodeBias32: int32 bias, uint31 scale, 6-bit shift). */
 sim_scale sim_u85_scale_record(const uint8_t *stream, uint32_t c);
+/* ... with 48-bit accumulators (EncodeBias48: int48 bias, uint15 scale). */
+sim_scale sim_u85_scale_record48(const uint8_t *stream, uint32_t c);
 /* The OFM microblock depth of the U85's ACC_FORMAT microblock (MACs/8 / area). */
 uint32_t sim_u85_ofm_ublock_depth(const ethosu_sim *sim);
 

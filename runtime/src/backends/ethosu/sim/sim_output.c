@@ -31,35 +31,43 @@ ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uin
   return ETHOSU_SIM_OK;
 }
 
-sim_scale sim_u85_scale_record(const uint8_t *stream, uint32_t c) {
-  /* bytes 0-3: int32 bias; 4-7: uint31 scale; 8: shift in bits 0-5. */
+/* A record's fields: `bias_bytes` of little-endian two's complement bias,
+ * then `scale_bytes` of scale (masked to `scale_bits`), then the shift byte. */
+static sim_scale record(const uint8_t *stream, uint32_t c, int bias_bytes, int scale_bytes,
+                        uint32_t scale_bits) {
   const uint8_t *p = stream + (size_t)c * 10;
-  uint32_t b = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  uint64_t b = 0, m = 0;
+  for (int i = bias_bytes - 1; i >= 0; i--) b = b << 8 | p[i];
+  for (int i = scale_bytes - 1; i >= 0; i--) m = m << 8 | p[bias_bytes + i];
+  int unused = 64 - 8 * bias_bytes;
   sim_scale s;
-  s.bias = (int32_t)b;
-  s.scale = ((uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24) &
-            0x7fffffffu;
-  s.shift = p[8] & 63u;
+  s.bias = (int64_t)(b << unused) / ((int64_t)1 << unused); /* sign-extend */
+  s.scale = (uint32_t)(m & ((1ull << scale_bits) - 1));
+  s.shift = p[bias_bytes + scale_bytes] & 63u;
   return s;
 }
 
+/* U85: bytes 0-3 int32 bias, 4-7 uint31 scale, 8 shift (EncodeBias32). */
+sim_scale sim_u85_scale_record(const uint8_t *stream, uint32_t c) {
+  return record(stream, c, 4, 4, 31);
+}
+
+/* U85, 48-bit accumulators: bytes 0-5 int48 bias, 6-7 uint15 scale, 8 shift. */
+sim_scale sim_u85_scale_record48(const uint8_t *stream, uint32_t c) {
+  return record(stream, c, 6, 2, 15);
+}
+
+/* U55/U65: bytes 0-4 int40 bias, 5-8 uint32 scale, 9 shift. */
 sim_scale sim_scale_record(const uint8_t *stream, uint32_t c) {
-  /* bytes 0-4: int40 bias; 5-8: uint32 scale; 9: shift in bits 0-5. */
-  const uint8_t *p = stream + (size_t)c * 10;
-  uint64_t b = 0;
-  for (int i = 4; i >= 0; i--) b = b << 8 | p[i];
-  sim_scale s;
-  s.bias = (int64_t)(b << 24) / ((int64_t)1 << 24); /* sign-extend 40 bits */
-  s.scale = (uint32_t)p[5] | (uint32_t)p[6] << 8 | (uint32_t)p[7] << 16 | (uint32_t)p[8] << 24;
-  s.shift = p[9] & 63u;
-  return s;
+  return record(stream, c, 5, 4, 32);
 }
 
 static int64_t sat32(int64_t v) { return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v; }
 
 /* floor((v * scale + round) / 2^shift), saturated to int32, exact for
- * |v| < 2^40 (the widest accumulator), any 32-bit scale, round < 2^63 - 2^48:
- * v * scale may need 72 bits, so it is split at bit 16 of v. */
+ * |v| < 2^40 with any 32-bit scale or |v| < 2^48 with a 16-bit one, and
+ * round < 2^63 - 2^48: v * scale may need 72 bits, so it is split at bit 16
+ * of v. */
 static int64_t mul_shift(int64_t v, uint32_t scale, uint32_t shift, int64_t round) {
   int64_t a = asr64(v, 16), b = v - a * 65536; /* v = a * 2^16 + b, 0 <= b < 2^16 */
   int64_t t2 = b * (int64_t)scale + round;     /* < 2^48 + round */
@@ -73,7 +81,9 @@ static int64_t mul_shift(int64_t v, uint32_t scale, uint32_t shift, int64_t roun
 }
 
 int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode) {
-  const int64_t limit = ((int64_t)1 << 40) - 1;
+  /* 40-bit accumulators with 32-bit scales; the U85's 48-bit ones come with
+   * 15-bit scales (either way the product stays within mul_shift's range). */
+  const int64_t limit = ((int64_t)1 << (scale <= 0xffffu ? 48 : 40)) - 1;
   v = v > limit ? limit : v < -limit ? -limit : v;
   if (round_mode == SIM_ROUND_TRUNCATE) {
     int64_t r = mul_shift(v < 0 ? -v : v, scale, shift, 0);
@@ -120,8 +130,10 @@ static int64_t u85_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t 
   int64_t lo, hi;
   type_range(ofm, &lo, &hi);
   if (clip) {
-    int64_t amin = ofm->is_signed ? sim_sext16(r->activation_min) : (int64_t)(r->activation_min & 0xffff);
-    int64_t amax = ofm->is_signed ? sim_sext16(r->activation_max) : (int64_t)(r->activation_max & 0xffff);
+    int64_t amin = ofm->is_signed ? sim_sext16(r->activation_min)
+                                  : (int64_t)(r->activation_min & 0xffff);
+    int64_t amax = ofm->is_signed ? sim_sext16(r->activation_max)
+                                  : (int64_t)(r->activation_max & 0xffff);
     if (v < amin) v = amin;
     if (v > amax) v = amax;
   }

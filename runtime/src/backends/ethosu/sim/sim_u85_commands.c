@@ -32,8 +32,8 @@ ethosu_sim_status sim_u85_set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_SET_RESIZE_Y_OFFSET:
       break;
     case NPU_SET_DMA0_IDX_REGION:
-      SIM_CHECK(sim, p == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "DMA gather/scatter (DMA0_IDX_REGION %u)",
-                p);
+      SIM_CHECK(sim, p == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+                "DMA gather/scatter (DMA0_IDX_REGION %u)", p);
       break;
     default:
       return sim_fail(sim, ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd0 opcode %u (Ethos-U85)", op);
