@@ -57,9 +57,9 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
     }
     case SIM_EW_MUL:
       /* Operands are at most 33 bits (32-bit data minus a zero point): saturated
-       * to 32 bits first, the product fits in 64. */
-      return sim_scale_round(sat32(sat32(a) * sat32(b)), r->ofm_scale, r->ofm_scale_shift,
-                             e->ofm_round);
+       * to 32 bits first, the product fits in 63 and is scaled whole. */
+      return sim_scale_round_product(sat32(a) * sat32(b), r->ofm_scale, r->ofm_scale_shift,
+                                     e->ofm_round);
     case SIM_EW_MIN:
       return sim_scale_round(a < b ? a : b, r->ofm_scale, r->ofm_scale_shift, e->ofm_round);
     case SIM_EW_MAX:

@@ -148,6 +148,8 @@ ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uin
  * (wider values saturate first); the result
  * saturates to int32 like TOSA's apply_scale_32. */
 int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode);
+/* The same for MUL's full product of two 32-bit operands (|p| <= 2^62). */
+int64_t sim_scale_round_product(int64_t p, uint32_t scale, uint32_t shift, uint32_t round_mode);
 /* Adds the OFM zero point, applies the activation (clamp or LUT) and the
  * OFM type's range. */
 int64_t sim_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v);

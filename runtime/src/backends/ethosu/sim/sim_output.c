@@ -80,6 +80,44 @@ static int64_t mul_shift(int64_t v, uint32_t scale, uint32_t shift, int64_t roun
   return sat32(x * ((int64_t)1 << (16 - shift)) + asr64(t2_lo, shift));
 }
 
+/* floor((p * scale + round) / 2^shift) saturated to int32, exact for any int64
+ * p with |p| <= 2^62, a 32-bit scale, 0 <= round < 2^62 and shift < 64: the
+ * product is carried as a 128-bit value in two 64-bit halves. */
+static int64_t mul_shift_wide(int64_t p, uint32_t scale, uint32_t shift, int64_t round) {
+  int64_t p_hi = asr64(p, 32);                      /* p = p_hi * 2^32 + p_lo */
+  uint64_t p_lo = (uint64_t)(p - p_hi * ((int64_t)1 << 32));
+  int64_t h = p_hi * (int64_t)scale;                /* |h| < 2^62 */
+  uint64_t l = p_lo * (uint64_t)scale;              /* < 2^64 */
+  int64_t hi = asr64(h, 32);                        /* value = hi * 2^64 + lo */
+  uint64_t lo = (uint64_t)h << 32;
+  uint64_t sum = lo + l;
+  hi += sum < lo;
+  lo = sum + (uint64_t)round;
+  hi += lo < sum;
+  uint64_t q_lo = shift == 0 ? lo : (lo >> shift) | ((uint64_t)hi << (64 - shift));
+  int64_t q_hi = shift == 0 ? hi : asr64(hi, shift);
+  if (q_hi > 0 || (q_hi == 0 && q_lo > (uint64_t)INT32_MAX)) return INT32_MAX;
+  if (q_hi < -1 || (q_hi == -1 && q_lo < (uint64_t)INT32_MIN)) return INT32_MIN;
+  return q_hi == 0 ? (int64_t)q_lo : -(int64_t)(~q_lo + 1u);
+}
+
+/* The output stage of MUL: the full product of its two 32-bit operands is
+ * scaled (Vela writes a standalone RESCALE of int32 data as a MUL by the
+ * multiplier with OFM_SCALE 1 and the shift, so 62-bit products must scale
+ * exactly); natural or truncating rounding. */
+int64_t sim_scale_round_product(int64_t p, uint32_t scale, uint32_t shift, uint32_t round_mode) {
+  if (shift > 63) shift = 63;
+  if (round_mode == SIM_ROUND_TRUNCATE || round_mode == SIM_ROUND_SYMMETRIC) {
+    int64_t half = round_mode == SIM_ROUND_SYMMETRIC && shift != 0 ? (int64_t)1 << (shift - 1) : 0;
+    int64_t r = mul_shift_wide(p < 0 ? -p : p, scale, shift, half);
+    return p < 0 ? -r : r;
+  }
+  if (round_mode == SIM_ROUND_TRUNCATE_LOWER) return mul_shift_wide(p, scale, shift, 0);
+  int64_t round = shift == 0 ? 0 : (int64_t)1 << (shift - 1);
+  if (round_mode == SIM_ROUND_DBL && shift > 31) round += p >= 0 ? (1 << 30) : -(1 << 30);
+  return mul_shift_wide(p, scale, shift, round < 0 ? 0 : round);
+}
+
 int64_t sim_scale_round(int64_t v, uint32_t scale, uint32_t shift, uint32_t round_mode) {
   /* 40-bit accumulators with 32-bit scales; the U85's 48-bit ones come with
    * 15-bit scales (either way the product stays within mul_shift's range). */
