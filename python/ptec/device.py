@@ -259,7 +259,8 @@ def aarch64_ptec_run(cpu: str) -> Path:
     """The statically linked AArch64 ptec-run for `cpu` (PTEC_RUN_CORTEX_A76 /
     PTEC_RUN_AARCH64 override build/<folder>/ptec-run)."""
     env = os.environ.get("PTEC_RUN_" + cpu.replace("-", "_").upper())
-    return Path(env) if env else repo_root() / "build" / AARCH64_CPUS[cpu][0] / "ptec-run"
+    # Absolute: the program runs in a temporary folder (make test passes build/... paths).
+    return Path(env).resolve() if env else repo_root() / "build" / AARCH64_CPUS[cpu][0] / "ptec-run"
 
 
 class LinuxUserProgram:

@@ -3,6 +3,7 @@ ptec.load(..., threads=N) and ptec-run --threads N gives the same outputs as one
 and fp32 alike, bit for bit (each output is computed by one thread, in the same order)."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -21,14 +22,18 @@ from models import EXAMPLES  # noqa: E402
 from test_tosa_lowering import SIZES  # noqa: E402  (the small sizes)
 
 
-@pytest.fixture(scope="module", params=["ds_cnn", "mobilenet_v2", "resnet18"])
-def programs(request):
-    name = request.param
+@functools.lru_cache(maxsize=None)
+def _programs(name: str):
     model, inputs = EXAMPLES[name](**SIZES[name])
     prepared = ptec.quantize.prepare(model, inputs, ptec.Int8())
     ptec.quantize.calibrate(prepared, [inputs])
     return name, inputs, {"int8": ptec.compile(ptec.quantize.convert(prepared), inputs).buffer,
                           "fp32": ptec.compile(model, inputs).buffer}
+
+
+@pytest.fixture(scope="module", params=["ds_cnn", "mobilenet_v2", "resnet18"])
+def programs(request):
+    return _programs(request.param)
 
 
 def _same(a, b, what):
@@ -64,10 +69,8 @@ def test_ptec_run_threads(programs, tmp_path):
 @pytest.mark.skipif(shutil.which("qemu-aarch64") is None or
                     not (ROOT / "build" / "cortex-a76" / "ptec-run").is_file(),
                     reason="needs qemu-aarch64 and `make build-aarch64`")
-def test_cortex_a76_threads(programs):
-    name, inputs, progs = programs
-    if name != "ds_cnn":
-        pytest.skip("one model under qemu is enough")
+def test_cortex_a76_threads():
+    name, inputs, progs = _programs("ds_cnn")  # one model under qemu is enough
     for tag, program in progs.items():
         _same(ptec.load(program, target="cortex-a76")(*inputs),
               ptec.load(program, target="cortex-a76", threads=3)(*inputs), f"{name} {tag}")
