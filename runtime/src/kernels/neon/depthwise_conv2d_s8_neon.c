@@ -17,9 +17,10 @@
 #include <string.h>
 
 #include "kernels/neon/requantize_neon.h"
+#include "kernels/quantized/depthwise_taps.h"
 #include "kernels/quantized/variants.h"
 
-enum { MAX_TAPS = 64 };
+enum { MAX_TAPS = PTEC_DEPTHWISE_MAX_TAPS };
 
 /* acc[c] = sum over taps t of (x[t][c] - izp) * (w[t][c] - wzp), c < 16;
  * `one`: a single input channel, its value broadcast to the 16 lanes. */
@@ -72,19 +73,7 @@ bool ptec_qconv_depthwise_s8_neon(const ptec_qconv *p) {
   for (int64_t n = 0; n < Y.n; n++)
     for (int64_t oy = 0; oy < Y.h; oy++)
       for (int64_t ox = 0; ox < Y.w; ox++) {
-        int64_t iy0 = oy * p->stride[0] - p->pad[0], ix0 = ox * p->stride[1] - p->pad[2];
-        int taps = 0;
-        for (int64_t ky = 0; ky < W.h; ky++) {
-          int64_t iy = iy0 + ky * p->dilation[0];
-          if (iy < 0 || iy >= X.h) continue;
-          for (int64_t kx = 0; kx < W.w; kx++) {
-            int64_t ix = ix0 + kx * p->dilation[1];
-            if (ix < 0 || ix >= X.w) continue;
-            xs[taps] = x + n * X.sn + iy * X.sh + ix * X.sw;
-            ws[taps] = w + ky * W.sh + kx * W.sw;
-            taps++;
-          }
-        }
+        int taps = ptec_depthwise_taps(p, x, w, n, oy, ox, xs, ws);
         int8_t *yp = y + n * Y.sn + oy * Y.sh + ox * Y.sw;
         for (int32_t c0 = 0; c0 < full; c0 += 16) {
           for (int t = 0; t < taps; t++) {
@@ -95,15 +84,7 @@ bool ptec_qconv_depthwise_s8_neon(const ptec_qconv *p) {
           ptec_neon_requantize_run(&q, acc, c0, 16, yp + c0 * Y.sc, (ptrdiff_t)Y.sc);
         }
         if (full < C) {
-          size_t rest = (size_t)(C - full);
-          for (int t = 0; t < taps; t++) {
-            memset(tail[0][t], 0, 16);
-            memset(tail[1][t], 0, 16);
-            memcpy(tail[0][t], one ? xs[t] : xs[t] + full, one ? 1 : rest);
-            memcpy(tail[1][t], ws[t] + full, rest);
-            xt[t] = tail[0][t];
-            wt[t] = tail[1][t];
-          }
+          ptec_depthwise_tail(xs, ws, taps, one, full, (size_t)(C - full), tail, xt, wt);
           taps16(xt, wt, taps, one, izp, wzp, acc);
           ptec_neon_requantize_run(&q, acc, full, C - full, yp + full * Y.sc, (ptrdiff_t)Y.sc);
         }
