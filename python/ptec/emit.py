@@ -146,6 +146,19 @@ class _Emitter:
         return self._shared(("EmptyTensor",), lambda: pte.Tensor(
             scalar_type=pte.ScalarType.BYTE, sizes=[0], dim_order=[0]))
 
+    def input_value(self, node: torch.fx.Node) -> int:
+        """A user input: a planned tensor, or an Int/Double/Bool of its own
+        (never shared: it is an input) holding the value torch.export
+        specialised the program on."""
+        val = node.meta["val"]
+        if isinstance(val, torch.Tensor):
+            return self.planned_tensor((node, None), val)
+        if isinstance(val, bool):
+            return self._add(pte.Bool(val))
+        if isinstance(val, int):
+            return self._add(pte.Int(val))
+        return self._add(pte.Double(float(val)))
+
     def _tensor(self, val: torch.Tensor, **fields: Any) -> pte.Tensor:
         return pte.Tensor(scalar_type=scalar_type(val.dtype), sizes=list(val.shape),
                           dim_order=dim_order_from_strides(val.stride()), **fields)
@@ -340,7 +353,7 @@ def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
     calls = set(schedule.instructions)
     for node in gm.graph.nodes:
         if node.op == "placeholder":
-            inputs.append(em.planned_tensor((node, None), node.meta["val"]))
+            inputs.append(em.input_value(node))
         elif node.op == "get_attr":
             em.constant_tensor(node)
         elif node in calls and is_delegate(node):

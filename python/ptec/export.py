@@ -65,9 +65,14 @@ def constants_to_attributes(ep: ExportedProgram) -> torch.fx.GraphModule:
             continue
         spec = kinds[node.name]
         if spec.kind == InputKind.USER_INPUT:
-            if not isinstance(node.meta.get("val"), torch.Tensor):
-                raise CompileError(f"input {node.name!r} is not a tensor; "
-                                   "ptec programs take tensor inputs only")
+            val = node.meta.get("val")
+            # torch.export specialises int, float and bool inputs: the graph
+            # holds their example value as a constant. The program keeps them
+            # as Int/Double/Bool inputs (as ExecuTorch does); the runtime
+            # accepts only that value (docs/operators.md, scalar inputs).
+            if not isinstance(val, (torch.Tensor, bool, int, float)):
+                raise CompileError(f"input {node.name!r} is a {type(val).__name__}; ptec "
+                                   "programs take tensors and int, float or bool scalars")
             continue
         if spec.kind not in (InputKind.PARAMETER, InputKind.BUFFER, InputKind.CONSTANT_TENSOR):
             raise CompileError(f"input {node.name!r} of kind {spec.kind.name} is not supported")

@@ -48,6 +48,16 @@ class TensorView(ctypes.Structure):
         return [self.dim_order[d] for d in range(self.rank)]
 
 
+class Scalar(ctypes.Structure):
+    """Mirror of `ptec_scalar`: a scalar input's kind and value."""
+
+    _fields_ = [("kind", ctypes.c_int32), ("i", ctypes.c_int64), ("d", ctypes.c_double)]
+
+
+#: ptec_input_kind: the Python types a scalar input takes.
+_SCALAR_KINDS = {1: int, 2: float, 3: bool}
+
+
 class Requirements(ctypes.Structure):
     """Mirror of `ptec_method_requirements`."""
 
@@ -115,6 +125,9 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "ptec_method_num_outputs": (sz, [p]),
         "ptec_method_input_info": (i, [p, sz, ctypes.POINTER(TensorView)]),
         "ptec_method_set_input": (i, [p, sz, ctypes.POINTER(TensorView)]),
+        "ptec_method_input_kind": (i, [p, sz, ctypes.POINTER(ctypes.c_int32),
+                                       ctypes.POINTER(Scalar)]),
+        "ptec_method_set_input_scalar": (i, [p, sz, ctypes.POINTER(Scalar)]),
         "ptec_method_execute": (i, [p]),
         "ptec_method_get_output": (i, [p, sz, ctypes.POINTER(TensorView)]),
         "ptec_operator_count": (sz, []),
@@ -255,15 +268,43 @@ class _Method:
     def _h(self) -> int:
         return self._handle.ctypes.data
 
-    def input_views(self) -> list[TensorView]:
+    def input_views(self) -> list[TensorView | Scalar]:
+        """Each input's TensorView, or for a scalar input its Scalar (kind and
+        the value the program was compiled for)."""
         lib = library()
         views = []
         for k in range(lib.ptec_method_num_inputs(self._h)):
+            kind, scalar = ctypes.c_int32(), Scalar()
+            _check(lib.ptec_method_input_kind(self._h, k, ctypes.byref(kind),
+                                              ctypes.byref(scalar)),
+                   "input_kind", lib.ptec_method_message(self._h))
+            if kind.value != 0:
+                views.append(scalar)
+                continue
             view = TensorView()
             _check(lib.ptec_method_input_info(self._h, k, ctypes.byref(view)), "input_info",
                    lib.ptec_method_message(self._h))
             views.append(view)
         return views
+
+    def _set_scalar(self, k: int, value, want: Scalar) -> None:
+        """Scalar input k: checked by the runtime against the program's value."""
+        kind = _SCALAR_KINDS[want.kind]
+        if isinstance(value, torch.Tensor) and value.dim() == 0:
+            value = value.item()
+        ok = isinstance(value, (bool, int, float)) and (
+            kind is float or (kind is int and not isinstance(value, float)) or
+            (kind is bool and isinstance(value, bool)))
+        if not ok:
+            raise PtecError("PTEC_STATUS_TYPE_MISMATCH", f"input {k} is a {kind.__name__}, "
+                            f"not {type(value).__name__}", "set_input")
+        given = Scalar(want.kind, 0, 0.0)
+        if kind is float:
+            given.d = float(value)
+        else:
+            given.i = int(value)
+        _check(library().ptec_method_set_input_scalar(self._h, k, ctypes.byref(given)),
+               "set_input", library().ptec_method_message(self._h))
 
     def run(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         lib = library()
@@ -274,6 +315,9 @@ class _Method:
         expected = self.input_views()
         keep = []
         for k, (tensor, want) in enumerate(zip(inputs, expected)):
+            if isinstance(want, Scalar):
+                self._set_scalar(k, tensor, want)
+                continue
             view, memory = _to_view(tensor, want.order if tensor.dim() == want.rank else None)
             keep.append(memory)
             _check(lib.ptec_method_set_input(self._h, k, ctypes.byref(view)), "set_input",

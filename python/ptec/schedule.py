@@ -61,7 +61,9 @@ def build_schedule(gm: torch.fx.GraphModule) -> Schedule:
     """Instruction order and the lifetime of every planned tensor."""
     nodes = list(gm.graph.nodes)
     instructions = [n for n in nodes if n.op == "call_function" and n.target is not operator.getitem]
-    inputs = [n for n in nodes if n.op == "placeholder"]
+    # Scalar inputs (specialised int/float/bool) are values, not planned tensors.
+    inputs = [n for n in nodes if n.op == "placeholder"
+              and isinstance(n.meta.get("val"), torch.Tensor)]
     last_step = max(len(instructions) - 1, 0)
     step = {n: i for i, n in enumerate(instructions)}
 

@@ -16,6 +16,9 @@
  * threads (the platform's pthread pool, src/platform/posix_threads.c); the
  * outputs are the same for every N.
  *
+ * A scalar input (an int, float or bool argument of the model, fixed at
+ * compile time) is given as its value: --input 3, --input 0.5, --input true.
+ *
  * Inputs are .npy arrays in logical (C) order; they are laid out in each
  * input's dim order (e.g. channels-last) before the run. Outputs are written
  * as DIR/output0.npy, ... in logical order. Exit status 0 on success; 1 for
@@ -192,6 +195,34 @@ static void npu_release(void) {
 #endif
 }
 
+/* A scalar input given on the command line, checked by the runtime against
+ * the value the program was compiled for. */
+static int set_scalar_input(ptec_method *m, size_t i, int32_t kind, const char *text) {
+  ptec_scalar given;
+  memset(&given, 0, sizeof given);
+  given.kind = kind;
+  char *end = NULL;
+  errno = 0;
+  if (kind == PTEC_INPUT_BOOL) {
+    int t = strcmp(text, "true") == 0 || strcmp(text, "True") == 0 || strcmp(text, "1") == 0;
+    int f = strcmp(text, "false") == 0 || strcmp(text, "False") == 0 || strcmp(text, "0") == 0;
+    if (!t && !f) end = (char *)text;
+    given.i = t;
+  } else if (kind == PTEC_INPUT_INT) {
+    given.i = strtoll(text, &end, 10);
+  } else {
+    given.d = strtod(text, &end);
+  }
+  if (end == text || (end != NULL && *end != '\0') || errno != 0) {
+    fprintf(stderr, "ptec-run: input %zu is a scalar (%s): '%s' is not one\n", i,
+            kind == PTEC_INPUT_BOOL ? "true or false" : kind == PTEC_INPUT_INT ? "an int" : "a float",
+            text);
+    return 1;
+  }
+  ptec_status s = ptec_method_set_input_scalar(m, i, &given);
+  return s == PTEC_STATUS_OK ? 0 : runtime_error("set_input", s, ptec_method_message(m));
+}
+
 static int set_inputs(ptec_method *m, const options *o) {
   size_t n = ptec_method_num_inputs(m);
   if ((size_t)o->num_inputs != n) {
@@ -199,6 +230,14 @@ static int set_inputs(ptec_method *m, const options *o) {
     return 1;
   }
   for (size_t i = 0; i < n; i++) {
+    int32_t kind = PTEC_INPUT_TENSOR;
+    ptec_status ks = ptec_method_input_kind(m, i, &kind, NULL);
+    if (ks != PTEC_STATUS_OK) return runtime_error("input_kind", ks, ptec_method_message(m));
+    if (kind != PTEC_INPUT_TENSOR) {
+      int rc = set_scalar_input(m, i, kind, o->inputs[i]);
+      if (rc != 0) return rc;
+      continue;
+    }
     npy_array a;
     char err[256];
     if (npy_read(o->inputs[i], &a, err, sizeof err) != 0) {

@@ -266,6 +266,33 @@ ptec_status ptec_method_set_input(ptec_method *m, size_t i,
                                   const ptec_tensor_view *input);
 
 /*
+ * Scalar inputs. torch.export specialises a model's int, float and bool
+ * arguments, so the program holds each as an Int, Double or Bool value
+ * equal to the example it was compiled with, and kernels read that value
+ * (as in ExecuTorch, whose set_input takes only the same value).
+ */
+typedef enum ptec_input_kind {
+  PTEC_INPUT_TENSOR = 0,
+  PTEC_INPUT_INT = 1,
+  PTEC_INPUT_DOUBLE = 2,
+  PTEC_INPUT_BOOL = 3
+} ptec_input_kind;
+
+typedef struct ptec_scalar {
+  int32_t kind; /* PTEC_INPUT_INT, _DOUBLE or _BOOL */
+  int64_t i;    /* Int, or Bool as 0 / 1 */
+  double d;     /* Double */
+} ptec_scalar;
+
+/* The kind of input `i` (ptec_input_kind); for a scalar input, its value. */
+ptec_status ptec_method_input_kind(const ptec_method *m, size_t i, int32_t *kind,
+                                   ptec_scalar *value);
+
+/* Checks scalar input `i`: INVALID_ARGUMENT unless `in` has its kind and
+ * value (the program is specialised on it; NaN equals NaN). */
+ptec_status ptec_method_set_input_scalar(ptec_method *m, size_t i, const ptec_scalar *in);
+
+/*
  * Lets the heavy kernels of this method split their work over `parallel`
  * (ptec/platform.h; NULL: one thread, the default). The runtime keeps the
  * pointer: the object must outlive the method's executes.
