@@ -6,6 +6,8 @@
  * Each region is a file ("-" for none); the files of regions 1 and up are
  * rewritten with the regions' contents after the run. Prints the status, the
  * message and per-op statistics; exits with the status number (0 = ok).
+ * The work budget is ethosu_sim_default_work_budget of the files' sizes, or
+ * the environment's ETHOSU_SIM_WORK_BUDGET (operations per run).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,10 @@ static int run(int argc, char **argv, ethosu_sim *sim, void *work, size_t work_s
   stats.op = ops;
   stats.op_cap = 4096;
   char msg[256];
+  const char *budget = getenv("ETHOSU_SIM_WORK_BUDGET");
+  ethosu_sim_set_work_budget(sim, budget != NULL
+                                      ? (uint64_t)strtoull(budget, NULL, 0)
+                                      : ethosu_sim_default_work_budget(cmd_size, sizes, n));
   ethosu_sim_status s = ethosu_sim_run(sim, cmd, cmd_size, bases, sizes, n, &stats, msg,
                                        sizeof msg);
   printf("status %d %s\n", (int)s, ethosu_sim_status_to_string(s));

@@ -8,7 +8,9 @@
  *   - the backend's vtable directly: memory, what reaches the driver (checked
  *     by the double), copies in and out of the scratch, argument checks,
  *     driver unavailable, driver failure, NPU of another configuration;
- *   - whole programs through the public API (load, plan, init, execute).
+ *   - whole programs through the public API (load, plan, init, execute);
+ *   - the simulator's work budget (ethosu_sim_set_work_budget) on a real stream
+ *     and on the fuzzer's 220 M MAC POOL.
  *
  * The malformed-blob corpus with named statuses is tests/python/test_ethosu_blob.py.
  */
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "backends/ethosu/sim/ethosu_sim.h"
 #include "backends/ethosu/vela_bin.h"
 #include "check.h"
 #include "data/ethosu_programs.h"
@@ -244,8 +247,97 @@ static void test_programs(void) {
   }
 }
 
+
+/* tests/fuzz/regressions/ethosu_sim/pool_220m_macs_from_306_bytes.bin, the fuzz target's
+ * input (byte 0: NPU 3 = U65-256; bytes 1-4: payload length; payload; weights): one POOL of
+ * 220 M MACs over a 64 KiB scratch, every access in bounds. */
+static const uint8_t pool_220m_macs[] = {
+    0x03, 0x2c, 0x01, 0x00, 0x00, 0x43, 0x4f, 0x50, 0x31, 0x01, 0x00, 0x10, 0x00, 0x08, 0x30, 0x00,
+    0x10, 0x3f, 0x60, 0x06, 0x10, 0x05, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00,
+    0x00, 0x02, 0x00, 0x43, 0x00, 0x23, 0x01, 0x00, 0x00, 0x0f, 0x01, 0x01, 0x00, 0x00, 0x40, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x40, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x40, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0b, 0x01, 0x03,
+    0x00, 0x0c, 0x01, 0x03, 0x00, 0x0a, 0x01, 0x03, 0x00, 0x04, 0x01, 0x07, 0x00, 0x05, 0x40, 0x00,
+    0x00, 0x20, 0x00, 0x00, 0x00, 0x04, 0x40, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x06, 0x40, 0x00,
+    0x00, 0x01, 0x00, 0x00, 0x00, 0x09, 0x01, 0x00, 0x00, 0x05, 0x01, 0x01, 0x00, 0x07, 0x01, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x03, 0x01, 0x00, 0x00, 0x02, 0x01, 0x2a,
+    0x00, 0x1f, 0x01, 0x01, 0x00, 0x10, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x11, 0x40, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x12, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x13, 0x40, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x12, 0x01, 0x03, 0x00, 0x11, 0x01, 0x03, 0x00, 0x1b, 0x01, 0x03,
+    0x76, 0x00, 0x01, 0x03, 0x00, 0x1a, 0x01, 0x03, 0x00, 0x13, 0x01, 0x15, 0x03, 0x00, 0x40, 0x00,
+    0x00, 0x20, 0x00, 0x00, 0x00, 0x14, 0x40, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x16, 0x40, 0x00,
+    0x00, 0x01, 0x00, 0x00, 0x00, 0x18, 0x01, 0x00, 0x00, 0x14, 0x01, 0x01, 0x81, 0x21, 0x01, 0x10,
+    0x00, 0x20, 0x01, 0x00, 0x04, 0x22, 0x01, 0x00, 0x6e, 0x00, 0x01, 0x00, 0x00, 0x26, 0x01, 0x80,
+    0xff, 0x27, 0x01, 0x7f, 0x00, 0x24, 0x40, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x40, 0x16, 0x01, 0x03,
+    0x00, 0x15, 0x01, 0x03, 0x00, 0x17, 0x01, 0x07, 0x00, 0x0d, 0x01, 0x0a, 0x00, 0x29, 0x01, 0x1e,
+    0x00, 0x24, 0x6c, 0x00, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0xff,
+    0xff, 0x00,
+};
+
+static _Alignas(16) uint8_t sim_scratch[64 * 1024];
+static _Alignas(16) uint8_t sim_payload[sizeof pool_220m_macs];
+static _Alignas(16) uint64_t sim_work[1 << 14];
+static ethosu_sim sim_state;
+
+static ethosu_sim_status sim_run_budget(ethosu_sim_product product, uint32_t macs,
+                                        const void *cmd, size_t cmd_size, const void *weights,
+                                        size_t weight_size, uint64_t budget,
+                                        ethosu_sim_stats *stats, char *msg, size_t cap) {
+  CHECK(ethosu_sim_init(&sim_state, product, macs, sim_work, sizeof sim_work) == ETHOSU_SIM_OK);
+  ethosu_sim_set_work_budget(&sim_state, budget);
+  uint64_t bases[2] = {(uintptr_t)weights, (uintptr_t)sim_scratch};
+  size_t sizes[2] = {weight_size, sizeof sim_scratch};
+  return ethosu_sim_run(&sim_state, cmd, cmd_size, bases, sizes, 2, stats, msg, cap);
+}
+
+static void test_work_budget(void) {
+  char msg[200];
+  /* A real stream: its MACs are within a budget of exactly its cost, one less is refused
+   * at the op (before it writes: the output bytes keep their marker). */
+  const ethosu_case *c = &ethosu_cases[0];
+  vela_bin b;
+  CHECK(vela_bin_read(c->blob, c->blob_size, &b, msg, sizeof msg) == PTEC_STATUS_OK);
+  CHECK(b.scratch_size <= sizeof sim_scratch);
+  ethosu_sim_stats st = {0};
+  ethosu_sim_product product = (ethosu_sim_product)c->product;
+  CHECK(sim_run_budget(product, c->macs, b.cmd_data, b.cmd_size, b.weight_data, b.weight_size,
+                       UINT64_MAX, &st, msg, sizeof msg) == ETHOSU_SIM_OK);
+  CHECK(st.ops == 1 && st.macs > 0);
+  uint64_t cost = st.macs; /* a 1x1 op: its MACs are its whole cost */
+  CHECK(sim_run_budget(product, c->macs, b.cmd_data, b.cmd_size, b.weight_data, b.weight_size,
+                       cost, &st, msg, sizeof msg) == ETHOSU_SIM_OK);
+  memset(sim_scratch, 0x5a, sizeof sim_scratch);
+  CHECK(sim_run_budget(product, c->macs, b.cmd_data, b.cmd_size, b.weight_data, b.weight_size,
+                       cost - 1, &st, msg, sizeof msg) == ETHOSU_SIM_ERR_WORK_BUDGET);
+  CHECK(strstr(msg, "work budget exceeded") != NULL && st.ops == 0);
+  int untouched = 1;
+  for (size_t i = 0; i < b.scratch_size; i++) untouched &= sim_scratch[i] == 0x5a;
+  CHECK(untouched);
+  /* The fuzzer's stream: refused at once with the fuzz target's budget (4 Mi operations),
+   * naming the POOL and what it would cost. */
+  size_t cmd_size = (size_t)pool_220m_macs[1] | (size_t)pool_220m_macs[2] << 8 |
+                    (size_t)pool_220m_macs[3] << 16 | (size_t)pool_220m_macs[4] << 24;
+  size_t rest = sizeof pool_220m_macs - 5;
+  if (cmd_size > rest) cmd_size = rest;
+  memcpy(sim_payload, pool_220m_macs + 5, rest);
+  memset(sim_scratch, 0, sizeof sim_scratch);
+  CHECK(pool_220m_macs[0] % 6 == 3); /* the fuzz target's U65-256 */
+  ethosu_sim_status s = sim_run_budget(ETHOSU_SIM_U65, 256, sim_payload, cmd_size,
+                                       sim_payload + cmd_size, rest - cmd_size, 4u << 20, &st,
+                                       msg, sizeof msg);
+  CHECK(s == ETHOSU_SIM_ERR_WORK_BUDGET && st.macs == 0);
+  CHECK(strstr(msg, "NPU_OP_POOL would do ") != NULL);
+  CHECK(strcmp(ethosu_sim_status_to_string(s), "work budget exceeded") == 0);
+  /* A default budget from the program's memory is far above what real models do. */
+  size_t sizes[2] = {1000, 64 * 1024};
+  CHECK(ethosu_sim_default_work_budget(100, sizes, 2) == ((uint64_t)1 << 32) + 1024 * 66636);
+  size_t huge[2] = {SIZE_MAX, SIZE_MAX};
+  CHECK(ethosu_sim_default_work_budget(SIZE_MAX, huge, 2) == UINT64_MAX);
+}
+
 void test_ethosu(void) {
   test_reader();
+  test_work_budget();
   test_backend();
   test_programs();
   ethosu_double_configure(NULL);

@@ -40,8 +40,10 @@ def vela(tosa: bytes, accelerator: str):
 
 
 def run_sim(cmd: bytes, regions: list[bytes | None], accelerator: str, tmp: Path,
-            flavour: str = "host") -> tuple[int, str, list[bytes | None]]:
-    """Runs the simulator; returns (status, stdout, regions after the run)."""
+            flavour: str = "host", budget: int | None = None
+            ) -> tuple[int, str, list[bytes | None]]:
+    """Runs the simulator (with a work budget of `budget` operations, else the
+    default from the regions' sizes); returns (status, stdout, regions after the run)."""
     family, macs = accelerator.split("-")[1:3]
     (tmp / "cmd.bin").write_bytes(cmd)
     args = [str(tool(flavour)), family, macs, str(tmp / "cmd.bin")]
@@ -51,7 +53,11 @@ def run_sim(cmd: bytes, regions: list[bytes | None], accelerator: str, tmp: Path
         else:
             (tmp / f"r{i}.bin").write_bytes(data)
             args.append(str(tmp / f"r{i}.bin"))
-    p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    env = dict(os.environ)
+    env.pop("ETHOSU_SIM_WORK_BUDGET", None)
+    if budget is not None:
+        env["ETHOSU_SIM_WORK_BUDGET"] = str(budget)
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode < 100, p.stderr
     after = [None if d is None else (tmp / f"r{i}.bin").read_bytes()
              for i, d in enumerate(regions)]
@@ -404,7 +410,8 @@ def test_u85_wide(seed, accelerator, tmp_path):
 # ------------------------------------------------------------ malformed streams
 
 STATUS = {"ok": 0, "header": 2, "config": 3, "truncated": 4, "unknown_command": 5,
-          "register_range": 6, "region_access": 7, "weight_stream": 8, "unsupported_op": 9}
+          "register_range": 6, "region_access": 7, "weight_stream": 8, "unsupported_op": 9,
+          "not_simulated": 10, "workspace": 11, "work_budget": 12}
 
 
 def words(data: bytes) -> np.ndarray:
@@ -496,6 +503,27 @@ def test_malformed_named(conv_stream, tmp_path):
     assert status == STATUS["region_access"] and "region 0" in log, log
 
 
+def test_work_budget_named(conv_stream, tmp_path):
+    """A run whose ops need more operations than the caller's budget stops at the
+    first op past it, before doing its work, with a named status; exactly the
+    stream's MACs is enough."""
+    out, scratch = conv_stream
+    status, log, _ = run_sim(out.cmd_data, [out.weight_data, scratch], "ethos-u55-128",
+                             tmp_path)
+    assert status == STATUS["ok"], log
+    macs = int(log.split(" macs ")[1].split()[0])
+    status, log, after = run_sim(out.cmd_data, [out.weight_data, scratch], "ethos-u55-128",
+                                 tmp_path, budget=100)
+    assert status == STATUS["work_budget"] and "work budget exceeded" in log, log
+    assert "NPU_OP_CONV would do" in log and "ops 0 macs 0" in log, log
+    assert after[1] == scratch  # the refused op wrote nothing
+    # The dilated kernel's extent bounds the MACs from above; an undilated conv's cost
+    # is its MACs exactly.
+    status, log, _ = run_sim(out.cmd_data, [out.weight_data, scratch], "ethos-u55-128",
+                             tmp_path, budget=macs * 4)
+    assert status == STATUS["ok"], log
+
+
 def test_u85_malformed_named(tmp_path):
     """U85 streams: the other products' streams and opcodes, and what the
     simulator does not model, each fail with a named status."""
@@ -571,6 +599,6 @@ def test_mutated_streams_do_not_crash(seed, accelerator, tmp_path):
         p = subprocess.run([str(tool("asan")), family, macs, str(tmp_path / "cmd.bin"),
                             str(tmp_path / "r0.bin"), str(tmp_path / "r1.bin")],
                            capture_output=True, text=True, timeout=300, env=env)
-        assert p.returncode <= 11, f"mutation {k}: exit {p.returncode}\n{p.stderr[-2000:]}"
+        assert p.returncode <= 12, f"mutation {k}: exit {p.returncode}\n{p.stderr[-2000:]}"
         seen.add(p.returncode)
     print("statuses seen:", sorted(seen))

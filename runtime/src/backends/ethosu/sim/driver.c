@@ -25,6 +25,7 @@ struct ethosu_driver {
   bool reserved;
   void *fast_memory;
   size_t fast_size;
+  uint64_t work_budget; /* 0: ethosu_sim_default_work_budget of each payload */
   int status;
   ethosu_sim_stats stats;
   ptec_ethosu_sim_totals totals;
@@ -109,6 +110,7 @@ int ptec_ethosu_sim_driver_init(int product, uint32_t macs, void *fast_memory, s
   driver.macs = macs;
   driver.fast_memory = fast_memory;
   driver.fast_size = fast_memory != NULL ? fast_size : 0;
+  driver.work_budget = 0;
   driver.message[0] = '\0';
   driver.status = ETHOSU_SIM_OK;
   memset(&driver.stats, 0, sizeof driver.stats);
@@ -124,6 +126,8 @@ void ptec_ethosu_sim_driver_deinit(void) {
   driver.fast_memory = NULL;
   driver.fast_size = 0;
 }
+
+void ptec_ethosu_sim_driver_set_work_budget(uint64_t ops) { driver.work_budget = ops; }
 
 int ptec_ethosu_sim_driver_last_status(void) { return driver.status; }
 
@@ -198,6 +202,10 @@ int ethosu_invoke_v3(struct ethosu_driver *drv, const void *custom_data_ptr,
       return fail(ETHOSU_SIM_ERR_ARGUMENT, "base addresses must be 16-byte aligned");
     }
   }
+  ethosu_sim_set_work_budget(driver.sim, driver.work_budget != 0
+                                             ? driver.work_budget
+                                             : ethosu_sim_default_work_budget(
+                                                   (size_t)custom_data_size, sizes, n));
   ethosu_sim_status s = ethosu_sim_run(driver.sim, custom_data_ptr, (size_t)custom_data_size,
                                        bases, sizes, n, &driver.stats, driver.message,
                                        sizeof driver.message);

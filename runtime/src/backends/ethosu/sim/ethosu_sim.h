@@ -67,6 +67,7 @@ typedef enum ethosu_sim_status {
   ETHOSU_SIM_ERR_UNSUPPORTED_OP,    /* an operation the configured NPU lacks */
   ETHOSU_SIM_ERR_NOT_IMPLEMENTED,   /* valid for the NPU, not simulated yet */
   ETHOSU_SIM_ERR_WORKSPACE,         /* the caller's work buffer is too small */
+  ETHOSU_SIM_ERR_WORK_BUDGET,       /* the run would exceed the caller's work budget */
   ETHOSU_SIM_STATUS_COUNT
 } ethosu_sim_status;
 
@@ -146,6 +147,7 @@ typedef struct ethosu_sim {
   uint32_t shram_bytes;
   void *work;         /* scratch for decoded weights, caller-owned, 8-byte aligned */
   size_t work_size;
+  uint64_t work_budget; /* operations one run may do (ethosu_sim_set_work_budget) */
   /* execution state (reset by every ethosu_sim_run) */
   ethosu_sim_regs r;
   const uint32_t *cmd;  /* the command stream being run */
@@ -155,6 +157,7 @@ typedef struct ethosu_sim {
   uint8_t *base[ETHOSU_SIM_MAX_REGIONS];
   size_t size[ETHOSU_SIM_MAX_REGIONS];
   uint32_t nregions;
+  uint64_t work_left;   /* of work_budget, in this run */
   ethosu_sim_stats *stats;
   ethosu_sim_op_stats cur; /* the operation being executed */
   char *msg;
@@ -176,6 +179,23 @@ typedef struct ethosu_sim {
  */
 ethosu_sim_status ethosu_sim_init(ethosu_sim *sim, ethosu_sim_product product, uint32_t macs,
                                   void *work, size_t work_size);
+
+/*
+ * The work budget: at most `ops` operations per ethosu_sim_run, counted
+ * from each OP's registers before it runs (so a refused op does nothing):
+ * MACs of CONV/DEPTHWISE/POOL (the kernel's full extent, every IFM channel
+ * for CONV and REDUCE_SUM), OFM elements of ELEMENTWISE, 4 per OFM element
+ * of RESIZE, bytes of DMA. An op past the budget fails the run with
+ * ETHOSU_SIM_ERR_WORK_BUDGET. ethosu_sim_init sets no limit (UINT64_MAX);
+ * a caller running untrusted streams sets one, as the fuzz target and the
+ * driver (ethosu_sim_default_work_budget) do: a stream of a few hundred
+ * bytes can otherwise ask for 2^60 MACs with every access in bounds.
+ */
+void ethosu_sim_set_work_budget(ethosu_sim *sim, uint64_t ops);
+/* A generous budget for a program from its memory: 2^32 operations plus
+ * 1024 per byte of payload and regions (saturating). Real models do far
+ * less (ResNet-18 at 224x224: 1.8 G MACs for 12 MB of weights). */
+uint64_t ethosu_sim_default_work_budget(size_t cmd_size, const size_t *sizes, int n);
 
 /* Bytes of work buffer an operation with these weights needs: two int16 per
  * encoded weight (the decoded stream and the dense kernel) and a slice. */

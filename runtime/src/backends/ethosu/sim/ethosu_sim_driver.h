@@ -50,6 +50,11 @@ int ptec_ethosu_sim_driver_init(int product, uint32_t macs, void *fast_memory, s
  * caller may free the memory it gave. */
 void ptec_ethosu_sim_driver_deinit(void);
 
+/* The work budget of each ethosu_invoke_v3 (ethosu_sim_set_work_budget):
+ * 0 (the default after init) derives it from the invoke's payload and
+ * region sizes (ethosu_sim_default_work_budget); UINT64_MAX: no limit. */
+void ptec_ethosu_sim_driver_set_work_budget(uint64_t ops);
+
 /* The status of the last init or ethosu_invoke_v3 (ETHOSU_SIM_OK after a
  * success), and its message ("" after a success). */
 int ptec_ethosu_sim_driver_last_status(void);

@@ -22,6 +22,7 @@ static const char *const STATUS_NAMES[ETHOSU_SIM_STATUS_COUNT] = {
     [ETHOSU_SIM_ERR_UNSUPPORTED_OP] = "operation not supported by this NPU",
     [ETHOSU_SIM_ERR_NOT_IMPLEMENTED] = "not simulated",
     [ETHOSU_SIM_ERR_WORKSPACE] = "work buffer too small",
+    [ETHOSU_SIM_ERR_WORK_BUDGET] = "work budget exceeded",
 };
 
 const char *ethosu_sim_status_to_string(ethosu_sim_status s) {
@@ -77,6 +78,7 @@ ethosu_sim_status ethosu_sim_init(ethosu_sim *sim, ethosu_sim_product product, u
   sim->shram_bytes = shram_kib * 1024;
   sim->work = work;
   sim->work_size = work_size;
+  sim->work_budget = UINT64_MAX;
   return ETHOSU_SIM_OK;
 }
 
@@ -310,6 +312,7 @@ static ethosu_sim_status run_stream(ethosu_sim *sim) {
                   ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd0 operation %u", op);
         stats_begin(sim, op, p);
         if (sim->product == ETHOSU_SIM_U85) SIM_TRY(sim_u85_check_op(sim, op, p));
+        SIM_TRY(sim_charge_op(sim, op, p));
         SIM_TRY(run_op(sim, op, p));
         sim_u85_chain_op_done(sim);
         stats_end(sim);
@@ -363,6 +366,7 @@ ethosu_sim_status ethosu_sim_run(ethosu_sim *sim, const void *cmd, size_t cmd_si
   sim->chain_bytes = 0;
   sim->chain_state = 0;
   sim->nregions = (uint32_t)n;
+  sim->work_left = sim->work_budget;
   for (int i = 0; i < ETHOSU_SIM_MAX_REGIONS; i++) {
     sim->base[i] = i < n ? (uint8_t *)(uintptr_t)bases[i] : NULL;
     sim->size[i] = i < n && bases[i] != 0 ? sizes[i] : 0;

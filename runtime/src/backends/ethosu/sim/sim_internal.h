@@ -188,6 +188,10 @@ sim_scale sim_u85_scale_record48(const uint8_t *stream, uint32_t c);
 /* The OFM microblock depth of the U85's ACC_FORMAT microblock (MACs/8 / area). */
 uint32_t sim_u85_ofm_ublock_depth(const ethosu_sim *sim);
 
+/* Charges the OP about to run (opcode, parameter) to the run's work
+ * budget from its registers (sim_budget.c); fails before any work. */
+ethosu_sim_status sim_charge_op(ethosu_sim *sim, uint32_t op, uint32_t param);
+
 /* ------------------------------------------------------------ op families */
 
 /* U85 NPU_OP_CONV with weights_ifm2: a matrix product (sim_u85_matmul.c). */
