@@ -94,10 +94,12 @@ def test_int8_op_families_on_the_simulated_npu(npu, case):
 
 
 #: a16w8 (int16 activations, EXT-INT16) families the simulated U55 runs bit-exactly.
-#: Not yet: int16 add (ExecuTorch's 12-bit form) and the padded int16 average pool
-#: differ from the TOSA twin on the simulator, and on the U85 the convolution's last
-#: per-channel RESCALE of int32 data does (test_ethosu_sim.py::test_rescale_of_int32).
-A16W8_ON_U55 = ["conv_stride2", "conv_dilated", "depthwise_relu6", "max_pool", "linear_relu"]
+#: Not avg_pool_padded: Vela 5.2.0 miscompiles its PAD after the convolution's
+#: per-channel RESCALE of int32 data (an elementwise MUL on the NPU writes the PAD's
+#: interior at the padded tensor's origin, test_ethosu_sim.py::test_vela_pad_after_
+#: elementwise and docs/ethos-u-simulator.md), so the stream differs from the twin.
+A16W8_ON_U55 = ["conv_stride2", "conv_dilated", "depthwise_relu6", "max_pool", "linear_relu",
+                "add_relu"]
 
 
 @pytest.mark.parametrize("case", A16W8_ON_U55)

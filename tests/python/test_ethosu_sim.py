@@ -251,6 +251,42 @@ def rescale_graph(rng, out_dtype, per_channel):
     return g, [rng.integers(-(1 << 24), 1 << 24, size=shape).astype(np.int32)]
 
 
+def int16_add_graph(rng, op, shape_b=None, swap=False):
+    """An int16 ADD/SUB as ptec's A16W8 flow lowers it (ExecuTorch's 12-bit form):
+    RESCALEs of int16 into int32 at a common scale 2*max(s)/2^12, the int32 op, a
+    RESCALE back to int16. Vela widens each input with an ADD of the scalar 0
+    (IFM2_BROADCAST bit 7) and multiplies by the multiplier (a MUL with OFM_SCALE)."""
+    h, w, c = (int(v) for v in rng.integers(1, 9, 3))
+    shape = [1, h, w, c]
+    shape_b = shape if shape_b is None else shape_b(shape)
+    sa, sb, so = (float(v) for v in rng.uniform(0.0005, 0.005, 3))
+    g = GraphBuilder()
+    g.input("a", shape, DType.INT16), g.input("b", shape_b, DType.INT16)
+    s32 = 2 * max(sa, sb) / 2**12
+    g.rescale("a", sa / s32, I32, name="ra")
+    g.rescale("b", sb / s32, I32, name="rb")
+    g.tensor("r", list(np.broadcast_shapes(tuple(shape), tuple(shape_b))), I32)
+    g.op(op, ["rb", "ra"] if swap else ["ra", "rb"], ["r"])
+    g.rescale("r", s32 / so, DType.INT16, name="y")
+    g.output("y")
+    return g, [rand_int(rng, shape, np.int16) // 4, rand_int(rng, shape_b, np.int16) // 4]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u65-256", "ethos-u85-256"])
+@pytest.mark.parametrize("op", [Op.ADD, Op.SUB])
+@pytest.mark.parametrize("broadcast", ["none", "second", "first"])
+def test_int16_add(seed, accelerator, op, broadcast, tmp_path):
+    """Was wrong on the U55/U65: the simulator read IFM2_BROADCAST's operand order
+    and scalar flags from bits 5 and 6 (they are 6 and 7), so the scalar 0 of the
+    widening ADD was read as a tensor. "first": the broadcast operand comes first
+    (Vela makes it IFM2 and sets the reversed operand order)."""
+    rng = np.random.default_rng(seed)
+    shape_b = None if broadcast == "none" else (lambda s: [1, s[1], s[2], 1])
+    for _ in range(3):
+        g, inputs = int16_add_graph(rng, op, shape_b, swap=broadcast == "first")
+        check(g, inputs, accelerator, tmp_path)
+
+
 #: A per-channel RESCALE of int32 data on the U85 does not match yet (its stream
 #: takes another path than the U55's MUL); the global one does.
 @pytest.mark.parametrize("accelerator,per_channel", [
@@ -262,6 +298,48 @@ def test_rescale_of_int32(seed, accelerator, per_channel, out_dtype, tmp_path):
     for _ in range(3):
         g, inputs = rescale_graph(rng, out_dtype, per_channel)
         check(g, inputs, accelerator, tmp_path)
+
+
+def pad_after_rescale_graph(rng, shape, per_channel):
+    """int32 -> RESCALE (a MUL on the NPU) -> PAD by 1 on H and W, int8."""
+    g = GraphBuilder()
+    g.input("x", shape, I32)
+    n = shape[3] if per_channel else 1
+    g.const("m", rng.integers(1 << 30, (1 << 31) - 1, n).astype(np.int32))
+    g.const("s", rng.integers(36, 40, n).astype(np.int8))
+    g.const("izp", np.array([0], np.int32)), g.const("ozp", np.array([0], np.int8))
+    g.tensor("r", shape, I8)
+    g.op(Op.RESCALE, ["x", "m", "s", "izp", "ozp"], ["r"], scale32=True,
+         rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=per_channel,
+         input_unsigned=False, output_unsigned=False)
+    g.const_shape("padding", [0, 0, 1, 1, 1, 1, 0, 0])
+    g.const("pv", np.array([0], np.int8))
+    g.tensor("p", [1, shape[1] + 2, shape[2] + 2, shape[3]], I8)
+    g.op(Op.PAD, ["r", "padding", "pv"], ["p"])
+    g.output("p")
+    return g, [rng.integers(-(1 << 24), 1 << 24, size=shape).astype(np.int32)]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u65-256"])
+@pytest.mark.parametrize("per_channel", [False, True], ids=["global", "per_channel"])
+def test_vela_pad_after_elementwise(seed, accelerator, per_channel, tmp_path):
+    """A Vela 5.2.0 miscompile (docs/ethos-u-simulator.md, "Vela findings"): a PAD
+    whose input an elementwise op makes (here a RESCALE of int32 data, a MUL on the
+    U55/U65) gets that op's OFM at the padded tensor's origin instead of one row and
+    one column in; the border fill then overwrites its first row and column. The
+    simulator runs the stream as written, so its output is the TOSA result's
+    interior moved up and left by one, not the TOSA result."""
+    rng = np.random.default_rng(seed)
+    shape = [1, int(rng.integers(2, 6)), int(rng.integers(2, 7)), int(rng.integers(1, 9))]
+    g, inputs = pad_after_rescale_graph(rng, shape, per_channel)
+    want = run_graph(g, inputs)[0]
+    got = simulate(g, inputs, accelerator, tmp_path)[0]
+    h, w = shape[1:3]
+    vela_wrote = np.zeros_like(want)
+    vela_wrote[:, :h, :w] = want[:, 1:h + 1, 1:w + 1]  # the interior at the origin
+    vela_wrote[:, 0], vela_wrote[:, :, 0] = 0, 0  # then the border fill
+    np.testing.assert_array_equal(got, vela_wrote)
+    assert not np.array_equal(got, want)
 
 
 def pool_graph(rng, kind):

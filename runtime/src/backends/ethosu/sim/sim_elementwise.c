@@ -92,11 +92,13 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
             "Ethos-U85 elementwise mode %u (LRELU, ABS, CLZ, shifts, DIV, compare, logic)", mode);
   uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
   bool unary = mode == SIM_EW_LRELU || mode == SIM_EW_ABS || mode == SIM_EW_CLZ;
-  /* IFM2_BROADCAST: U55/U65 H 1, W 2, C 4, operand order 32, scalar 64;
-   * U85 H 1, W 2, C 4, scalar 8, and the IFM may be broadcast too. */
+  /* IFM2_BROADCAST: U55/U65 H 1, W 2, C 4, operand order 64, scalar 128
+   * (ethos_u55_regs: broadcast bits 16-18, operand_order bit 22,
+   * broadcast_scalar bit 23 of the command word); U85 H 1, W 2, C 4,
+   * scalar 8, and the IFM may be broadcast too. */
   uint32_t bc = r->ifm2_broadcast, bc1 = u85 ? r->ifm_broadcast : 0;
-  bool scalar = !unary && (u85 ? (bc >> 3) & 1 : (bc >> 6) & 1);
-  bool ifm2_is_a = !u85 && ((bc >> 5) & 1);
+  bool scalar = !unary && (u85 ? (bc >> 3) & 1 : (bc >> 7) & 1);
+  bool ifm2_is_a = !u85 && ((bc >> 6) & 1);
   bool bh = bc & 1, bw = (bc >> 1) & 1, bcc = (bc >> 2) & 1;
   bool ah = bc1 & 1, aw = (bc1 >> 1) & 1, ac = (bc1 >> 2) & 1;
   SIM_CHECK(sim, (bc1 & 8) == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "a scalar IFM");
