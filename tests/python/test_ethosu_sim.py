@@ -287,11 +287,12 @@ def test_int16_add(seed, accelerator, op, broadcast, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
-#: A per-channel RESCALE of int32 data on the U85 does not match yet (its stream
-#: takes another path than the U55's MUL); the global one does.
+#: On the U85 Vela writes the RESCALE as POOL NONE with accumulators from IFM2; the
+#: per-channel one takes its scales from the scale records (OFM_PRECISION bit 8
+#: clear), which the simulator once ignored.
 @pytest.mark.parametrize("accelerator,per_channel", [
     ("ethos-u55-128", True), ("ethos-u55-128", False), ("ethos-u65-256", True),
-    ("ethos-u85-256", False)])
+    ("ethos-u85-256", False), ("ethos-u85-256", True), ("ethos-u85-512", True)])
 @pytest.mark.parametrize("out_dtype", [DType.INT8, DType.INT16], ids=["int8", "int16"])
 def test_rescale_of_int32(seed, accelerator, per_channel, out_dtype, tmp_path):
     rng = np.random.default_rng(seed)

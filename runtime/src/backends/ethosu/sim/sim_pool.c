@@ -27,7 +27,9 @@ static void reciprocal(uint32_t count, uint32_t *m, uint32_t *s) {
 
 /* U85 POOL NONE with acc_input IFM2 (Vela's "null pool" for 32-bit copies,
  * rescales and transposes): the accumulators are loaded from IFM2 as they
- * are (no zero point), the IFM is not read; then the output stage. */
+ * are (no zero point), the IFM is not read; then the output stage, with the
+ * global OFM_SCALE or (OFM_PRECISION bit 8 clear: a per-channel RESCALE of
+ * int32 data) each channel's scale record, bias included. */
 static ethosu_sim_status pool_from_ifm2(ethosu_sim *sim) {
   const ethosu_sim_regs *r = &sim->r;
   uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
@@ -40,11 +42,19 @@ static ethosu_sim_status pool_from_ifm2(ethosu_sim *sim) {
   SIM_TRY(sim_check_activation(sim, &ofm));
   uint32_t round_mode;
   SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
+  bool per_channel = ((r->ofm.precision >> 8) & 1) == 0;
+  bool acc48 = (r->acc_format & 3) == 1;
+  const uint8_t *scales = NULL;
+  if (per_channel) SIM_TRY(sim_scale_stream(sim, oc, &scales));
   for (uint32_t y = 0; y < oh; y++) {
     for (uint32_t x = 0; x < ow; x++) {
       for (uint32_t c = 0; c < oc; c++) {
-        int64_t v = sim_scale_round(sim_fmap_read(sim, &ifm2, y, x, c), r->ofm_scale,
-                                    r->ofm_scale_shift, round_mode);
+        sim_scale s = {0, r->ofm_scale, r->ofm_scale_shift};
+        if (per_channel) {
+          s = acc48 ? sim_u85_scale_record48(scales, c) : sim_u85_scale_record(scales, c);
+        }
+        int64_t v = sim_scale_round(sim_fmap_read(sim, &ifm2, y, x, c) + s.bias, s.scale,
+                                    s.shift, round_mode);
         sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
       }
     }
