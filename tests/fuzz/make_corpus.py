@@ -22,9 +22,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import ptec  # noqa: E402
-from ptec.pte.file import delegate_bytes, deserialize_program  # noqa: E402
+from ptec.pte.file import (delegate_bytes, deserialize_program, segment_bytes,  # noqa: E402
+                           serialize_program)
 
-TARGETS = ("pte", "tosa", "ethosu_blob", "ethosu_sim", "npy")
+TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy")
 
 
 class Conv(torch.nn.Module):
@@ -102,6 +103,26 @@ def _vela_blocks(blob: bytes) -> dict[str, bytes]:
     return blocks
 
 
+def _every_field_written(data: bytes) -> bytes:
+    """The program re-encoded with every scalar field written, defaults too (flatbuffers'
+    ForceDefaults), so that fuzz_pte_edit can change a zero in place."""
+    import flatbuffers
+    program, segment_data = deserialize_program(data)
+    segments = [segment_bytes(program, segment_data, i) for i in range(len(program.segments or []))]
+    plain = flatbuffers.Builder
+
+    class Forced(plain):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.ForceDefaults(True)
+
+    flatbuffers.Builder = Forced  # ptec.pte.flatbuffer.encode makes its builder from here
+    try:
+        return serialize_program(program, segments)
+    finally:
+        flatbuffers.Builder = plain
+
+
 def _npy(a: np.ndarray) -> bytes:
     f = io.BytesIO()
     np.save(f, a)
@@ -133,6 +154,9 @@ def main(out_dir: str) -> None:
               blocks.get("weight_data", b""))
     for name, data in programs.items():
         write("pte", name, data)
+        if not name.startswith("ethosu_"):  # no NPU in the fuzz build: their delegates refuse
+            write("pte_edit", name, _every_field_written(data))
+            write("inputs", name, data)
         program, segment_data = deserialize_program(data)
         for plan in program.execution_plan:
             for k, d in enumerate(plan.delegates or []):

@@ -20,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-TARGETS = ("pte", "tosa", "ethosu_blob", "ethosu_sim", "npy")
+TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy")
+# Targets whose inputs are a program plus a payload (fuzz_program.h): room for both.
+EXTRA_FLAGS = {"pte_edit": ["-max_len=262144"], "inputs": ["-max_len=262144"]}
 
 
 def run_target(name: str, args, build: Path, corpus: Path, findings: Path) -> bool:
@@ -41,7 +43,8 @@ def run_target(name: str, args, build: Path, corpus: Path, findings: Path) -> bo
             budget = f"-runs={args.runs}"
         cmd = [str(binary), *(str(d) for d in dirs if d.is_dir()), budget,
                f"-dict={HERE / 'ptec.dict'}", "-rss_limit_mb=2048", "-timeout=10",
-               f"-artifact_prefix={artifacts}/", "-print_final_stats=1"]
+               f"-artifact_prefix={artifacts}/", "-print_final_stats=1",
+               *EXTRA_FLAGS.get(name, [])]
         result = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     log = result.stderr
     execs = re.search(r"stat::number_of_executed_units:\s*(\d+)", log)
