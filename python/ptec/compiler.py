@@ -126,7 +126,9 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
         if not isinstance(quantize, Int8):
             raise CompileError(f"quantize must be ptec.Int8(...) or ptec.A16W8(...), "
                                f"not {type(quantize).__name__}")
-        module = quant_flow.quantize(module, example_inputs, quantize)
+        # TOSA and NPU targets get softmax/layer norm as TOSA-friendly chains.
+        tosa = spec.npu is not None or spec.name.startswith("tosa")
+        module = quant_flow.quantize(module, example_inputs, quantize.for_target(tosa))
     elif quant_flow.is_quantized(module):
         quant_flow.allow_eval(module)
     exported = export_core_aten(module, example_inputs)

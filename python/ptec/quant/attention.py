@@ -57,10 +57,16 @@ def decompose_attention(gm: torch.fx.GraphModule) -> int:
     return count
 
 
-def export_for_quantization(model: torch.nn.Module,
-                            example_inputs: Sequence) -> torch.fx.GraphModule:
-    """torch.export, then attention rewritten (and re-exported for fresh metadata)."""
+def export_for_quantization(model: torch.nn.Module, example_inputs: Sequence,
+                            tosa_friendly: bool = False) -> torch.fx.GraphModule:
+    """torch.export, then attention rewritten (and, with tosa_friendly,
+    softmax, layer norm and GLU: ptec.quant.decompose), re-exported for fresh
+    metadata."""
     gm = torch.export.export(model, tuple(example_inputs)).module()
-    if decompose_attention(gm):
+    changed = decompose_attention(gm)
+    if tosa_friendly:
+        from .decompose import decompose_for_tosa
+        changed += decompose_for_tosa(gm)
+    if changed:
         gm = torch.export.export(gm, tuple(example_inputs)).module()
     return gm

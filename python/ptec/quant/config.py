@@ -66,6 +66,11 @@ class Int8:
     activations: str = "int8"
     per_channel: bool = True
     observer: str = "histogram"
+    #: Softmax, log_softmax, layer norm and GLU as chains of TOSA-expressible
+    #: integer ops, each quantized on its own (ptec.quant.decompose), so that
+    #: they run in a TOSA or NPU delegate; False keeps ptec's exact fused
+    #: kernels (CPU only). None: the target decides (for_target).
+    tosa_friendly: bool | None = None
 
     def __post_init__(self) -> None:
         if self.activations not in ACTIVATION_DTYPES:
@@ -78,6 +83,14 @@ class Int8:
     def name(self) -> str:
         """"int8" or "a16w8": the scheme, for reports and file names."""
         return "int8" if self.activations == "int8" else "a16w8"
+
+    def for_target(self, tosa: bool) -> "Int8":
+        """This configuration with tosa_friendly resolved for a target that
+        delegates to TOSA (or an NPU) or not; an explicit choice stays."""
+        if self.tosa_friendly is not None:
+            return self
+        import dataclasses
+        return dataclasses.replace(self, tosa_friendly=tosa)
 
     def quantization_specs(self) -> "QuantizationSpecs":
         return _specs(self.activations, self.per_channel, self.observer)

@@ -39,7 +39,8 @@ def prepare(model: torch.nn.Module, example_inputs: Sequence[Any],
     from .attention import export_for_quantization
 
     try:
-        graph = export_for_quantization(model.eval(), example_inputs)
+        graph = export_for_quantization(model.eval(), example_inputs,
+                                        bool(config is not None and config.tosa_friendly))
     except Exception as e:  # torch.export raises many types; all mean "cannot export"
         raise CompileError(f"torch.export failed: {e}") from e
     return prepare_pt2e(graph, PtecQuantizer(config))

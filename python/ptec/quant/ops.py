@@ -32,6 +32,9 @@ ARGUMENTS: dict[str, str] = {
     "quantized_add": "Tensor a, Tensor b, int a_zp, int a_multiplier, int a_shift, int b_zp, "
                      "int b_multiplier, int b_shift, int output_zp, int output_multiplier, "
                      "int output_shift, int activation_min, int activation_max",
+    "quantized_sub": "Tensor a, Tensor b, int a_zp, int a_multiplier, int a_shift, int b_zp, "
+                     "int b_multiplier, int b_shift, int output_zp, int output_multiplier, "
+                     "int output_shift, int activation_min, int activation_max",
     "quantized_mul": "Tensor a, Tensor b, int a_zp, int b_zp, int multiplier, int shift, "
                      "int output_zp, int activation_min, int activation_max",
     "quantized_avg_pool2d": "Tensor input, int[] kernel, int[] stride, int[] padding, "
@@ -131,6 +134,11 @@ def _matmul_fake(a, b, *rest):
 def _add_fake(a, b, *rest):
     shape = torch.broadcast_shapes(a.shape, b.shape)
     return _like(a if a.shape == shape else b, shape)
+
+
+@torch.library.register_fake("ptec::quantized_sub")
+def _sub_fake(a, b, *rest):
+    return _add_fake(a, b)
 
 
 @torch.library.register_fake("ptec::quantized_mul")

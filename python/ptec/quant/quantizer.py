@@ -78,7 +78,12 @@ CLAMP_OPS = _ops("relu.default", "relu_.default", "relu6.default", "relu6_.defau
 UNARY_OPS = _ops("sigmoid.default", "sigmoid_.default", "tanh.default", "tanh_.default",
                  "hardswish.default", "hardswish_.default", "hardsigmoid.default",
                  "hardsigmoid_.default", "gelu.default", "silu.default", "silu_.default",
-                 "softmax.int", "_softmax.default", "layer_norm.default")
+                 "softmax.int", "_softmax.default", "layer_norm.default",
+                 # ptec.quant.decompose's pieces: each a TABLE, or a sum with its own scale
+                 "exp.default", "log.default", "reciprocal.default", "rsqrt.default",
+                 "sum.dim_IntList")
+#: Reductions whose output is one of their inputs' values (decomposed softmax's max).
+MAX_OPS = _ops("amax.default")
 #: Output shares the input's parameters.
 POOL_OPS = _ops("max_pool2d.default", "avg_pool2d.default", "adaptive_avg_pool2d.default")
 #: Means (and global average pooling, which becomes one) get their own output
@@ -108,7 +113,7 @@ class PtecQuantizer(Quantizer):
     def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
         handlers: list[tuple[frozenset, Callable[[Node], None]]] = [
             (WEIGHTED_OPS, self._weighted), (BINARY_OPS, self._binary),
-            (MATMUL_OPS, self._matmul), (CLAMP_OPS, self._shared_with_input),
+            (MATMUL_OPS, self._matmul), (CLAMP_OPS, self._shared_with_input), (MAX_OPS, self._shared_with_input),
             (UNARY_OPS, self._unary), (MEAN_OPS, self._unary), (POOL_OPS, self._pool),
             (CAT_OPS, self._cat), (SHAPE_OPS, self._shape),
         ]

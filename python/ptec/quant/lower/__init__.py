@@ -30,6 +30,7 @@ from .normalize import hoist_quantize, sink_dequantize, sink_views_below_clamps
 from .match import INTEGER, META_KEY, Reject, Rewriter, drop_dead_qdq, per_tensor_params
 from .pools import lower_avg_pool2d, lower_layer_norm, lower_max_pool2d, lower_mean
 from .softmax import lower_softmax
+from .transformer import compose_tables, lower_scalar_operand, lower_sub, lower_sum
 from .weighted import lower_convolution, lower_linear, lower_matmul, lower_mm
 
 aten = torch.ops.aten
@@ -56,6 +57,12 @@ def rules() -> dict[object, Rule]:
         aten.native_layer_norm.default: lower_layer_norm,
         aten._softmax.default: lower_softmax,
         aten.cat.default: lower_cat,
+        # ptec.quant.decompose's softmax / layer norm pieces
+        aten.sub.Tensor: lower_sub,
+        aten.sum.dim_IntList: lower_sum,
+        aten.amax.default: lower_single_input,
+        aten.add.Scalar: lower_scalar_operand,
+        aten.sub.Scalar: lower_scalar_operand,
         torch.ops.quantized_decomposed.quantize_per_tensor.default: lower_requantize,
         **{op: lower_table for op in TABLE_OPS},
         **{op: lower_single_input for op in SINGLE_INPUT_OPS},
@@ -92,6 +99,7 @@ def lower_quantized_ops(gm: torch.fx.GraphModule) -> None:
             rule(rw, node)
         except Reject as why:
             reasons[node] = str(why)
+    compose_tables(gm)
     gm.graph.eliminate_dead_code()
     drop_dead_qdq(gm)
     if gm.meta.get(INTEGER_IO):

@@ -27,7 +27,8 @@ def _same_dtype(*params: QParams) -> None:
         raise Reject("operands and result differ in dtype: " + ", ".join(str(p.dtype) for p in params))
 
 
-def lower_add(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
+def lower_add(rw: Rewriter, node: torch.fx.Node, kernel=None) -> torch.fx.Node:
+    """a + b (or, with kernel=ptec.quantized_sub, a - b: the same parameters)."""
     a, b = _tensor_operands(node)
     aq, ap = quantized_input(a, "the first operand")
     bq, bp = quantized_input(b, "the second operand")
@@ -38,7 +39,7 @@ def lower_add(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
                                                        _np_dtype(ap.dtype))
     except ValueError as e:
         raise Reject(f"requantization scale out of TOSA's range: {e}") from None
-    fused = rw.call(ptec.quantized_add.default,
+    fused = rw.call(kernel or ptec.quantized_add.default,
                     [aq, bq, ap.zero_point, am, ash, bp.zero_point, bm, bsh,
                      out.params.zero_point, om, osh, out.act_min, out.act_max], out.quantize)
     rw.replace_output(out, node, fused)

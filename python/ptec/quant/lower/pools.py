@@ -94,11 +94,13 @@ def lower_max_pool2d(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     return fused
 
 
-def lower_mean(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
+def lower_mean(rw: Rewriter, node: torch.fx.Node, divide: bool = True) -> torch.fx.Node:
+    """mean(x, dims): the int32 sum RESCALEd by s_in / (count * s_out); with
+    divide=False a sum (ptec.quant.decompose's softmax), by s_in / s_out."""
     x, dims = node.args[0], list(_arg(node, 1, "dim", []) or [])
     keepdim = bool(_arg(node, 2, "keepdim", False))
     if node.kwargs.get("dtype") is not None:
-        raise Reject("mean with a dtype argument")
+        raise Reject(f"{'mean' if divide else 'sum'} with a dtype argument")
     xq, xp = quantized_input(x, "the input")
     out = quantized_output(node)
     if xp.dtype != out.params.dtype:
@@ -106,8 +108,10 @@ def lower_mean(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     shape = x.meta["val"].shape
     axes = {d % len(shape) for d in dims} if dims else set(range(len(shape)))
     count = math.prod(shape[d] for d in axes)
+    if not divide and count > 1 << 16:
+        raise Reject("a sum of more than 65536 values could overflow int32")
     try:
-        m, s = P.mean_params(xp.scale, count, out.params.scale)
+        m, s = P.mean_params(xp.scale, count if divide else 1, out.params.scale)
     except ValueError as e:
         raise Reject(f"requantization scale out of TOSA's range: {e}") from None
     fused = rw.call(ptec.quantized_mean.default,

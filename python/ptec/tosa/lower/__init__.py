@@ -15,7 +15,7 @@ import torch
 
 from ..graph import GraphBuilder
 from ..schema import Op
-from . import data, floating, integer
+from . import data, floating, integer, transformer
 from .context import Lowering, Unsupported
 
 INT = "INT"
@@ -24,7 +24,7 @@ FP = "FP"
 #: Profile -> {FX target: converter}. PRO-INT: the ptec:: integer kernels and
 #: data movement of integer tensors; PRO-FP: fp32 core ATen and data movement.
 SUPPORT = {
-    INT: {**integer.CONVERTERS, **data.CONVERTERS},
+    INT: {**integer.CONVERTERS, **transformer.CONVERTERS, **data.CONVERTERS},
     FP: {**floating.CONVERTERS, **data.CONVERTERS},
 }
 

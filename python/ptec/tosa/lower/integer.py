@@ -160,7 +160,8 @@ def _broadcast_shape(x, y) -> list[int]:
     return [max(p, q) for p, q in zip(x.shape, y.shape)]
 
 
-def convert_add(lw: Lowering, node) -> None:
+def convert_add(lw: Lowering, node, op: Op = Op.ADD) -> None:
+    """quantized_add (op ADD) and quantized_sub (op SUB)."""
     (a, b, a_zp, a_mult, a_shift, b_zp, b_mult, b_shift, output_zp, out_mult, out_shift,
      act_min, act_max) = node.args
     dtype = _activation(lw, a, "the first operand", a_zp)
@@ -168,7 +169,7 @@ def convert_add(lw: Lowering, node) -> None:
     (ta, tb), perm = lw.same_layout([a, b], node.name)
     va = _to_int32(lw, ta, a_zp, f"{node.name}_a", a_mult, a_shift)
     vb = _to_int32(lw, tb, b_zp, f"{node.name}_b", b_mult, b_shift)
-    total = lw.op(Op.ADD, [va, vb], _broadcast_shape(va, vb), I32, f"{node.name}_sum")
+    total = lw.op(op, [va, vb], _broadcast_shape(va, vb), I32, f"{node.name}_sum")
     y = _rescale(lw, total, out_mult, out_shift, 0, output_zp, dtype, node.name)
     lw.set(node, lw.clamp(y, act_min, act_max, f"{node.name}_act"), perm)
 

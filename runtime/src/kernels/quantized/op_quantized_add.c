@@ -17,42 +17,11 @@
  * share one dtype, int8 or int16; a and b broadcast as in PyTorch; any dim
  * orders (tensors of one layout are walked as a single flat run).
  */
-#include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
-#include "kernels/quantized/qparams.h"
+#include "kernels/quantized/qadd_params.h"
 #include "kernels/quantized/variants.h"
 
-enum {
-  ARG_A, ARG_B, ARG_A_ZP, ARG_A_MULTIPLIER, ARG_A_SHIFT, ARG_B_ZP, ARG_B_MULTIPLIER,
-  ARG_B_SHIFT, ARG_OUTPUT_ZP, ARG_OUTPUT_MULTIPLIER, ARG_OUTPUT_SHIFT, ARG_ACT_MIN, ARG_ACT_MAX,
-  ARG_OUT
-};
-
-typedef struct add {
-  const ptec_tensor *a, *b;
-  ptec_tensor *out;
-  int32_t a_zp, a_m, a_s, b_zp, b_m, b_s, out_zp, out_m, out_s, act_min, act_max;
-} add;
-
-static ptec_status setup(ptec_kernel_context *ctx, add *p, ptec_iter *it) {
-  p->a = ptec_arg_tensor(ctx, ARG_A);
-  p->b = ptec_arg_tensor(ctx, ARG_B);
-  p->out = ptec_arg_tensor(ctx, ARG_OUT);
-  PTEC_TRY(ptec_q_check_activation_dtype(ctx, p->a, "a"));
-  PTEC_TRY(ptec_check_same_dtype(ctx, p->a, p->b, "a", "b"));
-  PTEC_TRY(ptec_check_same_dtype(ctx, p->a, p->out, "a", "out"));
-  const ptec_tensor *inputs[2] = {p->a, p->b};
-  PTEC_TRY(ptec_iter_broadcast(ctx, it, p->out, inputs, 2));
-  int dtype = p->a->dtype;
-  PTEC_TRY(ptec_q_zero_point(ctx, ARG_A_ZP, dtype, "a_zp", &p->a_zp));
-  PTEC_TRY(ptec_q_scale(ctx, ARG_A_MULTIPLIER, ARG_A_SHIFT, "a", &p->a_m, &p->a_s));
-  PTEC_TRY(ptec_q_zero_point(ctx, ARG_B_ZP, dtype, "b_zp", &p->b_zp));
-  PTEC_TRY(ptec_q_scale(ctx, ARG_B_MULTIPLIER, ARG_B_SHIFT, "b", &p->b_m, &p->b_s));
-  PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, dtype, "output_zp", &p->out_zp));
-  PTEC_TRY(ptec_q_scale(ctx, ARG_OUTPUT_MULTIPLIER, ARG_OUTPUT_SHIFT, "output", &p->out_m,
-                        &p->out_s));
-  return ptec_q_activation_range(ctx, ARG_ACT_MIN, dtype, &p->act_min, &p->act_max);
-}
+typedef ptec_qadd_args add;
 
 static inline int32_t add_one(const add *p, int32_t a, int32_t b) {
   int64_t va = ptec_apply_scale_32(a - p->a_zp, p->a_m, p->a_s);
@@ -64,13 +33,13 @@ static inline int32_t add_one(const add *p, int32_t a, int32_t b) {
 ptec_status ptec_prepare_quantized_add_out(ptec_kernel_context *ctx) {
   add p;
   ptec_iter it;
-  return setup(ctx, &p, &it);
+  return ptec_qadd_setup(ctx, &p, &it);
 }
 
 ptec_status ptec_kernel_quantized_add_out(ptec_kernel_context *ctx) {
   add p;
   ptec_iter it;
-  PTEC_TRY(setup(ctx, &p, &it));
+  PTEC_TRY(ptec_qadd_setup(ctx, &p, &it));
   const int64_t sy = it.step[0], sa = it.step[1], sb = it.step[2];
   if (p.a->dtype == PTEC_DTYPE_INT8) {
     const int8_t *a = p.a->data, *b = p.b->data;
