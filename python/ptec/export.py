@@ -17,6 +17,7 @@ from torch.utils._pytree import TreeSpec
 
 from .dtypes import dim_order_from_strides
 from .errors import CompileError
+from .passes.decompositions import EXTRA as EXTRA_DECOMPOSITIONS
 from .passes.fake import fake_of
 
 
@@ -48,6 +49,7 @@ def _decompositions():
     table = torch.export.default_decompositions()
     for name in KEPT_WHOLE:
         table.pop(getattr(torch.ops.aten, name).default, None)
+    table.update(EXTRA_DECOMPOSITIONS)
     return table
 
 

@@ -106,6 +106,8 @@ static float binary_f32(ptec_binary_op op, float a, float b, float alpha) {
     case PTEC_BINARY_MAXIMUM: return a != a ? a : b != b ? b : a > b ? a : b;
     case PTEC_BINARY_MINIMUM: return a != a ? a : b != b ? b : a < b ? a : b;
     case PTEC_BINARY_POW: return pow_f32(a, b);
+    case PTEC_BINARY_FMOD: return fmodf(a, b);
+    case PTEC_BINARY_ATAN2: return atan2f(a, b);
     case PTEC_BINARY_REMAINDER: { /* c10's remainder for floats */
       float mod = fmodf(a, b);
       if (mod != 0.0f && ((b < 0.0f) != (mod < 0.0f))) mod += b;
@@ -152,6 +154,22 @@ static bool binary_i64(ptec_binary_op op, int64_t a, int64_t b, int64_t alpha, i
     case PTEC_BINARY_POW:
       if (b < 0) return false;
       *r = pow_i64(a, b);
+      return true;
+    case PTEC_BINARY_FMOD:
+      if (b == 0) return false;
+      *r = b == -1 ? 0 : a % b; /* INT64_MIN % -1 traps on x86 */
+      return true;
+    case PTEC_BINARY_BITWISE_AND: *r = a & b; return true;
+    case PTEC_BINARY_BITWISE_OR: *r = a | b; return true;
+    case PTEC_BINARY_BITWISE_XOR: *r = a ^ b; return true;
+    /* As c10's lshift/rshift kernels: a shift by a negative amount or by the
+     * width or more gives 0 (left) or the sign (right). Computed in int64,
+     * the stored low bits equal the narrower type's results. */
+    case PTEC_BINARY_SHIFT_LEFT:
+      *r = b < 0 || b >= 64 ? 0 : (int64_t)((uint64_t)a << b);
+      return true;
+    case PTEC_BINARY_SHIFT_RIGHT:
+      *r = b < 0 || b >= 64 ? (a < 0 ? -1 : 0) : (a < 0 ? ~(~a >> b) : a >> b);
       return true;
     case PTEC_BINARY_REMAINDER: {
       if (b == 0) return false;
@@ -236,8 +254,13 @@ ptec_status ptec_binary(ptec_kernel_context *ctx, ptec_binary_op op, const ptec_
     PTEC_CHECK(ctx, out->dtype != PTEC_DTYPE_BOOL ||
                         (a->dtype == PTEC_DTYPE_BOOL && b->dtype == PTEC_DTYPE_BOOL),
                PTEC_STATUS_TYPE_MISMATCH, "a bool out needs bool inputs");
-    PTEC_CHECK(ctx, is_float || op != PTEC_BINARY_DIV, PTEC_STATUS_TYPE_MISMATCH,
-               "true division needs a float out, not %s", ptec_dtype_name(out->dtype));
+    PTEC_CHECK(ctx, is_float || (op != PTEC_BINARY_DIV && op != PTEC_BINARY_ATAN2),
+               PTEC_STATUS_TYPE_MISMATCH, "this op needs a float out, not %s",
+               ptec_dtype_name(out->dtype));
+    bool bitwise = op >= PTEC_BINARY_BITWISE_AND && op <= PTEC_BINARY_SHIFT_RIGHT;
+    PTEC_CHECK(ctx, !bitwise || !any_float, PTEC_STATUS_TYPE_MISMATCH,
+               "bitwise ops and shifts take integer or bool tensors, not %s and %s",
+               ptec_dtype_name(a->dtype), ptec_dtype_name(b->dtype));
     PTEC_CHECK(ctx, out->dtype != PTEC_DTYPE_BOOL || op != PTEC_BINARY_SUB,
                PTEC_STATUS_TYPE_MISMATCH, "subtraction of bools is not supported");
   }
@@ -245,7 +268,12 @@ ptec_status ptec_binary(ptec_kernel_context *ctx, ptec_binary_op op, const ptec_
   ptec_iter it;
   PTEC_TRY(ptec_iter_broadcast(ctx, &it, out, inputs, 2));
   float alpha_f = (float)alpha;
-  int64_t alpha_i = (int64_t)alpha;
+  /* alpha is a program value: the integer path takes it only inside int64 (an Int alpha of
+   * INT64_MAX arrives as the double 2^63, one past the range). */
+  bool alpha_fits = alpha >= -9223372036854775808.0 && alpha < 9223372036854775808.0;
+  PTEC_CHECK(ctx, is_float || alpha_fits, PTEC_STATUS_OUT_OF_RANGE,
+             "alpha is outside the int64 range");
+  int64_t alpha_i = alpha_fits ? (int64_t)alpha : 0;
   bool direct = !cmp && is_float && a->dtype == PTEC_DTYPE_FLOAT32 &&
                 b->dtype == PTEC_DTYPE_FLOAT32;
   for (; !it.done; ptec_iter_next(&it)) {

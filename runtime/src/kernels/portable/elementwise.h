@@ -38,6 +38,13 @@ typedef enum ptec_binary_op {
   PTEC_BINARY_MINIMUM,
   PTEC_BINARY_POW,
   PTEC_BINARY_REMAINDER, /* Python's %: the sign of the divisor */
+  PTEC_BINARY_FMOD,      /* C's fmod: the sign of the dividend */
+  PTEC_BINARY_ATAN2,     /* float out only */
+  PTEC_BINARY_BITWISE_AND, /* bitwise ops and shifts: integer or bool inputs only */
+  PTEC_BINARY_BITWISE_OR,
+  PTEC_BINARY_BITWISE_XOR,
+  PTEC_BINARY_SHIFT_LEFT,  /* PyTorch's rules for shifts past the width */
+  PTEC_BINARY_SHIFT_RIGHT,
   PTEC_BINARY_EQ, /* comparisons and logic: computed in the inputs' common class */
   PTEC_BINARY_NE,
   PTEC_BINARY_LT,
