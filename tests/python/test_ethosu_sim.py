@@ -461,6 +461,35 @@ def test_u85_int16_conv(seed, accelerator, depthwise, tmp_path):
         check(g, [rand_int(rng, c["x"], np.int16)], accelerator, tmp_path)
 
 
+def data_movement_graph(rng, op, dtype, axes=3):
+    """A TRANSPOSE (random permutation of H, W, C) or REVERSE (random axis of the first
+    `axes`) of int8 or int16 data: on the U85, OFM transpose / reverse of a POOL; on
+    the U55 a REVERSE is a POOL writing with a negative stride (Vela refuses C)."""
+    shape = [1] + [int(v) for v in rng.integers(1, 9, 3)]
+    g = GraphBuilder()
+    g.input("x", shape, dtype)
+    if op == Op.TRANSPOSE:
+        perm = [0] + [int(v) + 1 for v in rng.permutation(3)]
+        g.tensor("y", [shape[p] for p in perm], dtype)
+        g.op(Op.TRANSPOSE, ["x"], ["y"], perms=perm)
+    else:
+        g.tensor("y", shape, dtype)
+        g.op(Op.REVERSE, ["x"], ["y"], axis=int(rng.integers(1, axes + 1)))
+    g.output("y")
+    npdt = np.int8 if dtype == I8 else np.int16
+    return g, [rand_int(rng, shape, npdt)]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256", "ethos-u85-512"])
+@pytest.mark.parametrize("op", [Op.TRANSPOSE, Op.REVERSE])
+def test_transpose_reverse(seed, accelerator, op, tmp_path):
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        for dtype in (I8, DType.INT16):
+            g, inputs = data_movement_graph(rng, op, dtype, 2 if "u55" in accelerator else 3)
+            check(g, inputs, accelerator, tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
 @pytest.mark.parametrize("values", [3, 5, 12])
 def test_u85_fwd_lut(seed, accelerator, values, tmp_path):

@@ -11,14 +11,30 @@
 
 uint32_t sim_precision_bytes(uint32_t precision_field) { return 1u << (precision_field & 3); }
 
-/* Bytes from a tile's origin to the end of its last element. */
-static uint64_t tile_extent(const sim_fmap *f, uint32_t rows, uint32_t cols) {
-  uint64_t c_off = f->brick ? (uint64_t)((f->c - 1) / 16) * f->stride_c +
-                                  (uint64_t)(f->c - 1 < 15 ? f->c - 1 : 15) * f->elem_size
-                            : (uint64_t)(f->c - 1) * f->elem_size;
-  return (uint64_t)(rows - 1) * f->stride_y + (uint64_t)(cols - 1) * f->stride_x + c_off +
-         f->elem_size;
+/* The span of one stride over n steps: [min, max] of k * stride, k < n. */
+static void stride_span(int64_t stride, uint32_t n, int64_t *lo, int64_t *hi) {
+  int64_t last = (int64_t)(n - 1) * stride; /* |stride| < 2^39, n <= 2^16: no overflow */
+  *lo += last < 0 ? last : 0;
+  *hi += last > 0 ? last : 0;
 }
+
+/* A tile's bytes relative to its base: [*lo, *hi) (strides may be negative). */
+static void tile_span(const sim_fmap *f, uint32_t rows, uint32_t cols, int64_t *lo, int64_t *hi) {
+  *lo = 0;
+  *hi = 0;
+  stride_span(f->stride_y, rows, lo, hi);
+  stride_span(f->stride_x, cols, lo, hi);
+  if (f->brick) {
+    stride_span(f->stride_c, (f->c - 1) / 16 + 1, lo, hi);
+    *hi += (int64_t)(f->c - 1 < 15 ? f->c - 1 : 15) * f->elem_size;
+  } else {
+    *hi += (int64_t)(f->c - 1) * f->elem_size;
+  }
+  *hi += f->elem_size;
+}
+
+/* A 40-bit stride register as a signed value. */
+static int64_t stride40(uint64_t v) { return (int64_t)(v << 24) / ((int64_t)1 << 24); }
 
 ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_fmap_regs *r,
                                  const char *name, uint32_t h, uint32_t w, uint32_t c,
@@ -32,9 +48,9 @@ ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_
   f->name = name;
   f->region = r->region;
   for (int i = 0; i < 4; i++) f->base[i] = r->base[i];
-  f->stride_x = r->stride_x;
-  f->stride_y = r->stride_y;
-  f->stride_c = r->stride_c;
+  f->stride_x = stride40(r->stride_x);
+  f->stride_y = stride40(r->stride_y);
+  f->stride_c = stride40(r->stride_c);
   f->width0 = r->width0_m1 + 1;
   f->height0 = r->height0_m1 + 1;
   f->height1 = r->height1_m1 + 1;
@@ -64,7 +80,7 @@ ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_
     return sim_u85_chain_fmap(sim, f, is_ofm);
   }
   const uint64_t limit = (uint64_t)1 << 40; /* addresses and strides are 40-bit */
-  SIM_CHECK(sim, f->stride_x < limit && f->stride_y < limit && f->stride_c < limit,
+  SIM_CHECK(sim, r->stride_x < limit && r->stride_y < limit && r->stride_c < limit,
             ETHOSU_SIM_ERR_REGISTER_RANGE, "%s stride beyond 40 bits", name);
   uint32_t w0 = w < f->width0 ? w : f->width0;
   uint32_t hl0 = h < f->height0 ? h : f->height0, hr0 = h < f->height1 ? h : f->height1;
@@ -76,9 +92,13 @@ ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_
     uint8_t *unused;
     SIM_CHECK(sim, f->base[t] < limit, ETHOSU_SIM_ERR_REGISTER_RANGE, "%s BASE%d beyond 40 bits",
               name, t);
-    SIM_TRY(sim_region_span(sim, f->region, f->base[t], tile_extent(f, tiles[t].rows,
-                                                                      tiles[t].cols),
-                            name, &unused));
+    int64_t lo, hi;
+    tile_span(f, tiles[t].rows, tiles[t].cols, &lo, &hi);
+    SIM_CHECK(sim, lo >= 0 || (uint64_t)-lo <= f->base[t], ETHOSU_SIM_ERR_REGION_ACCESS,
+              "%s: tile %d reaches %lld bytes before its BASE%d %llu", name, t, (long long)-lo,
+              t, (unsigned long long)f->base[t]);
+    SIM_TRY(sim_region_span(sim, f->region, (uint64_t)((int64_t)f->base[t] + lo),
+                            (uint64_t)(hi - lo), name, &unused));
   }
   return ETHOSU_SIM_OK;
 }
@@ -97,9 +117,10 @@ static uint64_t element_offset(const sim_fmap *f, uint32_t y, uint32_t x, uint32
     y -= f->height0;
     t = 2;
   }
-  uint64_t off = f->base[t] + (uint64_t)y * f->stride_y + (uint64_t)x * f->stride_x;
-  if (f->brick) return off + (uint64_t)(c / 16) * f->stride_c + (uint64_t)(c % 16) * f->elem_size;
-  return off + (uint64_t)c * f->elem_size;
+  /* Inside the span checked at setup, so in [0, region size). */
+  int64_t off = (int64_t)f->base[t] + (int64_t)y * f->stride_y + (int64_t)x * f->stride_x;
+  if (f->brick) return (uint64_t)(off + (int64_t)(c / 16) * f->stride_c + (c % 16) * f->elem_size);
+  return (uint64_t)(off + (int64_t)c * f->elem_size);
 }
 
 int64_t sim_fmap_read(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c) {

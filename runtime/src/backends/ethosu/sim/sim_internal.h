@@ -108,7 +108,7 @@ typedef struct sim_fmap {
   const char *name;
   uint32_t region;
   uint64_t base[4];
-  uint64_t stride_x, stride_y, stride_c;
+  int64_t stride_x, stride_y, stride_c; /* signed 40-bit: Vela's U55 REVERSE is a negative stride */
   uint32_t width0, height0, height1;
   uint32_t elem_size; /* bytes: 1, 2, 4 */
   bool is_signed;

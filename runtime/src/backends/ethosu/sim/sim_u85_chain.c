@@ -42,8 +42,8 @@ ethosu_sim_status sim_u85_chain_fmap(ethosu_sim *sim, sim_fmap *f, bool is_ofm) 
   f->width0 = f->w;
   f->height0 = f->height1 = f->h;
   f->brick = false;
-  f->stride_x = (uint64_t)f->c * f->elem_size;
-  f->stride_y = (uint64_t)f->w * f->stride_x;
+  f->stride_x = (int64_t)f->c * f->elem_size;
+  f->stride_y = (int64_t)f->w * f->stride_x;
   return ETHOSU_SIM_OK;
 }
 
