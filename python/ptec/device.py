@@ -109,6 +109,7 @@ class DeviceRun:
     structs: tuple[int, int] = (0, 0)      # sizeof(ptec_program), sizeof(ptec_method)
     stack_init: int = 0                    # runtime stack peak in method init
     stack_execute: int = 0                 # ... and in execute
+    etdump: bytes | None = None            # the run's ETDump (run_program(etdump=True))
 
     @property
     def instructions(self) -> float:
@@ -151,8 +152,9 @@ def parse_runner_output(board: str, rc: int, text: str) -> DeviceRun:
 def run_program(pte_path: str | os.PathLike, input_paths: Sequence[str | os.PathLike],
                 output_dir: str | os.PathLike, cpu: str = "cortex-m55", method: str = "forward",
                 timeout: float = 300.0, profile: bool = True,
-                plan_only: bool = False) -> DeviceRun:
+                plan_only: bool = False, etdump: bool = False) -> DeviceRun:
     """Runs a `.pte` on `cpu`'s board with .npy inputs; writes outputN.npy to `output_dir`.
+    With `etdump`, the run's profile comes back as an ExecuTorch ETDump too.
 
     File names are passed relative to a scratch directory QEMU runs in, so
     paths with spaces elsewhere still work.
@@ -170,9 +172,13 @@ def run_program(pte_path: str | os.PathLike, input_paths: Sequence[str | os.Path
             args.append("--profile")
         if plan_only:
             args.append("--plan-only")
+        if etdump:
+            args += ["--etdump", "profile.etdp"]
         (tmp_path / "out").mkdir()
         rc, text = run_firmware(elf, board, args, timeout=timeout, cwd=tmp)
         run = parse_runner_output(board, rc, text)
+        if rc == 0 and etdump:
+            run.etdump = (tmp_path / "profile.etdp").read_bytes()
         if rc == 0:
             out = Path(output_dir)
             out.mkdir(parents=True, exist_ok=True)
@@ -197,13 +203,18 @@ class DeviceProgram:
         self.timeout = timeout
         self.profile = profile
         self.last_run: DeviceRun | None = None
+        self.last_profile = None  # a ptec.devtools.Profile after run(..., profile=True)
         if not runner_elf(cpu).is_file():
             raise DeviceError(f"no runner firmware for {cpu} at {runner_elf(cpu)}: "
                               f"build it with `make build-{cpu.replace('cortex-', '')}`")
 
-    def run(self, inputs: Sequence, method: str = "forward") -> list:
+    def run(self, inputs: Sequence, method: str = "forward", profile: bool = False) -> list:
+        """With `profile`, `last_profile` then holds the run's ETDump and its events in
+        SysTick ticks (a ptec.devtools.Profile), as the host's run(..., profile=True)."""
         import numpy as np
         import torch
+
+        from .devtools import Profile
 
         with tempfile.TemporaryDirectory(prefix="ptec-load-") as tmp:
             tmp_path = Path(tmp)
@@ -215,8 +226,11 @@ class DeviceProgram:
                 np.save(path, t.detach().cpu().contiguous().numpy())
                 paths.append(path)
             run = run_program(tmp_path / "model.pte", paths, tmp_path / "out", cpu=self.cpu,
-                              method=method, timeout=self.timeout, profile=self.profile)
+                              method=method, timeout=self.timeout, profile=self.profile,
+                              etdump=profile)
             self._check(run)
+            if run.etdump is not None:
+                self.last_profile = Profile.from_etdump(run.etdump)
             outputs = sorted((tmp_path / "out").glob("output*.npy"),
                              key=lambda p: int(p.stem.removeprefix("output")))
             return [torch.from_numpy(np.load(p)) for p in outputs]

@@ -16,6 +16,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .devtools import etdump
+
 MAX_RANK = 16
 ALIGNMENT = 16
 
@@ -153,6 +155,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         fn = getattr(lib, name, None)
         if fn is not None:
             fn.restype, fn.argtypes = restype, argtypes
+    etdump.declare(lib)
     return lib
 
 
@@ -306,7 +309,7 @@ class _Method:
         _check(library().ptec_method_set_input_scalar(self._h, k, ctypes.byref(given)),
                "set_input", library().ptec_method_message(self._h))
 
-    def run(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    def run(self, inputs: Sequence[torch.Tensor], profile: bool = False) -> list[torch.Tensor]:
         lib = library()
         n = lib.ptec_method_num_inputs(self._h)
         if len(inputs) != n:
@@ -326,7 +329,13 @@ class _Method:
         if npu is not None:
             _configure_npu(npu)
             lib.ptec_host_npu_reset_stats()
+        recorder = None
+        if profile:
+            recorder = etdump.Recorder(lib, self.requirements.num_instructions)
+            recorder.attach(self._h)
         code = lib.ptec_method_execute(self._h)
+        if recorder is not None:
+            self._program.last_profile = recorder.detach(self._h)
         if npu is not None:
             self._program.npu_stats = _npu_stats()
             npu_code = lib.ptec_host_npu_last_status()
@@ -401,6 +410,7 @@ class LoadedProgram:
                                 "load")
         self.npu = npu
         self.npu_stats: dict | None = None
+        self.last_profile: etdump.Profile | None = None
         if npu is not None:
             _configure_npu(npu)
         self._bytes = _aligned(len(data))
@@ -432,8 +442,11 @@ class LoadedProgram:
             self._methods[name] = _Method(self, index.value)
         return self._methods[name]
 
-    def run(self, inputs: Sequence[torch.Tensor], method: str = "forward") -> list[torch.Tensor]:
-        return self.method(method).run(list(inputs))
+    def run(self, inputs: Sequence[torch.Tensor], method: str = "forward",
+            profile: bool = False) -> list[torch.Tensor]:
+        """Runs `method`. With `profile`, `last_profile` then holds the run's
+        per-instruction profile (a ptec.devtools.Profile, with its ETDump)."""
+        return self.method(method).run(list(inputs), profile=profile)
 
     def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         return self.run(inputs)

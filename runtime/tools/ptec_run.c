@@ -4,13 +4,17 @@
  *   ptec-run model.pte --input a.npy [--input b.npy ...] [--output-dir DIR]
  *            [--method NAME] [--repeat N] [--describe] [--threads N]
  *            [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]
- *             [--npu-stats]]
+ *             [--npu-stats]] [--etdump FILE]
  *
  * --npu runs EthosUBackend delegates on ptec's Ethos-U simulator configured
  * as that NPU (Vela's name), with BYTES of work memory (default 16 MiB) and,
  * on a U65/U85, BYTES of fast memory for Dedicated_Sram modes (default
  * 2 MiB); --npu-stats prints the NPU's MACs and bytes per region. Without
  * --npu an Ethos-U program fails: no Ethos-U driver is available.
+ *
+ * --etdump FILE writes a per-instruction profile of every repeat in ExecuTorch's
+ * ETDump format (ptec/etdump.h), for ExecuTorch's Inspector; times in ticks of
+ * ptec_platform_ticks (nanoseconds on POSIX).
  *
  * --threads N (default 1) lets the heavy kernels split their outputs over N
  * threads (the platform's pthread pool, src/platform/posix_threads.c); the
@@ -35,6 +39,7 @@
 #ifdef PTEC_RUN_ETHOSU_SIM
 #include "platform/ethosu_sim_host.h"
 #endif
+#include "support/etdump_file.h"
 #include "support/host_memory.h"
 #include "support/npy.h"
 #include "ptec/platform.h"
@@ -55,6 +60,7 @@ typedef struct options {
   size_t npu_fast;
   int npu_stats;
   int threads;
+  const char *etdump;
 } options;
 
 static int usage(void) {
@@ -62,7 +68,8 @@ static int usage(void) {
           "usage: ptec-run model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]\n"
           "                [--repeat N] [--describe] [--threads N]\n"
           "                [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]"
-          " [--npu-stats]]\n");
+          " [--npu-stats]]\n"
+          "                [--etdump FILE]\n");
   return 1;
 }
 
@@ -86,6 +93,8 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
       o->threads = atoi(argv[++i]);
       if (o->threads < 1 || o->threads > 256) return -1;
+    } else if (strcmp(a, "--etdump") == 0 && i + 1 < argc) {
+      o->etdump = argv[++i];
     } else if (strcmp(a, "--describe") == 0) {
       o->describe = 1;
     } else if (strcmp(a, "--npu") == 0 && i + 1 < argc) {
@@ -337,6 +346,7 @@ typedef struct held {
   void *method_memory;
   void *planned[16];
   ptec_parallel_for *parallel;
+  etdump_file profile;
 } held;
 
 static int run(const options *opt, held *h) {
@@ -407,6 +417,9 @@ static int run(const options *opt, held *h) {
     ptec_describe_method(stdout, &prog, &m, &req, planned);
     return 0;
   }
+  if (o.etdump && etdump_file_start(&h->profile, &m, req.num_instructions, o.repeat) != 0) {
+    return 1;
+  }
   uint64_t best = UINT64_MAX;
   for (int r = 0; r < o.repeat; r++) {
     int rc = set_inputs(&m, &o);
@@ -414,9 +427,11 @@ static int run(const options *opt, held *h) {
 #ifdef PTEC_RUN_ETHOSU_SIM
     ptec_host_npu_reset_stats();
 #endif
+    if (o.etdump) ptec_etdump_begin_run(&h->profile.recorder);
     uint64_t t0 = ptec_platform_ticks();
     s = ptec_method_execute(&m);
     uint64_t dt = ptec_platform_ticks() - t0;
+    if (o.etdump) ptec_etdump_end_run(&h->profile.recorder);
     if (s != PTEC_STATUS_OK) {
       rc = runtime_error("execute", s, ptec_method_message(&m));
       npu_report_error(&o);
@@ -428,6 +443,7 @@ static int run(const options *opt, held *h) {
     int rc = write_outputs(&m, o.output_dir);
     if (rc != 0) return rc;
   }
+  if (o.etdump && etdump_file_write(&h->profile, o.etdump) != 0) return 1;
   fprintf(stderr,
           "ptec-run: ok: %zu instructions, method memory %zu B, planned %zu B, best of %d: %.3f ms\n",
           req.num_instructions, req.method_memory_bytes, planned_total, o.repeat,
@@ -446,6 +462,7 @@ int main(int argc, char **argv) {
   free(h.method_memory);
   free(h.bytes);
   ptec_posix_parallel_destroy(h.parallel);
+  etdump_file_free(&h.profile);
   npu_release();
   return rc;
 }

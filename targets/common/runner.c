@@ -2,14 +2,15 @@
  * ptec-runner: runs a .pte program on a board, with files over semihosting.
  *
  *   ptec-runner model.pte [--input a.npy ...] [--output-dir DIR]
- *               [--method NAME] [--profile] [--plan-only]
+ *               [--method NAME] [--profile] [--etdump FILE] [--plan-only]
  *
  * The program is read into the board's flash region and its planned buffers
  * and method memory are placed first-fit in the RAM regions of board.c, in
  * the same order python/ptec/boards.py plans them. Inputs are .npy arrays in
  * logical (C) order, laid out in each input's dim order; outputs are written
  * as DIR/output0.npy, ... in logical order. With --profile, the SysTick ticks
- * of every executed instruction are printed; with --plan-only, the runner
+ * of every operator and delegate call are printed; --etdump FILE writes them
+ * as an ExecuTorch ETDump (ptec/etdump.h); with --plan-only, the runner
  * stops after placing and initialising the method (memory figures only).
  *
  * Built with PTEC_RUNNER_ETHOSU_SIM (firmware linked with ptec_ethosu_sim as
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "ptec/etdump.h"
 #include "ptec/platform.h"
 #include "ptec/ptec.h"
 #include "support/npy.h"
@@ -38,7 +40,7 @@
 
 #define MAX_INPUTS 64
 #define MAX_PLANNED 16
-#define MAX_PROFILED 4096
+#define MAX_PROFILED 1024
 
 typedef struct options {
   const char *model;
@@ -47,6 +49,7 @@ typedef struct options {
   const char *output_dir;
   const char *method;
   bool profile;
+  const char *etdump;
   bool plan_only;
   const char *npu;
   size_t npu_work;
@@ -55,7 +58,7 @@ typedef struct options {
 
 static int usage(void) {
   printf("usage: ptec-runner model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]"
-         " [--profile] [--plan-only]\n");
+         " [--profile] [--etdump FILE] [--plan-only]\n");
   return 1;
 }
 
@@ -73,6 +76,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->method = argv[++i];
     } else if (strcmp(a, "--profile") == 0) {
       o->profile = true;
+    } else if (strcmp(a, "--etdump") == 0 && i + 1 < argc) {
+      o->etdump = argv[++i];
     } else if (strcmp(a, "--plan-only") == 0) {
       o->plan_only = true;
 #ifdef PTEC_RUNNER_ETHOSU_SIM
@@ -322,34 +327,34 @@ static size_t stack_used_below(const uint8_t *base) {
 
 /* -------------------------------------------------------------- profiling */
 
-typedef struct profile {
-  uint64_t start;
-  uint32_t count;
-  uint32_t dropped;
-  uint32_t index[MAX_PROFILED];
-  const char *name[MAX_PROFILED];
-  uint32_t ticks[MAX_PROFILED];
-} profile;
+/* One execute's events: the recorder of ptec/etdump.h, which reads the clock
+ * last when a call starts and first when it ends, so its own instructions
+ * fall between operators, not in them. */
+static ptec_etdump_event profile_events[MAX_PROFILED];
+static ptec_etdump profile;
 
-static profile prof;
-
-/* The clock is read first on `end` and last on start, so the hook's own
- * instructions fall between operators, not in them. */
-static void on_instruction(void *context, uint32_t instruction, const char *name, bool end) {
-  profile *p = context;
-  if (!end) {
-    p->start = ptec_platform_ticks();
-    return;
+/* The ETDump, built in memory from the heap and written over semihosting. */
+static int write_etdump(const char *path) {
+  size_t capacity = ptec_etdump_bound(&profile);
+  void *buffer = malloc(capacity);
+  const uint8_t *data = NULL;
+  size_t size = 0;
+  if (buffer == NULL ||
+      ptec_etdump_write(&profile, buffer, capacity, &data, &size) != PTEC_STATUS_OK) {
+    printf("ptec-runner: error: no memory for the %lu-byte ETDump\n", (unsigned long)capacity);
+    free(buffer);
+    return 1;
   }
-  uint64_t dt = ptec_platform_ticks() - p->start;
-  if (p->count == MAX_PROFILED) {
-    p->dropped++;
-    return;
+  FILE *f = fopen(path, "wb");
+  int ok = f != NULL && fwrite(data, 1, size, f) == size;
+  if (f != NULL && fclose(f) != 0) ok = 0;
+  free(buffer);
+  if (!ok) {
+    printf("ptec-runner: error: cannot write %s\n", path);
+    return 1;
   }
-  p->index[p->count] = instruction;
-  p->name[p->count] = name;
-  p->ticks[p->count] = (uint32_t)dt;
-  p->count++;
+  printf("ptec-runner: etdump %s %lu\n", path, (unsigned long)size);
+  return 0;
 }
 
 /* ------------------------------------------------------------------- main */
@@ -414,22 +419,32 @@ int main(int argc, char **argv) {
 
   rc = set_inputs(&m, &o);
   if (rc != 0) return rc;
-  if (o.profile) ptec_method_set_hook(&m, on_instruction, &prof);
+  bool profiling = o.profile || o.etdump != NULL;
+  if (profiling) {
+    ptec_etdump_init(&profile, profile_events, MAX_PROFILED, ptec_platform_ticks);
+    ptec_method_set_hook(&m, ptec_etdump_on_instruction, &profile);
+    ptec_etdump_begin_run(&profile);
+  }
   stack_paint();
   uint64_t t0 = ptec_platform_ticks();
   s = ptec_method_execute(&m);
   uint64_t ticks = ptec_platform_ticks() - t0;
+  if (profiling) ptec_etdump_end_run(&profile);
   size_t execute_stack = stack_used_below(&stack_base);
   npu_report(&o, s != PTEC_STATUS_OK);
   if (s != PTEC_STATUS_OK) return runtime_error("execute", s, ptec_method_message(&m));
   /* With --profile the hook's frames (SysTick reads) are included. */
   printf("ptec-runner: stack init %lu execute %lu\n", (unsigned long)init_stack,
          (unsigned long)execute_stack);
-  for (uint32_t k = 0; k < prof.count; k++) {
-    printf("ptec-runner: op %lu %s %lu\n", (unsigned long)prof.index[k], prof.name[k],
-           (unsigned long)prof.ticks[k]);
+  for (size_t k = 1; o.profile && k < ptec_etdump_count(&profile); k++) {
+    const ptec_etdump_event *e = &profile_events[k];
+    printf("ptec-runner: op %lu %s %lu\n", (unsigned long)e->instruction, e->name,
+           (unsigned long)(e->end - e->start));
   }
-  if (prof.dropped) printf("ptec-runner: ops_dropped %lu\n", (unsigned long)prof.dropped);
+  if (ptec_etdump_dropped(&profile)) {
+    printf("ptec-runner: ops_dropped %lu\n", (unsigned long)ptec_etdump_dropped(&profile));
+  }
+  if (o.etdump != NULL && write_etdump(o.etdump) != 0) return 1;
   printf("ptec-runner: ticks %llu %lu\n", (unsigned long long)ticks,
          (unsigned long)ptec_platform_ticks_per_second());
   if (o.output_dir) {

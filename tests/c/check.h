@@ -22,4 +22,7 @@ void test_ethosu(void);
 /* `ptec-c-tests ethosu FILE.pte MACS PRODUCT`: one program run with the driver double. */
 int test_ethosu_program_file(const char *path, uint32_t macs, uint32_t product);
 
+/* test_etdump.c: the ETDump profile recorder and writer. */
+void test_etdump(void);
+
 #endif

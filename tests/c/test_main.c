@@ -94,6 +94,7 @@ int main(int argc, char **argv) {
   test_flatbuffer_reader();
   test_api_misuse();
   test_ethosu();
+  test_etdump();
   printf("%d passed, %d failed\n", test_passed, test_failed);
   return test_failed == 0 ? 0 : 1;
 }
