@@ -59,13 +59,13 @@ def decompose_attention(gm: torch.fx.GraphModule) -> int:
 
 def export_for_quantization(model: torch.nn.Module, example_inputs: Sequence,
                             tosa_friendly: bool = False) -> torch.fx.GraphModule:
-    """torch.export, then attention rewritten (and, with tosa_friendly,
-    softmax, layer norm and GLU: ptec.quant.decompose), re-exported for fresh
-    metadata."""
+    """torch.export, then attention and 1-D convolutions rewritten (and, with
+    tosa_friendly, softmax, layer norm and GLU: ptec.quant.decompose),
+    re-exported for fresh metadata."""
     gm = torch.export.export(model, tuple(example_inputs)).module()
-    changed = decompose_attention(gm)
+    from .decompose import conv1d_as_2d, decompose_for_tosa
+    changed = decompose_attention(gm) + conv1d_as_2d(gm)
     if tosa_friendly:
-        from .decompose import decompose_for_tosa
         changed += decompose_for_tosa(gm)
     if changed:
         gm = torch.export.export(gm, tuple(example_inputs)).module()

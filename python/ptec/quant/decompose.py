@@ -107,4 +107,71 @@ def decompose_for_tosa(gm: torch.fx.GraphModule) -> int:
     return count
 
 
-__all__ = ["decompose_for_tosa"]
+def _constant(gm: torch.fx.GraphModule, node) -> torch.Tensor | None:
+    if isinstance(node, torch.fx.Node) and node.op == "get_attr":
+        value = gm
+        for part in node.target.split("."):
+            value = getattr(value, part)
+        return value.detach()
+    return None
+
+
+def _folded_batch_norm(gm, conv: torch.fx.Node, weight: torch.Tensor, bias: torch.Tensor):
+    """The conv's weight and bias with the batch norm that is its only user
+    folded in (eval mode), and that batch norm; else the inputs and None."""
+    users = list(conv.users)
+    if len(users) != 1 or users[0].target is not aten.batch_norm.default:
+        return weight, bias, None
+    bn = users[0]
+    _, gamma, beta, mean, var, training, _, eps = bn.args[:8]
+    gamma, beta, mean, var = (_constant(gm, n) for n in (gamma, beta, mean, var))
+    if training or mean is None or var is None:
+        return weight, bias, None
+    scale = (gamma if gamma is not None else torch.ones_like(var)) / torch.sqrt(var + eps)
+    shift = beta if beta is not None else torch.zeros_like(var)
+    return (weight * scale.reshape(-1, *[1] * (weight.dim() - 1)),
+            (bias - mean) * scale + shift, bn)
+
+
+def conv1d_as_2d(gm: torch.fx.GraphModule) -> int:
+    """conv1d(x, w, b) -> squeeze(conv2d(unsqueeze(x, 2), w[:, :, None], b), 2):
+    pointwise and depthwise 1-D convolutions reach the 2-D integer kernels and
+    TOSA's CONV2D / DEPTHWISE_CONV2D (H = 1). A BatchNorm1d that follows is
+    folded into the weight and bias here (prepare_pt2e folds only 2-D ones).
+    Only convolutions whose weight is a constant; returns how many."""
+    count = 0
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target is not aten.conv1d.default:
+            continue
+        args = list(node.args) + [None, [1], [0], [1], 1][len(node.args) - 2:]
+        x, w, b, stride, padding, dilation, groups = args[:7]
+        weight = _constant(gm, w)
+        if weight is None or (b is not None and _constant(gm, b) is None):
+            continue
+        bias = _constant(gm, b) if b is not None else torch.zeros(weight.shape[0])
+        weight, bias, bn = _folded_batch_norm(gm, node, weight, bias)
+        names = []
+        for what, value in (("weight", weight.unsqueeze(2)), ("bias", bias)):
+            names.append(f"_ptec_conv1d_{count}_{what}")
+            gm.register_parameter(names[-1], torch.nn.Parameter(value.contiguous(),
+                                                                requires_grad=False))
+        g = gm.graph
+        with g.inserting_before(node):
+            w2, b2 = g.get_attr(names[0]), g.get_attr(names[1])
+            y = _call(g, aten.conv2d.default, _call(g, aten.unsqueeze.default, x, 2), w2, b2,
+                      [1, stride[0]], [0, padding[0]], [1, dilation[0]], groups)
+            out = _call(g, aten.squeeze.dim, y, 2)
+        out.meta["val"] = node.meta.get("val")  # the same shape (read by _glu)
+        (bn or node).replace_all_uses_with(out)
+        for dead in (bn, node):
+            if dead is not None:
+                g.erase_node(dead)
+        count += 1
+    if count:
+        gm.graph.eliminate_dead_code()
+        gm.graph.lint()
+        gm.recompile()
+    return count
+
+
+__all__ = ["conv1d_as_2d", "decompose_for_tosa"]
