@@ -12,7 +12,10 @@
  *   dispatch  ptec_kernel_quantized_* (the runtime's kernel: variant when it
  *             qualifies, reference otherwise)
  *   variant   this ISA's variant called directly (variants.h); when it
- *             declines it must leave the output untouched
+ *             declines it must leave the output untouched. On x86-64 the
+ *             dispatch takes the AVX-512 VNNI variants where the CPU has
+ *             them, so this column runs the AVX2 ones (X86_VARIANT below):
+ *             both are checked on such a CPU.
  * Outputs start filled with a pattern so that unwritten bytes show.
  *
  * Lines: "kernel-tests: <kernel> cases C variant V mismatches M" and a last
@@ -251,9 +254,19 @@ typedef struct conv_case {
   bool depthwise;
 } conv_case;
 
+#if PTEC_KERNELS_X86
+#define X86_CONV(p) (ptec_x86_has_avx2_fma() && ptec_qconv_s8_avx2(p))
+#define X86_DEPTHWISE(p) (ptec_x86_has_avx2_fma() && ptec_qconv_depthwise_s8_avx2(p))
+#define X86_FC(p) (ptec_x86_has_avx2_fma() && ptec_qfc_s8_avx2(p))
+#else
+#define X86_CONV(p) PTEC_Q_VARIANT_CONV(p)
+#define X86_DEPTHWISE(p) PTEC_Q_VARIANT_DEPTHWISE(p)
+#define X86_FC(p) PTEC_Q_VARIANT_FC(p)
+#endif
+
 static bool conv_variant(void *arg) {
   conv_case *k = arg;
-  return k->depthwise ? PTEC_Q_VARIANT_DEPTHWISE(&k->p) : PTEC_Q_VARIANT_CONV(&k->p);
+  return k->depthwise ? X86_DEPTHWISE(&k->p) : X86_CONV(&k->p);
 }
 
 static const uint8_t NCHW[4] = {0, 1, 2, 3}, NHWC[4] = {0, 2, 3, 1}, HWCM[4] = {1, 2, 3, 0};
@@ -380,7 +393,7 @@ typedef struct fc_case {
 static bool fc_variant(void *arg) {
   fc_case *k = arg;
   k->fc.y = k->out->data;
-  return PTEC_Q_VARIANT_FC(&k->fc);
+  return X86_FC(&k->fc);
 }
 
 static void linear_build(fc_case *k, int32_t rows, int32_t depth, int32_t n, bool wild) {
@@ -745,6 +758,10 @@ int main(int argc, char **argv) {
   arena_init();
   printf("kernel-tests: board %s isa %s seed %llu cases %d\n", board.name,
          PTEC_KERNELS_ISA_NAME, (unsigned long long)seed, cases);
+#if PTEC_KERNELS_X86
+  printf("kernel-tests: x86 dispatch %s, variant column avx2\n",
+         ptec_x86_has_avx512_vnni() ? "avx512-vnni" : "avx2");
+#endif
   rng = seed;
   if (bench_file) return bench(bench_file);
 

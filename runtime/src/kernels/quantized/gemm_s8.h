@@ -33,6 +33,9 @@ typedef struct ptec_gemm_s8 {
   ptrdiff_t w_row;
   int32_t k, n;
   int32_t in_zp, w_zp;
+  /* NULL, or one int32 per filter that a rows function subtracts from its
+   * raw sums (the AVX-512 VNNI kernel's (128 + in_zp) * sum_k w[j][k]). */
+  const int32_t *w_corr;
   ptec_qout_s8 q;
 } ptec_gemm_s8;
 
@@ -53,8 +56,24 @@ typedef void (*ptec_gemm_s8_rows_fn)(const ptec_gemm_s8 *g, const int8_t *const 
 #define PTEC_GEMM_S8_IM2COL 8192
 bool ptec_qconv_s8_by_rows(const ptec_qconv *p, ptec_gemm_s8_rows_fn rows);
 
+/* The two halves of ptec_qconv_s8_by_rows, for a variant that prepares
+ * something per filter (w_corr) between them: the check, which fills `g`
+ * (false: the call does not qualify), and the pixel loop. */
+bool ptec_qconv_s8_gemm(const ptec_qconv *p, ptec_gemm_s8 *g);
+void ptec_qconv_s8_run(const ptec_qconv *p, const ptec_gemm_s8 *g, ptec_gemm_s8_rows_fn rows);
+
+/* Output pixel (n, oy, ox)'s window of a call that ptec_qconv_s8_gemm took,
+ * tap by tap (KH, KW, C: the OHWI filter's order), k bytes to dst; taps in the
+ * padding hold input_zp. */
+void ptec_qconv_s8_window(const ptec_qconv *p, int64_t n, int64_t oy, int64_t ox, int8_t *dst);
+
+/* The ptec_gemm_s8 of a fully connected call (w_corr NULL). */
+ptec_gemm_s8 ptec_qfc_s8_gemm(const ptec_qfc_s8 *p);
+
 /* The int32 path of quantized_linear / quantized_matmul (ptec_qfc_s8) through
  * `rows`, four rows at a time; false when depth exceeds PTEC_Q_MAX_TERMS_I32. */
 bool ptec_qfc_s8_by_rows(const ptec_qfc_s8 *p, ptec_gemm_s8_rows_fn rows);
+/* Its row loop over a prepared `g` (the depth check done). */
+void ptec_qfc_s8_run(const ptec_qfc_s8 *p, const ptec_gemm_s8 *g, ptec_gemm_s8_rows_fn rows);
 
 #endif /* PTEC_KERNELS_QUANTIZED_GEMM_S8_H */

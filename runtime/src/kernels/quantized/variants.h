@@ -83,6 +83,12 @@ bool ptec_qfc_s8_dsp(const ptec_qfc_s8 *p);
 bool ptec_qconv_s8_avx2(const ptec_qconv *p);
 bool ptec_qconv_depthwise_s8_avx2(const ptec_qconv *p);
 bool ptec_qfc_s8_avx2(const ptec_qfc_s8 *p);
+/* x86-64 AVX-512 VNNI (kernels/x86/, files ending _avx512), run only when ptec_x86_has_avx512_vnni(). */
+bool ptec_qconv_s8_avx512(const ptec_qconv *p);
+bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p);
+bool ptec_qadd_s8_avx512(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
+                         const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
+bool ptec_qfc_s8_avx512(const ptec_qfc_s8 *p);
 
 /* AArch64 NEON, SMLAL or SDOT by build (kernels/neon/). */
 bool ptec_qconv_s8_neon(const ptec_qconv *p);
@@ -110,9 +116,19 @@ bool ptec_qmax_pool_s8_mve(const ptec_qpool *w, int32_t lo, int32_t hi);
 #define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) ptec_qmul_s8_dsp(p, a, sa, b, sb, y, n)
 #elif PTEC_KERNELS_X86
 /* Chosen at run time: the CPU feature test first (kernels/x86/cpu_features.h). */
-#define PTEC_Q_VARIANT_CONV(p) (ptec_x86_has_avx2_fma() && ptec_qconv_s8_avx2(p))
-#define PTEC_Q_VARIANT_DEPTHWISE(p) (ptec_x86_has_avx2_fma() && ptec_qconv_depthwise_s8_avx2(p))
-#define PTEC_Q_VARIANT_FC(p) (ptec_x86_has_avx2_fma() && ptec_qfc_s8_avx2(p))
+#define PTEC_Q_VARIANT_CONV(p)                                  \
+  ((ptec_x86_has_avx512_vnni() && ptec_qconv_s8_avx512(p)) || \
+   (ptec_x86_has_avx2_fma() && ptec_qconv_s8_avx2(p)))
+#define PTEC_Q_VARIANT_DEPTHWISE(p)                                       \
+  ((ptec_x86_has_avx512_vnni() && ptec_qconv_depthwise_s8_avx512(p)) || \
+   (ptec_x86_has_avx2_fma() && ptec_qconv_depthwise_s8_avx2(p)))
+#define PTEC_Q_VARIANT_FC(p)                                  \
+  ((ptec_x86_has_avx512_vnni() && ptec_qfc_s8_avx512(p)) || \
+   (ptec_x86_has_avx2_fma() && ptec_qfc_s8_avx2(p)))
+#define PTEC_Q_VARIANT_ADD(p, a, sa, b, sb, y, n) \
+  (ptec_x86_has_avx512_vnni() && ptec_qadd_s8_avx512(p, a, sa, b, sb, y, n))
+#define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) \
+  ((void)(p), (void)(a), (void)(sa), (void)(b), (void)(sb), (void)(y), (void)(n), false)
 #elif PTEC_KERNELS_NEON
 #define PTEC_Q_VARIANT_CONV(p) ptec_qconv_s8_neon(p)
 #define PTEC_Q_VARIANT_DEPTHWISE(p) ptec_qconv_depthwise_s8_neon(p)

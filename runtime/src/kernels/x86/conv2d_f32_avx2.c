@@ -26,6 +26,7 @@
 
 #include "kernels/parallel.h"
 #include "kernels/portable/variants.h"
+#include "kernels/x86/conv2d_f32_x86.h"
 
 enum { KC = 256, NR = 16, ROWMAX = 4096 };
 
@@ -81,62 +82,81 @@ static void kernel_4x16(const float *w, int64_t ldw, int64_t mr, const float *b,
   }
 }
 
+/* The microkernel of a call: avx2 4x16, or avx512's 8x32 (conv2d_f32_x86.h). */
+typedef struct gemm_job {
+  const ptec_conv_f32 *p;
+  ptec_f32_kernel kernel;
+  int64_t mr, nr;
+} gemm_job;
+
 /* All output channels for nb pixels: b is K x (ldb) starting at the pixels. */
-static void channels(const ptec_conv_f32 *p, const float *b, int64_t ldb, int64_t k0,
-                     int64_t kc, int64_t K, float *y, int64_t nb) {
+static void channels(const gemm_job *g, const float *b, int64_t ldb, int64_t k0, int64_t kc,
+                     int64_t K, float *y, int64_t nb) {
+  const ptec_conv_f32 *p = g->p;
   bool last = k0 + kc == K;
-  for (int64_t oc = 0; oc < p->oc; oc += 4) {
-    int64_t mr = p->oc - oc < 4 ? p->oc - oc : 4;
-    kernel_4x16(p->w + oc * p->ws[0] + k0, p->ws[0], mr, b, ldb, kc, y + oc * p->ys[1],
-                p->ys[1], nb, k0 > 0, last && p->b ? p->b + oc : NULL);
+  for (int64_t oc = 0; oc < p->oc; oc += g->mr) {
+    int64_t mr = p->oc - oc < g->mr ? p->oc - oc : g->mr;
+    g->kernel(p->w + oc * p->ws[0] + k0, p->ws[0], mr, b, ldb, kc, y + oc * p->ys[1], p->ys[1],
+              nb, k0 > 0, last && p->b ? p->b + oc : NULL);
   }
 }
 
-/* 1x1, stride 1, unpadded: blocks [b0, b1) of NR pixels of every image's planes. */
+/* 1x1, stride 1, unpadded: blocks [b0, b1) of nr pixels of every image's planes. */
 static void inplace_blocks(const void *arg, int64_t b0, int64_t b1) {
-  const ptec_conv_f32 *p = arg;
-  const int64_t K = p->c, pixels = p->h * p->w_, blocks = (pixels + NR - 1) / NR;
+  const gemm_job *g = arg;
+  const ptec_conv_f32 *p = g->p;
+  const int64_t K = p->c, pixels = p->h * p->w_, blocks = (pixels + g->nr - 1) / g->nr;
   for (int64_t blk = b0; blk < b1; blk++) {
-    const int64_t n = blk / blocks, px = blk % blocks * NR;
-    const int64_t nb = pixels - px < NR ? pixels - px : NR;
-    channels(p, p->x + n * p->xs[0] + px, p->xs[1], 0, K, K, p->y + n * p->ys[0] + px, nb);
+    const int64_t n = blk / blocks, px = blk % blocks * g->nr;
+    const int64_t nb = pixels - px < g->nr ? pixels - px : g->nr;
+    channels(g, p->x + n * p->xs[0] + px, p->xs[1], 0, K, K, p->y + n * p->ys[0] + px, nb);
   }
 }
 
 /* Other convolutions: output rows [r0, r1) of all images, through the strip. */
 static void strip_rows(const void *arg, int64_t r0, int64_t r1) {
-  const ptec_conv_f32 *p = arg;
-  const int64_t K = p->c * p->kh * p->kw, khw = p->kh * p->kw;
-  float strip[KC * NR];
+  const gemm_job *g = arg;
+  const ptec_conv_f32 *p = g->p;
+  const int64_t K = p->c * p->kh * p->kw, khw = p->kh * p->kw, nr = g->nr;
+  float strip[KC * PTEC_F32_MAX_NR];
   for (int64_t r = r0; r < r1; r++) {
     const int64_t n = r / p->oh, oy = r % p->oh;
-    for (int64_t ox0 = 0; ox0 < p->ow; ox0 += NR) {
-      int64_t nb = p->ow - ox0 < NR ? p->ow - ox0 : NR;
+    for (int64_t ox0 = 0; ox0 < p->ow; ox0 += nr) {
+      int64_t nb = p->ow - ox0 < nr ? p->ow - ox0 : nr;
       float *y = p->y + n * p->ys[0] + oy * p->ys[2] + ox0;
       for (int64_t k0 = 0; k0 < K; k0 += KC) {
         int64_t kc = K - k0 < KC ? K - k0 : KC;
+        /* (ic, ky, kx) of k0, then stepped: no divisions per row of the strip. */
+        int64_t ic = k0 / khw, ky = k0 % khw / p->kw, kx = k0 % p->kw;
         for (int64_t kk = 0; kk < kc; kk++) {
-          int64_t k = k0 + kk, ic = k / khw, ky = k % khw / p->kw, kx = k % p->kw;
-          float *dst = strip + kk * NR;
+          float *dst = strip + kk * nr;
           int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
-          if (iy < 0 || iy >= p->h) {
-            memset(dst, 0, sizeof(float) * NR);
-            continue;
-          }
           const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
           int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
           int64_t ixl = ix0 + (nb - 1) * p->stride[1];
-          if (p->stride[1] == 1 && p->xs[3] == 1 && ix0 >= 0 && ixl < p->w_) {
-            memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
-            for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
+          if (iy < 0 || iy >= p->h) {
+            memset(dst, 0, sizeof(float) * (size_t)nr);
+          } else if (ix0 >= 0 && ixl < p->w_) { /* inside: a plain (strided) copy */
+            const int64_t step = p->stride[1] * p->xs[3];
+            if (step == 1) {
+              memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
+            } else {
+              const float *s0 = src + ix0 * p->xs[3];
+              for (int64_t j = 0; j < nb; j++) dst[j] = s0[j * step];
+            }
+            for (int64_t j = nb; j < nr; j++) dst[j] = 0.0f;
           } else {
-            for (int64_t j = 0; j < NR; j++) {
+            for (int64_t j = 0; j < nr; j++) {
               int64_t ix = ix0 + j * p->stride[1];
               dst[j] = j < nb && ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
             }
           }
+          if (++kx == p->kw) {
+            kx = 0;
+            if (++ky == p->kh) ky = 0, ic++;
+          }
         }
-        channels(p, strip, NR, k0, kc, K, y, nb);
+        channels(g, strip, nr, k0, kc, K, y, nb);
       }
     }
   }
@@ -147,13 +167,17 @@ static void strip_rows(const void *arg, int64_t r0, int64_t r1) {
 static bool gemm_conv(const ptec_conv_f32 *p) {
   if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
     return false;
+  const bool wide = ptec_x86_has_avx512_vnni();
+  const gemm_job g = {.p = p, .kernel = wide ? ptec_avx512_f32_kernel_8x32 : kernel_4x16,
+                      .mr = wide ? 8 : 4, .nr = wide ? 32 : NR};
   const bool inplace = p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 &&
                        p->pad[0] == 0 && p->pad[1] == 0 && p->xs[3] == 1 &&
                        p->xs[2] == p->w_ && p->ys[2] == p->ow;
   if (inplace) /* pixels of a plane contiguous in x and y */
-    ptec_parallel_range(p->parallel, inplace_blocks, p, p->n * ((p->h * p->w_ + NR - 1) / NR));
+    ptec_parallel_range(p->parallel, inplace_blocks, &g,
+                        p->n * ((p->h * p->w_ + g.nr - 1) / g.nr));
   else
-    ptec_parallel_range(p->parallel, strip_rows, p, p->n * p->oh);
+    ptec_parallel_range(p->parallel, strip_rows, &g, p->n * p->oh);
   return true;
 }
 

@@ -17,4 +17,8 @@
  * compiler runtime checks XGETBV for saved YMM state). */
 bool ptec_x86_has_avx2_fma(void);
 
+/* True when the CPU and the OS support AVX-512 F, BW, VL and VNNI (the
+ * *_avx512.c variants) besides AVX2 and FMA. */
+bool ptec_x86_has_avx512_vnni(void);
+
 #endif

@@ -1,0 +1,30 @@
+/*
+ * The float32 GEMM microkernels of the x86 convolution variant
+ * (conv2d_f32_avx2.c's drivers): the AVX2 4x16 one lives there, the
+ * AVX-512 8x32 one in conv2d_f32_avx512.c, chosen by ptec_x86_has_avx512_vnni().
+ *
+ *   y[r * ldy + j] (+)= sum_k w[r * ldw + k] * b[k * ldb + j]   r < mr, j < nb
+ *
+ * `add` keeps y's values as the start, `bias` (NULL: none) is added at the
+ * end, bias[r] to row r.
+ */
+#ifndef PTEC_KERNELS_X86_CONV2D_F32_X86_H
+#define PTEC_KERNELS_X86_CONV2D_F32_X86_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernels/x86/cpu_features.h"
+
+#define PTEC_F32_MAX_NR 32
+
+typedef void (*ptec_f32_kernel)(const float *w, int64_t ldw, int64_t mr, const float *b,
+                                int64_t ldb, int64_t k, float *y, int64_t ldy, int64_t nb,
+                                bool add, const float *bias);
+
+/* mr <= 8, nb <= 32; AVX-512F (run only when ptec_x86_has_avx512_vnni()). */
+void ptec_avx512_f32_kernel_8x32(const float *w, int64_t ldw, int64_t mr, const float *b,
+                                 int64_t ldb, int64_t k, float *y, int64_t ldy, int64_t nb,
+                                 bool add, const float *bias);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * AVX-512 VNNI variants of ptec::quantized_conv2d (not depthwise): what the
+ * AVX2 variant takes (quantized/gemm_s8.h), with weight zero point 0 and
+ * outputs with channels innermost (NHWC); anything else declines to AVX2.
+ *
+ * Packed path (the weights fit PACK_BYTES once packed): the filters are
+ * packed once per call into panels of 32 output channels, four values of k
+ * per channel side by side, k padded to a multiple of 4 with zeros:
+ *
+ *   panel[b][k / 4][c][k % 4] = w[32 b + c][k]      (c < 32)
+ *
+ * so that one 64-byte load holds four values of k for sixteen channels,
+ * which is what VPDPBUSD multiplies against one broadcast 4-byte group of a
+ * pixel. The microkernel keeps 8 pixels x 32 channels in sixteen
+ * accumulators (sixteen VPDPBUSD, 1024 MACs, per two loads and eight
+ * broadcasts), and its accumulators are already in channel order: the
+ * correction, the requantization (requantize_avx512.h) and a 16-byte store
+ * follow directly. The pixels' windows (im2col, or the pixel's channels for
+ * 1x1) are copied as x + 128 (sign bit flipped) into a stack tile of 8 rows.
+ *
+ * Otherwise (large filters: late ResNet layers): the dot-product rows
+ * kernel of gemm_s8_avx512.h, where k is long enough that reducing the
+ * lanes at the end costs little.
+ *
+ * Arithmetic (gemm_s8_avx512.h): sum (x - in_zp) w = sum (x + 128) w -
+ * (128 + in_zp) sum w, the last term per filter computed while packing;
+ * exact in int32 for k <= PTEC_Q_MAX_TERMS_I32, as the reference.
+ */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_X86
+#include <string.h>
+
+#include "kernels/parallel.h"
+#include "kernels/x86/gemm_s8_avx512.h"
+#include "kernels/x86/requantize_avx512.h"
+
+enum {
+  MR = 8,                  /* pixels per tile */
+  NR = 32,                 /* channels per panel */
+  PACK_BYTES = 512 * 1024, /* packed weights on the caller's stack (host threads: MiBs) */
+  MAX_N = 2048             /* channels: their corrections on the stack */
+};
+
+typedef struct packed_job {
+  const ptec_qconv *p;
+  const int8_t *panels;   /* ceil(n / 32) panels of kp * 32 bytes */
+  const int32_t *corr;    /* (128 + in_zp) * sum_k w, n rounded up to 32 */
+  int32_t k, kp, n;
+} packed_job;
+
+/* Whole groups of four values of k move as one 32-bit word each; the k % 4
+ * tail and channels past n stay zero. */
+static void pack(const ptec_gemm_s8 *g, int32_t kp, int8_t *panels, int32_t *corr) {
+  const int32_t panels_n = (g->n + NR - 1) / NR, whole = g->k / 4;
+  memset(panels, 0, (size_t)panels_n * (size_t)kp * NR);
+  for (int32_t j = 0; j < g->n; j++) {
+    int8_t *dst = panels + (size_t)(j / NR) * (size_t)kp * NR + (j % NR) * 4;
+    const int8_t *w = g->w + j * g->w_row;
+    for (int32_t i = 0; i < whole; i++) memcpy(dst + (size_t)i * NR * 4, w + 4 * i, 4);
+    memcpy(dst + (size_t)whole * NR * 4, w + 4 * whole, (size_t)(g->k - 4 * whole));
+  }
+  ptec_avx512_gemm_s8_corr(g, corr);
+  for (int32_t j = g->n; j < panels_n * NR; j++) corr[j] = 0;
+}
+
+/* k bytes of one window or pixel, sign bits flipped, then 0x80 up to kp. */
+static void load_row(const ptec_qconv *p, int64_t pixel, int32_t k, int32_t kp, uint8_t *dst) {
+  const int64_t ow = p->y.w, oh = p->y.h;
+  const int64_t n = pixel / (oh * ow), oy = pixel / ow % oh, ox = pixel % ow;
+  const int64_t iy = oy * p->stride[0] - p->pad[0], ix = ox * p->stride[1] - p->pad[2];
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  if (p->w.h == 1 && p->w.w == 1 && iy >= 0 && iy < p->x.h && ix >= 0 && ix < p->x.w) {
+    /* 1x1 inside the image: the pixel's channels, flipped on the way. */
+    const int8_t *src = (const int8_t *)p->in->data + n * p->x.sn + iy * p->x.sh + ix * p->x.sw;
+    for (int32_t i = 0; i < kp; i += 64) {
+      __mmask64 m = i + 64 <= k ? ~(__mmask64)0 : i < k ? (((__mmask64)1 << (k - i)) - 1) : 0;
+      __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip);
+      __mmask64 store = kp - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (kp - i)) - 1);
+      _mm512_mask_storeu_epi8(dst + i, store, v);
+    }
+    return;
+  }
+  ptec_qconv_s8_window(p, n, oy, ox, (int8_t *)dst);
+  for (int32_t i = 0; i < k; i += 64) {
+    __mmask64 m = k - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (k - i)) - 1);
+    _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, dst + i), flip));
+  }
+  memset(dst + k, 0x80, (size_t)(kp - k));
+}
+
+/* The tile's rows times panel b, requantized into y (channels innermost). */
+static void tile_panel(const packed_job *job, const uint8_t *rows, int count, int32_t b,
+                       int8_t *const y[MR]) {
+  const ptec_qconv *p = job->p;
+  const int8_t *w = job->panels + (size_t)b * (size_t)job->kp * NR;
+  __m512i c[MR][2];
+  for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
+  for (int32_t i = 0; i < job->kp; i += 4, w += 4 * NR) {
+    const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
+    for (int r = 0; r < MR; r++) {
+      int32_t g;
+      memcpy(&g, rows + (size_t)r * (size_t)job->kp + i, 4);
+      const __m512i a = _mm512_set1_epi32(g);
+      c[r][0] = _mm512_dpbusd_epi32(c[r][0], a, w0);
+      c[r][1] = _mm512_dpbusd_epi32(c[r][1], a, w1);
+    }
+  }
+  const __m512i zp = _mm512_set1_epi32(p->out_zp);
+  const __m512i lo = _mm512_set1_epi64((int64_t)p->act_min - p->out_zp);
+  const __m512i hi = _mm512_set1_epi64((int64_t)p->act_max - p->out_zp);
+  const int32_t *bias = p->bias ? p->bias->data : NULL;
+  const int32_t *mul = p->multiplier->data, *sh = p->shift->data;
+  for (int h = 0; h < 2; h++) {
+    const int32_t c0 = b * NR + h * 16;
+    if (c0 >= job->n) break;
+    const int32_t valid = job->n - c0 < 16 ? job->n - c0 : 16;
+    const __mmask16 lanes = (__mmask16)((1u << valid) - 1);
+    ptec_avx512_q16 q;
+    if (p->scale_step) {
+      q.m = _mm512_maskz_loadu_epi32(lanes, mul + c0);
+      q.s = _mm512_maskz_loadu_epi32(lanes, sh + c0);
+    } else {
+      q.m = _mm512_set1_epi32(mul[0]);
+      q.s = _mm512_set1_epi32(sh[0]);
+    }
+    q.bias = bias ? _mm512_maskz_loadu_epi32(lanes, bias + c0) : _mm512_setzero_si512();
+    const __m512i corr = _mm512_loadu_si512(job->corr + c0);
+    for (int r = 0; r < count; r++) {
+      __m512i v = ptec_avx512_requantize16(_mm512_sub_epi32(c[r][h], corr), &q, zp, lo, hi);
+      _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
+    }
+  }
+}
+
+/* Tiles [t0, t1) of MR output pixels (all images, row-major). */
+static void packed_tiles(const void *arg, int64_t t0, int64_t t1) {
+  const packed_job *job = arg;
+  const ptec_qconv *p = job->p;
+  const ptec_q_view4 Y = p->y;
+  const int64_t pixels = Y.n * Y.h * Y.w;
+  uint8_t rows[MR * PTEC_GEMM_S8_IM2COL];
+  int8_t *y[MR];
+  for (int64_t t = t0; t < t1; t++) {
+    int count = pixels - t * MR < MR ? (int)(pixels - t * MR) : MR;
+    for (int r = 0; r < MR; r++) {
+      int64_t px = t * MR + (r < count ? r : 0);
+      if (r < count) load_row(p, px, job->k, job->kp, rows + (size_t)r * (size_t)job->kp);
+      else memcpy(rows + (size_t)r * (size_t)job->kp, rows, (size_t)job->kp);
+      int64_t n = px / (Y.h * Y.w), oy = px / Y.w % Y.h, ox = px % Y.w;
+      y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
+    }
+    for (int32_t b = 0; b * NR < job->n; b++) tile_panel(job, rows, count, b, y);
+  }
+}
+
+bool ptec_qconv_s8_avx512(const ptec_qconv *p) {
+  ptec_gemm_s8 g;
+  if (p->w_zp != 0 || p->y.c > PTEC_AVX512_GEMM_MAX_N || !ptec_qconv_s8_gemm(p, &g)) return false;
+  const int32_t kp = (g.k + 3) / 4 * 4, panels_n = (g.n + NR - 1) / NR;
+  if (p->y.sc == 1 && g.n <= MAX_N && kp <= PTEC_GEMM_S8_IM2COL &&
+      (int64_t)panels_n * kp * NR <= PACK_BYTES) {
+    _Alignas(64) int8_t panels[PACK_BYTES];
+    _Alignas(64) int32_t corr[MAX_N];
+    pack(&g, kp, panels, corr);
+    packed_job job = {.p = p, .panels = panels, .corr = corr, .k = g.k, .kp = kp, .n = g.n};
+    const int64_t pixels = p->y.n * p->y.h * p->y.w;
+    ptec_parallel_range(p->parallel, packed_tiles, &job, (pixels + MR - 1) / MR);
+    return true;
+  }
+  int32_t corr[PTEC_AVX512_GEMM_MAX_N];
+  ptec_avx512_gemm_s8_corr(&g, corr);
+  g.w_corr = corr;
+  ptec_qconv_s8_run(p, &g, ptec_avx512_gemm_s8_rows);
+  return true;
+}
+
+#endif /* PTEC_KERNELS_X86 */

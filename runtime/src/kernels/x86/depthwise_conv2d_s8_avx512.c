@@ -1,0 +1,163 @@
+/*
+ * AVX-512 variant of ptec::quantized_conv2d's depthwise case: int8, NHWC
+ * input and output (channels innermost), depth multiplier 1, weights
+ * [KH, KW, C] (dim order 1,2,3,0), at most PTEC_DEPTHWISE_MAX_TAPS taps and
+ * MAX_C channels; any zero points, shifts, strides, padding and dilation.
+ * The rest (one broadcast input channel, other layouts) declines to AVX2.
+ *
+ * Once per call the weights are turned into int16 (w - w_zp), taps taken in
+ * pairs and interleaved the way VPUNPCK{L,H}WD interleaves two taps' inputs,
+ * 32 channels per block, so that per output pixel and block each pair of
+ * taps costs two widening loads, two unpacks and two VPDPWSSD (x * w' pairs
+ * summed into int32; |x| <= 128, |w'| <= 255, exact). Every tap is taken:
+ * a tap in the padding reads a row of input_zp, and the input zero point
+ * comes off at the end as one per-channel term,
+ *
+ *   sum_taps-inside (x - in_zp) w' = sum_all-taps x w' - in_zp sum_all-taps w'
+ *
+ * (a padding tap's x is in_zp, so both sides agree), exact in int32 for
+ * 64 taps. Multipliers, shifts, biases and corrections are copied per
+ * channel (per-tensor ones repeated) so that the requantization
+ * (requantize_avx512.h) reads sixteen lanes at a time. Output rows are split
+ * over the platform's threads.
+ */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_X86
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/parallel.h"
+#include "kernels/quantized/depthwise_taps.h"
+#include "kernels/quantized/variants.h"
+#include "kernels/x86/requantize_avx512.h"
+
+enum {
+  MAX_TAPS = PTEC_DEPTHWISE_MAX_TAPS,
+  MAX_C = 2048,                   /* channels: per-channel tables on the stack */
+  MAX_PAIRS_BLOCKS = 5 * 64       /* tap pairs x 32-channel blocks (3x3 up to 2048 ch) */
+};
+
+typedef struct dw_job {
+  const ptec_qconv *p;
+  const __m512i *w;               /* [block][pair][2]: interleaved int16 weights */
+  const int32_t *m, *s, *bias, *corr; /* per channel, padded to 32 */
+  const int8_t *zp_row;           /* C bytes of input_zp */
+  int pairs, taps;
+  int32_t blocks;
+} dw_job;
+
+/* 32 channels' int8 at p (fewer: `mask`) widened to int16. */
+static inline __m512i widen32(const int8_t *p, __mmask32 mask) {
+  return _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, p));
+}
+
+static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
+  const dw_job *job = arg;
+  const ptec_qconv *p = job->p;
+  const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
+  const int32_t C = (int32_t)Y.c;
+  const int8_t *x = p->in->data;
+  const __m512i zp = _mm512_set1_epi32(p->out_zp);
+  const __m512i lo = _mm512_set1_epi64((int64_t)p->act_min - p->out_zp);
+  const __m512i hi = _mm512_set1_epi64((int64_t)p->act_max - p->out_zp);
+  /* Lanes 0-3 of the unpack-low result hold channels 0-3, 8-11, 16-19, 24-27 of
+   * a block; these put channels 0-15 and 16-31 back in order. */
+  const __m512i ord0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i ord1 =
+      _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const int8_t *xs[MAX_TAPS + 1];
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t n = r / Y.h, oy = r % Y.h;
+    for (int64_t ox = 0; ox < Y.w; ox++) {
+      const int64_t iy0 = oy * p->stride[0] - p->pad[0], ix0 = ox * p->stride[1] - p->pad[2];
+      int t = 0;
+      for (int64_t ky = 0; ky < W.h; ky++) {
+        const int64_t iy = iy0 + ky * p->dilation[0];
+        for (int64_t kx = 0; kx < W.w; kx++, t++) {
+          const int64_t ix = ix0 + kx * p->dilation[1];
+          xs[t] = iy < 0 || iy >= X.h || ix < 0 || ix >= X.w
+                      ? job->zp_row
+                      : x + n * X.sn + iy * X.sh + ix * X.sw;
+        }
+      }
+      xs[t] = job->zp_row; /* an odd last tap's partner: its weights are zero */
+      int8_t *y = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
+      for (int32_t b = 0; b < job->blocks; b++) {
+        const int32_t c0 = b * 32;
+        const __mmask32 mask = C - c0 >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (C - c0)) - 1);
+        const __m512i *w = job->w + (size_t)b * (size_t)job->pairs * 2;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+        for (int q = 0; q < job->pairs; q++) {
+          const __m512i x0 = widen32(xs[2 * q] + c0, mask), x1 = widen32(xs[2 * q + 1] + c0, mask);
+          a0 = _mm512_dpwssd_epi32(a0, _mm512_unpacklo_epi16(x0, x1), w[2 * q]);
+          a1 = _mm512_dpwssd_epi32(a1, _mm512_unpackhi_epi16(x0, x1), w[2 * q + 1]);
+        }
+        __m512i s0 = _mm512_permutex2var_epi32(a0, ord0, a1);
+        __m512i s1 = _mm512_permutex2var_epi32(a0, ord1, a1);
+        ptec_avx512_q16 q0 = {_mm512_loadu_si512(job->m + c0), _mm512_loadu_si512(job->s + c0),
+                              _mm512_loadu_si512(job->bias + c0)};
+        ptec_avx512_q16 q1 = {_mm512_loadu_si512(job->m + c0 + 16),
+                              _mm512_loadu_si512(job->s + c0 + 16),
+                              _mm512_loadu_si512(job->bias + c0 + 16)};
+        s0 = ptec_avx512_requantize16(_mm512_sub_epi32(s0, _mm512_loadu_si512(job->corr + c0)),
+                                      &q0, zp, lo, hi);
+        s1 = ptec_avx512_requantize16(
+            _mm512_sub_epi32(s1, _mm512_loadu_si512(job->corr + c0 + 16)), &q1, zp, lo, hi);
+        _mm_mask_storeu_epi8(y + c0, (__mmask16)mask, _mm512_cvtepi32_epi8(s0));
+        _mm_mask_storeu_epi8(y + c0 + 16, (__mmask16)(mask >> 16), _mm512_cvtepi32_epi8(s1));
+      }
+    }
+  }
+}
+
+bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
+  const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
+  const int64_t taps = W.h * W.w;
+  if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || p->wide ||
+      X.sc != 1 || Y.sc != 1 || Y.c != X.c || X.c > MAX_C || (W.n > 1 && W.sn != 1) ||
+      taps > MAX_TAPS)
+    return false;
+  const int32_t C = (int32_t)Y.c, blocks = (C + 31) / 32, pairs = (int)(taps + 1) / 2;
+  if ((int64_t)pairs * blocks > MAX_PAIRS_BLOCKS) return false;
+  _Alignas(64) int32_t m[MAX_C], s[MAX_C], bias[MAX_C], corr[MAX_C];
+  __m512i w[2 * MAX_PAIRS_BLOCKS];
+  int8_t zp_row[MAX_C];
+  memset(zp_row, (int8_t)p->in_zp, (size_t)C);
+  const int8_t *wd = p->weight->data;
+  const int32_t *pm = p->multiplier->data, *ps = p->shift->data;
+  const int32_t *pb = p->bias ? p->bias->data : NULL;
+  for (int32_t c = 0; c < blocks * 32; c++) {
+    const bool in = c < C;
+    m[c] = in ? pm[c * p->scale_step] : 1 << 30;
+    s[c] = in ? ps[c * p->scale_step] : 31;
+    bias[c] = in && pb ? pb[c] : 0;
+    int32_t sum = 0;
+    for (int64_t t = 0; in && t < taps; t++)
+      sum += (int32_t)wd[(t / W.w) * W.sh + (t % W.w) * W.sw + c] - p->w_zp;
+    corr[c] = p->in_zp * sum;
+  }
+  /* Weights of taps 2q and 2q + 1 as int16, interleaved like the inputs. */
+  for (int32_t b = 0; b < blocks; b++)
+    for (int q = 0; q < pairs; q++) {
+      int16_t v[2][32];
+      for (int k = 0; k < 2; k++) {
+        const int64_t t = 2 * q + k;
+        for (int32_t c = 0; c < 32; c++) {
+          const int32_t ch = b * 32 + c;
+          v[k][c] = t < taps && ch < C
+                        ? (int16_t)(wd[(t / W.w) * W.sh + (t % W.w) * W.sw + ch] - p->w_zp)
+                        : 0;
+        }
+      }
+      const __m512i w0 = _mm512_loadu_si512(v[0]), w1 = _mm512_loadu_si512(v[1]);
+      w[((size_t)b * pairs + q) * 2] = _mm512_unpacklo_epi16(w0, w1);
+      w[((size_t)b * pairs + q) * 2 + 1] = _mm512_unpackhi_epi16(w0, w1);
+    }
+  dw_job job = {.p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
+                .pairs = pairs, .taps = (int)taps, .blocks = blocks};
+  ptec_parallel_range(p->parallel, dw_rows, &job, Y.n * Y.h);
+  return true;
+}
+
+#endif /* PTEC_KERNELS_X86 */
