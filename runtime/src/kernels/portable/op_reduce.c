@@ -1,4 +1,4 @@
-/* Reductions: mean, sum, amax, amin, argmax, var, any, all. Float sums
+/* Reductions: mean, sum, amax, amin, var, any, all (argmax: op_extreme.c). Float sums
  * accumulate in double, so the result is the exact sum rounded once. */
 #include <math.h>
 
@@ -40,12 +40,6 @@ static int64_t slice_sum_i64(ptec_iter *it, const ptec_tensor *in) {
       acc += (uint64_t)ptec_load_i64(in->data, in->dtype, it->offset[1] + k * it->step[1]);
   return (int64_t)acc;
 }
-
-#define FOR_EACH_OUT(s, j)                                          \
-  for (; !(s).outer.done; ptec_iter_next(&(s).outer))               \
-    for (int64_t j = 0; j < (s).outer.count; j++)
-
-#define OUT_INDEX(s, j) ((s).outer.offset[0] + (j) * (s).outer.step[0])
 
 /* A `ScalarType? dtype` argument must be None or out's dtype. */
 static ptec_status check_dtype_arg(ptec_kernel_context *ctx, uint32_t arg, const ptec_tensor *out) {
@@ -149,44 +143,6 @@ static ptec_status min_max(ptec_kernel_context *ctx, bool is_max) {
 ptec_status ptec_kernel_amax_out(ptec_kernel_context *ctx) { return min_max(ctx, true); }
 /* amin.out(Tensor self, int[1] dim=[], bool keepdim=False, *, Tensor(a!) out) */
 ptec_status ptec_kernel_amin_out(ptec_kernel_context *ctx) { return min_max(ctx, false); }
-
-/* argmax.out(Tensor self, int? dim=None, bool keepdim=False, *, Tensor(a!) out):
- * the first maximum in flattened order; NaN counts as the maximum. */
-ptec_status ptec_kernel_argmax_out(ptec_kernel_context *ctx) {
-  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
-  ptec_tensor *out = ptec_arg_tensor(ctx, 3);
-  PTEC_TRY(ptec_check_dtype(ctx, out, PTEC_DTYPE_INT64, "out"));
-  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype), PTEC_STATUS_NOT_SUPPORTED,
-             "dtype %s not supported", ptec_dtype_name(in->dtype));
-  bool mask[PTEC_MAX_RANK];
-  PTEC_TRY(ptec_reduce_dims_from_int(ctx, 1, in->rank, mask));
-  /* With dim=None, keepdim keeps every dim as 1, like PyTorch. */
-  ptec_split_iter s;
-  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, true));
-  PTEC_CHECK(ctx, s.inner_numel > 0 || s.outer.empty, PTEC_STATUS_SHAPE_MISMATCH,
-             "cannot take argmax over an empty dim");
-  bool is_float = ptec_dtype_is_float(in->dtype);
-  FOR_EACH_OUT(s, j) {
-    ptec_split_iter_inner(&s, j);
-    ptec_iter *it = &s.inner;
-    int64_t pos = 0, best_pos = 0;
-    float best_f = ptec_load_f32(in->data, in->dtype, it->offset[1]);
-    int64_t best_i = ptec_load_i64(in->data, in->dtype, it->offset[1]);
-    for (; !it->done; ptec_iter_next(it))
-      for (int64_t k = 0; k < it->count; k++, pos++) {
-        int64_t idx = it->offset[1] + k * it->step[1];
-        if (is_float) {
-          float v = ptec_load_f32(in->data, in->dtype, idx);
-          if (best_f == best_f && (v != v || v > best_f)) { best_f = v; best_pos = pos; }
-        } else {
-          int64_t v = ptec_load_i64(in->data, in->dtype, idx);
-          if (v > best_i) { best_i = v; best_pos = pos; }
-        }
-      }
-    ((int64_t *)out->data)[OUT_INDEX(s, j)] = best_pos;
-  }
-  return PTEC_STATUS_OK;
-}
 
 /* var.correction_out(Tensor self, int[1]? dim=None, *, Scalar? correction=None,
  *                    bool keepdim=False, Tensor(a!) out): two passes in double. */

@@ -31,4 +31,11 @@ ptec_status ptec_reduce_init(ptec_kernel_context *ctx, ptec_split_iter *s, const
                              const bool *mask, bool keepdim, const ptec_tensor *out,
                              bool logical);
 
+/* Each out element j of the current outer row, and its offset in out. */
+#define FOR_EACH_OUT(s, j)                                          \
+  for (; !(s).outer.done; ptec_iter_next(&(s).outer))               \
+    for (int64_t j = 0; j < (s).outer.count; j++)
+
+#define OUT_INDEX(s, j) ((s).outer.offset[0] + (j) * (s).outer.step[0])
+
 #endif /* PTEC_KERNELS_PORTABLE_REDUCE_H */
