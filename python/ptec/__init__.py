@@ -3,6 +3,7 @@ from . import quantize
 from .compiler import CompiledProgram, compile
 from .errors import CompileError
 from .quant.config import A16W8, Int8
+from .devtools.debug import debug
 from .runtime import load
 
-__all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "compile", "load", "quantize"]
+__all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "compile", "debug", "load", "quantize"]

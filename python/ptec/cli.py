@@ -159,6 +159,45 @@ def format_device_run(cpu: str, run, top: int | None = None) -> str:
     return "\n".join(lines)
 
 
+def _load_example(spec: str):
+    """`path/to/file.py:function` -> what the function returns: (model, inputs)."""
+    import importlib.util
+
+    path, _, name = spec.rpartition(":")
+    if not path or not name:
+        raise ValueError(f"{spec!r}: expected FILE.py:FUNCTION")
+    loader = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if loader is None or loader.loader is None:
+        raise ValueError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(loader)
+    sys.path.insert(0, str(Path(path).resolve().parent))
+    try:
+        loader.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    return getattr(module, name)()
+
+
+def _debug(args: argparse.Namespace) -> int:
+    """`ptec debug FILE.py:FUNCTION [--int8] [--json OUT]`: the numerical debugger."""
+    from . import compile as ptec_compile
+    from .devtools.debug import debug
+    from .quant.config import Int8
+
+    try:
+        model, inputs = _load_example(args.model)
+    except (OSError, ValueError, AttributeError) as e:
+        print(f"ptec debug: {e}", file=sys.stderr)
+        return 1
+    quantize = Int8(calibration=[tuple(inputs)]) if args.int8 else None
+    program = ptec_compile(model, inputs, quantize=quantize)
+    report = debug(model, program, inputs)
+    print(report.table())
+    if args.json:
+        report.save(args.json)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ptec", description="ptec: PyTorch models to .pte")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="list only the N instructions with the most ticks")
     run.add_argument("--timeout", type=float, default=600.0, help="seconds before QEMU is stopped")
     run.set_defaults(run=_run)
+    debug = commands.add_parser("debug", help="compare every layer of the C runtime with "
+                                "PyTorch (the numerical debugger)")
+    debug.add_argument("model", help="FILE.py:FUNCTION returning (model, inputs)")
+    debug.add_argument("--int8", action="store_true",
+                       help="quantize (calibrated on the inputs) and compare with the "
+                            "fake-quantized model")
+    debug.add_argument("--json", help="also write the report as JSON here")
+    debug.set_defaults(run=_debug)
     args = parser.parse_args(argv)
     return args.run(args)
 

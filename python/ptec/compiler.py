@@ -51,6 +51,9 @@ class CompiledProgram:
     placement: list[Placed] | None = None
     #: An Ethos-U target's NPU (accelerator, system config, memory mode).
     npu: Any = None
+    #: The PT2E-converted (fake-quantized) model a quantized program was compiled
+    #: from: the numerical debugger's integer reference (ptec.debug).
+    quantized_model: Any = None
 
     @cached_property
     def buffer(self) -> bytes:
@@ -155,6 +158,8 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
     compiled = CompiledProgram(spec.name, emitted.program, emitted.segments,
                                emitted.instructions, memory, emitted.constant_bytes, problems,
                                source, gm.meta.get(IO_QUANTIZATION), npu=spec.npu)
+    if quant_flow.is_quantized(module):
+        compiled.quantized_model = module
     if spec.memories is not None:  # a device: the program must fit its flash and RAM
         compiled.placement = place(spec.name, spec.memories, len(compiled.buffer),
                                    [memory.arena_bytes], weights_bytes=emitted.constant_bytes)

@@ -61,6 +61,18 @@ class InstructionInfo:
     delegate_bytes: int = 0
     #: What the delegate's backend compiler reported (Ethos-U: Vela's VelaOutput).
     delegate_details: Any = None
+    #: For debuggers: the value indices of the outputs, the PyTorch module the
+    #: node came from ("blocks.3", from torch.export's nn_module_stack) and, for
+    #: an integer kernel, its output's (scale, zero_point).
+    output_values: tuple[int, ...] = ()
+    module: str | None = None
+    output_qparams: tuple[float, int] | None = None
+
+
+def module_of(node: torch.fx.Node) -> str | None:
+    """The innermost PyTorch module the node was traced in ("" is the model itself)."""
+    stack = node.meta.get("nn_module_stack")
+    return list(stack.values())[-1][0] if stack else None
 
 
 @dataclass
@@ -292,7 +304,10 @@ class _Emitter:
         self.infos.append(InstructionInfo(node.name, self.operators[op_index].qualified_name,
                                           tuple((tuple(v.shape), v.dtype) for _, v in outs),
                                           node.meta.get("ptec_lowering"),
-                                          node.meta.get("ptec_tosa")))
+                                          node.meta.get("ptec_tosa"),
+                                          output_values=tuple(out_tensors),
+                                          module=module_of(node),
+                                          output_qparams=node.meta.get("ptec_output_qparams")))
 
     def delegate_call(self, node: torch.fx.Node) -> None:
         """A DelegateCall: arguments are the inputs then the outputs; the processed
@@ -315,7 +330,8 @@ class _Emitter:
                                           tuple((tuple(v.shape), v.dtype) for _, v in outs),
                                           None, node.meta.get("ptec_tosa"), call.operators,
                                           tuple(call.source_nodes), len(call.processed),
-                                          call.details))
+                                          call.details, output_values=tuple(args[-len(outs):])
+                                          if outs else (), module=module_of(node)))
 
     def out_argument(self, arg: Any, outs: list, out_tensors: list[int], where: str) -> int:
         """Out tensor(s) for one out argument: the next result, or all for Tensor[]."""

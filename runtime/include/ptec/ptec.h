@@ -307,6 +307,14 @@ ptec_status ptec_method_execute(ptec_method *m);
 ptec_status ptec_method_get_output(const ptec_method *m, size_t i,
                                    ptec_tensor_view *output);
 
+/*
+ * Tensor value `value` of the method (its index in the program's value
+ * table) as it is now: for debuggers, called from the instruction hook after
+ * the instruction that writes it, since planned memory is reused by later
+ * tensors. PTEC_STATUS_TYPE_MISMATCH if the value is not a tensor.
+ */
+ptec_status ptec_method_value_view(const ptec_method *m, size_t value, ptec_tensor_view *out);
+
 /* Index of the instruction that failed in the last execute. */
 size_t ptec_method_failed_instruction(const ptec_method *m);
 

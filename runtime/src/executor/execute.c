@@ -20,17 +20,34 @@ static ptec_status program_failed(ptec_method *m, ptec_status s) {
   return s;
 }
 
-/* Input or output `i` (index checked) as a tensor; after init, reads
- * cannot fail unless the program changed. */
-static ptec_status io_tensor(const ptec_method *m, const int32_t *io, uint32_t n, size_t i,
-                             ptec_value *v, ptec_tensor *t) {
-  if (i >= n) return PTEC_STATUS_INVALID_ARGUMENT;
+/* Value `index` (checked) as a tensor; after init, reads cannot fail unless
+ * the program changed. */
+static ptec_status value_tensor(const ptec_method *m, uint32_t index, ptec_value *v,
+                                ptec_tensor *t) {
+  if (index >= m->num_values) return PTEC_STATUS_INVALID_ARGUMENT;
   fb_reader r;
   ptec_method *mm = (ptec_method *)m;
   ptec_program_reader(m->program, &r);
-  ptec_status s = ptec_value_read(mm, &r, ptec_value_resolve(m, (uint32_t)io[i]), v, t, NULL);
+  ptec_status s = ptec_value_read(mm, &r, ptec_value_resolve(m, index), v, t, NULL);
   if (s != PTEC_STATUS_OK) return program_failed(mm, s);
   return v->tag == PTEC_VALUE_TENSOR ? PTEC_STATUS_OK : PTEC_STATUS_TYPE_MISMATCH;
+}
+
+/* Input or output `i` (index checked) as a tensor. */
+static ptec_status io_tensor(const ptec_method *m, const int32_t *io, uint32_t n, size_t i,
+                             ptec_value *v, ptec_tensor *t) {
+  if (i >= n) return PTEC_STATUS_INVALID_ARGUMENT;
+  return value_tensor(m, (uint32_t)io[i], v, t);
+}
+
+static void fill_view(const ptec_tensor *t, ptec_tensor_view *out) {
+  memset(out, 0, sizeof *out);
+  out->data = t->data;
+  out->nbytes = t->nbytes;
+  out->dtype = t->dtype;
+  out->rank = t->rank;
+  memcpy(out->sizes, t->sizes, t->rank * sizeof t->sizes[0]);
+  memcpy(out->dim_order, t->dim_order, t->rank);
 }
 
 static ptec_status view_of(const ptec_method *m, bool output, size_t i, ptec_tensor_view *out) {
@@ -42,13 +59,19 @@ static ptec_status view_of(const ptec_method *m, bool output, size_t i, ptec_ten
   s = io_tensor(m, output ? m->outputs : m->inputs, output ? m->num_outputs : m->num_inputs, i,
                 &v, &t);
   if (s != PTEC_STATUS_OK) return s;
-  memset(out, 0, sizeof *out);
-  out->data = t.data;
-  out->nbytes = t.nbytes;
-  out->dtype = t.dtype;
-  out->rank = t.rank;
-  memcpy(out->sizes, t.sizes, t.rank * sizeof t.sizes[0]);
-  memcpy(out->dim_order, t.dim_order, t.rank);
+  fill_view(&t, out);
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_method_value_view(const ptec_method *m, size_t value, ptec_tensor_view *out) {
+  ptec_value v;
+  ptec_tensor t;
+  ptec_status s = check_ready(m);
+  if (s != PTEC_STATUS_OK) return s;
+  if (out == NULL || value > UINT32_MAX) return PTEC_STATUS_INVALID_ARGUMENT;
+  s = value_tensor(m, (uint32_t)value, &v, &t);
+  if (s != PTEC_STATUS_OK) return s;
+  fill_view(&t, out);
   return PTEC_STATUS_OK;
 }
 

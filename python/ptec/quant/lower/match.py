@@ -172,6 +172,14 @@ class Rewriter:
         new.meta["source"] = anchor.name
         if "stack_trace" in anchor.meta:
             new.meta["stack_trace"] = anchor.meta["stack_trace"]
+        # For the numerical debugger: the module of the pattern's last float op
+        # (a fused relu's, else the anchor's) and the scale the result is in.
+        last = out.quantize.args[0]
+        for source in (last, anchor):
+            if isinstance(source, torch.fx.Node) and source.meta.get("nn_module_stack"):
+                new.meta["nn_module_stack"] = source.meta["nn_module_stack"]
+                break
+        new.meta["ptec_output_qparams"] = (out.params.scale, out.params.zero_point)
         out.quantize.replace_all_uses_with(new)
         for dead in [out.quantize, *reversed(out.absorbed), anchor]:
             if not dead.users:
