@@ -82,7 +82,8 @@ def simulate(g: GraphBuilder, inputs: list[np.ndarray], accelerator: str, tmp: P
     names = g.outputs
     for k, io in enumerate(out.outputs):
         t = g.tensors[names[k]]
-        dtype = {DType.INT8: np.int8, DType.INT16: np.int16, DType.INT32: np.int32}[t.dtype]
+        dtype = {DType.INT8: np.int8, DType.INT16: np.int16, DType.INT32: np.int32,
+                 DType.BOOL: np.bool_}[t.dtype]
         raw = after[1][io.offset:io.offset + io.nbytes]
         results.append(np.frombuffer(raw, dtype).reshape(t.shape))
     return results
@@ -487,6 +488,64 @@ def test_transpose_reverse(seed, accelerator, op, tmp_path):
     for _ in range(4):
         for dtype in (I8, DType.INT16):
             g, inputs = data_movement_graph(rng, op, dtype, 2 if "u55" in accelerator else 3)
+            check(g, inputs, accelerator, tmp_path)
+
+
+#: U85 elementwise modes beyond ADD/SUB/MUL/MIN/MAX: TOSA op -> (dtypes, unary).
+U85_ELEMENTWISE = {
+    Op.ABS: ((I32,), True), Op.CLZ: ((I32,), True), Op.BITWISE_NOT: ((I8, DType.INT16, I32), True),
+    Op.BITWISE_AND: ((I8, DType.INT16, I32), False), Op.BITWISE_OR: ((I8, DType.INT16, I32), False),
+    Op.BITWISE_XOR: ((I8, DType.INT16, I32), False),
+    Op.LOGICAL_LEFT_SHIFT: ((I8, DType.INT16, I32), False),
+    Op.LOGICAL_RIGHT_SHIFT: ((I8, DType.INT16, I32), False),
+    Op.ARITHMETIC_RIGHT_SHIFT: ((I8, DType.INT16, I32), False),
+    Op.EQUAL: ((I32,), False), Op.GREATER: ((I32,), False), Op.GREATER_EQUAL: ((I32,), False),
+    Op.INTDIV: ((I32,), False),
+}
+
+
+def u85_elementwise_graph(rng, op, dtype):
+    """One TOSA elementwise op on random data (shift amounts within the type, divisors
+    non-zero, equal elements for EQUAL), IFM2 broadcast along C half the time."""
+    dtypes, unary = U85_ELEMENTWISE[op]
+    npdt = {I8: np.int8, DType.INT16: np.int16, I32: np.int32}[dtype]
+    shape = [1] + [int(v) for v in rng.integers(1, 7, 3)]
+    shape_b = [1, shape[1], shape[2], 1] if rng.random() < 0.5 else shape
+    out_shape = shape
+    g = GraphBuilder()
+    g.input("a", shape, dtype)
+    a = rand_int(rng, shape, npdt)
+    inputs, names = [a], ["a"]
+    if not unary:
+        g.input("b", shape_b, dtype)
+        b = rand_int(rng, shape_b, npdt)
+        if op in (Op.LOGICAL_LEFT_SHIFT, Op.LOGICAL_RIGHT_SHIFT, Op.ARITHMETIC_RIGHT_SHIFT):
+            b = rng.integers(0, 8 * np.dtype(npdt).itemsize, shape_b).astype(npdt)
+        elif op == Op.EQUAL:
+            b = np.where(rng.random(shape_b) < 0.5, a[..., :shape_b[3]], b).astype(npdt)
+        elif op == Op.INTDIV:
+            b = (b // 4096).astype(npdt)
+            b[b == 0] = 3
+        inputs.append(b), names.append("b")
+    out_dtype = DType.BOOL if op in (Op.EQUAL, Op.GREATER, Op.GREATER_EQUAL) else dtype
+    g.tensor("y", out_shape, out_dtype)
+    attrs = {"round": bool(rng.random() < 0.5)} if op == Op.ARITHMETIC_RIGHT_SHIFT else {}
+    g.op(op, names, ["y"], **attrs)
+    g.output("y")
+    return g, inputs
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-1024"])
+@pytest.mark.parametrize("op", sorted(U85_ELEMENTWISE, key=lambda o: o.name), ids=lambda o: o.name)
+def test_u85_elementwise_modes(seed, accelerator, op, tmp_path):
+    """LRELU-free modes of the U85's NPU_OP_ELEMENTWISE: ABS, CLZ, SHR (with and
+    without rounding, the OFM round mode), SHL, LSR (on the IFM element's bits), DIV,
+    CMP_EQ/GE/GT, AND/OR/XOR/NOT; 8/16-bit results of the shifts and bitwise ops wrap
+    (activation clip range NONE)."""
+    rng = np.random.default_rng(seed)
+    for dtype in U85_ELEMENTWISE[op][0]:
+        for _ in range(2):
+            g, inputs = u85_elementwise_graph(rng, op, dtype)
             check(g, inputs, accelerator, tmp_path)
 
 

@@ -32,6 +32,7 @@ typedef struct ew {
   bool u85; /* operands scaled by IFM_SCALE / IFM2_SCALE */
   uint32_t unscaled_shift;
   bool wide; /* 32-bit inputs: no operand scaling, no zero points */
+  uint32_t ifm_mask; /* the IFM element's bits (LSR) */
 } ew;
 
 static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
@@ -70,16 +71,34 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
       return sim_scale_round(sat32(a < 0 ? -a : a), r->ofm_scale, r->ofm_scale_shift,
                              e->ofm_round);
     case SIM_EW_CLZ: return clz32(a);
+    /* Ethos-U85 only: logical shift right, compares (1 or 0), bitwise logic. */
+    case SIM_EW_LSR: /* on the IFM element's bits, as unsigned */
+      return (int64_t)(int32_t)(((uint32_t)a & e->ifm_mask) >> (b & 31));
+    case SIM_EW_DIV: /* TOSA INTDIV: truncated toward zero (b != 0: checked by the caller) */
+      return sat32(b == 0 ? 0 : a / b);
+    case SIM_EW_CMP_EQ: return a == b;
+    case SIM_EW_CMP_NE: return a != b;
+    case SIM_EW_CMP_GE: return a >= b;
+    case SIM_EW_CMP_GT: return a > b;
+    case SIM_EW_AND: return (int64_t)(int32_t)((uint32_t)a & (uint32_t)b);
+    case SIM_EW_OR: return (int64_t)(int32_t)((uint32_t)a | (uint32_t)b);
+    case SIM_EW_XOR: return (int64_t)(int32_t)((uint32_t)a ^ (uint32_t)b);
+    case SIM_EW_NOT: return (int64_t)(int32_t)~(uint32_t)a;
+    case SIM_EW_AND_NOT: return (int64_t)(int32_t)((uint32_t)a & ~(uint32_t)b);
     case SIM_EW_SHR: {
       int64_t s = b & 31; /* TOSA ARITHMETIC_RIGHT_SHIFT: shift in [0, 31] */
       int64_t v = a >= 0 ? a >> s : -((-a - 1) >> s) - 1;
-      if (e->ifm_round == SIM_ROUND_NATURAL && s > 0 && ((a >> (s - 1)) & 1)) v += 1;
+      /* Rounding: the U55's IFM round mode, the U85's OFM round mode. */
+      uint32_t round = e->u85 ? e->ofm_round : e->ifm_round;
+      if (round == SIM_ROUND_NATURAL && s > 0 && ((a >> (s - 1)) & 1)) v += 1;
       return v;
     }
-    default: { /* SHL */
+    case SIM_EW_SHL: {
       int64_t s = b & 31;
       return (int64_t)(int32_t)((uint32_t)a << s);
     }
+    default: /* unreachable: sim_op_elementwise admits only the modes above */
+      return 0;
   }
 }
 
@@ -88,10 +107,13 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
   bool u85 = sim->product == ETHOSU_SIM_U85;
   SIM_CHECK(sim, mode <= SIM_EW_SHL || (u85 && mode <= 42), ETHOSU_SIM_ERR_REGISTER_RANGE,
             "elementwise mode %u", mode);
-  SIM_CHECK(sim, !u85 || mode <= SIM_EW_MAX, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "Ethos-U85 elementwise mode %u (LRELU, ABS, CLZ, shifts, DIV, compare, logic)", mode);
+  bool known = mode <= SIM_EW_LSR || (mode >= SIM_EW_CMP_EQ && mode <= SIM_EW_CMP_GT) ||
+               (mode >= SIM_EW_AND && mode <= SIM_EW_NOT) || mode == SIM_EW_AND_NOT;
+  SIM_CHECK(sim, known || mode == SIM_EW_DIV, ETHOSU_SIM_ERR_REGISTER_RANGE,
+            "elementwise mode %u", mode);
   uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
-  bool unary = mode == SIM_EW_LRELU || mode == SIM_EW_ABS || mode == SIM_EW_CLZ;
+  bool unary = mode == SIM_EW_LRELU || mode == SIM_EW_ABS || mode == SIM_EW_CLZ ||
+               mode == SIM_EW_NOT;
   /* IFM2_BROADCAST: U55/U65 H 1, W 2, C 4, operand order 64, scalar 128
    * (ethos_u55_regs: broadcast bits 16-18, operand_order bit 22,
    * broadcast_scalar bit 23 of the command word); U85 H 1, W 2, C 4,
@@ -128,6 +150,7 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
     SIM_TRY(sim_ofm_round_mode(sim, &e.ofm_round));
   }
   e.wide = ifm.elem_size == 4;
+  e.ifm_mask = ifm.elem_size == 4 ? 0xffffffffu : (1u << (8 * ifm.elem_size)) - 1;
   e.unscaled_shift = ifm.elem_size == 1 ? 19 : 14;
   SIM_CHECK(sim, e.scale_mode <= 2 && (u85 || (e.ifm_round <= 2 && e.ofm_round <= 2)),
             ETHOSU_SIM_ERR_REGISTER_RANGE, "IFM scale mode %u, round modes %u/%u", e.scale_mode,
@@ -147,6 +170,10 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
                       : sim_fmap_read(sim, &ifm2, bh ? 0 : y, bw ? 0 : x, bcc ? 0 : c);
           v2 -= e.wide ? 0 : ifm2.zero_point;
         }
+        /* What the U85 gives for a division by zero is not documented (TOSA
+         * forbids it): named, not made up. */
+        SIM_CHECK(sim, mode != SIM_EW_DIV || v2 != 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+                  "DIV by zero at OFM (%u, %u, %u)", y, x, c);
         int64_t v = ifm2_is_a ? apply(sim, &e, v2, v1) : apply(sim, &e, v1, v2);
         sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
       }

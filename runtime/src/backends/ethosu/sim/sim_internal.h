@@ -67,7 +67,10 @@ enum {
 };
 enum {
   SIM_EW_MUL = 0, SIM_EW_ADD, SIM_EW_SUB, SIM_EW_MIN, SIM_EW_MAX, SIM_EW_LRELU, SIM_EW_ABS,
-  SIM_EW_CLZ, SIM_EW_SHR, SIM_EW_SHL
+  SIM_EW_CLZ, SIM_EW_SHR, SIM_EW_SHL,
+  /* Ethos-U85 (ethosu85_interface.h elementwise_mode) */
+  SIM_EW_LSR = 10, SIM_EW_DIV = 11, SIM_EW_CMP_EQ = 16, SIM_EW_CMP_NE, SIM_EW_CMP_GE,
+  SIM_EW_CMP_GT, SIM_EW_AND = 33, SIM_EW_OR, SIM_EW_XOR, SIM_EW_NOT, SIM_EW_AND_NOT = 42
 };
 
 /* Ethos-U85 opcodes that differ from the U55's (ethosu85_interface.h). */

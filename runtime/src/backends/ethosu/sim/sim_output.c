@@ -174,9 +174,18 @@ static int64_t u85_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t 
                                   : (int64_t)(r->activation_max & 0xffff);
     if (v < amin) v = amin;
     if (v > amax) v = amax;
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
+  } else if (ofm->elem_size < 4) {
+    /* Clip range NONE: the OFM keeps the result's low bits (Vela sets it for the
+     * logical shifts and bitwise ops, whose TOSA results wrap). */
+    uint32_t bits = ofm->elem_size * 8;
+    uint64_t low = (uint64_t)v & ((1ull << bits) - 1);
+    v = ofm->is_signed && (low >> (bits - 1)) ? (int64_t)low - ((int64_t)1 << bits) : (int64_t)low;
+  } else {
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
   }
-  if (v < lo) v = lo;
-  if (v > hi) v = hi;
   if (fn != 0) {
     /* 8-bit LUT: 256 entries per table in the 2 KiB LUT memory. */
     uint8_t e = sim->shram[table * 256 + (uint8_t)(v - lo)];
