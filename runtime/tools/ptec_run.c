@@ -140,7 +140,10 @@ static void *read_file(const char *path, size_t *size) {
 /* Aligned memory for the runtime; NULL for sizes no host can give (a
  * program may claim any size). */
 static void *alloc_aligned(size_t n) {
-  if (n > ((size_t)1 << 40)) return NULL;
+  /* In 64 bits: size_t may have 32 (the -m32 build), where the rounding below could
+   * also wrap to a tiny buffer. */
+  uint64_t wide = n;
+  if (wide > ((uint64_t)1 << 40) || n > SIZE_MAX - 32) return NULL;
   return aligned_alloc(PTEC_BUFFER_ALIGNMENT, (n + 15) / 16 * 16 + 16);
 }
 

@@ -8,7 +8,9 @@
 #include "core/checked.h"
 
 size_t ptec_host_memory_limit(void) {
-  size_t fallback = (size_t)1 << 40;
+  /* 1 TiB; half the address space where size_t has 32 bits (the -m32 build). */
+  uint64_t tib = (uint64_t)1 << 40;
+  size_t fallback = tib < SIZE_MAX ? (size_t)tib : SIZE_MAX / 2;
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   size_t bytes;
