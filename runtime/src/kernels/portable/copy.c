@@ -12,10 +12,12 @@ void ptec_block_of(ptec_block *b, const ptec_tensor *t) {
   ptec_tensor_strides(t, b->strides);
 }
 
-/* Copies one row of same-dtype elements, by element size. */
+/* Copies one row of same-dtype elements, by element size. memmove: a program may place
+ * out over in (planned offsets and argument indices are its own), and memcpy of
+ * overlapping rows is undefined (fuzz_pte_edit: constant_pad_nd's out over its input). */
 static void copy_row(char *d, int64_t sd, const char *s, int64_t ss, int64_t n, size_t esize) {
   if (sd == 1 && ss == 1) {
-    memcpy(d, s, (size_t)n * esize);
+    memmove(d, s, (size_t)n * esize);
     return;
   }
   switch (esize) {
