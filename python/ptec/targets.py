@@ -13,6 +13,7 @@ from .errors import CompileError
 from .passes import (
     avg_pool3d_as_2d,
     GraphPass,
+    fold_batch_norm,
     fold_constants,
     remove_graph_asserts,
     remove_noop_copies,
@@ -64,6 +65,7 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
     remove_noop_copies,
     lower_quantized_ops,
     integer_channels_last,
+    fold_batch_norm,
     fold_constants,
     select_out_variants,
 )

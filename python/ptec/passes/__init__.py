@@ -7,6 +7,7 @@ from typing import Callable
 
 import torch
 
+from .fold_batch_norm import fold_batch_norm
 from .fold_constants import fold_constants
 from .out_variants import select_out_variants
 from .pool3d_as_2d import avg_pool3d_as_2d
@@ -18,6 +19,6 @@ from .views_to_copies import replace_views_with_copies
 GraphPass = Callable[[torch.fx.GraphModule], None]
 
 __all__ = [
-    "GraphPass", "avg_pool3d_as_2d", "fold_constants", "remove_graph_asserts", "remove_noop_copies",
-    "replace_views_with_copies", "select_out_variants", "use_scalar_overloads",
+    "GraphPass", "avg_pool3d_as_2d", "fold_batch_norm", "fold_constants", "remove_graph_asserts",
+    "remove_noop_copies", "replace_views_with_copies", "select_out_variants", "use_scalar_overloads",
 ]

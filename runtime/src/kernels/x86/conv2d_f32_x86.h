@@ -27,4 +27,8 @@ void ptec_avx512_f32_kernel_8x32(const float *w, int64_t ldw, int64_t mr, const 
                                  int64_t ldb, int64_t k, float *y, int64_t ldy, int64_t nb,
                                  bool add, const float *bias);
 
+/* Depthwise float32 (groups == C == OC), AVX-512F: false when it declines. */
+struct ptec_conv_f32;
+bool ptec_avx512_depthwise_f32(const struct ptec_conv_f32 *p);
+
 #endif
