@@ -14,6 +14,7 @@ AARCH64_PKGS := gcc-aarch64-linux-gnu qemu-user
 
 .PHONY: all deps venv build build-host build-clang build-asan build-m55 build-m7 build-m4 \
         build-firmware build-aarch64 build-fuzz fuzz-corpus fuzz test-fuzz build-tsan test-tsan \
+        build-x86-32 test-x86-32 \
         tosa-tools test test-c test-aarch64 test-python demo footprint clean
 
 all: build
@@ -30,6 +31,10 @@ deps:
 	    [ ! -d /usr/lib/arm-none-eabi/newlib ]; then \
 	  echo "installing the Cortex-M toolchain and QEMU ($(ARM_PKGS))"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ARM_PKGS); \
+	fi
+	@if ! echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null 2>/dev/null; then \
+	  echo "installing gcc-multilib (the 32-bit build, make test-x86-32)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-multilib; \
 	fi
 	@if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then \
 	  echo "installing the AArch64 cross toolchain and user-mode QEMU ($(AARCH64_PKGS))"; \
@@ -117,6 +122,21 @@ test-tsan: build-tsan fuzz-corpus
 FUZZ_RUNS ?= 2000
 test-fuzz: build-fuzz fuzz-corpus
 	$(PY) tests/fuzz/run.py --runs $(FUZZ_RUNS)
+
+# 32-bit x86 (gcc -m32, ASan + UBSan, reference kernels): size_t of 32 bits on the host, for
+# size arithmetic that only wraps there. A full build, so not in make test; needs
+# gcc-multilib (`make deps`). The C tests, the kernel tests and the malformed-program tests
+# through the 32-bit ptec-run.
+build-x86-32: venv
+	$(call cmake_build,x86-32,Debug,-DCMAKE_C_COMPILER=gcc -DCMAKE_C_FLAGS=-m32 \
+	  -DCMAKE_EXE_LINKER_FLAGS=-m32 -DPTEC_SANITIZE=ON -DPTEC_ISA_KERNELS=OFF \
+	  -DPTEC_BUILD_SHARED=OFF)
+
+test-x86-32: build-x86-32 build-host
+	$(BUILD)/x86-32/ptec-c-tests
+	$(BUILD)/x86-32/ptec-kernel-tests --seed $(KERNEL_SEED) --cases 100
+	PTEC_RUN=$(BUILD)/host/ptec-run PTEC_RUN_ASAN=$(BUILD)/x86-32/ptec-run \
+	  $(PY) -m pytest -q tests/python/test_malformed.py
 
 # Cortex-M firmware (hello, ptec-runner, footprint images), one folder per CPU:
 # build/m55 (mps3-an547), build/m7 (mps2-an500), build/m4 (mps2-an386).
