@@ -5,5 +5,6 @@ from .errors import CompileError
 from .quant.config import A16W8, Int8
 from .devtools.debug import debug
 from .runtime import load
+from .multimethod import compile_methods
 
-__all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "compile", "debug", "load", "quantize"]
+__all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "compile", "compile_methods", "debug", "load", "quantize"]

@@ -26,6 +26,7 @@ from .quant.config import Int8
 from .quant.lower import INTEGER_IO, IO_QUANTIZATION
 from .report import format_report
 from .schedule import build_schedule
+from .state import StateLayout, state_buffers
 from .targets import get_target
 
 #: Alignment of segment starts in ptec's files (ExecuTorch uses 128): 16 is
@@ -144,7 +145,7 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
     schedule = build_schedule(gm)
     memory = plan_memory_by_lifetimes([t.lifetime for t in schedule.planned])
     emitted = emit_program(gm, schedule, memory, exported.in_spec, exported.out_spec,
-                           SEGMENT_ALIGNMENT)
+                           SEGMENT_ALIGNMENT, StateLayout.of(state_buffers(gm)))
     problems, source = _check_against_runtime(emitted.program)
     if check_kernels:
         if problems is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numbers
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -37,6 +37,7 @@ from .pte import pack_constant_segment
 from .pte.file import layout_segments
 from .pte import schema as pte
 from .schedule import Schedule, TensorKey, results, tensor_key
+from .state import STATE_KEY, STATE_MEMORY_ID, StateLayout, is_state, write_target
 from .tosa.delegate import DelegateCall, is_delegate
 
 METHOD_NAME = "forward"
@@ -100,20 +101,23 @@ def tensor_bytes(tensor: torch.Tensor, dim_order: list[int]) -> bytes:
 class _Emitter:
     """Builds the value table, operator table and instructions of one method."""
 
-    def __init__(self, gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan):
+    def __init__(self, gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
+                 pool: "_ConstantPool | None" = None, state: StateLayout | None = None):
         self.gm = gm
         self.offsets = {p.key: off for p, off in zip(schedule.planned, plan.offsets)}
         self.values: list[pte.EValue] = []
         self.shared: dict[tuple, int] = {}
         self.tensors: dict[TensorKey, int] = {}
-        self.constants: list[bytes] = []
-        self.constant_ids: dict[bytes, int] = {}
+        # Methods of one program share constants and delegate data.
+        pool = pool or _ConstantPool()
+        self.constants, self.constant_ids = pool.constants, pool.constant_ids
+        self.state = state
         self.operators: list[pte.Operator] = []
         self.operator_ids: dict[tuple[str, str], int] = {}
         self.instructions: list[pte.Instruction] = []
         self.infos: list[InstructionInfo] = []
         self.delegates: list[pte.BackendDelegate] = []
-        self.delegate_data: list[pte.BackendDelegateInlineData] = []
+        self.delegate_data: list[pte.BackendDelegateInlineData] = pool.delegate_data
 
     # ---------------------------------------------------------------- values
 
@@ -183,14 +187,32 @@ class _Emitter:
         self.tensors[key] = self._add(self._tensor(val, allocation_info=alloc))
         return self.tensors[key]
 
-    def constant_tensor(self, node: torch.fx.Node) -> int:
-        real = getattr(self.gm, node.target)
-        desc = self._tensor(node.meta["val"])
+    def constant_data(self, real: torch.Tensor, desc: pte.Tensor) -> int:
+        """The constant segment index of `real`'s bytes (stored once)."""
         data = tensor_bytes(real, desc.dim_order)
         if data not in self.constant_ids:
             self.constants.append(data)
             self.constant_ids[data] = len(self.constants)  # 1-based: 0 is the placeholder
-        desc.data_buffer_idx = self.constant_ids[data]
+        return self.constant_ids[data]
+
+    def constant_tensor(self, node: torch.fx.Node) -> int:
+        real = getattr(self.gm, node.target)
+        desc = self._tensor(node.meta["val"])
+        desc.data_buffer_idx = self.constant_data(real, desc)
+        self.tensors[(node, None)] = self._add(desc)
+        return self.tensors[(node, None)]
+
+    def state_tensor(self, node: torch.fx.Node) -> int:
+        """A mutable buffer: planned in the state memory at its layout offset,
+        with its initial value as data unless that is all zeros (state.py)."""
+        buffer = node.meta[STATE_KEY]
+        offset = self.state.offsets[buffer.name]
+        alloc = pte.AllocationDetails(memory_id=STATE_MEMORY_ID,
+                                      memory_offset_low=offset & 0xFFFFFFFF,
+                                      memory_offset_high=offset >> 32)
+        desc = self._tensor(node.meta["val"], allocation_info=alloc)
+        if buffer.has_initial_data:
+            desc.data_buffer_idx = self.constant_data(buffer.initial, desc)
         self.tensors[(node, None)] = self._add(desc)
         return self.tensors[(node, None)]
 
@@ -284,6 +306,9 @@ class _Emitter:
         given.update(node.kwargs)
         outs = results(node)
         out_tensors: list[int] = []
+        target = write_target(node)
+        if target is not None:  # writes state: its out is the buffer (state.py)
+            self.tensors[outs[0][0]] = self.tensors[(target, None)]
         args: list[int] = []
         for arg in variant.schema.arguments:
             if arg.is_out:
@@ -342,6 +367,9 @@ class _Emitter:
         if len(out_tensors) >= len(outs):
             raise CompileError(f"{where}: more out arguments than results")
         key, val = outs[len(out_tensors)]
+        if key in self.tensors:  # the state buffer a write-back writes (kernel_call)
+            out_tensors.append(self.tensors[key])
+            return out_tensors[-1]
         out_tensors.append(self.planned_tensor(key, val))
         return out_tensors[-1]
 
@@ -355,20 +383,74 @@ class _Emitter:
         raise CompileError(f"output {value!r} is not supported")
 
 
+@dataclass
+class _ConstantPool:
+    """What the methods of one program share: constants and delegate data."""
+    constants: list[bytes] = field(default_factory=list)
+    constant_ids: dict[bytes, int] = field(default_factory=dict)
+    delegate_data: list = field(default_factory=list)
+
+
+@dataclass
+class MethodToEmit:
+    """One method of a program: its scheduled, planned graph and pytree specs."""
+    name: str
+    gm: torch.fx.GraphModule
+    schedule: Schedule
+    plan: MemoryPlan
+    in_spec: pytree.TreeSpec | None
+    out_spec: pytree.TreeSpec | None
+
+
 def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
                  in_spec: pytree.TreeSpec | None, out_spec: pytree.TreeSpec | None,
-                 segment_alignment: int) -> EmittedProgram:
+                 segment_alignment: int, state: StateLayout | None = None) -> EmittedProgram:
     """The Program, its constant segment and per-instruction facts for the report.
 
     The Program states where its segment will sit in a file written with
     `segment_alignment`, so it equals what reading that file gives back.
     """
-    em = _Emitter(gm, schedule, plan)
+    return emit_methods([MethodToEmit(METHOD_NAME, gm, schedule, plan, in_spec, out_spec)],
+                        segment_alignment, state)
+
+
+def emit_methods(methods: list[MethodToEmit], segment_alignment: int,
+                 state: StateLayout | None = None,
+                 constant_methods: dict[str, Any] | None = None) -> EmittedProgram:
+    """A Program of several methods sharing constants and, through the state
+    memory (planned buffer 2, laid out by `state`), mutable buffers; plus
+    constant methods (ExecuTorch's metadata methods: no instructions, one
+    Int/Double/Bool output)."""
+    pool = _ConstantPool()
+    plans, infos = [], []
+    for m in methods:
+        plan, method_infos = _emit_method(m, pool, state)
+        plans.append(plan)
+        infos.extend(method_infos)
+    for name, value in (constant_methods or {}).items():
+        plans.append(_constant_method(name, value))
+    segment, offsets = pack_constant_segment(pool.constants)
+    program = pte.Program(
+        version=pte.SCHEMA_VERSION,
+        execution_plan=plans,
+        constant_buffer=[],
+        backend_delegate_data=pool.delegate_data,
+        segments=layout_segments([segment], segment_alignment)[0],
+        constant_segment=pte.SubsegmentOffsets(segment_index=0, offsets=offsets),
+    )
+    return EmittedProgram(program, [segment], infos, len(segment))
+
+
+def _emit_method(m: MethodToEmit, pool: _ConstantPool,
+                 state: StateLayout | None) -> tuple[pte.ExecutionPlan, list[InstructionInfo]]:
+    em = _Emitter(m.gm, m.schedule, m.plan, pool, state)
     inputs: list[int] = []
     outputs: list[int] = []
-    calls = set(schedule.instructions)
-    for node in gm.graph.nodes:
-        if node.op == "placeholder":
+    calls = set(m.schedule.instructions)
+    for node in m.gm.graph.nodes:
+        if is_state(node):
+            em.state_tensor(node)
+        elif node.op == "placeholder":
             inputs.append(em.input_value(node))
         elif node.op == "get_attr":
             em.constant_tensor(node)
@@ -380,25 +462,36 @@ def emit_program(gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
             returned = node.args[0]
             items = returned if isinstance(returned, (list, tuple)) else [returned]
             outputs = [em.output(v) for v in items]
-    segment, offsets = pack_constant_segment(em.constants)
+    # Planned buffer 2 is the state memory, when the program has state.
+    buffer_sizes = [0, m.plan.arena_bytes] + ([state.nbytes] if state and state.nbytes else [])
     method = pte.ExecutionPlan(
-        name=METHOD_NAME,
-        container_meta_type=pte.ContainerMetadata(encode_container(in_spec),
-                                                  encode_container(out_spec)),
+        name=m.name,
+        container_meta_type=pte.ContainerMetadata(encode_container(m.in_spec),
+                                                  encode_container(m.out_spec)),
         values=em.values,
         inputs=inputs,
         outputs=outputs,
         chains=[pte.Chain(inputs=[], outputs=[], instructions=em.instructions)],
         operators=em.operators,
         delegates=em.delegates,
-        non_const_buffer_sizes=[0, plan.arena_bytes],
+        non_const_buffer_sizes=buffer_sizes,
     )
-    program = pte.Program(
-        version=pte.SCHEMA_VERSION,
-        execution_plan=[method],
-        constant_buffer=[],
-        backend_delegate_data=em.delegate_data,
-        segments=layout_segments([segment], segment_alignment)[0],
-        constant_segment=pte.SubsegmentOffsets(segment_index=0, offsets=offsets),
-    )
-    return EmittedProgram(program, [segment], em.infos, len(segment))
+    return method, em.infos
+
+
+def _constant_method(name: str, value: Any) -> pte.ExecutionPlan:
+    """A method returning one constant, as ExecuTorch emits metadata methods
+    (get_max_seq_len, get_vocab_size, use_kv_cache, ...)."""
+    if isinstance(value, bool):
+        val = pte.Bool(value)
+    elif isinstance(value, int):
+        val = pte.Int(value)
+    elif isinstance(value, float):
+        val = pte.Double(value)
+    else:
+        raise CompileError(f"constant method {name!r}: {value!r} is not an int, float or bool")
+    return pte.ExecutionPlan(
+        name=name, container_meta_type=pte.ContainerMetadata("", ""),
+        values=[pte.EValue(val)], inputs=[], outputs=[0],
+        chains=[pte.Chain(inputs=[], outputs=[], instructions=[])],
+        operators=[], delegates=[], non_const_buffer_sizes=[0])

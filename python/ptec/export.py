@@ -12,13 +12,14 @@ from typing import Any, Sequence
 
 import torch
 from torch.export import ExportedProgram
-from torch.export.graph_signature import InputKind
+from torch.export.graph_signature import InputKind, OutputKind
 from torch.utils._pytree import TreeSpec
 
 from .dtypes import dim_order_from_strides
 from .errors import CompileError
 from .passes.decompositions import EXTRA as EXTRA_DECOMPOSITIONS
 from .passes.fake import fake_of
+from .state import add_write_backs, mark_state
 
 
 @dataclass
@@ -29,14 +30,17 @@ class ExportedGraph:
     out_spec: TreeSpec | None
 
 
-def export_core_aten(module: torch.nn.Module, example_inputs: Sequence[Any]) -> ExportedGraph:
-    """torch.export in eval mode, core-ATen decompositions, constants as get_attr."""
+def export_core_aten(module: torch.nn.Module, example_inputs: Sequence[Any],
+                     state_names: Sequence[str] = ()) -> ExportedGraph:
+    """torch.export in eval mode, core-ATen decompositions, constants as get_attr;
+    buffers in `state_names` stay state even where this method only reads them."""
     try:
         ep = torch.export.export(module.eval(), tuple(example_inputs))
     except Exception as e:  # torch.export raises many types; all mean "cannot export"
         raise CompileError(f"torch.export failed: {e}") from e
     ep = ep.run_decompositions(_decompositions())
-    return ExportedGraph(constants_to_attributes(ep), ep.call_spec.in_spec, ep.call_spec.out_spec)
+    return ExportedGraph(constants_to_attributes(ep, state_names), ep.call_spec.in_spec,
+                         ep.call_spec.out_spec)
 
 
 #: Activations core ATen would decompose, kept whole: the runtime has a
@@ -53,19 +57,27 @@ def _decompositions():
     return table
 
 
-def constants_to_attributes(ep: ExportedProgram) -> torch.fx.GraphModule:
-    """The program's graph with lifted constants turned into get_attr nodes."""
+def constants_to_attributes(ep: ExportedProgram,
+                            state_names: Sequence[str] = ()) -> torch.fx.GraphModule:
+    """The program's graph with lifted constants turned into get_attr nodes,
+    and mutated buffers (plus `state_names`) as state placeholders."""
     signature = ep.graph_signature
-    if signature.buffers_to_mutate or signature.user_inputs_to_mutate:
-        raise CompileError("the model mutates buffers or inputs "
-                           f"({sorted(signature.buffers_to_mutate.values())}); "
-                           "ptec compiles stateless models only")
+    if signature.user_inputs_to_mutate:
+        raise CompileError("the model mutates its inputs "
+                           f"({sorted(signature.user_inputs_to_mutate.values())}); "
+                           "ptec programs may mutate registered buffers only")
     gm = ep.graph_module
+    # Mutated buffers (and buffers other methods mutate) are state (state.py):
+    # placeholders in the state memory, written back at the end.
+    mutated = set(signature.buffers_to_mutate.values()) | set(state_names)
     kinds = {spec.arg.name: spec for spec in signature.input_specs}
     for node in list(gm.graph.nodes):
         if node.op != "placeholder":
             continue
         spec = kinds[node.name]
+        if spec.kind == InputKind.BUFFER and spec.target in mutated:
+            mark_state(node, spec.target, _constant_tensor(ep, spec.target))
+            continue
         if spec.kind == InputKind.USER_INPUT:
             val = node.meta.get("val")
             # torch.export specialises int, float and bool inputs: the graph
@@ -87,9 +99,28 @@ def constants_to_attributes(ep: ExportedProgram) -> torch.fx.GraphModule:
         getter.meta["val"] = fake_of(node.meta["val"].fake_mode, tensor)
         node.replace_all_uses_with(getter)
         gm.graph.erase_node(node)
+    _write_back_mutations(gm, signature)
     gm.graph.lint()
     gm.recompile()
     return gm
+
+
+def _write_back_mutations(gm: torch.fx.GraphModule, signature) -> None:
+    """BUFFER_MUTATION outputs leave the output and become write-backs (state.py)."""
+    output = next(n for n in gm.graph.nodes if n.op == "output")
+    returned = list(output.args[0])
+    specs = signature.output_specs
+    mutations = {}
+    for spec, value in zip(specs, returned):
+        if spec.kind == OutputKind.BUFFER_MUTATION:
+            placeholder = next(name for name, target in signature.inputs_to_buffers.items()
+                               if target == spec.target)
+            mutations[placeholder] = value
+    if not mutations:
+        return
+    kept = [v for spec, v in zip(specs, returned) if spec.kind != OutputKind.BUFFER_MUTATION]
+    output.args = (tuple(kept),)
+    add_write_backs(gm, mutations)
 
 
 def _constant_tensor(ep: ExportedProgram, target: str) -> torch.Tensor:

@@ -131,6 +131,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
                                        ctypes.POINTER(Scalar)]),
         "ptec_method_set_input_scalar": (i, [p, sz, ctypes.POINTER(Scalar)]),
         "ptec_method_execute": (i, [p]),
+        "ptec_method_reset_state": (i, [p]),
         "ptec_method_get_output": (i, [p, sz, ctypes.POINTER(TensorView)]),
         "ptec_operator_count": (sz, []),
         "ptec_operator_name": (s, [sz]),
@@ -254,7 +255,10 @@ class _Method:
                             f"method memory and planned buffers, more than this machine's "
                             f"{have}", "requirements")
         self._method_memory = _aligned(req.method_memory_bytes)
-        self._planned = [_aligned(n) for n in self.planned_sizes]
+        # Planned buffers past the first hold mutable state (ptec.h, "Mutable
+        # state"): one per program and size, shared by its methods.
+        self._planned = [_aligned(n) if k == 0 else program._state_buffer(k, n)
+                         for k, n in enumerate(self.planned_sizes)]
         self._handle = _aligned(lib.ptec_method_struct_size())
         count = len(self._planned)
         pointers = (ctypes.c_void_p * max(count, 1))(*[b.ctypes.data for b in self._planned])
@@ -270,6 +274,11 @@ class _Method:
     @property
     def _h(self) -> int:
         return self._handle.ctypes.data
+
+    def reset_state(self) -> None:
+        """Zeroes the method's planned memory and writes mutable buffers' initial data."""
+        _check(library().ptec_method_reset_state(self._h), "reset_state",
+               library().ptec_method_message(self._h))
 
     def input_views(self) -> list[TensorView | Scalar]:
         """Each input's TensorView, or for a scalar input its Scalar (kind and
@@ -420,6 +429,18 @@ class LoadedProgram:
         _check(lib.ptec_program_load(self._handle, self._bytes.ctypes.data, len(data)), "load",
                lib.ptec_program_message(self._handle))
         self._methods: dict[str, _Method] = {}
+        self._state: dict[tuple[int, int], np.ndarray] = {}
+
+    def _state_buffer(self, index: int, nbytes: int) -> np.ndarray:
+        """Planned buffer `index` (> 0) of `nbytes`: the same array for every method."""
+        if (index, nbytes) not in self._state:
+            self._state[(index, nbytes)] = _aligned(nbytes)
+        return self._state[(index, nbytes)]
+
+    def reset(self) -> None:
+        """Puts the program's mutable state (KV caches, counters) back to its start."""
+        for m in self._methods.values():
+            m.reset_state()
 
     @property
     def method_names(self) -> list[str]:
@@ -439,7 +460,12 @@ class LoadedProgram:
             index = ctypes.c_size_t()
             _check(lib.ptec_program_find_method(self._handle, name.encode(), ctypes.byref(index)),
                    "find_method", lib.ptec_program_message(self._handle))
+            # Init writes initial data into the state; another method may have
+            # changed it already (prefill before decode): that state is kept.
+            kept = {k: v.copy() for k, v in self._state.items()}
             self._methods[name] = _Method(self, index.value)
+            for k, v in kept.items():
+                self._state[k][:] = v
         return self._methods[name]
 
     def run(self, inputs: Sequence[torch.Tensor], method: str = "forward",

@@ -16,6 +16,7 @@ import torch
 from .dtypes import element_size
 from .errors import CompileError
 from .memory import Lifetime
+from .state import is_state, write_target
 
 #: A tensor produced by the graph: (node, result index or None for a single result).
 TensorKey = tuple[torch.fx.Node, "int | None"]
@@ -61,9 +62,11 @@ def build_schedule(gm: torch.fx.GraphModule) -> Schedule:
     """Instruction order and the lifetime of every planned tensor."""
     nodes = list(gm.graph.nodes)
     instructions = [n for n in nodes if n.op == "call_function" and n.target is not operator.getitem]
-    # Scalar inputs (specialised int/float/bool) are values, not planned tensors.
+    # Scalar inputs (specialised int/float/bool) are values, not planned tensors;
+    # state (mutable buffers) lives in its own memory (state.py), as do the
+    # results of the calls that write it.
     inputs = [n for n in nodes if n.op == "placeholder"
-              and isinstance(n.meta.get("val"), torch.Tensor)]
+              and isinstance(n.meta.get("val"), torch.Tensor) and not is_state(n)]
     last_step = max(len(instructions) - 1, 0)
     step = {n: i for i, n in enumerate(instructions)}
 
@@ -72,6 +75,8 @@ def build_schedule(gm: torch.fx.GraphModule) -> Schedule:
     for node in inputs:
         start[(node, None)], vals[(node, None)] = 0, node.meta["val"]
     for node in instructions:
+        if write_target(node) is not None:
+            continue
         for key, val in results(node):
             start[key], vals[key] = step[node], val
     end = dict(start)

@@ -248,6 +248,22 @@ ptec_status ptec_method_init(ptec_method *m, ptec_program *prog, size_t index,
                              void *const *planned, const size_t *planned_sizes,
                              size_t num_planned);
 
+/*
+ * Mutable state. A program's mutable buffers (a KV cache, a counter) are
+ * planned tensors that keep their contents from one execute to the next:
+ * the runtime never clears planned memory. ptec's compiler puts them in
+ * planned buffer 1 (memory_id 2), which nothing else uses; methods of one
+ * program given the same buffer there share the state (prefill and decode
+ * share one KV cache). Init writes the initial data of buffers that have
+ * some (planned tensors with data, as ExecuTorch's InitializedMutableBuffer
+ * pass writes them); the others start as the caller's memory, so give
+ * zeroed buffers, or call ptec_method_reset_state.
+ *
+ * ptec_method_reset_state zeroes every planned buffer of the method, writes
+ * the initial data again, and forgets the tensor inputs set so far.
+ */
+ptec_status ptec_method_reset_state(ptec_method *m);
+
 const char *ptec_method_message(const ptec_method *m);
 
 size_t ptec_method_num_inputs(const ptec_method *m);

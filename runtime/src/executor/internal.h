@@ -110,6 +110,12 @@ ptec_status ptec_value_read(ptec_method *m, fb_reader *r, uint32_t i, ptec_value
                             ptec_tensor *t, int64_t *items);
 /* values.c: the value `i` currently reads as (moves), and its state entry. */
 uint32_t ptec_value_resolve(const ptec_method *m, uint32_t i);
+/* A planned tensor's initial data (a mutable buffer's starting value), or
+ * *initial = NULL for any other value (state.c). */
+ptec_status ptec_value_initial_data(ptec_method *m, fb_reader *r, uint32_t i, ptec_tensor *t,
+                                    const void **initial);
+/* Writes every mutable buffer's initial data into its planned memory. */
+ptec_status ptec_method_load_state(ptec_method *m);
 ptec_value_state *ptec_value_state_of(const ptec_method *m, uint32_t i);
 /* values.c: value `i` is rebound at run time: counted into `l`, and given a
  * state entry once m->states exists (at init). */

@@ -311,6 +311,7 @@ ptec_status ptec_method_init(ptec_method *m, ptec_program *prog, size_t index,
   s = verify(m, &r, &pv, &l);
   if (s == PTEC_STATUS_OK) s = init_delegates(m, &r, &pv);
   if (s == PTEC_STATUS_OK) s = ptec_prepare_kernels(m);
+  if (s == PTEC_STATUS_OK) s = ptec_method_load_state(m); /* mutable buffers' initial data */
   if (s != PTEC_STATUS_OK) {
     if (m->message[0] == '\0') init_fail(m, s, "%s", prog->message);
     return s;

@@ -143,7 +143,7 @@ static ptec_status bind_constant(ptec_method *m, fb_reader *r, uint32_t i, uint3
 /* Shape: sizes non-negative, rank bounded, dim_order a permutation, byte
  * count computed without overflow; then where the data is. */
 static ptec_status read_tensor(ptec_method *m, fb_reader *r, uint32_t i, const fb_table *payload,
-                               ptec_tensor *t) {
+                               ptec_tensor *t, const void **initial) {
   fb_vector sizes, dim_order;
   fb_table alloc = {0}, extra = {0}; /* absent: every field reads as 0 */
   memset(t, 0, sizeof *t);
@@ -178,8 +178,7 @@ static ptec_status read_tensor(ptec_method *m, fb_reader *r, uint32_t i, const f
       storage_offset != 0 ? "a storage_offset"
       : dynamism == SHAPE_DYNAMIC_UNBOUND ? "an unbounded dynamic shape"
       : location != TENSOR_DATA_LOCATION_SEGMENT ? "external data (.ptd files)"
-      : has_alloc && buffer_index > 0 ? "planned memory and initial data (mutable buffers)"
-                                      : NULL;
+                                                 : NULL;
   if (unsupported != NULL) {
     return FAIL(PTEC_STATUS_NOT_SUPPORTED, "value %u: tensors with %s are not supported", i,
                 unsupported);
@@ -230,6 +229,14 @@ static ptec_status read_tensor(ptec_method *m, fb_reader *r, uint32_t i, const f
     }
     uint8_t *base = m->planned == NULL ? NULL : m->planned[memory_id - 1];
     t->data = base == NULL ? NULL : base + offset;
+    /* Planned with initial data: a mutable buffer's starting value (state.c
+     * copies it in), checked like any constant. */
+    if (buffer_index > 0) {
+      ptec_tensor start = *t;
+      ptec_status s = bind_constant(m, r, i, buffer_index, &start);
+      if (s != PTEC_STATUS_OK) return s;
+      if (initial != NULL) *initial = start.data;
+    }
   } else if (buffer_index > 0) {
     ptec_status s = bind_constant(m, r, i, buffer_index, t);
     if (s != PTEC_STATUS_OK) return s;
@@ -264,7 +271,7 @@ ptec_status ptec_value_read(ptec_method *m, fb_reader *r, uint32_t i, ptec_value
       break;
     case PTEC_VALUE_TENSOR:
       v->u.tensor = t;
-      return read_tensor(m, r, i, &payload, t);
+      return read_tensor(m, r, i, &payload, t, NULL);
     case PTEC_VALUE_DOUBLE_LIST:
     case PTEC_VALUE_BOOL_LIST: {
       fb_vector list;
@@ -282,4 +289,14 @@ ptec_status ptec_value_read(ptec_method *m, fb_reader *r, uint32_t i, ptec_value
   }
   if (r->status != PTEC_STATUS_OK) return value_fail(m, r, i, "value payload");
   return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_value_initial_data(ptec_method *m, fb_reader *r, uint32_t i, ptec_tensor *t,
+                                    const void **initial) {
+  uint8_t tag;
+  fb_table payload;
+  *initial = NULL;
+  ptec_status s = ptec_value_at(m, r, i, &tag, &payload);
+  if (s != PTEC_STATUS_OK || tag != PTEC_VALUE_TENSOR) return s;
+  return read_tensor(m, r, i, &payload, t, initial);
 }

@@ -1,0 +1,141 @@
+"""Stateful programs: registered buffers updated in place persist across runs.
+
+A counter, a ring buffer written with `index_copy_` and a shift register
+with a non-zero initial value, run N times through ptec's C runtime, equal the
+same module run N times in PyTorch eager; `reset` starts over; two methods
+compiled together share the state; ExecuTorch's runtime runs ptec's stateful
+files with the same results (docs/llm.md).
+"""
+import torch
+
+import ptec
+from ptec.pte import deserialize_program
+from ptec.state import STATE_MEMORY_ID
+
+RUNS = 12
+
+
+class CounterRing(torch.nn.Module):
+    """A step counter and a 4-slot ring buffer written at `pos`."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", torch.zeros(1))
+        self.register_buffer("ring", torch.zeros(4, 3))
+
+    def forward(self, x, pos):
+        self.count.add_(1)
+        self.ring.index_copy_(0, pos, x)
+        return self.ring.sum(0) * self.count
+
+
+class Shift(torch.nn.Module):
+    """A shift register that starts from non-zero values (initial data)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("hist", torch.arange(12.0).reshape(4, 3))
+
+    def forward(self, x):
+        self.hist.copy_(torch.cat([self.hist[1:], x]))
+        return self.hist.cumsum(0)[-1] + self.hist[0]
+
+
+class Cache(torch.nn.Module):
+    """A KV-cache-like buffer written at positions: prefill T tokens, then decode 1."""
+
+    def __init__(self, n=8, d=4):
+        super().__init__()
+        self.register_buffer("k", torch.zeros(1, 2, n, d))
+        self.proj = torch.nn.Linear(d, 2 * d)
+
+    def forward(self, x, pos):
+        kv = self.proj(x).view(1, x.shape[1], 2, -1).transpose(1, 2)
+        self.k.index_copy_(2, pos, kv)
+        return self.k.sum(2)
+
+
+def _counter_inputs(gen):
+    return [(torch.randn(1, 3, generator=gen), torch.tensor([i % 4])) for i in range(RUNS)]
+
+
+def _tensors_in_memory(program, memory_id):
+    plan = program.execution_plan[0]
+    return [v.val for v in plan.values if getattr(v.val, "allocation_info", None) is not None
+            and v.val.allocation_info.memory_id == memory_id]
+
+
+def test_counter_and_ring_buffer_equal_eager_over_runs(seed):
+    gen = torch.Generator().manual_seed(seed)
+    inputs = _counter_inputs(gen)
+    compiled = ptec.compile(CounterRing(), inputs[0])
+    program = ptec.load(compiled.buffer)
+    eager = CounterRing()
+    for k, (x, pos) in enumerate(inputs):
+        expected = eager(x, pos)
+        (got,) = program(x, pos)
+        # Sums may add in another order: float rounding, not state, differs.
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6, msg=f"run {k}")
+    assert eager.count.item() == RUNS  # the eager side did mutate
+
+
+def test_state_lives_in_memory_2_without_initial_data():
+    compiled = ptec.compile(CounterRing(), _counter_inputs(torch.Generator())[0])
+    program, _ = deserialize_program(compiled.buffer)
+    plan = program.execution_plan[0]
+    state = _tensors_in_memory(program, STATE_MEMORY_ID)
+    assert sorted(tuple(t.sizes) for t in state) == [(1,), (4, 3)]
+    assert all(t.data_buffer_idx == 0 for t in state)  # zeros: no bytes in the file
+    assert plan.non_const_buffer_sizes == [0, compiled.memory.arena_bytes, 16 + 48]
+    assert [len(plan.inputs), len(plan.outputs)] == [2, 1]  # state is neither
+
+
+def test_initial_data_and_reset():
+    x = [torch.full((1, 3), float(k)) for k in range(6)]
+    compiled = ptec.compile(Shift(), (x[0],))
+    state = _tensors_in_memory(deserialize_program(compiled.buffer)[0], STATE_MEMORY_ID)
+    assert [t.data_buffer_idx > 0 for t in state] == [True]
+    program = ptec.load(compiled.buffer)
+    eager = Shift()
+    for k in range(6):
+        assert torch.equal(program(x[k])[0], eager(x[k])), f"run {k}"
+    program.reset()
+    eager = Shift()
+    for k in range(3):
+        assert torch.equal(program(x[k])[0], eager(x[k])), f"run {k} after reset"
+
+
+def test_prefill_and_decode_share_the_cache(seed):
+    gen = torch.Generator().manual_seed(seed)
+    model = Cache()
+    compiled = ptec.compile_methods(
+        {"prefill": (model, (torch.randn(1, 3, 4), torch.arange(3))),
+         "decode": (model, (torch.randn(1, 1, 4), torch.tensor([3])))},
+        constant_methods={"get_max_seq_len": 8, "use_kv_cache": True})
+    program = ptec.load(compiled.buffer)
+    assert program.method_names == ["prefill", "decode", "get_max_seq_len", "use_kv_cache"]
+    # The weights are stored once for both methods.
+    assert compiled.constant_bytes == sum(p.numel() * 4 for p in model.parameters())
+    eager = Cache()
+    eager.load_state_dict(model.state_dict())
+    x = torch.randn(1, 3, 4, generator=gen)
+    expected = eager(x, torch.arange(3))
+    torch.testing.assert_close(program.run([x, torch.arange(3)], method="prefill")[0], expected)
+    for t in range(3, 8):
+        x = torch.randn(1, 1, 4, generator=gen)
+        expected = eager(x, torch.tensor([t]))
+        got = program.run([x, torch.tensor([t])], method="decode")[0]
+        torch.testing.assert_close(got, expected, msg=f"decode at {t}")
+
+
+def test_executorch_runs_ptec_stateful_file(seed):
+    from executorch.runtime import Runtime
+
+    gen = torch.Generator().manual_seed(seed)
+    inputs = _counter_inputs(gen)
+    compiled = ptec.compile(CounterRing(), inputs[0])
+    method = Runtime.get().load_program(compiled.buffer).load_method("forward")
+    eager = CounterRing()
+    for k, (x, pos) in enumerate(inputs):
+        (got,) = method.execute([x, pos])
+        torch.testing.assert_close(got, eager(x, pos), rtol=1e-6, atol=1e-6, msg=f"run {k}")
