@@ -346,9 +346,29 @@ def _kernel_with_ints(op: str, overload: str, lists: list[list[int]], args) -> c
     return _set(mutate)
 
 
+def _arange(bounds: list, dtype: int, length: int) -> callable:
+    """The one call becomes arange.start_out(start, end, step) of these Int or Double bounds
+    into a new planned 1-d out of `length` elements of `dtype`."""
+    def mutate(p):
+        plan = plan_of(p)
+        first = len(plan.values)
+        plan.values += [s.EValue(s.Int(b) if isinstance(b, int) else s.Double(b)) for b in bounds]
+        plan.values.append(s.EValue(tensor([length], planned_offset=64, dtype=dtype)))
+        plan.non_const_buffer_sizes = [0, 64 + 8 * length]
+        plan.operators[0] = s.Operator("aten::arange", "start_out")
+        _call(p).args = [first, first + 1, first + 2, first + 3, first + 3]
+    return _set(mutate)
+
+
 # Size arithmetic on values a program supplies (core/checked.h): each overflowed a signed
 # int64 (UBSan) before it was checked; now a named status.
 OVERFLOW_CASES = {
+    # Counted in double, 2^63 - 1600 .. INT64_MAX has 2048 values: the last ones overflowed.
+    "arange past INT64_MAX": (_arange([2**63 - 1600, 2**63 - 1, 1], s.ScalarType.CHAR, 2048),
+                              "PTEC_STATUS_OUT_OF_RANGE", "overflows int64"),
+    # A Double bound of 1e300 into an int64 out: the cast was undefined, now it saturates.
+    "arange of 1e300 into int64": (_arange([1e300, 2e300, 1e300], s.ScalarType.LONG, 1),
+                                   "PTEC_STATUS_OK", ""),
     # The known finding: 143552238122434574 * 192 while resolving the view's sizes.
     "view_copy sizes overflow": (_kernel_with_ints(
         "aten::view_copy", "out", [[143552238122434574, 192]],

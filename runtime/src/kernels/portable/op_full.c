@@ -1,6 +1,7 @@
 /* Factories: full, full_like, arange, scalar_tensor. */
 #include <math.h>
 
+#include "core/checked.h"
 #include "kernels/portable/common.h"
 #include "kernels/ops_decl.h"
 
@@ -72,13 +73,24 @@ static ptec_status arange(ptec_kernel_context *ctx, int start_arg, uint32_t end_
   if (integral) {
     int64_t i0 = start_arg < 0 ? 0 : ptec_arg_scalar_int(ctx, (uint32_t)start_arg);
     int64_t di = step_arg < 0 ? 1 : ptec_arg_scalar_int(ctx, (uint32_t)step_arg);
-    for (int64_t i = 0; i < want[0]; i++) ptec_store_i64(out->data, out->dtype, i * s, i0 + i * di);
+    /* Checked: the length was counted in double, so near int64's ends the last values can
+     * lie past them (start INT64_MAX - 2000, end INT64_MAX: 2048 values). */
+    for (int64_t i = 0, v, delta; i < want[0]; i++) {
+      PTEC_CHECK(ctx, ptec_mul_i64(i, di, &delta) && ptec_add_i64(i0, delta, &v),
+                 PTEC_STATUS_OUT_OF_RANGE, "arange value %lld overflows int64", (long long)i);
+      ptec_store_i64(out->data, out->dtype, i * s, v);
+    }
   } else if (out->dtype == PTEC_DTYPE_FLOAT64) {
     for (int64_t i = 0; i < want[0]; i++) ((double *)out->data)[i * s] = start + (double)i * step;
   } else if (ptec_dtype_is_integer(out->dtype)) {
     for (int64_t i = 0; i < want[0]; i++) {
-      double v = start + (double)i * step; /* truncates like a cast */
-      ptec_store_i64(out->data, out->dtype, i * s, (int64_t)v);
+      /* Truncates like a cast, saturating at int64's ends (a Double bound of 1e300 has no
+       * int64: the cast would be undefined); the bounds are finite (checked above). */
+      double v = start + (double)i * step;
+      int64_t x = v >= 9.2233720368547758e18    ? INT64_MAX
+                  : v <= -9.2233720368547758e18 ? INT64_MIN
+                                                : (int64_t)v;
+      ptec_store_i64(out->data, out->dtype, i * s, x);
     }
   } else {
     for (int64_t i = 0; i < want[0]; i++)
