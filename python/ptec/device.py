@@ -110,6 +110,7 @@ class DeviceRun:
     stack_init: int = 0                    # runtime stack peak in method init
     stack_execute: int = 0                 # ... and in execute
     etdump: bytes | None = None            # the run's ETDump (run_program(etdump=True))
+    cases: list[tuple[int, float, bool]] = field(default_factory=list)  # --verify: (case, max error, passed)
 
     @property
     def instructions(self) -> float:
@@ -130,7 +131,9 @@ def parse_runner_output(board: str, rc: int, text: str) -> DeviceRun:
         if not m:
             continue
         key, rest = m.group(1), (m.group(2) or "").split()
-        if key == "op" and len(rest) >= 3:
+        if key == "case" and len(rest) >= 3:
+            run.cases.append((int(rest[0]), int(rest[1]) / 1e6, rest[2] == "ok"))
+        elif key == "op" and len(rest) >= 3:
             run.ops.append(OpTicks(int(rest[0]), rest[1], int(rest[2])))
         elif key == "ticks" and len(rest) >= 2:
             run.ticks = int(rest[0])
@@ -152,9 +155,11 @@ def parse_runner_output(board: str, rc: int, text: str) -> DeviceRun:
 def run_program(pte_path: str | os.PathLike, input_paths: Sequence[str | os.PathLike],
                 output_dir: str | os.PathLike, cpu: str = "cortex-m55", method: str = "forward",
                 timeout: float = 300.0, profile: bool = True,
-                plan_only: bool = False, etdump: bool = False) -> DeviceRun:
+                plan_only: bool = False, etdump: bool = False,
+                verify: bool = False) -> DeviceRun:
     """Runs a `.pte` on `cpu`'s board with .npy inputs; writes outputN.npy to `output_dir`.
-    With `etdump`, the run's profile comes back as an ExecuTorch ETDump too.
+    With `etdump`, the run's profile comes back as an ExecuTorch ETDump too. With
+    `verify`, the file is a bundled program whose test cases run (`cases`).
 
     File names are passed relative to a scratch directory QEMU runs in, so
     paths with spaces elsewhere still work.
@@ -174,6 +179,8 @@ def run_program(pte_path: str | os.PathLike, input_paths: Sequence[str | os.Path
             args.append("--plan-only")
         if etdump:
             args += ["--etdump", "profile.etdp"]
+        if verify:
+            args.append("--verify")
         (tmp_path / "out").mkdir()
         rc, text = run_firmware(elf, board, args, timeout=timeout, cwd=tmp)
         run = parse_runner_output(board, rc, text)

@@ -4,7 +4,7 @@
  *   ptec-run model.pte --input a.npy [--input b.npy ...] [--output-dir DIR]
  *            [--method NAME] [--repeat N] [--describe] [--threads N]
  *            [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]
- *             [--npu-stats]] [--etdump FILE]
+ *             [--npu-stats]] [--etdump FILE] [--verify [--rtol R] [--atol A]]
  *
  * --npu runs EthosUBackend delegates on ptec's Ethos-U simulator configured
  * as that NPU (Vela's name), with BYTES of work memory (default 16 MiB) and,
@@ -15,6 +15,11 @@
  * --etdump FILE writes a per-instruction profile of every repeat in ExecuTorch's
  * ETDump format (ptec/etdump.h), for ExecuTorch's Inspector; times in ticks of
  * ptec_platform_ticks (nanoseconds on POSIX).
+ *
+ * model.pte may be a bundled program (ExecuTorch's BundledProgram, ptec/bundled.h):
+ * its program runs as usual, and --verify runs each of its test cases instead of
+ * --input, printing each case's largest error; exit status 3 if any case fails
+ * (outside atol + rtol * |expected|, defaults ExecuTorch's 1e-8 and 1e-5).
  *
  * --threads N (default 1) lets the heavy kernels split their outputs over N
  * threads (the platform's pthread pool, src/platform/posix_threads.c); the
@@ -41,6 +46,7 @@
 #endif
 #include "support/etdump_file.h"
 #include "support/host_memory.h"
+#include "support/verify.h"
 #include "support/npy.h"
 #include "ptec/platform.h"
 #include "ptec/ptec.h"
@@ -61,6 +67,9 @@ typedef struct options {
   int npu_stats;
   int threads;
   const char *etdump;
+  int verify;
+  double rtol;
+  double atol;
 } options;
 
 static int usage(void) {
@@ -69,7 +78,7 @@ static int usage(void) {
           "                [--repeat N] [--describe] [--threads N]\n"
           "                [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]"
           " [--npu-stats]]\n"
-          "                [--etdump FILE]\n");
+          "                [--etdump FILE] [--verify [--rtol R] [--atol A]]\n");
   return 1;
 }
 
@@ -78,6 +87,8 @@ static int parse_args(int argc, char **argv, options *o) {
   o->method = "forward";
   o->repeat = 1;
   o->threads = 1;
+  o->rtol = 1e-5; /* ExecuTorch's BundledProgram defaults */
+  o->atol = 1e-8;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--input") == 0 && i + 1 < argc) {
@@ -93,6 +104,12 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
       o->threads = atoi(argv[++i]);
       if (o->threads < 1 || o->threads > 256) return -1;
+    } else if (strcmp(a, "--verify") == 0) {
+      o->verify = 1;
+    } else if (strcmp(a, "--rtol") == 0 && i + 1 < argc) {
+      o->rtol = strtod(argv[++i], NULL);
+    } else if (strcmp(a, "--atol") == 0 && i + 1 < argc) {
+      o->atol = strtod(argv[++i], NULL);
     } else if (strcmp(a, "--etdump") == 0 && i + 1 < argc) {
       o->etdump = argv[++i];
     } else if (strcmp(a, "--describe") == 0) {
@@ -360,6 +377,16 @@ static int run(const options *opt, held *h) {
     fprintf(stderr, "ptec-run: cannot read %s\n", o.model);
     return 1;
   }
+  ptec_bundle bundle;
+  bool bundled = ptec_bundle_is_bundle(bytes, size);
+  if (bundled) {
+    ptec_status bs = ptec_bundle_open(&bundle, bytes, size);
+    if (bs != PTEC_STATUS_OK) return runtime_error("bundle", bs, ptec_bundle_message(&bundle));
+    bytes = (void *)(uintptr_t)ptec_bundle_program(&bundle, &size);
+  } else if (o.verify) {
+    fprintf(stderr, "ptec-run: --verify needs a bundled program (ptec.bundle)\n");
+    return 1;
+  }
   ptec_program prog;
   ptec_status s = ptec_program_load(&prog, bytes, size);
   if (s != PTEC_STATUS_OK) return runtime_error("load", s, ptec_program_message(&prog));
@@ -420,6 +447,7 @@ static int run(const options *opt, held *h) {
     ptec_describe_method(stdout, &prog, &m, &req, planned);
     return 0;
   }
+  if (o.verify) return verify_bundle(&bundle, &m, o.method, o.rtol, o.atol);
   if (o.etdump && etdump_file_start(&h->profile, &m, req.num_instructions, o.repeat) != 0) {
     return 1;
   }

@@ -2,7 +2,7 @@
  * ptec-runner: runs a .pte program on a board, with files over semihosting.
  *
  *   ptec-runner model.pte [--input a.npy ...] [--output-dir DIR]
- *               [--method NAME] [--profile] [--etdump FILE] [--plan-only]
+ *               [--method NAME] [--profile] [--etdump FILE] [--plan-only] [--verify]
  *
  * The program is read into the board's flash region and its planned buffers
  * and method memory are placed first-fit in the RAM regions of board.c, in
@@ -10,7 +10,9 @@
  * logical (C) order, laid out in each input's dim order; outputs are written
  * as DIR/output0.npy, ... in logical order. With --profile, the SysTick ticks
  * of every operator and delegate call are printed; --etdump FILE writes them
- * as an ExecuTorch ETDump (ptec/etdump.h); with --plan-only, the runner
+ * as an ExecuTorch ETDump (ptec/etdump.h); model.pte may be a bundled program
+ * (ptec/bundled.h), whose test cases --verify runs in place of --input,
+ * printing each case's largest error; with --plan-only, the runner
  * stops after placing and initialising the method (memory figures only).
  *
  * Built with PTEC_RUNNER_ETHOSU_SIM (firmware linked with ptec_ethosu_sim as
@@ -22,7 +24,8 @@
  *
  * Every result is a line "ptec-runner: <key> <values>" (python/ptec/device.py
  * reads them). Exit status as ptec-run: 0 success, 1 usage or file error,
- * 2 runtime error status, 3 the program does not fit the board's memory.
+ * 2 runtime error status, 3 the program does not fit the board's memory,
+ * 4 a bundled test case failed (--verify).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +33,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "ptec/bundled.h"
 #include "ptec/etdump.h"
 #include "ptec/platform.h"
 #include "ptec/ptec.h"
@@ -51,6 +55,7 @@ typedef struct options {
   bool profile;
   const char *etdump;
   bool plan_only;
+  bool verify;
   const char *npu;
   size_t npu_work;
   size_t npu_fast;
@@ -58,7 +63,7 @@ typedef struct options {
 
 static int usage(void) {
   printf("usage: ptec-runner model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]"
-         " [--profile] [--etdump FILE] [--plan-only]\n");
+         " [--profile] [--etdump FILE] [--plan-only] [--verify]\n");
   return 1;
 }
 
@@ -78,6 +83,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->profile = true;
     } else if (strcmp(a, "--etdump") == 0 && i + 1 < argc) {
       o->etdump = argv[++i];
+    } else if (strcmp(a, "--verify") == 0) {
+      o->verify = true;
     } else if (strcmp(a, "--plan-only") == 0) {
       o->plan_only = true;
 #ifdef PTEC_RUNNER_ETHOSU_SIM
@@ -357,6 +364,33 @@ static int write_etdump(const char *path) {
   return 0;
 }
 
+/* Every test case of a bundled program: "ptec-runner: case K MAX_ERROR ok|FAIL", then
+ * "ptec-runner: verify PASSED CASES". ExecuTorch's tolerances (rtol 1e-5, atol 1e-8). */
+static int verify_cases(ptec_bundle *b, ptec_method *m, const char *method) {
+  size_t cases = 0, passed = 0;
+  ptec_status s = ptec_bundle_num_cases(b, method, &cases);
+  for (size_t k = 0; s == PTEC_STATUS_OK && k < cases; k++) {
+    ptec_bundle_result r;
+    s = ptec_bundle_set_inputs(b, method, k, m);
+    if (s == PTEC_STATUS_OK) s = ptec_method_execute(m);
+    if (s == PTEC_STATUS_OK) s = ptec_bundle_check_outputs(b, method, k, m, 1e-5, 1e-8, &r);
+    if (s == PTEC_STATUS_OK) {
+      /* The firmware's printf has no floating point: the error in millionths,
+       * 4e9 standing for anything larger (or NaN). */
+      double micro = r.max_error * 1e6;
+      unsigned long shown = micro < 4e9 ? (unsigned long)(micro + 0.5) : 4000000000UL;
+      printf("ptec-runner: case %lu %lu %s\n", (unsigned long)k, shown, r.passed ? "ok" : "FAIL");
+      passed += r.passed;
+    }
+  }
+  if (s != PTEC_STATUS_OK) {
+    return runtime_error("verify", s, ptec_bundle_message(b)[0] ? ptec_bundle_message(b)
+                                                                : ptec_method_message(m));
+  }
+  printf("ptec-runner: verify %lu %lu\n", (unsigned long)passed, (unsigned long)cases);
+  return passed == cases && cases > 0 ? 0 : 4;
+}
+
 /* ------------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
@@ -366,6 +400,15 @@ int main(int argc, char **argv) {
   size_t size;
   void *bytes = read_program(o.model, &size);
   if (!bytes) return size > 0 ? 3 : 1;
+  ptec_bundle bundle;
+  if (ptec_bundle_is_bundle(bytes, size)) {
+    ptec_status bs = ptec_bundle_open(&bundle, bytes, size);
+    if (bs != PTEC_STATUS_OK) return runtime_error("bundle", bs, ptec_bundle_message(&bundle));
+    bytes = (void *)(uintptr_t)ptec_bundle_program(&bundle, &size);
+  } else if (o.verify) {
+    printf("ptec-runner: error: --verify needs a bundled program\n");
+    return 1;
+  }
   ptec_program prog;
   ptec_status s = ptec_program_load(&prog, bytes, size);
   if (s != PTEC_STATUS_OK) return runtime_error("load", s, ptec_program_message(&prog));
@@ -417,6 +460,7 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (o.verify) return verify_cases(&bundle, &m, o.method);
   rc = set_inputs(&m, &o);
   if (rc != 0) return rc;
   bool profiling = o.profile || o.etdump != NULL;
