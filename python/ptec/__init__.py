@@ -3,8 +3,10 @@ from . import quantize
 from .compiler import CompiledProgram, compile
 from .errors import CompileError
 from .quant.config import A16W8, Int8
+from .devtools.bundle import bundle
 from .devtools.debug import debug
 from .runtime import load
 from .multimethod import compile_methods
 
-__all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "compile", "compile_methods", "debug", "load", "quantize"]
+__all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "bundle", "compile", "compile_methods",
+           "debug", "load", "quantize"]
