@@ -88,6 +88,7 @@ bool ptec_qconv_s8_avx512(const ptec_qconv *p);
 bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p);
 bool ptec_qadd_s8_avx512(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
                          const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
+bool ptec_qmax_pool_s8_avx512(const ptec_qpool *w, int32_t lo, int32_t hi);
 bool ptec_qfc_s8_avx512(const ptec_qfc_s8 *p);
 
 /* AArch64 NEON, SMLAL or SDOT by build (kernels/neon/). */
@@ -129,6 +130,10 @@ bool ptec_qmax_pool_s8_mve(const ptec_qpool *w, int32_t lo, int32_t hi);
   (ptec_x86_has_avx512_vnni() && ptec_qadd_s8_avx512(p, a, sa, b, sb, y, n))
 #define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) \
   ((void)(p), (void)(a), (void)(sa), (void)(b), (void)(sb), (void)(y), (void)(n), false)
+#define PTEC_Q_VARIANT_AVG_POOL(w, izp, ozp, lo, hi) \
+  ((void)(w), (void)(izp), (void)(ozp), (void)(lo), (void)(hi), false)
+#define PTEC_Q_VARIANT_MAX_POOL(w, lo, hi) \
+  (ptec_x86_has_avx512_vnni() && ptec_qmax_pool_s8_avx512(w, lo, hi))
 #elif PTEC_KERNELS_NEON
 #define PTEC_Q_VARIANT_CONV(p) ptec_qconv_s8_neon(p)
 #define PTEC_Q_VARIANT_DEPTHWISE(p) ptec_qconv_depthwise_s8_neon(p)
