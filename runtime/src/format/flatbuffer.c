@@ -43,9 +43,12 @@ static bool table_at(fb_reader *r, uint64_t pos, fb_table *t) {
   if (vt_size < 4 || vt_size % 2 != 0 || !in_bounds(r, (uint64_t)vtable, vt_size)) {
     return fail(r, PTEC_STATUS_MALFORMED, "bad vtable", (size_t)pos);
   }
-  if (tbl_size < 4 || !in_bounds(r, pos, tbl_size)) {
-    return fail(r, PTEC_STATUS_TRUNCATED, "table runs past the end of the data", (size_t)pos);
-  }
+  /* The table size in the vtable is not trusted beyond this: writers that
+   * share one vtable between tables of different sizes (Python flatbuffers
+   * 25.2.10 keys its vtable cache on field offsets only) record another
+   * table's size. Each field is checked against the data instead, as
+   * FlatBuffers' own verifier does. */
+  if (tbl_size < 4) return fail(r, PTEC_STATUS_MALFORMED, "bad table size", (size_t)pos);
   t->pos = (uint32_t)pos;
   t->vtable = (uint32_t)vtable;
   t->vtable_size = vt_size;
@@ -66,7 +69,9 @@ static size_t field_at(fb_reader *r, const fb_table *t, unsigned field, size_t n
   if (r->status != PTEC_STATUS_OK) return 0;
   uint16_t off = field_offset(r, t, field);
   if (off == 0) return 0;
-  if ((size_t)off + n > t->table_size) {
+  /* Past the table's vtable offset and inside the data (not the vtable's
+   * recorded table size: see table_at). */
+  if (off < 4 || !in_bounds(r, (uint64_t)t->pos + off, n)) {
     fail(r, PTEC_STATUS_MALFORMED, "field outside its table", t->pos);
     return 0;
   }
