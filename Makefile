@@ -43,11 +43,14 @@ deps:
 
 venv: $(VENV)/.stamp
 
-$(VENV)/.stamp: requirements.txt requirements-interop.txt python/pyproject.toml
+$(VENV)/.stamp: requirements.txt requirements-interop.txt requirements-explorer.txt \
+               python/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	# ExecuTorch only for the interoperability tests; it pins the same torch.
 	$(PY) -m pip install -q -r requirements-interop.txt
+	# Model Explorer's Python server for ptec's extension, without its C++ adapter.
+	$(PY) -m pip install -q --no-deps -r requirements-explorer.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e python
 	touch $@
 
