@@ -31,7 +31,7 @@ SIGNATURE_TYPES: dict[str, tuple[type, ...]] = {
     "s": (pte.Int, pte.Double, pte.Bool), "S": (pte.Int, pte.Double, pte.Bool, pte.Null),
     "b": (pte.Bool,),
     "L": (pte.IntList,), "l": (pte.IntList, pte.Null),
-    "F": (pte.DoubleList,), "B": (pte.BoolList,),
+    "F": (pte.DoubleList,), "f": (pte.DoubleList, pte.Null), "B": (pte.BoolList,),
     "X": (pte.TensorList,), "Y": (pte.OptionalTensorList,),
     "z": (pte.String,), "Z": (pte.String, pte.Null),
     # Written arguments: out tensors, out tensor lists, a view's output.

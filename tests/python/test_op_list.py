@@ -126,7 +126,7 @@ def type_char(t: torch.Type) -> str:
         if isinstance(e, torch.IntType) or str(e) == "SymInt":
             return pick("L", "l")
         if isinstance(e, torch.FloatType):
-            return pick("F", None)
+            return pick("F", "f")
         if isinstance(e, torch.BoolType):
             return pick("B", None)
         if isinstance(e, torch.TensorType):
@@ -155,7 +155,7 @@ def test_ops_def_parses():
 
 @pytest.mark.parametrize("name,function,signature", ENTRIES, ids=[e[0] for e in ENTRIES])
 def test_signature_matches_schema(name, function, signature):
-    assert re.fullmatch(r"[TtiIdDsSbLlFBXYzZOWV]+", signature), signature
+    assert re.fullmatch(r"[TtiIdDsSbLlFfBXYzZOWV]+", signature), signature
     if name.startswith("quantized_decomposed::") and name not in OTHER_SCHEMAS:
         pytest.skip("ExecuTorch's quantized.yaml (the out variants' schemas) is not installed")
     expected = HAND_SIGNATURES.get(name) or schema_signature(name)

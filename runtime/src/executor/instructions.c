@@ -24,13 +24,14 @@ _Static_assert(KERNEL_CALL_ARGS == 1 && DELEGATE_CALL_ARGS == 1 && MOVE_CALL_TO 
 
 /* Signature codes (kernel.h) and the value tags each accepts. */
 #define TAG(t) (1u << PTEC_VALUE_##t)
-static const char codes[] = "TOVWtiIdDsSbLlFBXYzZ";
+static const char codes[] = "TOVWtiIdDsSbLlFBXYzZf";
 static const uint16_t accepts[] = {
     TAG(TENSOR), TAG(TENSOR), TAG(TENSOR), TAG(TENSOR_LIST), TAG(TENSOR) | TAG(NONE), TAG(INT),
     TAG(INT) | TAG(NONE), TAG(DOUBLE) | TAG(INT), TAG(DOUBLE) | TAG(INT) | TAG(NONE),
     TAG(INT) | TAG(DOUBLE) | TAG(BOOL), TAG(INT) | TAG(DOUBLE) | TAG(BOOL) | TAG(NONE),
     TAG(BOOL), TAG(INT_LIST), TAG(INT_LIST) | TAG(NONE), TAG(DOUBLE_LIST), TAG(BOOL_LIST),
-    TAG(TENSOR_LIST), TAG(OPTIONAL_TENSOR_LIST), TAG(STRING), TAG(STRING) | TAG(NONE)};
+    TAG(TENSOR_LIST), TAG(OPTIONAL_TENSOR_LIST), TAG(STRING), TAG(STRING) | TAG(NONE),
+    TAG(DOUBLE_LIST) | TAG(NONE)};
 _Static_assert(sizeof accepts / sizeof accepts[0] == sizeof codes - 1, "one mask per code");
 
 static const char *tag_name(uint32_t tag) {

@@ -18,7 +18,8 @@
  *   s  scalar (int, double or bool)   S  scalar or None
  *   b  bool
  *   L  int list               l  int list or None
- *   F  double list            B  bool list
+ *   F  double list            f  double list or None
+ *   B  bool list
  *   X  tensor list            Y  optional-tensor list
  *   z  string                 Z  string or None
  *   O  out tensor (written)   W  out tensor list (written)
@@ -92,6 +93,14 @@ static inline const int64_t *ptec_arg_int_list(const ptec_kernel_context *ctx, u
   ptec_value *v = ptec_arg(ctx, i);
   *count = v->count;
   return v->u.int_list;
+}
+/* A double list argument ('F', 'f'): its elements (in the program, read
+ * with memcpy: they may be unaligned) and count; NULL for None. */
+static inline const double *ptec_arg_double_list(const ptec_kernel_context *ctx, uint32_t i,
+                                                 uint32_t *count) {
+  ptec_value *v = ptec_arg(ctx, i);
+  *count = v->tag == PTEC_VALUE_DOUBLE_LIST ? v->count : 0;
+  return v->tag == PTEC_VALUE_DOUBLE_LIST ? v->u.double_list : NULL;
 }
 /* Element j of a tensor list argument; NULL for a None in an optional list. */
 ptec_tensor *ptec_arg_tensor_list_item(const ptec_kernel_context *ctx, uint32_t i,

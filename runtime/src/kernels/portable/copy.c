@@ -130,3 +130,47 @@ ptec_status ptec_reshape_copy(ptec_kernel_context *ctx, ptec_tensor *out, const 
   }
   return PTEC_STATUS_OK;
 }
+
+void ptec_block_at(ptec_block *b, const ptec_tensor *t, uint32_t dim, int64_t k) {
+  int64_t strides[PTEC_MAX_RANK];
+  ptec_tensor_strides(t, strides);
+  b->data = t->data;
+  b->dtype = t->dtype;
+  b->base = k * strides[dim];
+  for (uint32_t d = 0, j = 0; d < t->rank; d++)
+    if (d != dim) b->strides[j++] = strides[d];
+}
+
+/* Arguments first_arg.. are (SymInt? start, SymInt? end, SymInt step). */
+ptec_status ptec_slice_args(ptec_kernel_context *ctx, const ptec_tensor *t, uint32_t dim_arg,
+                            uint32_t first_arg, ptec_slice *s) {
+  PTEC_CHECK(ctx, t->rank > 0, PTEC_STATUS_SHAPE_MISMATCH, "cannot slice a 0-d tensor");
+  PTEC_TRY(ptec_normalize_dim(ctx, ptec_arg_int(ctx, dim_arg), t->rank, &s->dim));
+  int64_t step = ptec_arg_int(ctx, first_arg + 2), size = t->sizes[s->dim];
+  PTEC_CHECK(ctx, step > 0, PTEC_STATUS_INVALID_ARGUMENT, "slice step must be positive");
+  int64_t start = ptec_arg_is_none(ctx, first_arg) ? 0 : ptec_arg_int(ctx, first_arg);
+  int64_t end = ptec_arg_is_none(ctx, first_arg + 1) ? INT64_MAX : ptec_arg_int(ctx, first_arg + 1);
+  if (start < 0) start += size;
+  if (end < 0) end += size;
+  start = start < 0 ? 0 : start > size ? size : start;
+  end = end < start ? start : end > size ? size : end;
+  /* A step beyond the dim takes one element at most: clamped, so that the
+   * size and the stride below cannot overflow. */
+  if (step > size) step = size > 0 ? size : 1;
+  s->start = start;
+  s->step = step;
+  s->length = end > start ? (end - start - 1) / step + 1 : 0;
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_select_args(ptec_kernel_context *ctx, const ptec_tensor *t, uint32_t dim_arg,
+                             uint32_t index_arg, uint32_t *dim, int64_t *index) {
+  PTEC_CHECK(ctx, t->rank > 0, PTEC_STATUS_SHAPE_MISMATCH, "cannot select in a 0-d tensor");
+  PTEC_TRY(ptec_normalize_dim(ctx, ptec_arg_int(ctx, dim_arg), t->rank, dim));
+  int64_t i = ptec_arg_int(ctx, index_arg), size = t->sizes[*dim];
+  PTEC_CHECK(ctx, i >= -size && i < size, PTEC_STATUS_OUT_OF_RANGE,
+             "index %lld out of range for dim %u of size %lld", (long long)i, (unsigned)*dim,
+             (long long)size);
+  *index = i < 0 ? i + size : i;
+  return PTEC_STATUS_OK;
+}

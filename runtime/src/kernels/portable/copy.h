@@ -21,6 +21,25 @@ typedef struct ptec_block {
 /* A block covering all of t in its own layout. */
 void ptec_block_of(ptec_block *b, const ptec_tensor *t);
 
+/* A block of t (rank r) at index k of dim with that dim dropped (rank
+ * r - 1): select's view. */
+void ptec_block_at(ptec_block *b, const ptec_tensor *t, uint32_t dim, int64_t k);
+
+/* select's (int dim, SymInt index) arguments: dim normalised, index in
+ * range and made non-negative. */
+ptec_status ptec_select_args(ptec_kernel_context *ctx, const ptec_tensor *t, uint32_t dim_arg,
+                             uint32_t index_arg, uint32_t *dim, int64_t *index);
+
+/* A slice of dim `dim` (slice_copy / slice_scatter arguments, PyTorch's
+ * clamping): its first index, step (clamped so that arithmetic cannot
+ * overflow) and length. */
+typedef struct ptec_slice {
+  uint32_t dim;
+  int64_t start, step, length;
+} ptec_slice;
+ptec_status ptec_slice_args(ptec_kernel_context *ctx, const ptec_tensor *t, uint32_t dim_arg,
+                            uint32_t first_arg, ptec_slice *s);
+
 /*
  * Copies the index space `sizes` (rank dims) from src to dst, converting
  * dtypes. `order` is the loop order (outer to inner; NULL: logical), best

@@ -10,29 +10,17 @@ ptec_status ptec_kernel_slice_copy_tensor_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 5);
   PTEC_TRY(ptec_check_same_dtype(ctx, in, out, "input", "out"));
-  PTEC_CHECK(ctx, in->rank > 0, PTEC_STATUS_SHAPE_MISMATCH, "cannot slice a 0-d tensor");
-  uint32_t dim;
-  PTEC_TRY(ptec_normalize_dim(ctx, ptec_arg_int(ctx, 1), in->rank, &dim));
-  int64_t step = ptec_arg_int(ctx, 4), size = in->sizes[dim];
-  PTEC_CHECK(ctx, step > 0, PTEC_STATUS_INVALID_ARGUMENT, "slice step must be positive");
-  int64_t start = ptec_arg_is_none(ctx, 2) ? 0 : ptec_arg_int(ctx, 2);
-  int64_t end = ptec_arg_is_none(ctx, 3) ? INT64_MAX : ptec_arg_int(ctx, 3);
-  if (start < 0) start += size;
-  if (end < 0) end += size;
-  start = start < 0 ? 0 : start > size ? size : start;
-  end = end < start ? start : end > size ? size : end;
+  ptec_slice sl;
+  PTEC_TRY(ptec_slice_args(ctx, in, 1, 2, &sl));
   int64_t sizes[PTEC_MAX_RANK];
   ptec_tensor_sizes64(in, sizes);
-  /* A step beyond the dim takes one element at most: clamped, so that the
-   * size and the stride below cannot overflow. */
-  if (step > size) step = size > 0 ? size : 1;
-  sizes[dim] = end > start ? (end - start - 1) / step + 1 : 0;
+  sizes[sl.dim] = sl.length;
   PTEC_TRY(ptec_check_shape(ctx, out, sizes, in->rank, "out"));
   ptec_block dst, src;
   ptec_block_of(&dst, out);
   ptec_block_of(&src, in);
-  src.base = start * src.strides[dim];
-  src.strides[dim] *= step;
+  src.base = sl.start * src.strides[sl.dim];
+  src.strides[sl.dim] *= sl.step;
   ptec_copy_block(&dst, &src, out->rank, sizes, out->dim_order);
   return PTEC_STATUS_OK;
 }
@@ -42,25 +30,15 @@ ptec_status ptec_kernel_select_copy_int_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 3);
   PTEC_TRY(ptec_check_same_dtype(ctx, in, out, "input", "out"));
-  PTEC_CHECK(ctx, in->rank > 0, PTEC_STATUS_SHAPE_MISMATCH, "cannot select from a 0-d tensor");
   uint32_t dim;
-  PTEC_TRY(ptec_normalize_dim(ctx, ptec_arg_int(ctx, 1), in->rank, &dim));
-  int64_t index = ptec_arg_int(ctx, 2), size = in->sizes[dim];
-  PTEC_CHECK(ctx, index >= -size && index < size, PTEC_STATUS_OUT_OF_RANGE,
-             "index %lld out of range for dim %u of size %lld", (long long)index, (unsigned)dim,
-             (long long)size);
-  if (index < 0) index += size;
-  int64_t sizes[PTEC_MAX_RANK], in_strides[PTEC_MAX_RANK];
-  ptec_tensor_strides(in, in_strides);
+  int64_t index;
+  PTEC_TRY(ptec_select_args(ctx, in, 1, 2, &dim, &index));
+  int64_t sizes[PTEC_MAX_RANK];
+  for (uint32_t d = 0, k = 0; d < in->rank; d++)
+    if (d != dim) sizes[k++] = in->sizes[d];
   ptec_block dst, src;
   ptec_block_of(&dst, out);
-  ptec_block_of(&src, in);
-  src.base = index * in_strides[dim];
-  for (uint32_t d = 0, k = 0; d < in->rank; d++) {
-    if (d == dim) continue;
-    sizes[k] = in->sizes[d];
-    src.strides[k++] = in_strides[d];
-  }
+  ptec_block_at(&src, in, dim, index);
   PTEC_TRY(ptec_check_shape(ctx, out, sizes, in->rank - 1u, "out"));
   ptec_copy_block(&dst, &src, out->rank, sizes, out->dim_order);
   return PTEC_STATUS_OK;
