@@ -20,7 +20,6 @@ from .errors import CompileError
 from .passes.decompositions import EXTRA as EXTRA_DECOMPOSITIONS
 from .passes.decompositions import KEPT_WHOLE as KEPT_WHOLE_KERNELS
 from .passes.fake import fake_of
-from .passes.state_in_place import write_state_in_place
 from .state import add_write_backs, mark_state
 
 
@@ -125,7 +124,6 @@ def _write_back_mutations(gm: torch.fx.GraphModule, signature) -> None:
     kept = [v for spec, v in zip(specs, returned) if spec.kind != OutputKind.BUFFER_MUTATION]
     output.args = (tuple(kept),)
     add_write_backs(gm, mutations)
-    write_state_in_place(gm)
 
 
 def _constant_tensor(ep: ExportedProgram, target: str) -> torch.Tensor:
