@@ -58,20 +58,52 @@ class Shapes(torch.nn.Module):
         return torch.nn.functional.pad(z, (1, 2)).unsqueeze(0).squeeze(0) * 2 - 1
 
 
-MODELS = {
-    "conv": (Conv, (1, 3, 8, 8)),
-    "mlp": (Mlp, (2, 8)),
-    "shapes": (Shapes, (2, 3, 4)),
+class Tokens(torch.nn.Module):
+    """Integer input (token ids): embedding's index checks meet fuzz_inputs' extremes."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(16, 8)
+        self.norm = torch.nn.LayerNorm(8)
+        self.out = torch.nn.Linear(8, 4)
+
+    def forward(self, ids):
+        return torch.nn.functional.gelu(self.out(self.norm(self.emb(ids)))).mean(dim=1)
+
+
+class Attention(torch.nn.Module):
+    """Batched matmuls, a scaled softmax, layer norm, a residual."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v = (torch.nn.Linear(8, 8) for _ in range(3))
+        self.norm = torch.nn.LayerNorm(8)
+
+    def forward(self, x):
+        scores = self.q(x) @ self.k(x).transpose(-1, -2) / 8 ** 0.5
+        return self.norm(x + torch.softmax(scores, dim=-1) @ self.v(x))
+
+
+def _ids(shape):
+    return torch.randint(0, 16, shape)
+
+
+MODELS = {  # name: (model, input shape, input maker)
+    "conv": (Conv, (1, 3, 8, 8), torch.randn),
+    "mlp": (Mlp, (2, 8), torch.randn),
+    "shapes": (Shapes, (2, 3, 4), torch.randn),
+    "tokens": (Tokens, (2, 5), _ids),
+    "attention": (Attention, (1, 4, 8), torch.randn),
 }
 
 
 def _compile_all() -> dict[str, bytes]:
     """name -> .pte bytes: each model for the host in fp32 and int8, and for tosa-int."""
     out = {}
-    for name, (cls, shape) in MODELS.items():
+    for name, (cls, shape, make) in MODELS.items():
         torch.manual_seed(0)
-        model, x = cls().eval(), torch.randn(*shape)
-        calibration = [(torch.randn(*shape),) for _ in range(2)]
+        model, x = cls().eval(), make(shape)
+        calibration = [(make(shape),) for _ in range(2)]
         variants = {"fp32": dict(), "int8": dict(quantize=ptec.Int8(calibration=calibration)),
                     "tosa_int": dict(target="tosa-int",
                                      quantize=ptec.Int8(calibration=calibration))}
