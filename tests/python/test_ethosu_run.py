@@ -290,11 +290,11 @@ def test_u85_through_ptec_run_npu(flavour, tmp_path):
 #: What the U85 simulator does not model (valid U85 commands, named status "not
 #: simulated"; none of INT8_CASES or the models needs them): command -> reason.
 U85_NOT_SIMULATED = {
-    "NPU_OP_RESIZE": "NPU_OP_RESIZE",
+    "NPU_OP_RESIZE REPLICATE": "resize mode 1",
     "NPU_OP_BRANCH": "NPU_OP_BRANCH (control flow)",
     "acc_input KEEP / acc_output DISABLE": "operation chaining",
     "int16 LUTs, TANH, SIGMOID": "activation function",
-    "LRELU, ABS, CLZ, shifts, DIV, compare, logic": "Ethos-U85 elementwise mode",
+    "DIV by zero": "DIV by zero",
     "ARGMAX": "pooling mode ARGMAX",
 }
 
@@ -315,16 +315,16 @@ def _with_first_op(pte: bytes, opcode: int) -> bytes:
 
 
 def test_u85_unsimulated_commands_are_named(tmp_path):
-    """A U85 command the simulator does not model (NPU_OP_RESIZE put in DS-CNN's
-    stream) fails with "not simulated" and the command, in Python and in ptec-run; a
-    stream for another U85 is refused as the hardware's driver does."""
+    """A U85 command the simulator does not model (NPU_OP_RESIZE in REPLICATE mode put
+    in DS-CNN's stream) fails with "not simulated" and the command, in Python and in
+    ptec-run; a stream for another U85 is refused as the hardware's driver does."""
     program, test, _ = _u85_model("ds_cnn")
-    resize = _with_first_op(program.buffer, 7)
+    resize = _with_first_op(program.buffer, 7 | 1 << 16)
     with pytest.raises(PtecError) as failed:
         ptec.load(resize, target=U85)(*test)
     assert failed.value.status == "PTEC_STATUS_DEVICE_ERROR"
     assert failed.value.npu_status == "not simulated"
-    assert U85_NOT_SIMULATED["NPU_OP_RESIZE"] in str(failed.value), failed.value
+    assert U85_NOT_SIMULATED["NPU_OP_RESIZE REPLICATE"] in str(failed.value), failed.value
     for flavour in sorted(RUNNERS):
         done = _ptec_run(flavour, resize, test, tmp_path, "--npu", U85)
         assert done.returncode == 2, done.stderr

@@ -344,6 +344,118 @@ def test_vela_pad_after_elementwise(seed, accelerator, per_channel, tmp_path):
     assert not np.array_equal(got, want)
 
 
+def transpose_conv_graph(rng):
+    """An int8 TRANSPOSE_CONV2D + per-channel RESCALE: Vela writes a CONV over the IFM
+    upscaled with inserted zeros (IFM_UPSCALE ZEROS) and padded."""
+    while True:
+        ih, iw, ic, oc = (int(v) for v in rng.integers(1, 7, 4))
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+        stride = [int(v) for v in rng.integers(1, 3, 2)]
+        out_pad = [int(rng.integers(-kh + 1, 1)), int(rng.integers(-kh + 1, 1)),
+                   int(rng.integers(-kw + 1, 1)), int(rng.integers(-kw + 1, 1))]
+        oh = (ih - 1) * stride[0] + out_pad[0] + out_pad[1] + kh
+        ow = (iw - 1) * stride[1] + out_pad[2] + out_pad[3] + kw
+        if oh >= 1 and ow >= 1:
+            break
+    g = GraphBuilder()
+    g.input("x", [1, ih, iw, ic], I8)
+    g.const("w", rand_int(rng, (oc, kh, kw, ic), np.int8))
+    g.const("b", rng.integers(-999, 999, oc).astype(np.int32))
+    g.const("xzp", np.array([int(rng.integers(-128, 128))], np.int8))
+    g.const("wzp", np.array([0], np.int8))
+    g.tensor("acc", [1, oh, ow, oc], I32)
+    g.op(Op.TRANSPOSE_CONV2D, ["x", "w", "b", "xzp", "wzp"], ["acc"], out_pad=out_pad,
+         stride=stride, acc_type=I32, local_bound=False)
+    m, s = tm.compute_multipliers_and_shifts(rng.uniform(1e-3, 1e-2, oc))
+    g.const("m", m.astype(np.int32)), g.const("s", s.astype(np.int8))
+    g.const("izp", np.array([0], np.int32))
+    g.const("ozp", np.array([int(rng.integers(-20, 20))], np.int8))
+    g.tensor("y", [1, oh, ow, oc], I8)
+    g.op(Op.RESCALE, ["acc", "m", "s", "izp", "ozp"], ["y"], scale32=True,
+         rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=True, input_unsigned=False,
+         output_unsigned=False)
+    g.output("y")
+    return g, [rand_int(rng, [1, ih, iw, ic], np.int8)]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u65-256", "ethos-u85-256"])
+def test_transpose_conv(seed, accelerator, tmp_path):
+    """Transposed convolutions: IFM_UPSCALE ZEROS (and the kernel Vela flips). Vela
+    takes only some strides and output paddings on the U55/U65: cases it refuses are
+    drawn again, and five it compiles must match."""
+    from ptec.ethosu.vela import VelaRefused
+    rng = np.random.default_rng(seed)
+    done = 0
+    for _ in range(60):
+        g, inputs = transpose_conv_graph(rng)
+        try:
+            vela(g.serialize(), accelerator)
+        except VelaRefused:
+            continue
+        check(g, inputs, accelerator, tmp_path)
+        done += 1
+        if done == 5:
+            break
+    assert done == 5, f"Vela compiled {done} of 60 transposed convolutions"
+
+
+def resize_graph(rng, mode):
+    """An int8 RESIZE (NEAREST, or BILINEAR to int32 then RESCALE to int8) with a
+    random scale n/d, offset and border per axis (TOSA's constraints)."""
+    from ptec.tosa import ResizeMode
+    c = int(rng.integers(1, 9))
+    dims, scale, offset, border = [], [], [], []
+    for _ in range(2):
+        while True:
+            i, n, d = (int(v) for v in (rng.integers(1, 7), rng.integers(1, 9), rng.integers(1, 9)))
+            off = int(rng.integers(-n + 1, n))
+            # border so that (i - 1) * n - off + border is a multiple of d, output >= 1
+            o = int(rng.integers(1, max(2, (i * n) // d + 2)))
+            bor = (o - 1) * d - (i - 1) * n + off
+            if -16 * n <= bor < 16 * n and n < 16 * d:
+                break
+        dims.append((i, o))
+        scale += [n, d]
+        offset.append(off)
+        border.append(bor)
+    (ih, oh), (iw, ow) = dims
+    g = GraphBuilder()
+    g.input("x", [1, ih, iw, c], I8)
+    g.const_shape("scale", scale), g.const_shape("offset", offset)
+    g.const_shape("border", border)
+    bilinear = mode == "bilinear"
+    g.tensor("y", [1, oh, ow, c], I32 if bilinear else I8)
+    g.op(Op.RESIZE, ["x", "scale", "offset", "border"], ["y"],
+         mode=ResizeMode.BILINEAR if bilinear else ResizeMode.NEAREST)
+    if bilinear:
+        g.rescale("y", 1.0 / (scale[0] * scale[2]), I8, name="q")
+        g.output("q")
+    else:
+        g.output("y")
+    return g, [rand_int(rng, [1, ih, iw, c], np.int8)]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-2048"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_u85_resize(seed, accelerator, mode, tmp_path):
+    """U85 NPU_OP_RESIZE: up- and downscaling by n/d, offsets and borders. Cases Vela
+    refuses are drawn again; six it compiles must match."""
+    from ptec.ethosu.vela import VelaRefused
+    rng = np.random.default_rng(seed)
+    done = 0
+    for _ in range(80):
+        g, inputs = resize_graph(rng, mode)
+        try:
+            vela(g.serialize(), accelerator)
+        except VelaRefused:
+            continue
+        check(g, inputs, accelerator, tmp_path)
+        done += 1
+        if done == 6:
+            break
+    assert done == 6, f"Vela compiled {done} of 80 resizes"
+
+
 def pool_graph(rng, kind):
     xs, ys, kernel, stride, pad = pool_case(rng)
     g = GraphBuilder()
@@ -716,11 +828,12 @@ def test_u85_malformed_named(tmp_path):
     bad[first] = 269
     status, log = run(bad)
     assert status == STATUS["unknown_command"] and "Ethos-U85" in log, log
-    # NPU_OP_RESIZE and chaining with accumulators: valid, not simulated.
+    # NPU_OP_RESIZE in REPLICATE mode and chaining with accumulators: valid, not
+    # simulated.
     bad = cmd.copy()
-    bad[first] = 7
+    bad[first] = 7 | 1 << 16
     status, log = run(bad)
-    assert status == 10 and "RESIZE" in log, log
+    assert status == 10 and "resize mode 1" in log, log
     i = find_cmd(cmd, 292)  # ACC_FORMAT
     bad = cmd.copy()
     bad[i] |= 1 << 20  # acc_input KEEP

@@ -33,12 +33,14 @@
  * (MLW) or FWD (raw or LUT) streams, operand scaling of ADD/SUB/MUL/MIN/MAX,
  * IFM and IFM2 broadcast, AVERAGE/SUM/NONE/MIN pooling (and NONE with
  * accumulators from IFM2), matrix products (CONV with weights from IFM2),
- * OFM transpose and reverse, and op chaining through CHAINED storage. Not
- * simulated (ETHOSU_SIM_ERR_NOT_IMPLEMENTED, named): RESIZE, BRANCH,
+ * OFM transpose and reverse, op chaining through CHAINED storage, RESIZE
+ * (nearest, bilinear) and the elementwise modes beyond the U55's (LSR, DIV,
+ * compares, bitwise logic). Not simulated (ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+ * named): BRANCH,
  * accumulator chaining (acc_input KEEP, acc_output DISABLE, IFM2
- * accumulators outside pooling), 48-bit accumulators of matrix products, the
- * other elementwise modes, ARGMAX, LUTs wider than 8 bits, TILE3X1 storage,
- * gather/scatter DMA, DOUBLE_ASYMMETRIC rounding and double-rounding shifts.
+ * accumulators outside pooling), 48-bit accumulators of matrix products,
+ * ARGMAX, LUTs wider than 8 bits, TILE3X1 storage, gather/scatter DMA,
+ * DOUBLE_ASYMMETRIC rounding and double-rounding shifts (docs/ethos-u-simulator.md).
  *
  * Every memory access is checked against the region sizes first; a bad
  * stream gives a status and a message naming the command at fault (its byte
@@ -137,6 +139,8 @@ typedef struct ethosu_sim_regs {
   uint32_t ifm_scale, ifm2_scale, ifm_scale_shift, ifm2_scale_shift;
   uint32_t ifm_broadcast;
   int32_t op_scalar;
+  uint32_t resize_scale_n_m1[2], resize_offset[2]; /* [0] Y, [1] X */
+  uint32_t resize_step_param[2], resize_step[2];   /* NPU_SET_RESIZE_Y/X_STEP */
 } ethosu_sim_regs;
 
 typedef struct ethosu_sim {

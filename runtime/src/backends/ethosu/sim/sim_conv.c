@@ -21,8 +21,8 @@ ethosu_sim_status sim_kernel_ifm(ethosu_sim *sim, const sim_kernel *k, uint32_t 
   SIM_CHECK(sim, h >= 1 && w >= 1 && h <= 65536 && w <= 65536, ETHOSU_SIM_ERR_REGISTER_RANGE,
             "padding %u/%u/%u/%u leaves no IFM for a %ux%u OFM", r->ifm_pad_top,
             r->ifm_pad_bottom, r->ifm_pad_left, r->ifm_pad_right, oh, ow);
-  SIM_CHECK(sim, r->ifm_upscale == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "IFM upscale mode %u (transpose convolution)", r->ifm_upscale);
+  SIM_CHECK(sim, r->ifm_upscale <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE, "IFM upscale mode %u",
+            r->ifm_upscale);
   *ih = (uint32_t)h;
   *iw = (uint32_t)w;
   return ETHOSU_SIM_OK;
@@ -41,7 +41,9 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
   uint32_t ih, iw;
   SIM_TRY(sim_kernel_ifm(sim, &k, oh, ow, &ih, &iw));
   sim_fmap ifm, ofm;
-  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ih, iw, ic, false));
+  uint32_t up = r->ifm_upscale;
+  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", sim_upscaled_extent(up, ih),
+                         sim_upscaled_extent(up, iw), ic, false));
   SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
   SIM_TRY(sim_check_activation(sim, &ofm));
   SIM_CHECK(sim, ifm.elem_size <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE,
@@ -71,14 +73,16 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
           for (uint32_t kx = 0; kx < k.kw; kx++) {
             int64_t ix = (int64_t)x * k.stride_x + (int64_t)kx * k.dil_x - r->ifm_pad_left;
             if (ix < 0 || ix >= iw) continue;
+            int64_t ry = iy, rx = ix;
+            if (!sim_upscaled_tap(up, &ry, &rx)) continue;
             const int16_t *wk = wc + ((size_t)ky * k.kw + kx) * kid;
             if (depthwise) {
-              acc += (sim_fmap_read(sim, &ifm, (uint32_t)iy, (uint32_t)ix, c) - ifm.zero_point) *
+              acc += (sim_fmap_read(sim, &ifm, (uint32_t)ry, (uint32_t)rx, c) - ifm.zero_point) *
                      wk[0];
               continue;
             }
             for (uint32_t i = 0; i < ic; i++) {
-              acc += (sim_fmap_read(sim, &ifm, (uint32_t)iy, (uint32_t)ix, i) - ifm.zero_point) *
+              acc += (sim_fmap_read(sim, &ifm, (uint32_t)ry, (uint32_t)rx, i) - ifm.zero_point) *
                      wk[i];
             }
           }

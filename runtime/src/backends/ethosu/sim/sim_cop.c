@@ -270,6 +270,7 @@ static ethosu_sim_status run_op(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_OP_POOL: return sim_op_pool(sim, p & 7);
     case NPU_OP_ELEMENTWISE: return sim_op_elementwise(sim, p & 63);
     case NPU_OP_DMA_START: return sim_op_dma(sim);
+    case NPU_OP_RESIZE: return sim_u85_op_resize(sim, p & 3);
     default: return ETHOSU_SIM_OK;
   }
 }

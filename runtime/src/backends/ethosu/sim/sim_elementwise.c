@@ -111,6 +111,8 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
                (mode >= SIM_EW_AND && mode <= SIM_EW_NOT) || mode == SIM_EW_AND_NOT;
   SIM_CHECK(sim, known || mode == SIM_EW_DIV, ETHOSU_SIM_ERR_REGISTER_RANGE,
             "elementwise mode %u", mode);
+  SIM_CHECK(sim, r->ifm_upscale == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "IFM upscale mode %u on an elementwise op", r->ifm_upscale);
   uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
   bool unary = mode == SIM_EW_LRELU || mode == SIM_EW_ABS || mode == SIM_EW_CLZ ||
                mode == SIM_EW_NOT;

@@ -197,6 +197,9 @@ ethosu_sim_status sim_charge_op(ethosu_sim *sim, uint32_t op, uint32_t param);
 
 /* ------------------------------------------------------------ op families */
 
+/* U85 NPU_OP_RESIZE (sim_u85_resize.c). */
+ethosu_sim_status sim_u85_op_resize(ethosu_sim *sim, uint32_t mode);
+
 /* U85 NPU_OP_CONV with weights_ifm2: a matrix product (sim_u85_matmul.c). */
 ethosu_sim_status sim_u85_op_matmul(ethosu_sim *sim);
 
@@ -241,7 +244,25 @@ int64_t sim_fwd_decode(const uint8_t *in, size_t in_size, int16_t *out, size_t c
 int64_t sim_mlw_decode(const uint8_t *in, size_t in_size, int16_t *out, size_t cap,
                        int32_t *tmp, size_t tmp_cap, const char **why);
 
-/* The IFM extent a kernel op reads (see sim_conv.c). */
+/* IFM_UPSCALE (transposed convolution, 2x nearest resize): the kernel runs
+ * over the IFM upscaled 2x in H and W, each element repeated (NEAREST, 1) or
+ * followed by inserted zeros (ZEROS, 2: they add nothing, like padding). Maps
+ * a tap (iy, ix) of the upscaled IFM to the stored element; false for an
+ * inserted zero. */
+static inline bool sim_upscaled_tap(uint32_t mode, int64_t *iy, int64_t *ix) {
+  if (mode == 0) return true;
+  if (mode == 2 && ((*iy | *ix) & 1) != 0) return false;
+  *iy >>= 1;
+  *ix >>= 1;
+  return true;
+}
+/* The stored IFM's extent of an upscaled extent n. */
+static inline uint32_t sim_upscaled_extent(uint32_t mode, uint32_t n) {
+  return mode == 0 ? n : (n + 1) / 2;
+}
+
+/* The IFM extent a kernel op reads (see sim_conv.c): upscaled when IFM_UPSCALE
+ * is set. */
 ethosu_sim_status sim_kernel_ifm(ethosu_sim *sim, const sim_kernel *k, uint32_t oh, uint32_t ow,
                                  uint32_t *ih, uint32_t *iw);
 /* Kernel extent (undilated), stride and dilation from the KERNEL registers. */

@@ -86,7 +86,9 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   uint32_t ih, iw;
   SIM_TRY(sim_kernel_ifm(sim, &k, oh, ow, &ih, &iw));
   sim_fmap ifm, ofm;
-  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ih, iw, ic, false));
+  uint32_t up = r->ifm_upscale;
+  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", sim_upscaled_extent(up, ih),
+                         sim_upscaled_extent(up, iw), ic, false));
   SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
   SIM_TRY(sim_check_activation(sim, &ofm));
   uint32_t round_mode;
@@ -105,13 +107,18 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
             int64_t ix = (int64_t)x * k.stride_x + (int64_t)kx * k.dil_x - r->ifm_pad_left;
             if (ix < 0 || ix >= iw) continue;
             count++;
+            int64_t ry = iy, rx = ix;
+            /* An inserted zero (upscale ZEROS) counts as a valid 0 of the window. */
+            bool stored = sim_upscaled_tap(up, &ry, &rx);
             if (mode == SIM_POOL_REDUCE_SUM) {
-              for (uint32_t i = 0; i < ic; i++) {
-                acc += sim_fmap_read(sim, &ifm, (uint32_t)iy, (uint32_t)ix, i) - ifm.zero_point;
+              for (uint32_t i = 0; stored && i < ic; i++) {
+                acc += sim_fmap_read(sim, &ifm, (uint32_t)ry, (uint32_t)rx, i) - ifm.zero_point;
               }
               continue;
             }
-            int64_t v = sim_fmap_read(sim, &ifm, (uint32_t)iy, (uint32_t)ix, c) - ifm.zero_point;
+            int64_t v = stored ? sim_fmap_read(sim, &ifm, (uint32_t)ry, (uint32_t)rx, c) -
+                                     ifm.zero_point
+                               : 0;
             if (mode == SIM_POOL_MAX) {
               acc = minimum ? (v < acc ? v : acc) : (v > acc ? v : acc);
             } else {

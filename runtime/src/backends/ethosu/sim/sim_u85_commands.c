@@ -13,7 +13,10 @@
  *     IFM2), acc_output bit 6 (ENABLE, DISABLE), microblock bits 8-10;
  *   ACTIVATION: function bits 0-4 (LUT_*), table bits 5-7, clip range bit 12
  *     (B16, NONE);
- *   IFM/IFM2_BROADCAST: H 1, W 2, C 4, SCALAR 8 (no operand order).
+ *   IFM/IFM2_BROADCAST: H 1, W 2, C 4, SCALAR 8 (no operand order);
+ *   RESIZE_X/Y (cmd1 150/151, RESIZE_X/Y_STEP): parameter one_step_int bits
+ *     0-3, blk_step_int 4-14; payload one_step_mod bits 0-10, blk_step_mod
+ *     16-26 (d / n and d % n of the scale n/d: d = int * n + mod).
  */
 #include "backends/ethosu/sim/sim_internal.h"
 
@@ -25,12 +28,11 @@ ethosu_sim_status sim_u85_set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_SET_IFM2_BROADCAST: r->ifm2_broadcast = p & 15; break;
     case NPU_SET_ACC_FORMAT: r->acc_format = p; break;
     case NPU_SET_WEIGHT_FORMAT: r->weight_format = p; break;
-    /* Registers of RESIZE, which is refused at the OP. */
-    case NPU_SET_RESIZE_X_SCALE_N_M1:
-    case NPU_SET_RESIZE_Y_SCALE_N_M1:
-    case NPU_SET_RESIZE_X_OFFSET:
-    case NPU_SET_RESIZE_Y_OFFSET:
-      break;
+    /* RESIZE (sim_u85_resize.c): 11-bit scale numerators, 12-bit offsets. */
+    case NPU_SET_RESIZE_Y_SCALE_N_M1: r->resize_scale_n_m1[0] = p & 0x7ff; break;
+    case NPU_SET_RESIZE_X_SCALE_N_M1: r->resize_scale_n_m1[1] = p & 0x7ff; break;
+    case NPU_SET_RESIZE_Y_OFFSET: r->resize_offset[0] = p & 0xfff; break;
+    case NPU_SET_RESIZE_X_OFFSET: r->resize_offset[1] = p & 0xfff; break;
     case NPU_SET_DMA0_IDX_REGION:
       SIM_CHECK(sim, p == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
                 "DMA gather/scatter (DMA0_IDX_REGION %u)", p);
@@ -72,9 +74,13 @@ ethosu_sim_status sim_u85_set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uin
       latch_scale(p, payload, &r->ifm2_scale_param, &r->ifm2_scale_shift, &r->ifm2_scale);
       break;
     case NPU_SET_OP_SCALAR: r->op_scalar = (int32_t)payload; break;
-    case NPU_SET_RESIZE_X:
     case NPU_SET_RESIZE_Y:
-      break; /* RESIZE is refused at the OP */
+    case NPU_SET_RESIZE_X: { /* RESIZE_Y/X_STEP: the denominator's steps */
+      int axis = op == NPU_SET_RESIZE_Y ? 0 : 1;
+      r->resize_step_param[axis] = p;
+      r->resize_step[axis] = payload;
+      break;
+    }
     case NPU_OP_BRANCH:
       return sim_fail(sim, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "NPU_OP_BRANCH (control flow)");
     default:
@@ -130,7 +136,6 @@ ethosu_sim_status sim_u85_check_op(ethosu_sim *sim, uint32_t op, uint32_t param)
   const ethosu_sim_regs *r = &sim->r;
   (void)param;
   if (op == NPU_OP_DMA_START) return ETHOSU_SIM_OK;
-  SIM_CHECK(sim, op != NPU_OP_RESIZE, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "NPU_OP_RESIZE");
   uint32_t acc_input = (r->acc_format >> 4) & 3, acc_output = (r->acc_format >> 6) & 1;
   /* acc_input IFM2 (accumulators loaded from IFM2): POOL only (sim_pool.c). */
   SIM_CHECK(sim, (acc_input == 0 || (acc_input == 2 && op == NPU_OP_POOL)) && acc_output == 0,
@@ -146,7 +151,5 @@ ethosu_sim_status sim_u85_check_op(ethosu_sim *sim, uint32_t op, uint32_t param)
   SIM_CHECK(sim, (ofm_storage & 1) == 0 && (ifm_storage & 1) == 0 && (ifm2_storage & 1) == 0,
             ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "activation storage IFM %u / IFM2 %u / OFM %u",
             ifm_storage, ifm2_storage, ofm_storage);
-  SIM_CHECK(sim, r->ifm_upscale == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "IFM upscale mode %u",
-            r->ifm_upscale);
   return ETHOSU_SIM_OK;
 }
