@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/cpu_kernels.py [--models ds_cnn transformer ...] [--repeat 20]
                                           [--callgrind ds_cnn transformer] [--no-peers]
+                                          [--baseline OTHER/ptec-run]
 
 For each example model (MobileNetV2 and ResNet-18 at 224x224), fp32 and int8, on this host and
 one thread, best of N:
@@ -15,7 +16,10 @@ one thread, best of N:
   - eager:     PyTorch (fp32 only)
 It prints milliseconds and each one's time over ptec's (>1: ptec is faster). --callgrind runs
 ptec-run once under `valgrind --tool=callgrind` for both ptec builds and prints instruction
-counts (the stable measure when the machine is shared). Peers that are not installed show
+counts (the stable measure when the machine is shared; valgrind has no AVX-512, so under it
+the run-time dispatch takes the AVX2 variants). --baseline times another build's ptec-run (an
+older commit, say) on the same programs in the same run, for before/after tables. Peers that
+are not installed show
 "n/a"; onnxruntime, onnx and onnxscript are pinned in bench/requirements.txt. This is a
 benchmark, not a test: nothing is asserted about time.
 """
@@ -163,6 +167,12 @@ def cell(value) -> str:
     return f"{value:9.3f}" if isinstance(value, float) else f"{value:>9}"
 
 
+def best_ratio(peers: dict, ours: float) -> str:
+    """ptec's time over the fastest peer's (the goal: <= 0.9)."""
+    times = [v for v in peers.values() if isinstance(v, float)]
+    return f"{ours / min(times):9.2f}" if times else f"{'-':>9}"
+
+
 def ratio(value, ours: float) -> str:
     return f"{value / ours:7.2f}" if isinstance(value, float) else f"{'-':>7}"
 
@@ -174,11 +184,13 @@ def main() -> int:
     parser.add_argument("--callgrind", nargs="*", default=[],
                         help="models to count instructions of under callgrind (both builds)")
     parser.add_argument("--no-peers", action="store_true", help="ptec only")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another build's ptec-run, timed beside this one (before/after)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     ensure_reference_build()
     header = (f"{'model':20} {'ptec ref':>9} {'ptec':>9} {'ORT':>9} {'ET-XNN':>9} {'eager':>9} "
-              f"{'ref/ptec':>8} {'ORT/ptec':>8} {'ET/ptec':>8} {'eag/ptec':>8}")
+              f"{'ref/ptec':>8} {'ORT/ptec':>8} {'ET/ptec':>8} {'eag/ptec':>8} {'ptec/best':>9}")
     print(header + "\n" + "-" * len(header), flush=True)
     counts = []
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -194,6 +206,11 @@ def main() -> int:
                 ref_args = ptec_args(REF_RUN, program, inputs, tmp, tag)
                 t_ref = time_ptec(ref_args, max(2, args.repeat // 4))
                 t_ptec = time_ptec(host_args, args.repeat)
+                if args.baseline:
+                    base_args = ptec_args(args.baseline, program, inputs, tmp, tag)
+                    t_base = time_ptec(base_args, args.repeat)
+                    print(f"  {tag}: baseline {t_base:.3f} ms, this build {t_ptec:.3f} ms "
+                          f"({t_base / t_ptec:.2f}x)", flush=True)
                 peers = {"ort": "n/a", "et": "n/a", "eager": "-"}
                 if not args.no_peers:
                     for key, fn in (("ort", lambda: time_ort(model, inputs, args.repeat, int8, tmp)),
@@ -210,10 +227,12 @@ def main() -> int:
                 print(f"{tag:20} {cell(t_ref)} {cell(t_ptec)} {cell(peers['ort'])} "
                       f"{cell(peers['et'])} {cell(peers['eager'])} {ratio(t_ref, t_ptec):>8} "
                       f"{ratio(peers['ort'], t_ptec):>8} {ratio(peers['et'], t_ptec):>8} "
-                      f"{ratio(peers['eager'], t_ptec):>8}", flush=True)
+                      f"{ratio(peers['eager'], t_ptec):>8} {best_ratio(peers, t_ptec):>9}",
+                      flush=True)
                 if name in args.callgrind:
                     counts.append((tag, callgrind(ref_args, tmp), callgrind(host_args, tmp)))
-    print("\nms, best of N, one thread; x/ptec > 1 means ptec is faster")
+    print("\nms, best of N, one thread; x/ptec > 1 means ptec is faster; ptec/best <= 0.9 is "
+          "the goal")
     if counts:
         print(f"\n{'callgrind (whole ptec-run)':28} {'ref instr':>14} {'ptec instr':>14} {'ratio':>7}")
         for tag, ref, new in counts:

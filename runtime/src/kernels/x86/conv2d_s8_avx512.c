@@ -18,9 +18,15 @@
  * follow directly. The pixels' windows (im2col, or the pixel's channels for
  * 1x1) are copied as x + 128 (sign bit flipped) into a stack tile of 8 rows.
  *
- * Otherwise (large filters: late ResNet layers): the dot-product rows
- * kernel of gemm_s8_avx512.h, where k is long enough that reducing the
- * lanes at the end costs little.
+ * Otherwise (filters too large for the stack buffer: late ResNet layers):
+ * the dot-product rows kernel of gemm_s8_avx512.h, where k is long enough
+ * that reducing the lanes at the end costs little. (Measured on
+ * MobileNetV2's 7x7 layers, packing 400 KiB per call for 49 pixels still
+ * beats the dot-product kernel: its reductions and AVX2 requantization
+ * cost more per output than the packing.)
+ *
+ * When no acc + bias can overflow int32 the bias joins the per-filter
+ * correction and the requantization skips its saturating add.
  *
  * Arithmetic (gemm_s8_avx512.h): sum (x - in_zp) w = sum (x + 128) w -
  * (128 + in_zp) sum w, the last term per filter computed while packing;
@@ -45,8 +51,10 @@ enum {
 typedef struct packed_job {
   const ptec_qconv *p;
   const int8_t *panels;   /* ceil(n / 32) panels of kp * 32 bytes */
-  const int32_t *corr;    /* (128 + in_zp) * sum_k w, n rounded up to 32 */
+  const int32_t *corr;    /* (128 + in_zp) * sum_k w, n rounded up to 32; minus the bias
+                             when bias_folded */
   int32_t k, kp, n;
+  bool bias_folded;
 } packed_job;
 
 /* Whole groups of four values of k move as one 32-bit word each; the k % 4
@@ -62,6 +70,18 @@ static void pack(const ptec_gemm_s8 *g, int32_t kp, int8_t *panels, int32_t *cor
   }
   ptec_avx512_gemm_s8_corr(g, corr);
   for (int32_t j = g->n; j < panels_n * NR; j++) corr[j] = 0;
+}
+
+/* True when every |bias| + 255 * 128 * k < 2^31: acc + bias cannot overflow
+ * int32 (|x - in_zp| <= 255, |w| <= 128), so the bias joins the correction
+ * and the requantization skips its saturating add. */
+static bool fold_bias(const ptec_gemm_s8 *g, int32_t *corr) {
+  if (g->q.bias == NULL) return true;
+  const int64_t room = INT32_MAX - (int64_t)255 * 128 * g->k;
+  for (int32_t j = 0; j < g->n; j++)
+    if (g->q.bias[j] > room || g->q.bias[j] < -room) return false;
+  for (int32_t j = 0; j < g->n; j++) corr[j] -= g->q.bias[j];
+  return true;
 }
 
 /* k bytes of one window or pixel, sign bits flipped, then 0x80 up to kp. */
@@ -124,8 +144,16 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
       q.m = _mm512_set1_epi32(mul[0]);
       q.s = _mm512_set1_epi32(sh[0]);
     }
-    q.bias = bias ? _mm512_maskz_loadu_epi32(lanes, bias + c0) : _mm512_setzero_si512();
     const __m512i corr = _mm512_loadu_si512(job->corr + c0);
+    if (job->bias_folded) {
+      for (int r = 0; r < count; r++) {
+        __m512i v =
+            ptec_avx512_requantize16_nobias(_mm512_sub_epi32(c[r][h], corr), &q, zp, lo, hi);
+        _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
+      }
+      continue;
+    }
+    q.bias = bias ? _mm512_maskz_loadu_epi32(lanes, bias + c0) : _mm512_setzero_si512();
     for (int r = 0; r < count; r++) {
       __m512i v = ptec_avx512_requantize16(_mm512_sub_epi32(c[r][h], corr), &q, zp, lo, hi);
       _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
@@ -158,13 +186,14 @@ bool ptec_qconv_s8_avx512(const ptec_qconv *p) {
   ptec_gemm_s8 g;
   if (p->w_zp != 0 || p->y.c > PTEC_AVX512_GEMM_MAX_N || !ptec_qconv_s8_gemm(p, &g)) return false;
   const int32_t kp = (g.k + 3) / 4 * 4, panels_n = (g.n + NR - 1) / NR;
+  const int64_t pixels = p->y.n * p->y.h * p->y.w;
   if (p->y.sc == 1 && g.n <= MAX_N && kp <= PTEC_GEMM_S8_IM2COL &&
       (int64_t)panels_n * kp * NR <= PACK_BYTES) {
     _Alignas(64) int8_t panels[PACK_BYTES];
     _Alignas(64) int32_t corr[MAX_N];
     pack(&g, kp, panels, corr);
-    packed_job job = {.p = p, .panels = panels, .corr = corr, .k = g.k, .kp = kp, .n = g.n};
-    const int64_t pixels = p->y.n * p->y.h * p->y.w;
+    packed_job job = {.p = p, .panels = panels, .corr = corr, .k = g.k, .kp = kp, .n = g.n,
+                      .bias_folded = fold_bias(&g, corr)};
     ptec_parallel_range(p->parallel, packed_tiles, &job, (pixels + MR - 1) / MR);
     return true;
   }

@@ -18,8 +18,10 @@
  * (a padding tap's x is in_zp, so both sides agree), exact in int32 for
  * 64 taps. Multipliers, shifts, biases and corrections are copied per
  * channel (per-tensor ones repeated) so that the requantization
- * (requantize_avx512.h) reads sixteen lanes at a time. Output rows are split
- * over the platform's threads.
+ * (requantize_avx512.h) reads sixteen lanes at a time; when no acc + bias
+ * can overflow int32 the bias joins the correction and the saturating add
+ * is skipped. A window inside the image takes its taps at fixed offsets.
+ * Output rows are split over the platform's threads.
  */
 #include "kernels/isa.h"
 
@@ -43,8 +45,10 @@ typedef struct dw_job {
   const __m512i *w;               /* [block][pair][2]: interleaved int16 weights */
   const int32_t *m, *s, *bias, *corr; /* per channel, padded to 32 */
   const int8_t *zp_row;           /* C bytes of input_zp */
+  const ptrdiff_t *offset;        /* each tap's offset from the window's corner */
   int pairs, taps;
   int32_t blocks;
+  bool bias_folded;               /* corr holds the bias too (no acc + bias can overflow) */
 } dw_job;
 
 /* 32 channels' int8 at p (fewer: `mask`) widened to int16. */
@@ -72,13 +76,20 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
     for (int64_t ox = 0; ox < Y.w; ox++) {
       const int64_t iy0 = oy * p->stride[0] - p->pad[0], ix0 = ox * p->stride[1] - p->pad[2];
       int t = 0;
-      for (int64_t ky = 0; ky < W.h; ky++) {
-        const int64_t iy = iy0 + ky * p->dilation[0];
-        for (int64_t kx = 0; kx < W.w; kx++, t++) {
-          const int64_t ix = ix0 + kx * p->dilation[1];
-          xs[t] = iy < 0 || iy >= X.h || ix < 0 || ix >= X.w
-                      ? job->zp_row
-                      : x + n * X.sn + iy * X.sh + ix * X.sw;
+      const bool inside = iy0 >= 0 && iy0 + (W.h - 1) * p->dilation[0] < X.h && ix0 >= 0 &&
+                          ix0 + (W.w - 1) * p->dilation[1] < X.w;
+      if (inside) { /* the window in the image: fixed offsets from its corner */
+        const int8_t *corner = x + n * X.sn + iy0 * X.sh + ix0 * X.sw;
+        for (; t < job->taps; t++) xs[t] = corner + job->offset[t];
+      } else {
+        for (int64_t ky = 0; ky < W.h; ky++) {
+          const int64_t iy = iy0 + ky * p->dilation[0];
+          for (int64_t kx = 0; kx < W.w; kx++, t++) {
+            const int64_t ix = ix0 + kx * p->dilation[1];
+            xs[t] = iy < 0 || iy >= X.h || ix < 0 || ix >= X.w
+                        ? job->zp_row
+                        : x + n * X.sn + iy * X.sh + ix * X.sw;
+          }
         }
       }
       xs[t] = job->zp_row; /* an odd last tap's partner: its weights are zero */
@@ -95,15 +106,21 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
         }
         __m512i s0 = _mm512_permutex2var_epi32(a0, ord0, a1);
         __m512i s1 = _mm512_permutex2var_epi32(a0, ord1, a1);
+        s0 = _mm512_sub_epi32(s0, _mm512_loadu_si512(job->corr + c0));
+        s1 = _mm512_sub_epi32(s1, _mm512_loadu_si512(job->corr + c0 + 16));
         ptec_avx512_q16 q0 = {_mm512_loadu_si512(job->m + c0), _mm512_loadu_si512(job->s + c0),
-                              _mm512_loadu_si512(job->bias + c0)};
+                              _mm512_setzero_si512()};
         ptec_avx512_q16 q1 = {_mm512_loadu_si512(job->m + c0 + 16),
-                              _mm512_loadu_si512(job->s + c0 + 16),
-                              _mm512_loadu_si512(job->bias + c0 + 16)};
-        s0 = ptec_avx512_requantize16(_mm512_sub_epi32(s0, _mm512_loadu_si512(job->corr + c0)),
-                                      &q0, zp, lo, hi);
-        s1 = ptec_avx512_requantize16(
-            _mm512_sub_epi32(s1, _mm512_loadu_si512(job->corr + c0 + 16)), &q1, zp, lo, hi);
+                              _mm512_loadu_si512(job->s + c0 + 16), _mm512_setzero_si512()};
+        if (job->bias_folded) {
+          s0 = ptec_avx512_requantize16_nobias(s0, &q0, zp, lo, hi);
+          s1 = ptec_avx512_requantize16_nobias(s1, &q1, zp, lo, hi);
+        } else {
+          q0.bias = _mm512_loadu_si512(job->bias + c0);
+          q1.bias = _mm512_loadu_si512(job->bias + c0 + 16);
+          s0 = ptec_avx512_requantize16(s0, &q0, zp, lo, hi);
+          s1 = ptec_avx512_requantize16(s1, &q1, zp, lo, hi);
+        }
         _mm_mask_storeu_epi8(y + c0, (__mmask16)mask, _mm512_cvtepi32_epi8(s0));
         _mm_mask_storeu_epi8(y + c0 + 16, (__mmask16)(mask >> 16), _mm512_cvtepi32_epi8(s1));
       }
@@ -123,7 +140,10 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   _Alignas(64) int32_t m[MAX_C], s[MAX_C], bias[MAX_C], corr[MAX_C];
   __m512i w[2 * MAX_PAIRS_BLOCKS];
   int8_t zp_row[MAX_C];
+  ptrdiff_t offset[MAX_TAPS];
   memset(zp_row, (int8_t)p->in_zp, (size_t)C);
+  for (int64_t t = 0; t < taps; t++)
+    offset[t] = (ptrdiff_t)((t / W.w) * p->dilation[0] * X.sh + (t % W.w) * p->dilation[1] * X.sw);
   const int8_t *wd = p->weight->data;
   const int32_t *pm = p->multiplier->data, *ps = p->shift->data;
   const int32_t *pb = p->bias ? p->bias->data : NULL;
@@ -154,7 +174,14 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
       w[((size_t)b * pairs + q) * 2] = _mm512_unpacklo_epi16(w0, w1);
       w[((size_t)b * pairs + q) * 2 + 1] = _mm512_unpackhi_epi16(w0, w1);
     }
-  dw_job job = {.p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
+  /* |acc| <= 255 * 255 per tap: with every |bias| below 2^31 minus that, acc + bias
+   * cannot overflow, and the bias joins the correction. */
+  const int64_t room = INT32_MAX - (int64_t)255 * 255 * taps;
+  bool fold = true;
+  for (int32_t c = 0; c < C; c++) fold = fold && bias[c] <= room && bias[c] >= -room;
+  for (int32_t c = 0; fold && c < C; c++) corr[c] -= bias[c];
+  dw_job job = {.bias_folded = fold, .p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
+                .offset = offset,
                 .pairs = pairs, .taps = (int)taps, .blocks = blocks};
   ptec_parallel_range(p->parallel, dw_rows, &job, Y.n * Y.h);
   return true;

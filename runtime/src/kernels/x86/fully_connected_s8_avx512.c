@@ -14,8 +14,10 @@ bool ptec_qfc_s8_avx512(const ptec_qfc_s8 *p) {
     return false;
   ptec_gemm_s8 g = ptec_qfc_s8_gemm(p);
   int32_t corr[PTEC_AVX512_GEMM_MAX_N];
-  ptec_avx512_gemm_s8_corr(&g, corr);
-  g.w_corr = corr;
+  if (p->rows > 1) { /* one row sums the filters as it reads them (w_corr NULL) */
+    ptec_avx512_gemm_s8_corr(&g, corr);
+    g.w_corr = corr;
+  }
   ptec_qfc_s8_run(p, &g, ptec_avx512_gemm_s8_rows);
   return true;
 }

@@ -82,6 +82,26 @@ static void dot_1x8(const int8_t *x, const int8_t *const w[8], int32_t k, int32_
   _mm256_storeu_si256((__m256i *)(void *)out, reduce8(c));
 }
 
+/* dot_1x8 that also sums the filters (for w_corr == NULL): one pass over weights
+ * that only a single row reads, instead of a second one for the corrections. */
+static void dot_1x8_corr(const int8_t *x, const int8_t *const w[8], int32_t k, int32_t in_zp,
+                         int32_t out[8]) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i c[8], s[8];
+  for (int i = 0; i < 8; i++) c[i] = s[i] = _mm512_setzero_si512();
+  for (int32_t i = 0; i < k; i += 64) {
+    const __mmask64 m = first_bytes(k - i);
+    const __m512i a = load_x(x + i, m);
+    for (int j = 0; j < 8; j++) {
+      const __m512i b = load_w(w[j] + i, m);
+      c[j] = _mm512_dpbusd_epi32(c[j], a, b);
+      s[j] = _mm512_dpbusd_epi32(s[j], ones, b);
+    }
+  }
+  const __m256i corr = _mm256_mullo_epi32(reduce8(s), _mm256_set1_epi32(128 + in_zp));
+  _mm256_storeu_si256((__m256i *)(void *)out, _mm256_sub_epi32(reduce8(c), corr));
+}
+
 void ptec_avx512_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
                               int8_t *const y[4], ptrdiff_t y_col) {
   int32_t acc[4][CHUNK];
@@ -89,7 +109,7 @@ void ptec_avx512_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], i
   for (int r = 0; r < 4; r++) xr[r] = x[r < rows ? r : 0];
   for (int32_t j0 = 0; j0 < g->n; j0 += CHUNK) {
     const int32_t jn = g->n - j0 < CHUNK ? g->n - j0 : CHUNK;
-    const int32_t *corr = g->w_corr + j0;
+    const int32_t *corr = g->w_corr ? g->w_corr + j0 : NULL; /* NULL: one row, sums inline */
     if (rows > 1) {
       for (int32_t j = 0; j < jn; j += 4) {
         const int8_t *w[4];
@@ -104,6 +124,11 @@ void ptec_avx512_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], i
         const int8_t *w[8];
         for (int i = 0; i < 8; i++) w[i] = g->w + (j0 + (j + i < jn ? j + i : j)) * g->w_row;
         int32_t out[8];
+        if (corr == NULL) {
+          dot_1x8_corr(xr[0], w, g->k, g->in_zp, out);
+          for (int32_t i = 0; i < 8 && j + i < jn; i++) acc[0][j + i] = out[i];
+          continue;
+        }
         dot_1x8(xr[0], w, g->k, out);
         for (int32_t i = 0; i < 8 && j + i < jn; i++) acc[0][j + i] = out[i] - corr[j + i];
       }

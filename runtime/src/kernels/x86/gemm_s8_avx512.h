@@ -8,7 +8,8 @@
  *   sum_k (x - in_zp) * w = sum_k (x + 128) * w - (128 + in_zp) * sum_k w
  *
  * The last term is one int32 per filter, w_corr, computed once per call by
- * ptec_avx512_gemm_s8_corr. Every term is at most 255 * 128 * k in
+ * ptec_avx512_gemm_s8_corr; with w_corr NULL (rows must then be 1: a fully
+ * connected layer on one vector) the kernel sums each filter as it reads it. Every term is at most 255 * 128 * k in
  * magnitude, below 2^31 for k <= PTEC_Q_MAX_TERMS_I32 (33025), and
  * VPDPBUSD does not saturate, so the sums equal the reference's int32 sums.
  *

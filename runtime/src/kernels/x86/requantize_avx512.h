@@ -49,4 +49,15 @@ static inline __m512i ptec_avx512_requantize16(__m512i acc, const ptec_avx512_q1
   return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)), zp);
 }
 
+/* The same when acc already holds sat32(acc + bias) (the bias folded into a
+ * sum that cannot overflow): q->bias is not read. */
+static inline __m512i ptec_avx512_requantize16_nobias(__m512i v, const ptec_avx512_q16 *q,
+                                                      __m512i zp, __m512i lo64, __m512i hi64) {
+  const __m512i low = _mm512_set1_epi64(0xFFFFFFFF);
+  __m512i even = ptec_avx512_scale64(v, q->m, _mm512_and_si512(q->s, low), lo64, hi64);
+  __m512i odd = ptec_avx512_scale64(_mm512_srli_epi64(v, 32), _mm512_srli_epi64(q->m, 32),
+                                    _mm512_srli_epi64(q->s, 32), lo64, hi64);
+  return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)), zp);
+}
+
 #endif /* PTEC_KERNELS_X86_REQUANTIZE_AVX512_H */
