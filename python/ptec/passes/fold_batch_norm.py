@@ -85,6 +85,10 @@ def fold_batch_norm(gm: torch.fx.GraphModule) -> None:
         for u in users:
             u.replace_all_uses_with(conv)
             gm.graph.erase_node(u)
+        # The conv now computes the batch norm's output: it stands for the batch norm's
+        # module where instructions are traced back to PyTorch (the numerical debugger).
+        if bn.meta.get("nn_module_stack"):
+            conv.meta["nn_module_stack"] = bn.meta["nn_module_stack"]
         gm.graph.erase_node(bn)
         changed = True
     if changed:
