@@ -1,6 +1,7 @@
 """The Python side on the malformed-input corpora: `ptec.load(bytes)` (then a call with a
 valid input) and `ptec inspect` on every broken .pte of test_malformed.py and every broken
-TOSA delegate of test_tosa_malformed.py raise a Python exception carrying the same status
+TOSA delegate of test_tosa_malformed.py (and every .pte regression input of the fuzz
+targets) raise a Python exception carrying the same status
 ptec-run reports (PtecError.status), or exit 1 with a message: never a crash of the
 interpreter. All cases run in one child interpreter, so a crash fails this test instead of
 killing pytest, and its last line names the case it was in."""
@@ -51,6 +52,10 @@ for k, (mutate, status, _) in tt.TABLE_CASES.items():
     mutate(graph)
     cases["tosa table: " + k] = (delegate_program(encode_graph(graph), tt.base_graph()), status,
                                  tosa_x)
+
+# Every .pte a fuzz target ever crashed on (tests/fuzz/regressions/pte): any status will do.
+for path in sorted((Path(sys.argv[1]).parent / "fuzz" / "regressions" / "pte").iterdir()):
+    cases["fuzz regression: " + path.name] = (path.read_bytes(), "PTEC_STATUS_", pte_x)
 
 folder = Path(tempfile.mkdtemp())
 for name, (data, expected, x) in sorted(cases.items()):
