@@ -113,51 +113,97 @@ static void inplace_blocks(const void *arg, int64_t b0, int64_t b1) {
   }
 }
 
-/* Other convolutions: output rows [r0, r1) of all images, through the strip. */
+/* Strip row values of output pixels (n, oy, ox0 .. ox0 + cnt - 1) for filter
+ * value (ic, ky, kx): the input under each, zero in the padding. */
+static void fill(const ptec_conv_f32 *p, float *dst, int64_t n, int64_t oy, int64_t ox0,
+                 int64_t cnt, int64_t ic, int64_t ky, int64_t kx) {
+  const int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
+  if (iy < 0 || iy >= p->h) {
+    memset(dst, 0, sizeof(float) * (size_t)cnt);
+    return;
+  }
+  const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
+  const int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
+  const int64_t ixl = ix0 + (cnt - 1) * p->stride[1];
+  if (ix0 >= 0 && ixl < p->w_) { /* inside: a plain (strided) copy */
+    const int64_t step = p->stride[1] * p->xs[3];
+    if (step == 1) {
+      memcpy(dst, src + ix0, sizeof(float) * (size_t)cnt);
+    } else {
+      const float *s0 = src + ix0 * p->xs[3];
+      for (int64_t j = 0; j < cnt; j++) dst[j] = s0[j * step];
+    }
+    return;
+  }
+  for (int64_t j = 0; j < cnt; j++) {
+    const int64_t ix = ix0 + j * p->stride[1];
+    dst[j] = ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
+  }
+}
+
+/* A run of output pixels within one output row. */
+typedef struct segment {
+  int64_t oy, ox, cnt, at; /* at: its first pixel's place in the block */
+} segment;
+
+/* The strip of a block of nb <= nr output pixels of image n (its segments), then
+ * every output channel over it, K in chunks of KC. y: the block's first output. */
+static void block(const gemm_job *g, int64_t n, const segment *seg, int nseg, int64_t nb,
+                  float *y, float *strip) {
+  const ptec_conv_f32 *p = g->p;
+  const int64_t K = p->c * p->kh * p->kw, khw = p->kh * p->kw, nr = g->nr;
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t kc = K - k0 < KC ? K - k0 : KC;
+    /* (ic, ky, kx) of k0, then stepped: no divisions per row of the strip. */
+    int64_t ic = k0 / khw, ky = k0 % khw / p->kw, kx = k0 % p->kw;
+    for (int64_t kk = 0; kk < kc; kk++) {
+      float *dst = strip + kk * nr;
+      for (int i = 0; i < nseg; i++)
+        fill(p, dst + seg[i].at, n, seg[i].oy, seg[i].ox, seg[i].cnt, ic, ky, kx);
+      for (int64_t j = nb; j < nr; j++) dst[j] = 0.0f;
+      if (++kx == p->kw) {
+        kx = 0;
+        if (++ky == p->kh) ky = 0, ic++;
+      }
+    }
+    channels(g, strip, nr, k0, kc, K, y, nb);
+  }
+}
+
+/* Output planes contiguous (ys[2] == ow): blocks [b0, b1) of nr pixels of each
+ * image's plane, across output rows (the 7x7 and 14x14 layers of ResNet would
+ * fill a fifth of a 32-pixel block row by row). */
+static void strip_blocks(const void *arg, int64_t b0, int64_t b1) {
+  const gemm_job *g = arg;
+  const ptec_conv_f32 *p = g->p;
+  const int64_t pixels = p->oh * p->ow, blocks = (pixels + g->nr - 1) / g->nr;
+  float strip[KC * PTEC_F32_MAX_NR];
+  segment seg[PTEC_F32_MAX_NR];
+  for (int64_t b = b0; b < b1; b++) {
+    const int64_t n = b / blocks, px0 = b % blocks * g->nr;
+    const int64_t nb = pixels - px0 < g->nr ? pixels - px0 : g->nr;
+    int nseg = 0;
+    for (int64_t q = px0; q < px0 + nb; nseg++) {
+      const int64_t oy = q / p->ow, ox = q % p->ow;
+      const int64_t cnt = p->ow - ox < px0 + nb - q ? p->ow - ox : px0 + nb - q;
+      seg[nseg] = (segment){oy, ox, cnt, q - px0};
+      q += cnt;
+    }
+    block(g, n, seg, nseg, nb, p->y + n * p->ys[0] + px0, strip);
+  }
+}
+
+/* Other output layouts: output rows [r0, r1) of all images, nr pixels at a time. */
 static void strip_rows(const void *arg, int64_t r0, int64_t r1) {
   const gemm_job *g = arg;
   const ptec_conv_f32 *p = g->p;
-  const int64_t K = p->c * p->kh * p->kw, khw = p->kh * p->kw, nr = g->nr;
   float strip[KC * PTEC_F32_MAX_NR];
   for (int64_t r = r0; r < r1; r++) {
     const int64_t n = r / p->oh, oy = r % p->oh;
-    for (int64_t ox0 = 0; ox0 < p->ow; ox0 += nr) {
-      int64_t nb = p->ow - ox0 < nr ? p->ow - ox0 : nr;
-      float *y = p->y + n * p->ys[0] + oy * p->ys[2] + ox0;
-      for (int64_t k0 = 0; k0 < K; k0 += KC) {
-        int64_t kc = K - k0 < KC ? K - k0 : KC;
-        /* (ic, ky, kx) of k0, then stepped: no divisions per row of the strip. */
-        int64_t ic = k0 / khw, ky = k0 % khw / p->kw, kx = k0 % p->kw;
-        for (int64_t kk = 0; kk < kc; kk++) {
-          float *dst = strip + kk * nr;
-          int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
-          const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
-          int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
-          int64_t ixl = ix0 + (nb - 1) * p->stride[1];
-          if (iy < 0 || iy >= p->h) {
-            memset(dst, 0, sizeof(float) * (size_t)nr);
-          } else if (ix0 >= 0 && ixl < p->w_) { /* inside: a plain (strided) copy */
-            const int64_t step = p->stride[1] * p->xs[3];
-            if (step == 1) {
-              memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
-            } else {
-              const float *s0 = src + ix0 * p->xs[3];
-              for (int64_t j = 0; j < nb; j++) dst[j] = s0[j * step];
-            }
-            for (int64_t j = nb; j < nr; j++) dst[j] = 0.0f;
-          } else {
-            for (int64_t j = 0; j < nr; j++) {
-              int64_t ix = ix0 + j * p->stride[1];
-              dst[j] = j < nb && ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
-            }
-          }
-          if (++kx == p->kw) {
-            kx = 0;
-            if (++ky == p->kh) ky = 0, ic++;
-          }
-        }
-        channels(g, strip, nr, k0, kc, K, y, nb);
-      }
+    for (int64_t ox0 = 0; ox0 < p->ow; ox0 += g->nr) {
+      const int64_t nb = p->ow - ox0 < g->nr ? p->ow - ox0 : g->nr;
+      const segment seg = {oy, ox0, nb, 0};
+      block(g, n, &seg, 1, nb, p->y + n * p->ys[0] + oy * p->ys[2] + ox0, strip);
     }
   }
 }
@@ -176,6 +222,9 @@ static bool gemm_conv(const ptec_conv_f32 *p) {
   if (inplace) /* pixels of a plane contiguous in x and y */
     ptec_parallel_range(p->parallel, inplace_blocks, &g,
                         p->n * ((p->h * p->w_ + g.nr - 1) / g.nr));
+  else if (p->ys[2] == p->ow)
+    ptec_parallel_range(p->parallel, strip_blocks, &g,
+                        p->n * ((p->oh * p->ow + g.nr - 1) / g.nr));
   else
     ptec_parallel_range(p->parallel, strip_rows, &g, p->n * p->oh);
   return true;
