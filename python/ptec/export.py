@@ -18,8 +18,8 @@ from torch.utils._pytree import TreeSpec
 from .dtypes import dim_order_from_strides
 from .errors import CompileError
 from .passes.decompositions import EXTRA as EXTRA_DECOMPOSITIONS
-from .passes.decompositions import KEPT_WHOLE as KEPT_WHOLE_KERNELS
 from .passes.fake import fake_of
+from .passes.state_in_place import write_state_in_place
 from .state import add_write_backs, mark_state
 
 
@@ -54,8 +54,6 @@ def _decompositions():
     table = torch.export.default_decompositions()
     for name in KEPT_WHOLE:
         table.pop(getattr(torch.ops.aten, name).default, None)
-    for op in KEPT_WHOLE_KERNELS:
-        table.pop(op, None)
     table.update(EXTRA_DECOMPOSITIONS)
     return table
 
@@ -124,6 +122,7 @@ def _write_back_mutations(gm: torch.fx.GraphModule, signature) -> None:
     kept = [v for spec, v in zip(specs, returned) if spec.kind != OutputKind.BUFFER_MUTATION]
     output.args = (tuple(kept),)
     add_write_backs(gm, mutations)
+    write_state_in_place(gm)
 
 
 def _constant_tensor(ep: ExportedProgram, target: str) -> torch.Tensor:

@@ -128,14 +128,45 @@ def test_prefill_and_decode_share_the_cache(seed):
         torch.testing.assert_close(got, expected, msg=f"decode at {t}")
 
 
+class CounterShift(torch.nn.Module):
+    """State updated without an index write (ExecuTorch's portable library has no
+    aten::index_copy.out, which ptec's in-place cache write uses)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", torch.zeros(1))
+        self.register_buffer("hist", torch.zeros(4, 3))
+
+    def forward(self, x):
+        self.count.add_(1)
+        self.hist.copy_(torch.cat([self.hist[1:], x]))
+        return self.hist.sum(0) * self.count
+
+
 def test_executorch_runs_ptec_stateful_file(seed):
     from executorch.runtime import Runtime
 
     gen = torch.Generator().manual_seed(seed)
-    inputs = _counter_inputs(gen)
-    compiled = ptec.compile(CounterRing(), inputs[0])
+    inputs = [torch.randn(1, 3, generator=gen) for _ in range(RUNS)]
+    compiled = ptec.compile(CounterShift(), (inputs[0],))
     method = Runtime.get().load_program(compiled.buffer).load_method("forward")
-    eager = CounterRing()
-    for k, (x, pos) in enumerate(inputs):
-        (got,) = method.execute([x, pos])
-        torch.testing.assert_close(got, eager(x, pos), rtol=1e-6, atol=1e-6, msg=f"run {k}")
+    eager = CounterShift()
+    for k, x in enumerate(inputs):
+        (got,) = method.execute([x])
+        torch.testing.assert_close(got, eager(x), rtol=1e-6, atol=1e-6, msg=f"run {k}")
+
+
+def test_cache_write_is_in_place():
+    """index_copy_ of a state buffer: one aten::index_copy.out whose out is the
+    buffer itself, no write-back copy of it."""
+    compiled = ptec.compile(CounterRing(), _counter_inputs(torch.Generator())[0])
+    program, _ = deserialize_program(compiled.buffer)
+    plan = program.execution_plan[0]
+    names = [plan.operators[i.instr_args.op_index].qualified_name
+             for i in plan.chains[0].instructions]
+    assert names.count("aten::index_copy.out") == 1 and "aten::index_put.out" not in names
+    assert names.count("aten::copy.out") == 1  # the counter's write-back only
+    call = plan.chains[0].instructions[names.index("aten::index_copy.out")].instr_args
+    ring = plan.values[call.args[0]].val
+    assert call.args[0] == call.args[4]  # self is out
+    assert ring.allocation_info.memory_id == STATE_MEMORY_ID and list(ring.sizes) == [4, 3]
