@@ -112,8 +112,10 @@ build-tsan: venv
 	$(call cmake_build,tsan,RelWithDebInfo,-DCMAKE_C_COMPILER=clang -DPTEC_TSAN=ON \
 	  -DPTEC_BUILD_SHARED=OFF)
 
+# A file twice: two methods of one shared program at once.
 TSAN_PAIRS := conv_int8:mlp_fp32 conv_fp32:conv_int8 mlp_tosa_int:tosa_malformed_base \
-              conv_tosa_int:mlp_int8
+              conv_tosa_int:mlp_int8 conv_fp32:conv_fp32 mlp_int8:mlp_int8 \
+              conv_tosa_int:conv_tosa_int
 test-tsan: build-tsan fuzz-corpus
 	@for pair in $(TSAN_PAIRS); do \
 	  $(BUILD)/tsan/ptec-tsan-two-programs $(FUZZ_CORPUS)/pte/$${pair%%:*} \

@@ -3,6 +3,9 @@
  * own program bytes, method memory and planned buffers (what the runtime promises: no
  * global mutable state), and checks every run's outputs against a run alone first. Built
  * with ThreadSanitizer (PTEC_TSAN=ON, `make test-tsan`), so a data race is a report.
+ * Given the same file twice, the two threads share one loaded program (one ptec_program on
+ * one copy of the bytes): two methods of one program, each on its own memory, whose
+ * threads also ask the shared program for the method's requirements on every run.
  *
  *   ptec-tsan-two-programs a.pte b.pte [runs]
  *
@@ -24,6 +27,8 @@ typedef struct job {
   uint8_t *bytes;
   size_t size;
   ptec_program prog;
+  ptec_program *program; /* &prog, or the other job's when both name the same file */
+  int shared;
   ptec_method m;
   void *memory, *planned[MAX_PLANNED], *inputs[MAX_IO], *expected[MAX_IO];
   size_t expected_bytes[MAX_IO];
@@ -42,8 +47,12 @@ static int fail(job *j, const char *what, ptec_status s, const char *msg) {
   return 1;
 }
 
-/* Loads and inits on this job's own memory; inputs are a pattern. */
+static int prepare_method(job *j);
+
+/* Loads (unless the program is shared) and inits on this job's own memory; inputs are a
+ * pattern. */
 static int prepare(job *j) {
+  if (j->program != &j->prog) return prepare_method(j);
   FILE *f = fopen(j->path, "rb");
   if (!f) return fail(j, "open", PTEC_STATUS_INVALID_ARGUMENT, "cannot read");
   fseek(f, 0, SEEK_END);
@@ -56,9 +65,13 @@ static int prepare(job *j) {
   if (got != j->size) return fail(j, "read", PTEC_STATUS_INVALID_ARGUMENT, "short read");
   ptec_status s = ptec_program_load(&j->prog, j->bytes, j->size);
   if (s != PTEC_STATUS_OK) return fail(j, "load", s, ptec_program_message(&j->prog));
+  return prepare_method(j);
+}
+
+static int prepare_method(job *j) {
   ptec_method_requirements req;
-  s = ptec_program_method_requirements(&j->prog, 0, &req);
-  if (s != PTEC_STATUS_OK) return fail(j, "requirements", s, ptec_program_message(&j->prog));
+  ptec_status s = ptec_program_method_requirements(j->program, 0, &req);
+  if (s != PTEC_STATUS_OK) return fail(j, "requirements", s, ptec_program_message(j->program));
   if (req.num_planned_buffers > MAX_PLANNED)
     return fail(j, "requirements", PTEC_STATUS_NOT_SUPPORTED, "too many planned buffers");
   size_t sizes[MAX_PLANNED];
@@ -67,7 +80,7 @@ static int prepare(job *j) {
     j->planned[i] = aligned(sizes[i]);
   }
   j->memory = aligned(req.method_memory_bytes);
-  s = ptec_method_init(&j->m, &j->prog, 0, j->memory, req.method_memory_bytes, j->planned, sizes,
+  s = ptec_method_init(&j->m, j->program, 0, j->memory, req.method_memory_bytes, j->planned, sizes,
                        req.num_planned_buffers);
   if (s != PTEC_STATUS_OK) return fail(j, "init", s, ptec_method_message(&j->m));
   for (size_t i = 0; i < ptec_method_num_inputs(&j->m) && i < MAX_IO; i++) {
@@ -109,7 +122,14 @@ static int run_once(job *j, int record) {
 
 static void *worker(void *arg) {
   job *j = arg;
-  for (int r = 0; r < j->runs && !j->failed; r++) run_once(j, 0);
+  for (int r = 0; r < j->runs && !j->failed; r++) {
+    if (j->shared) { /* both threads read the one program */
+      ptec_method_requirements req;
+      ptec_status s = ptec_program_method_requirements(j->program, 0, &req);
+      if (s != PTEC_STATUS_OK) fail(j, "requirements", s, "on the shared program");
+    }
+    run_once(j, 0);
+  }
   return NULL;
 }
 
@@ -133,6 +153,9 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 2; k++) {
     jobs[k].path = argv[1 + k];
     jobs[k].runs = runs;
+    int shared = k == 1 && strcmp(argv[1], argv[2]) == 0;
+    jobs[k].program = shared ? jobs[0].program : &jobs[k].prog;
+    jobs[0].shared = jobs[k].shared = shared;
     if (prepare(&jobs[k]) || run_once(&jobs[k], 1)) break;
   }
   pthread_t threads[2];
@@ -143,7 +166,8 @@ int main(int argc, char **argv) {
   for (int k = 0; k < started; k++) pthread_join(threads[k], NULL);
   int failed = jobs[0].failed || jobs[1].failed || started != 2;
   for (int k = 0; k < 2; k++) release(&jobs[k]);
-  printf("ptec-tsan-two-programs: %s and %s, %d runs each on two threads at once: %s\n",
-         argv[1], argv[2], runs, failed ? "FAILED" : "ok");
+  printf("ptec-tsan-two-programs: %s and %s%s, %d runs each on two threads at once: %s\n",
+         argv[1], argv[2], jobs[1].program == jobs[0].program ? " (one shared program)" : "",
+         runs, failed ? "FAILED" : "ok");
   return failed;
 }
