@@ -18,6 +18,7 @@ from torch.utils._pytree import TreeSpec
 from .dtypes import dim_order_from_strides
 from .errors import CompileError
 from .passes.decompositions import EXTRA as EXTRA_DECOMPOSITIONS
+from .passes.decompositions import KEPT_WHOLE as KEPT_WHOLE_KERNELS
 from .passes.fake import fake_of
 from .passes.state_in_place import write_state_in_place
 from .state import add_write_backs, mark_state
@@ -54,6 +55,8 @@ def _decompositions():
     table = torch.export.default_decompositions()
     for name in KEPT_WHOLE:
         table.pop(getattr(torch.ops.aten, name).default, None)
+    for op in KEPT_WHOLE_KERNELS:
+        table.pop(op, None)
     table.update(EXTRA_DECOMPOSITIONS)
     return table
 
