@@ -36,6 +36,10 @@ deps:
 	  echo "installing gcc-multilib (the 32-bit build, make test-x86-32)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-multilib; \
 	fi
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing chromium (tests/python/test_html_report.py renders the HTML report)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
 	@if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then \
 	  echo "installing the AArch64 cross toolchain and user-mode QEMU ($(AARCH64_PKGS))"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(AARCH64_PKGS); \

@@ -89,7 +89,11 @@ def _inspect(args: argparse.Namespace) -> int:
     except (OSError, FlatBufferError) as e:
         print(f"ptec inspect: {args.file}: {e}", file=sys.stderr)
         return 1
-    if args.json:
+    if args.html:
+        from .devtools.html import write_html
+        write_html(args.html, Path(args.file).read_bytes(), Path(args.file).name)
+        print(f"ptec inspect: {args.html}")
+    elif args.json:
         json.dump(description, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
@@ -204,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect = commands.add_parser("inspect", help="show what a .pte file contains")
     inspect.add_argument("file", help="a .pte file (ptec's or ExecuTorch's)")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    inspect.add_argument("--html", metavar="OUT",
+                         help="write a self-contained HTML page: where each call runs, the "
+                              "memory plan")
     inspect.set_defaults(run=_inspect)
     run = commands.add_parser("run", help="run a .pte on the host or an emulated Cortex-M")
     run.add_argument("file", help="a .pte file")

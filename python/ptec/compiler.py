@@ -65,7 +65,14 @@ class CompiledProgram:
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.buffer)
 
-    def report(self) -> str:
+    def report(self, html: str | Path | None = None, profile=None, debug=None) -> str:
+        """The compiler's report as text. With `html`, also writes it as one
+        self-contained HTML page there (ptec.devtools.html), with a run's `profile`
+        (ptec.devtools.Profile) and a numerical `debug` report if given."""
+        if html is not None:
+            from .devtools.html import write_html
+            write_html(html, self.buffer, f"ptec program for {self.target}", compiled=self,
+                       profile=profile, debug=debug)
         return format_report(self.target, self.program, self.instructions, self.memory,
                              self.constant_bytes, self.kernel_problems, self.kernel_source,
                              self.io_quantization,
