@@ -97,19 +97,12 @@ MISSING = {
     # Not written yet (issue 17).
     "aten::_cdist_forward.out": "not written yet",
     "aten::_pdist_forward.out": "not written yet",
-    "aten::copy_": "not written yet",
     "aten::grid_sampler_2d.out": "not written yet",
-    "aten::index_put_": "not written yet",
     "aten::masked_scatter.out": "not written yet",
-    "aten::mean.dtype_out": "not written yet",
     "aten::native_group_norm.out": "not written yet",
-    "aten::prod.int_out": "not written yet",
-    "aten::prod.out": "not written yet",
     "aten::repeat_interleave.Tensor_out": "not written yet",
     "aten::topk.values": "not written yet",
     "aten::_upsample_bilinear2d_aa.out": "not written yet",
-    "aten::var_mean.correction_out": "not written yet",
-    "aten::var.out": "not written yet",
     "dim_order_ops::_empty_dim_order.out": "not written yet",
 }
 

@@ -95,8 +95,8 @@ def find_schema(name: str) -> torch.FunctionSchema:
     if name in OTHER_SCHEMAS:
         return OTHER_SCHEMAS[name]
     namespace, rest = name.split("::")
-    op, overload = rest.split(".")
-    return getattr(getattr(getattr(torch.ops, namespace), op), overload)._schema
+    op, _, overload = rest.partition(".")  # no overload: the default (aten::copy_)
+    return getattr(getattr(getattr(torch.ops, namespace), op), overload or "default")._schema
 
 
 def type_char(t: torch.Type) -> str:

@@ -52,9 +52,8 @@ ptec_status ptec_kernel_to_dim_order_copy_out(ptec_kernel_context *ctx) {
 
 /* copy.out(Tensor self, Tensor src, bool non_blocking=False, *, Tensor(a!) out):
  * out has self's shape and takes src's values, broadcast and converted. */
-ptec_status ptec_kernel_copy_out(ptec_kernel_context *ctx) {
+static ptec_status copy_into(ptec_kernel_context *ctx, ptec_tensor *out) {
   const ptec_tensor *self = ptec_arg_tensor(ctx, 0), *src_t = ptec_arg_tensor(ctx, 1);
-  ptec_tensor *out = ptec_arg_tensor(ctx, 3);
   PTEC_TRY(ptec_check_same_shape(ctx, self, out, "self", "out"));
   PTEC_CHECK(ctx, ptec_dtype_is_supported(src_t->dtype) && ptec_dtype_is_supported(out->dtype),
              PTEC_STATUS_NOT_SUPPORTED, "copy from %s to %s not supported",
@@ -68,6 +67,15 @@ ptec_status ptec_kernel_copy_out(ptec_kernel_context *ctx) {
              PTEC_STATUS_SHAPE_MISMATCH, "src does not broadcast to self's shape");
   ptec_copy_block(&dst, &src, out->rank, sizes, out->dim_order);
   return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_kernel_copy_out(ptec_kernel_context *ctx) {
+  return copy_into(ctx, ptec_arg_tensor(ctx, 3));
+}
+
+/* copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!): in place. */
+ptec_status ptec_kernel_copy_(ptec_kernel_context *ctx) {
+  return copy_into(ctx, ptec_arg_tensor(ctx, 0));
 }
 
 /* alias_copy.out / detach_copy.out(Tensor self, *, Tensor(a!) out): plain

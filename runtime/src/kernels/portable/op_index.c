@@ -33,12 +33,10 @@ ptec_status ptec_kernel_index_tensor_out(ptec_kernel_context *ctx) {
   return PTEC_STATUS_OK;
 }
 
-/* index_put.out(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False,
- *   *, Tensor(a!) out): out = self, then out[indices] = values (broadcast to
- *   the indexed shape), or += with accumulate (repeated indices add up). */
-ptec_status ptec_kernel_index_put_out(ptec_kernel_context *ctx) {
+/* out = self, then out[indices] = values (broadcast to the indexed shape),
+ * or += with accumulate (repeated indices add up). out may be self. */
+static ptec_status index_put(ptec_kernel_context *ctx, ptec_tensor *out) {
   const ptec_tensor *self = ptec_arg_tensor(ctx, 0), *values = ptec_arg_tensor(ctx, 2);
-  ptec_tensor *out = ptec_arg_tensor(ctx, 4);
   bool accumulate = ptec_arg_bool(ctx, 3);
   PTEC_TRY(ptec_check_same_dtype(ctx, self, out, "self", "out"));
   PTEC_TRY(ptec_check_same_dtype(ctx, self, values, "self", "values"));
@@ -49,7 +47,7 @@ ptec_status ptec_kernel_index_put_out(ptec_kernel_context *ctx) {
   int64_t v_strides[PTEC_MAX_RANK];
   PTEC_CHECK(ctx, ptec_broadcast_strides(values, p.rank, p.sizes, v_strides),
              PTEC_STATUS_SHAPE_MISMATCH, "values do not broadcast to the indexed shape");
-  PTEC_TRY(ptec_copy_tensor(ctx, out, self));
+  if (out != self) PTEC_TRY(ptec_copy_tensor(ctx, out, self));
   int64_t out_strides[PTEC_MAX_RANK], pos[PTEC_MAX_RANK] = {0};
   ptec_tensor_strides(out, out_strides);
   if (!has_elements(p.sizes, p.rank)) return PTEC_STATUS_OK;
@@ -64,4 +62,16 @@ ptec_status ptec_kernel_index_put_out(ptec_kernel_context *ctx) {
     }
   } while (ptec_index_next(pos, p.sizes, p.rank));
   return PTEC_STATUS_OK;
+}
+
+/* index_put.out(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False,
+ *   *, Tensor(a!) out) */
+ptec_status ptec_kernel_index_put_out(ptec_kernel_context *ctx) {
+  return index_put(ctx, ptec_arg_tensor(ctx, 4));
+}
+
+/* index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False)
+ *   -> Tensor(a!): in place. */
+ptec_status ptec_kernel_index_put_(ptec_kernel_context *ctx) {
+  return index_put(ctx, ptec_arg_tensor(ctx, 0));
 }

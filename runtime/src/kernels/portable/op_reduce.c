@@ -50,19 +50,30 @@ static ptec_status check_dtype_arg(ptec_kernel_context *ctx, uint32_t arg, const
   return PTEC_STATUS_OK;
 }
 
-/* mean.out(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None,
- *          Tensor(a!) out) */
-ptec_status ptec_kernel_mean_out(ptec_kernel_context *ctx) {
+/* Sum and prod: out float32 (any input) or integral (integer or bool input;
+ * the dtype argument, if given, is out's). */
+static ptec_status check_accumulating(ptec_kernel_context *ctx, const ptec_tensor *in,
+                                      const ptec_tensor *out, uint32_t dtype_arg) {
+  PTEC_TRY(check_dtype_arg(ctx, dtype_arg, out));
+  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype) && ptec_dtype_is_supported(out->dtype) &&
+                      out->dtype != PTEC_DTYPE_FLOAT64,
+             PTEC_STATUS_NOT_SUPPORTED, "dtypes %s -> %s not supported",
+             ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
+  PTEC_CHECK(ctx, out->dtype == PTEC_DTYPE_FLOAT32 || !ptec_dtype_is_float(in->dtype),
+             PTEC_STATUS_TYPE_MISMATCH, "a %s input cannot reduce into a %s out",
+             ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
+  return PTEC_STATUS_OK;
+}
+
+static ptec_status mean(ptec_kernel_context *ctx, const bool *mask, bool keepdim,
+                        uint32_t dtype_arg, ptec_tensor *out) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
-  ptec_tensor *out = ptec_arg_tensor(ctx, 4);
   PTEC_TRY(ptec_check_f32(ctx, NULL, out));
-  PTEC_TRY(check_dtype_arg(ctx, 3, out));
+  PTEC_TRY(check_dtype_arg(ctx, dtype_arg, out));
   PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype), PTEC_STATUS_NOT_SUPPORTED,
              "input dtype %s not supported", ptec_dtype_name(in->dtype));
-  bool mask[PTEC_MAX_RANK];
-  PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
   ptec_split_iter s;
-  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, false));
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, keepdim, out, false));
   float *o = out->data;
   FOR_EACH_OUT(s, j) {
     ptec_split_iter_inner(&s, j);
@@ -71,20 +82,28 @@ ptec_status ptec_kernel_mean_out(ptec_kernel_context *ctx) {
   return PTEC_STATUS_OK;
 }
 
+/* mean.out(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None,
+ *          Tensor(a!) out) */
+ptec_status ptec_kernel_mean_out(ptec_kernel_context *ctx) {
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, ptec_arg_tensor(ctx, 0)->rank, mask));
+  return mean(ctx, mask, ptec_arg_bool(ctx, 2), 3, ptec_arg_tensor(ctx, 4));
+}
+
+/* mean.dtype_out(Tensor self, *, ScalarType? dtype=None, Tensor(a!) out): of everything. */
+ptec_status ptec_kernel_mean_dtype_out(ptec_kernel_context *ctx) {
+  bool mask[PTEC_MAX_RANK];
+  for (uint32_t d = 0; d < PTEC_MAX_RANK; d++) mask[d] = true;
+  return mean(ctx, mask, false, 1, ptec_arg_tensor(ctx, 2));
+}
+
 /* sum.IntList_out(Tensor self, int[1]? dim, bool keepdim=False, *,
  *                 ScalarType? dtype=None, Tensor(a!) out) */
 ptec_status ptec_kernel_sum_intlist_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 4);
-  PTEC_TRY(check_dtype_arg(ctx, 3, out));
-  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype) && ptec_dtype_is_supported(out->dtype) &&
-                      out->dtype != PTEC_DTYPE_FLOAT64,
-             PTEC_STATUS_NOT_SUPPORTED, "dtypes %s -> %s not supported",
-             ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
+  PTEC_TRY(check_accumulating(ctx, in, out, 3));
   bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
-  PTEC_CHECK(ctx, is_float || !ptec_dtype_is_float(in->dtype), PTEC_STATUS_TYPE_MISMATCH,
-             "a %s input cannot sum into a %s out", ptec_dtype_name(in->dtype),
-             ptec_dtype_name(out->dtype));
   bool mask[PTEC_MAX_RANK];
   PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
   ptec_split_iter s;
@@ -144,25 +163,92 @@ ptec_status ptec_kernel_amax_out(ptec_kernel_context *ctx) { return min_max(ctx,
 /* amin.out(Tensor self, int[1] dim=[], bool keepdim=False, *, Tensor(a!) out) */
 ptec_status ptec_kernel_amin_out(ptec_kernel_context *ctx) { return min_max(ctx, false); }
 
-/* var.correction_out(Tensor self, int[1]? dim=None, *, Scalar? correction=None,
- *                    bool keepdim=False, Tensor(a!) out): two passes in double. */
-ptec_status ptec_kernel_var_correction_out(ptec_kernel_context *ctx) {
+/* Variance (and mean, if `mean_out`) over the dims of list argument 1:
+ * two passes in double. */
+static ptec_status variance(ptec_kernel_context *ctx, double correction, bool keepdim,
+                            ptec_tensor *out, ptec_tensor *mean_out) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
-  ptec_tensor *out = ptec_arg_tensor(ctx, 4);
   PTEC_TRY(ptec_check_f32(ctx, in, out));
-  double correction = ptec_arg_is_none(ctx, 2) ? 1.0 : ptec_arg_double(ctx, 2);
+  if (mean_out != NULL) PTEC_TRY(ptec_check_same_shape(ctx, out, mean_out, "var", "mean"));
+  if (mean_out != NULL) PTEC_TRY(ptec_check_f32(ctx, NULL, mean_out));
+  PTEC_CHECK(ctx, mean_out == NULL || ptec_tensor_same_dim_order(out, mean_out),
+             PTEC_STATUS_NOT_SUPPORTED, "var and mean must share a dim order");
   bool mask[PTEC_MAX_RANK];
   PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
   ptec_split_iter s;
-  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 3), out, false));
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, keepdim, out, false));
   double n = (double)s.inner_numel, dof = n - correction > 0.0 ? n - correction : 0.0;
   FOR_EACH_OUT(s, j) {
     ptec_split_iter_inner(&s, j);
-    double mean = slice_sum(&s.inner, in) / n;
+    double m = slice_sum(&s.inner, in) / n;
     ptec_split_iter_inner(&s, j);
-    ((float *)out->data)[OUT_INDEX(s, j)] = (float)(slice_sq_dev(&s.inner, in, mean) / dof);
+    ((float *)out->data)[OUT_INDEX(s, j)] = (float)(slice_sq_dev(&s.inner, in, m) / dof);
+    if (mean_out != NULL) ((float *)mean_out->data)[OUT_INDEX(s, j)] = (float)m;
   }
   return PTEC_STATUS_OK;
+}
+
+/* var.correction_out(Tensor self, int[1]? dim=None, *, Scalar? correction=None,
+ *                    bool keepdim=False, Tensor(a!) out) */
+ptec_status ptec_kernel_var_correction_out(ptec_kernel_context *ctx) {
+  double correction = ptec_arg_is_none(ctx, 2) ? 1.0 : ptec_arg_double(ctx, 2);
+  return variance(ctx, correction, ptec_arg_bool(ctx, 3), ptec_arg_tensor(ctx, 4), NULL);
+}
+
+/* var.out(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False, *,
+ *   Tensor(a!) out) */
+ptec_status ptec_kernel_var_out(ptec_kernel_context *ctx) {
+  return variance(ctx, ptec_arg_bool(ctx, 2) ? 1.0 : 0.0, ptec_arg_bool(ctx, 3),
+                  ptec_arg_tensor(ctx, 4), NULL);
+}
+
+/* var_mean.correction_out(Tensor self, int[1]? dim=None, *, Scalar? correction=None,
+ *   bool keepdim=False, Tensor(a!) out0, Tensor(b!) out1) -> (var, mean) */
+ptec_status ptec_kernel_var_mean_correction_out(ptec_kernel_context *ctx) {
+  double correction = ptec_arg_is_none(ctx, 2) ? 1.0 : ptec_arg_double(ctx, 2);
+  return variance(ctx, correction, ptec_arg_bool(ctx, 3), ptec_arg_tensor(ctx, 4),
+                  ptec_arg_tensor(ctx, 5));
+}
+
+/* Product of everything (prod.out) or of one dim (prod.int_out): float32 in
+ * float32, integers and bools in int64 (wrapping), as PyTorch. */
+static ptec_status prod(ptec_kernel_context *ctx, const bool *mask, bool keepdim,
+                        uint32_t dtype_arg, ptec_tensor *out) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
+  PTEC_TRY(check_accumulating(ctx, in, out, dtype_arg));
+  bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
+  ptec_split_iter s;
+  PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, keepdim, out, false));
+  FOR_EACH_OUT(s, j) {
+    ptec_split_iter_inner(&s, j);
+    ptec_iter *it = &s.inner;
+    float pf = 1.0f;
+    uint64_t pi = 1;
+    for (; !it->done; ptec_iter_next(it))
+      for (int64_t k = 0; k < it->count; k++) {
+        int64_t idx = it->offset[1] + k * it->step[1];
+        if (is_float) pf *= ptec_load_f32(in->data, in->dtype, idx);
+        else pi *= (uint64_t)ptec_load_i64(in->data, in->dtype, idx);
+      }
+    if (is_float) ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j), pf);
+    else ptec_store_i64(out->data, out->dtype, OUT_INDEX(s, j), (int64_t)pi);
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* prod.out(Tensor self, *, ScalarType? dtype=None, Tensor(a!) out) */
+ptec_status ptec_kernel_prod_out(ptec_kernel_context *ctx) {
+  bool mask[PTEC_MAX_RANK];
+  for (uint32_t d = 0; d < PTEC_MAX_RANK; d++) mask[d] = true;
+  return prod(ctx, mask, false, 1, ptec_arg_tensor(ctx, 2));
+}
+
+/* prod.int_out(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None,
+ *   Tensor(a!) out) */
+ptec_status ptec_kernel_prod_int_out(ptec_kernel_context *ctx) {
+  bool mask[PTEC_MAX_RANK];
+  PTEC_TRY(ptec_reduce_dims_from_int(ctx, 1, ptec_arg_tensor(ctx, 0)->rank, mask));
+  return prod(ctx, mask, ptec_arg_bool(ctx, 2), 3, ptec_arg_tensor(ctx, 4));
 }
 
 /* any / all over a dim mask; any dtype in, bool (or uint8) out. */
