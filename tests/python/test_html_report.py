@@ -88,6 +88,19 @@ def test_int8_tosa_page_shows_delegates_and_fallbacks(tmp_path):
     check_page(page, SCREENSHOTS / "ds_cnn_tosa_int8.png", len(program.instructions))
 
 
+def test_ethos_u_page_shows_vela_cycles_per_layer(tmp_path):
+    model, inputs = EXAMPLES["ds_cnn"]()
+    program = ptec.compile(model, inputs, target="ethos-u55-128",
+                           quantize=ptec.Int8(calibration=[inputs]))
+    page = tmp_path / "ds_cnn_u55.html"
+    program.report(html=page)
+    text = page.read_text()
+    layers = program.report_data()["npu"]["delegates"][0]["layers"]
+    assert "Ethos-U delegate" in text and "Vela&#x27;s estimate per NPU layer" in text
+    assert text.count("k cycles") == len(layers)
+    check_page(page, SCREENSHOTS / "ds_cnn_ethos_u55.png", len(program.instructions))
+
+
 def test_int8_page_with_per_layer_sqnr(tmp_path):
     model, inputs = EXAMPLES["ds_cnn"]()
     program = ptec.compile(model, inputs, quantize=ptec.Int8(calibration=[inputs]))

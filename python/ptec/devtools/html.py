@@ -12,7 +12,8 @@ can be mailed. Sections:
 - the memory plan: each planned tensor as a rectangle from the call that writes
   it to the last that reads it, at its arena offset, the peak marked;
 - per-call bars of measured time (a ptec.devtools.Profile: host nanoseconds or
-  device ticks) and per-layer SQNR (a ptec.devtools.debug.DebugReport) when given.
+  device ticks) and per-layer SQNR (a ptec.devtools.debug.DebugReport) when given;
+- for an Ethos-U program, Vela's estimated cycles per NPU layer.
 """
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ class Page:
     tensors: list[Tensor] = field(default_factory=list)
     buffers: list[int] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Vela's per-layer estimate of each Ethos-U delegate: (delegate, layer, op, cycles).
+    npu_layers: list[tuple[str, str, str, float]] = field(default_factory=list)
 
 
 def _kind(operator: str) -> str:
@@ -135,6 +138,12 @@ def build_page(data: bytes, title: str, compiled=None) -> Page:
             continue
         page.tensors.append(Tensor(v, value["memory_id"] - 1, value.get("offset", 0),
                                    _nbytes(value), start, last.get(v, start)))
+    if compiled is not None and compiled.npu is not None:
+        for npu in compiled.report_data()["npu"]["delegates"]:
+            for layer in npu["layers"]:
+                page.npu_layers.append((npu["node"], layer.get("Name", ""),
+                                        layer.get("NNG Operator", ""),
+                                        float(layer.get("Op Cycles", 0) or 0)))
     page.summary = {
         "file bytes": d["file_bytes"], "calls": len(page.calls),
         "delegates": len(method["delegates"]),
@@ -276,6 +285,10 @@ def render(page: Page, profile=None, debug=None) -> str:
         f"<div class='columns'><div>{_graph_svg(page)}</div><table><tr><th>#</th>"
         f"<th>operator</th><th>runs on</th><th>why on the CPU</th></tr>{table}</table></div>",
         "<h2>Memory plan (tensor lifetimes against arena offsets)</h2>" + _memory_svg(page)]
+    if page.npu_layers:
+        rows = [(f"{layer} ({op})", cycles / 1e3, COLOURS["ethos-u"])
+                for _, layer, op, cycles in page.npu_layers]
+        sections.append(_bars("Vela's estimate per NPU layer", rows, "k cycles"))
     if profile is not None:
         kind = {c.index: c.kind for c in page.calls}
         rows = [(f"{e.instruction}: {e.name}", e.duration_ns / 1e3, COLOURS[kind.get(e.instruction,
