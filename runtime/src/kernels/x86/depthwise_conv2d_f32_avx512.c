@@ -85,7 +85,56 @@ static void channels(const void *arg, int64_t c0, int64_t c1) {
   }
 }
 
+/*
+ * Small planes (DS-CNN: 25 x 5), stride 1: the channel's whole padded plane is
+ * copied once, and outputs are computed along its flattened rows, where tap
+ * (ky, kx) of output q = oy * wp + ox is padded element q + ky * dil * wp +
+ * kx * dil: sixteen outputs per load and FMA whatever the row width. The
+ * wp - ow columns past each output row are computed and dropped.
+ */
+enum { PLANE = 8192 };
+
+static void small_planes(const void *arg, int64_t c0, int64_t c1) {
+  const ptec_conv_f32 *p = arg;
+  const int64_t wp = p->w_ + 2 * p->pad[1], hp = p->h + 2 * p->pad[0], q_end = p->oh * wp;
+  float plane[PLANE], out[PLANE];
+  for (int64_t nc = c0; nc < c1; nc++) {
+    const int64_t n = nc / p->c, c = nc % p->c;
+    const float *xc = p->x + n * p->xs[0] + c * p->xs[1], *wc = p->w + c * p->ws[0];
+    float *yc = p->y + n * p->ys[0] + c * p->ys[1];
+    memset(plane, 0, sizeof(float) * (size_t)(hp * wp + 16));
+    for (int64_t iy = 0; iy < p->h; iy++) {
+      float *dst = plane + (iy + p->pad[0]) * wp + p->pad[1];
+      for (int64_t ix = 0; ix < p->w_; ix++) dst[ix] = xc[iy * p->xs[2] + ix * p->xs[3]];
+    }
+    const float bias = p->b ? p->b[c] : 0.0f;
+    for (int64_t q = 0; q < q_end; q += 16) {
+      const __mmask16 m = q_end - q >= 16 ? 0xFFFF : (__mmask16)((1u << (q_end - q)) - 1);
+      __m512 acc = _mm512_set1_ps(bias);
+      for (int64_t ky = 0; ky < p->kh; ky++)
+        for (int64_t kx = 0; kx < p->kw; kx++) {
+          const float *xp = plane + q + ky * p->dil[0] * wp + kx * p->dil[1];
+          acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp),
+                                _mm512_set1_ps(wc[ky * p->ws[2] + kx * p->ws[3]]), acc);
+        }
+      _mm512_mask_storeu_ps(out + q, m, acc);
+    }
+    for (int64_t oy = 0; oy < p->oh; oy++)
+      memcpy(yc + oy * p->ys[2], out + oy * wp, sizeof(float) * (size_t)p->ow);
+  }
+}
+
 bool ptec_avx512_depthwise_f32(const ptec_conv_f32 *p) {
+  {
+    /* Reads of output q's taps stay below (oh - 1 + (kh - 1) * dil) * wp + ow - 1 +
+     * (kw - 1) * dil < hp * wp: within the copied plane (plus 16 zeros). */
+    const int64_t wp = p->w_ + 2 * p->pad[1], hp = p->h + 2 * p->pad[0];
+    if (p->stride[0] == 1 && p->stride[1] == 1 && p->ow < 16 && p->ys[3] == 1 &&
+        hp * wp + 16 <= PLANE && p->oh * wp <= PLANE) {
+      ptec_parallel_range(p->parallel, small_planes, p, p->n * p->c);
+      return true;
+    }
+  }
   const int64_t s = p->stride[1];
   if (p->ys[3] != 1 || s < 1 || s > MAX_STRIDE ||
       (p->w_ + 2 * p->pad[1]) / s + 32 > ROW / s)
