@@ -99,9 +99,7 @@ MISSING = {
     "aten::_pdist_forward.out": "not written yet",
     "aten::grid_sampler_2d.out": "not written yet",
     "aten::masked_scatter.out": "not written yet",
-    "aten::native_group_norm.out": "not written yet",
     "aten::repeat_interleave.Tensor_out": "not written yet",
-    "aten::topk.values": "not written yet",
     "aten::_upsample_bilinear2d_aa.out": "not written yet",
     "dim_order_ops::_empty_dim_order.out": "not written yet",
 }

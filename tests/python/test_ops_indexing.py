@@ -181,3 +181,20 @@ def test_empty_has_its_shape_and_dtype(seed):
     program.__dict__.pop("buffer", None)
     (got,) = ptec.load(program.buffer)(torch.zeros(1))
     assert got.shape == (2, 3) and got.dtype == torch.int32
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64])
+def test_topk(seed, dtype):
+    shape = shape3()
+    d = random.randrange(3)
+    # Distinct values: PyTorch's order among ties is not specified.
+    x = torch.randperm(torch.Size(shape).numel()).reshape(shape).to(dtype)
+    if dtype.is_floating_point:
+        x = x / 7 - 3
+    k = random.randint(1, shape[d])
+
+    def f(t):
+        a, b = torch.topk(t, k, d), torch.topk(t, 1, -1, largest=False)
+        return a.values, a.indices, b.values, b.indices
+
+    check_module(Fn(f), (x,), expect_ops=["aten::topk.values"])

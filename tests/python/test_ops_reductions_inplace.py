@@ -103,3 +103,15 @@ def test_in_place_kernels_are_named():
     _in_place("aten::copy.out", "aten::copy_", [0, 1, 2])(plan)
     assert [op.qualified_name for op in plan.operators] == ["aten::copy_"]
     assert "aten::index_put_" in runtime_operators()
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_group_norm(seed, affine):
+    c, groups = random.choice([(4, 2), (6, 3), (6, 1)])
+    x = torch.randn(2, c, random.randint(1, 4), random.randint(1, 4)) * 3 + 1
+    norm = torch.nn.GroupNorm(groups, c, affine=affine)
+    if affine:
+        with torch.no_grad():
+            norm.weight.copy_(torch.randn(c))
+            norm.bias.copy_(torch.randn(c))
+    check_module(norm, (x,), rtol=1e-4, atol=1e-5, expect_ops=["aten::native_group_norm.out"])
