@@ -456,6 +456,36 @@ def test_u85_resize(seed, accelerator, mode, tmp_path):
     assert done == 6, f"Vela compiled {done} of 80 resizes"
 
 
+def table16_graph(rng, kind):
+    """An int16 TABLE (513 entries, int32 out, TOSA's interpolation) of a tanh or
+    sigmoid curve, or a random table with small steps."""
+    shape = [1] + [int(v) for v in rng.integers(1, 7, 3)]
+    t = np.linspace(-float(rng.uniform(2, 8)), float(rng.uniform(2, 8)), 513)
+    if kind == "tanh":
+        table = np.tanh(t) * 32767
+    elif kind == "sigmoid":
+        table = (1 / (1 + np.exp(-t)) - 0.5) * 65534
+    else:
+        table = np.cumsum(rng.integers(-300, 300, 513)) + int(rng.integers(-5000, 5000))
+    g = GraphBuilder()
+    g.input("x", shape, DType.INT16)
+    g.const("t", np.clip(np.round(table), -32768, 32767).astype(np.int16))
+    g.tensor("y", shape, I32)
+    g.op(Op.TABLE, ["x", "t"], ["y"])
+    g.output("y")
+    return g, [rand_int(rng, shape, np.int16)]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
+@pytest.mark.parametrize("kind", ["tanh", "sigmoid", "random"])
+def test_u85_int16_table(seed, accelerator, kind, tmp_path):
+    """U85 LUT_S16_S32: TOSA's int16 TABLE, base and slope per 128-wide step."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = table16_graph(rng, kind)
+        check(g, inputs, accelerator, tmp_path)
+
+
 def pool_graph(rng, kind):
     xs, ys, kernel, stride, pad = pool_case(rng)
     g = GraphBuilder()

@@ -39,7 +39,7 @@
  * named): BRANCH,
  * accumulator chaining (acc_input KEEP, acc_output DISABLE, IFM2
  * accumulators outside pooling), 48-bit accumulators of matrix products,
- * ARGMAX, LUTs wider than 8 bits, TILE3X1 storage, gather/scatter DMA,
+ * ARGMAX, LUTs wider than 8 bits but LUT_S16_S32, TILE3X1 storage, gather/scatter DMA,
  * DOUBLE_ASYMMETRIC rounding and double-rounding shifts (docs/ethos-u-simulator.md).
  *
  * Every memory access is checked against the region sizes first; a bad

@@ -155,15 +155,36 @@ static ethosu_sim_status u85_check_activation(ethosu_sim *sim, const sim_fmap *o
   uint32_t fn = sim->r.activation & 31;
   SIM_CHECK(sim, fn == 0 || fn == 1 || fn == 4 || fn == 5 || (fn >= 7 && fn <= 11),
             ETHOSU_SIM_ERR_REGISTER_RANGE, "activation function %u", fn);
+  if (fn == 9) { /* LUT_S16_S32: 512 32-bit entries fill the LUT memory */
+    SIM_CHECK(sim, ofm->elem_size == 4 && ((sim->r.activation >> 5) & 7) == 0,
+              ETHOSU_SIM_ERR_REGISTER_RANGE, "LUT_S16_S32 with a %u-byte OFM or table %u",
+              ofm->elem_size, (sim->r.activation >> 5) & 7);
+    return ETHOSU_SIM_OK;
+  }
   SIM_CHECK(sim, fn <= 4 && (fn == 0 || ofm->elem_size == 1), ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "activation function %u (LUTs wider than 8 bits, TANH, SIGMOID)", fn);
+            "activation function %u (LUTs wider than 8 bits but S16_S32, TANH, SIGMOID)", fn);
   return ETHOSU_SIM_OK;
+}
+
+/* LUT_S16_S32 (TOSA's int16 TABLE): the input clamped to int16 picks entry
+ * (x + 32768) >> 7, each entry two int16 halves, slope (table[i + 1] -
+ * table[i]) high and base (table[i]) low, and interpolates over the low 7
+ * bits: (base << 7) + slope * fraction. */
+static int64_t u85_lut16(const ethosu_sim *sim, int64_t v) {
+  int64_t x = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+  uint32_t u = (uint32_t)(x + 32768), i = u >> 7, frac = u & 127;
+  const uint8_t *e = sim->shram + (size_t)i * 4;
+  int64_t word = (int32_t)((uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
+                           (uint32_t)e[3] << 24);
+  int64_t base = sim_sext16((uint32_t)word & 0xffffu), slope = sim_sext16((uint32_t)word >> 16);
+  return base * 128 + slope * frac;
 }
 
 static int64_t u85_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v) {
   const ethosu_sim_regs *r = &sim->r;
   uint32_t fn = r->activation & 31, table = (r->activation >> 5) & 7;
   bool clip = ((r->activation >> 12) & 1) == 0;
+  if (fn == 9) return u85_lut16(sim, v) + ofm->zero_point;
   v += ofm->zero_point;
   int64_t lo, hi;
   type_range(ofm, &lo, &hi);
