@@ -68,6 +68,10 @@ class InstructionInfo:
     output_values: tuple[int, ...] = ()
     module: str | None = None
     output_qparams: tuple[float, int] | None = None
+    #: For a delegate call: its index in the delegate table and, per replaced node,
+    #: (TOSA tensor, its layout, module, qparams) (ptec.tosa.delegate.DelegateCall).
+    delegate_index: int | None = None
+    delegate_tensors: dict[str, tuple] | None = None
 
 
 def module_of(node: torch.fx.Node) -> str | None:
@@ -356,7 +360,9 @@ class _Emitter:
                                           None, node.meta.get("ptec_tosa"), call.operators,
                                           tuple(call.source_nodes), len(call.processed),
                                           call.details, output_values=tuple(args[-len(outs):])
-                                          if outs else (), module=module_of(node)))
+                                          if outs else (), module=module_of(node),
+                                          delegate_index=index,
+                                          delegate_tensors=call.node_tensors))
 
     def out_argument(self, arg: Any, outs: list, out_tensors: list[int], where: str) -> int:
         """Out tensor(s) for one out argument: the next result, or all for Tensor[]."""

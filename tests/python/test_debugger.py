@@ -100,3 +100,37 @@ def test_command_line(tmp_path, capsys):
     assert code == 0, text
     assert "fake-quantized" in text and "first jump: none" in text
     assert json.loads(out.read_text())["layers"]
+
+
+def test_inside_a_tosa_delegate_at_the_operator_level(seed):
+    """The TOSA executor reports each operator's output (ptec_method_set_delegate_hook):
+    every layer inside the delegate is compared, and a fault planted in one TOSA weight
+    constant is named first."""
+    from ptec.tosa.serialize import decode_graph
+
+    model, inputs = EXAMPLES["ds_cnn"]()
+    program = ptec.compile(model, inputs, target="tosa-int",
+                           quantize=ptec.Int8(calibration=[inputs]))
+    (delegate,) = [i for i in program.instructions if i.delegate_tensors]
+    report = ptec.debug(model, program, inputs)
+    print(report.table())
+    assert len(report.layers) >= 10 and report.first_jump is None
+    assert all("TOSA" in e.operator for e in report.layers)
+    for e in report.layers:  # within one output step of the fake-quantized model
+        qparams = delegate.delegate_tensors[e.node][3]
+        assert e.max_abs_error <= qparams[0] * 1.01, e
+
+    node, layer = "quantized_conv2d_default_4", "blocks.11"
+    assert delegate.delegate_tensors[node][2] == layer
+    plan = program.program.execution_plan[0]
+    blob = program.program.backend_delegate_data[plan.delegates[0].processed.index].data
+    (block,) = decode_graph(blob).regions[0].blocks
+    weight = next(bytes(t.data) for t in block.tensors if t.name == f"{node}_weight")
+    data = bytearray(program.buffer)
+    at = data.find(weight)
+    assert at > 0 and data.find(weight, at + 1) < 0
+    rng = np.random.default_rng(seed)
+    data[at:at + len(weight)] = rng.integers(0, 256, len(weight), dtype=np.uint8).tobytes()
+    broken = ptec.debug(model, program, inputs, pte=bytes(data))
+    print(broken.table())
+    assert broken.first_jump == layer

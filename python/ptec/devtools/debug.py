@@ -36,6 +36,7 @@ INTEGER_FLOOR_DB = 20.0
 JUMP_DB = 15.0
 
 _HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_bool)
+_DELEGATE_HOOK = None  # made on first use: it needs the binding's TensorView
 
 
 @dataclass
@@ -101,8 +102,12 @@ def sqnr_db(reference: torch.Tensor, actual: torch.Tensor) -> float:
 
 
 def capture_runtime(pte: bytes, instructions, inputs: Sequence[torch.Tensor],
-                    method: str = "forward") -> dict[int, list[torch.Tensor]]:
-    """The outputs of every instruction (by index) of one run in the C runtime."""
+                    method: str = "forward", inside: dict | None = None
+                    ) -> dict[int, list[torch.Tensor]]:
+    """The outputs of every instruction (by index) of one run in the C runtime. With
+    `inside` (a dict), also every tensor written inside delegates that observe
+    (the TOSA executor), as inside[(delegate, tensor name)]."""
+    global _DELEGATE_HOOK
     from .. import runtime
 
     program = runtime.LoadedProgram(pte)
@@ -127,12 +132,28 @@ def capture_runtime(pte: bytes, instructions, inputs: Sequence[torch.Tensor],
             values.append(runtime._from_view(view))
         captured[index] = values
 
+    if _DELEGATE_HOOK is None:
+        _DELEGATE_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32,
+                                          ctypes.c_uint32, ctypes.c_char_p, ctypes.c_char_p,
+                                          ctypes.POINTER(runtime.TensorView))
+
+    def on_delegate_op(_context, delegate, _op, _op_name, tensor, view):
+        if inside is not None:
+            inside[(delegate, tensor.decode())] = runtime._from_view(view.contents)
+
     hook = _HOOK(on_instruction)
+    delegate_hook = _DELEGATE_HOOK(on_delegate_op)
+    lib.ptec_method_set_delegate_hook.restype = ctypes.c_int
+    lib.ptec_method_set_delegate_hook.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                                  ctypes.c_void_p]
     lib.ptec_method_set_hook(m._h, ctypes.cast(hook, ctypes.c_void_p), None)
+    if inside is not None:
+        lib.ptec_method_set_delegate_hook(m._h, ctypes.cast(delegate_hook, ctypes.c_void_p), None)
     try:
         m.run(list(inputs))
     finally:
         lib.ptec_method_set_hook(m._h, None, None)
+        lib.ptec_method_set_delegate_hook(m._h, None, None)
     if failures:
         raise RuntimeError("; ".join(failures))
     return captured
@@ -206,26 +227,33 @@ def debug(model: torch.nn.Module, program, inputs: Sequence[torch.Tensor], *,
     report = DebugReport("fake-quantized" if integer else "eager",
                          floor_db=floor_db if floor_db is not None else
                          (INTEGER_FLOOR_DB if integer else FLOAT_FLOOR_DB), jump_db=jump_db)
+    inside: dict = {}
     captured = capture_runtime(pte if pte is not None else program.buffer,
-                               program.instructions, inputs)
+                               program.instructions, inputs, inside=inside)
     floats = eager_layers(model.eval(), inputs)
     fakes = graph_layers(program.quantized_model, inputs) if integer else {}
 
-    # Each layer's value is its last instruction's first output.
-    last: dict[str, int] = {}
+    # What the runtime computed, per layer: the last value written for that module,
+    # by an instruction or, inside a TOSA delegate, by the operator ending a node.
+    last: dict[str, tuple[int, str, str, torch.Tensor, Any]] = {}
     for k, info in enumerate(program.instructions):
-        if info.module and k in captured and captured[k]:
-            last[info.module] = k
+        if info.module and captured.get(k):
+            last[info.module] = (k, info.node, info.operator, captured[k][0], info.output_qparams)
+        for node, (tensor, perm, module, qparams) in (info.delegate_tensors or {}).items():
+            value = inside.get((info.delegate_index, tensor))
+            if module and value is not None and value.dim() == len(perm):
+                logical = value.permute(*[perm.index(d) for d in range(len(perm))])
+                last[module] = (k, node, f"{info.operator}: TOSA", logical, qparams)
     previous = None
-    for layer, k in sorted(last.items(), key=lambda item: item[1]):
-        info = program.instructions[k]
-        actual = _as_float(captured[k][0], info.output_qparams)
+    for layer, (k, node, operator, value, qparams) in sorted(last.items(),
+                                                             key=lambda item: item[1][0]):
+        actual = _as_float(value, qparams)
         if integer:
             if layer not in fakes:
                 continue
             reference = fakes[layer]
-            if info.output_qparams is not None and not captured[k][0].is_floating_point():
-                reference = _fake_quantize(reference, info.output_qparams, captured[k][0])
+            if qparams is not None and not value.is_floating_point():
+                reference = _fake_quantize(reference, qparams, value)
         else:
             if layer not in floats:
                 continue
@@ -235,7 +263,7 @@ def debug(model: torch.nn.Module, program, inputs: Sequence[torch.Tensor], *,
         if tuple(reference.shape) != tuple(actual.shape):
             continue
         difference = (actual - reference.double()).abs().nan_to_num(nan=math.inf)
-        error = LayerError(layer, k, info.node, info.operator, sqnr_db(reference, actual),
+        error = LayerError(layer, k, node, operator, sqnr_db(reference, actual),
                            float(difference.max()) if actual.numel() else 0.0)
         if integer and layer in floats and floats[layer].numel() == actual.numel():
             error.sqnr_vs_float_db = sqnr_db(floats[layer].reshape(actual.shape), actual)

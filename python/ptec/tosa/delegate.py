@@ -31,6 +31,9 @@ class DelegateCall:
     compile_specs: list[tuple[str, bytes]] = field(default_factory=list)
     #: What the backend's compiler said about it (Ethos-U: Vela's VelaOutput), for the report.
     details: Any = None
+    #: For the numerical debugger: per replaced FX node, (the TOSA tensor of its result,
+    #: that tensor's layout, the PyTorch module, the result's (scale, zero_point)).
+    node_tensors: dict[str, tuple] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # torch.fx generates code that names the target; it needs these.

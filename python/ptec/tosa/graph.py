@@ -48,6 +48,9 @@ class GraphBuilder:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     block_name: str = "main"
+    #: FX node name -> (its result's tensor, that tensor's layout as a permutation of the
+    #: node's dims), filled by the lowering for the numerical debugger.
+    node_tensors: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
 
     # --------------------------------------------------------------- tensors
     def tensor(self, name: str, shape, dtype) -> Tensor:

@@ -207,6 +207,12 @@ def _replace(gm: torch.fx.GraphModule, p: Partition, graph: GraphBuilder, lowere
                           [(tuple(n.meta["val"].shape), n.meta["val"].dtype) for n in outputs],
                           _operators(graph), [n.name for n in p.nodes if not _is_getitem(n)],
                           count, lowered.compile_specs, lowered.details)
+    for n in p.nodes:
+        if n.name in graph.node_tensors:
+            stack = n.meta.get("nn_module_stack")
+            target.node_tensors[n.name] = (*graph.node_tensors[n.name],
+                                           list(stack.values())[-1][0] if stack else None,
+                                           n.meta.get("ptec_output_qparams"))
     mode = fake_mode_of(gm)
     with gm.graph.inserting_before(p.nodes[0]):
         call = gm.graph.call_function(target, tuple(inputs))

@@ -338,6 +338,22 @@ size_t ptec_method_failed_instruction(const ptec_method *m);
  * initialised method. */
 ptec_status ptec_method_set_hook(ptec_method *m, ptec_instruction_hook hook, void *context);
 
+/*
+ * An observer inside delegates, for debuggers: a delegate that supports it
+ * (the TOSA executor) calls it after each of its operators with the
+ * operator's index and name, and the tensor it wrote (name and view, valid
+ * only during the call: delegate scratch memory is reused). `delegate` is
+ * the delegate's index in the method's delegate table.
+ */
+typedef void (*ptec_delegate_hook)(void *context, uint32_t delegate, uint32_t op,
+                                   const char *op_name, const char *tensor,
+                                   const ptec_tensor_view *value);
+
+/* Installs (or, with NULL, removes) the delegate observer on every delegate
+ * of an initialised method that supports one. */
+ptec_status ptec_method_set_delegate_hook(ptec_method *m, ptec_delegate_hook hook,
+                                          void *context);
+
 /* ---------------------------------------------------------------- bindings */
 
 /* sizeof the structures, for language bindings that allocate them. */

@@ -33,6 +33,9 @@ typedef struct ptec_backend {
   /* Runs it: args are value indices, inputs then outputs. */
   ptec_status (*execute)(void *handle, ptec_value *values, const int32_t *args, uint32_t num_args,
                          char *message, size_t message_capacity);
+  /* Optional (NULL: not supported): installs the observer of ptec.h's
+   * ptec_method_set_delegate_hook; `delegate` is this delegate's index. */
+  void (*set_hook)(void *handle, ptec_delegate_hook hook, void *context, uint32_t delegate);
 } ptec_backend;
 
 /* The TOSA executor (backends/tosa/). */

@@ -235,6 +235,19 @@ static const char *instruction_name(const ptec_instruction *ins) {
   return ptec_instruction_kind_name(kind);
 }
 
+ptec_status ptec_method_set_delegate_hook(ptec_method *m, ptec_delegate_hook hook,
+                                          void *context) {
+  ptec_status s = check_ready(m);
+  if (s != PTEC_STATUS_OK) return s;
+  for (uint32_t k = 0; k < m->num_delegates; k++) {
+    const ptec_delegate_instance *d = &m->delegates[k];
+    if (d->backend != NULL && d->backend->set_hook != NULL) {
+      d->backend->set_hook(d->handle, hook, context, k);
+    }
+  }
+  return PTEC_STATUS_OK;
+}
+
 ptec_status ptec_method_set_hook(ptec_method *m, ptec_instruction_hook hook, void *context) {
   ptec_status s = check_ready(m);
   if (s != PTEC_STATUS_OK) return s;

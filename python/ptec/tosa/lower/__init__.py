@@ -82,6 +82,10 @@ def build_graph(gm: torch.fx.GraphModule, nodes: Sequence[torch.fx.Node],
         if node.target is operator.getitem:
             continue  # results are stored by their producer
         SUPPORT[profile][node.target](lw, node)
+    # For the numerical debugger: the TOSA tensor holding each node's result and its
+    # layout (a permutation of the node's logical dims).
+    lw.g.node_tensors = {node.name: (lw.stored[node].tensor.name, tuple(lw.stored[node].perm))
+                         for node in nodes if node in lw.stored}
     used: set[str] = set(lw.g.inputs)
     for node in outputs:
         t = lw.value(node)

@@ -115,6 +115,9 @@ typedef struct tosa_graph {
   size_t arena_size, arena_used;
   char *message;               /* where failures are described */
   size_t message_capacity;
+  ptec_delegate_hook hook;     /* ptec_method_set_delegate_hook's observer, or NULL */
+  void *hook_context;
+  uint32_t hook_delegate;
 } tosa_graph;
 
 /* Counts that fix the memory layout, from a first pass over the blob. */

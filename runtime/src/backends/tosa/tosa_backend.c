@@ -66,6 +66,41 @@ static ptec_status bind(tosa_graph *g, tosa_tensor *t, const ptec_value *v, cons
   return PTEC_STATUS_OK;
 }
 
+/* The observer sees what operator `i` wrote: its output, or, when later
+ * operators are fused into it (a RESCALE and CLAMP after a CONV2D), the
+ * output of the last of them, which is the tensor the fused run wrote. */
+static void observe(const tosa_graph *g, uint32_t i) {
+  uint32_t last = i;
+  for (uint32_t j = i + 1; j < g->num_ops; j++) {
+    if (g->ops[j].fused_into == (int32_t)i) last = j;
+  }
+  const tosa_op *op = &g->ops[last];
+  for (uint32_t k = 0; k < op->num_out; k++) {
+    const tosa_tensor *t = &g->tensors[g->operands[op->out_at + k]];
+    if (t->t.data == NULL) continue;
+    ptec_tensor_view view;
+    memset(&view, 0, sizeof view);
+    view.data = t->t.data;
+    view.nbytes = t->t.nbytes;
+    view.dtype = t->t.dtype;
+    view.rank = t->t.rank;
+    for (uint32_t d = 0; d < t->t.rank; d++) {
+      view.sizes[d] = t->t.sizes[d];
+      view.dim_order[d] = t->t.dim_order != NULL ? t->t.dim_order[d] : (uint8_t)d;
+    }
+    g->hook(g->hook_context, g->hook_delegate, last, tosa_op_name(g->ops[i].code), t->name,
+            &view);
+  }
+}
+
+static void tosa_set_hook(void *handle, ptec_delegate_hook hook, void *context,
+                          uint32_t delegate) {
+  tosa_graph *g = handle;
+  g->hook = hook;
+  g->hook_context = context;
+  g->hook_delegate = delegate;
+}
+
 static ptec_status tosa_execute(void *handle, ptec_value *values, const int32_t *args,
                                 uint32_t num_args, char *msg, size_t cap) {
   tosa_graph *g = handle;
@@ -106,6 +141,7 @@ static ptec_status tosa_execute(void *handle, ptec_value *values, const int32_t 
       }
       return s;
     }
+    if (g->hook != NULL) observe(g, i);
   }
   /* Outputs that are graph inputs or constants are copied out last. */
   for (uint32_t k = 0; k < g->num_outputs; k++) {
@@ -123,4 +159,5 @@ const ptec_backend ptec_tosa_backend = {
     .memory_required = tosa_memory_required,
     .init = tosa_init,
     .execute = tosa_execute,
+    .set_hook = tosa_set_hook,
 };
