@@ -1,0 +1,263 @@
+/*
+ * ptec-generate: greedy text generation with an LLM program (docs/llm.md).
+ *
+ *   ptec-generate model.pte --prompt 5,17,3 [--steps N] [--eos ID]
+ *                 [--prefill NAME] [--decode NAME] [--threads N]
+ *
+ * The program has a decode method (default "decode", else "forward") taking
+ * (input_ids int64 [1, 1], cache_position int64 [1]) and optionally a prefill
+ * method (default "prefill") taking (input_ids [1, T], cache_position [T]);
+ * both return logits whose last row is the next token's. The prompt goes
+ * through prefill in chunks of T, the rest through decode, then N greedy
+ * steps. Planned buffers past the first (the state memory: KV caches) are
+ * shared by the methods, allocated zeroed. Prints each generated token id as
+ * it comes, then prefill and decode tokens/s and the memory used.
+ *
+ * Exit status: 0 done, 1 usage or file error, 2 a runtime failure (named).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ptec/platform.h"
+#include "ptec/ptec.h"
+#include "support/host_memory.h"
+
+#define MAX_BUFFERS 8
+#define MAX_TOKENS 4096
+
+typedef struct llm_method {
+  ptec_method m;
+  void *memory;
+  void *planned0;
+  size_t prefill_len; /* tokens per call: input 0's sizes[1] */
+  size_t bytes;
+} llm_method;
+
+typedef struct llm {
+  ptec_program prog;
+  void *shared[MAX_BUFFERS]; /* planned buffers 1.. : the state, one per program */
+  size_t shared_size[MAX_BUFFERS];
+  size_t bytes;
+} llm;
+
+static void *alloc_zeroed(size_t n) {
+  size_t rounded = (n + 15) / 16 * 16 + 16;
+  void *p = aligned_alloc(PTEC_BUFFER_ALIGNMENT, rounded);
+  if (p != NULL) memset(p, 0, rounded);
+  return p;
+}
+
+static void *read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  void *buf = NULL;
+  long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+    buf = alloc_zeroed((size_t)n);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+      free(buf);
+      buf = NULL;
+    }
+  }
+  fclose(f);
+  *size = n < 0 ? 0 : (size_t)n;
+  return buf;
+}
+
+static int fail(const char *what, ptec_status s, const char *message) {
+  fprintf(stderr, "ptec-generate: %s failed: %s: %s\n", what, ptec_status_to_string(s), message);
+  return 2;
+}
+
+/* Inits method `name` with its own planned buffer 0 and the program's shared
+ * buffers past it. 0, 1 (not found: lm->prog's message) or 2 (failed). */
+static int init_method(llm *lm, const char *name, llm_method *out) {
+  size_t index;
+  if (ptec_program_find_method(&lm->prog, name, &index) != PTEC_STATUS_OK) return 1;
+  ptec_method_requirements req;
+  ptec_status s = ptec_program_method_requirements(&lm->prog, index, &req);
+  if (s != PTEC_STATUS_OK) return fail("requirements", s, ptec_program_message(&lm->prog));
+  if (req.num_planned_buffers > MAX_BUFFERS ||
+      ptec_host_memory_required(&req) > ptec_host_memory_limit()) {
+    fprintf(stderr, "ptec-generate: method %s needs more memory or buffers than this tool "
+                    "gives\n", name);
+    return 2;
+  }
+  void *planned[MAX_BUFFERS];
+  size_t sizes[MAX_BUFFERS];
+  for (size_t k = 0; k < req.num_planned_buffers; k++) {
+    sizes[k] = ptec_method_planned_buffer_size(&req, k);
+    if (k > 0 && lm->shared[k] != NULL && lm->shared_size[k] != sizes[k]) {
+      fprintf(stderr, "ptec-generate: method %s's planned buffer %zu has %zu bytes, another "
+                      "method's %zu: they cannot share it\n", name, k, sizes[k],
+              lm->shared_size[k]);
+      return 2;
+    }
+    if (k > 0 && lm->shared[k] == NULL) {
+      lm->shared[k] = alloc_zeroed(sizes[k]);
+      lm->shared_size[k] = sizes[k];
+      lm->bytes += sizes[k];
+    }
+    planned[k] = k > 0 ? lm->shared[k] : (out->planned0 = alloc_zeroed(sizes[k]));
+    if (planned[k] == NULL) return fail("allocation", PTEC_STATUS_OUT_OF_MEMORY, name);
+    if (k == 0) out->bytes += sizes[k];
+  }
+  out->memory = alloc_zeroed(req.method_memory_bytes);
+  out->bytes += req.method_memory_bytes;
+  if (out->memory == NULL) return fail("allocation", PTEC_STATUS_OUT_OF_MEMORY, name);
+  s = ptec_method_init(&out->m, &lm->prog, index, out->memory, req.method_memory_bytes, planned,
+                       sizes, req.num_planned_buffers);
+  if (s != PTEC_STATUS_OK) return fail("init", s, ptec_method_message(&out->m));
+  ptec_tensor_view ids;
+  s = ptec_method_input_info(&out->m, 0, &ids);
+  if (s != PTEC_STATUS_OK || ptec_method_num_inputs(&out->m) != 2 ||
+      ids.dtype != PTEC_DTYPE_INT64 || ids.rank != 2 || ids.sizes[0] != 1 || ids.sizes[1] < 1) {
+    fprintf(stderr, "ptec-generate: method %s must take input_ids int64 [1, T] and "
+                    "cache_position int64 [T]\n", name);
+    return 2;
+  }
+  out->prefill_len = (size_t)ids.sizes[1];
+  return 0;
+}
+
+/* Runs one call on tokens[0..n) at positions pos.. and returns the argmax of
+ * the last logits row in *next. */
+static int step(llm_method *lm, const int64_t *tokens, size_t n, int64_t pos, int64_t *next) {
+  int64_t positions[MAX_TOKENS];
+  for (size_t k = 0; k < n; k++) positions[k] = pos + (int64_t)k;
+  ptec_tensor_view in[2];
+  memset(in, 0, sizeof in);
+  for (int k = 0; k < 2; k++) {
+    in[k].data = (void *)(uintptr_t)(k == 0 ? tokens : positions);
+    in[k].nbytes = n * sizeof(int64_t);
+    in[k].dtype = PTEC_DTYPE_INT64;
+    in[k].rank = k == 0 ? 2 : 1;
+    in[k].sizes[0] = k == 0 ? 1 : (int32_t)n;
+    in[k].sizes[1] = (int32_t)n;
+    in[k].dim_order[1] = 1;
+    ptec_status s = ptec_method_set_input(&lm->m, (size_t)k, &in[k]);
+    if (s != PTEC_STATUS_OK) return fail("set_input", s, ptec_method_message(&lm->m));
+  }
+  ptec_status s = ptec_method_execute(&lm->m);
+  if (s != PTEC_STATUS_OK) return fail("execute", s, ptec_method_message(&lm->m));
+  ptec_tensor_view out;
+  s = ptec_method_get_output(&lm->m, 0, &out);
+  if (s != PTEC_STATUS_OK) return fail("get_output", s, ptec_method_message(&lm->m));
+  if (out.dtype != PTEC_DTYPE_FLOAT32 || out.rank < 1 || out.sizes[out.rank - 1] < 1) {
+    fprintf(stderr, "ptec-generate: logits must be float32 [..., vocab]\n");
+    return 2;
+  }
+  size_t vocab = (size_t)out.sizes[out.rank - 1];
+  const float *row = (const float *)out.data + out.nbytes / sizeof(float) - vocab;
+  size_t best = 0;
+  for (size_t v = 1; v < vocab; v++) {
+    if (row[v] > row[best]) best = v; /* first maximum, as torch.argmax */
+  }
+  *next = (int64_t)best;
+  return 0;
+}
+
+static size_t parse_ids(const char *text, int64_t *ids, size_t cap) {
+  size_t n = 0;
+  while (*text != '\0' && n < cap) {
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || v < 0) return 0;
+    ids[n++] = (int64_t)v;
+    text = *end == ',' ? end + 1 : end;
+    if (*end != ',' && *end != '\0') return 0;
+  }
+  return *text == '\0' ? n : 0;
+}
+
+/* Everything allocated lives here, freed at exit on every path. */
+static llm lm;
+static llm_method prefill, decode;
+static void *file_data;
+
+static void release(void) {
+  llm_method *ms[2] = {&prefill, &decode};
+  for (int k = 0; k < 2; k++) {
+    free(ms[k]->memory);
+    free(ms[k]->planned0);
+  }
+  for (int k = 0; k < MAX_BUFFERS; k++) free(lm.shared[k]);
+  free(file_data);
+}
+
+int main(int argc, char **argv) {
+  atexit(release);
+  const char *path = NULL, *prompt = NULL, *prefill_name = "prefill", *decode_name = "decode";
+  long steps = 32, eos = -1;
+  for (int i = 1; i < argc; i++) {
+    bool more = i + 1 < argc;
+    if (strcmp(argv[i], "--prompt") == 0 && more) prompt = argv[++i];
+    else if (strcmp(argv[i], "--steps") == 0 && more) steps = strtol(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--eos") == 0 && more) eos = strtol(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--prefill") == 0 && more) prefill_name = argv[++i];
+    else if (strcmp(argv[i], "--decode") == 0 && more) decode_name = argv[++i];
+    else if (path == NULL && argv[i][0] != '-') path = argv[i];
+    else path = NULL, i = argc;
+  }
+  static int64_t tokens[MAX_TOKENS];
+  size_t n = prompt == NULL ? 0 : parse_ids(prompt, tokens, MAX_TOKENS);
+  if (path == NULL || n == 0 || steps < 0 || (size_t)steps > MAX_TOKENS - n) {
+    fprintf(stderr, "usage: ptec-generate model.pte --prompt ID,ID,... [--steps N] [--eos ID] "
+                    "[--prefill NAME] [--decode NAME]\n");
+    return 1;
+  }
+  size_t size;
+  void *data = file_data = read_file(path, &size);
+  if (data == NULL) {
+    fprintf(stderr, "ptec-generate: cannot read %s\n", path);
+    return 1;
+  }
+  ptec_status s = ptec_program_load(&lm.prog, data, size);
+  if (s != PTEC_STATUS_OK) return fail("load", s, ptec_program_message(&lm.prog));
+  int rc = init_method(&lm, decode_name, &decode);
+  if (rc == 1) rc = init_method(&lm, decode_name = "forward", &decode);
+  if (rc != 0) {
+    if (rc == 1) fprintf(stderr, "ptec-generate: no method %s\n", decode_name);
+    return 2;
+  }
+  rc = init_method(&lm, prefill_name, &prefill);
+  bool has_prefill = rc == 0;
+  if (rc == 2) return 2;
+  if (decode.prefill_len != 1) {
+    fprintf(stderr, "ptec-generate: method %s takes %zu tokens, not 1\n", decode_name,
+            decode.prefill_len);
+    return 2;
+  }
+  uint64_t hz = ptec_platform_ticks_per_second(), t0 = ptec_platform_ticks();
+  size_t pos = 0;
+  int64_t next = 0;
+  while (has_prefill && n - pos >= prefill.prefill_len) {
+    if (step(&prefill, tokens + pos, prefill.prefill_len, (int64_t)pos, &next) != 0) return 2;
+    pos += prefill.prefill_len;
+  }
+  while (pos < n) {
+    if (step(&decode, tokens + pos, 1, (int64_t)pos, &next) != 0) return 2;
+    pos++;
+  }
+  uint64_t t1 = ptec_platform_ticks();
+  long made = 0;
+  while (made < steps) {
+    tokens[pos] = next;
+    printf("%lld%s", (long long)next, made + 1 < steps ? " " : "");
+    fflush(stdout);
+    made++;
+    if (next == eos || made == steps) break;
+    if (step(&decode, tokens + pos, 1, (int64_t)pos, &next) != 0) return 2;
+    pos++;
+  }
+  uint64_t t2 = ptec_platform_ticks();
+  double prefill_s = (double)(t1 - t0) / (double)hz, decode_s = (double)(t2 - t1) / (double)hz;
+  printf("\nprefill: %zu tokens, %.1f tokens/s\n", n, prefill_s > 0 ? (double)n / prefill_s : 0);
+  printf("decode: %ld tokens, %.1f tokens/s\n", made > 1 ? made - 1 : 0,
+         decode_s > 0 && made > 1 ? (double)(made - 1) / decode_s : 0);
+  printf("memory: program %zu bytes, state %zu bytes, methods %zu bytes\n", size, lm.bytes,
+         prefill.bytes + decode.bytes);
+  return 0;
+}
