@@ -100,6 +100,25 @@ def check(g: GraphBuilder, inputs, accelerator: str, tmp: Path):
                                  f"want {w.ravel()[:16]}\ngot  {o.ravel()[:16]}")
 
 
+def check_compiled(make, want: int, tries: int, accelerator: str, tmp: Path):
+    """check() on `want` graphs from make() that Vela compiles for `accelerator`: the
+    ones it refuses (its own limits on strides, paddings, scales) are drawn again, at
+    most `tries` draws in all."""
+    from ptec.ethosu.vela import VelaRefused
+    done = 0
+    for _ in range(tries):
+        g, inputs = make()
+        try:
+            vela(g.serialize(), accelerator)
+        except VelaRefused:
+            continue
+        check(g, inputs, accelerator, tmp)
+        done += 1
+        if done == want:
+            return
+    raise AssertionError(f"Vela compiled {done} of {tries} graphs, {want} wanted")
+
+
 # ---------------------------------------------------------------- graphs
 
 def conv_graph(rng, depthwise=False, big=False, multiplier=1):
@@ -383,20 +402,8 @@ def test_transpose_conv(seed, accelerator, tmp_path):
     """Transposed convolutions: IFM_UPSCALE ZEROS (and the kernel Vela flips). Vela
     takes only some strides and output paddings on the U55/U65: cases it refuses are
     drawn again, and five it compiles must match."""
-    from ptec.ethosu.vela import VelaRefused
     rng = np.random.default_rng(seed)
-    done = 0
-    for _ in range(60):
-        g, inputs = transpose_conv_graph(rng)
-        try:
-            vela(g.serialize(), accelerator)
-        except VelaRefused:
-            continue
-        check(g, inputs, accelerator, tmp_path)
-        done += 1
-        if done == 5:
-            break
-    assert done == 5, f"Vela compiled {done} of 60 transposed convolutions"
+    check_compiled(lambda: transpose_conv_graph(rng), 5, 60, accelerator, tmp_path)
 
 
 def resize_graph(rng, mode):
@@ -440,20 +447,8 @@ def resize_graph(rng, mode):
 def test_u85_resize(seed, accelerator, mode, tmp_path):
     """U85 NPU_OP_RESIZE: up- and downscaling by n/d, offsets and borders. Cases Vela
     refuses are drawn again; six it compiles must match."""
-    from ptec.ethosu.vela import VelaRefused
     rng = np.random.default_rng(seed)
-    done = 0
-    for _ in range(80):
-        g, inputs = resize_graph(rng, mode)
-        try:
-            vela(g.serialize(), accelerator)
-        except VelaRefused:
-            continue
-        check(g, inputs, accelerator, tmp_path)
-        done += 1
-        if done == 6:
-            break
-    assert done == 6, f"Vela compiled {done} of 80 resizes"
+    check_compiled(lambda: resize_graph(rng, mode), 6, 80, accelerator, tmp_path)
 
 
 def table16_graph(rng, kind):
