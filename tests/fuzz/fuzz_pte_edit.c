@@ -20,6 +20,7 @@
  * u8 arg, i32 value. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "format/flatbuffer.h"
 #include "format/pte_schema.h"
@@ -210,7 +211,32 @@ static int64_t int_edit(const uint8_t *b, const slot *s, const slot *other, unsi
   }
 }
 
+/* PTEC_FUZZ_TRACE=1 prints each edit (slot offset, kind, bytes before and after): to read
+ * what a finding's script does to its program. */
+static void trace(const slot *s, const uint8_t *before, const uint8_t *after) {
+  static const char *const names[] = {"int", "double", "bool", "index", "len", "tag", "small"};
+  if (getenv("PTEC_FUZZ_TRACE") == NULL) return;
+  uint64_t x = 0, y = 0;
+  memcpy(&x, before, s->width);
+  memcpy(&y, after, s->width);
+  fprintf(stderr, "edit @%u %s/%u (limit %u): 0x%llx -> 0x%llx\n", (unsigned)s->pos,
+          names[s->kind], (unsigned)s->width, (unsigned)s->limit, (unsigned long long)x,
+          (unsigned long long)y);
+}
+
+static void apply_record(uint8_t *b, const walk *w, const uint8_t *record);
+
 static void apply(uint8_t *b, const walk *w, const uint8_t *record) {
+  uint16_t which;
+  memcpy(&which, record, sizeof which);
+  const slot *s = &w->slots[which % w->n];
+  uint8_t before[8];
+  memcpy(before, b + s->pos, s->width);
+  apply_record(b, w, record);
+  trace(s, before, b + s->pos);
+}
+
+static void apply_record(uint8_t *b, const walk *w, const uint8_t *record) {
   uint16_t which;
   int32_t value;
   memcpy(&which, record, sizeof which);

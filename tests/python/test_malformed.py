@@ -232,6 +232,9 @@ TABLE_CASES = {
                              "PTEC_STATUS_TYPE_MISMATCH"),
     "out argument is a constant": (_set(lambda p: _call(p).args.__setitem__(3, 1)),
                                    "PTEC_STATUS_TYPE_MISMATCH"),
+    # set_input would have copied the caller's data into the program's constant (fuzz_pte_edit).
+    "input is a constant": (_set(lambda p: setattr(plan_of(p), "inputs", [1])),
+                            "PTEC_STATUS_TYPE_MISMATCH"),
     "negative size": (_set(lambda p: setattr(_value(p, 3), "sizes", [2, -3])),
                       "PTEC_STATUS_BAD_SIZE"),
     "element count overflows": (_set(lambda p: (setattr(_value(p, 3), "sizes", [2**31 - 1] * 4),

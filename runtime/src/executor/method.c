@@ -94,6 +94,17 @@ static ptec_status verify(ptec_method *m, fb_reader *r, const plan_view *pv, met
     fb_table payload;
     ptec_value_at(m, r, (uint32_t)v, &tag, &payload); /* read above */
     if (input && tag == PTEC_VALUE_TENSOR) {
+      /* set_input copies into a tensor with data: for a constant, into the program's own
+       * (read-only) bytes, behind the checks made on it at init (fuzz_pte_edit: a softmax
+       * table zeroed through set_input divided by zero). */
+      ptec_value cv;
+      ptec_tensor ct;
+      ptec_status s = ptec_value_read(m, r, (uint32_t)v, &cv, &ct, NULL);
+      if (s != PTEC_STATUS_OK) return s;
+      if (ct.is_constant) {
+        return FAIL(PTEC_STATUS_TYPE_MISMATCH, "input %u is value %d, a constant of the program",
+                    k, v);
+      }
       ptec_value_state_note(m, l, (uint32_t)v); /* set_input may bind it */
     }
     /* Non-tensor inputs are baked into the program: nothing to set. */
