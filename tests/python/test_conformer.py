@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.nn as nn
 
@@ -101,3 +102,95 @@ def test_greedy_ctc_and_log_mel():
     feats = C.log_mel(C.synthetic_audio(0.5))
     assert feats.shape == (1, 1 + 8000 // C.HOP, C.N_MELS)
     assert torch.isfinite(feats).all()
+
+
+class ConstantProjection(nn.Module):
+    """Relative-position attention's pattern: a linear layer applied to a
+    constant table (sooftware's pos_proj(pos_embedding)). fold_constants used
+    to execute the fused ptec::quantized_linear on it, which has no CPU kernel."""
+
+    def __init__(self):
+        super().__init__()
+        self.pos, self.fc = nn.Linear(32, 32, bias=False), nn.Linear(32, 32)
+
+    def forward(self, x):
+        # A sinusoid table computed in the graph from constants only, as
+        # positional encodings are: fold_constants turns it into a constant.
+        angles = torch.arange(x.shape[1])[:, None] * torch.exp(torch.arange(32) * -0.2)[None, :]
+        return torch.matmul(self.fc(x), self.pos(torch.sin(angles)).transpose(0, 1))
+
+
+def test_projection_of_a_constant_compiles_everywhere_bit_exact(seed):
+    torch.manual_seed(seed)
+    model, x = ConstantProjection().eval(), torch.randn(1, 7, 32)
+    converted = ptec.quantize.quantize(model, (x,), ptec.Int8(
+        calibration=[(torch.randn(1, 7, 32),) for _ in range(2)], observer="minmax"))
+    outs = []
+    for target in ("host", "tosa-int", "ethos-u85-256"):
+        program = ptec.compile(converted, (x,), target=target)
+        runner = ptec.load(program.buffer, **({"target": target} if "ethos" in target else {}))
+        outs.append(np.asarray(runner(x)[0]))
+    np.testing.assert_array_equal(outs[1], outs[0])
+    np.testing.assert_array_equal(outs[2], outs[0])
+
+
+class LengthsMask(nn.Module):
+    """torchaudio's _lengths_to_padding_mask (int(lengths.max().item())), which
+    non-strict export cannot trace."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+
+    def forward(self, x, lengths):
+        longest = int(torch.max(lengths).item())
+        mask = torch.arange(longest).expand(lengths.shape[0], longest) >= lengths.unsqueeze(1)
+        return self.fc(x).masked_fill(mask[:, :, None], 0.0)
+
+
+def test_quantization_falls_back_to_strict_export(seed):
+    torch.manual_seed(seed)
+    model, x, lengths = LengthsMask().eval(), torch.randn(2, 5, 16), torch.tensor([5, 3])
+    with pytest.raises(Exception):
+        torch.export.export(model, (x, lengths))
+    converted = ptec.quantize.quantize(model, (x, lengths), ptec.Int8(
+        calibration=[(torch.randn(2, 5, 16), lengths) for _ in range(2)], observer="minmax"))
+    program = ptec.compile(converted, (x, lengths))
+    got = np.asarray(ptec.load(program.buffer)(x, lengths)[0], np.float64)
+    want = float64_reference(converted)(x, lengths).numpy()
+    assert np.all(got[1, 3:] == 0)
+    with torch.no_grad():
+        fp32 = model(x, lengths).numpy()
+    assert np.abs(got - want).max() <= 0.02 * np.abs(fp32).max()
+    assert np.abs(got - fp32).max() <= 0.15 * np.abs(fp32).max()
+
+
+class TableOfConstants(nn.Module):
+    """A ptec:: integer operator whose inputs are all constants."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("codes", torch.arange(-8, 8, dtype=torch.int8).reshape(4, 4))
+        self.register_buffer("lut", torch.arange(127, -129, -1, dtype=torch.int32).to(torch.int8))
+
+    def forward(self, x):
+        return x + torch.ops.ptec.table(self.codes.t(), self.lut).to(torch.float32)
+
+
+def test_fold_constants_leaves_ptec_operators_on_constants():
+    """The cause of the relative-position crash: fold_constants evaluated every
+    call whose inputs are constants, and ptec's fused integer operators have
+    shape functions only ("Could not run 'ptec::quantized_linear' with
+    arguments from the 'CPU' backend"). They stay calls; aten ops still fold."""
+    from ptec.export import export_core_aten
+    from ptec.passes import fold_constants
+
+    x = torch.randn(4, 4)
+    gm = export_core_aten(TableOfConstants(), (x,)).graph_module
+    fold_constants(gm)
+    targets = [n.target for n in gm.graph.nodes if n.op == "call_function"]
+    assert torch.ops.ptec.table.default in targets
+    assert torch.ops.aten.permute.default not in targets  # the transpose folded
+    program = ptec.compile(TableOfConstants(), (x,))
+    want = (x + (-1 - torch.arange(-8, 8).reshape(4, 4).t()).float()).numpy()  # lut[c] = -1 - c
+    np.testing.assert_array_equal(np.asarray(ptec.load(program.buffer)(x)[0]), want)

@@ -35,10 +35,19 @@ def _constant_inputs(gm: torch.fx.GraphModule, node: torch.fx.Node) -> list[torc
     return [getattr(gm, n.target) for n in inputs]
 
 
+def _runs_on_cpu(op: OpOverload) -> bool:
+    """Whether PyTorch can evaluate op here. ptec's fused integer operators
+    (ptec.quant.ops) have shape functions only: their arithmetic is the C
+    kernels', so a call of one on constants (a relative-position projection
+    of a constant table) stays a call instead of being evaluated."""
+    return torch._C._dispatch_has_computed_kernel_for_dispatch_key(op.name(), "CPU")
+
+
 def _foldable(node: torch.fx.Node) -> bool:
     # A graph output stays computed: outputs are planned tensors the caller reads.
     return (node.op == "call_function" and isinstance(node.target, OpOverload)
             and torch.Tag.nondeterministic_seeded not in node.target.tags
+            and _runs_on_cpu(node.target)
             and isinstance(node.meta.get("val"), torch.Tensor)
             and not qdq.is_dequantize(node)
             and not any(user.op == "output" for user in node.users))

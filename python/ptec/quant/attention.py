@@ -57,12 +57,31 @@ def decompose_attention(gm: torch.fx.GraphModule) -> int:
     return count
 
 
+def _export(model: torch.nn.Module, args: tuple) -> torch.fx.GraphModule:
+    """Non-strict torch.export, else strict: Dynamo traces some data-dependent
+    code non-strict export cannot (torchaudio's padding mask takes
+    int(lengths.max().item())), as ExecuTorch's flows export strict. The
+    strict graph's shape guards are not checked when it runs (they are the
+    example's shapes, which calibration repeats)."""
+    try:
+        return torch.export.export(model, args).module()
+    except Exception as non_strict:  # torch.export raises many types
+        try:
+            exported = torch.export.export(model, args, strict=True)
+        except Exception:
+            raise non_strict from None
+        try:
+            return exported.module(check_guards=False)
+        except TypeError:  # a torch without check_guards
+            return exported.module()
+
+
 def export_for_quantization(model: torch.nn.Module, example_inputs: Sequence,
                             tosa_friendly: bool = False) -> torch.fx.GraphModule:
     """torch.export, then attention and 1-D convolutions rewritten (and, with
     tosa_friendly, softmax, layer norm and GLU: ptec.quant.decompose),
     re-exported for fresh metadata."""
-    gm = torch.export.export(model, tuple(example_inputs)).module()
+    gm = _export(model, tuple(example_inputs))
     from .decompose import conv1d_as_2d, decompose_for_tosa
     changed = decompose_attention(gm) + conv1d_as_2d(gm)
     if tosa_friendly:
