@@ -105,6 +105,33 @@ static bool matmul_variant(const matmul *p, ptec_iter it, int64_t am, int64_t bn
   return true;
 }
 
+/* b with its rows along N contiguous instead ([K, N] row-major: attention's
+ * probabilities @ V): each batch's b is copied transposed into a stack block
+ * of TRANSPOSED bytes, which the variant then reads with K contiguous. */
+enum { TRANSPOSED = 16384 };
+
+static bool matmul_variant_transposed(const matmul *p, ptec_iter it, int64_t am, int64_t bk,
+                                      int64_t ym, int64_t yn) {
+  if (p->out->dtype != PTEC_DTYPE_INT8 || p->k * p->n > TRANSPOSED) return false;
+  int8_t wt[TRANSPOSED];
+  ptec_qfc_s8 fc = {
+      .w = wt, .multiplier = &p->multiplier, .shift = &p->shift, .rows = (int32_t)p->m,
+      .depth = (int32_t)p->k, .n = (int32_t)p->n, .x_row = (ptrdiff_t)am,
+      .w_row = (ptrdiff_t)p->k, .y_row = (ptrdiff_t)ym, .y_col = (ptrdiff_t)yn,
+      .in_zp = p->a_zp, .w_zp = p->b_zp, .out_zp = p->out_zp, .act_min = INT8_MIN,
+      .act_max = INT8_MAX};
+  for (; !it.done; ptec_iter_next(&it))
+    for (int64_t r = 0; r < it.count; r++) {
+      const int8_t *b = (const int8_t *)p->b->data + it.offset[2] + r * it.step[2];
+      for (int64_t k = 0; k < p->k; k++)
+        for (int64_t j = 0; j < p->n; j++) wt[j * p->k + k] = b[k * bk + j];
+      fc.x = (const int8_t *)p->a->data + it.offset[1] + r * it.step[1];
+      fc.y = (int8_t *)p->out->data + it.offset[0] + r * it.step[0];
+      if (!PTEC_Q_VARIANT_FC(&fc)) return false; /* decided by parameters: only the first */
+    }
+  return true;
+}
+
 ptec_status ptec_prepare_quantized_matmul_out(ptec_kernel_context *ctx) {
   matmul p;
   return setup(ctx, &p);
@@ -135,6 +162,9 @@ ptec_status ptec_kernel_quantized_matmul_out(ptec_kernel_context *ctx) {
   const int32_t azp = p.a_zp, bzp = p.b_zp;
   bool fast = (p.k <= 1 || (ak == 1 && bk == 1)) && p.k <= PTEC_Q_MAX_TERMS_I32;
   if (fast && matmul_variant(&p, it, am, bn, ym, yn)) return PTEC_STATUS_OK;
+  if (!fast && ak == 1 && bn == 1 && p.k <= PTEC_Q_MAX_TERMS_I32 &&
+      matmul_variant_transposed(&p, it, am, bk, ym, yn))
+    return PTEC_STATUS_OK;
   for (; !it.done; ptec_iter_next(&it))
     for (int64_t r = 0; r < it.count; r++) {
       int64_t yo = it.offset[0] + r * it.step[0];
