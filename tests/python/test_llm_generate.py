@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ptec.llm import generate_greedy
+from ptec.llm import generate, generate_greedy
 from ptec.llm.program import model_step
 from test_llm_opt import PREFILL, _compiled, _model, _prompt
 
@@ -49,3 +49,10 @@ def test_bad_prompt_is_refused(tmp_path):
     run = subprocess.run([str(binary), str(pte), "--prompt", "1,x"], capture_output=True,
                          text=True)
     assert run.returncode == 1 and "usage" in run.stderr
+
+
+def test_python_generate_equals_eager(seed):
+    """ptec.llm.generate (Python, the same loop as ptec-generate) on the program's bytes."""
+    prompt = _prompt(seed) + _prompt(seed + 1)[:3]
+    expected, _ = generate_greedy(model_step(_model()), prompt, 8, PREFILL)
+    assert generate(_compiled().buffer, prompt, 8) == expected

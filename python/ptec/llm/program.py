@@ -69,3 +69,24 @@ def generate_greedy(step: Step, prompt: list[int], new_tokens: int,
         logits = step("decode", torch.tensor([[token]]), torch.tensor([pos]))
         pos += 1
     return tokens, chosen
+
+
+def generate(program, prompt: list[int], new_tokens: int) -> list[int]:
+    """Greedy generation with an LLM program, as ptec-generate does in C:
+    `program` is a path, bytes or a ptec.load(...) result with a `decode` (or
+    `forward`) method of one token and optionally a `prefill` method."""
+    from ..runtime import LoadedProgram, load
+
+    if not isinstance(program, LoadedProgram):
+        program = load(program)
+    names = program.method_names
+    decode = "decode" if "decode" in names else "forward"
+    if "prefill" in names:
+        prefill_len = program.method("prefill").input_views()[0].shape[1]
+    else:
+        prefill_len = len(prompt) + 1  # every prompt token through decode
+    methods = {"prefill": "prefill", "decode": decode}
+    run = program_step(program)
+    tokens, _ = generate_greedy(lambda m, ids, pos: run(methods[m], ids, pos), prompt,
+                                new_tokens, prefill_len)
+    return tokens
