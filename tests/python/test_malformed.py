@@ -315,6 +315,12 @@ TABLE_CASES = {
     "jump past the last instruction": (_set(lambda p: plan_of(p).chains[0].instructions.append(
         s.Instruction(s.JumpFalseCall(cond_value_index=2, destination_instruction=50)))),
         "PTEC_STATUS_INDEX_OUT_OF_RANGE"),
+    # A jump to itself ends at the executor's bound on executed instructions, by name.
+    "jump back forever": (_set(lambda p: (plan_of(p).values.append(s.EValue(s.Bool(False))),
+                                          plan_of(p).chains[0].instructions.append(s.Instruction(
+                                              s.JumpFalseCall(cond_value_index=6,
+                                                              destination_instruction=1))))),
+                          "PTEC_STATUS_OUT_OF_RANGE"),
     "jump on a non-bool": (_set(lambda p: plan_of(p).chains[0].instructions.append(
         s.Instruction(s.JumpFalseCall(cond_value_index=2, destination_instruction=0)))),
         "PTEC_STATUS_TYPE_MISMATCH"),
