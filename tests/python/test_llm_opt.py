@@ -5,7 +5,9 @@ OPT's architecture at a tiny size (ptec.llm.TINY: vocab 512, hidden 64, 2 layers
 4 heads, FFN 256, cache of 64 positions), random weights drawn with std 0.3 so
 that greedy decoding does not settle on one token (the default init repeats a
 single token, which would make "the same tokens" a weak check). One program,
-two methods sharing the cache: prefill (8 tokens) and decode (1 token).
+two methods sharing the cache: prefill (8 tokens) and decode (1 token), with
+attention over the filled cache rows only (ptec::cached_attention), compared with
+the eager model's masked softmax over the whole cache.
 """
 import functools
 
@@ -22,9 +24,10 @@ MAX_LEN, PREFILL, STEPS = 64, 8, 32
 RELATIVE_TOLERANCE = 1e-4
 
 
-def _model(last_logits_only=True):
+def _model(last_logits_only=True, fused_attention=False):
     torch.manual_seed(0)
-    model = OPTForCausalLM(TINY, max_len=MAX_LEN, last_logits_only=last_logits_only).eval()
+    model = OPTForCausalLM(TINY, max_len=MAX_LEN, last_logits_only=last_logits_only,
+                           fused_attention=fused_attention).eval()
     for p in model.parameters():
         if p.dim() > 1:
             torch.nn.init.normal_(p, std=0.3)
@@ -33,7 +36,9 @@ def _model(last_logits_only=True):
 
 @functools.lru_cache(maxsize=None)
 def _compiled():
-    return compile_llm(_model(), prefill_len=PREFILL)
+    # Attention as ptec::cached_attention (only the filled cache rows); the
+    # eager reference keeps PyTorch's masked softmax over the whole cache.
+    return compile_llm(_model(fused_attention=True), prefill_len=PREFILL)
 
 
 def _prompt(seed):

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .attention import cached_attention
+
 #: OPT's learned positional embedding is offset by 2 (fairseq's padding idx + 1).
 POSITION_OFFSET = 2
 
@@ -48,8 +50,9 @@ TINY = OPTConfig(vocab_size=512, hidden_size=64, num_hidden_layers=2, num_attent
 
 
 class OPTAttention(nn.Module):
-    def __init__(self, cfg: OPTConfig, max_len: int):
+    def __init__(self, cfg: OPTConfig, max_len: int, fused: bool = False):
         super().__init__()
+        self.fused = fused
         h, d = cfg.num_attention_heads, cfg.head_dim
         self.heads, self.head_dim, self.scaling = h, d, d ** -0.5
         self.q_proj = nn.Linear(cfg.hidden_size, cfg.hidden_size)
@@ -67,15 +70,18 @@ class OPTAttention(nn.Module):
         q = self._heads(self.q_proj(x) * self.scaling)
         self.k_cache.index_copy_(2, cache_position, self._heads(self.k_proj(x)))
         self.v_cache.index_copy_(2, cache_position, self._heads(self.v_proj(x)))
-        scores = q @ self.k_cache.transpose(2, 3) + mask  # [1, H, T, max_len]
-        out = torch.softmax(scores, dim=-1) @ self.v_cache  # [1, H, T, D]
+        if self.fused:  # reads only the filled rows (attention.py)
+            out = cached_attention(q, self.k_cache, self.v_cache, cache_position, 1.0)
+        else:
+            scores = q @ self.k_cache.transpose(2, 3) + mask  # [1, H, T, max_len]
+            out = torch.softmax(scores, dim=-1) @ self.v_cache  # [1, H, T, D]
         return self.out_proj(out.transpose(1, 2).reshape(1, -1, self.heads * self.head_dim))
 
 
 class OPTDecoderLayer(nn.Module):
-    def __init__(self, cfg: OPTConfig, max_len: int):
+    def __init__(self, cfg: OPTConfig, max_len: int, fused: bool = False):
         super().__init__()
-        self.self_attn = OPTAttention(cfg, max_len)
+        self.self_attn = OPTAttention(cfg, max_len, fused)
         self.self_attn_layer_norm = nn.LayerNorm(cfg.hidden_size)
         self.fc1 = nn.Linear(cfg.hidden_size, cfg.ffn_dim)
         self.fc2 = nn.Linear(cfg.ffn_dim, cfg.hidden_size)
@@ -87,33 +93,35 @@ class OPTDecoderLayer(nn.Module):
 
 
 class OPTDecoder(nn.Module):
-    def __init__(self, cfg: OPTConfig, max_len: int):
+    def __init__(self, cfg: OPTConfig, max_len: int, fused: bool = False):
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size, cfg.pad_token_id)
         self.embed_positions = nn.Embedding(cfg.max_position_embeddings + POSITION_OFFSET,
                                             cfg.hidden_size)
         self.final_layer_norm = nn.LayerNorm(cfg.hidden_size)
-        self.layers = nn.ModuleList(OPTDecoderLayer(cfg, max_len)
+        self.layers = nn.ModuleList(OPTDecoderLayer(cfg, max_len, fused)
                                     for _ in range(cfg.num_hidden_layers))
 
 
 class _Model(nn.Module):
-    def __init__(self, cfg: OPTConfig, max_len: int):
+    def __init__(self, cfg: OPTConfig, max_len: int, fused: bool = False):
         super().__init__()
-        self.decoder = OPTDecoder(cfg, max_len)
+        self.decoder = OPTDecoder(cfg, max_len, fused)
 
 
 class OPTForCausalLM(nn.Module):
-    """OPT with a static KV cache of `max_len` positions."""
+    """OPT with a static KV cache of `max_len` positions. With `fused_attention`,
+    attention is ptec::cached_attention, which reads only the filled cache rows
+    (ptec's runtime has the kernel; ExecuTorch's has not)."""
 
     def __init__(self, cfg: OPTConfig = TINY, max_len: int = 64,
-                 last_logits_only: bool = False):
+                 last_logits_only: bool = False, fused_attention: bool = False):
         super().__init__()
         if max_len > cfg.max_position_embeddings:
             raise ValueError(f"max_len {max_len} exceeds the model's "
                              f"{cfg.max_position_embeddings} positions")
         self.config, self.max_len, self.last_logits_only = cfg, max_len, last_logits_only
-        self.model = _Model(cfg, max_len)
+        self.model = _Model(cfg, max_len, fused_attention)
         self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         self.lm_head.weight = self.model.decoder.embed_tokens.weight  # tied, as OPT
 
