@@ -24,7 +24,7 @@ ALIGNMENT = 16
 # ptec_dtype numbers are ExecuTorch's ScalarType numbers.
 _TORCH_TO_PTEC = {
     torch.uint8: 0, torch.int8: 1, torch.int16: 2, torch.int32: 3, torch.int64: 4,
-    torch.float16: 5, torch.float32: 6, torch.float64: 7, torch.bool: 11,
+    torch.float16: 5, torch.float32: 6, torch.float64: 7, torch.bool: 11, torch.bfloat16: 15,
 }
 _PTEC_TO_TORCH = {v: k for k, v in _TORCH_TO_PTEC.items()}
 

@@ -95,13 +95,8 @@ MISSING = {
     "et_copy::_h2d_copy.out": "host/device copies: ptec has no device memory",
     "et_copy::_d2h_copy.out": "host/device copies: ptec has no device memory",
     # Not written yet (issue 17).
-    "aten::_cdist_forward.out": "not written yet",
-    "aten::_pdist_forward.out": "not written yet",
-    "aten::grid_sampler_2d.out": "not written yet",
-    "aten::masked_scatter.out": "not written yet",
-    "aten::repeat_interleave.Tensor_out": "not written yet",
-    "aten::_upsample_bilinear2d_aa.out": "not written yet",
-    "dim_order_ops::_empty_dim_order.out": "not written yet",
+    "aten::grid_sampler_2d.out": "not written yet (bilinear/nearest sampling, three padding modes)",
+    "aten::_upsample_bilinear2d_aa.out": "not written yet (antialiased bilinear resampling)",
 }
 
 

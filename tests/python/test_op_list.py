@@ -47,6 +47,8 @@ HAND_SIGNATURES = {
     # _to_dim_order_copy.out(Tensor self, *, bool non_blocking=False,
     #                        int[]? dim_order=None, Tensor(a!) out) -> Tensor(a!)
     "dim_order_ops::_to_dim_order_copy.out": "TblTT",
+    # _empty_dim_order.out(int[] size, *, int[]? dim_order=None, Tensor(a!) out) -> Tensor(a!)
+    "dim_order_ops::_empty_dim_order.out": "LlTT",
 }
 
 #: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their

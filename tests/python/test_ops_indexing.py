@@ -198,3 +198,30 @@ def test_topk(seed, dtype):
         return a.values, a.indices, b.values, b.indices
 
     check_module(Fn(f), (x,), expect_ops=["aten::topk.values"])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int32])
+def test_masked_scatter_and_repeat_interleave(seed, dtype):
+    shape = shape3()
+    x = sample(shape, dtype)
+    mask = torch.rand(shape[-1:]) > 0.5  # broadcast over the leading dims
+    source = sample((x.numel(),), dtype)
+    reps = torch.randint(0, 4, (random.randint(1, 5),))
+    total = int(reps.sum())
+    check_module(Fn(lambda t, m, s, r: (t.masked_scatter(m, s),
+                                        torch.repeat_interleave(r, output_size=total))),
+                 (x, mask, source, reps),
+                 expect_ops=["aten::masked_scatter.out", "aten::repeat_interleave.Tensor_out"])
+
+
+def test_empty_dim_order_has_its_shape_and_dtype(seed):
+    """ExecuTorch's empty (dim_order_ops): full.out(size, fill, out) rewired
+    as _empty_dim_order.out(size, dim_order=None, out); shape and dtype."""
+    module = Fn(lambda t: torch.full((3, 2), 1.5))
+    program = compile_module(module, (torch.zeros(1),))
+    for plan in program.program.execution_plan:
+        _rewire("aten::full.out", "dim_order_ops::_empty_dim_order.out",
+                [0, pte.Null(), 2, 3])(plan)
+    program.__dict__.pop("buffer", None)
+    (got,) = ptec.load(program.buffer)(torch.zeros(1))
+    assert got.shape == (3, 2) and got.dtype == torch.float32

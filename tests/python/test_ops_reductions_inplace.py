@@ -115,3 +115,12 @@ def test_group_norm(seed, affine):
             norm.weight.copy_(torch.randn(c))
             norm.bias.copy_(torch.randn(c))
     check_module(norm, (x,), rtol=1e-4, atol=1e-5, expect_ops=["aten::native_group_norm.out"])
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.0, 3.0, float("inf")])
+def test_cdist_pdist(seed, p):
+    a, b = torch.randn(2, random.randint(1, 4), 3), torch.randn(2, random.randint(1, 4), 3)
+    c = torch.randn(random.randint(2, 5), 4)
+    check_module(Fn(lambda x, y, z: (torch.cdist(x, y, p), torch.pdist(z, p))), (a, b, c),
+                 rtol=1e-5, atol=1e-5,
+                 expect_ops=["aten::_cdist_forward.out", "aten::_pdist_forward.out"])

@@ -108,7 +108,8 @@ typedef enum ptec_dtype {
   PTEC_DTYPE_FLOAT16 = 5,
   PTEC_DTYPE_FLOAT32 = 6,
   PTEC_DTYPE_FLOAT64 = 7,
-  PTEC_DTYPE_BOOL = 11
+  PTEC_DTYPE_BOOL = 11,
+  PTEC_DTYPE_BFLOAT16 = 15
 } ptec_dtype;
 
 /* Bytes per element, or 0 for a dtype the runtime does not know. */

@@ -38,6 +38,7 @@ size_t ptec_dtype_size(int dtype) {
       return 1;
     case PTEC_DTYPE_INT16:
     case PTEC_DTYPE_FLOAT16:
+    case PTEC_DTYPE_BFLOAT16:
       return 2;
     case PTEC_DTYPE_INT32:
     case PTEC_DTYPE_FLOAT32:
@@ -58,6 +59,7 @@ const char *ptec_dtype_name(int dtype) {
     case PTEC_DTYPE_INT32: return "int32";
     case PTEC_DTYPE_INT64: return "int64";
     case PTEC_DTYPE_FLOAT16: return "float16";
+    case PTEC_DTYPE_BFLOAT16: return "bfloat16";
     case PTEC_DTYPE_FLOAT32: return "float32";
     case PTEC_DTYPE_FLOAT64: return "float64";
     case PTEC_DTYPE_BOOL: return "bool";

@@ -3,9 +3,61 @@
 #include <math.h>
 #include <string.h>
 
+/* A float's bits and back, without aliasing. */
+static uint32_t bits_of(float f) {
+  uint32_t x;
+  memcpy(&x, &f, sizeof x);
+  return x;
+}
+static float float_of(uint32_t x) {
+  float f;
+  memcpy(&f, &x, sizeof f);
+  return f;
+}
+
+float ptec_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0x1fu) {
+    bits = sign | 0x7f800000u | (man << 13); /* inf, NaN */
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112u) << 23) | (man << 13);
+  } else if (man == 0) {
+    bits = sign;
+  } else { /* subnormal half: an exact float, man * 2^-24 */
+    bits = sign | bits_of((float)man * (1.0f / 16777216.0f));
+  }
+  return float_of(bits);
+}
+
+uint16_t ptec_f32_to_f16(float f) {
+  uint32_t x = bits_of(f);
+  uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+  uint32_t ax = x & 0x7fffffffu;
+  if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu)); /* NaN */
+  if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504: inf */
+  if (ax < 0x38800000u) { /* below the smallest normal half: subnormal or zero */
+    /* |f| * 2^24 rounded to nearest even: the subnormal's mantissa. */
+    float m = nearbyintf(float_of(ax) * 16777216.0f);
+    return (uint16_t)(sign | (uint16_t)m);
+  }
+  uint32_t rounded = ax + 0xfffu + ((ax >> 13) & 1u); /* to nearest even at bit 13 */
+  return (uint16_t)(sign | (uint16_t)((rounded - 0x38000000u) >> 13));
+}
+
+float ptec_bf16_to_f32(uint16_t h) { return float_of((uint32_t)h << 16); }
+
+uint16_t ptec_f32_to_bf16(float f) {
+  uint32_t x = bits_of(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u); /* quiet NaN */
+  return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
 float ptec_load_f32(const void *data, int dtype, int64_t i) {
   switch (dtype) {
     case PTEC_DTYPE_FLOAT32: return ((const float *)data)[i];
+    case PTEC_DTYPE_FLOAT16: return ptec_f16_to_f32(((const uint16_t *)data)[i]);
+    case PTEC_DTYPE_BFLOAT16: return ptec_bf16_to_f32(((const uint16_t *)data)[i]);
     case PTEC_DTYPE_FLOAT64: return (float)((const double *)data)[i];
     case PTEC_DTYPE_INT64: return (float)((const int64_t *)data)[i];
     case PTEC_DTYPE_INT32: return (float)((const int32_t *)data)[i];
@@ -36,6 +88,8 @@ int64_t ptec_load_i64(const void *data, int dtype, int64_t i) {
     case PTEC_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
     case PTEC_DTYPE_FLOAT32: return f64_to_i64(((const float *)data)[i]);
     case PTEC_DTYPE_FLOAT64: return f64_to_i64(((const double *)data)[i]);
+    case PTEC_DTYPE_FLOAT16:
+    case PTEC_DTYPE_BFLOAT16: return f64_to_i64(ptec_load_f32(data, dtype, i));
     default: return 0;
   }
 }
@@ -44,6 +98,8 @@ void ptec_store_f32(void *data, int dtype, int64_t i, float v) {
   switch (dtype) {
     case PTEC_DTYPE_FLOAT32: ((float *)data)[i] = v; break;
     case PTEC_DTYPE_FLOAT64: ((double *)data)[i] = v; break;
+    case PTEC_DTYPE_FLOAT16: ((uint16_t *)data)[i] = ptec_f32_to_f16(v); break;
+    case PTEC_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = ptec_f32_to_bf16(v); break;
     case PTEC_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0.0f; break;
     default: ptec_store_i64(data, dtype, i, f64_to_i64(v)); break;
   }
@@ -60,6 +116,8 @@ void ptec_store_i64(void *data, int dtype, int64_t i, int64_t v) {
     case PTEC_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
     case PTEC_DTYPE_FLOAT32: ((float *)data)[i] = (float)v; break;
     case PTEC_DTYPE_FLOAT64: ((double *)data)[i] = (double)v; break;
+    case PTEC_DTYPE_FLOAT16:
+    case PTEC_DTYPE_BFLOAT16: ptec_store_f32(data, dtype, i, (float)v); break;
     default: break;
   }
 }
@@ -72,7 +130,7 @@ void ptec_convert_element(void *dst, int dst_dtype, int64_t di, const void *src,
     else if (dst_dtype == PTEC_DTYPE_FLOAT32) ((float *)dst)[di] = (float)v;
     else if (dst_dtype == PTEC_DTYPE_BOOL) ((uint8_t *)dst)[di] = v != 0.0;
     else ptec_store_i64(dst, dst_dtype, di, f64_to_i64(v));
-  } else if (src_dtype == PTEC_DTYPE_FLOAT32) {
+  } else if (src_dtype == PTEC_DTYPE_FLOAT32 || ptec_dtype_is_half(src_dtype)) {
     ptec_store_f32(dst, dst_dtype, di, ptec_load_f32(src, src_dtype, si));
   } else if (dst_dtype == PTEC_DTYPE_FLOAT64) {
     ((double *)dst)[di] = (double)ptec_load_i64(src, src_dtype, si);

@@ -35,14 +35,30 @@ static inline bool ptec_dtype_is_integer(int dtype) {
   return dtype == PTEC_DTYPE_UINT8 || dtype == PTEC_DTYPE_INT8 || dtype == PTEC_DTYPE_INT16 ||
          dtype == PTEC_DTYPE_INT32 || dtype == PTEC_DTYPE_INT64;
 }
-static inline bool ptec_dtype_is_float(int dtype) {
-  return dtype == PTEC_DTYPE_FLOAT32 || dtype == PTEC_DTYPE_FLOAT64;
+/* float16 and bfloat16: stored in 16 bits, computed in float32 and rounded
+ * to nearest even on store, as PyTorch's CPU kernels do. */
+static inline bool ptec_dtype_is_half(int dtype) {
+  return dtype == PTEC_DTYPE_FLOAT16 || dtype == PTEC_DTYPE_BFLOAT16;
 }
-/* The dtypes load and store understand (float16 is not one of them). */
+static inline bool ptec_dtype_is_float(int dtype) {
+  return dtype == PTEC_DTYPE_FLOAT32 || dtype == PTEC_DTYPE_FLOAT64 || ptec_dtype_is_half(dtype);
+}
+/* A floating out computed in float32 (float32 and the half types). */
+static inline bool ptec_dtype_computes_in_f32(int dtype) {
+  return dtype == PTEC_DTYPE_FLOAT32 || ptec_dtype_is_half(dtype);
+}
+/* The dtypes load and store understand. */
 static inline bool ptec_dtype_is_supported(int dtype) {
   return ptec_dtype_is_integer(dtype) || ptec_dtype_is_float(dtype) ||
          dtype == PTEC_DTYPE_BOOL;
 }
+
+/* IEEE half and bfloat16 bits to and from float32; to them rounds to
+ * nearest even and keeps NaN a NaN (c10::Half / c10::BFloat16). */
+float ptec_f16_to_f32(uint16_t h);
+uint16_t ptec_f32_to_f16(float f);
+float ptec_bf16_to_f32(uint16_t h);
+uint16_t ptec_f32_to_bf16(float f);
 
 /* Element i of `data` (of `dtype`) converted as C converts. */
 float ptec_load_f32(const void *data, int dtype, int64_t i);

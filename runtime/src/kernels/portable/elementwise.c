@@ -16,7 +16,7 @@ ptec_status ptec_unary(ptec_kernel_context *ctx, const ptec_tensor *in, ptec_ten
   PTEC_TRY(ptec_check_same_shape(ctx, in, out, "input", "out"));
   PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype), PTEC_STATUS_NOT_SUPPORTED,
              "input dtype %s not supported", ptec_dtype_name(in->dtype));
-  bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
+  bool is_float = ptec_dtype_computes_in_f32(out->dtype);
   if (!is_float) {
     bool integral = ptec_dtype_is_integer(out->dtype) || out->dtype == PTEC_DTYPE_BOOL;
     PTEC_CHECK(ctx, g != NULL && integral, PTEC_STATUS_NOT_SUPPORTED, "out dtype %s not supported",
@@ -248,7 +248,7 @@ ptec_status ptec_binary(ptec_kernel_context *ctx, ptec_binary_op op, const ptec_
     PTEC_CHECK(ctx, ptec_dtype_is_supported(out->dtype) && out->dtype != PTEC_DTYPE_FLOAT64,
                PTEC_STATUS_NOT_SUPPORTED, "out dtype %s not supported",
                ptec_dtype_name(out->dtype));
-    is_float = out->dtype == PTEC_DTYPE_FLOAT32;
+    is_float = ptec_dtype_computes_in_f32(out->dtype);
     PTEC_CHECK(ctx, is_float || !any_float, PTEC_STATUS_TYPE_MISMATCH,
                "float inputs cannot produce a %s out", ptec_dtype_name(out->dtype));
     PTEC_CHECK(ctx, out->dtype != PTEC_DTYPE_BOOL ||

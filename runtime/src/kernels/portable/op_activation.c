@@ -59,7 +59,7 @@ static ptec_status clamp_common(ptec_kernel_context *ctx, uint32_t lo_arg, uint3
   bool has_hi = read_bound(ctx, hi_arg, &p.hi, &p.ihi);
   PTEC_CHECK(ctx, has_lo || has_hi, PTEC_STATUS_INVALID_ARGUMENT,
              "at least one of min and max must not be None");
-  if (out->dtype != PTEC_DTYPE_FLOAT32)
+  if (!ptec_dtype_computes_in_f32(out->dtype))
     PTEC_CHECK(ctx, (!has_lo || ptec_arg_scalar_is_integral(ctx, lo_arg)) &&
                         (!has_hi || ptec_arg_scalar_is_integral(ctx, hi_arg)),
                PTEC_STATUS_TYPE_MISMATCH, "float bounds cannot produce a %s out",

@@ -42,6 +42,16 @@ ptec_status ptec_kernel_clone_dim_order_out(ptec_kernel_context *ctx) {
   return ptec_copy_tensor(ctx, out, in);
 }
 
+/* dim_order_ops::_empty_dim_order.out(int[] size, *, int[]? dim_order=None,
+ *   Tensor(a!) out): ExecuTorch's empty; the contents are undefined. */
+ptec_status ptec_kernel_empty_dim_order_out(ptec_kernel_context *ctx) {
+  ptec_tensor *out = ptec_arg_tensor(ctx, 2);
+  uint32_t rank;
+  const int64_t *size = ptec_arg_int_list(ctx, 0, &rank);
+  PTEC_TRY(ptec_check_shape(ctx, out, size, rank, "out"));
+  return check_dim_order_arg(ctx, 1, out);
+}
+
 /* dim_order_ops::_to_dim_order_copy.out(Tensor self, *, bool non_blocking=False,
  *   int[]? dim_order=None, Tensor(a!) out) */
 ptec_status ptec_kernel_to_dim_order_copy_out(ptec_kernel_context *ctx) {

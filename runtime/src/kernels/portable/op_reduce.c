@@ -59,7 +59,7 @@ static ptec_status check_accumulating(ptec_kernel_context *ctx, const ptec_tenso
                       out->dtype != PTEC_DTYPE_FLOAT64,
              PTEC_STATUS_NOT_SUPPORTED, "dtypes %s -> %s not supported",
              ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
-  PTEC_CHECK(ctx, out->dtype == PTEC_DTYPE_FLOAT32 || !ptec_dtype_is_float(in->dtype),
+  PTEC_CHECK(ctx, ptec_dtype_computes_in_f32(out->dtype) || !ptec_dtype_is_float(in->dtype),
              PTEC_STATUS_TYPE_MISMATCH, "a %s input cannot reduce into a %s out",
              ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
   return PTEC_STATUS_OK;
@@ -68,16 +68,17 @@ static ptec_status check_accumulating(ptec_kernel_context *ctx, const ptec_tenso
 static ptec_status mean(ptec_kernel_context *ctx, const bool *mask, bool keepdim,
                         uint32_t dtype_arg, ptec_tensor *out) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
-  PTEC_TRY(ptec_check_f32(ctx, NULL, out));
+  PTEC_CHECK(ctx, ptec_dtype_computes_in_f32(out->dtype), PTEC_STATUS_NOT_SUPPORTED,
+             "out dtype %s not supported", ptec_dtype_name(out->dtype));
   PTEC_TRY(check_dtype_arg(ctx, dtype_arg, out));
   PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype), PTEC_STATUS_NOT_SUPPORTED,
              "input dtype %s not supported", ptec_dtype_name(in->dtype));
   ptec_split_iter s;
   PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, keepdim, out, false));
-  float *o = out->data;
   FOR_EACH_OUT(s, j) {
     ptec_split_iter_inner(&s, j);
-    o[OUT_INDEX(s, j)] = (float)(slice_sum(&s.inner, in) / (double)s.inner_numel);
+    ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j),
+                   (float)(slice_sum(&s.inner, in) / (double)s.inner_numel));
   }
   return PTEC_STATUS_OK;
 }
@@ -103,7 +104,7 @@ ptec_status ptec_kernel_sum_intlist_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 4);
   PTEC_TRY(check_accumulating(ctx, in, out, 3));
-  bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
+  bool is_float = ptec_dtype_computes_in_f32(out->dtype);
   bool mask[PTEC_MAX_RANK];
   PTEC_TRY(ptec_reduce_dims_from_list(ctx, 1, in->rank, mask));
   ptec_split_iter s;
@@ -131,20 +132,19 @@ static ptec_status min_max(ptec_kernel_context *ctx, bool is_max) {
   PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, ptec_arg_bool(ctx, 2), out, false));
   PTEC_CHECK(ctx, s.inner_numel > 0 || s.outer.empty, PTEC_STATUS_SHAPE_MISMATCH,
              "cannot reduce over an empty dim");
-  bool is_float = in->dtype == PTEC_DTYPE_FLOAT32;
+  bool is_float = ptec_dtype_is_float(in->dtype); /* float16/bfloat16 exactly as float32 */
   FOR_EACH_OUT(s, j) {
     ptec_split_iter_inner(&s, j);
     ptec_iter *it = &s.inner;
     if (is_float) {
-      const float *x = in->data;
-      float best = x[it->offset[1]];
+      float best = ptec_load_f32(in->data, in->dtype, it->offset[1]);
       for (; !it->done; ptec_iter_next(it))
         for (int64_t k = 0; k < it->count; k++) {
-          float v = x[it->offset[1] + k * it->step[1]];
+          float v = ptec_load_f32(in->data, in->dtype, it->offset[1] + k * it->step[1]);
           if (v != v || (is_max ? v > best : v < best)) best = v;
           if (best != best) break;
         }
-      ((float *)out->data)[OUT_INDEX(s, j)] = best;
+      ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j), best);
     } else {
       int64_t best = ptec_load_i64(in->data, in->dtype, it->offset[1]);
       for (; !it->done; ptec_iter_next(it))
@@ -216,7 +216,7 @@ static ptec_status prod(ptec_kernel_context *ctx, const bool *mask, bool keepdim
                         uint32_t dtype_arg, ptec_tensor *out) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   PTEC_TRY(check_accumulating(ctx, in, out, dtype_arg));
-  bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
+  bool is_float = ptec_dtype_computes_in_f32(out->dtype);
   ptec_split_iter s;
   PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, keepdim, out, false));
   FOR_EACH_OUT(s, j) {
