@@ -106,3 +106,4 @@ def test_symbolic_or_other_inputs_are_refused_at_compile_time():
 
     with pytest.raises(ptec.CompileError):
         ptec.compile(TakesString(), (torch.randn(2), "a"))
+
