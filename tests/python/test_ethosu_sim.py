@@ -481,6 +481,52 @@ def test_u85_int16_table(seed, accelerator, kind, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def sliced_heads_matmul_graph(t, h, d):
+    """Attention scores from one fused qkv tensor: x int8 [1, T, 3*H*D] -> RESHAPE
+    [1, T, 3, H, D] -> TRANSPOSE [3, 1, H, T, D] -> SLICE q and k -> RESHAPE [H, T, D]
+    -> k TRANSPOSEd -> MATMUL(q, k^T) int32 [H, T, T]."""
+    g = GraphBuilder()
+    g.input("x", [1, t, 3 * h * d], I8)
+    g.const_shape("s5", [1, t, 3, h, d])
+    g.tensor("x5", [1, t, 3, h, d], I8)
+    g.op(Op.RESHAPE, ["x", "s5"], ["x5"])
+    g.tensor("xt", [3, 1, h, t, d], I8)
+    g.op(Op.TRANSPOSE, ["x5"], ["xt"], perms=[2, 0, 3, 1, 4])
+    for name, i in (("q", 0), ("k", 1)):
+        g.const_shape(f"{name}_start", [i, 0, 0, 0, 0])
+        g.const_shape(f"{name}_size", [1, 1, h, t, d])
+        g.tensor(f"{name}5", [1, 1, h, t, d], I8)
+        g.op(Op.SLICE, ["xt", f"{name}_start", f"{name}_size"], [f"{name}5"])
+        g.const_shape(f"{name}_s3", [h, t, d])
+        g.tensor(f"{name}3", [h, t, d], I8)
+        g.op(Op.RESHAPE, [f"{name}5", f"{name}_s3"], [f"{name}3"])
+    g.tensor("kt", [h, d, t], I8)
+    g.op(Op.TRANSPOSE, ["k3"], ["kt"], perms=[0, 2, 1])
+    g.const("za", np.array([0], np.int8)), g.const("zb", np.array([0], np.int8))
+    g.tensor("y", [h, t, t], I32)
+    g.op(Op.MATMUL, ["q3", "kt", "za", "zb"], ["y"])
+    g.output("y")
+    return g
+
+
+def test_vela_matmul_of_sliced_heads(seed, tmp_path):
+    """A Vela 5.2.0 miscompile on the U85 (docs/ethos-u-simulator.md, "Vela findings"):
+    for q @ k^T of heads sliced from one fused qkv tensor, Vela writes one matrix product
+    per head whose IFM_BASE0 stays at head 0's q while IFM2 (k) and the OFM advance, so
+    every head gets q[0] @ k[h]^T. The simulator runs the stream as written."""
+    rng = np.random.default_rng(seed)
+    t, h, d = int(rng.integers(2, 9)), int(rng.integers(2, 5)), 16
+    g = sliced_heads_matmul_graph(t, h, d)
+    x = rand_int(rng, [1, t, 3 * h * d], np.int8)
+    want = run_graph(g, [x])[0]
+    got = simulate(g, [x], "ethos-u85-256", tmp_path)[0]
+    x5 = x.reshape(1, t, 3, h, d).transpose(2, 0, 3, 1, 4).astype(np.int64)
+    q, kt = x5[0, 0], x5[1, 0].transpose(0, 2, 1)
+    np.testing.assert_array_equal(want, q @ kt)  # the TOSA executor: every head's own q
+    np.testing.assert_array_equal(got, np.repeat(q[:1], h, axis=0) @ kt)
+    assert not np.array_equal(got, want)
+
+
 def pool_graph(rng, kind):
     xs, ys, kernel, stride, pad = pool_case(rng)
     g = GraphBuilder()
