@@ -147,6 +147,30 @@ def test_function_is_one_delegate_bit_exact_with_the_host(seed, name):
         assert _steps(host, want, exact(t).numpy()).max() <= 1
 
 
+def test_a16w8_chain_is_one_delegate_bit_exact_with_the_host(seed):
+    """int16 activations: the functions are TOSA's 513-entry int16 TABLEs
+    (ptec.quant.lower.table16) and RESCALEs; interpolation between samples 128
+    codes apart keeps them within a few int16 steps of the fake-quantized model."""
+    torch.manual_seed(seed)
+    model = Block(nn.Sequential(nn.LayerNorm(16), Tables(), nn.Linear(16, 16),
+                                nn.Softmax(-1))).eval()
+    x = torch.randn(2, 6, 16)
+    converted = ptec.quantize.quantize(model, (x,), ptec.A16W8(
+        calibration=[(torch.randn(2, 6, 16),) for _ in range(2)], observer="minmax",
+        tosa_friendly=True))
+    host, tosa = _both(converted, (x,))
+    assert _cpu_ops(tosa) == [QUANTIZE, DEQUANTIZE], tosa.report()
+    assert "ptec::table.out" in {i.operator for i in host.instructions}
+    t = torch.randn(2, 6, 16)
+    want = np.asarray(ptec.load(host.buffer)(t)[0])
+    np.testing.assert_array_equal(np.asarray(ptec.load(tosa.buffer)(t)[0]), want)
+    assert _steps(host, want, float64_reference(converted)(t).numpy()).max() <= 16
+    with torch.no_grad():
+        fp32 = model(t).numpy()
+    print(f"\na16w8 layer norm, tables, softmax: SQNR {_sqnr(fp32, want):.1f} dB vs fp32")
+    assert _sqnr(fp32, want) >= 30.0
+
+
 def test_ptec_compile_decomposes_for_tosa_targets_only():
     """ptec.compile(..., quantize=ptec.Int8()) picks the form by target: the
     exact fused kernels on the CPU, the decomposition for TOSA."""

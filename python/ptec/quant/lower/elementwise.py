@@ -85,11 +85,14 @@ def lower_table(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     (x, *rest), kwargs = node.args, node.kwargs
     xq, xp = quantized_input(x, "the input")
     out = quantized_output(node, allow_clamp=False)
-    if xp.dtype != torch.int8 or out.params.dtype != torch.int8:
-        raise Reject("lookup tables are int8 only (int16 needs TOSA's 513-entry form)")
     if any(isinstance(a, torch.fx.Node) for a in rest) or any(
             isinstance(v, torch.fx.Node) for v in kwargs.values()):
         raise Reject("the function has tensor arguments besides its input")
+    if xp.dtype == torch.int16 and out.params.dtype == torch.int16:
+        from .table16 import lower_table16
+        return lower_table16(rw, node, xq, xp, out)
+    if xp.dtype != torch.int8 or out.params.dtype != torch.int8:
+        raise Reject("lookup tables map int8 to int8 or int16 to int16")
     codes = torch.arange(-128, 128, dtype=torch.float64)
     y = node.target((codes - xp.zero_point) * xp.scale, *rest, **kwargs)
     p = out.params
