@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ptec.llm import attention as llm_attention
 from ptec.quant import ops as ptec_ops
 
 RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "src"
@@ -54,7 +55,7 @@ HAND_SIGNATURES = {
 #: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their
 #: schemas, registered with torch by the compiler (ptec.quant.ops, the single
 #: source). Semantics: each op_*.c file there.
-PTEC_SCHEMAS = ptec_ops.OUT_SCHEMAS
+PTEC_SCHEMAS = ptec_ops.OUT_SCHEMAS + [llm_attention.OUT_SCHEMA]
 
 #: Enum types are serialised as Int (pte-format.md 1.3).
 ENUM_TYPES = {"ScalarType", "MemoryFormat", "Layout"}

@@ -16,9 +16,12 @@ import torch
 
 SCHEMA = "Tensor q, Tensor k_cache, Tensor v_cache, Tensor cache_position, float scale"
 
+#: The out variant's schema, as the C kernel implements it (tests/python/test_op_list.py).
+OUT_SCHEMA = f"ptec::cached_attention.out({SCHEMA}, *, Tensor(a!) out) -> Tensor(a!)"
+
 _lib = torch.library.Library("ptec", "FRAGMENT")
 _lib.define(f"cached_attention({SCHEMA}) -> Tensor")
-_lib.define(f"cached_attention.out({SCHEMA}, *, Tensor(a!) out) -> Tensor(a!)")
+_lib.define(OUT_SCHEMA.removeprefix("ptec::"))
 
 
 def _reference(q, k_cache, v_cache, cache_position, scale):
