@@ -1,7 +1,8 @@
-/* convolution.out: 2-D and 1-D (as 2-D with H = 1), groups, stride,
+/* convolution.out: 2-D and 1-D (as 2-D with H = 1; 3-D in conv3d.c), groups, stride,
  * padding, dilation; float32, any dim orders. Direct loops: for each output
  * element, taps outer and input channels inner, accumulating in float. */
 #include "kernels/portable/common.h"
+#include "kernels/portable/conv3d.h"
 #include "kernels/portable/variants.h"
 #include "kernels/ops_decl.h"
 
@@ -34,9 +35,10 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
              "transposed convolution is not supported");
   PTEC_TRY(ptec_check_f32(ctx, in, out));
   PTEC_TRY(ptec_check_dtype(ctx, w, PTEC_DTYPE_FLOAT32, "weight"));
+  if (in->rank == 5) return ptec_conv3d_f32(ctx, in, w, bias, out); /* conv3d.c */
   PTEC_CHECK(ctx, (in->rank == 4 || in->rank == 3) && w->rank == in->rank,
              PTEC_STATUS_NOT_SUPPORTED,
-             "only 1-D and 2-D convolution (input rank 3 or 4) are supported, got rank %u",
+             "only 1-D, 2-D and 3-D convolution (input rank 3 to 5) are supported, got rank %u",
              (unsigned)in->rank);
   uint32_t nsp = in->rank - 2u;
   int64_t stride[2] = {0}, pad[2] = {0}, dil[2] = {0};
