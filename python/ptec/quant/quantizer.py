@@ -18,6 +18,9 @@ What is annotated, by operator family (in graph order):
 * sigmoid, tanh, hardswish, hardsigmoid, gelu, silu, softmax: input and
   output, each with its own parameters (a lookup table or float kernel maps
   one to the other).
+* exp, log, reciprocal, rsqrt and sum (the pieces of ptec.quant.decompose's
+  softmax and layer norm): input and output, own parameters; amax shares its
+  input's (a row's maximum is one of its values).
 * max/avg pool, adaptive avg pool, mean; relu/relu6/hardtanh not fused into a
   producer: the output shares the input's parameters (TOSA's pools and clamp
   keep the scale).
