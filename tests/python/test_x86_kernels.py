@@ -219,3 +219,41 @@ def test_models_match_reference_build(name, tmp_path, seed):
             else:
                 np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4,
                                            err_msg=f"{name} {tag} (seed {seed})")
+
+
+class _Quantize(nn.Module):
+    def __init__(self, scale: float, zp: int, lo: int, hi: int):
+        super().__init__()
+        self.args = (scale, zp, lo, hi)
+
+    def forward(self, x):
+        scale, zp, lo, hi = self.args
+        return torch.ops.quantized_decomposed.quantize_per_tensor(x, scale, zp, lo, hi,
+                                                                   torch.int8)
+
+
+@needs_avx2
+def test_quantize_matches_reference_build(tmp_path, seed):
+    """quantize_per_tensor's AVX-512 row (float32 -> int8) against the reference build, bit
+    for bit, on values that probe it: exact halves (ties to even), NaN (-> zero point),
+    infinities, values far outside the range, -0.0, and lengths with a masked tail."""
+    import torch.ao.quantization.fx._decomposed  # noqa: F401  (registers quantized_decomposed)
+
+    rng = np.random.default_rng(seed)
+    ref_run = _reference_runner()
+    host_run = Path(os.environ.get("PTEC_RUN", BUILD / "host" / "ptec-run"))
+    for case in range(4):
+        scale = float(rng.choice([0.05, 0.1, 1 / 3, 0.0078125]))
+        zp, lo, hi = int(rng.integers(-20, 20)), int(rng.choice([-128, -100])), 127
+        n = int(rng.integers(1, 200))
+        x = rng.normal(0, 4, n).astype(np.float32)
+        halves = (rng.integers(-300, 300, n) + 0.5).astype(np.float32) * np.float32(scale)
+        x = np.where(rng.random(n) < 0.3, halves, x)
+        special = np.array([np.nan, np.inf, -np.inf, -0.0, 1e30, -1e30], dtype=np.float32)
+        x[: min(n, 6)] = special[: min(n, 6)]
+        inputs = (torch.from_numpy(x),)
+        program = ptec.compile(_Quantize(scale, zp, lo, hi), inputs).buffer
+        got = _run_cli(host_run, program, inputs, tmp_path / f"{case}-host")
+        want = _run_cli(ref_run, program, inputs, tmp_path / f"{case}-ref")
+        assert got[0].dtype == np.int8 and np.array_equal(got[0], want[0]), \
+            f"case {case} (seed {seed}): {np.flatnonzero(got[0] != want[0])[:8]}"

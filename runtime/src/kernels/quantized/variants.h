@@ -89,6 +89,9 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p);
 bool ptec_qadd_s8_avx512(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
                          const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
 bool ptec_qmax_pool_s8_avx512(const ptec_qpool *w, int32_t lo, int32_t hi);
+/* quantize_per_tensor's float32 -> int8 row (op_quantize.c), lo/hi its quant range. */
+void ptec_quantize_s8_avx512(const float *x, int8_t *y, int64_t n, float inv_scale, int32_t zp,
+                             int32_t lo, int32_t hi);
 bool ptec_qfc_s8_avx512(const ptec_qfc_s8 *p);
 
 /* AArch64 NEON, SMLAL or SDOT by build (kernels/neon/). */
