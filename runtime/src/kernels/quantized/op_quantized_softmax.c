@@ -82,15 +82,22 @@ ptec_status ptec_prepare_quantized_softmax_out(ptec_kernel_context *ctx) {
   return check_table(ctx, &p, PTEC_Q_PREPARE);
 }
 
+/* exp(x - max) from the table. x <= max, unless the program placed y over x (its own
+ * placement): y's first writes then change x behind max, and x - max > 0 would read past
+ * the table (fuzz_pte_edit: an out offset moved 63 bytes into the input). */
+static int32_t exp_of(const int32_t *t, int32_t x_minus_max) {
+  return t[(x_minus_max > 0 ? 0 : x_minus_max) + EXP_TABLE_SIZE - 1];
+}
+
 static void softmax_row(const softmax *p, const int8_t *x, int64_t sx, int8_t *y, int64_t sy,
                         int64_t n, const int32_t *t) {
   int32_t max = x[0];
   for (int64_t k = 1; k < n; k++) max = x[k * sx] > max ? x[k * sx] : max;
   int64_t sum = 0;
-  for (int64_t k = 0; k < n; k++) sum += t[x[k * sx] - max + EXP_TABLE_SIZE - 1];
+  for (int64_t k = 0; k < n; k++) sum += exp_of(t, x[k * sx] - max);
   int64_t rounding = (int64_t)1 << (p->shift - 1);
   for (int64_t k = 0; k < n; k++) {
-    int64_t r = ((int64_t)t[x[k * sx] - max + EXP_TABLE_SIZE - 1] * p->multiplier + sum / 2) / sum;
+    int64_t r = ((int64_t)exp_of(t, x[k * sx] - max) * p->multiplier + sum / 2) / sum;
     int64_t v = ((r + rounding) >> p->shift) + p->out_zp;
     y[k * sy] = (int8_t)(v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v);
   }
