@@ -27,6 +27,28 @@ def shape_of(rank, low=2, high=5):
     return tuple(random.randint(low, high) for _ in range(rank))
 
 
+def _recall(old: str, new: str, keep: list[int], out_sizes: dict[int, list[int]]):
+    """An edit: calls to `old` call `new` with the argument slots `keep`, and
+    the tensors at the given slots get new sizes (same element count, dense
+    dim order): how kernels the compiler never emits (the decomposition makes
+    other ops) run in a compiled program."""
+    def edit(plan):
+        rename_operator(old, new)(plan)
+        for chain in plan.chains:
+            for ins in chain.instructions:
+                call = ins.instr_args
+                if plan.operators[call.op_index].qualified_name != new:
+                    continue
+                for slot, sizes in out_sizes.items():
+                    value = plan.values[call.args[slot]].val
+                    targets = ([plan.values[i].val for i in value.items]
+                               if hasattr(value, "items") else [value])
+                    for t in targets:
+                        t.sizes, t.dim_order = list(sizes), list(range(len(sizes)))
+                call.args = [call.args[k] for k in keep]
+    return edit
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.int64, torch.bool])
 def test_scatters_flip_repeat_roll_tril(seed, dtype):
     shape = shape_of(3)
@@ -53,15 +75,27 @@ def test_scatters_flip_repeat_roll_tril(seed, dtype):
 def test_views_as_copies(seed, dtype):
     shape = shape_of(4)
     x = sample(shape, dtype)
-    r = 2
-    y = sample((shape[0], shape[1] * r * r, shape[2], shape[3]), dtype)
-    z = sample((shape[0], shape[1], shape[2] * r, shape[3] * r), dtype)
     size = random.randint(1, shape[3])
-    check_module(Fn(lambda t, a, b: (
-        torch.diagonal(t, 1, 1, 3) + 0, torch.diagonal(t, -1, 0, 2) + 0, t.unfold(3, size, 1) + 0,
-        torch.nn.functional.pixel_shuffle(a, r), torch.nn.functional.pixel_unshuffle(b, r))),
-        (x, y, z), expect_ops=["aten::diagonal_copy.out", "aten::unfold_copy.out",
-                               "aten::pixel_shuffle.out", "aten::pixel_unshuffle.out"])
+    check_module(Fn(lambda t: (torch.diagonal(t, 1, 1, 3) + 0, torch.diagonal(t, -1, 0, 2) + 0,
+                               t.unfold(3, size, 1) + 0)), (x,),
+                 expect_ops=["aten::diagonal_copy.out", "aten::unfold_copy.out"])
+
+
+@pytest.mark.parametrize("unshuffle", [False, True])
+def test_pixel_shuffle(seed, unshuffle):
+    """pixel_(un)shuffle.out(self, factor, out): cumsum.out(self, dim=r, dtype, out)
+    rewired, its out resized (decomposition makes reshapes and a transpose)."""
+    n, c, h, w, r = 2, random.randint(1, 3), random.randint(1, 3), random.randint(1, 3), 2
+    if unshuffle:
+        x, out = torch.randn(n, c, h * r, w * r), [n, c * r * r, h, w]
+        ref = lambda t: torch.nn.functional.pixel_unshuffle(t, r)  # noqa: E731
+        name = "aten::pixel_unshuffle.out"
+    else:
+        x, out = torch.randn(n, c * r * r, h, w), [n, c, h * r, w * r]
+        ref = lambda t: torch.nn.functional.pixel_shuffle(t, r)  # noqa: E731
+        name = "aten::pixel_shuffle.out"
+    check_edited_program(Fn(lambda t: torch.cumsum(t, 2)), (x,),
+                         _recall("aten::cumsum.out", name, [0, 1, 3, 4], {3: out}), ref)
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
@@ -75,19 +109,25 @@ def test_reflection_and_replication_pads(seed, nd):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.int32])
-def test_stack(seed, dtype):
-    x, y = sample(shape_of(3), dtype), None
-    y = sample(x.shape, dtype)
-    check_module(Fn(lambda a, b: (torch.stack([a, b], 1), torch.stack([a, b, a], -1))), (x, y),
-                 expect_ops=["aten::stack.out"])
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.int32])
-def test_unbind(seed, dtype):
+def test_stack_and_unbind(seed, dtype):
+    """stack.out and unbind_copy.int_out: the compiler makes cat and slices of
+    them, so cat.out / split_copy.Tensor_out calls are rewired with their outs
+    reshaped."""
     x = sample(shape_of(3), dtype)
+    y = sample(x.shape, dtype)
     d = random.randrange(3)
-    check_module(Fn(lambda t: [u * 1 for u in torch.unbind(t, d)]), (x,),
-                 expect_ops=["aten::unbind_copy.int_out"])
+    stacked = list(x.shape[:d]) + [2] + list(x.shape[d:])
+    check_edited_program(Fn(lambda a, b: torch.cat([a, b], d)), (x, y),
+                         _recall("aten::cat.out", "aten::stack.out", [0, 1, 2, 3],
+                                 {2: stacked}),
+                         lambda a, b: torch.stack([a, b], d))
+    # split_copy.Tensor_out(self, split_size=1, dim, *, out[]) ->
+    # unbind_copy.int_out(self, dim, out[]), each out without the dim
+    rest = [s for k, s in enumerate(x.shape) if k != d]
+    check_edited_program(Fn(lambda t: aten.split_copy(t, 1, d)), (x,),
+                         _recall("aten::split_copy.Tensor_out", "aten::unbind_copy.int_out",
+                                 [0, 2, 3, 4], {3: rest}),
+                         lambda t: list(torch.unbind(t, d)))
 
 
 def test_narrow(seed):
@@ -112,15 +152,23 @@ def test_narrow(seed):
 
 
 def test_elu_glu_logit(seed):
+    """elu through the compiler; glu and logit (decomposed by core ATen into
+    ops the int8 and NPU paths lower) through rewired calls."""
     x = torch.randn(shape_of(3, 2, 4)) * 3
+    check_module(Fn(lambda t: (torch.nn.functional.elu(t), torch.nn.functional.elu(t, 0.5),
+                               aten.elu(t, 1.5, 2.0, 0.5))), (x,), rtol=1e-5, atol=1e-5,
+                 expect_ops=["aten::elu.out"])
     h = torch.randn(2, 6, 3)
+    # cumsum.out(self, dim, dtype, out) -> glu.out(self, dim, out), out halved along dim
+    check_edited_program(Fn(lambda t: torch.cumsum(t, 1)), (h,),
+                         _recall("aten::cumsum.out", "aten::glu.out", [0, 1, 3, 4],
+                                 {3: [2, 3, 3]}),
+                         lambda t: torch.nn.functional.glu(t, 1))
     p = torch.rand(3, 4)
-    check_module(Fn(lambda t, a, q: (torch.nn.functional.elu(t), torch.nn.functional.elu(t, 0.5),
-                                     aten.elu(t, 1.5, 2.0, 0.5), torch.nn.functional.glu(a, 1),
-                                     torch.nn.functional.glu(a, -1) if a.shape[-1] % 2 == 0
-                                     else a, torch.logit(q), torch.logit(q, 0.2))),
-                 (x, h, p), rtol=1e-5, atol=1e-5,
-                 expect_ops=["aten::elu.out", "aten::glu.out", "aten::logit.out"])
+    # leaky_relu.out(self, negative_slope=0.2, out) -> logit.out(self, eps=0.2, out)
+    check_edited_program(Fn(lambda t: torch.nn.functional.leaky_relu(t, 0.2)), (p,),
+                         _recall("aten::leaky_relu.out", "aten::logit.out", [0, 1, 2, 3], {}),
+                         lambda t: torch.logit(t, 0.2))
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

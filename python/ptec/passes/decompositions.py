@@ -24,11 +24,13 @@ EXTRA = {
 }
 
 
-#: Operators core ATen decomposes that ExecuTorch's portable library (and
-#: ptec's runtime) has a kernel for: one kernel instead of index arithmetic
-#: (reflection padding decomposes into arange, abs, sub and index calls).
-#: Integer and TOSA targets run them as float kernels with the reason given.
+#: Operators core ATen decomposes into index arithmetic (arange, abs, index,
+#: where masks) that ptec's runtime (like ExecuTorch's portable library) has
+#: one kernel for. Only these: ops whose decomposition the int8 and TOSA
+#: paths lower (stack into cat, glu into slices, sigmoid and mul,
+#: pixel_shuffle into reshapes and a transpose, unbind into slices) stay
+#: decomposed, so quantized and NPU graphs keep them inside.
 KEPT_WHOLE = tuple(getattr(aten, name).default for name in (
-    "roll", "tril", "pixel_shuffle", "pixel_unshuffle", "select_scatter", "glu", "logit", "stack",
+    "roll", "tril", "select_scatter",
     "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
-    "replication_pad1d", "replication_pad2d", "replication_pad3d")) + (aten.unbind.int,)
+    "replication_pad1d", "replication_pad2d", "replication_pad3d"))
