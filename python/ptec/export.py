@@ -22,6 +22,7 @@ from .passes.decompositions import EXTRA as EXTRA_DECOMPOSITIONS
 from .passes.decompositions import KEPT_WHOLE as KEPT_WHOLE_KERNELS
 from .passes.fake import fake_of
 from .passes.state_in_place import write_state_in_place
+from .passes.tied_weights import share_tied_transposes
 from .state import add_write_backs, mark_state
 
 
@@ -106,6 +107,7 @@ def constants_to_attributes(ep: ExportedProgram,
         node.replace_all_uses_with(getter)
         gm.graph.erase_node(node)
     _write_back_mutations(gm, signature)
+    share_tied_transposes(gm)
     gm.graph.lint()
     gm.recompile()
     return gm

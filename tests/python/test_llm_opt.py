@@ -89,11 +89,10 @@ def test_program_layout():
                  and v.val.allocation_info.memory_id == STATE_MEMORY_ID]
         assert len(state) == 2 * TINY.num_hidden_layers
         assert plan.non_const_buffer_sizes[2] == 2 * TINY.num_hidden_layers * cache
-    # Weights are stored once for both methods (the tied LM head's transposed
-    # copy is the one extra: the embedding table and the head's [64, 512] matrix).
-    params = sum(p.numel() * 4 for p in _model().parameters())
-    head = TINY.vocab_size * TINY.hidden_size * 4
-    assert compiled.constant_bytes <= params + head + 4096, (compiled.constant_bytes, params)
+    # Weights are stored once for both methods, and the tied LM head reads the
+    # embedding table itself (passes/tied_weights.py), not a transposed copy.
+    params = sum(p.numel() * 4 for p in _model().parameters())  # the tied weight once
+    assert compiled.constant_bytes <= params, (compiled.constant_bytes, params)
 
 
 def test_decode_runs_under_asan(tmp_path):
