@@ -6,6 +6,7 @@ same module run N times in PyTorch eager; `reset` starts over; two methods
 compiled together share the state; ExecuTorch's runtime runs ptec's stateful
 files with the same results (docs/llm.md).
 """
+import pytest
 import torch
 
 import ptec
@@ -170,3 +171,40 @@ def test_cache_write_is_in_place():
     ring = plan.values[call.args[0]].val
     assert call.args[0] == call.args[4]  # self is out
     assert ring.allocation_info.memory_id == STATE_MEMORY_ID and list(ring.sizes) == [4, 3]
+
+
+def test_bad_initial_data_is_refused_by_name():
+    """A mutable buffer whose initial data points past the constants, or whose
+    constant is shorter than the buffer, is refused at load, named."""
+    import dataclasses
+
+    from ptec.pte import serialize_program
+    from ptec.runtime import PtecError
+
+    compiled = ptec.compile(Shift(), (torch.zeros(1, 3),))
+    program, segment = deserialize_program(compiled.buffer)
+    plan = program.execution_plan[0]
+    index = next(i for i, v in enumerate(plan.values)
+                 if getattr(v.val, "allocation_info", None) is not None
+                 and v.val.allocation_info.memory_id == STATE_MEMORY_ID)
+    cases = [(99, "PTEC_STATUS_INDEX_OUT_OF_RANGE", "constant 99 out of range"),
+             (None, "PTEC_STATUS_TRUNCATED", "runs past its data")]
+    for buffer_idx, status, message in cases:
+        bad = dataclasses.replace(plan.values[index].val)
+        if buffer_idx is None:  # a bigger buffer than its initial data
+            bad.sizes = [8, 3]
+            sizes = list(plan.non_const_buffer_sizes)
+            sizes[2] = 4096
+            edited_plan = dataclasses.replace(plan, non_const_buffer_sizes=sizes)
+        else:
+            bad.data_buffer_idx = buffer_idx
+            edited_plan = plan
+        values = list(edited_plan.values)
+        values[index] = dataclasses.replace(values[index], val=bad)
+        edited = dataclasses.replace(program, execution_plan=[
+            dataclasses.replace(edited_plan, values=values)])
+        data = serialize_program(edited, [segment[:program.segments[0].size]])
+        with pytest.raises(PtecError) as info:
+            ptec.load(data)(torch.zeros(1, 3))
+        assert info.value.status == status, str(info.value)
+        assert message in info.value.message, str(info.value)
