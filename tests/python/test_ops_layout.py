@@ -185,3 +185,14 @@ def test_upsample(seed, channels_last):
         F.interpolate(t, size=(5, 9), mode="bilinear", align_corners=True),
         F.interpolate(t, scale_factor=0.5, mode="bilinear"))), (x, i),
         expect_ops=["aten::upsample_nearest2d.vec_out", "aten::upsample_bilinear2d.vec_out"])
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample(seed, mode):
+    x = torch.randn(2, 3, random.randint(2, 5), random.randint(2, 5))
+    grid = torch.rand(2, 4, 3, 2) * 2.4 - 1.2  # some points outside [-1, 1]
+    F = torch.nn.functional
+    check_module(Fn(lambda t, g: tuple(
+        F.grid_sample(t, g, mode=mode, padding_mode=pad, align_corners=align)
+        for pad in ("zeros", "border", "reflection") for align in (False, True))), (x, grid),
+        rtol=1e-4, atol=1e-5, expect_ops=["aten::grid_sampler_2d.out"])
