@@ -2,19 +2,24 @@
  * ptec-generate: greedy text generation with an LLM program (docs/llm.md).
  *
  *   ptec-generate model.pte --prompt 5,17,3 [--steps N] [--eos ID]
- *                 [--prefill NAME] [--decode NAME] [--threads N]
+ *                 [--temperature T] [--top-p P] [--seed S]
+ *                 [--prefill NAME] [--decode NAME]
  *
  * The program has a decode method (default "decode", else "forward") taking
  * (input_ids int64 [1, 1], cache_position int64 [1]) and optionally a prefill
  * method (default "prefill") taking (input_ids [1, T], cache_position [T]);
  * both return logits whose last row is the next token's. The prompt goes
  * through prefill in chunks of T, the rest through decode, then N greedy
- * steps. Planned buffers past the first (the state memory: KV caches) are
+ * steps: greedy (temperature 0, the default), or sampled from
+ * softmax(logits / T) restricted to the smallest set of most likely tokens
+ * whose probability reaches P (top-p), with xorshift64* from the seed
+ * (ptec.llm.program.sample_token is the same in Python). Planned buffers past the first (the state memory: KV caches) are
  * shared by the methods, allocated zeroed. Prints each generated token id as
  * it comes, then prefill and decode tokens/s and the memory used.
  *
  * Exit status: 0 done, 1 usage or file error, 2 a runtime failure (named).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,56 @@
 
 #define MAX_BUFFERS 8
 #define MAX_TOKENS 4096
+#define MAX_VOCAB (1u << 18)
+
+typedef struct sampler {
+  double temperature, top_p;
+  uint64_t state; /* xorshift64* */
+} sampler;
+
+static double uniform(sampler *r) {
+  uint64_t x = r->state;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  r->state = x;
+  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double probs[MAX_VOCAB];
+static uint32_t order[MAX_VOCAB];
+
+/* Most likely first; equal ones by index: one order on every machine. */
+static int by_prob(const void *a, const void *b) {
+  uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+  if (probs[i] != probs[j]) return probs[i] > probs[j] ? -1 : 1;
+  return i < j ? -1 : (i > j);
+}
+
+/* The next token from a logits row: argmax at temperature 0, else top-p sampling. */
+static size_t sample(const float *row, size_t vocab, sampler *r) {
+  size_t best = 0;
+  for (size_t v = 1; v < vocab; v++) {
+    if (row[v] > row[best]) best = v; /* first maximum, as torch.argmax */
+  }
+  if (r->temperature <= 0.0) return best;
+  double total = 0.0;
+  for (size_t v = 0; v < vocab; v++) {
+    probs[v] = exp(((double)row[v] - (double)row[best]) / r->temperature);
+    total += probs[v];
+    order[v] = (uint32_t)v;
+  }
+  qsort(order, vocab, sizeof order[0], by_prob);
+  size_t kept = 0;
+  double mass = 0.0;
+  while (kept < vocab && (kept == 0 || mass < r->top_p * total)) mass += probs[order[kept++]];
+  double target = uniform(r) * mass, run = 0.0;
+  for (size_t k = 0; k < kept; k++) {
+    run += probs[order[k]];
+    if (run > target) return order[k];
+  }
+  return order[kept - 1];
+}
 
 typedef struct llm_method {
   ptec_method m;
@@ -122,9 +177,10 @@ static int init_method(llm *lm, const char *name, llm_method *out) {
   return 0;
 }
 
-/* Runs one call on tokens[0..n) at positions pos.. and returns the argmax of
- * the last logits row in *next. */
-static int step(llm_method *lm, const int64_t *tokens, size_t n, int64_t pos, int64_t *next) {
+/* Runs one call on tokens[0..n) at positions pos.. and points *row at the
+ * last logits row (of *vocab entries). */
+static int step(llm_method *lm, const int64_t *tokens, size_t n, int64_t pos,
+                const float **row, size_t *vocab) {
   int64_t positions[MAX_TOKENS];
   for (size_t k = 0; k < n; k++) positions[k] = pos + (int64_t)k;
   ptec_tensor_view in[2];
@@ -145,17 +201,14 @@ static int step(llm_method *lm, const int64_t *tokens, size_t n, int64_t pos, in
   ptec_tensor_view out;
   s = ptec_method_get_output(&lm->m, 0, &out);
   if (s != PTEC_STATUS_OK) return fail("get_output", s, ptec_method_message(&lm->m));
-  if (out.dtype != PTEC_DTYPE_FLOAT32 || out.rank < 1 || out.sizes[out.rank - 1] < 1) {
-    fprintf(stderr, "ptec-generate: logits must be float32 [..., vocab]\n");
+  if (out.dtype != PTEC_DTYPE_FLOAT32 || out.rank < 1 || out.sizes[out.rank - 1] < 1 ||
+      (size_t)out.sizes[out.rank - 1] > MAX_VOCAB) {
+    fprintf(stderr, "ptec-generate: logits must be float32 [..., vocab], vocab <= %u\n",
+            MAX_VOCAB);
     return 2;
   }
-  size_t vocab = (size_t)out.sizes[out.rank - 1];
-  const float *row = (const float *)out.data + out.nbytes / sizeof(float) - vocab;
-  size_t best = 0;
-  for (size_t v = 1; v < vocab; v++) {
-    if (row[v] > row[best]) best = v; /* first maximum, as torch.argmax */
-  }
-  *next = (int64_t)best;
+  *vocab = (size_t)out.sizes[out.rank - 1];
+  *row = (const float *)out.data + out.nbytes / sizeof(float) - *vocab;
   return 0;
 }
 
@@ -191,11 +244,18 @@ int main(int argc, char **argv) {
   atexit(release);
   const char *path = NULL, *prompt = NULL, *prefill_name = "prefill", *decode_name = "decode";
   long steps = 32, eos = -1;
+  sampler rng = {0.0, 1.0, 0x9E3779B97F4A7C15ULL};
   for (int i = 1; i < argc; i++) {
     bool more = i + 1 < argc;
     if (strcmp(argv[i], "--prompt") == 0 && more) prompt = argv[++i];
     else if (strcmp(argv[i], "--steps") == 0 && more) steps = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--eos") == 0 && more) eos = strtol(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--temperature") == 0 && more) rng.temperature = atof(argv[++i]);
+    else if (strcmp(argv[i], "--top-p") == 0 && more) rng.top_p = atof(argv[++i]);
+    else if (strcmp(argv[i], "--seed") == 0 && more) {
+      unsigned long long seed = strtoull(argv[++i], NULL, 10);
+      rng.state = seed != 0 ? (uint64_t)seed : rng.state; /* xorshift needs a non-zero state */
+    }
     else if (strcmp(argv[i], "--prefill") == 0 && more) prefill_name = argv[++i];
     else if (strcmp(argv[i], "--decode") == 0 && more) decode_name = argv[++i];
     else if (path == NULL && argv[i][0] != '-') path = argv[i];
@@ -203,8 +263,10 @@ int main(int argc, char **argv) {
   }
   static int64_t tokens[MAX_TOKENS];
   size_t n = prompt == NULL ? 0 : parse_ids(prompt, tokens, MAX_TOKENS);
-  if (path == NULL || n == 0 || steps < 0 || (size_t)steps > MAX_TOKENS - n) {
+  if (path == NULL || n == 0 || steps < 0 || (size_t)steps > MAX_TOKENS - n ||
+      !(rng.temperature >= 0.0) || !(rng.top_p > 0.0 && rng.top_p <= 1.0)) {
     fprintf(stderr, "usage: ptec-generate model.pte --prompt ID,ID,... [--steps N] [--eos ID] "
+                    "[--temperature T >= 0] [--top-p P in (0, 1]] [--seed S] "
                     "[--prefill NAME] [--decode NAME]\n");
     return 1;
   }
@@ -231,25 +293,26 @@ int main(int argc, char **argv) {
     return 2;
   }
   uint64_t hz = ptec_platform_ticks_per_second(), t0 = ptec_platform_ticks();
-  size_t pos = 0;
-  int64_t next = 0;
+  size_t pos = 0, vocab = 0;
+  const float *row = NULL;
   while (has_prefill && n - pos >= prefill.prefill_len) {
-    if (step(&prefill, tokens + pos, prefill.prefill_len, (int64_t)pos, &next) != 0) return 2;
+    if (step(&prefill, tokens + pos, prefill.prefill_len, (int64_t)pos, &row, &vocab) != 0) return 2;
     pos += prefill.prefill_len;
   }
   while (pos < n) {
-    if (step(&decode, tokens + pos, 1, (int64_t)pos, &next) != 0) return 2;
+    if (step(&decode, tokens + pos, 1, (int64_t)pos, &row, &vocab) != 0) return 2;
     pos++;
   }
   uint64_t t1 = ptec_platform_ticks();
   long made = 0;
   while (made < steps) {
+    int64_t next = (int64_t)sample(row, vocab, &rng); /* only the rows that choose a token */
     tokens[pos] = next;
     printf("%lld%s", (long long)next, made + 1 < steps ? " " : "");
     fflush(stdout);
     made++;
     if (next == eos || made == steps) break;
-    if (step(&decode, tokens + pos, 1, (int64_t)pos, &next) != 0) return 2;
+    if (step(&decode, tokens + pos, 1, (int64_t)pos, &row, &vocab) != 0) return 2;
     pos++;
   }
   uint64_t t2 = ptec_platform_ticks();

@@ -49,6 +49,10 @@ def test_bad_prompt_is_refused(tmp_path):
     run = subprocess.run([str(binary), str(pte), "--prompt", "1,x"], capture_output=True,
                          text=True)
     assert run.returncode == 1 and "usage" in run.stderr
+    for bad in (["--top-p", "0"], ["--top-p", "1.5"], ["--temperature", "-1"]):
+        run = subprocess.run([str(binary), str(pte), "--prompt", "1", *bad],
+                             capture_output=True, text=True)
+        assert run.returncode == 1 and "usage" in run.stderr, bad
 
 
 def test_python_generate_equals_eager(seed):
@@ -56,3 +60,22 @@ def test_python_generate_equals_eager(seed):
     prompt = _prompt(seed) + _prompt(seed + 1)[:3]
     expected, _ = generate_greedy(model_step(_model()), prompt, 8, PREFILL)
     assert generate(_compiled().buffer, prompt, 8) == expected
+
+
+@pytest.mark.parametrize("build", ["PTEC_RUN", "PTEC_RUN_ASAN"])
+def test_c_sampling_equals_python_sampler(seed, tmp_path, build):
+    """--temperature/--top-p/--seed: the same tokens as ptec.llm.generate's Sampler
+    (same xorshift64* draws, same double arithmetic); top-p near 0 keeps only the
+    most likely token, so it is greedy decoding whatever the temperature."""
+    binary = Path(os.environ[build]).parent / "ptec-generate"
+    pte = tmp_path / "opt.pte"
+    pte.write_bytes(_compiled().buffer)
+    prompt = _prompt(seed)
+    for temperature, top_p in ((1.5, 0.9), (0.7, 1.0)):
+        options = ["--temperature", str(temperature), "--top-p", str(top_p), "--seed", str(seed)]
+        tokens, _ = _generate(binary, pte, prompt, "--steps", "16", *options)
+        assert tokens == generate(_compiled().buffer, prompt, 16, temperature, top_p, seed)
+    expected, _ = generate_greedy(model_step(_model()), prompt, 16, PREFILL)
+    tokens, _ = _generate(binary, pte, prompt, "--steps", "16", "--temperature", "1",
+                          "--top-p", "1e-9", "--seed", str(seed))
+    assert tokens == expected

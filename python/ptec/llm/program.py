@@ -3,6 +3,7 @@ sharing the KV cache, plus ExecuTorch's metadata methods; greedy generation
 over any step function (ptec's program or the eager model)."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -46,11 +47,13 @@ def model_step(model: OPTForCausalLM) -> Step:
     return step
 
 
-def generate_greedy(step: Step, prompt: list[int], new_tokens: int,
-                    prefill_len: int) -> tuple[list[int], list[torch.Tensor]]:
-    """Greedy decoding: the prompt in prefill chunks of `prefill_len` (the rest
-    one token at a time through decode), then `new_tokens` decode steps.
-    Returns the generated tokens and the logits each was chosen from."""
+def generate_greedy(step: Step, prompt: list[int], new_tokens: int, prefill_len: int,
+                    choose: Callable[[torch.Tensor], int] | None = None
+                    ) -> tuple[list[int], list[torch.Tensor]]:
+    """Decoding: the prompt in prefill chunks of `prefill_len` (the rest one
+    token at a time through decode), then `new_tokens` decode steps, each
+    token the argmax (or `choose(logits_row)`, e.g. a Sampler). Returns the
+    generated tokens and the logits each was chosen from."""
     pos, logits = 0, None
     while len(prompt) - pos >= prefill_len:
         chunk = torch.tensor([prompt[pos:pos + prefill_len]])
@@ -61,7 +64,7 @@ def generate_greedy(step: Step, prompt: list[int], new_tokens: int,
         pos += 1
     tokens, chosen = [], []
     for _ in range(new_tokens):
-        token = int(logits[0, -1].argmax())
+        token = int(logits[0, -1].argmax()) if choose is None else choose(logits[0, -1])
         tokens.append(token)
         chosen.append(logits[0, -1].clone())
         if len(tokens) == new_tokens:
@@ -71,10 +74,55 @@ def generate_greedy(step: Step, prompt: list[int], new_tokens: int,
     return tokens, chosen
 
 
-def generate(program, prompt: list[int], new_tokens: int) -> list[int]:
-    """Greedy generation with an LLM program, as ptec-generate does in C:
-    `program` is a path, bytes or a ptec.load(...) result with a `decode` (or
-    `forward`) method of one token and optionally a `prefill` method."""
+MASK64 = (1 << 64) - 1
+DEFAULT_SEED = 0x9E3779B97F4A7C15
+
+
+class Sampler:
+    """ptec-generate's sampler, step for step: argmax at temperature 0, else
+    softmax(logits / T) in double, most likely first (ties by index), the
+    smallest prefix whose mass reaches top_p * total, one xorshift64* draw."""
+
+    def __init__(self, temperature: float = 0.0, top_p: float = 1.0, seed: int = 0):
+        self.temperature, self.top_p = temperature, top_p
+        self.state = seed & MASK64 or DEFAULT_SEED
+
+    def uniform(self) -> float:
+        x = self.state
+        x ^= x >> 12
+        x ^= (x << 25) & MASK64
+        x ^= x >> 27
+        self.state = x
+        return (((x * 0x2545F4914F6CDD1D) & MASK64) >> 11) * (1.0 / 9007199254740992.0)
+
+    def __call__(self, row: torch.Tensor) -> int:
+        values = row.float().tolist()
+        best = max(range(len(values)), key=lambda v: (values[v], -v))
+        if self.temperature <= 0:
+            return best
+        probs = [math.exp((v - values[best]) / self.temperature) for v in values]
+        total = 0.0
+        for q in probs:
+            total += q
+        order = sorted(range(len(probs)), key=lambda v: (-probs[v], v))
+        kept, mass = 0, 0.0
+        while kept < len(order) and (kept == 0 or mass < self.top_p * total):
+            mass += probs[order[kept]]
+            kept += 1
+        target, run = self.uniform() * mass, 0.0
+        for v in order[:kept]:
+            run += probs[v]
+            if run > target:
+                return v
+        return order[kept - 1]
+
+
+def generate(program, prompt: list[int], new_tokens: int, temperature: float = 0.0,
+             top_p: float = 1.0, seed: int = 0) -> list[int]:
+    """Generation with an LLM program, as ptec-generate does in C (the same
+    tokens for the same seed): `program` is a path, bytes or a ptec.load(...)
+    result with a `decode` (or `forward`) method of one token and optionally a
+    `prefill` method."""
     from ..runtime import LoadedProgram, load
 
     if not isinstance(program, LoadedProgram):
@@ -88,5 +136,5 @@ def generate(program, prompt: list[int], new_tokens: int) -> list[int]:
     methods = {"prefill": "prefill", "decode": decode}
     run = program_step(program)
     tokens, _ = generate_greedy(lambda m, ids, pos: run(methods[m], ids, pos), prompt,
-                                new_tokens, prefill_len)
+                                new_tokens, prefill_len, Sampler(temperature, top_p, seed))
     return tokens
