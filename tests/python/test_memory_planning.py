@@ -97,7 +97,9 @@ class _Pools(torch.nn.Module):
         self.bn = torch.nn.BatchNorm2d(8)
 
     def forward(self, x, unused):
-        y = torch.nn.functional.max_pool2d(self.bn(self.conv(x)), 2)
+        # A relu between conv and batch norm keeps the batch norm (with its extra
+        # outputs) from being folded into the conv.
+        y = torch.nn.functional.max_pool2d(self.bn(self.conv(x).relu()), 2)
         return y.relu(), y
 
 
@@ -110,11 +112,11 @@ def test_schedule_plans_every_tensor_with_its_lifetime():
     last = len(schedule.instructions) - 1
     by_name = {(p.key[0].name, p.key[1]): p.lifetime for p in schedule.planned}
     assert by_name[("x", None)].start == 0 and by_name[("unused", None)] == Lifetime(0, 0, 8)
-    conv, bn, pool, relu = schedule.instructions
+    conv, first_relu, bn, pool, relu = schedule.instructions
     # batch norm's save_mean/save_invstd: zero bytes, still planned; pool indices unused.
-    assert by_name[(bn.name, 1)] == by_name[(bn.name, 2)] == Lifetime(1, 1, 0)
-    assert by_name[(pool.name, 1)] == Lifetime(2, 2, 8 * 4 * 4 * 8)
-    assert by_name[(pool.name, 0)] == Lifetime(2, last, 8 * 4 * 4 * 4)  # a graph output
+    assert by_name[(bn.name, 1)] == by_name[(bn.name, 2)] == Lifetime(2, 2, 0)
+    assert by_name[(pool.name, 1)] == Lifetime(3, 3, 8 * 4 * 4 * 8)
+    assert by_name[(pool.name, 0)] == Lifetime(3, last, 8 * 4 * 4 * 4)  # a graph output
     assert by_name[(relu.name, None)].end == last
 
 
