@@ -25,7 +25,7 @@ import ptec  # noqa: E402
 from ptec.pte.file import (delegate_bytes, deserialize_program, segment_bytes,  # noqa: E402
                            serialize_program)
 
-TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy")
+TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy", "bundle")
 
 
 class Conv(torch.nn.Module):
@@ -116,6 +116,24 @@ def _compile_all() -> dict[str, bytes]:
     return out
 
 
+def _bundles() -> dict[str, bytes]:
+    """name -> a bundled program (ptec.bundle) of a model in fp32 and int8 with two cases,
+    the expected outputs from eager (fuzz_bundle: ptec-run --verify's reading)."""
+    out = {}
+    for name in ("conv", "mlp"):
+        cls, shape, make = MODELS[name]
+        torch.manual_seed(1)
+        model = cls().eval()
+        xs = [make(shape) for _ in range(2)]
+        with torch.no_grad():
+            cases = [((x,), (model(x),)) for x in xs]
+        for variant, kw in {"fp32": {}, "int8": dict(quantize=ptec.Int8(
+                calibration=[(x,) for x in xs]))}.items():
+            program = ptec.compile(model, (xs[0],), check_kernels=False, **kw)
+            out[f"{name}_{variant}"] = ptec.bundle(program, cases)
+    return out
+
+
 def _ethosu_cases() -> dict[str, tuple[bytes, bytes]]:
     """The C tests' Ethos-U cases: name -> (blob, program), parsed from their header."""
     text = (ROOT / "tests" / "c" / "data" / "ethosu_programs.h").read_text()
@@ -201,6 +219,8 @@ def main(out_dir: str) -> None:
                     "bool_2d": np.eye(3, dtype=bool), "f16_3d": np.zeros((2, 1, 2), np.float16),
                     "u8_empty": np.zeros((0, 3), np.uint8)}.items():
         write("npy", name, _npy(a))
+    for name, data in _bundles().items():
+        write("bundle", name, data)
     for t in TARGETS:
         files = list((out / t).iterdir())
         print(f"{t}: {len(files)} seeds, {sum(f.stat().st_size for f in files):,} bytes")

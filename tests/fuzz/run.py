@@ -20,12 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy")
+TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy", "bundle")
 # Targets whose inputs are a program plus a payload (fuzz_program.h): room for both.
-EXTRA_FLAGS = {"pte_edit": ["-max_len=262144"], "inputs": ["-max_len=262144"]}
+EXTRA_FLAGS = {"pte_edit": ["-max_len=262144"], "inputs": ["-max_len=262144"],
+               "bundle": ["-max_len=262144"]}
 # In a test run (--runs), targets that execute whole programs per input (20-100 ms under
 # ASan, TOSA delegates the slowest) get fewer runs, to keep `make test` short.
-TEST_RUNS_CAP = {"pte_edit": 1000, "inputs": 300}
+TEST_RUNS_CAP = {"pte_edit": 1000, "inputs": 300, "bundle": 500}
 
 
 def run_target(name: str, args, build: Path, corpus: Path, findings: Path) -> bool:
