@@ -155,4 +155,40 @@ static inline const int32_t *ptec_instruction_args(const ptec_method *m,
 
 static inline size_t ptec_align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
+/* Shared by execute.c, inspect.c and scalar_inputs.c (inline: each object keeps
+ * only what it uses). */
+static inline ptec_status ptec_method_check_ready(const ptec_method *m) {
+  if (m == NULL) return PTEC_STATUS_INVALID_ARGUMENT;
+  return m->initialized ? PTEC_STATUS_OK : PTEC_STATUS_INVALID_STATE;
+}
+
+/* A read from the program failed (it changed since init): its message. */
+static inline ptec_status ptec_method_program_failed(ptec_method *m, ptec_status s) {
+  memcpy(m->message, m->program->message, sizeof m->message);
+  return s;
+}
+
+/* Value `index` (checked) as a tensor; after init, reads cannot fail unless
+ * the program changed. */
+static inline ptec_status ptec_method_value_tensor(const ptec_method *m, uint32_t index,
+                                                   ptec_value *v, ptec_tensor *t) {
+  if (index >= m->num_values) return PTEC_STATUS_INVALID_ARGUMENT;
+  fb_reader r;
+  ptec_method *mm = (ptec_method *)m;
+  ptec_program_reader(m->program, &r);
+  ptec_status s = ptec_value_read(mm, &r, ptec_value_resolve(m, index), v, t, NULL);
+  if (s != PTEC_STATUS_OK) return ptec_method_program_failed(mm, s);
+  return v->tag == PTEC_VALUE_TENSOR ? PTEC_STATUS_OK : PTEC_STATUS_TYPE_MISMATCH;
+}
+
+static inline void ptec_fill_view(const ptec_tensor *t, ptec_tensor_view *out) {
+  memset(out, 0, sizeof *out);
+  out->data = t->data;
+  out->nbytes = t->nbytes;
+  out->dtype = t->dtype;
+  out->rank = t->rank;
+  memcpy(out->sizes, t->sizes, t->rank * sizeof t->sizes[0]);
+  memcpy(out->dim_order, t->dim_order, t->rank);
+}
+
 #endif
