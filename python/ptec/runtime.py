@@ -226,6 +226,15 @@ def _configure_npu(npu: tuple) -> None:
     _NPU_CONFIGURED = npu
 
 
+def _release_npu() -> None:
+    """Releases the simulated Ethos-U if an earlier program configured it: a program
+    loaded for the host then has no Ethos-U driver, as on a host without an NPU."""
+    global _NPU_CONFIGURED
+    if _NPU_CONFIGURED is not None:
+        library().ptec_host_npu_release()
+        _NPU_CONFIGURED = None
+
+
 def _npu_stats() -> dict:
     lib = library()
     raw = (ctypes.c_uint64 * NPU_STATS)()
@@ -338,6 +347,8 @@ class _Method:
         if npu is not None:
             _configure_npu(npu)
             lib.ptec_host_npu_reset_stats()
+        else:
+            _release_npu()  # a host program sees no NPU, whatever ran before it
         recorder = None
         if profile:
             recorder = etdump.Recorder(lib, self.requirements.num_instructions)

@@ -20,6 +20,7 @@ than `jump_db` below the layer before it.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+
+from .etdump import call_with_pointers
 
 #: Defaults of "where does the error jump": a float program should match eager
 #: to rounding (well above 60 dB); an integer program its fake-quantized model
@@ -143,17 +146,17 @@ def capture_runtime(pte: bytes, instructions, inputs: Sequence[torch.Tensor],
 
     hook = _HOOK(on_instruction)
     delegate_hook = _DELEGATE_HOOK(on_delegate_op)
-    lib.ptec_method_set_delegate_hook.restype = ctypes.c_int
-    lib.ptec_method_set_delegate_hook.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
-                                                  ctypes.c_void_p]
-    lib.ptec_method_set_hook(m._h, ctypes.cast(hook, ctypes.c_void_p), None)
+    set_hook = functools.partial(call_with_pointers, lib, "ptec_method_set_hook", m._h)
+    set_delegate_hook = functools.partial(call_with_pointers, lib,
+                                          "ptec_method_set_delegate_hook", m._h)
+    set_hook(ctypes.cast(hook, ctypes.c_void_p), None)
     if inside is not None:
-        lib.ptec_method_set_delegate_hook(m._h, ctypes.cast(delegate_hook, ctypes.c_void_p), None)
+        set_delegate_hook(ctypes.cast(delegate_hook, ctypes.c_void_p), None)
     try:
         m.run(list(inputs))
     finally:
-        lib.ptec_method_set_hook(m._h, None, None)
-        lib.ptec_method_set_delegate_hook(m._h, None, None)
+        set_hook(None, None)
+        set_delegate_hook(None, None)
     if failures:
         raise RuntimeError("; ".join(failures))
     return captured

@@ -57,6 +57,14 @@ class Profile:
         return "\n".join(rows)
 
 
+def call_with_pointers(lib: ctypes.CDLL, name: str, *args) -> int:
+    """Calls `name` with every argument passed as a pointer, through a prototype of
+    its own: the shared CDLL's argtypes may have been set differently elsewhere (a
+    test installs a typed hook with ptec_method_set_hook)."""
+    prototype = ctypes.CFUNCTYPE(ctypes.c_int, *([ctypes.c_void_p] * len(args)))
+    return prototype((name, lib))(*args)
+
+
 def declare(lib: ctypes.CDLL) -> None:
     p, sz = ctypes.c_void_p, ctypes.c_size_t
     signatures = {
@@ -67,7 +75,6 @@ def declare(lib: ctypes.CDLL) -> None:
         "ptec_etdump_end_run": (None, [p]),
         "ptec_etdump_bound": (sz, [p]),
         "ptec_etdump_write": (ctypes.c_int, [p, p, sz, ctypes.POINTER(p), ctypes.POINTER(sz)]),
-        "ptec_method_set_hook": (ctypes.c_int, [p, p, p]),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
@@ -92,13 +99,13 @@ class Recorder:
 
     def attach(self, method: int) -> None:
         hook = ctypes.cast(self._lib.ptec_etdump_on_instruction, ctypes.c_void_p)
-        self._lib.ptec_method_set_hook(method, hook, self._ptr)
+        call_with_pointers(self._lib, "ptec_method_set_hook", method, hook, self._ptr)
         self._lib.ptec_etdump_begin_run(self._ptr)
 
     def detach(self, method: int) -> Profile:
         lib = self._lib
         lib.ptec_etdump_end_run(self._ptr)
-        lib.ptec_method_set_hook(method, None, None)
+        call_with_pointers(lib, "ptec_method_set_hook", method, None, None)
         capacity = lib.ptec_etdump_bound(self._ptr)
         buffer = ctypes.create_string_buffer(capacity)
         data, size = ctypes.c_void_p(), ctypes.c_size_t()
