@@ -481,6 +481,18 @@ def test_u85_int16_table(seed, accelerator, kind, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+@pytest.mark.parametrize("accelerator", ["ethos-u55-64", "ethos-u55-128", "ethos-u65-256"])
+@pytest.mark.parametrize("kind", ["tanh", "sigmoid", "random"])
+def test_u55_int16_table(seed, accelerator, kind, tmp_path):
+    """U55/U65 int16 TABLE: Vela writes three 16-bit LUT passes (TABLE_0 with an int16
+    OFM: the fraction x & 127, the slope, the base) and combines them as base * 128 +
+    slope * fraction with two MULs and an ADD."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = table16_graph(rng, kind)
+        check(g, inputs, accelerator, tmp_path)
+
+
 def sliced_heads_matmul_graph(t, h, d):
     """Attention scores from one fused qkv tensor: x int8 [1, T, 3*H*D] -> RESHAPE
     [1, T, 3, H, D] -> TRANSPOSE [3, 1, H, T, D] -> SLICE q and k -> RESHAPE [H, T, D]
@@ -918,14 +930,44 @@ def test_u85_malformed_named(tmp_path):
     assert status == STATUS["register_range"] and "chaining buffer" in log, log
 
 
-@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256", "ethos-u85-512"])
-def test_mutated_streams_do_not_crash(seed, accelerator, tmp_path):
+def test_u55_int16_lut_malformed(tmp_path):
+    """A 16-bit LUT fills the LUT memory, so it can only be table 0; an int32 OFM
+    through a LUT is valid but not simulated."""
+    g, inputs = table16_graph(np.random.default_rng(4), "random")
+    out = vela(g.serialize(), "ethos-u55-128")
+    scratch = bytearray(out.scratch_size)
+    io = out.inputs[0]
+    scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
+    cmd = words(out.cmd_data)
+    run = lambda c=None: run_case(out, bytes(scratch), tmp_path, c)
+    assert run()[0] == STATUS["ok"]
+    i = find_cmd(cmd, 293)  # the first ACTIVATION: TABLE_0 of a 16-bit LUT pass
+    assert cmd[i] >> 16 == 16, hex(cmd[i])
+    bad = cmd.copy()
+    bad[i] = (bad[i] & 0xffff) | 17 << 16
+    status, log = run(bad)
+    assert status == STATUS["register_range"] and "16-bit LUT in table 1" in log, log
+    bad = cmd.copy()
+    j = find_cmd(cmd, 276)  # the first OFM_PRECISION: B16 -> B32
+    bad[j] = (bad[j] & ~np.uint32(6 << 16)) | np.uint32(2 << 17)
+    status, log = run(bad)
+    assert status == STATUS["not_simulated"] and "4-byte OFM" in log, log
+
+
+GRAPHS = {"cnn": cnn_graph, "conv": lambda rng: conv_graph(rng, big=True),
+          "table16": lambda rng: table16_graph(rng, "random")}
+
+
+@pytest.mark.parametrize("accelerator,graph,runs", [
+    ("ethos-u55-128", "cnn", 200), ("ethos-u85-256", "cnn", 200), ("ethos-u85-512", "conv", 200),
+    ("ethos-u55-128", "table16", 60)])  # three 16-bit LUT passes, MULs and an ADD
+def test_mutated_streams_do_not_crash(seed, accelerator, graph, runs, tmp_path):
     """Seeded bit flips in a real command stream and its weights, run by the
     sanitizer build: every run ends with a status, none reads or writes out of
     bounds."""
     tool("asan")
     rng = np.random.default_rng(seed)
-    g, inputs = cnn_graph(rng) if accelerator != "ethos-u85-512" else conv_graph(rng, big=True)
+    g, inputs = GRAPHS[graph](rng)
     out = vela(g.serialize(), accelerator)
     scratch = bytearray(out.scratch_size)
     io = out.inputs[0]
@@ -934,7 +976,7 @@ def test_mutated_streams_do_not_crash(seed, accelerator, tmp_path):
     first = stream_start(cmd)
     env = dict(os.environ, ASAN_OPTIONS="exitcode=120", UBSAN_OPTIONS="exitcode=121")
     seen = set()
-    for k in range(200):
+    for k in range(runs):
         bad, weights = cmd.copy(), bytearray(out.weight_data)
         for _ in range(int(rng.integers(1, 4))):
             if rng.random() < 0.8:

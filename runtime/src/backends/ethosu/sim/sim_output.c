@@ -180,6 +180,21 @@ static int64_t u85_lut16(const ethosu_sim *sim, int64_t v) {
   return base * 128 + slope * frac;
 }
 
+/* U55/U65 16-bit LUT (TABLE_0 with a 16-bit OFM): the 2 KiB at the top of
+ * SHRAM hold 512 32-bit entries, slope (int16) high and base (int16) low, as
+ * Vela's create_lut_int16_op packs them; the clamped value's offset from the
+ * type's minimum picks entry u >> 7 and the result is base + ((slope * (u &
+ * 127) + 64) >> 7), the interpolation of TFLite's int16 LUT reference. Vela
+ * lowers TOSA's int16 TABLE (int32 out) to three such LUTs whose slopes are 0
+ * or 128, where any rounding of the low 7 bits gives the same result; the +64
+ * for other slopes is an assumption. */
+static int64_t u55_lut16(const ethosu_sim *sim, uint32_t u) {
+  const uint8_t *e = sim->shram + sim->shram_bytes - 2048 + (size_t)(u >> 7) * 4;
+  int64_t base = sim_sext16((uint32_t)e[0] | (uint32_t)e[1] << 8);
+  int64_t slope = sim_sext16((uint32_t)e[2] | (uint32_t)e[3] << 8);
+  return base + asr64(slope * (int64_t)(u & 127) + 64, 7);
+}
+
 static int64_t u85_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v) {
   const ethosu_sim_regs *r = &sim->r;
   uint32_t fn = r->activation & 31, table = (r->activation >> 5) & 7;
@@ -224,8 +239,12 @@ ethosu_sim_status sim_check_activation(ethosu_sim *sim, const sim_fmap *ofm) {
   SIM_CHECK(sim, fn >= 16 && fn <= 23, fn == 3 || fn == 4 ? ETHOSU_SIM_ERR_NOT_IMPLEMENTED
                                                           : ETHOSU_SIM_ERR_REGISTER_RANGE,
             "activation function %u (TANH/SIGMOID are for int16)", fn);
-  SIM_CHECK(sim, ofm->elem_size == 1 || clip == 2 || clip == 3, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "LUT activation with a %u-byte OFM (int16 LUTs)", ofm->elem_size);
+  if (clip == 2 || clip == 3 || (clip == 0 && ofm->elem_size == 1)) return ETHOSU_SIM_OK; /* 8-bit */
+  SIM_CHECK(sim, ofm->elem_size == 2, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "LUT activation with a %u-byte OFM and clip range %u", ofm->elem_size, clip);
+  /* A 16-bit LUT's 512 entries of 4 bytes fill the LUT memory: only table 0. */
+  SIM_CHECK(sim, fn == 16, ETHOSU_SIM_ERR_REGISTER_RANGE,
+            "16-bit LUT in table %u (its 512 entries fill the 2 KiB LUT memory)", fn - 16);
   return ETHOSU_SIM_OK;
 }
 
@@ -255,6 +274,7 @@ int64_t sim_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v) {
   }
   if (v < lo) v = lo;
   if (v > hi) v = hi;
+  if (fn >= 16 && hi - lo > 255) return u55_lut16(sim, (uint32_t)(v - lo));
   if (fn >= 16) {
     /* 8-bit LUT: 256 entries per slot, slots at the top 2 KiB of SHRAM. */
     uint32_t slot = sim->shram_bytes - 2048 + (fn - 16) * 256;
