@@ -27,6 +27,8 @@ import pytest
 import torch
 
 from ptec.llm import attention as llm_attention
+from ptec.cpu import pack_weights
+from ptec.llm import quant_ops as llm_quant_ops
 from ptec.quant import ops as ptec_ops
 
 RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "src"
@@ -55,7 +57,7 @@ HAND_SIGNATURES = {
 #: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their
 #: schemas, registered with torch by the compiler (ptec.quant.ops, the single
 #: source). Semantics: each op_*.c file there.
-PTEC_SCHEMAS = ptec_ops.OUT_SCHEMAS + [llm_attention.OUT_SCHEMA]
+PTEC_SCHEMAS = ptec_ops.OUT_SCHEMAS + [llm_attention.OUT_SCHEMA, pack_weights.OUT_SCHEMA] + llm_quant_ops.OUT_SCHEMAS
 
 #: Enum types are serialised as Int (pte-format.md 1.3).
 ENUM_TYPES = {"ScalarType", "MemoryFormat", "Layout"}

@@ -1,0 +1,131 @@
+/*
+ * Weight-quantized linear layers and embeddings for language models
+ * (python/ptec/llm/quantize.py, docs/llm.md "Weight quantization"):
+ *
+ *   ptec::linear_int8w   fp32 x, int8 weights [N, K], one fp32 scale per output
+ *                        channel: out = (x . w[n]) * s[n] + b[n]
+ *   ptec::linear_8da4w   ExecuTorch's "8da4w": each row of x quantized at run time
+ *                        to asymmetric int8 (its own scale and zero point), weights
+ *                        symmetric int4 in groups of 32 input channels with an fp32
+ *                        scale per group
+ *   ptec::embedding_int8 / embedding_4w  the same weight formats, dequantized on gather
+ *
+ * int4 packing (two per byte, a group of 32 weights in 16 bytes): byte j of a
+ * group holds weight j in its low nibble and weight j + 16 in its high nibble,
+ * each stored as w + 8 (0..15). Unpacking 16 bytes then gives the group's two
+ * halves in order, with no interleaving (what a SIMD unpack wants).
+ *
+ * 8da4w arithmetic, the same in every variant (reference: op_linear_8da4w.c,
+ * AVX2: x86/gemv_8da4w_avx2.c), so results are equal bit for bit:
+ *   lo = min(min(x), 0), hi = max(max(x), 0), xs = (hi - lo) / 255 (1 if 0),
+ *   zp = clamp(rint(-128 - lo / xs), -128, 127),
+ *   q_k = clamp(rint(x_k / xs) + zp, -128, 127), d_k = q_k - zp (int16),
+ *   idot[g] = sum over the group of d_k * w_k            (int32, exact)
+ *   acc = 0; for g in order: acc = acc + (float)idot[g] * ws[n][g]
+ *   out = acc * xs (+ b[n])
+ * Every float step is one IEEE operation (the build uses -ffp-contract=off),
+ * rint rounds half to even as torch.round does.
+ */
+#ifndef PTEC_KERNELS_LLM_LLM_QUANT_H
+#define PTEC_KERNELS_LLM_LLM_QUANT_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernels/isa.h"
+
+#define PTEC_LLM_GROUP 32
+/* Activations are quantized CHUNK values at a time into a stack buffer (the
+ * core has no heap and kernels no scratch): 1 KB of int16. A multiple of the
+ * group. The output row holds each output's running sum between chunks. */
+#define PTEC_LLM_CHUNK 512
+
+/* int8 weight-only: x [M, K] fp32, w [N, K] int8, scales [N], bias [N] or NULL. */
+typedef struct ptec_llm_int8w {
+  const float *x;
+  const int8_t *w;
+  const float *scales;
+  const float *bias;
+  float *out; /* [M, N] */
+  int64_t M, N, K;
+} ptec_llm_int8w;
+
+/* 8da4w: x [M, K] fp32, w [N, K / 2] packed int4, scales [N, K / 32]. */
+typedef struct ptec_llm_8da4w {
+  const float *x;
+  const uint8_t *w;
+  const float *scales;
+  const float *bias;
+  float *out;
+  int64_t M, N, K;
+} ptec_llm_8da4w;
+
+/* A row's dynamic quantization parameters. */
+typedef struct ptec_llm_act_q {
+  float scale;
+  float zp; /* an integer in [-128, 127], kept as float for the rounding step */
+} ptec_llm_act_q;
+
+/* Clamps to [lo, hi]; NaN goes to lo, so the int conversion after is defined. */
+static inline float ptec_llm_clampf(float v, float lo, float hi) {
+  if (!(v > lo)) return lo;
+  return v > hi ? hi : v;
+}
+
+static inline ptec_llm_act_q ptec_llm_act_params(const float *x, int64_t K) {
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t k = 0; k < K; k++) {
+    if (x[k] < lo) lo = x[k];
+    if (x[k] > hi) hi = x[k];
+  }
+  ptec_llm_act_q q;
+  q.scale = (hi - lo) / 255.0f;
+  if (!(q.scale > 0.0f) || !isfinite(q.scale)) q.scale = 1.0f; /* all zeros or inf */
+  q.zp = ptec_llm_clampf(rintf(-128.0f - lo / q.scale), -128.0f, 127.0f);
+  return q;
+}
+
+/* d = q - zp for n values of x (the zero point folded in: -255..255). */
+static inline void ptec_llm_act_quantize(const float *x, int64_t n, ptec_llm_act_q q,
+                                         int16_t *d) {
+  for (int64_t k = 0; k < n; k++) {
+    float v = ptec_llm_clampf(rintf(x[k] / q.scale) + q.zp, -128.0f, 127.0f);
+    d[k] = (int16_t)((int32_t)v - (int32_t)q.zp);
+  }
+}
+
+/* One output's running sum over the groups of a chunk: `w` is the output's
+ * packed row at the chunk's first group, `s` its scales from that group. */
+static inline float ptec_llm_8da4w_chunk(const uint8_t *w, const float *s, const int16_t *d,
+                                         int64_t groups, float acc) {
+  for (int64_t g = 0; g < groups; g++) {
+    const uint8_t *b = w + g * (PTEC_LLM_GROUP / 2);
+    const int16_t *dg = d + g * PTEC_LLM_GROUP;
+    int32_t dot = 0;
+    for (int j = 0; j < PTEC_LLM_GROUP / 2; j++) {
+      dot += (int32_t)dg[j] * ((b[j] & 15) - 8);
+      dot += (int32_t)dg[j + PTEC_LLM_GROUP / 2] * ((b[j] >> 4) - 8);
+    }
+    float p = (float)dot * s[g];
+    acc = acc + p;
+  }
+  return acc;
+}
+
+/* out = acc * xs (+ b): the last step of every 8da4w output. */
+static inline float ptec_llm_8da4w_finish(float acc, float xs, const float *bias, int64_t n) {
+  float v = acc * xs;
+  return bias != NULL ? v + bias[n] : v;
+}
+
+void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p);
+void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p);
+
+#if PTEC_KERNELS_X86
+/* x86-64 AVX2 + FMA (kernels/x86/gemv_*_avx2.c), run only when ptec_x86_has_avx2_fma(). */
+void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p);
+void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p);
+#endif
+
+#endif /* PTEC_KERNELS_LLM_LLM_QUANT_H */

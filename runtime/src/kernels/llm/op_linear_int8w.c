@@ -1,0 +1,45 @@
+/* ptec::linear_int8w.out(Tensor x, Tensor weight, Tensor scales, Tensor? bias, *,
+ *   Tensor(a!) out): int8 weight-only linear (llm_quant.h). x [..., K] fp32,
+ * weight [N, K] int8, scales [N] fp32 (one per output channel), bias [N] or None.
+ * out[m, n] = (sum_k x[m, k] * w[n, k]) * s[n] + b[n]. The dot is in fp32; the
+ * AVX2 variant sums in eight lanes with FMA, so the two differ by rounding
+ * (tests/python/test_llm_quant.py states the tolerance). */
+#include "kernels/llm/llm_checks.h"
+#include "kernels/llm/llm_quant.h"
+#include "kernels/ops_decl.h"
+#include "kernels/portable/common.h"
+#if PTEC_KERNELS_X86
+#include "kernels/x86/cpu_features.h"
+#endif
+
+void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p) {
+  for (int64_t m = 0; m < p->M; m++) {
+    const float *x = p->x + m * p->K;
+    for (int64_t n = 0; n < p->N; n++) {
+      const int8_t *w = p->w + n * p->K;
+      float acc = 0.0f;
+      for (int64_t k = 0; k < p->K; k++) acc += x[k] * (float)w[k];
+      float v = acc * p->scales[n];
+      p->out[m * p->N + n] = p->bias != NULL ? v + p->bias[n] : v;
+    }
+  }
+}
+
+ptec_status ptec_kernel_linear_int8w_out(ptec_kernel_context *ctx) {
+  const ptec_tensor *x = ptec_arg_tensor(ctx, 0), *w = ptec_arg_tensor(ctx, 1);
+  const ptec_tensor *s = ptec_arg_tensor(ctx, 2), *b = ptec_arg_opt_tensor(ctx, 3);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 4);
+  int64_t M = 0;
+  int64_t K = x->rank >= 1 ? x->sizes[x->rank - 1] : 0;
+  PTEC_TRY(ptec_llm_check_linear(ctx, x, w, PTEC_DTYPE_INT8, K, s, 0, b, out, &M));
+  ptec_llm_int8w p = {x->data, w->data, s->data, b != NULL ? b->data : NULL,
+                      out->data, M, w->sizes[0], K};
+#if PTEC_KERNELS_X86
+  if (ptec_x86_has_avx2_fma()) {
+    ptec_llm_linear_int8w_avx2(&p);
+    return PTEC_STATUS_OK;
+  }
+#endif
+  ptec_llm_linear_int8w_ref(&p);
+  return PTEC_STATUS_OK;
+}

@@ -1,0 +1,97 @@
+/*
+ * AVX2 variant of ptec::linear_8da4w (kernels/llm/op_linear_8da4w.c), equal to
+ * the reference bit for bit (llm_quant.h: the integer group dots are exact,
+ * the float steps are the same IEEE operations in the same order per output).
+ *
+ * Eight outputs at a time: for each group of 32 input channels, the eight
+ * weight rows' 16 packed bytes are split into nibbles (0..15, no interleave:
+ * llm_quant.h's packing), widened to int16 and multiplied with the chunk's
+ * centred activations d = q - zp (int16) by VPMADDWD; a horizontal-add tree
+ * turns the eight rows' lane sums into one vector of eight group dots. The
+ * nibble offset 8 comes off once per group as 8 * sum(d) (the same integer:
+ * sum d * (u - 8) = sum d * u - 8 * sum d). Then acc += (float)dot * scale for
+ * the eight outputs at once, as the reference does for each.
+ */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_X86
+#include <immintrin.h>
+
+#include "kernels/llm/llm_quant.h"
+
+/* The lane sums of v[0..7] (8 x int32 each) as one vector: element j = sum of v[j]. */
+static __m256i hsum8(const __m256i v[8]) {
+  __m256i s01 = _mm256_hadd_epi32(v[0], v[1]), s23 = _mm256_hadd_epi32(v[2], v[3]);
+  __m256i s45 = _mm256_hadd_epi32(v[4], v[5]), s67 = _mm256_hadd_epi32(v[6], v[7]);
+  __m256i t0 = _mm256_hadd_epi32(s01, s23), t1 = _mm256_hadd_epi32(s45, s67);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20),
+                          _mm256_permute2x128_si256(t0, t1, 0x31));
+}
+
+/* One row's 32 weights (16 packed bytes at b) times d[0..31]: 8 int32 lanes. */
+static __m256i group_dot(const uint8_t *b, __m256i d0, __m256i d1) {
+  const __m128i low = _mm_set1_epi8(15);
+  __m128i raw = _mm_loadu_si128((const __m128i *)b);
+  __m256i lo = _mm256_cvtepu8_epi16(_mm_and_si128(raw, low));
+  __m256i hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), low));
+  return _mm256_add_epi32(_mm256_madd_epi16(lo, d0), _mm256_madd_epi16(hi, d1));
+}
+
+/* Outputs n..n+7 over one chunk of `groups` groups starting at group g0. */
+static void eight_outputs(const ptec_llm_8da4w *p, int64_t n, int64_t g0, int64_t groups,
+                          const int16_t *d, const int32_t *dsum, float *out) {
+  const int64_t G = p->K / PTEC_LLM_GROUP, row = p->K / 2;
+  const uint8_t *w = p->w + n * row + g0 * (PTEC_LLM_GROUP / 2);
+  const float *s = p->scales + n * G + g0;
+  const __m256i sidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                          _mm256_set1_epi32((int32_t)G));
+  __m256 acc = _mm256_loadu_ps(out + n);
+  for (int64_t g = 0; g < groups; g++) {
+    __m256i d0 = _mm256_loadu_si256((const __m256i *)(d + g * PTEC_LLM_GROUP));
+    __m256i d1 = _mm256_loadu_si256((const __m256i *)(d + g * PTEC_LLM_GROUP + 16));
+    const uint8_t *b = w + g * (PTEC_LLM_GROUP / 2);
+    __m256i v[8];
+    for (int j = 0; j < 8; j++) v[j] = group_dot(b + j * row, d0, d1);
+    __m256i dot = _mm256_sub_epi32(hsum8(v), _mm256_set1_epi32(8 * dsum[g]));
+    __m256 scale = _mm256_i32gather_ps(s + g, sidx, 4);
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(dot), scale));
+  }
+  _mm256_storeu_ps(out + n, acc);
+}
+
+void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p) {
+  int16_t d[PTEC_LLM_CHUNK];
+  int32_t dsum[PTEC_LLM_CHUNK / PTEC_LLM_GROUP];
+  const int64_t G = p->K / PTEC_LLM_GROUP, N = p->N;
+  for (int64_t m = 0; m < p->M; m++) {
+    const float *x = p->x + m * p->K;
+    float *out = p->out + m * N;
+    ptec_llm_act_q q = ptec_llm_act_params(x, p->K);
+    for (int64_t n = 0; n < N; n++) out[n] = 0.0f;
+    for (int64_t k0 = 0; k0 < p->K; k0 += PTEC_LLM_CHUNK) {
+      int64_t len = p->K - k0 < PTEC_LLM_CHUNK ? p->K - k0 : PTEC_LLM_CHUNK;
+      int64_t groups = len / PTEC_LLM_GROUP, g0 = k0 / PTEC_LLM_GROUP;
+      ptec_llm_act_quantize(x + k0, len, q, d);
+      for (int64_t g = 0; g < groups; g++) {
+        int32_t t = 0;
+        for (int j = 0; j < PTEC_LLM_GROUP; j++) t += d[g * PTEC_LLM_GROUP + j];
+        dsum[g] = t;
+      }
+      int64_t n = 0;
+      for (; n + 8 <= N; n += 8) eight_outputs(p, n, g0, groups, d, dsum, out);
+      for (; n < N; n++)  /* the last few outputs: the reference's own loop */
+        out[n] = ptec_llm_8da4w_chunk(p->w + n * (p->K / 2) + k0 / 2, p->scales + n * G + g0,
+                                      d, groups, out[n]);
+    }
+    int64_t n = 0;
+    __m256 xs = _mm256_set1_ps(q.scale);
+    for (; n + 8 <= N; n += 8) {
+      __m256 v = _mm256_mul_ps(_mm256_loadu_ps(out + n), xs);
+      if (p->bias != NULL) v = _mm256_add_ps(v, _mm256_loadu_ps(p->bias + n));
+      _mm256_storeu_ps(out + n, v);
+    }
+    for (; n < N; n++) out[n] = ptec_llm_8da4w_finish(out[n], q.scale, p->bias, n);
+  }
+}
+
+#endif /* PTEC_KERNELS_X86 */
