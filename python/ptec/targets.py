@@ -70,8 +70,17 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
     select_out_variants,
 )
 
+def _host_passes() -> tuple[GraphPass, ...]:
+    """The portable passes, with int8 convolution weights packed for the host's
+    CPU before the out variants (ptec.cpu.pack_weights: only on an x86-64 CPU
+    with AVX-512 VNNI, or when PTEC_PACK_WEIGHTS=1)."""
+    from .cpu import pack_conv_weights
+
+    return PORTABLE_PASSES[:-1] + (pack_conv_weights, PORTABLE_PASSES[-1])
+
+
 TARGETS: dict[str, Target] = {
-    "host": Target(name="host", isa_features=(), memories=None, passes=PORTABLE_PASSES),
+    "host": Target(name="host", isa_features=(), memories=None, passes=_host_passes()),
 }
 
 
@@ -102,7 +111,7 @@ def _cortex_m(name: str, isa_features: tuple[str, ...]) -> Target:
     board = get_board(board_for_cpu(name))
     memories = tuple(Memory(r.name, r.size, r.role, r.base) for r in board.regions)
     return Target(name=name, isa_features=isa_features, memories=memories,
-                  passes=TARGETS["host"].passes, board=board.name)
+                  passes=PORTABLE_PASSES, board=board.name)
 
 
 TARGETS["cortex-m55"] = _cortex_m("cortex-m55", ("armv8.1-m", "mve", "mve.fp", "dsp", "fp64"))

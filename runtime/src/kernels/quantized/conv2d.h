@@ -65,4 +65,48 @@ static inline bool ptec_qconv_is_depthwise(const ptec_qconv *p) {
  * (nothing written) when the call does not qualify. */
 bool ptec_qconv_depthwise_s8_nhwc(const ptec_qconv *p);
 
+/* Checks the arguments of a quantized_conv2d call (or of its packed form,
+ * whose out argument comes later) and fills p; op_quantized_conv2d.c. */
+struct ptec_kernel_context;
+ptec_status ptec_qconv_setup(struct ptec_kernel_context *ctx, ptec_qconv *p, ptec_q_phase phase,
+                             uint32_t out_arg);
+/* Runs a checked call: the ISA variants, then the C paths. */
+void ptec_qconv_run(const ptec_qconv *p);
+
+/*
+ * Weights packed at compile time (ptec::quantized_conv2d_packed,
+ * python/ptec/cpu/pack_weights.py) for groups 1, int8, weight zero point 0:
+ * one int8 tensor of 4 * np + np * kp bytes, np = n rounded up to 32 and
+ * kp = k rounded up to 4 (k = KH * KW * C in the filter's (ky, kx, c) order):
+ *
+ *   int32 corr[np]        (128 + input_zp) * sum_k w[j][k], minus bias[j] when
+ *                         ptec_qconv_packed_folds_bias; 0 past n
+ *   int8  panels[np / 32][kp / 4][32][4]   w[32 b + c][4 i + r], 0 past n, k
+ *
+ * the layout of the AVX-512 VNNI microkernel (kernels/x86/conv2d_s8_avx512.c),
+ * checked value by value against the weights at method init. `scratch` holds
+ * slots * 8 * kp bytes: the pixel tiles of `slots` concurrent shares.
+ */
+typedef struct ptec_qconv_packed {
+  const int32_t *corr;   /* np values (unaligned reads only) */
+  const int8_t *panels;
+  int32_t k, kp, n, np;
+  uint8_t *scratch;
+  int64_t slots;
+} ptec_qconv_packed;
+
+enum { PTEC_QCONV_PACK_NR = 32, PTEC_QCONV_PACK_MR = 8 };
+
+/* True when no acc + bias can overflow int32 (every |bias| + 255 * 128 * k <
+ * 2^31), so the packed correction holds the bias. */
+static inline bool ptec_qconv_packed_folds_bias(const int32_t *bias, int64_t n, int64_t k) {
+  const int64_t room = INT32_MAX - (int64_t)255 * 128 * k;
+  for (int64_t j = 0; bias != NULL && j < n; j++)
+    if (bias[j] > room || bias[j] < -room) return false;
+  return true;
+}
+
+/* x86-64 AVX-512 VNNI (kernels/x86/conv2d_s8_avx512.c): false when it declines. */
+bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *pk);
+
 #endif /* PTEC_KERNELS_QUANTIZED_CONV2D_H */

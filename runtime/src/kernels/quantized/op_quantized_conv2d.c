@@ -59,13 +59,14 @@ enum {
   ARG_ACT_MAX, ARG_OUT
 };
 
-static ptec_status setup(ptec_kernel_context *ctx, ptec_qconv *p, ptec_q_phase phase) {
+ptec_status ptec_qconv_setup(ptec_kernel_context *ctx, ptec_qconv *p, ptec_q_phase phase,
+                             uint32_t out_arg) {
   p->in = ptec_arg_tensor(ctx, ARG_INPUT);
   p->weight = ptec_arg_tensor(ctx, ARG_WEIGHT);
   p->bias = ptec_arg_opt_tensor(ctx, ARG_BIAS);
   p->multiplier = ptec_arg_tensor(ctx, ARG_MULTIPLIER);
   p->shift = ptec_arg_tensor(ctx, ARG_SHIFT);
-  p->out = ptec_arg_tensor(ctx, ARG_OUT);
+  p->out = ptec_arg_tensor(ctx, out_arg);
   const ptec_tensor *in = p->in, *w = p->weight, *bias = p->bias;
   PTEC_TRY(ptec_q_check_activation_dtype(ctx, in, "input"));
   PTEC_TRY(ptec_check_dtype(ctx, w, PTEC_DTYPE_INT8, "weight"));
@@ -208,20 +209,24 @@ static bool conv_s8_nhwc(const ptec_qconv *p) {
 
 ptec_status ptec_prepare_quantized_conv2d_out(ptec_kernel_context *ctx) {
   ptec_qconv p;
-  return setup(ctx, &p, PTEC_Q_PREPARE);
+  return ptec_qconv_setup(ctx, &p, PTEC_Q_PREPARE, ARG_OUT);
+}
+
+void ptec_qconv_run(const ptec_qconv *p) {
+  /* The ISA variants first (variants.h; `false` without one), then the C paths.
+   * (A one-channel input with groups 1 is also "depthwise": both variants may apply.) */
+  bool depthwise = ptec_qconv_is_depthwise(p);
+  if (depthwise && PTEC_Q_VARIANT_DEPTHWISE(p)) return;
+  if (PTEC_Q_VARIANT_CONV(p)) return;
+  if (depthwise && ptec_qconv_depthwise_s8_nhwc(p)) return;
+  if (conv_s8_nhwc(p)) return;
+  conv_reference(p);
 }
 
 ptec_status ptec_kernel_quantized_conv2d_out(ptec_kernel_context *ctx) {
   ptec_qconv p;
-  PTEC_TRY(setup(ctx, &p, PTEC_Q_EXECUTE));
+  PTEC_TRY(ptec_qconv_setup(ctx, &p, PTEC_Q_EXECUTE, ARG_OUT));
   p.parallel = ctx->parallel;
-  /* The ISA variants first (variants.h; `false` without one), then the C paths.
-   * (A one-channel input with groups 1 is also "depthwise": both variants may apply.) */
-  bool depthwise = ptec_qconv_is_depthwise(&p);
-  if (depthwise && PTEC_Q_VARIANT_DEPTHWISE(&p)) return PTEC_STATUS_OK;
-  if (PTEC_Q_VARIANT_CONV(&p)) return PTEC_STATUS_OK;
-  if (depthwise && ptec_qconv_depthwise_s8_nhwc(&p)) return PTEC_STATUS_OK;
-  if (conv_s8_nhwc(&p)) return PTEC_STATUS_OK;
-  conv_reference(&p);
+  ptec_qconv_run(&p);
   return PTEC_STATUS_OK;
 }

@@ -3,9 +3,10 @@
  * AVX2 variant takes (quantized/gemm_s8.h), with weight zero point 0 and
  * outputs with channels innermost (NHWC); anything else declines to AVX2.
  *
- * Packed path (the weights fit PACK_BYTES once packed): the filters are
- * packed once per call into panels of 32 output channels, four values of k
- * per channel side by side, k padded to a multiple of 4 with zeros:
+ * Packed path (ptec::quantized_conv2d_packed: weights packed at compile
+ * time, conv2d.h's ptec_qconv_packed, checked at method init): panels of 32
+ * output channels, four values of k per channel side by side, k padded to a
+ * multiple of 4 with zeros:
  *
  *   panel[b][k / 4][c][k % 4] = w[32 b + c][k]      (c < 32)
  *
@@ -16,20 +17,18 @@
  * broadcasts), and its accumulators are already in channel order: the
  * correction, the requantization (requantize_avx512.h) and a 16-byte store
  * follow directly. The pixels' windows (im2col, or the pixel's channels for
- * 1x1) are copied as x + 128 (sign bit flipped) into a stack tile of 8 rows.
+ * 1x1) are copied as x + 128 (sign bit flipped) into a tile of 8 rows in the
+ * call's planned scratch, one tile per concurrent share.
  *
- * Otherwise (filters too large for the stack buffer: late ResNet layers):
- * the dot-product rows kernel of gemm_s8_avx512.h, where k is long enough
- * that reducing the lanes at the end costs little. (Measured on
- * MobileNetV2's 7x7 layers, packing 400 KiB per call for 49 pixels still
- * beats the dot-product kernel: its reductions and AVX2 requantization
- * cost more per output than the packing.)
+ * Unpacked weights (ptec::quantized_conv2d): the dot-product rows kernel of
+ * gemm_s8_avx512.h, which reads the filters where they are. (Packing per
+ * call, as an earlier version did, needed up to 512 KiB of stack.)
  *
- * When no acc + bias can overflow int32 the bias joins the per-filter
- * correction and the requantization skips its saturating add.
+ * When no acc + bias can overflow int32 the bias is in the packed
+ * per-filter correction and the requantization skips its saturating add.
  *
  * Arithmetic (gemm_s8_avx512.h): sum (x - in_zp) w = sum (x + 128) w -
- * (128 + in_zp) sum w, the last term per filter computed while packing;
+ * (128 + in_zp) sum w, the last term per filter computed by the compiler;
  * exact in int32 for k <= PTEC_Q_MAX_TERMS_I32, as the reference.
  */
 #include "kernels/isa.h"
@@ -38,51 +37,18 @@
 #include <string.h>
 
 #include "kernels/parallel.h"
+#include "kernels/quantized/conv2d.h"
 #include "kernels/x86/gemm_s8_avx512.h"
 #include "kernels/x86/requantize_avx512.h"
 
-enum {
-  MR = 8,                  /* pixels per tile */
-  NR = 32,                 /* channels per panel */
-  PACK_BYTES = 512 * 1024, /* packed weights on the caller's stack (host threads: MiBs) */
-  MAX_N = 2048             /* channels: their corrections on the stack */
-};
+enum { MR = PTEC_QCONV_PACK_MR, NR = PTEC_QCONV_PACK_NR };
 
 typedef struct packed_job {
   const ptec_qconv *p;
-  const int8_t *panels;   /* ceil(n / 32) panels of kp * 32 bytes */
-  const int32_t *corr;    /* (128 + in_zp) * sum_k w, n rounded up to 32; minus the bias
-                             when bias_folded */
-  int32_t k, kp, n;
-  bool bias_folded;
+  const ptec_qconv_packed *pk;
+  bool bias_folded;   /* pk->corr holds the bias (ptec_qconv_packed_folds_bias) */
+  int64_t tiles, units; /* tiles of MR pixels, cut into `units` shares of one slot each */
 } packed_job;
-
-/* Whole groups of four values of k move as one 32-bit word each; the k % 4
- * tail and channels past n stay zero. */
-static void pack(const ptec_gemm_s8 *g, int32_t kp, int8_t *panels, int32_t *corr) {
-  const int32_t panels_n = (g->n + NR - 1) / NR, whole = g->k / 4;
-  memset(panels, 0, (size_t)panels_n * (size_t)kp * NR);
-  for (int32_t j = 0; j < g->n; j++) {
-    int8_t *dst = panels + (size_t)(j / NR) * (size_t)kp * NR + (j % NR) * 4;
-    const int8_t *w = g->w + j * g->w_row;
-    for (int32_t i = 0; i < whole; i++) memcpy(dst + (size_t)i * NR * 4, w + 4 * i, 4);
-    memcpy(dst + (size_t)whole * NR * 4, w + 4 * whole, (size_t)(g->k - 4 * whole));
-  }
-  ptec_avx512_gemm_s8_corr(g, corr);
-  for (int32_t j = g->n; j < panels_n * NR; j++) corr[j] = 0;
-}
-
-/* True when every |bias| + 255 * 128 * k < 2^31: acc + bias cannot overflow
- * int32 (|x - in_zp| <= 255, |w| <= 128), so the bias joins the correction
- * and the requantization skips its saturating add. */
-static bool fold_bias(const ptec_gemm_s8 *g, int32_t *corr) {
-  if (g->q.bias == NULL) return true;
-  const int64_t room = INT32_MAX - (int64_t)255 * 128 * g->k;
-  for (int32_t j = 0; j < g->n; j++)
-    if (g->q.bias[j] > room || g->q.bias[j] < -room) return false;
-  for (int32_t j = 0; j < g->n; j++) corr[j] -= g->q.bias[j];
-  return true;
-}
 
 /* k bytes of one window or pixel, sign bits flipped, then 0x80 up to kp. */
 static void load_row(const ptec_qconv *p, int64_t pixel, int32_t k, int32_t kp, uint8_t *dst) {
@@ -113,14 +79,15 @@ static void load_row(const ptec_qconv *p, int64_t pixel, int32_t k, int32_t kp, 
 static void tile_panel(const packed_job *job, const uint8_t *rows, int count, int32_t b,
                        int8_t *const y[MR]) {
   const ptec_qconv *p = job->p;
-  const int8_t *w = job->panels + (size_t)b * (size_t)job->kp * NR;
+  const ptec_qconv_packed *pk = job->pk;
+  const int8_t *w = pk->panels + (size_t)b * (size_t)pk->kp * NR;
   __m512i c[MR][2];
   for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
-  for (int32_t i = 0; i < job->kp; i += 4, w += 4 * NR) {
+  for (int32_t i = 0; i < pk->kp; i += 4, w += 4 * NR) {
     const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
     for (int r = 0; r < MR; r++) {
       int32_t g;
-      memcpy(&g, rows + (size_t)r * (size_t)job->kp + i, 4);
+      memcpy(&g, rows + (size_t)r * (size_t)pk->kp + i, 4);
       const __m512i a = _mm512_set1_epi32(g);
       c[r][0] = _mm512_dpbusd_epi32(c[r][0], a, w0);
       c[r][1] = _mm512_dpbusd_epi32(c[r][1], a, w1);
@@ -133,8 +100,8 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
   const int32_t *mul = p->multiplier->data, *sh = p->shift->data;
   for (int h = 0; h < 2; h++) {
     const int32_t c0 = b * NR + h * 16;
-    if (c0 >= job->n) break;
-    const int32_t valid = job->n - c0 < 16 ? job->n - c0 : 16;
+    if (c0 >= pk->n) break;
+    const int32_t valid = pk->n - c0 < 16 ? pk->n - c0 : 16;
     const __mmask16 lanes = (__mmask16)((1u << valid) - 1);
     ptec_avx512_q16 q;
     if (p->scale_step) {
@@ -144,7 +111,7 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
       q.m = _mm512_set1_epi32(mul[0]);
       q.s = _mm512_set1_epi32(sh[0]);
     }
-    const __m512i corr = _mm512_loadu_si512(job->corr + c0);
+    const __m512i corr = _mm512_loadu_si512(pk->corr + c0);
     if (job->bias_folded) {
       for (int r = 0; r < count; r++) {
         __m512i v =
@@ -161,42 +128,48 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
   }
 }
 
-/* Tiles [t0, t1) of MR output pixels (all images, row-major). */
-static void packed_tiles(const void *arg, int64_t t0, int64_t t1) {
+/* Shares [u0, u1): share u computes its run of tiles of MR output pixels
+ * (all images, row-major) with scratch slot u as its tile of windows. */
+static void packed_tiles(const void *arg, int64_t u0, int64_t u1) {
   const packed_job *job = arg;
   const ptec_qconv *p = job->p;
+  const ptec_qconv_packed *pk = job->pk;
   const ptec_q_view4 Y = p->y;
   const int64_t pixels = Y.n * Y.h * Y.w;
-  uint8_t rows[MR * PTEC_GEMM_S8_IM2COL];
+  const size_t kp = (size_t)pk->kp;
   int8_t *y[MR];
-  for (int64_t t = t0; t < t1; t++) {
-    int count = pixels - t * MR < MR ? (int)(pixels - t * MR) : MR;
-    for (int r = 0; r < MR; r++) {
-      int64_t px = t * MR + (r < count ? r : 0);
-      if (r < count) load_row(p, px, job->k, job->kp, rows + (size_t)r * (size_t)job->kp);
-      else memcpy(rows + (size_t)r * (size_t)job->kp, rows, (size_t)job->kp);
-      int64_t n = px / (Y.h * Y.w), oy = px / Y.w % Y.h, ox = px % Y.w;
-      y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
+  for (int64_t u = u0; u < u1; u++) {
+    uint8_t *rows = pk->scratch + (size_t)u * MR * kp;
+    for (int64_t t = job->tiles * u / job->units; t < job->tiles * (u + 1) / job->units; t++) {
+      int count = pixels - t * MR < MR ? (int)(pixels - t * MR) : MR;
+      for (int r = 0; r < MR; r++) {
+        int64_t px = t * MR + (r < count ? r : 0);
+        if (r < count) load_row(p, px, pk->k, pk->kp, rows + (size_t)r * kp);
+        else memcpy(rows + (size_t)r * kp, rows, kp);
+        int64_t n = px / (Y.h * Y.w), oy = px / Y.w % Y.h, ox = px % Y.w;
+        y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
+      }
+      for (int32_t b = 0; b * NR < pk->n; b++) tile_panel(job, rows, count, b, y);
     }
-    for (int32_t b = 0; b * NR < job->n; b++) tile_panel(job, rows, count, b, y);
   }
 }
 
+bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *pk) {
+  ptec_gemm_s8 g;
+  if (p->w_zp != 0 || p->y.sc != 1 || !ptec_qconv_s8_gemm(p, &g)) return false;
+  const int64_t tiles = (p->y.n * p->y.h * p->y.w + MR - 1) / MR;
+  packed_job job = {.p = p, .pk = pk,
+                    .bias_folded = ptec_qconv_packed_folds_bias(g.q.bias, pk->n, pk->k),
+                    .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
+  ptec_parallel_range(p->parallel, packed_tiles, &job, job.units);
+  return true;
+}
+
+/* Unpacked weights: the dot-product rows kernel, with its per-filter
+ * correction on the stack (16 KiB). */
 bool ptec_qconv_s8_avx512(const ptec_qconv *p) {
   ptec_gemm_s8 g;
   if (p->w_zp != 0 || p->y.c > PTEC_AVX512_GEMM_MAX_N || !ptec_qconv_s8_gemm(p, &g)) return false;
-  const int32_t kp = (g.k + 3) / 4 * 4, panels_n = (g.n + NR - 1) / NR;
-  const int64_t pixels = p->y.n * p->y.h * p->y.w;
-  if (p->y.sc == 1 && g.n <= MAX_N && kp <= PTEC_GEMM_S8_IM2COL &&
-      (int64_t)panels_n * kp * NR <= PACK_BYTES) {
-    _Alignas(64) int8_t panels[PACK_BYTES];
-    _Alignas(64) int32_t corr[MAX_N];
-    pack(&g, kp, panels, corr);
-    packed_job job = {.p = p, .panels = panels, .corr = corr, .k = g.k, .kp = kp, .n = g.n,
-                      .bias_folded = fold_bias(&g, corr)};
-    ptec_parallel_range(p->parallel, packed_tiles, &job, (pixels + MR - 1) / MR);
-    return true;
-  }
   int32_t corr[PTEC_AVX512_GEMM_MAX_N];
   ptec_avx512_gemm_s8_corr(&g, corr);
   g.w_corr = corr;
