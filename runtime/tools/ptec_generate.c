@@ -4,6 +4,15 @@
  *   ptec-generate model.pte --prompt 5,17,3 [--steps N] [--eos ID]
  *                 [--temperature T] [--top-p P] [--seed S]
  *                 [--prefill NAME] [--decode NAME]
+ *   ptec-generate model.pte --tokenizer tok.ptok --prompt "text" [--max-new-tokens N] ...
+ *   ptec-generate --tokenizer tok.ptok --encode-file F | --decode-file F
+ *
+ * With --tokenizer (a byte-level BPE file from python -m ptec.llm.tokenizer,
+ * runtime/src/tokenizer/) the prompt is text, encoded in C, and the generated
+ * tokens stream as text. --encode-file prints the ids of each NUL-separated
+ * record of F, one line each; --decode-file prints the bytes (in hex) of each
+ * newline-terminated line of ids in F, one line each (special tokens left
+ * out): the tokenizer tests compare both with Hugging Face `tokenizers`.
  *
  * The program has a decode method (default "decode", else "forward") taking
  * (input_ids int64 [1, 1], cache_position int64 [1]) and optionally a prefill
@@ -17,7 +26,8 @@
  * shared by the methods, allocated zeroed. Prints each generated token id as
  * it comes, then prefill and decode tokens/s and the memory used.
  *
- * Exit status: 0 done, 1 usage or file error, 2 a runtime failure (named).
+ * Exit status: 0 done, 1 usage or file error (a malformed tokenizer file: its
+ * status named), 2 a runtime failure (named).
  */
 #include <math.h>
 #include <stdint.h>
@@ -28,6 +38,7 @@
 #include "ptec/platform.h"
 #include "ptec/ptec.h"
 #include "support/host_memory.h"
+#include "tokenizer/tokenizer.h"
 
 #define MAX_BUFFERS 8
 #define MAX_TOKENS 4096
@@ -230,7 +241,12 @@ static llm lm;
 static llm_method prefill, decode;
 static void *file_data;
 
+static void *tokenizer_data, *scratch;
+static ptec_tokenizer tokenizer;
+
 static void release(void) {
+  free(tokenizer_data);
+  free(scratch);
   llm_method *ms[2] = {&prefill, &decode};
   for (int k = 0; k < 2; k++) {
     free(ms[k]->memory);
@@ -240,15 +256,102 @@ static void release(void) {
   free(file_data);
 }
 
+/* Loads --tokenizer: 0, or 1 with the status named. */
+static int load_tokenizer(const char *path) {
+  size_t size;
+  tokenizer_data = read_file(path, &size);
+  if (tokenizer_data == NULL) {
+    fprintf(stderr, "ptec-generate: cannot read %s\n", path);
+    return 1;
+  }
+  ptec_status s = ptec_tokenizer_load(&tokenizer, tokenizer_data, size);
+  if (s == PTEC_STATUS_OK) return 0;
+  fprintf(stderr, "ptec-generate: tokenizer %s: %s: %s\n", path, ptec_status_to_string(s),
+          ptec_tokenizer_message(&tokenizer));
+  return 1;
+}
+
+/* text -> tokens[0..*n) through the tokenizer: 0, or 1 (too long). */
+static int encode_text(const char *text, size_t len, int64_t *tokens, size_t cap, size_t *n) {
+  size_t max_ids = ptec_tokenizer_max_tokens(len), work = ptec_tokenizer_work_bytes(len);
+  free(scratch);
+  scratch = malloc(max_ids * sizeof(uint32_t) + work + 16);
+  if (scratch == NULL) return 1;
+  uint32_t *ids = (uint32_t *)scratch;
+  void *work_mem = (void *)(((uintptr_t)(ids + max_ids) + 15) & ~(uintptr_t)15);
+  ptec_status s = ptec_tokenizer_encode(&tokenizer, text, len, ids, max_ids, n, work_mem, work);
+  if (s != PTEC_STATUS_OK || *n > cap) {
+    fprintf(stderr, "ptec-generate: cannot encode the prompt: %s\n",
+            s != PTEC_STATUS_OK ? ptec_status_to_string(s) : "too many tokens");
+    return 1;
+  }
+  for (size_t k = 0; k < *n; k++) tokens[k] = ids[k];
+  return 0;
+}
+
+static void print_token(int64_t id) {
+  size_t len;
+  const uint8_t *bytes = ptec_tokenizer_token(&tokenizer, (uint32_t)id, &len);
+  if (bytes != NULL && !ptec_tokenizer_is_special(&tokenizer, (uint32_t)id)) {
+    fwrite(bytes, 1, len, stdout);
+  }
+}
+
+/* --encode-file / --decode-file (tests): 0, or 1 on a bad file. */
+static int tokenizer_file_mode(const char *path, bool encode) {
+  size_t size;
+  char *text = read_file(path, &size);
+  if (text == NULL) {
+    fprintf(stderr, "ptec-generate: cannot read %s\n", path);
+    return 1;
+  }
+  static int64_t ids[MAX_TOKENS * 64];
+  size_t start = 0, n = 0;
+  int rc = 0;
+  for (size_t at = 0; at <= size && rc == 0; at++) {
+    if (encode && (at == size || text[at] == '\0')) {
+      if (at == size && at == start && size > 0) break; /* the last record's NUL */
+      rc = encode_text(text + start, at - start, ids, sizeof ids / sizeof ids[0], &n);
+      for (size_t k = 0; k < n && rc == 0; k++) printf(k ? " %lld" : "%lld", (long long)ids[k]);
+      printf("\n");
+      start = at + 1;
+    } else if (!encode && at < size && text[at] == '\n') {
+      text[at] = '\0';
+      char *p = text + start, *end;
+      for (long long v; (v = strtoll(p, &end, 10)), end != p; p = end) {
+        if (v < 0 || v >= (long long)tokenizer.n_tokens) {
+          fprintf(stderr, "ptec-generate: token id %lld out of range\n", v);
+          rc = 1;
+          break;
+        }
+        size_t len;
+        const uint8_t *bytes = ptec_tokenizer_token(&tokenizer, (uint32_t)v, &len);
+        for (size_t k = 0; k < len && !ptec_tokenizer_is_special(&tokenizer, (uint32_t)v); k++) {
+          printf("%02x", bytes[k]);
+        }
+      }
+      printf("\n");
+      start = at + 1;
+    }
+  }
+  free(text);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   atexit(release);
   const char *path = NULL, *prompt = NULL, *prefill_name = "prefill", *decode_name = "decode";
+  const char *tokenizer_path = NULL, *encode_file = NULL, *decode_file = NULL;
   long steps = 32, eos = -1;
   sampler rng = {0.0, 1.0, 0x9E3779B97F4A7C15ULL};
   for (int i = 1; i < argc; i++) {
     bool more = i + 1 < argc;
     if (strcmp(argv[i], "--prompt") == 0 && more) prompt = argv[++i];
-    else if (strcmp(argv[i], "--steps") == 0 && more) steps = strtol(argv[++i], NULL, 10);
+    else if ((strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--max-new-tokens") == 0) && more)
+      steps = strtol(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--tokenizer") == 0 && more) tokenizer_path = argv[++i];
+    else if (strcmp(argv[i], "--encode-file") == 0 && more) encode_file = argv[++i];
+    else if (strcmp(argv[i], "--decode-file") == 0 && more) decode_file = argv[++i];
     else if (strcmp(argv[i], "--eos") == 0 && more) eos = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--temperature") == 0 && more) rng.temperature = atof(argv[++i]);
     else if (strcmp(argv[i], "--top-p") == 0 && more) rng.top_p = atof(argv[++i]);
@@ -261,13 +364,25 @@ int main(int argc, char **argv) {
     else if (path == NULL && argv[i][0] != '-') path = argv[i];
     else path = NULL, i = argc;
   }
+  if (tokenizer_path != NULL && load_tokenizer(tokenizer_path) != 0) return 1;
+  if (tokenizer_path != NULL && (encode_file != NULL || decode_file != NULL)) {
+    return tokenizer_file_mode(encode_file != NULL ? encode_file : decode_file, encode_file != NULL);
+  }
   static int64_t tokens[MAX_TOKENS];
-  size_t n = prompt == NULL ? 0 : parse_ids(prompt, tokens, MAX_TOKENS);
+  size_t n = 0;
+  if (prompt != NULL && tokenizer_path != NULL) {
+    if (encode_text(prompt, strlen(prompt), tokens, MAX_TOKENS, &n) != 0) return 1;
+  } else if (prompt != NULL) {
+    n = parse_ids(prompt, tokens, MAX_TOKENS);
+  }
   if (path == NULL || n == 0 || steps < 0 || (size_t)steps > MAX_TOKENS - n ||
       !(rng.temperature >= 0.0) || !(rng.top_p > 0.0 && rng.top_p <= 1.0)) {
     fprintf(stderr, "usage: ptec-generate model.pte --prompt ID,ID,... [--steps N] [--eos ID] "
                     "[--temperature T >= 0] [--top-p P in (0, 1]] [--seed S] "
-                    "[--prefill NAME] [--decode NAME]\n");
+                    "[--prefill NAME] [--decode NAME]\n"
+                    "       ptec-generate model.pte --tokenizer tok.ptok --prompt TEXT "
+                    "[--max-new-tokens N] ...\n"
+                    "       ptec-generate --tokenizer tok.ptok --encode-file F | --decode-file F\n");
     return 1;
   }
   size_t size;
@@ -308,7 +423,8 @@ int main(int argc, char **argv) {
   while (made < steps) {
     int64_t next = (int64_t)sample(row, vocab, &rng); /* only the rows that choose a token */
     tokens[pos] = next;
-    printf("%lld%s", (long long)next, made + 1 < steps ? " " : "");
+    if (tokenizer_path != NULL) print_token(next);
+    else printf("%lld%s", (long long)next, made + 1 < steps ? " " : "");
     fflush(stdout);
     made++;
     if (next == eos || made == steps) break;
