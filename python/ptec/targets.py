@@ -21,6 +21,7 @@ from .passes import (
     select_out_variants,
     use_scalar_overloads,
 )
+from .cpu import pack_conv_weights
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
 
@@ -70,18 +71,18 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
     select_out_variants,
 )
 
-def _host_passes() -> tuple[GraphPass, ...]:
-    """The portable passes, with int8 convolution weights packed for the host's
-    CPU before the out variants (ptec.cpu.pack_weights: only on an x86-64 CPU
-    with AVX-512 VNNI, or when PTEC_PACK_WEIGHTS=1)."""
-    from .cpu import pack_conv_weights
-
-    return PORTABLE_PASSES[:-1] + (pack_conv_weights, PORTABLE_PASSES[-1])
-
-
 TARGETS: dict[str, Target] = {
-    "host": Target(name="host", isa_features=(), memories=None, passes=_host_passes()),
+    "host": Target(name="host", isa_features=(), memories=None, passes=PORTABLE_PASSES),
 }
+
+# x86-64 with AVX-512 VNNI (Ice Lake, Sapphire Rapids, Zen 4): the host's passes with
+# int8 convolution weights packed at compile time for the VNNI kernel
+# (ptec.cpu.pack_weights). Its programs run on any CPU: elsewhere the packed calls
+# run on the original weights, with the same results; they are larger (two copies).
+TARGETS["x86-64-avx512"] = Target(
+    name="x86-64-avx512",
+    isa_features=("x86-64", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512vnni"),
+    memories=None, passes=PORTABLE_PASSES[:-1] + (pack_conv_weights, PORTABLE_PASSES[-1]))
 
 
 def _tosa_passes(profile: str, delegate_target=None) -> tuple[GraphPass, ...]:
@@ -111,7 +112,7 @@ def _cortex_m(name: str, isa_features: tuple[str, ...]) -> Target:
     board = get_board(board_for_cpu(name))
     memories = tuple(Memory(r.name, r.size, r.role, r.base) for r in board.regions)
     return Target(name=name, isa_features=isa_features, memories=memories,
-                  passes=PORTABLE_PASSES, board=board.name)
+                  passes=TARGETS["host"].passes, board=board.name)
 
 
 TARGETS["cortex-m55"] = _cortex_m("cortex-m55", ("armv8.1-m", "mve", "mve.fp", "dsp", "fp64"))

@@ -1,4 +1,4 @@
 """Compiler steps for application CPUs (x86-64, AArch64): weight packing."""
-from .pack_weights import pack_conv_weights, packing_enabled
+from .pack_weights import pack_conv_weights
 
-__all__ = ["pack_conv_weights", "packing_enabled"]
+__all__ = ["pack_conv_weights"]

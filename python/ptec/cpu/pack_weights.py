@@ -1,5 +1,6 @@
 """Pass: int8 convolution weights packed at compile time for the x86-64
-AVX-512 VNNI kernel (docs/kernels-cpu.md, "Packed weights").
+AVX-512 VNNI kernel (docs/kernels-cpu.md, "Packed weights"); the
+"x86-64-avx512" target runs it.
 
 Each eligible ptec::quantized_conv2d (groups 1, int8 in and out, weight zero
 point 0, a constant weight) becomes ptec::quantized_conv2d_packed: the same
@@ -25,8 +26,6 @@ rounded up to 32:
 from __future__ import annotations
 
 import operator
-import os
-import platform
 
 import numpy as np
 import torch
@@ -68,25 +67,6 @@ def _fake(x, w, bias, stride, padding, dilation, groups, *rest):
     return y, x.new_empty((scratch_bytes(k),), dtype=torch.int8)
 
 
-def packing_enabled() -> bool:
-    """PTEC_PACK_WEIGHTS=1 or 0 forces it; by default, when this machine is an
-    x86-64 CPU with AVX-512 VNNI (the "host" target is the machine compiling)."""
-    forced = os.environ.get("PTEC_PACK_WEIGHTS")
-    if forced is not None:
-        return forced == "1"
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= flags
-    except OSError:
-        return False
-    return False
-
-
 def pack(w: np.ndarray, bias: np.ndarray | None, input_zp: int) -> np.ndarray:
     """The packed constant (module docstring) of int8 weights [O, C, KH, KW]."""
     n = w.shape[0]
@@ -125,8 +105,6 @@ def _eligible(gm, node) -> tuple[np.ndarray, np.ndarray | None] | None:
 
 def pack_conv_weights(gm: torch.fx.GraphModule) -> None:
     """Rewrites eligible int8 convolutions to ptec::quantized_conv2d_packed."""
-    if not packing_enabled():
-        return
     convs = [n for n in gm.graph.nodes
              if n.op == "call_function" and n.target is torch.ops.ptec.quantized_conv2d.default]
     if not convs:
