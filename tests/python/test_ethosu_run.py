@@ -312,7 +312,6 @@ U85_NOT_SIMULATED = {
     "acc_input KEEP / acc_output DISABLE": "operation chaining",
     "int16 LUTs, TANH, SIGMOID": "activation function",
     "DIV by zero": "DIV by zero",
-    "ARGMAX": "pooling mode ARGMAX",
 }
 
 

@@ -493,6 +493,34 @@ def test_u55_int16_table(seed, accelerator, kind, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def argmax_graph(rng, dtype):
+    """TOSA ARGMAX over a random axis of a rank-3 or rank-4 int8/int16 tensor with
+    few distinct values (ties: the first maximum wins)."""
+    shape = [int(v) for v in rng.integers(1, 9, int(rng.integers(3, 5)))]
+    axis = int(rng.integers(0, len(shape)))
+    shape[axis] = int(rng.integers(1, 300))
+    np_dtype = {DType.INT8: np.int8, DType.INT16: np.int16}[dtype]
+    hi = int(rng.choice([3, np.iinfo(np_dtype).max]))
+    x = rng.integers(-hi - 1, hi + 1, shape).astype(np_dtype)
+    g = GraphBuilder()
+    g.input("x", shape, dtype)
+    g.tensor("y", [s for i, s in enumerate(shape) if i != axis], I32)
+    g.op(Op.ARGMAX, ["x"], ["y"], axis=axis, nan_mode=NanPropagationMode.PROPAGATE)
+    g.output("y")
+    return g, [x]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
+@pytest.mark.parametrize("dtype", [DType.INT8, DType.INT16], ids=["int8", "int16"])
+def test_u85_argmax(seed, accelerator, dtype, tmp_path):
+    """U85 POOL ARGMAX_X: the reduced axis along a 1-high kernel, the window
+    position scaled down from bit 16 of the accumulator."""
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        g, inputs = argmax_graph(rng, dtype)
+        check(g, inputs, accelerator, tmp_path)
+
+
 def sliced_heads_matmul_graph(t, h, d):
     """Attention scores from one fused qkv tensor: x int8 [1, T, 3*H*D] -> RESHAPE
     [1, T, 3, H, D] -> TRANSPOSE [3, 1, H, T, D] -> SLICE q and k -> RESHAPE [H, T, D]
@@ -956,6 +984,29 @@ def test_u55_int16_lut_malformed(tmp_path):
 
 GRAPHS = {"cnn": cnn_graph, "conv": lambda rng: conv_graph(rng, big=True),
           "table16": lambda rng: table16_graph(rng, "random")}
+
+
+def test_u85_argmax_malformed(tmp_path):
+    """ARGMAX over a 2-D or padded window is valid but not simulated."""
+    rng = np.random.default_rng(2)
+    g, inputs = argmax_graph(rng, DType.INT8)
+    out = vela(g.serialize(), "ethos-u85-256")
+    scratch = bytearray(out.scratch_size)
+    io = out.inputs[0]
+    scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
+    cmd = words(out.cmd_data)
+    run = lambda c=None: run_case(out, bytes(scratch), tmp_path, c, accelerator="ethos-u85-256")
+    assert run()[0] == STATUS["ok"]
+    pool = next(i for i in range(stream_start(cmd), len(cmd)) if cmd[i] & 0xffff == 5)
+    assert cmd[pool] >> 16 == 6, hex(cmd[pool])  # POOL ARGMAX_X
+    bad = cmd.copy()
+    bad[find_cmd(cmd, 289)] |= np.uint32(1 << 16)  # KERNEL_HEIGHT_M1 1
+    status, log = run(bad)
+    assert status == STATUS["not_simulated"] and "ARGMAX over a 2x" in log, log
+    bad = cmd.copy()
+    bad[find_cmd(cmd, 257)] |= np.uint32(1 << 16)  # IFM_PAD_LEFT 1
+    status, log = run(bad)
+    assert status == STATUS["not_simulated"] and "padded" in log, log
 
 
 @pytest.mark.parametrize("accelerator,graph,runs", [

@@ -13,7 +13,7 @@
  * REDUCE_SUM sums the window over all IFM channels into each OFM element.
  * The U85 always divides AVERAGE by the count itself (OFM_SCALE 1 even
  * without padding), and adds SUM (large averages, scaled by OFM_SCALE), NONE
- * (a 1x1 window: rescales and copies) and MIN.
+ * (a 1x1 window: rescales and copies), MIN and ARGMAX_X/Y.
  */
 #include "backends/ethosu/sim/sim_internal.h"
 
@@ -62,6 +62,50 @@ static ethosu_sim_status pool_from_ifm2(ethosu_sim *sim) {
   return ETHOSU_SIM_OK;
 }
 
+/* U85 ARGMAX_X / ARGMAX_Y (Vela's TOSA ARGMAX: the reduced axis laid along the
+ * kernel's width, a 1-high kernel): each OFM element is the position in the
+ * window of the first largest (ifm - IFM_ZERO_POINT), ties to the lowest
+ * position as TOSA's. Vela scales it with OFM_SCALE 1, shift 16 and round
+ * TRUNCATE_TO_LOWER, so the accumulator carries the position at bit 16; the
+ * simulator puts it there (what the hardware keeps in the low 16 bits is not
+ * documented and that scale drops it). Padded windows and 2-D windows (which
+ * position would a 2-D window number?) are not simulated. */
+static ethosu_sim_status pool_argmax(ethosu_sim *sim, bool along_y) {
+  const ethosu_sim_regs *r = &sim->r;
+  uint32_t oh = r->ofm.height_m1 + 1, ow = r->ofm.width_m1 + 1, oc = r->ofm.depth_m1 + 1;
+  sim_kernel k;
+  SIM_TRY(sim_kernel_geometry(sim, &k));
+  SIM_CHECK(sim, (along_y ? k.kw : k.kh) == 1 && r->ifm_upscale == 0 &&
+                     (r->ifm_pad_top | r->ifm_pad_left | r->ifm_pad_bottom | r->ifm_pad_right) == 0,
+            ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "ARGMAX over a %ux%u window, padded or upscaled",
+            k.kh, k.kw);
+  uint32_t ih, iw;
+  SIM_TRY(sim_kernel_ifm(sim, &k, oh, ow, &ih, &iw));
+  sim_fmap ifm, ofm;
+  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ih, iw, oc, false));
+  SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
+  SIM_TRY(sim_check_activation(sim, &ofm));
+  uint32_t round_mode, n = along_y ? k.kh : k.kw;
+  SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
+  for (uint32_t y = 0; y < oh; y++) {
+    for (uint32_t x = 0; x < ow; x++) {
+      for (uint32_t c = 0; c < oc; c++) {
+        int64_t best = INT64_MIN, at = 0;
+        for (uint32_t i = 0; i < n; i++) {
+          uint32_t iy = y * k.stride_y + (along_y ? i * k.dil_y : 0);
+          uint32_t ix = x * k.stride_x + (along_y ? 0 : i * k.dil_x);
+          int64_t v = sim_fmap_read(sim, &ifm, iy, ix, c) - ifm.zero_point;
+          if (v > best) best = v, at = i;
+        }
+        int64_t v = sim_scale_round(at * 65536, r->ofm_scale, r->ofm_scale_shift, round_mode);
+        sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
+      }
+    }
+  }
+  sim->cur.macs = (uint64_t)oh * ow * oc * n;
+  return ETHOSU_SIM_OK;
+}
+
 ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   const ethosu_sim_regs *r = &sim->r;
   bool u85 = sim->product == ETHOSU_SIM_U85;
@@ -72,8 +116,8 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   }
   SIM_CHECK(sim, mode <= SIM_POOL_REDUCE_SUM || u85, ETHOSU_SIM_ERR_REGISTER_RANGE,
             "pooling mode %u", mode);
-  SIM_CHECK(sim, mode <= SIM_POOL_MIN, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "pooling mode ARGMAX (%u)",
-            mode);
+  SIM_CHECK(sim, mode <= SIM_POOL_ARGMAX_Y, ETHOSU_SIM_ERR_REGISTER_RANGE, "pooling mode %u", mode);
+  if (mode >= SIM_POOL_ARGMAX_X) return pool_argmax(sim, mode == SIM_POOL_ARGMAX_Y);
   /* U85: SUM and NONE (1x1 kernels) add the window, MIN is MAX's mirror. The
    * U85 divides AVERAGE by the window's valid positions itself, padded or not. */
   bool average = mode == SIM_POOL_AVERAGE, minimum = mode == SIM_POOL_MIN;
