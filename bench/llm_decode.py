@@ -1,0 +1,121 @@
+"""Decode speed of an OPT in ptec with fp32, int8 weight-only and 8da4w (int4) weights.
+
+    .venv/bin/python bench/llm_decode.py [--model mid|opt125m] [--steps 64] [--runs 2]
+
+For each scheme: the model (random weights, seed 0, attention over the filled cache rows),
+`ptec.llm.quantize_weights` (docs/llm.md "Weight quantization"), `compile_llm` (prefill 8),
+then `build/host/ptec-generate` with a 16-token prompt and --steps greedy tokens; prints its
+prefill and decode tokens/s (the best of --runs), the bytes of weights a decode token reads
+(every linear layer and the tied LM head once, one row of each embedding; the KV cache not
+counted) and that times tokens/s. A benchmark, not a test: the 2-core host is shared, so
+compare ratios within one run.
+
+    mid:      examples/llm/make_mid_opt.py's model: vocab 512, hidden 256, 4 layers, 4 heads,
+              FFN 1024, a 1024-position cache.
+    opt125m:  OPT-125M's shapes (hidden 768, 12 layers, 12 heads, FFN 3072, vocab 50272) with
+              a 256-position cache.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ptec.llm import OPTConfig, OPTForCausalLM, compile_llm, quantize_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATE = ROOT / "build" / "host" / "ptec-generate"
+
+MODELS = {
+    "mid": (OPTConfig(vocab_size=512, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                      ffn_dim=1024, max_position_embeddings=1024), 1024),
+    "opt125m": (OPTConfig(), 256),
+}
+
+
+def decode_bytes(model: nn.Module) -> int:
+    """Bytes of weights one decode step reads: each tensor of a non-embedding module once
+    (the tied head reads the whole table), one row of an embedding not read otherwise."""
+    seen, total = set(), 0
+    embeddings = []
+    for module in model.modules():
+        if module is model or list(module.children()):
+            continue
+        tensors = list(module.parameters(recurse=False)) + [
+            b for name, b in module.named_buffers(recurse=False) if not name.endswith("_cache")]
+        if "Embedding" in type(module).__name__:
+            embeddings.append(tensors)
+            continue
+        for t in tensors:
+            if id(t) not in seen:
+                seen.add(id(t))
+                total += t.numel() * t.element_size()
+    for tensors in embeddings:
+        for t in tensors:
+            if id(t) not in seen:  # one row (scales: one row too)
+                total += t[0].numel() * t.element_size()
+    return total
+
+
+def run_generate(path: Path, steps: int) -> tuple[float, float]:
+    prompt = ",".join(str(i) for i in range(1, 17))
+    run = subprocess.run([str(GENERATE), str(path), "--prompt", prompt, "--steps", str(steps)],
+                         capture_output=True, text=True, check=True)
+    out = run.stdout + run.stderr
+    prefill = float(re.search(r"prefill: \d+ tokens, ([\d.]+) tokens/s", out).group(1))
+    decode = float(re.search(r"decode: \d+ tokens, ([\d.]+) tokens/s", out).group(1))
+    return prefill, decode
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", choices=sorted(MODELS), default="mid")
+    ap.add_argument("--steps", type=int, default=64)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--schemes", default="fp32,int8,8da4w")
+    args = ap.parse_args()
+    if not GENERATE.exists():
+        print(f"{GENERATE} is missing: make build-host", file=sys.stderr)
+        return 1
+    cfg, max_len = MODELS[args.model]
+    print(f"{args.model}: hidden {cfg.hidden_size}, {cfg.num_hidden_layers} layers, vocab "
+          f"{cfg.vocab_size}, cache {max_len}; 16-token prompt, {args.steps} steps, best of "
+          f"{args.runs}")
+    print(f"{'scheme':7s} {'file MB':>8s} {'weights/token':>14s} {'prefill tok/s':>14s} "
+          f"{'decode tok/s':>13s} {'weights GB/s':>13s}")
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for scheme in args.schemes.split(","):
+            torch.manual_seed(0)
+            model = OPTForCausalLM(cfg, max_len=max_len, last_logits_only=True,
+                                   fused_attention=True).eval()
+            if scheme != "fp32":
+                quantize_weights(model, scheme)
+            t = time.perf_counter()
+            compiled = compile_llm(model, prefill_len=8)
+            path = Path(tmp) / f"{scheme}.pte"
+            compiled.save(path)
+            compile_s = time.perf_counter() - t
+            del compiled
+            best = max((run_generate(path, args.steps) for _ in range(args.runs)),
+                       key=lambda r: r[1])
+            nbytes = decode_bytes(model)
+            rows[scheme] = best[1]
+            print(f"{scheme:7s} {path.stat().st_size / 1e6:8.2f} {nbytes / 1e6:11.2f} MB "
+                  f"{best[0]:14.1f} {best[1]:13.1f} {nbytes * best[1] / 1e9:13.2f}"
+                  f"   (compiled in {compile_s:.0f} s)", flush=True)
+    if "fp32" in rows:
+        print("decode speed vs fp32: " + ", ".join(
+            f"{s} {v / rows['fp32']:.2f}x" for s, v in rows.items() if s != "fp32"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
