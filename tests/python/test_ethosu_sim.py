@@ -657,6 +657,65 @@ def matmul_graph(rng):
     return g, [a, b]
 
 
+def matmul16_graph(rng):
+    """An int16 (batched) MATMUL into int48, RESCALEd (scale16) to int16."""
+    from test_tosa_executor import add_rescale, scale16
+    n, h, w = (int(v) for v in rng.integers(1, 9, 3))
+    cc = int(rng.integers(1, 80))
+    a, b = rand_int(rng, (n, h, cc), np.int16), rand_int(rng, (n, cc, w), np.int16)
+    g = GraphBuilder()
+    g.input("a", a.shape, DType.INT16), g.input("b", b.shape, DType.INT16)
+    g.const("z", np.array([0], np.int16))
+    g.tensor("acc", [n, h, w], DType.INT48)
+    g.op(Op.MATMUL, ["a", "b", "z", "z"], ["acc"])
+    m, sh = scale16(rng, 1, 2.0**-30 / cc, 2.0**-18)
+    add_rescale(g, "acc", "y", [n, h, w], DType.INT16, m, sh)
+    g.output("y")
+    return g, [a, b]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
+def test_u85_int16_matmul(seed, accelerator, tmp_path):
+    """U85 matrix product of int16 operands in 48-bit accumulators (ACC_FORMAT I48),
+    the global 16-bit OFM scale."""
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        g, inputs = matmul16_graph(rng)
+        check(g, inputs, accelerator, tmp_path)
+
+
+def matmul_per_channel_graph(m, n, k, scales):
+    """x int8 [1, M, K] @ w int8 [1, K, N] -> int32 -> RESCALE per output column
+    (N multipliers) -> int8."""
+    g = GraphBuilder()
+    g.input("a", [1, m, k], I8), g.input("b", [1, k, n], I8)
+    g.const("z", np.array([0], np.int8))
+    g.tensor("acc", [1, m, n], I32)
+    g.op(Op.MATMUL, ["a", "b", "z", "z"], ["acc"])
+    g.rescale("acc", scales, I8, name="y")
+    g.output("y")
+    return g
+
+
+def test_vela_matmul_per_channel_rescale(seed, tmp_path):
+    """Vela finding (5.2.0, U85): a MATMUL whose int32 result is RESCALEd per output
+    column is compiled with one global OFM_SCALE, column 0's multiplier and shift, for
+    every column; the U55 and U65 streams are right. The simulator's output is
+    exactly the TOSA result with column 0's scale everywhere, and not TOSA's."""
+    rng = np.random.default_rng(seed)
+    m, n, k = (int(v) for v in rng.integers(2, 9, 3))
+    scales = rng.uniform(1e-3, 4e-3, n)
+    scales[1] = scales[0] * 2  # column 1's scale differs for sure
+    a, b = rand_int(rng, (1, m, k), np.int8), rand_int(rng, (1, k, n), np.int8)
+    g = matmul_per_channel_graph(m, n, k, scales)
+    want = run_graph(g, [a, b])[0]
+    column0 = run_graph(matmul_per_channel_graph(m, n, k, np.full(n, scales[0])), [a, b])[0]
+    assert not np.array_equal(want, column0)
+    got = simulate(g, [a, b], "ethos-u85-256", tmp_path)[0]
+    np.testing.assert_array_equal(got, column0)
+    np.testing.assert_array_equal(simulate(g, [a, b], "ethos-u55-128", tmp_path)[0], want)
+
+
 @pytest.mark.parametrize("accelerator", U85)
 def test_u85_matmul(seed, accelerator, tmp_path):
     """U85 NPU_OP_CONV with weights from IFM2 (Vela transposes B first)."""
@@ -816,6 +875,14 @@ def stream_start(cmd: np.ndarray) -> int:
     return i + 1
 
 
+def command_words(cmd: np.ndarray):
+    """Indices of the command words (not cmd1 payloads) of the stream."""
+    i = stream_start(cmd)
+    while i < len(cmd):
+        yield i
+        i += 2 if cmd[i] & 0x4000 else 1
+
+
 def find_cmd(cmd: np.ndarray, opcode: int) -> int:
     i = stream_start(cmd)
     while i < len(cmd):
@@ -958,17 +1025,38 @@ def test_u85_malformed_named(tmp_path):
     assert status == STATUS["register_range"] and "chaining buffer" in log, log
 
 
+def compiled_stream(g, inputs, accelerator, tmp):
+    """(command words, run) of g compiled for `accelerator`, its inputs in the scratch:
+    run(words) runs a changed stream and returns (status, log); the stream as Vela
+    wrote it must run."""
+    out = vela(g.serialize(), accelerator)
+    scratch = bytearray(out.scratch_size)
+    for io, x in zip(out.inputs, inputs):
+        scratch[io.offset:io.offset + io.nbytes] = x.tobytes()
+
+    def run(c=None):
+        return run_case(out, bytes(scratch), tmp, c, accelerator=accelerator)
+    assert run()[0] == STATUS["ok"]
+    return words(out.cmd_data), run
+
+
+def test_u85_int16_matmul_malformed(tmp_path):
+    """A matrix product's accumulator format past I48 is out of range."""
+    cmd, run = compiled_stream(*matmul16_graph(np.random.default_rng(1)), "ethos-u85-256",
+                               tmp_path)
+    conv = next(i for i in command_words(cmd) if cmd[i] & 0xffff == 2)  # CONV (matmul)
+    acc = max(i for i in command_words(cmd) if i < conv and cmd[i] & 0xffff == 292)
+    bad = cmd.copy()
+    bad[acc] = (bad[acc] & ~np.uint32(3 << 16)) | np.uint32(2 << 16)  # ACC_FORMAT 2
+    status, log = run(bad)
+    assert status == STATUS["register_range"] and "acc_format 2" in log, log
+
+
 def test_u55_int16_lut_malformed(tmp_path):
     """A 16-bit LUT fills the LUT memory, so it can only be table 0; an int32 OFM
     through a LUT is valid but not simulated."""
-    g, inputs = table16_graph(np.random.default_rng(4), "random")
-    out = vela(g.serialize(), "ethos-u55-128")
-    scratch = bytearray(out.scratch_size)
-    io = out.inputs[0]
-    scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
-    cmd = words(out.cmd_data)
-    run = lambda c=None: run_case(out, bytes(scratch), tmp_path, c)
-    assert run()[0] == STATUS["ok"]
+    cmd, run = compiled_stream(*table16_graph(np.random.default_rng(4), "random"),
+                               "ethos-u55-128", tmp_path)
     i = find_cmd(cmd, 293)  # the first ACTIVATION: TABLE_0 of a 16-bit LUT pass
     assert cmd[i] >> 16 == 16, hex(cmd[i])
     bad = cmd.copy()
@@ -988,16 +1076,9 @@ GRAPHS = {"cnn": cnn_graph, "conv": lambda rng: conv_graph(rng, big=True),
 
 def test_u85_argmax_malformed(tmp_path):
     """ARGMAX over a 2-D or padded window is valid but not simulated."""
-    rng = np.random.default_rng(2)
-    g, inputs = argmax_graph(rng, DType.INT8)
-    out = vela(g.serialize(), "ethos-u85-256")
-    scratch = bytearray(out.scratch_size)
-    io = out.inputs[0]
-    scratch[io.offset:io.offset + io.nbytes] = inputs[0].tobytes()
-    cmd = words(out.cmd_data)
-    run = lambda c=None: run_case(out, bytes(scratch), tmp_path, c, accelerator="ethos-u85-256")
-    assert run()[0] == STATUS["ok"]
-    pool = next(i for i in range(stream_start(cmd), len(cmd)) if cmd[i] & 0xffff == 5)
+    cmd, run = compiled_stream(*argmax_graph(np.random.default_rng(2), DType.INT8),
+                               "ethos-u85-256", tmp_path)
+    pool = next(i for i in command_words(cmd) if cmd[i] & 0xffff == 5)
     assert cmd[pool] >> 16 == 6, hex(cmd[pool])  # POOL ARGMAX_X
     bad = cmd.copy()
     bad[find_cmd(cmd, 289)] |= np.uint32(1 << 16)  # KERNEL_HEIGHT_M1 1

@@ -3,8 +3,9 @@
  * product whose "weights" are the second feature map, as Vela compiles TOSA
  * MATMUL (after transposing B with an OFM-transposing pool):
  *   OFM[y][x][o] = sum_k (IFM[y][x][k] - IFM_ZP) * (IFM2[y][o][k] - IFM2_ZP)
- * over k < IFM depth, a 1x1 kernel, no bias, then the global OFM scale and
- * the output stage.
+ * over k < IFM depth, a 1x1 kernel, no bias, in 32-bit (saturating) or
+ * 48-bit accumulators (int16 operands: a 48-bit sum of at most 2^16 products of
+ * 2^30 cannot overflow int64), then the global OFM scale and the output stage.
  */
 #include "backends/ethosu/sim/sim_internal.h"
 
@@ -20,8 +21,9 @@ ethosu_sim_status sim_u85_op_matmul(ethosu_sim *sim) {
             "IFM upscale mode %u on a matrix product", r->ifm_upscale);
   SIM_CHECK(sim, ((r->ofm.precision >> 8) & 1) == 1, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
             "a matrix product with per-channel scales");
-  SIM_CHECK(sim, (r->acc_format & 3) == SIM_ACC_I32, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "48-bit accumulators (int16 matrix products) on the U85");
+  /* ACC_FORMAT I32 or I48 (int16 products, EXT-INT16's int48 MATMUL; the
+   * other formats are refused with the register). */
+  bool acc48 = (r->acc_format & 3) == 1;
   sim_fmap ifm, ifm2, ofm;
   SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", oh, ow, ic, false));
   SIM_TRY(sim_fmap_setup(sim, &ifm2, &r->ifm2, "IFM2", oh, oc, ic, false));
@@ -39,7 +41,7 @@ ethosu_sim_status sim_u85_op_matmul(ethosu_sim *sim) {
           acc += (sim_fmap_read(sim, &ifm, y, x, k) - ifm.zero_point) *
                  (sim_fmap_read(sim, &ifm2, y, o, k) - ifm2.zero_point);
         }
-        acc = acc > INT32_MAX ? INT32_MAX : acc < INT32_MIN ? INT32_MIN : acc;
+        if (!acc48) acc = acc > INT32_MAX ? INT32_MAX : acc < INT32_MIN ? INT32_MIN : acc;
         int64_t v = sim_scale_round(acc, r->ofm_scale, r->ofm_scale_shift, round_mode);
         sim_fmap_write(sim, &ofm, y, x, o, sim_activate(sim, &ofm, v));
       }
