@@ -173,7 +173,7 @@ define aarch64_build
 	$(CMAKE) -S runtime -B $(BUILD)/$(1) -DCMAKE_BUILD_TYPE=Release -DPTEC_BUILD_SHARED=OFF \
 	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchains/aarch64-linux.cmake \
 	  -DPTEC_AARCH64_CPU=$(2) >/dev/null
-	$(CMAKE) --build $(BUILD)/$(1) -j $(JOBS) --target ptec-run ptec-c-tests ptec-kernel-tests
+	$(CMAKE) --build $(BUILD)/$(1) -j $(JOBS) --target ptec-run ptec-generate ptec-c-tests ptec-kernel-tests
 endef
 
 build-aarch64: venv
