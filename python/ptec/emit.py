@@ -22,6 +22,7 @@ ones are emitted once and shared.
 from __future__ import annotations
 
 import numbers
+import operator
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -32,6 +33,7 @@ from torch.utils import _pytree as pytree
 from .dtypes import LAYOUTS, MEMORY_FORMATS, dim_order_from_strides, scalar_type
 from .errors import CompileError
 from .memory import MemoryPlan
+from .passes.control_flow import CPU_REASON, is_cond
 from .passes.out_variants import META_KEY, OutVariant
 from .pte import pack_constant_segment
 from .pte.file import layout_segments
@@ -108,7 +110,8 @@ class _Emitter:
     def __init__(self, gm: torch.fx.GraphModule, schedule: Schedule, plan: MemoryPlan,
                  pool: "_ConstantPool | None" = None, state: StateLayout | None = None):
         self.gm = gm
-        self.offsets = {p.key: off for p, off in zip(schedule.planned, plan.offsets)}
+        self.offsets = {key: off for p, off in zip(schedule.planned, plan.offsets)
+                        for key in (p.key, *p.aliases)}
         self.values: list[pte.EValue] = []
         self.shared: dict[tuple, int] = {}
         self.tensors: dict[TensorKey, int] = {}
@@ -200,7 +203,7 @@ class _Emitter:
         return self.constant_ids[data]
 
     def constant_tensor(self, node: torch.fx.Node) -> int:
-        real = getattr(self.gm, node.target)
+        real = getattr(node.graph.owning_module, node.target)  # a cond's branch holds its own
         desc = self._tensor(node.meta["val"])
         desc.data_buffer_idx = self.constant_data(real, desc)
         self.tensors[(node, None)] = self._add(desc)
@@ -379,6 +382,44 @@ class _Emitter:
         out_tensors.append(self.planned_tensor(key, val))
         return out_tensors[-1]
 
+    # ---------------------------------------------------------- control flow
+
+    def control(self, args: Any, node: torch.fx.Node, name: str) -> int:
+        """Appends a jump or move (of cond `node`); returns its index."""
+        self.instructions.append(pte.Instruction(args))
+        self.infos.append(InstructionInfo(node.name, name, (), delegation=CPU_REASON))
+        return len(self.instructions) - 1
+
+    def cond(self, node: torch.fx.Node) -> None:
+        """torch.cond inline, as ExecuTorch emits it (passes/control_flow.py):
+        JumpFalse(pred) true MoveCalls JumpFalse(False) false MoveCalls."""
+        where = f"{node.name} (torch.cond)"
+        result_ids = [self.planned_tensor(key, val) for key, val in results(node)]
+        pred = self.tensor_of(node.args[0], where)
+        jumps = [self.control(pte.JumpFalseCall(pred, 0), node, "jump_false")]
+        for side, branch in enumerate(node.target.branches):
+            if side == 1:
+                jumps.append(self.control(pte.JumpFalseCall(self.bool_(False), 0), node, "jump"))
+                self.instructions[jumps[0]].instr_args.destination_instruction = \
+                    len(self.instructions)
+            placeholders = [n for n in branch.graph.nodes if n.op == "placeholder"]
+            for ph, operand in zip(placeholders, node.args[1:]):
+                self.tensors[(ph, None)] = self.tensor_of(operand, where)
+            self.graph(branch)
+            for i, out in enumerate(node.target.outputs(side)):
+                self.control(pte.MoveCall(self.tensor_of(out, where), result_ids[i]), node, "move")
+        self.instructions[jumps[1]].instr_args.destination_instruction = len(self.instructions)
+
+    def graph(self, branch: torch.fx.GraphModule) -> None:
+        """A branch's constants and calls, in order (its inputs are bound by cond)."""
+        for n in branch.graph.nodes:
+            if n.op == "get_attr":
+                self.constant_tensor(n)
+            elif is_cond(n):
+                self.cond(n)
+            elif n.op == "call_function" and n.target is not operator.getitem:
+                self.kernel_call(n)
+
     def output(self, value: Any) -> int:
         if isinstance(value, torch.fx.Node):
             return self.tensor_of(value, "output")
@@ -460,6 +501,8 @@ def _emit_method(m: MethodToEmit, pool: _ConstantPool,
             inputs.append(em.input_value(node))
         elif node.op == "get_attr":
             em.constant_tensor(node)
+        elif is_cond(node):
+            em.cond(node)
         elif node in calls and is_delegate(node):
             em.delegate_call(node)
         elif node in calls:

@@ -17,7 +17,7 @@ from torch.utils._pytree import TreeSpec
 
 from .dtypes import dim_order_from_strides
 from .errors import CompileError
-from .passes.control_flow import refuse_control_flow
+from .passes.control_flow import prepare_control_flow
 from .passes.decompositions import EXTRA as EXTRA_DECOMPOSITIONS
 from .passes.decompositions import KEPT_WHOLE as KEPT_WHOLE_KERNELS
 from .passes.fake import fake_of
@@ -44,7 +44,7 @@ def export_core_aten(module: torch.nn.Module, example_inputs: Sequence[Any],
         raise CompileError(f"torch.export failed: {e}") from e
     ep = ep.run_decompositions(_decompositions())
     gm = constants_to_attributes(ep, state_names)
-    refuse_control_flow(gm)
+    prepare_control_flow(gm)
     return ExportedGraph(gm, ep.call_spec.in_spec, ep.call_spec.out_spec)
 
 

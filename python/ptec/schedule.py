@@ -16,6 +16,7 @@ import torch
 from .dtypes import element_size
 from .errors import CompileError
 from .memory import Lifetime
+from .passes.control_flow import has_control_flow
 from .state import is_state, write_target
 
 #: A tensor produced by the graph: (node, result index or None for a single result).
@@ -27,6 +28,9 @@ class PlannedTensor:
     key: TensorKey
     val: torch.Tensor  # the FakeTensor: shape, dtype, strides
     lifetime: Lifetime
+    #: Tensors at the same offset: a cond's branch outputs share its result's
+    #: memory (control_flow_schedule).
+    aliases: tuple[TensorKey, ...] = ()
 
 
 @dataclass
@@ -60,6 +64,9 @@ def nbytes(val: torch.Tensor) -> int:
 
 def build_schedule(gm: torch.fx.GraphModule) -> Schedule:
     """Instruction order and the lifetime of every planned tensor."""
+    if has_control_flow(gm):
+        from .cond_schedule import control_flow_schedule
+        return control_flow_schedule(gm)
     nodes = list(gm.graph.nodes)
     instructions = [n for n in nodes if n.op == "call_function" and n.target is not operator.getitem]
     # Scalar inputs (specialised int/float/bool) are values, not planned tensors;

@@ -21,6 +21,7 @@ from .passes import (
     select_out_variants,
     use_scalar_overloads,
 )
+from .passes.control_flow import compile_branches
 from .cpu import pack_conv_weights
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
@@ -68,8 +69,10 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
     integer_channels_last,
     fold_batch_norm,
     fold_constants,
+    compile_branches,
     select_out_variants,
 )
+
 
 TARGETS: dict[str, Target] = {
     "host": Target(name="host", isa_features=(), memories=None, passes=PORTABLE_PASSES),

@@ -1,20 +1,299 @@
-"""Control flow: torch.cond is refused at compile time with the reason
-(ptec's emitter has no sub-graphs behind JumpFalseCall yet) and a workaround,
-never as an unrelated error from a later pass."""
+"""Control flow: torch.cond compiles to ExecuTorch's JumpFalseCall/MoveCall
+instructions (passes/control_flow.py) and runs in ptec's runtime with
+PyTorch eager's results, both branches taken; loops and int8 cond are refused
+with the reason; malformed jumps are refused by name (ASan ptec-run).
+Interop with ExecuTorch's runtime: test_interop_control_flow.py."""
+import copy
+import functools
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
+from torch._higher_order_ops.while_loop import while_loop
 
 import ptec
+from ptec.passes.control_flow import CPU_REASON
+from ptec.pte import schema as s
+from ptec.pte import serialize_program
+from ptec.runtime import PtecError
+
+REPO = Path(__file__).resolve().parents[2]
+ASAN_RUN = Path(os.environ.get("PTEC_RUN_ASAN", REPO / "build" / "asan" / "ptec-run"))
 
 
-def test_cond_is_refused_with_the_reason():
-    """torch.cond: refused at compile time naming the node and why (no
-    sub-graph emission behind JumpFalseCall yet), with the workaround."""
-    class Branchy(torch.nn.Module):
+class LinearOrShift(torch.nn.Module):
+    """Predicate computed in the graph; the true branch calls linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        return torch.cond(x.sum() > 0, lambda a: self.fc(a).relu(), lambda a: a - 1.5, (x,))
+
+
+class ByFlag(torch.nn.Module):
+    """Predicate is a bool tensor input; two results."""
+
+    def forward(self, x, flag):
+        return torch.cond(flag, lambda a: (a * 2, a.exp()), lambda a: (a + 3, a.abs()), (x,))
+
+
+class NestedConv(torch.nn.Module):
+    """A cond inside a branch; the branches call convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.c3 = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.c1 = torch.nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        def outer_true(a):
+            return torch.cond(a.mean() > 0.05, lambda b: self.c3(b).relu(),
+                              lambda b: self.c1(b), (a,))
+        return torch.cond(x.sum() > 0, outer_true, lambda a: self.c1(a) * 0.5, (x,)) + 1
+
+
+class TwoConds(torch.nn.Module):
+    """The first cond's result must survive the second cond's branches."""
+
+    def forward(self, x):
+        a = torch.cond(x.sum() > 0, lambda t: (t * 2).relu(), lambda t: t + 3, (x,))
+        b = torch.cond(x.mean() > 0.5, lambda t: t * 5, lambda t: t - 3, (x,))
+        return a, b
+
+
+class PassThrough(torch.nn.Module):
+    """A branch returning its operand unchanged, the other an earlier value:
+    MoveCall aliases them, so they must live as long as the result."""
+
+    def forward(self, x):
+        y = x * 3
+        r = torch.cond(x.sum() > 0, lambda t, u: t.clone(), lambda t, u: u.clone(), (x, y))
+        return r + y * 0 + torch.ones_like(x).cumsum(0)
+
+
+def _kinds(program):
+    return [type(i.instr_args).__name__ for i in program.program.execution_plan[0].chains[0].instructions]
+
+
+def _check(module, batches, take):
+    """Compiles with batches[0], runs every batch; each branch of each cond
+    is taken at least once (`take(batch)` says which)."""
+    module = module.eval()
+    program = ptec.compile(module, batches[0])
+    kinds = _kinds(program)
+    assert "JumpFalseCall" in kinds and "MoveCall" in kinds, kinds
+    runner = ptec.load(program.buffer)
+    taken = set()
+    for batch in batches:
+        taken.add(take(batch))
+        with torch.no_grad():
+            want = module(*batch)
+        want = want if isinstance(want, (tuple, list)) else (want,)
+        got = runner(*batch)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+    return program, taken
+
+
+def _signed(shape, n, sign_first=1.0):
+    """n random batches whose sums alternate in sign."""
+    out = []
+    for k in range(n):
+        x = torch.randn(shape).abs() + 0.1
+        out.append((x if (k % 2 == 0) == (sign_first > 0) else -x,))
+    return out
+
+
+def test_cond_on_a_computed_predicate_both_branches(seed):
+    """x.sum() > 0 picks linear+relu or a shift; random inputs of both signs."""
+    _, taken = _check(LinearOrShift(), _signed((2, 8), 6), lambda b: bool(b[0].sum() > 0))
+    assert taken == {True, False}
+
+
+def test_cond_on_a_bool_tensor_input_two_results(seed):
+    """A bool tensor input is the predicate; both values, two results each."""
+    batches = [(torch.randn(3, 5), torch.tensor(bool(k % 2))) for k in range(4)]
+    _, taken = _check(ByFlag(), batches, lambda b: bool(b[1]))
+    assert taken == {True, False}
+
+
+def test_a_python_bool_input_is_specialised():
+    """torch.export specialises a Python bool predicate (PyTorch warns): the
+    program holds the branch it was compiled with and refuses the other value."""
+    class P(torch.nn.Module):
+        def forward(self, x, flag: bool):
+            return torch.cond(flag, lambda a: a * 2, lambda a: a + 3, (x,))
+
+    with pytest.warns(UserWarning, match="specializes"):
+        program = ptec.compile(P(), (torch.randn(3), False))
+    assert "JumpFalseCall" not in _kinds(program)
+    runner = ptec.load(program.buffer)
+    torch.testing.assert_close(runner(torch.ones(3), False)[0], torch.full((3,), 4.0))
+    with pytest.raises(PtecError, match="compiled for the value 0"):
+        runner(torch.ones(3), True)
+
+
+def test_nested_cond_with_convolutions(seed):
+    """Three paths through a nested cond, each taken."""
+    def paths(b):
+        x = b[0]
+        return (bool(x.sum() > 0), bool(x.mean() > 0.05) if x.sum() > 0 else None)
+    batches = [(torch.randn(1, 3, 6, 6).abs() + 0.2,), (torch.randn(1, 3, 6, 6).abs() * 0.02,),
+               (-torch.randn(1, 3, 6, 6).abs() - 0.2,), (torch.randn(1, 3, 6, 6).abs() + 0.2,)]
+    batches[1][0][0, 0, 0, 0] = 0.5  # sum > 0, mean < 0.05
+    program, taken = _check(NestedConv(), batches, paths)
+    assert taken == {(True, True), (True, False), (False, None)}
+    assert _kinds(program).count("JumpFalseCall") == 4
+
+
+def test_a_cond_result_outlives_a_later_cond(seed):
+    """ExecuTorch 1.4.1's own planner lets the second cond overwrite the first
+    result (test_interop_control_flow.py); ptec's keeps it alive."""
+    batches = [(torch.randn(4, 4) + 1,), (torch.randn(4, 4) - 1,), (torch.rand(4, 4) * 0.1,)]
+    _, taken = _check(TwoConds(), batches, lambda b: (bool(b[0].sum() > 0),
+                                                       bool(b[0].mean() > 0.5)))
+    assert len(taken) == 3
+
+
+def test_passed_through_values_live_as_long_as_the_result():
+    """Branches returning an operand / an earlier value: the MoveCall aliases it."""
+    _check(PassThrough(), [(torch.randn(5, 3) + 2,), (torch.randn(5, 3) - 2,)],
+           lambda b: bool(b[0].sum() > 0))
+
+
+def test_branch_outputs_share_the_result_and_temporaries_share_memory():
+    """Each branch's output is planned at the cond result's offset; the true
+    branch's temporaries and the false branch's reuse the same bytes."""
+    class Wide(torch.nn.Module):
         def forward(self, x):
-            return torch.cond(x.sum() > 0, lambda t: t + 1, lambda t: t - 1, (x,))
+            return torch.cond(x.sum() > 0, lambda a: ((a * 2).exp() * 3).relu(),
+                              lambda a: ((a + 1).sin() + 2).abs(), (x,))
+
+    program = ptec.compile(Wide(), (torch.randn(64, 64),))  # 16 KiB per tensor
+    plan = program.program.execution_plan[0]
+    values = plan.values
+    offset = lambda i: values[i].val.allocation_info.memory_offset_low  # noqa: E731
+    moves = [i.instr_args for i in plan.chains[0].instructions
+             if isinstance(i.instr_args, s.MoveCall)]
+    assert len(moves) == 2
+    assert {offset(m.move_from) for m in moves} == {offset(moves[0].move_to)}
+    # Input, result, one temporary at a time: the two branches' 2 + 2 temporaries
+    # would need 4 x 16 KiB more without sharing.
+    assert program.memory.arena_bytes <= 4 * 64 * 64 * 4, program.memory.arena_bytes
+    x = torch.randn(64, 64)
+    for sign in (1, -1):
+        torch.testing.assert_close(ptec.load(program.buffer)(sign * x.abs())[0],
+                                   Wide()(sign * x.abs()), rtol=1e-5, atol=1e-5)
+
+
+def test_tosa_keeps_the_cond_on_the_cpu_with_the_reason():
+    """tosa-fp: the jumps and branches stay on the CPU, the report says why;
+    the rest may be delegated; results equal eager."""
+    module = LinearOrShift().eval()
+    x = torch.randn(2, 8)
+    program = ptec.compile(module, (x,), target="tosa-fp")
+    data = program.report_data()["instructions"]
+    control = [i for i in data if i["operator"] in ("jump_false", "jump", "move")]
+    assert control and all(i["why"] == CPU_REASON for i in control)
+    assert CPU_REASON in program.report()
+    runner = ptec.load(program.buffer)
+    for sign in (1, -1):
+        torch.testing.assert_close(runner(sign * x.abs())[0], module(sign * x.abs()),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_int8_cond_is_refused_with_the_reason():
+    """PT2E cannot convert graphs with cond: a CompileError naming it, not
+    torchao's exception."""
+    with pytest.raises(ptec.CompileError, match="int8 quantization of a model with control flow"):
+        ptec.compile(LinearOrShift(), (torch.randn(2, 8),),
+                     quantize=ptec.Int8(calibration=[(torch.randn(2, 8),)]))
+
+
+def test_while_loop_is_refused_with_the_reason():
+    """ExecuTorch 1.4.1 cannot emit while_loop; ptec says so, naming the node."""
+    class W(torch.nn.Module):
+        def forward(self, i, x):
+            return while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (i, x))
 
     with pytest.raises(ptec.CompileError) as info:
-        ptec.compile(Branchy(), (torch.randn(3),))
-    assert "control flow is not supported" in str(info.value)
-    assert "JumpFalseCall" in str(info.value) and "torch.where" in str(info.value)
+        ptec.compile(W(), (torch.tensor(0), torch.randn(3)))
+    assert "while_loop" in str(info.value) and "ExecuTorch 1.4.1" in str(info.value)
+
+
+# ------------------------------------------------------- malformed jumps
+
+
+@functools.lru_cache(maxsize=None)
+def _base():
+    return ptec.compile(LinearOrShift(), (torch.randn(2, 8),))
+
+
+def _edited(edit) -> bytes:
+    program = copy.deepcopy(_base().program)
+    edit(program.execution_plan[0])
+    return serialize_program(program, _base().segments)
+
+
+def _jumps(plan):
+    return [i.instr_args for i in plan.chains[0].instructions
+            if isinstance(i.instr_args, s.JumpFalseCall)]
+
+
+def _float_value(plan):
+    return next(k for k, v in enumerate(plan.values) if isinstance(v.val, s.Tensor)
+                and v.val.scalar_type == s.ScalarType.FLOAT)
+
+
+def _int_value(plan):
+    plan.values.append(s.EValue(s.Int(1)))
+    return len(plan.values) - 1
+
+
+EDITS = {
+    "to the end is ExecuTorch's form": (
+        lambda p: setattr(_jumps(p)[1], "destination_instruction", len(p.chains[0].instructions)),
+        "PTEC_STATUS_OK"),
+    "one past the end": (
+        lambda p: setattr(_jumps(p)[0], "destination_instruction",
+                          len(p.chains[0].instructions) + 1), "PTEC_STATUS_INDEX_OUT_OF_RANGE"),
+    "negative": (lambda p: setattr(_jumps(p)[1], "destination_instruction", -1),
+                 "PTEC_STATUS_INDEX_OUT_OF_RANGE"),
+    "condition a float tensor": (
+        lambda p: setattr(_jumps(p)[0], "cond_value_index", _float_value(p)),
+        "PTEC_STATUS_TYPE_MISMATCH"),
+    "condition an Int": (lambda p: setattr(_jumps(p)[1], "cond_value_index", _int_value(p)),
+                         "PTEC_STATUS_TYPE_MISMATCH"),
+    "condition past the values": (lambda p: setattr(_jumps(p)[0], "cond_value_index", 10_000),
+                                  "PTEC_STATUS_INDEX_OUT_OF_RANGE"),
+    "move into an Int": (lambda p: next(i.instr_args for i in p.chains[0].instructions
+                                        if isinstance(i.instr_args, s.MoveCall)).__setattr__(
+                                            "move_to", _int_value(p)),
+                         "PTEC_STATUS_TYPE_MISMATCH"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDITS))
+def test_malformed_jumps_are_refused_by_name(case, tmp_path):
+    """Through ptec-run built with ASan+UBSan: a named status at init, no crash."""
+    assert ASAN_RUN.is_file(), f"{ASAN_RUN} is missing: build it with `make build-asan`"
+    edit, status = EDITS[case]
+    model = tmp_path / "m.pte"
+    model.write_bytes(_edited(edit))
+    np.save(tmp_path / "x.npy", np.ones((2, 8), np.float32))
+    result = subprocess.run([str(ASAN_RUN), str(model), "--input", str(tmp_path / "x.npy"),
+                             "--output-dir", str(tmp_path)], capture_output=True, text=True,
+                            errors="replace", timeout=60)
+    assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, result.stderr
+    if status == "PTEC_STATUS_OK":
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 2 and status in result.stderr, result.stderr
+        # before execute: while the method is verified (requirements / init)
+        assert "requirements" in result.stderr or "init" in result.stderr, result.stderr

@@ -22,6 +22,7 @@ from torch._ops import OpOverload
 from ..errors import CompileError
 from ..quant import qdq
 from ..tosa.delegate import is_delegate
+from .control_flow import is_cond
 
 #: Arguments that an out variant drops because its out tensor carries them
 #: (torchgen's TensorOptions group): _to_copy(dtype=...) -> _to_copy.out.
@@ -97,7 +98,7 @@ def select_out_variants(gm: torch.fx.GraphModule) -> None:
     for node in gm.graph.nodes:
         if node.op != "call_function" or node.target is operator.getitem:
             continue
-        if is_delegate(node):
+        if is_delegate(node) or is_cond(node):
             continue  # a lowered subgraph: no kernel, no out variant
         if not isinstance(node.target, OpOverload):
             missing.setdefault(str(node.target), []).append(node.name)

@@ -34,6 +34,7 @@ def prepare(model: torch.nn.Module, example_inputs: Sequence[Any],
     import_torchao()
     from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
+    from ..passes.control_flow import refuse_quantized_control_flow
     from .quantizer import PtecQuantizer
 
     from .attention import export_for_quantization
@@ -43,6 +44,7 @@ def prepare(model: torch.nn.Module, example_inputs: Sequence[Any],
                                         bool(config is not None and config.tosa_friendly))
     except Exception as e:  # torch.export raises many types; all mean "cannot export"
         raise CompileError(f"torch.export failed: {e}") from e
+    refuse_quantized_control_flow(graph)
     return prepare_pt2e(graph, PtecQuantizer(config))
 
 

@@ -175,8 +175,9 @@ ptec_status ptec_decode_instruction(ptec_method *m, fb_reader *r, const plan_vie
   }
   if (kind <= INSTR_DELEGATE_CALL) return decode_call(m, r, pv, kind, a, &args, ins, l);
   /* Move, jump_false, free: value `a` (checked as it is read); move: to
-   * value `b`; jump: to instruction `b`. */
-  if (kind == INSTR_JUMP_FALSE_CALL && (b < 0 || (uint32_t)b >= pv->instructions.len)) {
+   * value `b`; jump: to instruction `b`, or to the end of the chain (ExecuTorch
+   * jumps there over a cond's last false branch). */
+  if (kind == INSTR_JUMP_FALSE_CALL && (b < 0 || (uint32_t)b > pv->instructions.len)) {
     return FAIL(PTEC_STATUS_INDEX_OUT_OF_RANGE, "jump_false to %d out of range", b);
   }
   ptec_value v, w;
