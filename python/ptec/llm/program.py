@@ -117,13 +117,26 @@ class Sampler:
         return order[kept - 1]
 
 
-def generate(program, prompt: list[int], new_tokens: int, temperature: float = 0.0,
-             top_p: float = 1.0, seed: int = 0) -> list[int]:
+def generate(program, prompt: list[int] | str, new_tokens: int, temperature: float = 0.0,
+             top_p: float = 1.0, seed: int = 0, tokenizer=None) -> list[int] | str:
     """Generation with an LLM program, as ptec-generate does in C (the same
     tokens for the same seed): `program` is a path, bytes or a ptec.load(...)
     result with a `decode` (or `forward`) method of one token and optionally a
-    `prefill` method."""
+    `prefill` method. A text prompt needs `tokenizer` (a `tokenizers`
+    Tokenizer or ByteLevelBPETokenizer, or a tokenizer.json path: what the C
+    tokenizer equals, docs/llm.md) and gives the generated text back (special
+    tokens left out, as ptec-generate --tokenizer prints it)."""
     from ..runtime import LoadedProgram, load
+
+    if isinstance(prompt, str):
+        if tokenizer is None:
+            raise ValueError("a text prompt needs a tokenizer")
+        if isinstance(tokenizer, (str, bytes)) or hasattr(tokenizer, "__fspath__"):
+            from tokenizers import Tokenizer
+            tokenizer = Tokenizer.from_file(str(tokenizer))
+        ids = tokenizer.encode(prompt).ids
+        tokens = generate(program, ids, new_tokens, temperature, top_p, seed)
+        return tokenizer.decode(tokens, skip_special_tokens=True)
 
     if not isinstance(program, LoadedProgram):
         program = load(program)
