@@ -86,12 +86,13 @@ def test_rounding_edges():
 
 
 def test_unsupported_kernel_refuses_with_the_dtype():
-    """Kernels that compute only in float32 (convolution, matmul) name the
+    """A kernel that computes only in float32 (grid_sampler_2d) names the
     dtype instead of reading half data as floats."""
-    conv = torch.nn.Conv2d(2, 2, 1).half()
-    program = ptec.compile(conv, (torch.randn(1, 2, 3, 3).half(),))
+    module = Fn(lambda x, g: torch.nn.functional.grid_sample(x, g, align_corners=False))
+    x, g = torch.randn(1, 2, 3, 3).half(), (torch.rand(1, 2, 2, 2) * 2 - 1).half()
+    program = ptec.compile(module, (x, g))
     with pytest.raises(PtecError) as info:
-        ptec.load(program.buffer)(torch.randn(1, 2, 3, 3).half())
+        ptec.load(program.buffer)(x, g)
     assert "float16" in info.value.message
 
 

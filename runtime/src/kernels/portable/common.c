@@ -1,4 +1,5 @@
 #include "kernels/portable/common.h"
+#include "kernels/portable/half.h"
 
 #include <math.h>
 #include <string.h>
@@ -229,6 +230,15 @@ ptec_status ptec_check_same_shape(ptec_kernel_context *ctx, const ptec_tensor *a
                             name_a, ptec_shape_str(a->sizes, a->rank, sa, sizeof sa), name_b,
                             ptec_shape_str(b->sizes, b->rank, sb, sizeof sb));
   }
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_check_float_io(ptec_kernel_context *ctx, const ptec_tensor *in,
+                                const ptec_tensor *out) {
+  PTEC_CHECK(ctx, ptec_dtype_computes_in_f32(out->dtype), PTEC_STATUS_NOT_SUPPORTED,
+             "out dtype %s not supported (float32, float16 or bfloat16)",
+             ptec_dtype_name(out->dtype));
+  if (in) PTEC_TRY(ptec_check_dtype(ctx, in, out->dtype, "input"));
   return PTEC_STATUS_OK;
 }
 

@@ -1,8 +1,9 @@
-/* 3-D convolution, float32, any dim orders: direct loops like the 2-D
+/* 3-D convolution, float32 (half types in op_convolution_half.c), any dim orders: direct loops like the 2-D
  * reference (taps outer, input channels inner, accumulating in float). */
 #include "kernels/portable/conv3d.h"
 
 #include "kernels/portable/common.h"
+#include "kernels/portable/half.h"
 
 /* stride / padding / dilation: 3 entries or 1 for all. */
 static ptec_status list3(ptec_kernel_context *ctx, uint32_t arg, int64_t v[3], int64_t low,
@@ -44,7 +45,7 @@ ptec_status ptec_conv3d_f32(ptec_kernel_context *ctx, const ptec_tensor *in,
   int64_t want[5] = {N, OC, osz[0], osz[1], osz[2]};
   PTEC_TRY(ptec_check_shape(ctx, out, want, 5, "out"));
   if (bias != NULL) {
-    PTEC_TRY(ptec_check_dtype(ctx, bias, PTEC_DTYPE_FLOAT32, "bias"));
+    PTEC_TRY(ptec_check_dtype(ctx, bias, out->dtype, "bias"));
     PTEC_CHECK(ctx, bias->rank == 1 && bias->sizes[0] == OC, PTEC_STATUS_SHAPE_MISMATCH,
                "bias must have shape [%lld]", (long long)OC);
   }
@@ -52,6 +53,17 @@ ptec_status ptec_conv3d_f32(ptec_kernel_context *ctx, const ptec_tensor *in,
   ptec_tensor_strides(in, is);
   ptec_tensor_strides(w, ws);
   ptec_tensor_strides(out, os);
+  if (out->dtype != PTEC_DTYPE_FLOAT32) { /* float16, bfloat16: op_convolution_half.c */
+    ptec_conv_half h = {in->data, w->data, bias ? bias->data : NULL, out->data,
+                        out->dtype == PTEC_DTYPE_BFLOAT16, N, C, OC, groups, 1,
+                        {size[0], size[1], size[2]}, {k[0], k[1], k[2]},
+                        {osz[0], osz[1], osz[2]}, {stride[0], stride[1], stride[2]},
+                        {pad[0], pad[1], pad[2]}, {dil[0], dil[1], dil[2]},
+                        {is[0], is[1], is[2], is[3], is[4]}, {ws[0], ws[1], ws[2], ws[3], ws[4]},
+                        {os[0], os[1], os[2], os[3], os[4]}};
+    ptec_conv_half_run(&h);
+    return PTEC_STATUS_OK;
+  }
   const float *x = in->data, *wt = w->data, *b = bias ? bias->data : NULL;
   float *y = out->data;
   int64_t OCg = OC / groups;

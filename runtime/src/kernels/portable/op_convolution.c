@@ -1,8 +1,9 @@
 /* convolution.out: 2-D and 1-D (as 2-D with H = 1; 3-D in conv3d.c), groups, stride,
- * padding, dilation; float32, any dim orders. Direct loops: for each output
+ * padding, dilation; float32 (float16 and bfloat16 in op_convolution_half.c), any dim orders. Direct loops: for each output
  * element, taps outer and input channels inner, accumulating in float. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/conv3d.h"
+#include "kernels/portable/half.h"
 #include "kernels/portable/variants.h"
 #include "kernels/ops_decl.h"
 
@@ -33,8 +34,8 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
   ptec_tensor *out = ptec_arg_tensor(ctx, 9);
   PTEC_CHECK(ctx, !ptec_arg_bool(ctx, 6), PTEC_STATUS_NOT_SUPPORTED,
              "transposed convolution is not supported");
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
-  PTEC_TRY(ptec_check_dtype(ctx, w, PTEC_DTYPE_FLOAT32, "weight"));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
+  PTEC_TRY(ptec_check_dtype(ctx, w, out->dtype, "weight"));
   if (in->rank == 5) return ptec_conv3d_f32(ctx, in, w, bias, out); /* conv3d.c */
   PTEC_CHECK(ctx, (in->rank == 4 || in->rank == 3) && w->rank == in->rank,
              PTEC_STATUS_NOT_SUPPORTED,
@@ -80,10 +81,20 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
   PTEC_TRY(ptec_check_shape(ctx, out, want, in->rank, "out"));
   int64_t bias_stride = 0;
   if (bias) {
-    PTEC_TRY(ptec_check_dtype(ctx, bias, PTEC_DTYPE_FLOAT32, "bias"));
+    PTEC_TRY(ptec_check_dtype(ctx, bias, out->dtype, "bias"));
     PTEC_CHECK(ctx, bias->rank == 1 && bias->sizes[0] == OC, PTEC_STATUS_SHAPE_MISMATCH,
                "bias must have shape [%lld]", (long long)OC);
     bias_stride = 1;
+  }
+  if (out->dtype != PTEC_DTYPE_FLOAT32) { /* as 3-D with D = 1 (and H = 1 for 1-D) */
+    ptec_conv_half h = {in->data, w->data, bias ? bias->data : NULL, out->data,
+                        out->dtype == PTEC_DTYPE_BFLOAT16, N, C, OC, groups, bias_stride,
+                        {1, H, W}, {1, KH, KW}, {1, OH, OW}, {1, stride[0], stride[1]},
+                        {0, pad[0], pad[1]}, {1, dil[0], dil[1]},
+                        {is[0], is[1], 0, ish, isw}, {ws[0], ws[1], 0, wsh, wsw},
+                        {os[0], os[1], 0, osh, osw}};
+    ptec_conv_half_run(&h);
+    return PTEC_STATUS_OK;
   }
 
   const float *x = in->data, *wt = w->data, *b = bias ? bias->data : NULL;

