@@ -157,7 +157,7 @@ def main(argv=None):
     compiled.save(out / "model.pte")
     print(f"compiled in {time.perf_counter() - t:.1f} s: {out / 'model.pte'}, "
           f"{len(compiled.buffer):,} bytes; tokenizer {out / 'tok.ptok'}")
-    text = ptec.llm.generate(ptec.load(compiled.buffer), "The for statement", 40,
+    text = ptec.generate(ptec.load(compiled.buffer), "The for statement", 40,
                              tokenizer=tok._tokenizer)
     print(f"ptec.llm.generate: The for statement{text}")
     return model, tok

@@ -7,6 +7,7 @@ from .devtools.bundle import bundle
 from .devtools.debug import debug
 from .runtime import load
 from .multimethod import compile_methods
+from .llm import generate  # text or token generation with an LLM program (docs/llm.md)
 
 __all__ = ["A16W8", "CompileError", "CompiledProgram", "Int8", "bundle", "compile", "compile_methods",
-           "debug", "load", "quantize"]
+           "debug", "generate", "load", "quantize"]
