@@ -1,0 +1,97 @@
+"""torch.cond between ExecuTorch 1.4.1 and ptec, both ways.
+
+* ptec's `.pte` with cond (JumpFalseCall, MoveCall inline in the chain) runs in
+  ExecuTorch's runtime (`executorch.runtime`) with PyTorch eager's results.
+* ExecuTorch's own `.pte` with cond (`to_edge(...).to_executorch()`) runs in
+  ptec with the results ExecuTorch's runtime gives.
+"""
+import functools
+
+import torch
+from executorch.exir import to_edge
+from executorch.runtime import Runtime
+from test_ops_control_flow import ByFlag, LinearOrShift, NestedConv, TwoConds
+
+import ptec
+
+
+def _outputs(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+@functools.lru_cache(maxsize=None)
+def _executorch_method(buffer: bytes):
+    return Runtime.get().load_program(buffer).load_method("forward")
+
+
+def _run_executorch(buffer: bytes, inputs) -> list:
+    return _outputs(_executorch_method(buffer).execute(list(inputs)))
+
+
+def _batches(name):
+    """Inputs taking each branch (both, or each path of the nested cond)."""
+    pos = torch.rand(1, 3, 6, 6) + 0.2
+    small = torch.rand(1, 3, 6, 6) * 0.02
+    small[0, 0, 0, 0] = 0.5
+    return {
+        "flag": [(torch.randn(3, 5), torch.tensor(True)), (torch.randn(3, 5), torch.tensor(False))],
+        "linear": [(torch.rand(2, 8) + 0.1,), (-torch.rand(2, 8) - 0.1,)],
+        "nested": [(pos,), (small,), (-pos,)],
+        "two": [(torch.rand(4, 4) + 1,), (-torch.rand(4, 4),), (torch.rand(4, 4) * 0.1,)],
+    }[name]
+
+
+MODELS = {"flag": ByFlag, "linear": LinearOrShift, "nested": NestedConv, "two": TwoConds}
+
+
+def test_ptec_cond_runs_in_executorch(seed):
+    """ptec's programs (bool input, nested cond with convolutions, two conds
+    in a row) in ExecuTorch's runtime: eager's results on every path."""
+    for name in ("flag", "nested", "two"):
+        module = MODELS[name]().eval()
+        batches = _batches(name)
+        buffer = ptec.compile(module, batches[0]).buffer
+        for batch in batches:
+            with torch.no_grad():
+                want = _outputs(module(*batch))
+            got = _run_executorch(buffer, batch)
+            assert len(got) == len(want)
+            for g, w in zip(got, want):
+                torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5, msg=lambda m: f"{name}: {m}")
+
+
+def test_executorch_cond_runs_in_ptec(seed):
+    """ExecuTorch's own programs with cond: ptec gives ExecuTorch's runtime's
+    results (jumps to the end of the chain, MoveCall rebinding), and eager's."""
+    for name in ("flag", "linear", "nested"):
+        module = MODELS[name]().eval()
+        batches = _batches(name)
+        buffer = bytes(to_edge(torch.export.export(module, batches[0])).to_executorch().buffer)
+        runner = ptec.load(buffer)
+        for batch in batches:
+            with torch.no_grad():
+                want = _outputs(module(*batch))
+            got = runner(*batch)
+            theirs = _run_executorch(buffer, batch)
+            for g, t, w in zip(got, theirs, want):
+                # Kernels may sum in another order (addmm): not bit for bit.
+                torch.testing.assert_close(g, t, rtol=1e-6, atol=1e-6,
+                                           msg=lambda m: f"{name}: vs ExecuTorch's runtime: {m}")
+                torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_executorch_two_conds_as_executorch_runs_them():
+    """Two conds in a row: ExecuTorch 1.4.1's planner gives the first cond's
+    branch output and the second cond's branch temporaries the same bytes (the
+    MoveCall's aliasing is not a use), so its runtime returns the second
+    cond's value as the first result. ptec runs the file as ExecuTorch does;
+    the second result is right in both (ptec's own plan keeps the first
+    alive: test_ops_control_flow.py::test_a_cond_result_outlives_a_later_cond)."""
+    module = TwoConds().eval()
+    batches = _batches("two")
+    buffer = bytes(to_edge(torch.export.export(module, batches[0])).to_executorch().buffer)
+    runner = ptec.load(buffer)
+    for batch in batches:
+        got, theirs, want = runner(*batch), _run_executorch(buffer, batch), module(*batch)
+        assert all(torch.equal(g, t) for g, t in zip(got, theirs))
+        torch.testing.assert_close(got[1], want[1])
