@@ -233,11 +233,15 @@ def sqnr_db(reference: np.ndarray, got: np.ndarray) -> float:
 
 
 def run(num_layers: int = 2, seconds: float = 1.0, seed: int = 0, calibration: int = 4,
-        target: str = "ethos-u85-256", simulate: bool = True, a16w8: bool = False,
-        **sizes) -> dict:
+        target: str = "ethos-u85-256", simulate: bool = True, a16w8=False,
+        a16w8_threshold_db: float = 40.0, **sizes) -> dict:
     """Quantizes the Conformer once and compiles it for the host, tosa-int and
     `target`; returns the split, Vela's estimate, SQNR and agreement. `sizes`
-    override ConformerConfig fields (tests use a narrower model)."""
+    override ConformerConfig fields (tests use a narrower model).
+
+    a16w8: False (int8), True (int16 activations everywhere), "auto" (int16 in
+    the layers whose own int8 error is below a16w8_threshold_db at the output,
+    ptec.quant.mixed) or a list of layers (module paths) to run in int16."""
     import ptec
     from ptec.report import DELEGATE, runs_on
 
@@ -245,14 +249,18 @@ def run(num_layers: int = 2, seconds: float = 1.0, seed: int = 0, calibration: i
     g = torch.Generator().manual_seed(seed + 1)
     cal = [(torch.randn(inputs[0].shape, generator=g),) for _ in range(calibration - 1)]
     cal.append((log_mel(synthetic_audio(seconds, seed))[:, : inputs[0].shape[1]],))
-    config = (ptec.A16W8 if a16w8 else ptec.Int8)(calibration=cal, observer="minmax",
-                                                  tosa_friendly=True)
+    if a16w8 is True:
+        config = ptec.A16W8(calibration=cal, observer="minmax", tosa_friendly=True)
+    else:
+        config = ptec.Int8(calibration=cal, observer="minmax", tosa_friendly=True,
+                           a16w8=a16w8 or None, a16w8_threshold_db=a16w8_threshold_db)
     converted = ptec.quantize.quantize(model, inputs, config)
     programs = {"host": ptec.compile(converted, inputs),
                 "tosa-int": ptec.compile(converted, inputs, target="tosa-int")}
     if target:
         programs[target] = ptec.compile(converted, inputs, target=target)
-    result: dict = {"layers": num_layers, "frames": inputs[0].shape[1], "scheme": config.name}
+    result: dict = {"layers": num_layers, "frames": inputs[0].shape[1], "scheme": config.name,
+                    "a16w8": converted.ptec_a16w8}
     for name, program in programs.items():
         cpu = [i.operator for i in program.instructions if runs_on(i) != DELEGATE]
         result[name] = {"delegates": sum(runs_on(i) == DELEGATE for i in program.instructions),
@@ -279,12 +287,22 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--target", default="ethos-u85-256")
-    parser.add_argument("--a16w8", action="store_true", help="int16 activations")
+    parser.add_argument("--a16w8", nargs="?", const=True, default=False,
+                        help="int16 activations: everywhere, or 'auto' (per layer, by "
+                             "their measured int8 error), or a comma-separated list of layers")
+    parser.add_argument("--a16w8-threshold-db", type=float, default=40.0,
+                        help="with --a16w8 auto: layers whose own int8 error leaves less "
+                             "than this SQNR at the output get int16")
     parser.add_argument("--no-sim", action="store_true", help="skip the NPU simulator")
     args = parser.parse_args(argv)
+    a16w8 = args.a16w8
+    if isinstance(a16w8, str) and a16w8 != "auto":
+        a16w8 = a16w8.split(",")
     r = run(args.layers, args.seconds, target=args.target, simulate=not args.no_sim,
-            a16w8=args.a16w8)
+            a16w8=a16w8, a16w8_threshold_db=args.a16w8_threshold_db)
     print(f"Conformer, {r['layers']} layers, {r['frames']} frames, {r['scheme']}")
+    if r["a16w8"] is not None:
+        print(r["a16w8"].describe())
     for name in ("host", "tosa-int", args.target):
         if name in r and name != "host":
             print(f"  {name}: {r[name]['delegates']} delegate(s), CPU: {r[name]['cpu']}")

@@ -31,7 +31,9 @@ def _rewritable(node: torch.fx.Node) -> bool:
 
 def decompose_attention(gm: torch.fx.GraphModule) -> int:
     """Rewrites the graph's attention calls in place; returns how many."""
+    from .decompose import inherit_module
     count = 0
+    original = set(gm.graph.nodes)
     for node in list(gm.graph.nodes):
         if node.op != "call_function" or node.target is not aten.scaled_dot_product_attention.default:
             continue
@@ -48,6 +50,7 @@ def decompose_attention(gm: torch.fx.GraphModule) -> int:
             scaled = graph.call_function(aten.mul.Tensor, (scores, float(scale)))
             weights = graph.call_function(aten.softmax.int, (scaled, -1))
             out = graph.call_function(aten.matmul.default, (weights, v))
+        inherit_module(node, original)
         node.replace_all_uses_with(out)
         graph.erase_node(node)
         count += 1

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import torch
 
@@ -71,17 +71,37 @@ class Int8:
     #: they run in a TOSA or NPU delegate; False keeps ptec's exact fused
     #: kernels (CPU only). None: the target decides (for_target).
     tosa_friendly: bool | None = None
+    #: Per-layer int16 activations (ptec.quant.mixed): "auto" measures each
+    #: layer's int8 error on the calibration data and switches the layers below
+    #: a16w8_threshold_db; a list of module paths switches those. None: every
+    #: layer has `activations`.
+    a16w8: str | Sequence[str] | None = None
+    a16w8_threshold_db: float = 40.0
+    #: A layer is a module at this depth of the module tree ("layers.0.attn": 3).
+    a16w8_depth: int = 3
+    #: int16 x int16 matrix products of two activations in int16 layers (TOSA
+    #: MATMUL has them); False keeps them int8.
+    a16w8_matmul: bool = False
 
     def __post_init__(self) -> None:
         if self.activations not in ACTIVATION_DTYPES:
             raise ValueError(f"activations must be one of {sorted(ACTIVATION_DTYPES)}, "
                              f"got {self.activations!r}")
+        if self.a16w8 is not None:
+            if isinstance(self.a16w8, str) and self.a16w8 != "auto":
+                raise ValueError(f'a16w8 must be "auto" or a list of module paths, '
+                                 f"got {self.a16w8!r}")
+            if self.activations != "int8":
+                raise ValueError("a16w8 chooses int16 layers of an int8 model: "
+                                 "use it with activations='int8'")
         if self.observer not in OBSERVERS:
             raise ValueError(f"observer must be one of {OBSERVERS}, got {self.observer!r}")
 
     @property
     def name(self) -> str:
-        """"int8" or "a16w8": the scheme, for reports and file names."""
+        """"int8", "a16w8" or "int8+a16w8" (per layer): the scheme, for reports and file names."""
+        if self.a16w8 is not None:
+            return "int8+a16w8"
         return "int8" if self.activations == "int8" else "a16w8"
 
     def for_target(self, tosa: bool) -> "Int8":
@@ -92,8 +112,8 @@ class Int8:
         import dataclasses
         return dataclasses.replace(self, tosa_friendly=tosa)
 
-    def quantization_specs(self) -> "QuantizationSpecs":
-        return _specs(self.activations, self.per_channel, self.observer)
+    def quantization_specs(self, activations: str | None = None) -> "QuantizationSpecs":
+        return _specs(activations or self.activations, self.per_channel, self.observer)
 
 
 @dataclass

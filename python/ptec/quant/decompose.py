@@ -76,10 +76,23 @@ def _glu(graph: torch.fx.Graph, x: torch.fx.Node, dim: int) -> torch.fx.Node:
     return _call(graph, aten.mul.Tensor, a, _call(graph, aten.sigmoid.default, b))
 
 
+def inherit_module(node: torch.fx.Node, original: set) -> None:
+    """The nodes inserted just before `node` (those not in `original`) take its
+    nn_module_stack: the pieces of a decomposed layer norm belong to the
+    LayerNorm module (torch.export keeps the key when it re-exports), which is
+    what a per-layer int8/int16 choice (ptec.quant.mixed) goes by."""
+    stack = node.meta.get("nn_module_stack")
+    new = node.prev
+    while stack is not None and new.op != "root" and new not in original:
+        new.meta["nn_module_stack"] = dict(stack)
+        new = new.prev
+
+
 def decompose_for_tosa(gm: torch.fx.GraphModule) -> int:
     """Rewrites softmax, log_softmax, layer_norm and glu in place (float graph
     of torch.export, before annotation); returns how many."""
     count = 0
+    original = set(gm.graph.nodes)
     for node in list(gm.graph.nodes):
         if node.op != "call_function":
             continue
@@ -97,6 +110,7 @@ def decompose_for_tosa(gm: torch.fx.GraphModule) -> int:
                            int(node.args[1]) if len(node.args) > 1 else -1)
             else:
                 continue
+        inherit_module(node, original)
         node.replace_all_uses_with(out)
         gm.graph.erase_node(node)
         count += 1
@@ -140,6 +154,7 @@ def conv1d_as_2d(gm: torch.fx.GraphModule) -> int:
     folded into the weight and bias here (prepare_pt2e folds only 2-D ones).
     Only convolutions whose weight is a constant; returns how many."""
     count = 0
+    original = set(gm.graph.nodes)
     for node in list(gm.graph.nodes):
         if node.op != "call_function" or node.target is not aten.conv1d.default:
             continue
@@ -162,6 +177,7 @@ def conv1d_as_2d(gm: torch.fx.GraphModule) -> int:
                       [1, stride[0]], [0, padding[0]], [1, dilation[0]], groups)
             out = _call(g, aten.squeeze.dim, y, 2)
         out.meta["val"] = node.meta.get("val")  # the same shape (read by _glu)
+        inherit_module(node, original)
         (bn or node).replace_all_uses_with(out)
         for dead in (bn, node):
             if dead is not None:
@@ -174,4 +190,4 @@ def conv1d_as_2d(gm: torch.fx.GraphModule) -> int:
     return count
 
 
-__all__ = ["conv1d_as_2d", "decompose_for_tosa"]
+__all__ = ["conv1d_as_2d", "decompose_for_tosa", "inherit_module"]

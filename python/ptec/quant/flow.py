@@ -23,29 +23,41 @@ from .config import Int8, import_torchao
 
 
 def prepare(model: torch.nn.Module, example_inputs: Sequence[Any],
-            config: Int8 | None = None) -> torch.fx.GraphModule:
+            config: Int8 | None = None, int16_layers: Sequence[str] = ()) -> torch.fx.GraphModule:
     """Exports `model` (eval mode) and inserts observers as `config` says.
 
     BatchNorm layers that follow a convolution or linear layer are folded into
     its weights first (prepare_pt2e does it), so they are quantized as one.
     Attention calls become matmuls and a softmax (ptec.quant.attention), so
-    they are quantized too.
+    they are quantized too. int16_layers: layers (ptec.quant.mixed) with
+    int16 activations in an int8 model.
     """
+    return prepare_exported(export(model, example_inputs, config), config, int16_layers)
+
+
+def export(model: torch.nn.Module, example_inputs: Sequence[Any],
+           config: Int8 | None = None) -> torch.fx.GraphModule:
+    """The float graph prepare() annotates (ptec.quant.attention.export_for_quantization)."""
+    from .attention import export_for_quantization
+
+    try:
+        return export_for_quantization(model.eval(), example_inputs,
+                                       bool(config is not None and config.tosa_friendly))
+    except Exception as e:  # torch.export raises many types; all mean "cannot export"
+        raise CompileError(f"torch.export failed: {e}") from e
+
+
+def prepare_exported(graph: torch.fx.GraphModule, config: Int8 | None = None,
+                     int16_layers: Sequence[str] = ()) -> torch.fx.GraphModule:
+    """Observers inserted into an exported float graph (export())."""
     import_torchao()
     from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
     from ..passes.control_flow import refuse_quantized_control_flow
     from .quantizer import PtecQuantizer
 
-    from .attention import export_for_quantization
-
-    try:
-        graph = export_for_quantization(model.eval(), example_inputs,
-                                        bool(config is not None and config.tosa_friendly))
-    except Exception as e:  # torch.export raises many types; all mean "cannot export"
-        raise CompileError(f"torch.export failed: {e}") from e
     refuse_quantized_control_flow(graph)
-    return prepare_pt2e(graph, PtecQuantizer(config))
+    return prepare_pt2e(graph, PtecQuantizer(config, int16_layers))
 
 
 def calibrate(prepared: torch.fx.GraphModule, batches: Iterable[Any]) -> int:
@@ -72,12 +84,28 @@ def convert(prepared: torch.fx.GraphModule) -> torch.fx.GraphModule:
 
 def quantize(model: torch.nn.Module, example_inputs: Sequence[Any],
              config: Int8) -> torch.fx.GraphModule:
-    """prepare, calibrate on config.calibration (or the example inputs), convert."""
-    prepared = prepare(model, example_inputs, config)
+    """prepare, calibrate on config.calibration (or the example inputs), convert.
+
+    With config.a16w8, the int16 layers are chosen first (ptec.quant.mixed);
+    the converted module's `ptec_a16w8` attribute is that Choice (describe()
+    says which layers and why)."""
     batches = config.calibration if config.calibration is not None else [tuple(example_inputs)]
+    graph = export(model, example_inputs, config)
+    choice = None
+    if config.a16w8 is not None:
+        import copy
+
+        from .mixed import choose
+        batches = list(batches)  # read twice: to choose, then to calibrate
+        if not batches:
+            raise CompileError("the calibration data is empty")
+        choice = choose(copy.deepcopy(graph), batches, config)
+    prepared = prepare_exported(graph, config, choice.int16 if choice else ())
     if calibrate(prepared, batches) == 0:
         raise CompileError("the calibration data is empty")
-    return convert(prepared)
+    converted = convert(prepared)
+    converted.ptec_a16w8 = choice
+    return converted
 
 
 def is_quantized(module: torch.nn.Module) -> bool:

@@ -36,7 +36,7 @@ kernels of the program.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 from torch.fx import Node
@@ -104,12 +104,26 @@ SHAPE_OPS = _ops("view.default", "_unsafe_view.default", "reshape.default",
 
 
 class PtecQuantizer(Quantizer):
-    """Annotates a graph for ptec's integer kernels with one configuration."""
+    """Annotates a graph for ptec's integer kernels with one configuration.
 
-    def __init__(self, config: Int8 | None = None):
+    int16_layers (ptec.quant.mixed): the operators of these layers get int16
+    activation specs, the rest the configuration's."""
+
+    def __init__(self, config: Int8 | None = None, int16_layers: Iterable[str] = ()):
         super().__init__()
         self.config = config if config is not None else Int8()
         self.specs: QuantizationSpecs = self.config.quantization_specs()
+        self.int16_layers = frozenset(int16_layers)
+        self.int16 = self.config.quantization_specs("int16") if self.int16_layers else None
+
+    def _act(self, node: Node, matmul: bool = False):
+        """The activation spec of `node`'s inputs and output: int16 in an int16
+        layer (matrix products of two activations only with a16w8_matmul)."""
+        if self.int16 is not None and (not matmul or self.config.a16w8_matmul):
+            from .mixed import layer_of
+            if layer_of(node, self.config.a16w8_depth) in self.int16_layers:
+                return self.int16.activation
+        return self.specs.activation
 
     # Quantizer API -------------------------------------------------------
 
@@ -139,7 +153,7 @@ class PtecQuantizer(Quantizer):
         bias = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
         if not (_is_float_tensor(x) and _is_float_tensor(weight)):
             return
-        inputs: dict[Node, QuantizationSpecBase] = {x: self.specs.activation,
+        inputs: dict[Node, QuantizationSpecBase] = {x: self._act(node),
                                                     weight: self.specs.weight}
         if isinstance(bias, Node) and _is_float_tensor(bias):
             inputs[bias] = self._bias_spec(x, weight, node)
@@ -149,18 +163,19 @@ class PtecQuantizer(Quantizer):
         operands = [a for a in node.args[:2] if _is_float_tensor(a)]
         if not operands:
             return
-        self._with_fused_activation(node, {a: self.specs.activation for a in operands})
+        self._with_fused_activation(node, {a: self._act(node) for a in operands})
 
     def _matmul(self, node: Node) -> None:
         operands = [a for a in node.args[:2] if _is_float_tensor(a)]
         if len(operands) != len(node.args[:2]):
             return
-        _annotate(node, {a: self.specs.activation for a in operands}, self.specs.activation)
+        spec = self._act(node, matmul=True)
+        _annotate(node, {a: spec for a in operands}, spec)
 
     def _unary(self, node: Node) -> None:
         x = node.args[0]
         if _is_float_tensor(x):
-            _annotate(node, {x: self.specs.activation}, self.specs.activation)
+            _annotate(node, {x: self._act(node)}, self._act(node))
 
     def _pool(self, node: Node) -> None:
         """Pools share their input's parameters, but a global average pool
@@ -175,7 +190,7 @@ class PtecQuantizer(Quantizer):
         x = node.args[0]
         if not _is_float_tensor(x):
             return
-        _annotate(node, {x: self._input_spec(x)}, SharedQuantizationSpec((x, node)))
+        _annotate(node, {x: self._input_spec(x, node)}, SharedQuantizationSpec((x, node)))
 
     def _shape(self, node: Node) -> None:
         """Carries quantization through, only where the input is quantized."""
@@ -192,7 +207,7 @@ class PtecQuantizer(Quantizer):
         first = tensors[0]
         shared = SharedQuantizationSpec((first, node))
         inputs = {t: shared for t in tensors[1:] if t is not first}
-        inputs[first] = self.specs.activation
+        inputs[first] = self._act(node)
         _annotate(node, inputs, shared)
 
     # Helpers ----------------------------------------------------------------
@@ -203,13 +218,13 @@ class PtecQuantizer(Quantizer):
         if (len(users) == 1 and users[0].op == "call_function" and users[0].target in CLAMP_OPS
                 and users[0].args[0] is node and not _is_annotated(users[0])):
             _annotate(node, inputs, None)
-            _annotate(users[0], {}, self.specs.activation)
+            _annotate(users[0], {}, self._act(node))
         else:
-            _annotate(node, inputs, self.specs.activation)
+            _annotate(node, inputs, self._act(node))
 
-    def _input_spec(self, x: Node) -> QuantizationSpecBase:
+    def _input_spec(self, x: Node, node: Node) -> QuantizationSpecBase:
         """An input shares its producer's output parameters if it has them."""
-        return SharedQuantizationSpec(x) if _output_is_quantized(x) else self.specs.activation
+        return SharedQuantizationSpec(x) if _output_is_quantized(x) else self._act(node)
 
     def _bias_spec(self, x: Node, weight: Node, node: Node) -> DerivedQuantizationSpec:
         per_channel = self.specs.per_channel
