@@ -227,12 +227,17 @@ def test_linear_8da4w_builds_equal_model_bit_for_bit(tmp_path, seed):
         bias = torch.from_numpy(rng.normal(0, 1, n).astype(np.float32))
         cases.append((packed, scales, bias))
         inputs.append(_x(rng, m, k))
-    host, ref = _both_builds(_Ops(quant_ops.linear_8da4w, cases), inputs, tmp_path)
+    module = _Ops(quant_ops.linear_8da4w, cases)
+    host, ref = _both_builds(module, inputs, tmp_path)
+    # Cortex-A76 (the SDOT variant) under qemu-aarch64 (make build-aarch64)
+    a76 = [t.numpy() for t in ptec.load(ptec.compile(module, tuple(inputs)).buffer,
+                                         target="cortex-a76")(*inputs)]
     for i, (x, (packed, scales, bias)) in enumerate(zip(inputs, cases)):
         want = _model_8da4w(x, packed, scales, bias)
         shape = f"case {i}: M {x.shape[0]} K {x.shape[1]} N {packed.shape[0]} (seed {seed})"
         assert np.array_equal(ref[i], want), f"reference build, {shape}"
         assert np.array_equal(host[i], want), f"host build, {shape}"
+        assert np.array_equal(a76[i], want), f"cortex-a76 build, {shape}"
         fake = quant_ops.linear_8da4w(x, packed, scales, bias).numpy()
         np.testing.assert_allclose(host[i], fake, rtol=1e-4, atol=1e-4 * np.abs(fake).max(),
                                    err_msg=shape)
@@ -288,3 +293,19 @@ def test_embeddings_equal_eager(scheme, tmp_path, seed):
     step = scales.double() if scheme == "int8" else scales.double().repeat_interleave(32, -1)
     err = (deq - table.double()).abs()
     assert (err <= (step[:, None] if scheme == "int8" else step) * 0.5 + 1e-6).all()
+
+
+@pytest.mark.parametrize("scheme", ["int8", "8da4w"])
+def test_threads_give_the_same_logits(scheme):
+    """The linear kernels split their outputs over threads (kernels/parallel.h); an output's
+    value does not depend on the split."""
+    buffer = _compiled(scheme).buffer
+    ids, pos = torch.arange(3, 3 + PREFILL)[None], torch.arange(PREFILL)
+    runs = []
+    for threads in (1, 2):
+        program = ptec.load(buffer, threads=threads)
+        runs.append([program.run([ids, pos], method="prefill")[0],
+                     program.run([torch.tensor([[7]]), torch.tensor([PREFILL])],
+                                 method="decode")[0]])
+    for one, two in zip(*runs):
+        assert torch.equal(one, two)

@@ -31,6 +31,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/isa.h"
@@ -113,19 +114,49 @@ static inline float ptec_llm_8da4w_chunk(const uint8_t *w, const float *s, const
   return acc;
 }
 
+/* One chunk of one row of x, as the 8da4w variants' block functions see it. */
+typedef struct ptec_llm_chunk {
+  const int16_t *d;    /* q - zp, the chunk's values */
+  const int8_t *q;     /* q itself */
+  const int32_t *dsum; /* sum of d per group */
+  const int32_t *qsum; /* sum of q per group */
+  int32_t zp;
+  int64_t g0, groups;  /* the chunk's first group (of the row) and its groups */
+} ptec_llm_chunk;
+
+/* Adds the chunk's terms to the running sums out[n .. n + block) (kernels/x86, neon). */
+typedef void (*ptec_llm_block_fn)(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
+                                  float *out);
+
+/* The 8da4w driver all variants share (op_linear_8da4w.c): outputs [n0, n1) of every
+ * row; per row the dynamic quantization, per chunk `fn` on whole blocks of `block`
+ * outputs and the reference loop on the rest (block 0: the reference alone), then
+ * out = acc * xs (+ b). */
+void ptec_llm_8da4w_rows(const ptec_llm_8da4w *p, int64_t n0, int64_t n1, int64_t block,
+                         ptec_llm_block_fn fn);
+
 /* out = acc * xs (+ b): the last step of every 8da4w output. */
 static inline float ptec_llm_8da4w_finish(float acc, float xs, const float *bias, int64_t n) {
   float v = acc * xs;
   return bias != NULL ? v + bias[n] : v;
 }
 
-void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p);
-void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p);
+/* Outputs [n0, n1) of every row: the unit a thread computes (kernels/parallel.h).
+ * An output's value does not depend on the range it is computed in. */
+void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p, int64_t n0, int64_t n1);
+void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
 
 #if PTEC_KERNELS_X86
 /* x86-64 AVX2 + FMA (kernels/x86/gemv_*_avx2.c), run only when ptec_x86_has_avx2_fma(). */
-void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p);
-void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p);
+void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p, int64_t n0, int64_t n1);
+void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
 #endif
+#if PTEC_KERNELS_NEON_DOTPROD
+/* AArch64 with SDOT (kernels/neon/gemv_8da4w_dotprod.c): Cortex-A76 builds. */
+void ptec_llm_linear_8da4w_dotprod(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
+#endif
+
+/* Outputs per parallel unit: the AVX2 variants' blocks (8da4w: 8, int8w: 4). */
+#define PTEC_LLM_UNIT 8
 
 #endif /* PTEC_KERNELS_LLM_LLM_QUANT_H */

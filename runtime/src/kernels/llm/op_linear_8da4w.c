@@ -3,34 +3,75 @@
  * x [..., K] fp32 with K a multiple of 32, weight [N, K / 2] uint8 (int4 packed
  * two per byte), scales [N, K / 32] fp32, bias [N] or None. Each row of x is
  * quantized to int8 with its own scale and zero point, then multiplied by the
- * int4 weights in int32 per group of 32; the x86 AVX2 variant gives the same
- * floats bit for bit. */
+ * int4 weights in int32 per group of 32; the x86 AVX2 and the AArch64 SDOT
+ * variants give the same floats bit for bit. */
 #include "kernels/llm/llm_checks.h"
 #include "kernels/llm/llm_quant.h"
 #include "kernels/ops_decl.h"
+#include "kernels/parallel.h"
 #include "kernels/portable/common.h"
 #if PTEC_KERNELS_X86
 #include "kernels/x86/cpu_features.h"
 #endif
 
-void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p) {
+void ptec_llm_8da4w_rows(const ptec_llm_8da4w *p, int64_t n0, int64_t n1, int64_t block,
+                         ptec_llm_block_fn fn) {
   int16_t d[PTEC_LLM_CHUNK];
-  int64_t G = p->K / PTEC_LLM_GROUP;
+  int8_t q[PTEC_LLM_CHUNK];
+  int32_t dsum[PTEC_LLM_CHUNK / PTEC_LLM_GROUP], qsum[PTEC_LLM_CHUNK / PTEC_LLM_GROUP];
+  const int64_t G = p->K / PTEC_LLM_GROUP;
   for (int64_t m = 0; m < p->M; m++) {
     const float *x = p->x + m * p->K;
     float *out = p->out + m * p->N;
-    ptec_llm_act_q q = ptec_llm_act_params(x, p->K);
-    for (int64_t n = 0; n < p->N; n++) out[n] = 0.0f;
+    ptec_llm_act_q aq = ptec_llm_act_params(x, p->K);
+    ptec_llm_chunk c = {d, q, dsum, qsum, (int32_t)aq.zp, 0, 0};
+    for (int64_t n = n0; n < n1; n++) out[n] = 0.0f;
     for (int64_t k0 = 0; k0 < p->K; k0 += PTEC_LLM_CHUNK) {
       int64_t len = p->K - k0 < PTEC_LLM_CHUNK ? p->K - k0 : PTEC_LLM_CHUNK;
-      ptec_llm_act_quantize(x + k0, len, q, d);
-      for (int64_t n = 0; n < p->N; n++)
+      c.g0 = k0 / PTEC_LLM_GROUP;
+      c.groups = len / PTEC_LLM_GROUP;
+      ptec_llm_act_quantize(x + k0, len, aq, d);
+      for (int64_t g = 0; g < c.groups; g++) {
+        int32_t sd = 0, sq = 0;
+        for (int j = 0; j < PTEC_LLM_GROUP; j++) {
+          int32_t v = d[g * PTEC_LLM_GROUP + j];
+          q[g * PTEC_LLM_GROUP + j] = (int8_t)(v + c.zp); /* -128..127 */
+          sd += v;
+          sq += v + c.zp;
+        }
+        dsum[g] = sd;
+        qsum[g] = sq;
+      }
+      int64_t n = n0;
+      if (block > 0)
+        for (; n + block <= n1; n += block) fn(p, n, &c, out);
+      for (; n < n1; n++)
         out[n] = ptec_llm_8da4w_chunk(p->w + n * (p->K / 2) + k0 / 2,
-                                      p->scales + n * G + k0 / PTEC_LLM_GROUP, d,
-                                      len / PTEC_LLM_GROUP, out[n]);
+                                      p->scales + n * G + c.g0, d, c.groups, out[n]);
     }
-    for (int64_t n = 0; n < p->N; n++) out[n] = ptec_llm_8da4w_finish(out[n], q.scale, p->bias, n);
+    for (int64_t n = n0; n < n1; n++) out[n] = ptec_llm_8da4w_finish(out[n], aq.scale, p->bias, n);
   }
+}
+
+void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
+  ptec_llm_8da4w_rows(p, n0, n1, 0, NULL);
+}
+
+/* Units [b, e) of PTEC_LLM_UNIT outputs, on this CPU's best variant. Each thread
+ * quantizes the activations itself (M x K steps, small next to N x K). */
+static void outputs(const void *job, int64_t b, int64_t e) {
+  const ptec_llm_8da4w *p = job;
+  int64_t n1 = e * PTEC_LLM_UNIT < p->N ? e * PTEC_LLM_UNIT : p->N;
+#if PTEC_KERNELS_X86
+  if (ptec_x86_has_avx2_fma()) {
+    ptec_llm_linear_8da4w_avx2(p, b * PTEC_LLM_UNIT, n1);
+    return;
+  }
+#elif PTEC_KERNELS_NEON_DOTPROD
+  ptec_llm_linear_8da4w_dotprod(p, b * PTEC_LLM_UNIT, n1);
+  return;
+#endif
+  ptec_llm_linear_8da4w_ref(p, b * PTEC_LLM_UNIT, n1);
 }
 
 ptec_status ptec_kernel_linear_8da4w_out(ptec_kernel_context *ctx) {
@@ -46,12 +87,6 @@ ptec_status ptec_kernel_linear_8da4w_out(ptec_kernel_context *ctx) {
                                  out, &M));
   ptec_llm_8da4w p = {x->data, w->data, s->data, b != NULL ? b->data : NULL,
                       out->data, M, w->sizes[0], K};
-#if PTEC_KERNELS_X86
-  if (ptec_x86_has_avx2_fma()) {
-    ptec_llm_linear_8da4w_avx2(&p);
-    return PTEC_STATUS_OK;
-  }
-#endif
-  ptec_llm_linear_8da4w_ref(&p);
+  ptec_parallel_range(ctx->parallel, outputs, &p, (p.N + PTEC_LLM_UNIT - 1) / PTEC_LLM_UNIT);
   return PTEC_STATUS_OK;
 }

@@ -7,15 +7,16 @@
 #include "kernels/llm/llm_checks.h"
 #include "kernels/llm/llm_quant.h"
 #include "kernels/ops_decl.h"
+#include "kernels/parallel.h"
 #include "kernels/portable/common.h"
 #if PTEC_KERNELS_X86
 #include "kernels/x86/cpu_features.h"
 #endif
 
-void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p) {
+void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p, int64_t n0, int64_t n1) {
   for (int64_t m = 0; m < p->M; m++) {
     const float *x = p->x + m * p->K;
-    for (int64_t n = 0; n < p->N; n++) {
+    for (int64_t n = n0; n < n1; n++) {
       const int8_t *w = p->w + n * p->K;
       float acc = 0.0f;
       for (int64_t k = 0; k < p->K; k++) acc += x[k] * (float)w[k];
@@ -23,6 +24,19 @@ void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p) {
       p->out[m * p->N + n] = p->bias != NULL ? v + p->bias[n] : v;
     }
   }
+}
+
+/* Units [b, e) of PTEC_LLM_UNIT outputs, on this CPU's best variant. */
+static void outputs(const void *job, int64_t b, int64_t e) {
+  const ptec_llm_int8w *p = job;
+  int64_t n1 = e * PTEC_LLM_UNIT < p->N ? e * PTEC_LLM_UNIT : p->N;
+#if PTEC_KERNELS_X86
+  if (ptec_x86_has_avx2_fma()) {
+    ptec_llm_linear_int8w_avx2(p, b * PTEC_LLM_UNIT, n1);
+    return;
+  }
+#endif
+  ptec_llm_linear_int8w_ref(p, b * PTEC_LLM_UNIT, n1);
 }
 
 ptec_status ptec_kernel_linear_int8w_out(ptec_kernel_context *ctx) {
@@ -34,12 +48,6 @@ ptec_status ptec_kernel_linear_int8w_out(ptec_kernel_context *ctx) {
   PTEC_TRY(ptec_llm_check_linear(ctx, x, w, PTEC_DTYPE_INT8, K, s, 0, b, out, &M));
   ptec_llm_int8w p = {x->data, w->data, s->data, b != NULL ? b->data : NULL,
                       out->data, M, w->sizes[0], K};
-#if PTEC_KERNELS_X86
-  if (ptec_x86_has_avx2_fma()) {
-    ptec_llm_linear_int8w_avx2(&p);
-    return PTEC_STATUS_OK;
-  }
-#endif
-  ptec_llm_linear_int8w_ref(&p);
+  ptec_parallel_range(ctx->parallel, outputs, &p, (p.N + PTEC_LLM_UNIT - 1) / PTEC_LLM_UNIT);
   return PTEC_STATUS_OK;
 }

@@ -37,61 +37,30 @@ static __m256i group_dot(const uint8_t *b, __m256i d0, __m256i d1) {
   return _mm256_add_epi32(_mm256_madd_epi16(lo, d0), _mm256_madd_epi16(hi, d1));
 }
 
-/* Outputs n..n+7 over one chunk of `groups` groups starting at group g0. */
-static void eight_outputs(const ptec_llm_8da4w *p, int64_t n, int64_t g0, int64_t groups,
-                          const int16_t *d, const int32_t *dsum, float *out) {
+/* Outputs n..n+7 over one chunk (ptec_llm_block_fn). */
+static void eight_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
+                          float *out) {
   const int64_t G = p->K / PTEC_LLM_GROUP, row = p->K / 2;
-  const uint8_t *w = p->w + n * row + g0 * (PTEC_LLM_GROUP / 2);
-  const float *s = p->scales + n * G + g0;
+  const uint8_t *w = p->w + n * row + c->g0 * (PTEC_LLM_GROUP / 2);
+  const float *s = p->scales + n * G + c->g0;
   const __m256i sidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                           _mm256_set1_epi32((int32_t)G));
   __m256 acc = _mm256_loadu_ps(out + n);
-  for (int64_t g = 0; g < groups; g++) {
-    __m256i d0 = _mm256_loadu_si256((const __m256i *)(d + g * PTEC_LLM_GROUP));
-    __m256i d1 = _mm256_loadu_si256((const __m256i *)(d + g * PTEC_LLM_GROUP + 16));
+  for (int64_t g = 0; g < c->groups; g++) {
+    __m256i d0 = _mm256_loadu_si256((const __m256i *)(c->d + g * PTEC_LLM_GROUP));
+    __m256i d1 = _mm256_loadu_si256((const __m256i *)(c->d + g * PTEC_LLM_GROUP + 16));
     const uint8_t *b = w + g * (PTEC_LLM_GROUP / 2);
     __m256i v[8];
     for (int j = 0; j < 8; j++) v[j] = group_dot(b + j * row, d0, d1);
-    __m256i dot = _mm256_sub_epi32(hsum8(v), _mm256_set1_epi32(8 * dsum[g]));
+    __m256i dot = _mm256_sub_epi32(hsum8(v), _mm256_set1_epi32(8 * c->dsum[g]));
     __m256 scale = _mm256_i32gather_ps(s + g, sidx, 4);
     acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(dot), scale));
   }
   _mm256_storeu_ps(out + n, acc);
 }
 
-void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p) {
-  int16_t d[PTEC_LLM_CHUNK];
-  int32_t dsum[PTEC_LLM_CHUNK / PTEC_LLM_GROUP];
-  const int64_t G = p->K / PTEC_LLM_GROUP, N = p->N;
-  for (int64_t m = 0; m < p->M; m++) {
-    const float *x = p->x + m * p->K;
-    float *out = p->out + m * N;
-    ptec_llm_act_q q = ptec_llm_act_params(x, p->K);
-    for (int64_t n = 0; n < N; n++) out[n] = 0.0f;
-    for (int64_t k0 = 0; k0 < p->K; k0 += PTEC_LLM_CHUNK) {
-      int64_t len = p->K - k0 < PTEC_LLM_CHUNK ? p->K - k0 : PTEC_LLM_CHUNK;
-      int64_t groups = len / PTEC_LLM_GROUP, g0 = k0 / PTEC_LLM_GROUP;
-      ptec_llm_act_quantize(x + k0, len, q, d);
-      for (int64_t g = 0; g < groups; g++) {
-        int32_t t = 0;
-        for (int j = 0; j < PTEC_LLM_GROUP; j++) t += d[g * PTEC_LLM_GROUP + j];
-        dsum[g] = t;
-      }
-      int64_t n = 0;
-      for (; n + 8 <= N; n += 8) eight_outputs(p, n, g0, groups, d, dsum, out);
-      for (; n < N; n++)  /* the last few outputs: the reference's own loop */
-        out[n] = ptec_llm_8da4w_chunk(p->w + n * (p->K / 2) + k0 / 2, p->scales + n * G + g0,
-                                      d, groups, out[n]);
-    }
-    int64_t n = 0;
-    __m256 xs = _mm256_set1_ps(q.scale);
-    for (; n + 8 <= N; n += 8) {
-      __m256 v = _mm256_mul_ps(_mm256_loadu_ps(out + n), xs);
-      if (p->bias != NULL) v = _mm256_add_ps(v, _mm256_loadu_ps(p->bias + n));
-      _mm256_storeu_ps(out + n, v);
-    }
-    for (; n < N; n++) out[n] = ptec_llm_8da4w_finish(out[n], q.scale, p->bias, n);
-  }
+void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
+  ptec_llm_8da4w_rows(p, n0, n1, 8, eight_outputs);
 }
 
 #endif /* PTEC_KERNELS_X86 */

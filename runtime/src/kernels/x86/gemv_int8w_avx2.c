@@ -32,13 +32,13 @@ static float finish(const ptec_llm_int8w *p, int64_t n, float acc) {
   return p->bias != NULL ? v + p->bias[n] : v;
 }
 
-void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p) {
-  const int64_t K = p->K, N = p->N;
+void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p, int64_t n0, int64_t n1) {
+  const int64_t K = p->K;
   for (int64_t m = 0; m < p->M; m++) {
     const float *x = p->x + m * K;
-    float *out = p->out + m * N;
-    int64_t n = 0;
-    for (; n + 4 <= N; n += 4) {
+    float *out = p->out + m * p->N;
+    int64_t n = n0;
+    for (; n + 4 <= n1; n += 4) {
       const int8_t *w0 = p->w + n * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
       __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       int64_t k = 0;
@@ -61,7 +61,7 @@ void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p) {
       out[n + 2] = finish(p, n + 2, s2);
       out[n + 3] = finish(p, n + 3, s3);
     }
-    for (; n < N; n++) {
+    for (; n < n1; n++) {
       const int8_t *w = p->w + n * K;
       __m256 a = _mm256_setzero_ps();
       int64_t k = 0;
