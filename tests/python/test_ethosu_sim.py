@@ -521,6 +521,43 @@ def test_u85_argmax(seed, accelerator, dtype, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def gather_scatter_graph(rng, op):
+    """TOSA GATHER (values [N, K, C], int32 indices [N, W] -> [N, W, C]) or SCATTER
+    (values_in [N, K, C], unique indices [N, W], input [N, W, C] -> [N, K, C]) of
+    int8, int16 or int32 data."""
+    n, k, c = int(rng.integers(1, 4)), int(rng.integers(1, 20)), int(rng.integers(1, 24))
+    w = int(rng.integers(1, k + 1 if op == "scatter" else 20))
+    dtype = [DType.INT8, DType.INT16, DType.INT32][int(rng.integers(0, 3))]
+    np_dtype = {DType.INT8: np.int8, DType.INT16: np.int16, DType.INT32: np.int32}[dtype]
+    values = rand_int(rng, (n, k, c), np_dtype)
+    g = GraphBuilder()
+    g.input("v", [n, k, c], dtype), g.input("i", [n, w], I32)
+    if op == "gather":
+        idx = rng.integers(0, k, (n, w)).astype(np.int32)
+        g.tensor("y", [n, w, c], dtype)
+        g.op(Op.GATHER, ["v", "i"], ["y"])
+        inputs = [values, idx]
+    else:
+        idx = np.stack([rng.permutation(k)[:w] for _ in range(n)]).astype(np.int32)
+        g.input("x", [n, w, c], dtype)
+        g.tensor("y", [n, k, c], dtype)
+        g.op(Op.SCATTER, ["v", "i", "x"], ["y"])
+        inputs = [values, idx, rand_int(rng, (n, w, c), np_dtype)]
+    g.output("y")
+    return g, inputs
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-1024"])
+@pytest.mark.parametrize("op", ["gather", "scatter"])
+def test_u85_gather_scatter(seed, accelerator, op, tmp_path):
+    """U85 indexed DMA: GATHER is a 2-D/3-D DMA whose source rows come from the
+    int32 index array, SCATTER a linear copy then one whose destination rows do."""
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        g, inputs = gather_scatter_graph(rng, op)
+        check(g, inputs, accelerator, tmp_path)
+
+
 def sliced_heads_matmul_graph(t, h, d):
     """Attention scores from one fused qkv tensor: x int8 [1, T, 3*H*D] -> RESHAPE
     [1, T, 3, H, D] -> TRANSPOSE [3, 1, H, T, D] -> SLICE q and k -> RESHAPE [H, T, D]
@@ -1052,6 +1089,32 @@ def test_u85_int16_matmul_malformed(tmp_path):
     assert status == STATUS["register_range"] and "acc_format 2" in log, log
 
 
+def test_u85_indexed_dma_malformed(tmp_path):
+    """An index past DMA0_IDX_MAX, an index array outside its region and stride mode 3
+    are named errors, before the DMA writes out of bounds."""
+    rng = np.random.default_rng(5)
+    g, inputs = gather_scatter_graph(rng, "gather")
+    out = vela(g.serialize(), "ethos-u85-256")
+    k = g.tensors["v"].shape[1]
+    cmd, run = compiled_stream(g, inputs, "ethos-u85-256", tmp_path)
+    src = find_cmd(cmd, 304)  # DMA0_SRC_REGION: D2/D3 with idx_mode
+    assert (cmd[src] >> 16) & (1 << 11), hex(cmd[src])
+    bad_inputs = [inputs[0], inputs[1].copy()]
+    bad_inputs[1].flat[-1] = k
+    scratch = bytearray(out.scratch_size)
+    for io, x in zip(out.inputs, bad_inputs):
+        scratch[io.offset:io.offset + io.nbytes] = x.tobytes()
+    status, log = run_case(out, bytes(scratch), tmp_path, accelerator="ethos-u85-256")
+    assert status == STATUS["region_access"] and f"DMA index {k} " in log, log
+    bad = with_cmd1_payload(cmd, 55, out.scratch_size - 2)  # DMA0_IDX at the scratch's end
+    status, log = run(bad)
+    assert status == STATUS["region_access"] and "DMA index array" in log, log
+    bad = cmd.copy()
+    bad[src] |= np.uint32(3 << 25)  # stride mode 3
+    status, log = run(bad)
+    assert status == STATUS["register_range"] and "DMA stride mode 3" in log, log
+
+
 def test_u55_int16_lut_malformed(tmp_path):
     """A 16-bit LUT fills the LUT memory, so it can only be table 0; an int32 OFM
     through a LUT is valid but not simulated."""
@@ -1071,7 +1134,8 @@ def test_u55_int16_lut_malformed(tmp_path):
 
 
 GRAPHS = {"cnn": cnn_graph, "conv": lambda rng: conv_graph(rng, big=True),
-          "table16": lambda rng: table16_graph(rng, "random")}
+          "table16": lambda rng: table16_graph(rng, "random"),
+          "gather": lambda rng: gather_scatter_graph(rng, "gather")}
 
 
 def test_u85_argmax_malformed(tmp_path):
@@ -1092,7 +1156,8 @@ def test_u85_argmax_malformed(tmp_path):
 
 @pytest.mark.parametrize("accelerator,graph,runs", [
     ("ethos-u55-128", "cnn", 200), ("ethos-u85-256", "cnn", 200), ("ethos-u85-512", "conv", 200),
-    ("ethos-u55-128", "table16", 60)])  # three 16-bit LUT passes, MULs and an ADD
+    ("ethos-u55-128", "table16", 60),  # three 16-bit LUT passes, MULs and an ADD
+    ("ethos-u85-256", "gather", 60)])  # an indexed 2-D/3-D DMA
 def test_mutated_streams_do_not_crash(seed, accelerator, graph, runs, tmp_path):
     """Seeded bit flips in a real command stream and its weights, run by the
     sanitizer build: every run ends with a status, none reads or writes out of

@@ -132,6 +132,11 @@ typedef struct ethosu_sim_regs {
   uint32_t ifm2_broadcast, ifm2_scalar;
   uint32_t dma_src_region, dma_dst_region;
   uint64_t dma_src, dma_dst, dma_len;
+  uint32_t dma_size0, dma_size1; /* 2-D/3-D DMA counts (U85) */
+  /* Ethos-U85 2-D/3-D and indexed DMA: strides of dimensions 0 and 1, the
+   * index array (region, address, largest index, bytes skipped per row). */
+  uint64_t dma_src_stride[2], dma_dst_stride[2], dma_idx, dma_idx_skip1;
+  uint32_t dma_idx_region, dma_idx_max;
   /* Ethos-U85 only (sim_u85_commands.c) */
   uint32_t weight_format;                    /* SET_WEIGHT_FORMAT parameter */
   uint64_t weightn_base[3], weightn_length[3]; /* WEIGHT1..3 */

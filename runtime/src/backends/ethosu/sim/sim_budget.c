@@ -53,7 +53,7 @@ ethosu_sim_status sim_charge_op(ethosu_sim *sim, uint32_t op, uint32_t param) {
       break;
     case NPU_OP_ELEMENTWISE: cost = elems; break;
     case NPU_OP_RESIZE: cost = mul_sat(elems, 4); break; /* bilinear: four taps */
-    default: cost = r->dma_len; break;
+    default: cost = sim_dma_bytes(sim); break;
   }
   SIM_CHECK(sim, cost <= sim->work_left, ETHOSU_SIM_ERR_WORK_BUDGET,
             "%s would do %llu operations, %llu left of the run's budget of %llu", op_name(op),

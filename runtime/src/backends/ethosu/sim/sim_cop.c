@@ -141,9 +141,9 @@ bool sim_latch_common_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_SET_OFM_BLK_WIDTH_M1:
     case NPU_SET_OFM_BLK_HEIGHT_M1:
     case NPU_SET_BLOCKDEP:
-    case NPU_SET_DMA0_SIZE0:
-    case NPU_SET_DMA0_SIZE1:
       break;
+    case NPU_SET_DMA0_SIZE0: r->dma_size0 = p; break;
+    case NPU_SET_DMA0_SIZE1: r->dma_size1 = p; break;
     default:
       return false;
   }
@@ -175,7 +175,7 @@ static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
 bool sim_latch_common_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t payload) {
   ethosu_sim_regs *r = &sim->r;
   /* Addresses are 40-bit: bits 32..39 in the parameter's low byte. */
-  uint64_t addr = ((uint64_t)(p & 0xffu) << 32) | payload;
+  uint64_t addr = sim_cmd1_addr(p, payload);
   if (op <= NPU_SET_IFM_BASE0 + 3) {
     r->ifm.base[op - NPU_SET_IFM_BASE0] = addr;
     return true;

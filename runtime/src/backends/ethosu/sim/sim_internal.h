@@ -81,7 +81,9 @@ enum sim_u85_cmd {
   NPU_SET_RESIZE_Y_OFFSET = 301, NPU_SET_WEIGHT_FORMAT = 302, NPU_SET_DMA0_IDX_REGION = 308,
   /* cmd1 */
   NPU_SET_IFM_SCALE = 37, NPU_SET_IFM2_SCALE = 38, NPU_SET_OP_SCALAR = 39,
-  NPU_SET_DMA0_SRC_STRIDE0 = 51, NPU_SET_DMA0_IDX_SKIP1 = 57, NPU_SET_WEIGHT3_LENGTH = 149,
+  NPU_SET_DMA0_SRC_STRIDE0 = 51, NPU_SET_DMA0_SRC_STRIDE1 = 52, NPU_SET_DMA0_DST_STRIDE0 = 53,
+  NPU_SET_DMA0_DST_STRIDE1 = 54, NPU_SET_DMA0_IDX = 55, NPU_SET_DMA0_IDX_MAX = 56,
+  NPU_SET_DMA0_IDX_SKIP1 = 57, NPU_SET_WEIGHT3_LENGTH = 149,
   NPU_SET_RESIZE_X = 150, NPU_SET_RESIZE_Y = 151, NPU_OP_BRANCH = 256,
 };
 
@@ -208,6 +210,8 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise);
 ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode);
 ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode);
 ethosu_sim_status sim_op_dma(ethosu_sim *sim);
+/* Bytes one NPU_OP_DMA_START moves (rows and planes of a U85 2-D/3-D DMA). */
+uint64_t sim_dma_bytes(const ethosu_sim *sim);
 
 /* Decodes the MLW weight stream of the current op into the dense kernel
  * `w[o][ky][kx][i]` (int16, zero points already removed by the encoder). */
@@ -269,6 +273,10 @@ ethosu_sim_status sim_kernel_ifm(ethosu_sim *sim, const sim_kernel *k, uint32_t 
 /* Kernel extent (undilated), stride and dilation from the KERNEL registers. */
 ethosu_sim_status sim_kernel_geometry(ethosu_sim *sim, sim_kernel *k);
 
+/* A cmd1 address: bits 32-39 in the parameter, 0-31 in the payload. */
+static inline uint64_t sim_cmd1_addr(uint32_t p, uint32_t payload) {
+  return ((uint64_t)(p & 0xffu) << 32) | payload;
+}
 static inline int32_t sim_sext16(uint32_t v) { return (int32_t)(int16_t)(uint16_t)v; }
 
 #endif

@@ -33,10 +33,7 @@ ethosu_sim_status sim_u85_set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_SET_RESIZE_X_SCALE_N_M1: r->resize_scale_n_m1[1] = p & 0x7ff; break;
     case NPU_SET_RESIZE_Y_OFFSET: r->resize_offset[0] = p & 0xfff; break;
     case NPU_SET_RESIZE_X_OFFSET: r->resize_offset[1] = p & 0xfff; break;
-    case NPU_SET_DMA0_IDX_REGION:
-      SIM_CHECK(sim, p == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-                "DMA gather/scatter (DMA0_IDX_REGION %u)", p);
-      break;
+    case NPU_SET_DMA0_IDX_REGION: r->dma_idx_region = p & 7; break;
     default:
       return sim_fail(sim, ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd0 opcode %u (Ethos-U85)", op);
   }
@@ -83,10 +80,15 @@ ethosu_sim_status sim_u85_set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uin
     }
     case NPU_OP_BRANCH:
       return sim_fail(sim, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "NPU_OP_BRANCH (control flow)");
+    /* 2-D/3-D and indexed DMA (sim_dma.c). */
+    case NPU_SET_DMA0_SRC_STRIDE0: r->dma_src_stride[0] = sim_cmd1_addr(p, payload); break;
+    case NPU_SET_DMA0_SRC_STRIDE1: r->dma_src_stride[1] = sim_cmd1_addr(p, payload); break;
+    case NPU_SET_DMA0_DST_STRIDE0: r->dma_dst_stride[0] = sim_cmd1_addr(p, payload); break;
+    case NPU_SET_DMA0_DST_STRIDE1: r->dma_dst_stride[1] = sim_cmd1_addr(p, payload); break;
+    case NPU_SET_DMA0_IDX: r->dma_idx = sim_cmd1_addr(p, payload); break;
+    case NPU_SET_DMA0_IDX_MAX: r->dma_idx_max = payload; break;
+    case NPU_SET_DMA0_IDX_SKIP1: r->dma_idx_skip1 = sim_cmd1_addr(p, payload); break;
     default:
-      if (op >= NPU_SET_DMA0_SRC_STRIDE0 && op <= NPU_SET_DMA0_IDX_SKIP1) {
-        break; /* 2-D/3-D and indexed DMA: checked at DMA_START */
-      }
       SIM_CHECK(sim, op >= NPU_SET_USER_DEFINED0 && op <= NPU_SET_USER_DEFINED7,
                 ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd1 opcode %u (Ethos-U85)", op);
       break;
