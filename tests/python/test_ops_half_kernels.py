@@ -152,3 +152,52 @@ def test_layer_and_batch_norm(seed, dtype):
     x = rand(*shape, dtype=dtype, scale=2.0)
     check(ln, (x,), ulps=1, expect_ops=["aten::native_layer_norm.out"])
     check(bn, (x,), ulps=1, expect_ops=["aten::_native_batch_norm_legit_no_training.out"])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_pooling_and_upsampling(seed, dtype):
+    F = torch.nn.functional
+    k = random.randint(1, 3)
+    x = rand(random.randint(1, 2), random.randint(1, 4), random.randint(k + 1, 9),
+             random.randint(k + 1, 9), dtype=dtype, scale=3.0)
+    out_hw = (random.randint(1, 4), random.randint(1, 4))
+
+    def f(t):
+        return (F.max_pool2d(t, k, stride=random.randint(1, 2), padding=k // 2),
+                F.avg_pool2d(t, k, padding=k // 2, count_include_pad=random.random() < 0.5),
+                F.adaptive_avg_pool2d(t, out_hw), F.adaptive_avg_pool2d(t, 1),
+                F.interpolate(t, scale_factor=2, mode="bilinear"),
+                F.interpolate(t, size=(3, 5), mode="bilinear", align_corners=True),
+                F.interpolate(t, scale_factor=2, mode="nearest"))
+
+    check(Fn(f), (x,), ulps=0,
+          expect_ops=["aten::max_pool2d_with_indices.out", "aten::avg_pool2d.out",
+                      "aten::upsample_bilinear2d.vec_out"])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_group_norm_variance_and_activations(seed, dtype):
+    """group norm's output is (x - mean) * (rstd * gamma) + beta here and
+    x * scale + bias in PyTorch: 1 ulp."""
+    groups = random.randint(1, 3)
+    c = groups * random.randint(1, 3)
+    gn = torch.nn.GroupNorm(groups, c).to(dtype)
+    with torch.no_grad():
+        gn.weight.copy_(torch.randn(c))
+        gn.bias.copy_(torch.randn(c))
+    x = rand(random.randint(1, 2), c, random.randint(1, 5), 2 * random.randint(1, 3),
+             dtype=dtype, scale=2.0)
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gn = gn
+
+        def forward(self, t):
+            return (self.gn(t),) + torch.var_mean(t, (2, 3)) + (
+                torch.nn.functional.elu(t), torch.nn.functional.glu(t, -1),
+                torch.clamp(t, t.mean(0), t.mean(0) + 0.5))
+
+    check(M(), (x,), ulps=1, expect_ops=["aten::native_group_norm.out", "aten::elu.out",
+                                         "aten::var_mean.correction_out",
+                                         "aten::clamp.Tensor_out"])

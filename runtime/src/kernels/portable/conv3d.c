@@ -1,5 +1,6 @@
-/* 3-D convolution, float32 (half types in op_convolution_half.c), any dim orders: direct loops like the 2-D
- * reference (taps outer, input channels inner, accumulating in float). */
+/* 3-D convolution, float32 (the half types in op_convolution_half.c), any dim orders:
+ * direct loops like the 2-D reference (taps outer, input channels inner, accumulating in
+ * float). */
 #include "kernels/portable/conv3d.h"
 
 #include "kernels/portable/common.h"

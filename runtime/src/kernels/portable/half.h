@@ -79,5 +79,12 @@ void ptec_softmax_row_half(const void *x, int64_t xo, int64_t sx, void *y, int64
 /* The half-typed batch norm and layer norm kernels (op_norm_half.c), same arguments. */
 ptec_status ptec_batch_norm_half(ptec_kernel_context *ctx);
 ptec_status ptec_layer_norm_half(ptec_kernel_context *ctx);
+/* native_group_norm on the half types (op_group_norm_half.c). */
+ptec_status ptec_group_norm_half(ptec_kernel_context *ctx);
+/* upsample_bilinear2d's loop on the half types (op_upsample_half.c): scale[2] as
+ * op_upsample.c computes it, in/out sizes [N, C, H, W], element strides is / os. */
+void ptec_upsample_bilinear2d_half(const void *src, void *dst, const int64_t *isz,
+                                   const int64_t *osz, const int64_t *is, const int64_t *os,
+                                   const float *scale, bool align, bool bf);
 
 #endif /* PTEC_KERNELS_PORTABLE_HALF_H */

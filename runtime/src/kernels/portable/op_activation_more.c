@@ -1,9 +1,11 @@
-/* elu, glu, logit: PyTorch's CPU formulas in float32. */
+/* elu, glu, logit: PyTorch's CPU formulas in float32 (for float16 and bfloat16 too,
+ * rounding once on store). */
 #include <math.h>
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/copy.h"
 #include "kernels/portable/elementwise.h"
+#include "kernels/portable/half.h"
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 
@@ -23,7 +25,7 @@ static void elu_f32(float *o, const float *in, int64_t n, const void *params) {
  *   Tensor(a!) out): x > 0 ? scale * x : alpha * scale * (exp(x * input_scale) - 1) */
 ptec_status ptec_kernel_elu_out(ptec_kernel_context *ctx) {
   ptec_tensor *out = ptec_arg_tensor(ctx, 4);
-  PTEC_TRY(ptec_check_f32(ctx, ptec_arg_tensor(ctx, 0), out));
+  PTEC_TRY(ptec_check_float_io(ctx, ptec_arg_tensor(ctx, 0), out)); /* ptec_unary converts halves */
   float scale = (float)ptec_arg_double(ctx, 2);
   elu_params p = {(float)ptec_arg_double(ctx, 1) * scale, scale,
                   (float)ptec_arg_double(ctx, 3)};
@@ -60,7 +62,7 @@ ptec_status ptec_kernel_logit_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_glu_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 2);
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
   PTEC_CHECK(ctx, in->rank > 0, PTEC_STATUS_SHAPE_MISMATCH, "glu needs a dim to halve");
   uint32_t dim;
   PTEC_TRY(ptec_normalize_dim(ctx, ptec_arg_int(ctx, 1), in->rank, &dim));
@@ -74,15 +76,16 @@ ptec_status ptec_kernel_glu_out(ptec_kernel_context *ctx) {
   ptec_tensor_strides(in, strides[1]);
   ptec_tensor_strides(in, strides[2]);
   base[2] = sizes[dim] * strides[2][dim];
-  const float *x = in->data;
-  float *y = out->data;
+  const void *x = in->data;
   ptec_iter it;
   for (ptec_iter_init(&it, in->rank, sizes, out->dim_order, 3,
                       (const int64_t(*)[PTEC_MAX_RANK])strides, base);
        !it.done; ptec_iter_next(&it))
     for (int64_t j = 0; j < it.count; j++) {
-      float a = x[it.offset[1] + j * it.step[1]], b = x[it.offset[2] + j * it.step[2]];
-      y[it.offset[0] + j * it.step[0]] = a * (1.0f / (1.0f + expf(-b)));
+      float a = ptec_load_f32(x, in->dtype, it.offset[1] + j * it.step[1]);
+      float b = ptec_load_f32(x, in->dtype, it.offset[2] + j * it.step[2]);
+      ptec_store_f32(out->data, out->dtype, it.offset[0] + j * it.step[0],
+                     a * (1.0f / (1.0f + expf(-b))));
     }
   return PTEC_STATUS_OK;
 }

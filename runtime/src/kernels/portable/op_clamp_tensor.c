@@ -25,7 +25,7 @@ ptec_status ptec_kernel_clamp_tensor_out(ptec_kernel_context *ctx) {
                "dtype %s not supported", ptec_dtype_name(inputs[k]->dtype));
     any_float |= ptec_dtype_is_float(inputs[k]->dtype);
   }
-  bool is_float = out->dtype == PTEC_DTYPE_FLOAT32;
+  bool is_float = ptec_dtype_computes_in_f32(out->dtype); /* clamping is exact: no rounding */
   PTEC_CHECK(ctx, is_float || (ptec_dtype_is_integer(out->dtype) && !any_float),
              PTEC_STATUS_TYPE_MISMATCH, "out dtype %s cannot hold the result",
              ptec_dtype_name(out->dtype));

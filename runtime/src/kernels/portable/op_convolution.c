@@ -1,6 +1,7 @@
 /* convolution.out: 2-D and 1-D (as 2-D with H = 1; 3-D in conv3d.c), groups, stride,
- * padding, dilation; float32 (float16 and bfloat16 in op_convolution_half.c), any dim orders. Direct loops: for each output
- * element, taps outer and input channels inner, accumulating in float. */
+ * padding, dilation; float32 (float16 and bfloat16 in op_convolution_half.c), any dim
+ * orders. Direct loops: for each output element, taps outer and input channels inner,
+ * accumulating in float. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/conv3d.h"
 #include "kernels/portable/half.h"

@@ -1,16 +1,17 @@
-/* avg_pool2d, max_pool2d_with_indices and _adaptive_avg_pool2d, float32,
- * [N, C, H, W] or [C, H, W], any dim orders. Loops mirror PyTorch's CPU
- * kernels so window sums accumulate in the same order. */
-#include <math.h>
-
+/* avg_pool2d, max_pool2d_with_indices and _adaptive_avg_pool2d, float32 (float16 and
+ * bfloat16 in op_pool_half.c: the loops of pool_body.h once per element type),
+ * [N, C, H, W] or [C, H, W], any dim orders. */
 #include "kernels/portable/common.h"
+#include "kernels/portable/half.h"
+#include "kernels/portable/pool.h"
 #include "kernels/ops_decl.h"
 
-/* A [C, H, W] or [N, C, H, W] tensor seen as 4-D. */
-typedef struct view4 {
-  int64_t n, c, h, w;    /* sizes */
-  int64_t sn, sc, sh, sw; /* element strides */
-} view4;
+#define LD PTEC_F32_LD
+#define ST PTEC_F32_ST
+#define AVG_POOL avg_pool2d_f32
+#define MAX_POOL max_pool2d_f32
+#define ADAPTIVE_AVG_POOL adaptive_avg_pool2d_f32
+#include "kernels/portable/pool_body.h"
 
 static view4 view4_of(const ptec_tensor *t) {
   int64_t s[PTEC_MAX_RANK];
@@ -53,16 +54,11 @@ static int64_t pool_out_size(int64_t in, int64_t k, int64_t pad, int64_t stride,
 }
 
 /* Parses kernel_size, stride, padding (and dilation) and checks input and
- * out: float32, rank 3 or 4, out of the pooled shape. */
-typedef struct pool_params {
-  int64_t k[2], s[2], p[2], d[2];
-  view4 in, out;
-} pool_params;
-
+ * out: float32 or a half type, rank 3 or 4, out of the pooled shape. */
 static ptec_status pool_setup(ptec_kernel_context *ctx, const ptec_tensor *in,
                               const ptec_tensor *out, int dil_arg, bool ceil_mode,
                               pool_params *pp) {
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
   PTEC_CHECK(ctx, in->rank == 3 || in->rank == 4, PTEC_STATUS_SHAPE_MISMATCH,
              "input must be [N, C, H, W] or [C, H, W]");
   PTEC_TRY(pair(ctx, 1, NULL, pp->k, "kernel_size"));
@@ -102,34 +98,10 @@ ptec_status ptec_kernel_avg_pool2d_out(ptec_kernel_context *ctx) {
   int64_t divisor = ptec_arg_is_none(ctx, 6) ? 0 : ptec_arg_int(ctx, 6);
   PTEC_CHECK(ctx, ptec_arg_is_none(ctx, 6) || divisor != 0, PTEC_STATUS_INVALID_ARGUMENT,
              "divisor_override must not be zero");
-  const float *x = in->data;
-  float *y = out->data;
-  view4 I = pp.in, O = pp.out;
-  for (int64_t n = 0; n < O.n; n++)
-    for (int64_t c = 0; c < O.c; c++) {
-      const float *xp = x + n * I.sn + c * I.sc;
-      for (int64_t oh = 0; oh < O.h; oh++)
-        for (int64_t ow = 0; ow < O.w; ow++) {
-          int64_t ih0 = oh * pp.s[0] - pp.p[0], iw0 = ow * pp.s[1] - pp.p[1];
-          int64_t ih1 = ih0 + pp.k[0] < I.h + pp.p[0] ? ih0 + pp.k[0] : I.h + pp.p[0];
-          int64_t iw1 = iw0 + pp.k[1] < I.w + pp.p[1] ? iw0 + pp.k[1] : I.w + pp.p[1];
-          int64_t pool_size = (ih1 - ih0) * (iw1 - iw0);
-          ih0 = ih0 < 0 ? 0 : ih0;
-          iw0 = iw0 < 0 ? 0 : iw0;
-          ih1 = ih1 > I.h ? I.h : ih1;
-          iw1 = iw1 > I.w ? I.w : iw1;
-          float *yp = y + n * O.sn + c * O.sc + oh * O.sh + ow * O.sw;
-          if (ih0 >= ih1 || iw0 >= iw1) {
-            *yp = 0.0f;
-            continue;
-          }
-          float sum = 0.0f;
-          for (int64_t ih = ih0; ih < ih1; ih++)
-            for (int64_t iw = iw0; iw < iw1; iw++) sum += xp[ih * I.sh + iw * I.sw];
-          int64_t div = divisor ? divisor : include_pad ? pool_size : (ih1 - ih0) * (iw1 - iw0);
-          *yp = sum / (float)div;
-        }
-    }
+  if (out->dtype != PTEC_DTYPE_FLOAT32)
+    ptec_avg_pool2d_half(in->data, out->data, &pp, include_pad, divisor,
+                         out->dtype == PTEC_DTYPE_BFLOAT16);
+  else avg_pool2d_f32(in->data, out->data, &pp, include_pad, divisor, false);
   return PTEC_STATUS_OK;
 }
 
@@ -143,36 +115,11 @@ ptec_status ptec_kernel_max_pool2d_with_indices_out(ptec_kernel_context *ctx) {
   PTEC_TRY(pool_setup(ctx, in, out, 4, ptec_arg_bool(ctx, 5), &pp));
   PTEC_TRY(ptec_check_dtype(ctx, indices, PTEC_DTYPE_INT64, "indices"));
   PTEC_TRY(ptec_check_same_shape(ctx, out, indices, "out", "indices"));
-  view4 I = pp.in, O = pp.out, X = view4_of(indices);
-  const float *x = in->data;
-  float *y = out->data;
-  int64_t *yi = indices->data;
-  for (int64_t n = 0; n < O.n; n++)
-    for (int64_t c = 0; c < O.c; c++) {
-      const float *xp = x + n * I.sn + c * I.sc;
-      for (int64_t oh = 0; oh < O.h; oh++)
-        for (int64_t ow = 0; ow < O.w; ow++) {
-          int64_t ih0 = oh * pp.s[0] - pp.p[0], iw0 = ow * pp.s[1] - pp.p[1];
-          int64_t ih1 = ih0 + (pp.k[0] - 1) * pp.d[0] + 1, iw1 = iw0 + (pp.k[1] - 1) * pp.d[1] + 1;
-          ih1 = ih1 > I.h ? I.h : ih1;
-          iw1 = iw1 > I.w ? I.w : iw1;
-          /* First tap inside the input (padding may span many dilations). */
-          if (ih0 < 0) ih0 += (-ih0 + pp.d[0] - 1) / pp.d[0] * pp.d[0];
-          if (iw0 < 0) iw0 += (-iw0 + pp.d[1] - 1) / pp.d[1] * pp.d[1];
-          int64_t best = ih0 * I.w + iw0;
-          float maxval = -INFINITY;
-          for (int64_t ih = ih0; ih < ih1; ih += pp.d[0])
-            for (int64_t iw = iw0; iw < iw1; iw += pp.d[1]) {
-              float v = xp[ih * I.sh + iw * I.sw];
-              if (v > maxval || v != v) {
-                maxval = v;
-                best = ih * I.w + iw;
-              }
-            }
-          y[n * O.sn + c * O.sc + oh * O.sh + ow * O.sw] = maxval;
-          yi[n * X.sn + c * X.sc + oh * X.sh + ow * X.sw] = best;
-        }
-    }
+  view4 X = view4_of(indices);
+  if (out->dtype != PTEC_DTYPE_FLOAT32)
+    ptec_max_pool2d_half(in->data, out->data, indices->data, X, &pp,
+                         out->dtype == PTEC_DTYPE_BFLOAT16);
+  else max_pool2d_f32(in->data, out->data, indices->data, X, &pp, false);
   return PTEC_STATUS_OK;
 }
 
@@ -180,7 +127,7 @@ ptec_status ptec_kernel_max_pool2d_with_indices_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_adaptive_avg_pool2d_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 2);
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
   PTEC_CHECK(ctx, in->rank == 3 || in->rank == 4, PTEC_STATUS_SHAPE_MISMATCH,
              "input must be [N, C, H, W] or [C, H, W]");
   int64_t osz[2] = {0};
@@ -191,22 +138,8 @@ ptec_status ptec_kernel_adaptive_avg_pool2d_out(ptec_kernel_context *ctx) {
   int64_t want[4] = {I.n, I.c, osz[0], osz[1]};
   PTEC_TRY(ptec_check_shape(ctx, out, in->rank == 4 ? want : want + 1, in->rank, "out"));
   view4 O = view4_of(out);
-  const float *x = in->data;
-  float *y = out->data;
-  for (int64_t n = 0; n < O.n; n++)
-    for (int64_t c = 0; c < O.c; c++) {
-      const float *xp = x + n * I.sn + c * I.sc;
-      for (int64_t oh = 0; oh < O.h; oh++) {
-        int64_t ih0 = oh * I.h / O.h, ih1 = ((oh + 1) * I.h + O.h - 1) / O.h;
-        for (int64_t ow = 0; ow < O.w; ow++) {
-          int64_t iw0 = ow * I.w / O.w, iw1 = ((ow + 1) * I.w + O.w - 1) / O.w;
-          float sum = 0.0f;
-          for (int64_t ih = ih0; ih < ih1; ih++)
-            for (int64_t iw = iw0; iw < iw1; iw++) sum += xp[ih * I.sh + iw * I.sw];
-          y[n * O.sn + c * O.sc + oh * O.sh + ow * O.sw] =
-              sum / (float)(ih1 - ih0) / (float)(iw1 - iw0);
-        }
-      }
-    }
+  if (out->dtype != PTEC_DTYPE_FLOAT32)
+    ptec_adaptive_avg_pool2d_half(in->data, out->data, I, O, out->dtype == PTEC_DTYPE_BFLOAT16);
+  else adaptive_avg_pool2d_f32(in->data, out->data, I, O, false);
   return PTEC_STATUS_OK;
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "kernels/portable/common.h"
+#include "kernels/portable/half.h"
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 #include "kernels/portable/reduce.h"
@@ -168,9 +169,9 @@ ptec_status ptec_kernel_amin_out(ptec_kernel_context *ctx) { return min_max(ctx,
 static ptec_status variance(ptec_kernel_context *ctx, double correction, bool keepdim,
                             ptec_tensor *out, ptec_tensor *mean_out) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
   if (mean_out != NULL) PTEC_TRY(ptec_check_same_shape(ctx, out, mean_out, "var", "mean"));
-  if (mean_out != NULL) PTEC_TRY(ptec_check_f32(ctx, NULL, mean_out));
+  if (mean_out != NULL) PTEC_TRY(ptec_check_dtype(ctx, mean_out, out->dtype, "mean"));
   PTEC_CHECK(ctx, mean_out == NULL || ptec_tensor_same_dim_order(out, mean_out),
              PTEC_STATUS_NOT_SUPPORTED, "var and mean must share a dim order");
   bool mask[PTEC_MAX_RANK];
@@ -182,8 +183,10 @@ static ptec_status variance(ptec_kernel_context *ctx, double correction, bool ke
     ptec_split_iter_inner(&s, j);
     double m = slice_sum(&s.inner, in) / n;
     ptec_split_iter_inner(&s, j);
-    ((float *)out->data)[OUT_INDEX(s, j)] = (float)(slice_sq_dev(&s.inner, in, m) / dof);
-    if (mean_out != NULL) ((float *)mean_out->data)[OUT_INDEX(s, j)] = (float)m;
+    /* One rounding to a half type's out, as PyTorch's opmath var. */
+    ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j),
+                   (float)(slice_sq_dev(&s.inner, in, m) / dof));
+    if (mean_out != NULL) ptec_store_f32(mean_out->data, out->dtype, OUT_INDEX(s, j), (float)m);
   }
   return PTEC_STATUS_OK;
 }

@@ -5,7 +5,14 @@
 #include <string.h>
 
 #include "kernels/portable/common.h"
+#include "kernels/portable/half.h"
 #include "kernels/ops_decl.h"
+
+#define LD PTEC_F32_LD
+#define ST PTEC_F32_ST
+#define SOURCE_INDEX source_index
+#define BILINEAR bilinear_f32
+#include "kernels/portable/upsample_body.h"
 
 typedef struct upsample {
   int64_t in[2], out[2]; /* H, W */
@@ -92,20 +99,13 @@ ptec_status ptec_kernel_upsample_nearest2d_vec_out(ptec_kernel_context *ctx) {
   return PTEC_STATUS_OK;
 }
 
-/* area_pixel_compute_source_index for linear modes. */
-static float source_index(float scale, int64_t dst, bool align_corners) {
-  if (align_corners) return scale * (float)dst;
-  float src = scale * ((float)dst + 0.5f) - 0.5f;
-  return src < 0.0f ? 0.0f : src;
-}
-
 /* upsample_bilinear2d.vec_out(Tensor input, SymInt[]? output_size, bool align_corners,
- *   float[]? scale_factors, *, Tensor(a!) out): float32. */
+ *   float[]? scale_factors, *, Tensor(a!) out): float32, float16, bfloat16. */
 ptec_status ptec_kernel_upsample_bilinear2d_vec_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 4);
   bool align = ptec_arg_bool(ctx, 2);
-  PTEC_TRY(ptec_check_f32(ctx, in, out));
+  PTEC_TRY(ptec_check_float_io(ctx, in, out));
   upsample u;
   PTEC_TRY(read_sizes(ctx, in, 1, 3, &u));
   PTEC_TRY(check_out(ctx, in, out, &u));
@@ -116,24 +116,11 @@ ptec_status ptec_kernel_upsample_bilinear2d_vec_out(ptec_kernel_context *ctx) {
   int64_t is[PTEC_MAX_RANK], os[PTEC_MAX_RANK];
   ptec_tensor_strides(in, is);
   ptec_tensor_strides(out, os);
-  const float *src = in->data;
-  float *dst = out->data;
-  for (int64_t y = 0; y < u.out[0]; y++) {
-    float fy = source_index(scale[0], y, align);
-    int64_t y0 = (int64_t)fy, y1 = y0 + (y0 < u.in[0] - 1 ? 1 : 0);
-    float ly1 = fy - (float)y0, ly0 = 1.0f - ly1;
-    for (int64_t x = 0; x < u.out[1]; x++) {
-      float fx = source_index(scale[1], x, align);
-      int64_t x0 = (int64_t)fx, x1 = x0 + (x0 < u.in[1] - 1 ? 1 : 0);
-      float lx1 = fx - (float)x0, lx0 = 1.0f - lx1;
-      for (int64_t n = 0; n < in->sizes[0]; n++)
-        for (int64_t c = 0; c < in->sizes[1]; c++) {
-          const float *p = src + n * is[0] + c * is[1];
-          float v = ly0 * (lx0 * p[y0 * is[2] + x0 * is[3]] + lx1 * p[y0 * is[2] + x1 * is[3]]) +
-                    ly1 * (lx0 * p[y1 * is[2] + x0 * is[3]] + lx1 * p[y1 * is[2] + x1 * is[3]]);
-          dst[n * os[0] + c * os[1] + y * os[2] + x * os[3]] = v;
-        }
-    }
-  }
+  int64_t osz[4] = {in->sizes[0], in->sizes[1], u.out[0], u.out[1]};
+  int64_t isz[4] = {in->sizes[0], in->sizes[1], u.in[0], u.in[1]};
+  if (out->dtype != PTEC_DTYPE_FLOAT32)
+    ptec_upsample_bilinear2d_half(in->data, out->data, isz, osz, is, os, scale, align,
+                                  out->dtype == PTEC_DTYPE_BFLOAT16);
+  else bilinear_f32(in->data, out->data, isz, osz, is, os, scale, align, false);
   return PTEC_STATUS_OK;
 }
