@@ -7,7 +7,8 @@ For each scheme: the model (random weights, seed 0, attention over the filled ca
 then `build/host/ptec-generate` with a 16-token prompt and --steps greedy tokens; prints its
 prefill and decode tokens/s (the best of --runs), the bytes of weights a decode token reads
 (every linear layer and the tied LM head once, one row of each embedding; the KV cache not
-counted) and that times tokens/s. A benchmark, not a test: the 2-core host is shared, so
+counted) and that times tokens/s, then that as a share of the memory read bandwidth
+measured in the same run (numpy's sum of 256 MB: a STREAM-style read on one core). A benchmark, not a test: the 2-core host is shared, so
 compare ratios within one run.
 
     mid:      examples/llm/make_mid_opt.py's model: vocab 512, hidden 256, 4 layers, 4 heads,
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -62,6 +64,18 @@ def decode_bytes(model: nn.Module) -> int:
             if id(t) not in seen:  # one row (scales: one row too)
                 total += t[0].numel() * t.element_size()
     return total
+
+
+def read_bandwidth(nbytes: int = 256 << 20, runs: int = 5) -> float:
+    """A STREAM-style read of `nbytes` (numpy's sum of a float32 array, one thread), best
+    of `runs`, in bytes/s: what one core can stream from memory at this moment."""
+    a = np.ones(nbytes // 4, np.float32)
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        a.sum()
+        best = min(best, time.perf_counter() - t)
+    return nbytes / best
 
 
 def run_generate(path: Path, steps: int) -> tuple[float, float]:
@@ -107,13 +121,17 @@ def main() -> int:
             best = max((run_generate(path, args.steps) for _ in range(args.runs)),
                        key=lambda r: r[1])
             nbytes = decode_bytes(model)
-            rows[scheme] = best[1]
+            rows[scheme] = (best[1], nbytes)
             print(f"{scheme:7s} {path.stat().st_size / 1e6:8.2f} {nbytes / 1e6:11.2f} MB "
                   f"{best[0]:14.1f} {best[1]:13.1f} {nbytes * best[1] / 1e9:13.2f}"
                   f"   (compiled in {compile_s:.0f} s)", flush=True)
+    bw = read_bandwidth()
+    print(f"memory read bandwidth (numpy sum of 256 MB, best of 5): {bw / 1e9:.2f} GB/s; "
+          "weights read per second / bandwidth: " + ", ".join(
+              f"{s} {b * v / bw:.0%}" for s, (v, b) in rows.items()))
     if "fp32" in rows:
         print("decode speed vs fp32: " + ", ".join(
-            f"{s} {v / rows['fp32']:.2f}x" for s, v in rows.items() if s != "fp32"))
+            f"{s} {v / rows['fp32'][0]:.2f}x" for s, (v, _) in rows.items() if s != "fp32"))
     return 0
 
 

@@ -4,8 +4,8 @@
  * the float steps are the same IEEE operations in the same order per output).
  *
  * Eight outputs at a time: for each group of 32 input channels, the eight
- * weight rows' 16 packed bytes are split into nibbles (0..15, no interleave:
- * llm_quant.h's packing), widened to int16 and multiplied with the chunk's
+ * weight rows' 16 packed bytes are widened to int16 and split into nibbles
+ * (0..15, no interleave: llm_quant.h's packing), multiplied with the chunk's
  * centred activations d = q - zp (int16) by VPMADDWD; a horizontal-add tree
  * turns the eight rows' lane sums into one vector of eight group dots. The
  * nibble offset 8 comes off once per group as 8 * sum(d) (the same integer:
@@ -28,12 +28,13 @@ static __m256i hsum8(const __m256i v[8]) {
                           _mm256_permute2x128_si256(t0, t1, 0x31));
 }
 
-/* One row's 32 weights (16 packed bytes at b) times d[0..31]: 8 int32 lanes. */
+/* One row's 32 weights (16 packed bytes at b) times d[0..31]: 8 int32 lanes. The
+ * bytes are widened to 16 bits first (one load-and-extend), so the two nibbles are
+ * one AND and one shift each: lane j holds weight j (low) and j + 16 (high). */
 static __m256i group_dot(const uint8_t *b, __m256i d0, __m256i d1) {
-  const __m128i low = _mm_set1_epi8(15);
-  __m128i raw = _mm_loadu_si128((const __m128i *)b);
-  __m256i lo = _mm256_cvtepu8_epi16(_mm_and_si128(raw, low));
-  __m256i hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), low));
+  __m256i raw = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)b));
+  __m256i lo = _mm256_and_si256(raw, _mm256_set1_epi16(15));
+  __m256i hi = _mm256_srli_epi16(raw, 4);
   return _mm256_add_epi32(_mm256_madd_epi16(lo, d0), _mm256_madd_epi16(hi, d1));
 }
 
