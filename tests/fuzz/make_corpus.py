@@ -25,7 +25,8 @@ import ptec  # noqa: E402
 from ptec.pte.file import (delegate_bytes, deserialize_program, segment_bytes,  # noqa: E402
                            serialize_program)
 
-TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy", "bundle")
+TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy", "bundle",
+           "tokenizer")
 
 
 class Conv(torch.nn.Module):
@@ -179,6 +180,25 @@ def _npy(a: np.ndarray) -> bytes:
     return f.getvalue()
 
 
+def _tokenizers() -> dict[str, bytes]:
+    """Byte-level BPE files (ptec.llm.tokenizer) trained on a few topics of the Python
+    documentation: GPT-2's settings with a special token, and add_prefix_space with an
+    added token."""
+    import pydoc_data.topics
+    from tokenizers import ByteLevelBPETokenizer
+    from ptec.llm.tokenizer import convert
+    texts = [pydoc_data.topics.topics[k] for k in ("for", "if", "while")]
+    out = {}
+    for name, prefix, size in (("gpt2_300", False, 300), ("prefix_280", True, 280)):
+        tok = ByteLevelBPETokenizer(add_prefix_space=prefix)
+        tok.train_from_iterator(texts, vocab_size=size, special_tokens=["<|endoftext|>"],
+                                show_progress=False)
+        if prefix:
+            tok.add_tokens(["<tool>"])
+        out[name] = convert(tok._tokenizer.to_str())
+    return out
+
+
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     for t in TARGETS:
@@ -221,6 +241,8 @@ def main(out_dir: str) -> None:
         write("npy", name, _npy(a))
     for name, data in _bundles().items():
         write("bundle", name, data)
+    for name, data in _tokenizers().items():
+        write("tokenizer", name, data)
     for t in TARGETS:
         files = list((out / t).iterdir())
         print(f"{t}: {len(files)} seeds, {sum(f.stat().st_size for f in files):,} bytes")

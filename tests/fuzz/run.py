@@ -20,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy", "bundle")
+TARGETS = ("pte", "pte_edit", "inputs", "tosa", "ethosu_blob", "ethosu_sim", "npy", "bundle",
+           "tokenizer")
 # Targets whose inputs are a program plus a payload (fuzz_program.h): room for both.
 EXTRA_FLAGS = {"pte_edit": ["-max_len=262144"], "inputs": ["-max_len=262144"],
                "bundle": ["-max_len=262144"]}

@@ -167,6 +167,7 @@ def _malformed(data, byte_token):
     edit("blob past the file", 24, blob + 1000, "PTEC_STATUS_TRUNCATED")
     edit("offset backwards", 32 + 4 * 10, 0, "PTEC_STATUS_MALFORMED")
     edit("offsets end early", 32 + 4 * n, blob - 1, "PTEC_STATUS_BAD_SIZE")
+    edit("offset past the token bytes", 32 + 4 * 10, blob + 7, "PTEC_STATUS_BAD_SIZE")
     edit("merge left id past the vocabulary", merges_at, n, "PTEC_STATUS_INDEX_OUT_OF_RANGE")
     edit("merge result id past the vocabulary", merges_at + 12, 1 << 30,
          "PTEC_STATUS_INDEX_OUT_OF_RANGE")

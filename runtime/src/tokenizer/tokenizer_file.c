@@ -57,6 +57,7 @@ static ptec_status check_tokens(ptec_tokenizer *tok, uint32_t blob_bytes) {
   for (uint32_t i = 0; i < tok->n_tokens; i++) {
     uint32_t a = offset(tok, i), b = offset(tok, i + 1);
     if (b <= a) return refuse(tok, PTEC_STATUS_MALFORMED, "empty or backwards token", i);
+    if (b > blob_bytes) return refuse(tok, PTEC_STATUS_BAD_SIZE, "token past the token bytes", i);
     if (tok->flags[i] > 3) return refuse(tok, PTEC_STATUS_BAD_ENUM, "unknown flags of token", i);
     if (b - a == 1 && tok->flags[i] == 0 && tok->byte_token[tok->blob[a]] == UINT32_MAX) {
       tok->byte_token[tok->blob[a]] = i;
