@@ -558,6 +558,40 @@ def test_u85_gather_scatter(seed, accelerator, op, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def scalar_first_graph(rng, op):
+    """A U85 binary op whose first operand is a [1, 1, 1, 1] int32 constant and
+    the second a tensor (c - x, c / x, c >> x, c > x, ...)."""
+    shape = [1] + [int(v) for v in rng.integers(1, 9, 3)]
+    x = rng.integers(-2**31, 2**31, shape, dtype=np.int64)
+    c = int(rng.integers(-2**31, 2**31))
+    if op in ("ARITHMETIC_RIGHT_SHIFT", "LOGICAL_LEFT_SHIFT"):
+        x = rng.integers(0, 32, shape)
+    elif op == "INTDIV":
+        x[x == 0] = 1
+    elif op == "SUB":
+        x, c = x // 2, c // 2  # no int32 overflow (TOSA REQUIRE)
+    g = GraphBuilder()
+    g.input("x", shape, I32)
+    g.const("c", np.array([[[[c]]]], np.int32))
+    out = DType.BOOL if op in ("GREATER", "GREATER_EQUAL", "EQUAL") else I32
+    g.tensor("y", shape, out)
+    kwargs = {"round": False} if op == "ARITHMETIC_RIGHT_SHIFT" else {}
+    g.op(getattr(Op, op), ["c", "x"], ["y"], **kwargs)
+    g.output("y")
+    return g, [x.astype(np.int32)]
+
+
+@pytest.mark.parametrize("op", ["SUB", "INTDIV", "ARITHMETIC_RIGHT_SHIFT", "LOGICAL_LEFT_SHIFT",
+                                "GREATER", "BITWISE_AND"])
+def test_u85_scalar_ifm(seed, op, tmp_path):
+    """U85 elementwise ops with a scalar first operand: IFM_BROADCAST SCALAR, IFM
+    storage NONE, the value in OP_SCALAR."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = scalar_first_graph(rng, op)
+        check(g, inputs, "ethos-u85-256", tmp_path)
+
+
 def sliced_heads_matmul_graph(t, h, d):
     """Attention scores from one fused qkv tensor: x int8 [1, T, 3*H*D] -> RESHAPE
     [1, T, 3, H, D] -> TRANSPOSE [3, 1, H, T, D] -> SLICE q and k -> RESHAPE [H, T, D]
@@ -1113,6 +1147,22 @@ def test_u85_indexed_dma_malformed(tmp_path):
     bad[src] |= np.uint32(3 << 25)  # stride mode 3
     status, log = run(bad)
     assert status == STATUS["register_range"] and "DMA stride mode 3" in log, log
+
+
+def test_u85_scalar_ifm_malformed(tmp_path):
+    """Two scalar operands are valid but not simulated; a NONE storage IFM that is
+    not a scalar is not simulated either."""
+    cmd, run = compiled_stream(*scalar_first_graph(np.random.default_rng(3), "SUB"),
+                               "ethos-u85-256", tmp_path)
+    i = find_cmd(cmd, 384)  # IFM2_BROADCAST
+    bad = cmd.copy()
+    bad[i] = (bad[i] & 0xffff) | np.uint32(8 << 16)
+    status, log = run(bad)
+    assert status == STATUS["not_simulated"] and "a scalar IFM with a scalar" in log, log
+    bad = cmd.copy()
+    bad[find_cmd(cmd, 264)] &= np.uint32(0xffff)  # IFM_BROADCAST none, storage still NONE
+    status, log = run(bad)
+    assert status == STATUS["not_simulated"] and "activation storage IFM 3" in log, log
 
 
 def test_u55_int16_lut_malformed(tmp_path):

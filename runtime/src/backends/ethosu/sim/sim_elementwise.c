@@ -102,6 +102,19 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
   }
 }
 
+/* A scalar operand's type (no feature map behind it: storage NONE). */
+static ethosu_sim_status scalar_operand(ethosu_sim *sim, const ethosu_sim_fmap_regs *r,
+                                        sim_fmap *f) {
+  uint32_t prec = (r->precision >> 2) & 3;
+  SIM_CHECK(sim, prec <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE, "IFM precision field %u", prec);
+  *f = (sim_fmap){0};
+  f->name = "IFM";
+  f->elem_size = sim_precision_bytes(prec);
+  f->is_signed = (r->precision & 1) != 0;
+  f->zero_point = r->zero_point;
+  return ETHOSU_SIM_OK;
+}
+
 ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
   const ethosu_sim_regs *r = &sim->r;
   bool u85 = sim->product == ETHOSU_SIM_U85;
@@ -125,9 +138,19 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
   bool ifm2_is_a = !u85 && ((bc >> 6) & 1);
   bool bh = bc & 1, bw = (bc >> 1) & 1, bcc = (bc >> 2) & 1;
   bool ah = bc1 & 1, aw = (bc1 >> 1) & 1, ac = (bc1 >> 2) & 1;
-  SIM_CHECK(sim, (bc1 & 8) == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "a scalar IFM");
+  /* U85 scalar IFM (IFM_BROADCAST SCALAR, storage NONE): Vela's scalar-first
+   * SUB, INTDIV, shifts and comparisons; the value is OP_SCALAR, the type
+   * IFM_PRECISION's. */
+  bool ifm_scalar = (bc1 >> 3) & 1;
+  SIM_CHECK(sim, !ifm_scalar || (!unary && !scalar), ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "a scalar IFM with a scalar or no IFM2");
   sim_fmap ifm, ifm2, ofm;
-  SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ah ? 1 : oh, aw ? 1 : ow, ac ? 1 : oc, false));
+  if (ifm_scalar) {
+    SIM_TRY(scalar_operand(sim, &r->ifm, &ifm));
+  } else {
+    SIM_TRY(sim_fmap_setup(sim, &ifm, &r->ifm, "IFM", ah ? 1 : oh, aw ? 1 : ow, ac ? 1 : oc,
+                           false));
+  }
   SIM_TRY(sim_fmap_setup(sim, &ofm, &r->ofm, "OFM", oh, ow, oc, true));
   if (!unary && !scalar) {
     SIM_TRY(sim_fmap_setup(sim, &ifm2, &r->ifm2, "IFM2", bh ? 1 : oh, bw ? 1 : ow, bcc ? 1 : oc,
@@ -164,7 +187,8 @@ ethosu_sim_status sim_op_elementwise(ethosu_sim *sim, uint32_t mode) {
   for (uint32_t y = 0; y < oh; y++) {
     for (uint32_t x = 0; x < ow; x++) {
       for (uint32_t c = 0; c < oc; c++) {
-        int64_t v1 = sim_fmap_read(sim, &ifm, ah ? 0 : y, aw ? 0 : x, ac ? 0 : c) -
+        int64_t v1 = (ifm_scalar ? scalar_value
+                                 : sim_fmap_read(sim, &ifm, ah ? 0 : y, aw ? 0 : x, ac ? 0 : c)) -
                      (e.wide ? 0 : ifm.zero_point);
         int64_t v2 = 0;
         if (!unary) {
