@@ -387,7 +387,9 @@ class _Emitter:
     def control(self, args: Any, node: torch.fx.Node, name: str) -> int:
         """Appends a jump or move (of cond `node`); returns its index."""
         self.instructions.append(pte.Instruction(args))
-        self.infos.append(InstructionInfo(node.name, name, (), delegation=CPU_REASON))
+        # On a delegating target (the partitioner gave the cond a reason), say why it stays.
+        why = CPU_REASON if node.meta.get("ptec_tosa") else None
+        self.infos.append(InstructionInfo(node.name, name, (), delegation=why))
         return len(self.instructions) - 1
 
     def cond(self, node: torch.fx.Node) -> None:

@@ -42,7 +42,10 @@ def export_core_aten(module: torch.nn.Module, example_inputs: Sequence[Any],
         ep = torch.export.export(module.eval(), tuple(example_inputs))
     except Exception as e:  # torch.export raises many types; all mean "cannot export"
         raise CompileError(f"torch.export failed: {e}") from e
-    ep = ep.run_decompositions(_decompositions())
+    try:
+        ep = ep.run_decompositions(_decompositions())
+    except RuntimeError as e:  # e.g. a cond branch PyTorch's functionalization refuses
+        raise CompileError(f"torch.export's core-ATen decompositions failed: {e}") from e
     gm = constants_to_attributes(ep, state_names)
     prepare_control_flow(gm)
     return ExportedGraph(gm, ep.call_spec.in_spec, ep.call_spec.out_spec)

@@ -15,7 +15,7 @@ import torch
 from torch._higher_order_ops.while_loop import while_loop
 
 import ptec
-from ptec.passes.control_flow import CPU_REASON
+from ptec.passes.control_flow import BRANCH_REASON, CPU_REASON
 from ptec.pte import schema as s
 from ptec.pte import serialize_program
 from ptec.runtime import PtecError
@@ -201,6 +201,8 @@ def test_tosa_keeps_the_cond_on_the_cpu_with_the_reason():
     data = program.report_data()["instructions"]
     control = [i for i in data if i["operator"] in ("jump_false", "jump", "move")]
     assert control and all(i["why"] == CPU_REASON for i in control)
+    branch = [i for i in data if i["node"] in ("addmm", "relu", "sub")]
+    assert len(branch) == 3 and all(i["why"] == BRANCH_REASON for i in branch), branch
     assert CPU_REASON in program.report()
     runner = ptec.load(program.buffer)
     for sign in (1, -1):
@@ -231,8 +233,13 @@ def test_while_loop_is_refused_with_the_reason():
 
 
 @functools.lru_cache(maxsize=None)
+def _base_module():
+    return LinearOrShift().eval()
+
+
+@functools.lru_cache(maxsize=None)
 def _base():
-    return ptec.compile(LinearOrShift(), (torch.randn(2, 8),))
+    return ptec.compile(_base_module(), (torch.randn(2, 8),))
 
 
 def _edited(edit) -> bytes:
@@ -297,3 +304,21 @@ def test_malformed_jumps_are_refused_by_name(case, tmp_path):
         assert result.returncode == 2 and status in result.stderr, result.stderr
         # before execute: while the method is verified (requirements / init)
         assert "requirements" in result.stderr or "init" in result.stderr, result.stderr
+
+
+def test_both_branches_run_clean_under_asan(tmp_path):
+    """The cond program through ASan+UBSan ptec-run, each branch, eager's results."""
+    assert ASAN_RUN.is_file(), f"{ASAN_RUN} is missing: build it with `make build-asan`"
+    model = tmp_path / "m.pte"
+    _base().save(model)
+    module = _base_module()
+    for sign in (1.0, -1.0):
+        x = sign * (torch.rand(2, 8) + 0.1)
+        np.save(tmp_path / "x.npy", x.numpy())
+        result = subprocess.run([str(ASAN_RUN), str(model), "--input", str(tmp_path / "x.npy"),
+                                 "--output-dir", str(tmp_path)], capture_output=True, text=True,
+                                errors="replace", timeout=60)
+        assert result.returncode == 0 and "Sanitizer" not in result.stderr, result.stderr
+        got = torch.from_numpy(np.load(tmp_path / "output0.npy"))
+        with torch.no_grad():
+            torch.testing.assert_close(got, module(x), rtol=1e-5, atol=1e-5)

@@ -43,6 +43,8 @@ WORKAROUND = "compute with a fixed number of steps, or compile each step as its 
 CPU_REASON = ("control flow: torch.cond runs as the method's JumpFalseCall/MoveCall "
               "instructions on the CPU; its branches' operators run on the CPU")
 
+BRANCH_REASON = "in a torch.cond branch: branches are compiled for the CPU"
+
 
 class CondCall:
     """The FX target of one torch.cond: args are (pred, *operands). Calling it
@@ -114,7 +116,6 @@ def _to_cond_call(gm: torch.fx.GraphModule, node: torch.fx.Node, count: list) ->
     with gm.graph.inserting_before(node):
         call = gm.graph.call_function(CondCall(*branches, count[0] - 1), (pred, *kept))
     call.meta.update(node.meta)
-    call.meta["ptec_tosa"] = CPU_REASON
     node.replace_all_uses_with(call)
     gm.graph.erase_node(node)
     for attr in (true_attr, false_attr):
@@ -147,6 +148,10 @@ def compile_branches(gm: torch.fx.GraphModule) -> None:
             for graph_pass in PORTABLE_PASSES:
                 graph_pass(branch)
             _check_branch(node, branch)
+            if node.meta.get("ptec_tosa"):  # a delegating target: the report says why
+                for n in branch.graph.nodes:
+                    if n.op == "call_function":
+                        n.meta["ptec_tosa"] = BRANCH_REASON
 
 
 def _check_branch(node: torch.fx.Node, branch: torch.fx.GraphModule) -> None:
