@@ -6,8 +6,8 @@ Each eligible ptec::quantized_conv2d (groups 1, int8 in and out, weight zero
 point 0, a constant weight) becomes ptec::quantized_conv2d_packed: the same
 arguments plus `packed`, a constant holding the filters in the kernel's panel
 layout with each filter's correction term, and a second result, `scratch`,
-a planned int8 tensor for the kernel's tiles of pixel windows (one tile per
-concurrent share, SLOTS of them). The kernel then packs nothing per call and
+a planned int8 tensor for the kernel's tiles of pixel windows (scratch_bytes:
+one run of tiles per concurrent share). The kernel then packs nothing per call and
 keeps no large buffers on its stack.
 
 The original weight stays in the program: where the packed kernel does not
@@ -33,10 +33,10 @@ import torch
 from ..passes.fake import fake_mode_of, fake_of, recompute_val
 from ..quant.lower.match import constant_tensor
 
-#: Tiles of 8 pixel windows (8 * kp bytes each) in a call's scratch: how many
-#: threads can share one convolution (more threads wait for a tile).
+#: Shares of a call that can run at once, each with its own tiles of 8 pixel windows
+#: (8 * kp bytes each) in the call's scratch: more threads than this wait.
 SLOTS = 4
-MR, NR = 8, 32
+MR, NR, GROUP = 8, 32, 4
 #: PTEC_Q_MAX_TERMS_I32: longest filter whose int32 sums stay exact.
 MAX_TERMS = 33025
 
@@ -53,8 +53,13 @@ _lib.define(f"quantized_conv2d_packed({_ARGS}) -> (Tensor, Tensor)")
 _lib.define(OUT_SCHEMA.removeprefix("ptec::"))
 
 
-def scratch_bytes(k: int) -> int:
-    return SLOTS * MR * ((k + 3) // 4 * 4)
+def scratch_bytes(k: int, n: int) -> int:
+    """slots * group * 8 * kp (conv2d.h): `group` tiles share each pass over the
+    panels when these exceed 1 MiB (ptec_qconv_packed_group); then 2 slots, so
+    that ResNet-18's last layers plan 288 KiB rather than 576."""
+    kp, np_ = (k + 3) // 4 * 4, (n + NR - 1) // NR * NR
+    group = GROUP if np_ * kp > 1 << 20 else 1
+    return (SLOTS if group == 1 else 2) * group * MR * kp
 
 
 @torch.library.register_fake("ptec::quantized_conv2d_packed")
@@ -64,7 +69,7 @@ def _fake(x, w, bias, stride, padding, dilation, groups, *rest):
     y = torch.ops.ptec.quantized_conv2d.default(x, w, bias, stride, padding, dilation, groups,
                                                 *rest[:-1])
     k = w.shape[1] * w.shape[2] * w.shape[3]
-    return y, x.new_empty((scratch_bytes(k),), dtype=torch.int8)
+    return y, x.new_empty((scratch_bytes(k, w.shape[0]),), dtype=torch.int8)
 
 
 def pack(w: np.ndarray, bias: np.ndarray | None, input_zp: int) -> np.ndarray:

@@ -85,17 +85,25 @@ void ptec_qconv_run(const ptec_qconv *p);
  *
  * the layout of the AVX-512 VNNI microkernel (kernels/x86/conv2d_s8_avx512.c),
  * checked value by value against the weights at method init. `scratch` holds
- * slots * 8 * kp bytes: the pixel tiles of `slots` concurrent shares.
+ * slots * group * 8 * kp bytes: `group` tiles of 8 pixels' windows for each of
+ * `slots` concurrent shares (ptec_qconv_packed_group).
  */
 typedef struct ptec_qconv_packed {
   const int32_t *corr;   /* np values (unaligned reads only) */
   const int8_t *panels;
   int32_t k, kp, n, np;
   uint8_t *scratch;
-  int64_t slots;
+  int64_t slots, group;
 } ptec_qconv_packed;
 
-enum { PTEC_QCONV_PACK_NR = 32, PTEC_QCONV_PACK_MR = 8 };
+enum { PTEC_QCONV_PACK_NR = 32, PTEC_QCONV_PACK_MR = 8, PTEC_QCONV_PACK_MAX_GROUP = 4 };
+
+/* Tiles that share each pass over the panels: 4 when the panels exceed 1 MiB
+ * (they then come from memory, not the caches), else 1. The compiler sizes
+ * the scratch by the same rule (python/ptec/cpu/pack_weights.py). */
+static inline int64_t ptec_qconv_packed_group(int64_t np, int64_t kp) {
+  return np * kp > ((int64_t)1 << 20) ? PTEC_QCONV_PACK_MAX_GROUP : 1;
+}
 
 /* True when no acc + bias can overflow int32 (every |bias| + 255 * 128 * k <
  * 2^31), so the packed correction holds the bias. */

@@ -53,7 +53,8 @@ static ptec_status setup(ptec_kernel_context *ctx, ptec_qconv *p, ptec_qconv_pac
                       packed->sizes[0] == want,
              PTEC_STATUS_SHAPE_MISMATCH, "packed must be int8 [%lld] for a [%lld, %lld] filter bank",
              (long long)want, (long long)n, (long long)k);
-  const int64_t tile = (int64_t)PTEC_QCONV_PACK_MR * pk->kp;
+  pk->group = ptec_qconv_packed_group(pk->np, pk->kp);
+  const int64_t tile = pk->group * PTEC_QCONV_PACK_MR * pk->kp;
   PTEC_CHECK(ctx, scratch->dtype == PTEC_DTYPE_INT8 && scratch->rank == 1 &&
                       scratch->sizes[0] >= tile && scratch->sizes[0] % tile == 0,
              PTEC_STATUS_SHAPE_MISMATCH, "scratch must be int8 [slots * %lld]", (long long)tile);

@@ -41,7 +41,7 @@
 #include "kernels/x86/gemm_s8_avx512.h"
 #include "kernels/x86/requantize_avx512.h"
 
-enum { MR = PTEC_QCONV_PACK_MR, NR = PTEC_QCONV_PACK_NR };
+enum { MR = PTEC_QCONV_PACK_MR, NR = PTEC_QCONV_PACK_NR, DOT_MIN_K = 256 };
 
 typedef struct packed_job {
   const ptec_qconv *p;
@@ -128,28 +128,44 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
   }
 }
 
-/* Shares [u0, u1): share u computes its run of tiles of MR output pixels
- * (all images, row-major) with scratch slot u as its tile of windows. */
-static void packed_tiles(const void *arg, int64_t u0, int64_t u1) {
-  const packed_job *job = arg;
-  const ptec_qconv *p = job->p;
-  const ptec_qconv_packed *pk = job->pk;
+/* Tile t's rows (its pixels' windows, the last pixel repeated past the
+ * image's end) into `rows`, its outputs into y; returns its pixel count. */
+static int load_tile(const ptec_qconv *p, const ptec_qconv_packed *pk, int64_t t, uint8_t *rows,
+                     int8_t *y[MR]) {
   const ptec_q_view4 Y = p->y;
   const int64_t pixels = Y.n * Y.h * Y.w;
   const size_t kp = (size_t)pk->kp;
-  int8_t *y[MR];
+  const int count = pixels - t * MR < MR ? (int)(pixels - t * MR) : MR;
+  for (int r = 0; r < MR; r++) {
+    int64_t px = t * MR + (r < count ? r : 0);
+    if (r < count) load_row(p, px, pk->k, pk->kp, rows + (size_t)r * kp);
+    else memcpy(rows + (size_t)r * kp, rows, kp);
+    int64_t n = px / (Y.h * Y.w), oy = px / Y.w % Y.h, ox = px % Y.w;
+    y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
+  }
+  return count;
+}
+
+/* Shares [u0, u1): share u computes its run of tiles of MR output pixels
+ * (all images, row-major) with scratch slot u for their windows, `group`
+ * tiles at a time: each panel is read once per group (from memory when the
+ * panels outgrow the caches, ResNet's last layers: 2.3 MB), not per tile. */
+static void packed_tiles(const void *arg, int64_t u0, int64_t u1) {
+  const packed_job *job = arg;
+  const ptec_qconv_packed *pk = job->pk;
+  const size_t tile = (size_t)MR * (size_t)pk->kp;
+  int8_t *y[PTEC_QCONV_PACK_MAX_GROUP][MR];
+  int count[PTEC_QCONV_PACK_MAX_GROUP];
   for (int64_t u = u0; u < u1; u++) {
-    uint8_t *rows = pk->scratch + (size_t)u * MR * kp;
-    for (int64_t t = job->tiles * u / job->units; t < job->tiles * (u + 1) / job->units; t++) {
-      int count = pixels - t * MR < MR ? (int)(pixels - t * MR) : MR;
-      for (int r = 0; r < MR; r++) {
-        int64_t px = t * MR + (r < count ? r : 0);
-        if (r < count) load_row(p, px, pk->k, pk->kp, rows + (size_t)r * kp);
-        else memcpy(rows + (size_t)r * kp, rows, kp);
-        int64_t n = px / (Y.h * Y.w), oy = px / Y.w % Y.h, ox = px % Y.w;
-        y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
-      }
-      for (int32_t b = 0; b * NR < pk->n; b++) tile_panel(job, rows, count, b, y);
+    uint8_t *rows = pk->scratch + (size_t)u * (size_t)pk->group * tile;
+    const int64_t end = job->tiles * (u + 1) / job->units;
+    for (int64_t t = job->tiles * u / job->units; t < end; t += pk->group) {
+      const int in_group = end - t < pk->group ? (int)(end - t) : (int)pk->group;
+      for (int i = 0; i < in_group; i++)
+        count[i] = load_tile(job->p, pk, t + i, rows + (size_t)i * tile, y[i]);
+      for (int32_t b = 0; b * NR < pk->n; b++)
+        for (int i = 0; i < in_group; i++)
+          tile_panel(job, rows + (size_t)i * tile, count[i], b, y[i]);
     }
   }
 }
@@ -166,10 +182,16 @@ bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *p
 }
 
 /* Unpacked weights: the dot-product rows kernel, with its per-filter
- * correction on the stack (16 KiB). */
+ * correction on the stack (16 KiB), for filters of DOT_MIN_K values or more;
+ * shorter ones decline to the AVX2 kernel, since the dot-product kernel's
+ * reductions per output outweigh its products there (MobileNetV2's
+ * expanding layers, k 16..160: the model's host program ran 17.9 ms of CPU
+ * through the dot-product kernel alone, 12.9 ms with this split). */
 bool ptec_qconv_s8_avx512(const ptec_qconv *p) {
   ptec_gemm_s8 g;
-  if (p->w_zp != 0 || p->y.c > PTEC_AVX512_GEMM_MAX_N || !ptec_qconv_s8_gemm(p, &g)) return false;
+  if (p->w_zp != 0 || p->y.c > PTEC_AVX512_GEMM_MAX_N || !ptec_qconv_s8_gemm(p, &g) ||
+      g.k < DOT_MIN_K)
+    return false;
   int32_t corr[PTEC_AVX512_GEMM_MAX_N];
   ptec_avx512_gemm_s8_corr(&g, corr);
   g.w_corr = corr;
