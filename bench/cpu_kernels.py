@@ -3,13 +3,15 @@
 
     .venv/bin/python bench/cpu_kernels.py [--models ds_cnn transformer ...] [--repeat 20]
                                           [--callgrind ds_cnn transformer] [--no-peers]
-                                          [--baseline OTHER/ptec-run]
+                                          [--baseline OTHER/ptec-run] [--target T]
 
 For each example model (MobileNetV2 and ResNet-18 at 224x224), fp32 and int8, on this host and
 one thread, best of N:
   - ptec ref:  build/host-ref/ptec-run (-DPTEC_ISA_KERNELS=OFF: the plain C reference kernels;
                configured and built here when missing)
-  - ptec:      build/host/ptec-run (the AVX2 variants, chosen at run time)
+  - ptec:      build/host/ptec-run (the AVX2 / AVX-512 variants, chosen at run time) on programs
+               compiled for --target (default x86-64-avx512 on a CPU with AVX-512 VNNI: int8
+               convolution weights packed at compile time)
   - ORT:       ONNX Runtime (fp32; int8 as QDQ from onnxruntime.quantization.quantize_static,
                per-channel weights), intra-op threads 1
   - ET-XNN:    ExecuTorch's runtime with its XNNPACK delegate (int8 through XNNPACKQuantizer)
@@ -177,6 +179,14 @@ def ratio(value, ours: float) -> str:
     return f"{value / ours:7.2f}" if isinstance(value, float) else f"{'-':>7}"
 
 
+def has_avx512_vnni() -> bool:
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return False
+    return {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= flags
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(CONFIGS))
@@ -186,7 +196,12 @@ def main() -> int:
     parser.add_argument("--no-peers", action="store_true", help="ptec only")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another build's ptec-run, timed beside this one (before/after)")
+    parser.add_argument("--target", default=None,
+                        help="ptec's compile target for this build (default: x86-64-avx512 on a "
+                             "CPU with AVX-512 VNNI, int8 weights packed at compile time; else "
+                             "host); the reference build and --baseline run host programs")
     args = parser.parse_args()
+    target = args.target or ("x86-64-avx512" if has_avx512_vnni() else "host")
     torch.set_num_threads(1)
     ensure_reference_build()
     header = (f"{'model':20} {'ptec ref':>9} {'ptec':>9} {'ORT':>9} {'ET-XNN':>9} {'eager':>9} "
@@ -202,7 +217,9 @@ def main() -> int:
                 tag = f"{name}-{'int8' if int8 else 'fp32'}"
                 ours = model if not int8 else int8_model(model, inputs)
                 program = ptec.compile(ours, inputs).buffer
-                host_args = ptec_args(HOST_RUN, program, inputs, tmp, tag)
+                tuned = program if target == "host" else \
+                    ptec.compile(ours, inputs, target=target).buffer
+                host_args = ptec_args(HOST_RUN, tuned, inputs, tmp, tag + "-t")
                 ref_args = ptec_args(REF_RUN, program, inputs, tmp, tag)
                 t_ref = time_ptec(ref_args, max(2, args.repeat // 4))
                 t_ptec = time_ptec(host_args, args.repeat)
