@@ -8,8 +8,8 @@
  *   ptec-generate --tokenizer tok.ptok --encode-file F | --decode-file F
  *
  * With --tokenizer (a byte-level BPE file from python -m ptec.llm.tokenizer,
- * runtime/src/tokenizer/) the prompt is text, encoded in C, and the generated
- * tokens stream as text. --encode-file prints the ids of each NUL-separated
+ * runtime/src/tokenizer/) the prompt is text, encoded in C, printed back
+ * (decoded), and the generated tokens stream after it as text. --encode-file prints the ids of each NUL-separated
  * record of F, one line each; --decode-file prints the bytes (in hex) of each
  * newline-terminated line of ids in F, one line each (special tokens left
  * out): the tokenizer tests compare both with Hugging Face `tokenizers`.
@@ -257,9 +257,12 @@ static void release(void) {
 }
 
 /* Loads --tokenizer: 0, or 1 with the status named. */
+static size_t tokenizer_bytes; /* the file, read in place, plus the encoder's memory */
+
 static int load_tokenizer(const char *path) {
   size_t size;
   tokenizer_data = read_file(path, &size);
+  tokenizer_bytes = size;
   if (tokenizer_data == NULL) {
     fprintf(stderr, "ptec-generate: cannot read %s\n", path);
     return 1;
@@ -279,6 +282,7 @@ static int encode_text(const char *text, size_t len, int64_t *tokens, size_t cap
   if (scratch == NULL) return 1;
   uint32_t *ids = (uint32_t *)scratch;
   void *work_mem = (void *)(((uintptr_t)(ids + max_ids) + 15) & ~(uintptr_t)15);
+  tokenizer_bytes += max_ids * sizeof(uint32_t) + work;
   ptec_status s = ptec_tokenizer_encode(&tokenizer, text, len, ids, max_ids, n, work_mem, work);
   if (s != PTEC_STATUS_OK || *n > cap) {
     fprintf(stderr, "ptec-generate: cannot encode the prompt: %s\n",
@@ -407,6 +411,7 @@ int main(int argc, char **argv) {
             decode.prefill_len);
     return 2;
   }
+  for (size_t k = 0; tokenizer_path != NULL && k < n; k++) print_token(tokens[k]); /* the prompt */
   uint64_t hz = ptec_platform_ticks_per_second(), t0 = ptec_platform_ticks();
   size_t pos = 0, vocab = 0;
   const float *row = NULL;
@@ -436,7 +441,9 @@ int main(int argc, char **argv) {
   printf("\nprefill: %zu tokens, %.1f tokens/s\n", n, prefill_s > 0 ? (double)n / prefill_s : 0);
   printf("decode: %ld tokens, %.1f tokens/s\n", made > 1 ? made - 1 : 0,
          decode_s > 0 && made > 1 ? (double)(made - 1) / decode_s : 0);
-  printf("memory: program %zu bytes, state %zu bytes, methods %zu bytes\n", size, lm.bytes,
+  printf("memory: program %zu bytes, state %zu bytes, methods %zu bytes", size, lm.bytes,
          prefill.bytes + decode.bytes);
+  if (tokenizer_path != NULL) printf(", tokenizer %zu bytes", tokenizer_bytes);
+  printf("\n");
   return 0;
 }
