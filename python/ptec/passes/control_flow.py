@@ -82,8 +82,8 @@ def prepare_control_flow(gm: torch.fx.GraphModule, _count: list | None = None) -
         name = node.target.name()
         if name == "cond":
             _to_cond_call(gm, node, count)
-        else:
-            refused.append(f"  {node.name}: {REASONS.get(name, f'{name} is not supported')}")
+        elif name in REASONS:  # other higher-order ops meet the passes as before
+            refused.append(f"  {node.name}: {REASONS[name]}")
     if refused:
         raise CompileError("control flow is not supported:\n" + "\n".join(refused)
                            + f"\n({WORKAROUND})")
@@ -221,7 +221,8 @@ def refuse_quantized_control_flow(gm: torch.fx.GraphModule) -> None:
     (torchao's convert_pt2e fails inside its DuplicateDQPass on the branch
     sub-modules), before PT2E raises something unrelated."""
     conds = [n.name for n in gm.graph.nodes if n.op == "call_function"
-             and isinstance(n.target, torch._ops.HigherOrderOperator)]
+             and isinstance(n.target, torch._ops.HigherOrderOperator)
+             and n.target.name() in ("cond", *REASONS)]
     if conds:
         raise CompileError(
             f"int8 quantization of a model with control flow ({', '.join(conds)}) is not "
