@@ -15,6 +15,7 @@ cannot fail a correct kernel. Each test also prints how many elements differ
 at all, so a drift is visible before it fails."""
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
@@ -35,6 +36,12 @@ def ulp(want: torch.Tensor) -> torch.Tensor:
     return torch.exp2(e - MANT[want.dtype])
 
 
+def flatten(value):
+    if isinstance(value, (tuple, list)):
+        return [v for item in value for v in flatten(item)]
+    return [value]
+
+
 def run(module, inputs, expect_ops=()):
     module = module.eval()
     with torch.no_grad():
@@ -44,7 +51,7 @@ def run(module, inputs, expect_ops=()):
     for name in expect_ops:
         assert name in called, f"{name} not in {called}"
     got = ptec.load(program.buffer)(*inputs)
-    want = list(want) if isinstance(want, (tuple, list)) else [want]
+    want = flatten(want)
     assert len(got) == len(want)
     return got, want
 
@@ -69,8 +76,6 @@ def check(module, inputs, *, ulps=0, bound=None, expect_ops=()):
 def abs_bound(module, inputs):
     """Eager's result in float64 on |inputs| with |parameters|: the size of
     the sum of |terms| behind each output element."""
-    m = type(module)  # noqa: F841 (the copy below keeps the module untouched)
-    import copy
     absm = copy.deepcopy(module).double()
     with torch.no_grad():
         for p in absm.parameters():
@@ -83,26 +88,37 @@ def rand(*shape, dtype, scale=1.0):
     return (torch.randn(*shape) * scale).to(dtype)
 
 
-@pytest.mark.parametrize("dtype", HALF)
-@pytest.mark.parametrize("dims", [1, 2, 3])
-def test_convolution(seed, dtype, dims):
+def random_conv(dims, dtype):
+    """A Conv1d/2d/3d of random geometry, and an input for it."""
     conv = [None, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d][dims]
     cin, groups = random.choice([(3, 1), (4, 2), (4, 4)])  # (4, 4): depthwise
-    cout = groups * random.randint(1, 3)
     k = random.randint(1, 3)
     spatial = [random.randint(k, k + 4) for _ in range(dims)]
-    m = conv(cin, cout, k, stride=random.randint(1, 2), padding=random.randint(0, 1),
-             dilation=random.randint(1, 2) if max(spatial) > 2 * k else 1, groups=groups,
+    m = conv(cin, groups * random.randint(1, 3), k, stride=random.randint(1, 2),
+             padding=random.randint(0, 1),
+             dilation=random.randint(1, 2) if min(spatial) > 2 * k else 1, groups=groups,
              bias=random.random() < 0.7).to(dtype)
-    x = rand(random.randint(1, 2), cin, *spatial, dtype=dtype)
-    check(m, (x,), ulps=1, bound=abs_bound(m, (x,)), expect_ops=["aten::convolution.out"])
+    return m, rand(random.randint(1, 2), cin, *spatial, dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", HALF)
-def test_channels_last_convolution(seed, dtype):
-    m = torch.nn.Conv2d(4, 6, 3, padding=1).to(dtype).to(memory_format=torch.channels_last)
-    x = rand(1, 4, 5, 6, dtype=dtype).to(memory_format=torch.channels_last)
-    check(m, (x,), ulps=1, bound=abs_bound(m, (x,)))
+def test_convolution(seed, dtype):
+    """1-D, 2-D, 3-D and depthwise convolutions, one channels-last."""
+    convs = [random_conv(d, dtype) for d in (1, 2, 3, 2)]
+    convs[3] = (convs[3][0].to(memory_format=torch.channels_last),
+                convs[3][1].to(memory_format=torch.channels_last))
+
+    class Convs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = torch.nn.ModuleList(m for m, _ in convs)
+
+        def forward(self, *xs):
+            return tuple(m(x) for m, x in zip(self.convs, xs))
+
+    inputs = tuple(x for _, x in convs)
+    bound = [abs_bound(m, (x,))[0] for m, x in convs]
+    check(Convs(), inputs, ulps=1, bound=bound, expect_ops=["aten::convolution.out"])
 
 
 @pytest.mark.parametrize("dtype", HALF)
@@ -126,22 +142,16 @@ def test_matrix_products(seed, dtype):
 
 
 @pytest.mark.parametrize("dtype", HALF)
-def test_softmax(seed, dtype):
-    """Softmax along any dim, with PyTorch's intermediate roundings: along a
-    non-last dim it keeps the exponentials in the output (rounded to the
-    half type) and scales them; last-dim log_softmax rounds the sum and its
-    log to the half type. 1 ulp: PyTorch's vectorised exp is not libm's."""
-    shape = tuple(random.randint(1, 9) for _ in range(3))
-    x = rand(*shape, dtype=dtype, scale=3.0)
-    check(Fn(lambda t: (torch.softmax(t, 0), torch.softmax(t, 1), torch.softmax(t, -1),
-                        torch.log_softmax(t, -1), torch.log_softmax(t, 0))),
-          (x,), ulps=1, expect_ops=["aten::_softmax.out", "aten::_log_softmax.out"])
-
-
-@pytest.mark.parametrize("dtype", HALF)
-def test_layer_and_batch_norm(seed, dtype):
+def test_softmax_and_norms(seed, dtype):
+    """Softmax along any dim, with PyTorch's intermediate roundings (along a
+    non-last dim it keeps the exponentials in the output, rounded to the
+    half type, and scales them; last-dim log_softmax rounds the sum and its
+    log to the half type); layer norm, with its mean and rstd outputs in the
+    half type; inference batch norm. 1 ulp: PyTorch's vectorised exp is not
+    libm's, its non-last-dim softmax of rank > 2 blocks its sums otherwise,
+    and its norms sum in another order."""
     c = random.randint(1, 6)
-    shape = (random.randint(1, 3), c, random.randint(1, 5), random.randint(1, 5))
+    shape = (random.randint(1, 3), c, random.randint(1, 7), random.randint(1, 9))
     ln = torch.nn.LayerNorm(shape[-2:]).to(dtype)
     bn = torch.nn.BatchNorm2d(c).eval()
     with torch.no_grad():
@@ -149,9 +159,24 @@ def test_layer_and_batch_norm(seed, dtype):
             p.copy_(torch.randn(p.shape))
         bn.running_var.copy_(torch.rand(c) + 0.5)
     bn = bn.to(dtype)
-    x = rand(*shape, dtype=dtype, scale=2.0)
-    check(ln, (x,), ulps=1, expect_ops=["aten::native_layer_norm.out"])
-    check(bn, (x,), ulps=1, expect_ops=["aten::_native_batch_norm_legit_no_training.out"])
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln, self.bn = ln, bn
+
+        def forward(self, t):
+            return (torch.softmax(t, 0), torch.softmax(t, 2), torch.softmax(t, -1),
+                    torch.log_softmax(t, -1), torch.log_softmax(t, 1),
+                    torch.ops.aten.native_layer_norm(t, shape[-2:], self.ln.weight,
+                                                     self.ln.bias, 1e-5),
+                    self.bn(t))
+
+    x = rand(*shape, dtype=dtype, scale=3.0)
+    check(M(), (x,), ulps=1,
+          expect_ops=["aten::_softmax.out", "aten::_log_softmax.out",
+                      "aten::native_layer_norm.out",
+                      "aten::_native_batch_norm_legit_no_training.out"])
 
 
 @pytest.mark.parametrize("dtype", HALF)
