@@ -902,6 +902,16 @@ def test_u85_elementwise_modes(seed, accelerator, op, tmp_path):
             check(g, inputs, accelerator, tmp_path)
 
 
+@pytest.mark.parametrize("op", [Op.ARITHMETIC_RIGHT_SHIFT, Op.CLZ, Op.ABS], ids=lambda o: o.name)
+def test_u55_elementwise_modes(seed, op, tmp_path):
+    """U55 SHR (rounding in the OFM round mode: NATURAL for round = true, as on the
+    U85), CLZ and ABS of int32 data."""
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        g, inputs = u85_elementwise_graph(rng, op, I32)
+        check(g, inputs, "ethos-u55-128", tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
 @pytest.mark.parametrize("values", [3, 5, 12])
 def test_u85_fwd_lut(seed, accelerator, values, tmp_path):

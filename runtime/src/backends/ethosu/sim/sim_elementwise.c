@@ -88,9 +88,9 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
     case SIM_EW_SHR: {
       int64_t s = b & 31; /* TOSA ARITHMETIC_RIGHT_SHIFT: shift in [0, 31] */
       int64_t v = a >= 0 ? a >> s : -((-a - 1) >> s) - 1;
-      /* Rounding: the U55's IFM round mode, the U85's OFM round mode. */
-      uint32_t round = e->u85 ? e->ofm_round : e->ifm_round;
-      if (round == SIM_ROUND_NATURAL && s > 0 && ((a >> (s - 1)) & 1)) v += 1;
+      /* Rounding: the OFM round mode (NATURAL for TOSA's round = true; Vela
+       * 5.2.0 leaves the IFM round mode at DBL either way, on the U55 too). */
+      if (e->ofm_round == SIM_ROUND_NATURAL && s > 0 && ((a >> (s - 1)) & 1)) v += 1;
       return v;
     }
     case SIM_EW_SHL: {
