@@ -14,9 +14,8 @@
  * any dim orders. (An int16 product with a nonzero zero point can pass
  * int32; it saturates where TOSA's result would be unpredictable.)
  */
-#include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
-#include "kernels/quantized/qparams.h"
+#include "kernels/quantized/qbinary.h"
 #include "kernels/quantized/variants.h"
 
 enum {
@@ -31,14 +30,9 @@ typedef struct mul {
 } mul;
 
 static ptec_status setup(ptec_kernel_context *ctx, mul *p, ptec_iter *it) {
-  p->a = ptec_arg_tensor(ctx, ARG_A);
-  p->b = ptec_arg_tensor(ctx, ARG_B);
-  p->out = ptec_arg_tensor(ctx, ARG_OUT);
-  PTEC_TRY(ptec_q_check_activation_dtype(ctx, p->a, "a"));
-  PTEC_TRY(ptec_check_same_dtype(ctx, p->a, p->b, "a", "b"));
-  PTEC_TRY(ptec_check_same_dtype(ctx, p->a, p->out, "a", "out"));
-  const ptec_tensor *inputs[2] = {p->a, p->b};
-  PTEC_TRY(ptec_iter_broadcast(ctx, it, p->out, inputs, 2));
+  ptec_qbinary_operands op;
+  PTEC_TRY(ptec_qbinary_setup(ctx, ARG_A, ARG_B, ARG_OUT, &op, it));
+  p->a = op.a, p->b = op.b, p->out = op.out;
   int dtype = p->a->dtype;
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_A_ZP, dtype, "a_zp", &p->a_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_B_ZP, dtype, "b_zp", &p->b_zp));
@@ -67,7 +61,7 @@ ptec_status ptec_kernel_quantized_mul_out(ptec_kernel_context *ctx) {
   if (p.a->dtype == PTEC_DTYPE_INT8) {
     const int8_t *a = p.a->data, *b = p.b->data;
     int8_t *y = p.out->data;
-  const ptec_qmul_params vp = {p.a_zp, p.b_zp, p.m, p.s, p.out_zp, p.act_min, p.act_max};
+    const ptec_qmul_params vp = {p.a_zp, p.b_zp, p.m, p.s, p.out_zp, p.act_min, p.act_max};
     for (; !it.done; ptec_iter_next(&it)) {
       const int8_t *ap = a + it.offset[1], *bp = b + it.offset[2];
       int8_t *yp = y + it.offset[0];

@@ -6,8 +6,7 @@
 #ifndef PTEC_KERNELS_QUANTIZED_QADD_PARAMS_H
 #define PTEC_KERNELS_QUANTIZED_QADD_PARAMS_H
 
-#include "kernels/portable/iter.h"
-#include "kernels/quantized/qparams.h"
+#include "kernels/quantized/qbinary.h"
 
 enum {
   PTEC_QADD_A, PTEC_QADD_B, PTEC_QADD_A_ZP, PTEC_QADD_A_MULTIPLIER, PTEC_QADD_A_SHIFT,
@@ -25,14 +24,9 @@ typedef struct ptec_qadd_args {
 /* Reads and checks the arguments; `it` walks out, a and b broadcast. */
 static inline ptec_status ptec_qadd_setup(ptec_kernel_context *ctx, ptec_qadd_args *p,
                                           ptec_iter *it) {
-  p->a = ptec_arg_tensor(ctx, PTEC_QADD_A);
-  p->b = ptec_arg_tensor(ctx, PTEC_QADD_B);
-  p->out = ptec_arg_tensor(ctx, PTEC_QADD_OUT);
-  PTEC_TRY(ptec_q_check_activation_dtype(ctx, p->a, "a"));
-  PTEC_TRY(ptec_check_same_dtype(ctx, p->a, p->b, "a", "b"));
-  PTEC_TRY(ptec_check_same_dtype(ctx, p->a, p->out, "a", "out"));
-  const ptec_tensor *inputs[2] = {p->a, p->b};
-  PTEC_TRY(ptec_iter_broadcast(ctx, it, p->out, inputs, 2));
+  ptec_qbinary_operands op;
+  PTEC_TRY(ptec_qbinary_setup(ctx, PTEC_QADD_A, PTEC_QADD_B, PTEC_QADD_OUT, &op, it));
+  p->a = op.a, p->b = op.b, p->out = op.out;
   int dtype = p->a->dtype;
   PTEC_TRY(ptec_q_zero_point(ctx, PTEC_QADD_A_ZP, dtype, "a_zp", &p->a_zp));
   PTEC_TRY(ptec_q_scale(ctx, PTEC_QADD_A_MULTIPLIER, PTEC_QADD_A_SHIFT, "a", &p->a_m, &p->a_s));
