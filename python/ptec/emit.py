@@ -203,7 +203,9 @@ class _Emitter:
         return self.constant_ids[data]
 
     def constant_tensor(self, node: torch.fx.Node) -> int:
-        real = getattr(node.graph.owning_module, node.target)  # a cond's branch holds its own
+        # A cond's branch holds its own constants (passes/control_flow.py).
+        owner = self.gm if node.graph is self.gm.graph else node.graph.owning_module
+        real = getattr(owner, node.target)
         desc = self._tensor(node.meta["val"])
         desc.data_buffer_idx = self.constant_data(real, desc)
         self.tensors[(node, None)] = self._add(desc)
