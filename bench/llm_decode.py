@@ -7,7 +7,8 @@ For each scheme: the model (random weights, seed 0, attention over the filled ca
 then `build/host/ptec-generate` with a 16-token prompt and --steps greedy tokens; prints its
 prefill and decode tokens/s (the best of --runs), the bytes of weights a decode token reads
 (every linear layer and the tied LM head once, one row of each embedding; the KV cache not
-counted) and that times tokens/s, then that as a share of the memory read bandwidth
+counted) and that times tokens/s, the CPU time of a decode step (Python API,
+time.process_time: steadier than wall time when the host is shared), then that as a share of the memory read bandwidth
 measured in the same run (numpy's sum of 256 MB: a STREAM-style read on one core). A benchmark, not a test: the 2-core host is shared, so
 compare ratios within one run.
 
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+import ptec
 from torch import nn
 
 from ptec.llm import OPTConfig, OPTForCausalLM, compile_llm, quantize_weights
@@ -88,6 +91,20 @@ def run_generate(path: Path, steps: int) -> tuple[float, float]:
     return prefill, decode
 
 
+def cpu_ms_per_decode(path: Path, steps: int = 32, runs: int = 3) -> float:
+    """CPU time of one decode step through the Python API (time.process_time: this
+    process's CPU only, so steadier than wall time on a shared host), best of `runs`."""
+    program = ptec.load(path.read_bytes())
+    ids, best = torch.tensor([[5]]), float("inf")
+    for _ in range(runs):
+        program.reset()
+        t = time.process_time()
+        for i in range(steps):
+            program.run([ids, torch.tensor([i])], method="decode")
+        best = min(best, (time.process_time() - t) / steps)
+    return best * 1e3
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=sorted(MODELS), default="mid")
@@ -103,7 +120,7 @@ def main() -> int:
           f"{cfg.vocab_size}, cache {max_len}; 16-token prompt, {args.steps} steps, best of "
           f"{args.runs}")
     print(f"{'scheme':7s} {'file MB':>8s} {'weights/token':>14s} {'prefill tok/s':>14s} "
-          f"{'decode tok/s':>13s} {'weights GB/s':>13s}")
+          f"{'decode tok/s':>13s} {'weights GB/s':>13s} {'decode CPU ms':>14s}")
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for scheme in args.schemes.split(","):
@@ -122,8 +139,9 @@ def main() -> int:
                        key=lambda r: r[1])
             nbytes = decode_bytes(model)
             rows[scheme] = (best[1], nbytes)
+            cpu = cpu_ms_per_decode(path, min(args.steps, max_len - 1))
             print(f"{scheme:7s} {path.stat().st_size / 1e6:8.2f} {nbytes / 1e6:11.2f} MB "
-                  f"{best[0]:14.1f} {best[1]:13.1f} {nbytes * best[1] / 1e9:13.2f}"
+                  f"{best[0]:14.1f} {best[1]:13.1f} {nbytes * best[1] / 1e9:13.2f} {cpu:14.3f}"
                   f"   (compiled in {compile_s:.0f} s)", flush=True)
     bw = read_bandwidth()
     print(f"memory read bandwidth (numpy sum of 256 MB, best of 5): {bw / 1e9:.2f} GB/s; "

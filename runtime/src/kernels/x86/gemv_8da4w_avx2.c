@@ -44,8 +44,6 @@ static void eight_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chu
   const int64_t G = p->K / PTEC_LLM_GROUP, row = p->K / 2;
   const uint8_t *w = p->w + n * row + c->g0 * (PTEC_LLM_GROUP / 2);
   const float *s = p->scales + n * G + c->g0;
-  const __m256i sidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                          _mm256_set1_epi32((int32_t)G));
   __m256 acc = _mm256_loadu_ps(out + n);
   for (int64_t g = 0; g < c->groups; g++) {
     __m256i d0 = _mm256_loadu_si256((const __m256i *)(c->d + g * PTEC_LLM_GROUP));
@@ -54,7 +52,9 @@ static void eight_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chu
     __m256i v[8];
     for (int j = 0; j < 8; j++) v[j] = group_dot(b + j * row, d0, d1);
     __m256i dot = _mm256_sub_epi32(hsum8(v), _mm256_set1_epi32(8 * c->dsum[g]));
-    __m256 scale = _mm256_i32gather_ps(s + g, sidx, 4);
+    const float *sg = s + g;
+    __m256 scale = _mm256_setr_ps(sg[0], sg[G], sg[2 * G], sg[3 * G], sg[4 * G], sg[5 * G],
+                                  sg[6 * G], sg[7 * G]);
     acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(dot), scale));
   }
   _mm256_storeu_ps(out + n, acc);
