@@ -22,12 +22,16 @@ FLOAT_FALLBACK = "float kernel"
 QUANTIZE = "quantize"
 DEQUANTIZE = "dequantize"
 DELEGATE = "delegate"
+#: A jump or move of a torch.cond (passes/control_flow.py): no kernel.
+CONTROL = "control flow"
 
 
 def runs_on(info: InstructionInfo) -> str:
     """The report's "runs on" for one instruction."""
     if info.operator.startswith("delegate "):
         return DELEGATE
+    if info.operator in ("jump_false", "jump", "move"):
+        return CONTROL
     if info.operator.startswith("quantized_decomposed::quantize"):
         return QUANTIZE
     if info.operator.startswith("quantized_decomposed::dequantize"):

@@ -200,7 +200,8 @@ def test_tosa_keeps_the_cond_on_the_cpu_with_the_reason():
     program = ptec.compile(module, (x,), target="tosa-fp")
     data = program.report_data()["instructions"]
     control = [i for i in data if i["operator"] in ("jump_false", "jump", "move")]
-    assert control and all(i["why"] == CPU_REASON for i in control)
+    assert control and all(i["why"] == CPU_REASON and i["runs_on"] == "control flow"
+                           for i in control)
     branch = [i for i in data if i["node"] in ("addmm", "relu", "sub")]
     assert len(branch) == 3 and all(i["why"] == BRANCH_REASON for i in branch), branch
     assert CPU_REASON in program.report()
