@@ -787,6 +787,51 @@ def test_vela_matmul_per_channel_rescale(seed, tmp_path):
     np.testing.assert_array_equal(simulate(g, [a, b], "ethos-u55-128", tmp_path)[0], want)
 
 
+@pytest.mark.parametrize("src,dst", [(I32, I8), (I32, DType.INT16), (DType.INT16, I8)],
+                         ids=["i32-i8", "i32-i16", "i16-i8"])
+def test_vela_narrowing_cast_saturates(seed, src, dst, tmp_path):
+    """Vela finding (5.2.0, U55 and U65): a narrowing integer CAST, which TOSA defines
+    as keeping the low bits (wrap-around), is compiled as an ADD of 0 clamped to the
+    output type's range, so it saturates. The simulator's output is exactly the
+    saturated values on the U55 and TOSA's on the U85 (clip range NONE: wrap)."""
+    rng = np.random.default_rng(seed)
+    np_src, np_dst = (np.dtype({I8: np.int8, DType.INT16: np.int16, I32: np.int32}[t])
+                      for t in (src, dst))
+    shape = [1] + [int(v) for v in rng.integers(1, 7, 3)]
+    x = rand_int(rng, shape, np_src.type)
+    g = GraphBuilder()
+    g.input("x", shape, src)
+    g.tensor("y", shape, dst)
+    g.op(Op.CAST, ["x"], ["y"])
+    g.output("y")
+    want = run_graph(g, [x])[0]
+    np.testing.assert_array_equal(want, x.astype(np_dst))  # TOSA: the low bits
+    info = np.iinfo(np_dst)
+    saturated = np.clip(x, info.min, info.max).astype(np_dst)
+    assert not np.array_equal(want, saturated)
+    for accelerator in ("ethos-u55-128", "ethos-u65-256"):
+        np.testing.assert_array_equal(simulate(g, [x], accelerator, tmp_path)[0], saturated)
+    np.testing.assert_array_equal(simulate(g, [x], "ethos-u85-256", tmp_path)[0], want)
+
+
+@pytest.mark.parametrize("src,dst", [(DType.BOOL, I8), (I8, DType.BOOL), (I32, DType.BOOL),
+                                     (I8, I32)], ids=["bool-i8", "i8-bool", "i32-bool", "i8-i32"])
+def test_u85_cast(seed, src, dst, tmp_path):
+    """U85 CASTs to and from bool (a compare with a scalar IFM2, storage NONE, or a
+    chained pair of ops) and widening."""
+    rng = np.random.default_rng(seed)
+    shape = [1] + [int(v) for v in rng.integers(1, 7, 3)]
+    x = (rng.random(shape) < 0.5 if src == DType.BOOL
+         else rand_int(rng, shape, {I8: np.int8, I32: np.int32}[src]))
+    x.reshape(-1)[0] = 0
+    g = GraphBuilder()
+    g.input("x", shape, src)
+    g.tensor("y", shape, dst)
+    g.op(Op.CAST, ["x"], ["y"])
+    g.output("y")
+    check(g, [x], "ethos-u85-256", tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", U85)
 def test_u85_matmul(seed, accelerator, tmp_path):
     """U85 NPU_OP_CONV with weights from IFM2 (Vela transposes B first)."""

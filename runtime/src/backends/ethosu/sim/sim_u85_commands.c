@@ -152,6 +152,7 @@ ethosu_sim_status sim_u85_check_op(ethosu_sim *sim, uint32_t op, uint32_t param)
   uint32_t ofm_storage = (r->ofm.precision >> 14) & 3, ifm_storage = (r->ifm.precision >> 14) & 3;
   uint32_t ifm2_storage = op == NPU_OP_ELEMENTWISE ? (r->ifm2.precision >> 14) & 3 : 0;
   if (op == NPU_OP_ELEMENTWISE && (r->ifm_broadcast & 8) && ifm_storage == 3) ifm_storage = 0;
+  if (op == NPU_OP_ELEMENTWISE && (r->ifm2_broadcast & 8) && ifm2_storage == 3) ifm2_storage = 0;
   SIM_CHECK(sim, (ofm_storage & 1) == 0 && (ifm_storage & 1) == 0 && (ifm2_storage & 1) == 0,
             ETHOSU_SIM_ERR_NOT_IMPLEMENTED, "activation storage IFM %u / IFM2 %u / OFM %u",
             ifm_storage, ifm2_storage, ofm_storage);
