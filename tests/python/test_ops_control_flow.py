@@ -167,6 +167,25 @@ def test_passed_through_values_live_as_long_as_the_result():
            lambda b: bool(b[0].sum() > 0))
 
 
+def test_cond_on_state_across_executes():
+    """A counter buffer (state, docs/llm.md) picks the branch from the third
+    execute on, and a branch reads it: ptec follows eager call by call."""
+    class Counter(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("count", torch.zeros(1))
+
+        def forward(self, x):
+            self.count.add_(1)
+            return torch.cond(self.count.sum() > 2, lambda a, c: a * c, lambda a, c: a - c,
+                              (x, self.count))
+
+    eager, x = Counter(), torch.randn(3)
+    runner = ptec.load(ptec.compile(Counter(), (x,)).buffer)
+    for _ in range(4):
+        torch.testing.assert_close(runner(x)[0], eager(x))
+
+
 def test_branch_outputs_share_the_result_and_temporaries_share_memory():
     """Each branch's output is planned at the cond result's offset; the true
     branch's temporaries and the false branch's reuse the same bytes."""
