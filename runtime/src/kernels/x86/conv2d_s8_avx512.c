@@ -181,17 +181,49 @@ bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *p
   return true;
 }
 
-/* Unpacked weights: the dot-product rows kernel, with its per-filter
- * correction on the stack (16 KiB), for filters of DOT_MIN_K values or more;
- * shorter ones decline to the AVX2 kernel, since the dot-product kernel's
- * reductions per output outweigh its products there (MobileNetV2's
- * expanding layers, k 16..160: the model's host program ran 17.9 ms of CPU
- * through the dot-product kernel alone, 12.9 ms with this split). */
+/* Small filter banks of unpacked programs (packed, at most SMALL_PACK bytes,
+ * filters of at most SMALL_KP values: MobileNetV2's pointwise layers up to
+ * 576 x 96) are packed per call on the stack (SMALL_PACK + 8 KiB + SMALL_SLOTS
+ * tiles of 16 KiB) and take the packed kernel; the dot-product kernel's
+ * reductions per output would cost more than the packing. Programs compiled
+ * for x86-64-avx512 never come here: their weights are packed already. */
+enum { SMALL_PACK = 64 * 1024, SMALL_KP = 2048, SMALL_N = 2048, SMALL_SLOTS = 2 };
+
+static bool small_packed(const ptec_qconv *p, const ptec_gemm_s8 *g) {
+  const int32_t kp = (g->k + 3) / 4 * 4, np = (g->n + NR - 1) / NR * NR;
+  if ((int64_t)np * kp > SMALL_PACK || kp > SMALL_KP || np > SMALL_N || p->y.sc != 1)
+    return false;
+  _Alignas(64) int8_t panels[SMALL_PACK];
+  _Alignas(64) int32_t corr[SMALL_N];
+  _Alignas(64) uint8_t tiles[SMALL_SLOTS * MR * SMALL_KP];
+  const int32_t whole = g->k / 4;
+  memset(panels, 0, (size_t)np * (size_t)kp);
+  for (int32_t j = 0; j < g->n; j++) {
+    int8_t *dst = panels + (size_t)(j / NR) * (size_t)kp * NR + (j % NR) * 4;
+    const int8_t *w = g->w + j * g->w_row;
+    for (int32_t i = 0; i < whole; i++) memcpy(dst + (size_t)i * NR * 4, w + 4 * i, 4);
+    memcpy(dst + (size_t)whole * NR * 4, w + 4 * whole, (size_t)(g->k - 4 * whole));
+  }
+  ptec_avx512_gemm_s8_corr(g, corr);
+  for (int32_t j = g->n; j < np; j++) corr[j] = 0;
+  if (ptec_qconv_packed_folds_bias(g->q.bias, g->n, g->k))
+    for (int32_t j = 0; g->q.bias != NULL && j < g->n; j++) corr[j] -= g->q.bias[j];
+  const ptec_qconv_packed pk = {.corr = corr, .panels = panels, .k = g->k, .kp = kp,
+                                .n = g->n, .np = np, .scratch = tiles,
+                                .slots = (int64_t)sizeof tiles / (MR * kp), .group = 1};
+  return ptec_qconv_s8_avx512_packed(p, &pk);
+}
+
+/* Unpacked weights, other than small_packed's: the dot-product rows kernel,
+ * with its per-filter correction on the stack (16 KiB), for filters of
+ * DOT_MIN_K values or more; shorter ones decline to the AVX2 kernel, since
+ * the dot-product kernel's reductions per output outweigh its products there. */
 bool ptec_qconv_s8_avx512(const ptec_qconv *p) {
   ptec_gemm_s8 g;
-  if (p->w_zp != 0 || p->y.c > PTEC_AVX512_GEMM_MAX_N || !ptec_qconv_s8_gemm(p, &g) ||
-      g.k < DOT_MIN_K)
+  if (p->w_zp != 0 || p->y.c > PTEC_AVX512_GEMM_MAX_N || !ptec_qconv_s8_gemm(p, &g))
     return false;
+  if (small_packed(p, &g)) return true;
+  if (g.k < DOT_MIN_K) return false;
   int32_t corr[PTEC_AVX512_GEMM_MAX_N];
   ptec_avx512_gemm_s8_corr(&g, corr);
   g.w_corr = corr;
