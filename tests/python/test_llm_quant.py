@@ -22,6 +22,7 @@
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import subprocess
@@ -157,9 +158,12 @@ def test_decode_runs_under_asan(scheme, tmp_path):
 def _reference_runner() -> Path:
     """The reference-only build (build/host-ref, -DPTEC_ISA_KERNELS=OFF), configured and
     built by test_x86_kernels when missing, then brought up to date with the sources."""
-    runner = configure_reference()
-    subprocess.run([str(ROOT / ".venv" / "bin" / "cmake"), "--build", str(BUILD / "host-ref"),
-                    "--target", "ptec-run", "-j", "2"], check=True, capture_output=True)
+    (BUILD / "host-ref").mkdir(parents=True, exist_ok=True)
+    with open(BUILD / "host-ref" / ".test_llm_quant.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time from this file's tests
+        runner = configure_reference()
+        subprocess.run([str(ROOT / ".venv" / "bin" / "cmake"), "--build", str(BUILD / "host-ref"),
+                        "--target", "ptec-run", "-j", "2"], check=True, capture_output=True)
     return runner
 
 
