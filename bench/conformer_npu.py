@@ -26,6 +26,7 @@ The two sides are compiled in two processes at once (each is one core's work; th
     .venv/bin/python bench/conformer_npu.py [--layers 16] [--seconds 3] \
         [--npu ethos-u85-256] [--calibration 4] [--seed 0] [--out build/bench-conformer] \
         [--side ptec|executorch] [--table-only]
+    .venv/bin/python bench/conformer_npu.py --int16-matmul   # int16 MATMUL on Vela/simulator
 
 CPU instructions are the kernel calls the .pte leaves to the Cortex-M (quantize and
 dequantize at the edges, and whatever is not delegated). Vela's figures are
@@ -157,6 +158,69 @@ def side_line(side: str, f: dict) -> str:
             f"compiled in {f['seconds']:.0f} s")
 
 
+def int16_matmul_check(npu: str) -> int:
+    """What int16 attention matmuls would meet (docs/transformers-npu.md): ExecuTorch's
+    a16w8 flow on one int16 x int16 matmul (TOSA MATMUL -> INT48, RESCALE with scale16),
+    Vela's split for it, ptec's simulated NPU running Vela's stream, and ptec's TOSA
+    executor running the graph (the program's TOSA twin): equal bit for bit?"""
+    import numpy as np
+    from executorch_arm import arm_flow
+
+    import ptec
+    from ptec.ethosu import tosa_twin_of_pte
+    from ptec.tosa import schema as s
+    from ptec.tosa.graph import read_graph
+
+    class MatMul(torch.nn.Module):
+        def forward(self, a, b):
+            return torch.matmul(a, b)
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(1, 4, 8, 16, generator=g), torch.randn(1, 4, 16, 8, generator=g)
+    et = arm_flow()  # first: it puts ExecuTorch's TOSA serializer on sys.path
+    from executorch.backends.arm.quantizer.arm_quantizer import (
+        get_symmetric_a16w8_quantization_config)
+    tosa: list[bytes] = []
+    original = et.backend.vela_compile
+
+    def capture(graph, args, **kwargs):
+        tosa.append(bytes(graph))
+        return original(graph, args, **kwargs)
+
+    spec = et.EthosUCompileSpec(npu)
+    quantizer = et.EthosUQuantizer(spec)
+    quantizer.set_global(get_symmetric_a16w8_quantization_config())
+    prepared = et.prepare_pt2e(
+        torch.export.export(MatMul(), (a, b)).module(check_guards=False), quantizer)
+    prepared(a, b)
+    exported = torch.export.export(et.convert_pt2e(prepared), (a, b))
+    et.backend.vela_compile = capture
+    try:
+        with quiet(Path("/dev/null")):
+            edge = et.to_edge_transform_and_lower(exported,
+                                                  partitioner=[et.EthosUPartitioner(spec)])
+            buffer = bytes(edge.to_executorch().buffer)
+    finally:
+        et.backend.vela_compile = original
+    graph = read_graph(tosa[0])
+    ops = [f"{s.Op(op.op).name}({','.join(graph.tensors[n].dtype.name for n in op.inputs[:2])}"
+           f"->{graph.tensors[op.outputs[0]].dtype.name})" for op in graph.operators
+           if s.Op(op.op).name in ("MATMUL", "RESCALE")]
+    facts = pte_facts(buffer)
+    print(f"ExecuTorch a16w8 matmul on {npu}: {facts['delegates']} NPU delegate(s), CPU "
+          f"{facts['cpu_ops']}; TOSA {ops}")
+    twin = np.asarray(ptec.load(tosa_twin_of_pte(buffer, tosa), target="host")(a, b)[0])
+    try:
+        simulated = np.asarray(ptec.load(buffer, target=npu)(a, b)[0])
+    except Exception as e:  # noqa: BLE001 - the simulator names what it does not model
+        print(f"ptec's simulated {npu}: {type(e).__name__}: {e}")
+        return 1
+    print(f"ptec's simulated {npu} == ptec's TOSA executor: "
+          f"{bool(np.array_equal(simulated, twin))}; max |TOSA - fp32| "
+          f"{float(np.abs(twin - torch.matmul(a, b).numpy()).max()):.4f}")
+    return 0 if np.array_equal(simulated, twin) else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=16)
@@ -168,7 +232,12 @@ def main(argv=None) -> int:
     parser.add_argument("--side", choices=SIDES, help="compile only this side")
     parser.add_argument("--table-only", action="store_true",
                         help="print the table from the JSON in --out")
+    parser.add_argument("--int16-matmul", action="store_true",
+                        help="only check an int16 x int16 MATMUL (ExecuTorch's a16w8) on "
+                             "Vela, ptec's simulated NPU and ptec's TOSA executor")
     args = parser.parse_args(argv)
+    if args.int16_matmul:
+        return int16_matmul_check(args.npu)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
