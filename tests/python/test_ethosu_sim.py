@@ -321,6 +321,34 @@ def test_rescale_of_int32(seed, accelerator, per_channel, out_dtype, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def rescale16_graph(rng, out_dtype):
+    """int16 -> per-channel RESCALE (scale32, scales 2^-6 to 2^11) -> int32 or int8."""
+    shape = [1] + [int(v) for v in rng.integers(1, 7, 2)] + [int(rng.integers(1, 20))]
+    m, s = tm.compute_multipliers_and_shifts(np.exp(rng.uniform(-4, 8, shape[3])))
+    g = GraphBuilder()
+    g.input("x", shape, DType.INT16)
+    g.const("m", m.astype(np.int32)), g.const("s", s.astype(np.int8))
+    g.const("izp", np.array([0], np.int16))
+    g.const("ozp", np.array([0], {I32: np.int32, I8: np.int8}[out_dtype]))
+    g.tensor("y", shape, out_dtype)
+    g.op(Op.RESCALE, ["x", "m", "s", "izp", "ozp"], ["y"], scale32=True,
+         rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=True, input_unsigned=False,
+         output_unsigned=False)
+    g.output("y")
+    return g, [rand_int(rng, shape, np.int16)]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256"])
+@pytest.mark.parametrize("out_dtype", [I32, I8], ids=["int32", "int8"])
+def test_rescale_of_int16_per_channel(seed, accelerator, out_dtype, tmp_path):
+    """Per-channel RESCALE of int16 data (on the U85 a POOL SUM whose OFM takes the
+    scale stream's records)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = rescale16_graph(rng, out_dtype)
+        check(g, inputs, accelerator, tmp_path)
+
+
 def pad_after_rescale_graph(rng, shape, per_channel):
     """int32 -> RESCALE (a MUL on the NPU) -> PAD by 1 on H and W, int8."""
     g = GraphBuilder()
@@ -830,6 +858,46 @@ def test_u85_cast(seed, src, dst, tmp_path):
     g.op(Op.CAST, ["x"], ["y"])
     g.output("y")
     check(g, [x], "ethos-u85-256", tmp_path)
+
+
+def bool_graph(rng, op):
+    """SELECT(cond, a, b) of int8/int16/int32 data, REDUCE_ALL/ANY over a random axis,
+    or LOGICAL_AND/OR/XOR of bool tensors."""
+    shape = [1] + [int(v) for v in rng.integers(1, 7, 3)]
+    g = GraphBuilder()
+    g.input("p", shape, DType.BOOL)
+    p = rng.random(shape) < 0.5
+    if op == "SELECT":
+        dtype = [I8, DType.INT16, I32][int(rng.integers(0, 3))]
+        np_dtype = {I8: np.int8, DType.INT16: np.int16, I32: np.int32}[dtype]
+        g.input("a", shape, dtype), g.input("b", shape, dtype)
+        g.tensor("y", shape, dtype)
+        g.op(Op.SELECT, ["p", "a", "b"], ["y"])
+        inputs = [p, rand_int(rng, shape, np_dtype), rand_int(rng, shape, np_dtype)]
+    elif op in ("REDUCE_ALL", "REDUCE_ANY"):
+        axis = int(rng.integers(1, 4))
+        p = rng.random(shape) < (0.9 if op == "REDUCE_ALL" else 0.1)
+        g.tensor("y", [1 if i == axis else d for i, d in enumerate(shape)], DType.BOOL)
+        g.op(getattr(Op, op), ["p"], ["y"], axis=axis)
+        inputs = [p]
+    else:
+        g.input("q", shape, DType.BOOL)
+        g.tensor("y", shape, DType.BOOL)
+        g.op(getattr(Op, op), ["p", "q"], ["y"])
+        inputs = [p, rng.random(shape) < 0.5]
+    g.output("y")
+    return g, inputs
+
+
+@pytest.mark.parametrize("op", ["SELECT", "REDUCE_ALL", "REDUCE_ANY", "LOGICAL_AND",
+                                "LOGICAL_XOR"])
+def test_u85_bool_ops(seed, op, tmp_path):
+    """U85 compares give all ones for true (Vela ANDs them with 1 for a TOSA bool and
+    uses them as bit masks in SELECT's (m & a) | (b &~ m) and in REDUCE_ALL/ANY)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = bool_graph(rng, op)
+        check(g, inputs, "ethos-u85-256", tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", U85)

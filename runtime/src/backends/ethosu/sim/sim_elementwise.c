@@ -71,15 +71,17 @@ static int64_t apply(ethosu_sim *sim, const ew *e, int64_t a, int64_t b) {
       return sim_scale_round(sat32(a < 0 ? -a : a), r->ofm_scale, r->ofm_scale_shift,
                              e->ofm_round);
     case SIM_EW_CLZ: return clz32(a);
-    /* Ethos-U85 only: logical shift right, compares (1 or 0), bitwise logic. */
+    /* Ethos-U85 only: logical shift right, compares, bitwise logic. */
     case SIM_EW_LSR: /* on the IFM element's bits, as unsigned */
       return (int64_t)(int32_t)(((uint32_t)a & e->ifm_mask) >> (b & 31));
     case SIM_EW_DIV: /* TOSA INTDIV: truncated toward zero (b != 0: checked by the caller) */
       return sat32(b == 0 ? 0 : a / b);
-    case SIM_EW_CMP_EQ: return a == b;
-    case SIM_EW_CMP_NE: return a != b;
-    case SIM_EW_CMP_GE: return a >= b;
-    case SIM_EW_CMP_GT: return a > b;
+    /* Compares give all ones (-1) for true: Vela ANDs the result with 1 for a
+     * TOSA bool, and uses it as a bit mask as it is (SELECT: (m & a) | (b &~ m)). */
+    case SIM_EW_CMP_EQ: return -(int64_t)(a == b);
+    case SIM_EW_CMP_NE: return -(int64_t)(a != b);
+    case SIM_EW_CMP_GE: return -(int64_t)(a >= b);
+    case SIM_EW_CMP_GT: return -(int64_t)(a > b);
     case SIM_EW_AND: return (int64_t)(int32_t)((uint32_t)a & (uint32_t)b);
     case SIM_EW_OR: return (int64_t)(int32_t)((uint32_t)a | (uint32_t)b);
     case SIM_EW_XOR: return (int64_t)(int32_t)((uint32_t)a ^ (uint32_t)b);
