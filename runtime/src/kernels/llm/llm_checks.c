@@ -33,8 +33,8 @@ ptec_status ptec_llm_check_linear(ptec_kernel_context *ctx, const ptec_tensor *x
   }
   PTEC_CHECK(ctx, dense(x) && dense(w) && dense(scales) && dense(bias) && dense(out),
              PTEC_STATUS_NOT_SUPPORTED, "tensors must be dense row-major");
-  int64_t K = x->sizes[x->rank - 1];
-  *M = K > 0 ? (int64_t)(x->numel / (size_t)K) : 0;
+  *M = 1; /* rows of x: its leading sizes (also when K is 0: out is then b or 0) */
+  for (uint32_t d = 0; d + 1 < x->rank; d++) *M *= x->sizes[d];
   return PTEC_STATUS_OK;
 }
 
