@@ -28,7 +28,7 @@ from . import schema as s
 from .serialize import TOSA_DTYPE, decode_graph, encode_graph, pack_data, unpack_data
 
 _CLAMP_NUMPY = {s.DType.INT8: np.int8, s.DType.INT16: np.int16, s.DType.INT32: np.int32,
-                s.DType.FP32: np.float32, s.DType.FP16: np.float16}
+                s.DType.FP32: np.float32, s.DType.FP16: np.float16, s.DType.BF16: "bf16"}
 
 
 @dataclass
@@ -101,7 +101,8 @@ class GraphBuilder:
             np_type = _CLAMP_NUMPY[self.tensors[names_in[0]].dtype]
             for key in ("min_val", "max_val"):
                 if key in attrs and not isinstance(attrs[key], (bytes, bytearray)):
-                    attrs[key] = np.array([attrs[key]], np_type).tobytes()
+                    attrs[key] = (pack_data(np.array([attrs[key]], np.float32), s.DType.BF16)
+                                  if np_type == "bf16" else np.array([attrs[key]], np_type).tobytes())
         operator = s.TosaOperator(op=op, attribute=cls(**attrs), inputs=names_in,
                                   outputs=names_out)
         self.operators.append(operator)
@@ -123,7 +124,8 @@ class GraphBuilder:
         if name in self.tensors:
             return self.tensors[name]
         np_type = {s.DType.INT8: np.int8, s.DType.INT16: np.int16, s.DType.INT32: np.int32,
-                   s.DType.FP32: np.float32}[dtype]
+                   s.DType.FP32: np.float32, s.DType.FP16: np.float16,
+                   s.DType.BF16: np.float32}[dtype]  # BF16 held as float32 (serialize.py)
         return self.const(name, np.array([value], np_type), dtype)
 
     def rescale(self, x: Tensor | str, scale, out_dtype, *, input_zp: int = 0,

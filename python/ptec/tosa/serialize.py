@@ -32,10 +32,20 @@ TOSA_DTYPE: dict[np.dtype, s.DType] = {
 }
 
 
+def _bf16_bits(values: np.ndarray) -> np.ndarray:
+    """float values rounded to bfloat16 (nearest even, as torch rounds), as uint16 bits;
+    numpy has no bfloat16, so BF16 data is held as float32 until it is packed."""
+    import torch
+    f = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+    return f.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+
+
 def pack_data(values: np.ndarray, dtype: s.DType) -> bytes:
     """Tensor contents as TosaTensor.data bytes."""
     dtype = s.DType(dtype)
     flat = np.asarray(values).reshape(-1)
+    if dtype == s.DType.BF16:
+        return _bf16_bits(flat).astype("<u2").tobytes()
     if dtype == s.DType.INT4:
         v = flat.astype(np.int8).astype(np.uint8) & 0x0F
         if len(v) % 2:
@@ -63,6 +73,9 @@ def unpack_data(data: bytes, dtype: s.DType, shape: list[int]) -> np.ndarray:
         six = raw[:count * 6].reshape(-1, 6)
         ext = np.where(six[:, 5:6] >= 0x80, 0xFF, 0).astype(np.uint8)
         return np.concatenate([six, ext, ext], axis=1).reshape(-1).view("<i8").reshape(shape)
+    if dtype == s.DType.BF16:
+        bits = np.frombuffer(data[:count * 2], "<u2").astype(np.uint32) << 16
+        return bits.view(np.float32).reshape(shape)
     dt = NUMPY_DTYPE[dtype]
     return np.frombuffer(data[:count * dt.itemsize], dt).reshape(shape)
 

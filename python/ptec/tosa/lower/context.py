@@ -33,10 +33,12 @@ NHWC = (0, 2, 3, 1)
 #: torch dtype -> TOSA dtype; int64 (PyTorch's index type) has none.
 TOSA_TYPES = {
     torch.bool: DType.BOOL, torch.int8: DType.INT8, torch.int16: DType.INT16,
-    torch.int32: DType.INT32, torch.float32: DType.FP32,
+    torch.int32: DType.INT32, torch.float32: DType.FP32, torch.float16: DType.FP16,
+    torch.bfloat16: DType.BF16,
 }
 NUMPY_TYPES = {DType.BOOL: np.bool_, DType.INT8: np.int8, DType.INT16: np.int16,
-               DType.INT32: np.int32, DType.INT48: np.int64, DType.FP32: np.float32}
+               DType.INT32: np.int32, DType.INT48: np.int64, DType.FP32: np.float32,
+               DType.FP16: np.float16, DType.BF16: np.float32}  # BF16 packed from float32
 INTEGER_TYPES = frozenset({DType.INT8, DType.INT16, DType.INT32, DType.BOOL})
 
 
@@ -187,7 +189,8 @@ class Lowering:
 
     def const_of(self, node: torch.fx.Node, perm: Sequence[int] | None,
                  dtype: DType | None = None) -> Tensor:
-        data = self.real(node, node.name).numpy()
+        data = self.real(node, node.name)
+        data = (data.float() if data.dtype == torch.bfloat16 else data).numpy()
         if perm is not None:
             data = np.transpose(data, perm)
         if dtype is None:

@@ -23,11 +23,39 @@ F32 = DType.FP32
 FLOAT_MAX = float(np.finfo(np.float32).max)
 
 
-def _float(lw: Lowering, node, what: str = "the input") -> None:
+#: The half types TOSA FP has: FP16 in PRO-FP, BF16 in its EXT-BF16 extension.
+HALF = (DType.FP16, DType.BF16)
+
+
+def _float(lw: Lowering, node, what: str = "the input", half: bool = False) -> DType:
+    """Checks a float operand and returns its TOSA dtype, which the converter's
+    results and constants take (_ft). `half`: the converter also lowers FP16 and BF16:
+    those whose TOSA arithmetic rounds as PyTorch's CPU kernels do (a dot product
+    accumulated in FP32 and rounded once, correctly rounded ADD/SUB/MUL, exact
+    CLAMP/MAXIMUM/MINIMUM/pooling max, AVG_POOL2D with an FP32 accumulator). The
+    others (softmax, norms, GELU, ...) would round their intermediates in the half
+    type where PyTorch keeps float32, so they stay on the CPU for half inputs."""
     dtype = tosa_dtype(fx_val(node).dtype, what)
-    if dtype != F32:
-        raise Unsupported(f"{what} is {dtype.name}; this converter handles FP32")
+    if dtype != F32 and not (half and dtype in HALF):
+        raise Unsupported(f"{what} is {dtype.name}; this converter handles "
+                          f"{'FP32, FP16 and BF16' if half else 'FP32'}")
     lw.require_profile(dtype, what)
+    lw.float_type = dtype
+    return dtype
+
+
+def _ft(lw: Lowering) -> DType:
+    """The float dtype of the operator being converted (set by _float)."""
+    return getattr(lw, "float_type", F32)
+
+
+def _torch_half(lw: Lowering) -> torch.dtype:
+    return torch.float16 if _ft(lw) == DType.FP16 else torch.bfloat16
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """A constant's values as numpy (which has no bfloat16: float32 then, exact)."""
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
 
 
 def _only_first_result_used(node) -> None:
@@ -37,7 +65,7 @@ def _only_first_result_used(node) -> None:
 
 
 def _scalar(lw: Lowering, value: float, rank: int, base: str):
-    return lw.const(base, np.full([1] * rank, value, np.float32), F32)
+    return lw.const(base, np.full([1] * rank, value, np.float32), _ft(lw))
 
 
 def _is_tensor(x) -> bool:
@@ -53,16 +81,20 @@ def _binary(lw: Lowering, op: Op, a, b, base: str):
             raise Unsupported("a number on the left of a non-commutative op")
     for x in (a, b):
         if isinstance(x, torch.fx.Node):
-            _float(lw, x, "an operand")
+            _float(lw, x, "an operand", half=op != Op.RECIPROCAL)
     if _is_tensor(b):
         operands, perm = lw.same_layout([a, b], base)
     else:
+        if _ft(lw) in HALF and float(torch.tensor(float(b)).to(_torch_half(lw))) != float(b):
+            # PyTorch applies a Python scalar to a half tensor in float32; a TOSA constant
+            # would round it to the half type first.
+            raise Unsupported(f"the scalar {b} is not exact in {_ft(lw).name}")
         operands, perm = lw.same_layout([a], base)
         operands.append(_scalar(lw, float(b), len(perm), f"{base}_scalar"))
     shape = [max(p, q) for p, q in zip(operands[0].shape, operands[1].shape)]
     if op == Op.MUL:
         operands.append(lw.const(f"{base}_shift0", [0], DType.INT8))
-    return lw.op(op, operands, shape, F32, base), perm
+    return lw.op(op, operands, shape, _ft(lw), base), perm
 
 
 def convert_binary(op: Op, scaled: bool = False):
@@ -84,6 +116,9 @@ def convert_div(lw: Lowering, node) -> None:
     a, b = node.args[:2]
     if node.kwargs.get("rounding_mode") is not None:
         raise Unsupported("division with a rounding mode")
+    if tosa_dtype(fx_val(node).dtype, "the result") in HALF:
+        # x * round(1 / y) is not round(x / y) in a half type (PyTorch divides in float32).
+        raise Unsupported("a half-type division (TOSA has RECIPROCAL and MUL, not DIV)")
     if not isinstance(b, torch.fx.Node):
         lw.set(node, *_binary(lw, Op.MUL, a, 1.0 / float(b), node.name))
         return
@@ -109,12 +144,15 @@ def convert_unary(op: Op):
 
 def _clamp(lw: Lowering, node, lo, hi) -> None:
     x = node.args[0]
-    _float(lw, x)
+    _float(lw, x, half=True)
     perm = lw.perm_of(x)
     xt = lw.value(x, perm)
     lo = -FLOAT_MAX if lo is None else float(lo)
     hi = FLOAT_MAX if hi is None else float(hi)
-    lw.set(node, lw.op(Op.CLAMP, [xt], xt.shape, F32, node.name, min_val=lo, max_val=hi,
+    if _ft(lw) in HALF:  # the bounds are in the input's type: the largest finite half value
+        big = float(torch.finfo(_torch_half(lw)).max)
+        lo, hi = max(lo, -big), min(hi, big)
+    lw.set(node, lw.op(Op.CLAMP, [xt], xt.shape, _ft(lw), node.name, min_val=lo, max_val=hi,
                        nan_mode=1), perm)
 
 
@@ -184,54 +222,56 @@ def convert_silu(lw: Lowering, node) -> None:
 
 def convert_convolution(lw: Lowering, node) -> None:
     x, w, b, stride, padding, dilation, transposed, output_padding, groups = node.args
-    _float(lw, x)
+    ft = _float(lw, x, half=True)
     if transposed:
         raise Unsupported("a transposed convolution")
     if fx_val(x).dim() != 4:
         raise Unsupported("a convolution that is not 2-D")
-    weight = lw.real(w, "the weight").numpy()
+    weight = _numpy(lw.real(w, "the weight"))
     out_channels, in_per_group, kh, kw = weight.shape
     in_channels = fx_val(x).shape[1]
     stride, dilation = pair(stride), pair(dilation)
     xt, pad = nhwc_windowed(lw, x, (kh, kw), stride, padding, dilation, node.name)
     op, wt = conv_weight(weight, groups, in_channels)
     bias = (np.zeros(out_channels, np.float32) if b is None
-            else lw.real(b, "the bias").numpy().astype(np.float32))
+            else _numpy(lw.real(b, "the bias")).astype(np.float32))
     out = fx_val(node).shape
-    y = lw.op(op, [xt, lw.const(f"{node.name}_weight", np.ascontiguousarray(wt), F32),
-                   lw.const(f"{node.name}_bias", bias, F32), lw.zero_point(0, F32),
-                   lw.zero_point(0, F32)],
-              [out[0], out[2], out[3], out[1]], F32, node.name, pad=pad, stride=stride,
+    # acc_type FP32 for every input type: PyTorch accumulates half convolutions in float32.
+    y = lw.op(op, [xt, lw.const(f"{node.name}_weight", np.ascontiguousarray(wt), ft),
+                   lw.const(f"{node.name}_bias", bias, ft), lw.zero_point(0, ft),
+                   lw.zero_point(0, ft)],
+              [out[0], out[2], out[3], out[1]], ft, node.name, pad=pad, stride=stride,
               dilation=dilation, local_bound=False, acc_type=F32)
     lw.set(node, y, NHWC)
 
 
 def _fully_connected(lw: Lowering, node, x, weight_kn: np.ndarray, bias: np.ndarray | None):
     """x [M, K] @ W [K, N] (+ bias) as a 1x1 CONV2D: TOSA FP has no FULLY_CONNECTED."""
-    _float(lw, x)
+    ft = _float(lw, x, half=True)
     rows, k = fx_val(x).shape
     n = weight_kn.shape[1]
     x4 = lw.reshape(lw.value(x), [rows, 1, 1, k], f"{node.name}_rows")
     bias = np.zeros(n, np.float32) if bias is None else bias.astype(np.float32)
-    y = lw.op(Op.CONV2D, [x4, lw.const(f"{node.name}_weight", weight_kn.T.reshape(n, 1, 1, k), F32),
-                          lw.const(f"{node.name}_bias", bias, F32), lw.zero_point(0, F32),
-                          lw.zero_point(0, F32)],
-              [rows, 1, 1, n], F32, f"{node.name}_fc", pad=[0, 0, 0, 0], stride=[1, 1],
+    y = lw.op(Op.CONV2D, [x4, lw.const(f"{node.name}_weight", weight_kn.T.reshape(n, 1, 1, k), ft),
+                          lw.const(f"{node.name}_bias", bias, ft), lw.zero_point(0, ft),
+                          lw.zero_point(0, ft)],
+              [rows, 1, 1, n], ft, f"{node.name}_fc", pad=[0, 0, 0, 0], stride=[1, 1],
               dilation=[1, 1], local_bound=False, acc_type=F32)
     lw.set(node, lw.reshape(y, [rows, n], node.name))
 
 
 def _matmul(lw: Lowering, node, a, b) -> None:
-    _float(lw, a, "the first operand")
-    _float(lw, b, "the second operand")
+    ft = _float(lw, a, "the first operand", half=True)
+    if _float(lw, b, "the second operand", half=True) != ft:
+        raise Unsupported("the operands' dtypes differ")
     sa, sb = list(fx_val(a).shape), list(fx_val(b).shape)
     if sa[:-2] != sb[:-2]:
         raise Unsupported("the operands' batch dimensions differ")
     batch = int(np.prod(sa[:-2])) if len(sa) > 2 else 1
     a3 = lw.reshape(lw.value(a), [batch, sa[-2], sa[-1]], f"{node.name}_a")
     b3 = lw.reshape(lw.value(b), [batch, sb[-2], sb[-1]], f"{node.name}_b")
-    y = lw.op(Op.MATMUL, [a3, b3, lw.zero_point(0, F32), lw.zero_point(0, F32)],
-              [batch, sa[-2], sb[-1]], F32, f"{node.name}_mm")
+    y = lw.op(Op.MATMUL, [a3, b3, lw.zero_point(0, ft), lw.zero_point(0, ft)],
+              [batch, sa[-2], sb[-1]], ft, f"{node.name}_mm")
     lw.set(node, lw.reshape(y, list(fx_val(node).shape), node.name))
 
 
@@ -241,8 +281,8 @@ def convert_addmm(lw: Lowering, node) -> None:
         raise Unsupported("addmm with beta or alpha")
     if isinstance(w, torch.fx.Node) and w.op == "get_attr" and \
             isinstance(bias, torch.fx.Node) and bias.op == "get_attr" and fx_val(bias).dim() == 1:
-        _fully_connected(lw, node, x, lw.real(w, "the weight").numpy(),
-                         lw.real(bias, "the bias").numpy())
+        _fully_connected(lw, node, x, _numpy(lw.real(w, "the weight")),
+                         _numpy(lw.real(bias, "the bias")))
         return
     raise Unsupported("addmm with a weight or bias computed at run time")
 
@@ -250,7 +290,7 @@ def convert_addmm(lw: Lowering, node) -> None:
 def convert_mm(lw: Lowering, node) -> None:
     x, w = node.args
     if isinstance(w, torch.fx.Node) and w.op == "get_attr":
-        _fully_connected(lw, node, x, lw.real(w, "the weight").numpy(), None)
+        _fully_connected(lw, node, x, _numpy(lw.real(w, "the weight")), None)
     else:
         _matmul(lw, node, x, w)
 
@@ -263,7 +303,7 @@ def convert_avg_pool2d(lw: Lowering, node) -> None:
     x, kernel, *rest = node.args
     rest += [None] * (5 - len(rest))
     stride, padding, ceil_mode, count_include_pad, divisor = rest[:5]
-    _float(lw, x)
+    ft = _float(lw, x, half=True)
     if ceil_mode or divisor is not None:
         raise Unsupported("ceil_mode or divisor_override")
     kernel = pair(kernel)
@@ -275,12 +315,12 @@ def convert_avg_pool2d(lw: Lowering, node) -> None:
         # TOSA's average excludes the padding; PyTorch's counts it: pad with zeros first.
         shape = [xt.shape[0], xt.shape[1] + 2 * pad[0], xt.shape[2] + 2 * pad[2], xt.shape[3]]
         xt = lw.op(Op.PAD, [xt, lw.shape(f"{node.name}_padding", [0, 0] + pad + [0, 0]),
-                            lw.zero_point(0, F32)], shape, F32, f"{node.name}_pad")
+                            lw.zero_point(0, ft)], shape, ft, f"{node.name}_pad")
         pad = [0, 0, 0, 0]
     xt, pad = windowed(lw, xt, kernel, stride, pad, [1, 1], node.name)
     out = fx_val(node).shape
-    y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(0, F32), lw.zero_point(0, F32)],
-              [out[0], out[2], out[3], out[1]], F32, node.name, kernel=kernel, stride=stride,
+    y = lw.op(Op.AVG_POOL2D, [xt, lw.zero_point(0, ft), lw.zero_point(0, ft)],
+              [out[0], out[2], out[3], out[1]], ft, node.name, kernel=kernel, stride=stride,
               pad=pad, acc_type=F32)
     lw.set(node, y, NHWC)
 
@@ -289,7 +329,7 @@ def convert_max_pool2d(lw: Lowering, node) -> None:
     x, kernel, *rest = node.args
     rest += [None] * (4 - len(rest))
     stride, padding, dilation, ceil_mode = rest[:4]
-    _float(lw, x)
+    ft = _float(lw, x, half=True)
     _only_first_result_used(node)
     if ceil_mode or any(d != 1 for d in (dilation or [1])):
         raise Unsupported("ceil_mode or dilation")
@@ -298,7 +338,7 @@ def convert_max_pool2d(lw: Lowering, node) -> None:
     padding = pair(padding or [0])
     xt, pad = nhwc_windowed(lw, x, kernel, stride, padding, [1, 1], node.name)
     out = node.meta["val"][0].shape
-    y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], F32, node.name,
+    y = lw.op(Op.MAX_POOL2D, [xt], [out[0], out[2], out[3], out[1]], ft, node.name,
               kernel=kernel, stride=stride, pad=pad, nan_mode=1)
     lw.set(node, y, NHWC, index=0)
 

@@ -186,19 +186,14 @@ static ptec_status setup_int(tosa_graph *g, tosa_op *op, const conv_shape *c, bo
 }
 
 static ptec_status setup_fp(tosa_graph *g, tosa_op *op, const conv_shape *c) {
-  for (uint32_t k = IN_XZP; k <= IN_WZP; k++) {
-    const tosa_tensor *z = tosa_in(g, op, k);
-    if (!(z->flags & TOSA_T_CONST) || z->type != TOSA_DTYPE_FP32 || z->t.numel != 1 ||
-        *(const float *)z->t.data != 0.0f) {
-      return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "FP32 zero points must be constant 0");
-    }
-  }
+  ptec_status s = tosa_check_float_zps(g, op, IN_XZP, IN_WZP, tosa_in(g, op, IN_X)->type);
+  if (s != PTEC_STATUS_OK) return s;
   int64_t floor_h = (c->ih + 2 * (int64_t)c->pad[0] - (c->kh - 1) * c->dilation[0] - 1) /
                         c->stride[0] + 1;
   int64_t floor_w = (c->iw + 2 * (int64_t)c->pad[2] - (c->kw - 1) * c->dilation[1] - 1) /
                         c->stride[1] + 1;
   if (c->pad[1] > c->pad[0] || c->pad[3] > c->pad[2] || floor_h != c->oh || floor_w != c->ow) {
-    return tosa_op_fail(g, op, PTEC_STATUS_NOT_SUPPORTED, "FP32 padding [%d, %d, %d, %d] is not "
+    return tosa_op_fail(g, op, PTEC_STATUS_NOT_SUPPORTED, "float padding [%d, %d, %d, %d] is not "
                         "symmetric up to a trimmed trailing pad", c->pad[0], c->pad[1], c->pad[2],
                         c->pad[3]);
   }
@@ -242,12 +237,14 @@ ptec_status tosa_setup_conv(tosa_graph *g, tosa_op *op) {
       yt == TOSA_DTYPE_INT48 && acc == TOSA_DTYPE_INT48) {
     return setup_int(g, op, &c, true);
   }
-  if (xt == TOSA_DTYPE_FP32 && wt == TOSA_DTYPE_FP32 && bt == TOSA_DTYPE_FP32 &&
-      yt == TOSA_DTYPE_FP32 && acc == TOSA_DTYPE_FP32) {
+  /* FP16 / BF16 with an FP32 accumulator: aten::convolution's half variant accumulates in
+   * float32 and rounds once. An FP16 accumulator (rounding every partial sum) is refused. */
+  if (tosa_is_float(xt) && wt == xt && bt == xt && yt == xt && acc == TOSA_DTYPE_FP32) {
     return setup_fp(g, op, &c);
   }
   return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "types %s x %s + %s -> %s (acc %s) are not "
-                      "supported (INT8xINT8+INT32->INT32, INT16xINT8+INT48->INT48, FP32)",
+                      "supported (INT8xINT8+INT32->INT32, INT16xINT8+INT48->INT48, FP32, FP16 "
+                      "and BF16 with an FP32 accumulator)",
                       tosa_dtype_name(xt), tosa_dtype_name(wt), tosa_dtype_name(bt),
                       tosa_dtype_name(yt), tosa_dtype_name(acc));
 }

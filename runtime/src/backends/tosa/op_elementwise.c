@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "backends/tosa/tosa.h"
+#include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
 
 enum { P_SHIFT = 0, P_ROUND = 1, P_NAN = 2, P_IZP = 3, P_OZP = 4 };
@@ -206,15 +207,15 @@ static ptec_status run_binary(tosa_graph *g, tosa_op *op) {
   ptec_iter it;
   iter_over(g, op, 2, &it);
   bool bad = false;
-  bool fp = a->type == TOSA_DTYPE_FP32;
+  bool fp = tosa_is_float(a->type);
   for (; !it.empty && !it.done; ptec_iter_next(&it))
     for (int64_t j = 0; j < it.count; j++) {
       int64_t yi = it.offset[0] + j * it.step[0];
       int64_t ai = it.offset[1] + j * it.step[1], bi = it.offset[2] + j * it.step[2];
       if (fp) {
-        float r = fp_binary(op, ((const float *)a->t.data)[ai], ((const float *)b->t.data)[bi]);
+        float r = fp_binary(op, tosa_load_float(a, ai), tosa_load_float(b, bi));
         if (y->type == TOSA_DTYPE_BOOL) ((uint8_t *)y->t.data)[yi] = r != 0.0f;
-        else ((float *)y->t.data)[yi] = r;
+        else tosa_store_float(y, yi, r); /* half types: float32 result rounded once */
       } else {
         store_i(y, yi, int_binary(op, a->type, load_i(a, ai), load_i(b, bi), &bad));
       }
@@ -247,8 +248,8 @@ static ptec_status run_unary(tosa_graph *g, tosa_op *op) {
         }
         continue;
       }
-      if (x->type == TOSA_DTYPE_FP32) {
-        ((float *)y->t.data)[yi] = fp_unary(op, ((const float *)x->t.data)[xi]);
+      if (tosa_is_float(x->type)) {
+        tosa_store_float(y, yi, fp_unary(op, tosa_load_float(x, xi)));
         continue;
       }
       int64_t v = load_i(x, xi), r;
@@ -340,7 +341,7 @@ static ptec_status setup_binary(tosa_graph *g, tosa_op *op) {
                  c == TOSA_OP_LOGICAL_LEFT_SHIFT || c == TOSA_OP_LOGICAL_RIGHT_SHIFT;
   uint32_t out = cmp ? TOSA_DTYPE_BOOL : (c == TOSA_OP_MUL && is_int(t)) ? TOSA_DTYPE_INT32 : t;
   bool ok = b->type == t && y->type == out &&
-            ((t == TOSA_DTYPE_FP32 && fp_ok) || (logical && t == TOSA_DTYPE_BOOL) ||
+            ((tosa_is_float(t) && fp_ok) || (logical && t == TOSA_DTYPE_BOOL) ||
              (all_int && is_int(t)) || (c == TOSA_OP_MUL && is_int(t)) ||
              (t == TOSA_DTYPE_INT32 && !logical && c != TOSA_OP_POW));
   ptec_status s = types(g, op, ok);
@@ -386,16 +387,24 @@ static ptec_status setup_clamp(tosa_graph *g, tosa_op *op) {
   if (s != PTEC_STATUS_OK) return tosa_op_fail(g, op, s, "attribute: %s", g->r.reason);
   s = tosa_check_nan_mode(g, op, nan);
   if (s != PTEC_STATUS_OK) return s;
-  size_t es = x->type == TOSA_DTYPE_FP32 ? 4 : (size_t)bits_of(x->type) / 8;
+  size_t es = x->type == TOSA_DTYPE_FP32 ? 4 : tosa_is_float(x->type) ? 2
+                                                                       : (size_t)bits_of(x->type) / 8;
   if (lo.len != es || hi.len != es) {
     return tosa_op_fail(g, op, PTEC_STATUS_MALFORMED, "min_val and max_val must hold one %s "
                         "(%zu bytes), got %u and %u", tosa_dtype_name(x->type), es, lo.len, hi.len);
   }
   const uint8_t *lp = fb_vector_ptr(&g->r, &lo), *hp = fb_vector_ptr(&g->r, &hi);
-  if (x->type == TOSA_DTYPE_FP32) {
+  if (tosa_is_float(x->type)) {
     float l, h;
-    memcpy(&l, lp, 4);
-    memcpy(&h, hp, 4);
+    if (es == 4) {
+      memcpy(&l, lp, 4);
+      memcpy(&h, hp, 4);
+    } else { /* FP16 / BF16 bounds, little-endian */
+      uint16_t lb = (uint16_t)(lp[0] | lp[1] << 8), hb = (uint16_t)(hp[0] | hp[1] << 8);
+      bool bf = x->type == TOSA_DTYPE_BF16;
+      l = bf ? ptec_bf16_to_f32(lb) : ptec_f16_to_f32(lb);
+      h = bf ? ptec_bf16_to_f32(hb) : ptec_f16_to_f32(hb);
+    }
     if (l != l || h != h || h < l) {
       return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "min_val > max_val or NaN bounds");
     }
@@ -454,17 +463,17 @@ static ptec_status setup_unary(tosa_graph *g, tosa_op *op) {
     case TOSA_OP_IDENTITY:
       ok = y->type == t && (is_int(t) || t == TOSA_DTYPE_BOOL || t == TOSA_DTYPE_FP32);
       break;
-    case TOSA_OP_ABS: ok = y->type == t && (t == TOSA_DTYPE_INT32 || t == TOSA_DTYPE_FP32); break;
+    case TOSA_OP_ABS: ok = y->type == t && (t == TOSA_DTYPE_INT32 || tosa_is_float(t)); break;
     case TOSA_OP_CLZ: ok = y->type == t && t == TOSA_DTYPE_INT32; break;
     case TOSA_OP_BITWISE_NOT: ok = y->type == t && is_int(t); break;
     case TOSA_OP_LOGICAL_NOT: ok = y->type == t && t == TOSA_DTYPE_BOOL; break;
     case TOSA_OP_CLAMP:
-      ok = y->type == t && (t == TOSA_DTYPE_INT8 || t == TOSA_DTYPE_INT16 || t == TOSA_DTYPE_FP32);
+      ok = y->type == t && (t == TOSA_DTYPE_INT8 || t == TOSA_DTYPE_INT16 || tosa_is_float(t));
       if (ok) s = setup_clamp(g, op);
       break;
     case TOSA_OP_NEGATE: {
-      ok = y->type == t && (is_int(t) || t == TOSA_DTYPE_FP32);
-      if (!ok || t == TOSA_DTYPE_FP32) break;
+      ok = y->type == t && (is_int(t) || tosa_is_float(t));
+      if (!ok || tosa_is_float(t)) break;
       int64_t izp, ozp;
       s = tosa_const_scalar(g, op, 1, t, "input1_zp", &izp);
       if (s == PTEC_STATUS_OK) s = tosa_const_scalar(g, op, 2, t, "output_zp", &ozp);
@@ -475,7 +484,7 @@ static ptec_status setup_unary(tosa_graph *g, tosa_op *op) {
       op->p[P_OZP] = (int32_t)ozp;
       break;
     }
-    default: ok = y->type == t && t == TOSA_DTYPE_FP32 && is_fp_only_unary(c); break;
+    default: ok = y->type == t && tosa_is_float(t) && is_fp_only_unary(c); break;
   }
   if (s == PTEC_STATUS_OK) s = types(g, op, ok);
   if (s != PTEC_STATUS_OK) return s;

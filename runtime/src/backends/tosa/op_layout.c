@@ -34,13 +34,14 @@ static ptec_status arity(tosa_graph *g, const tosa_op *op, uint32_t in, uint32_t
 
 static ptec_status same_type(tosa_graph *g, const tosa_op *op, const tosa_tensor *a,
                              const tosa_tensor *b) {
-  /* TOSA's data layout, GATHER and SCATTER have no INT48 (nor SHAPE) variant. */
-  if (a->type == b->type && a->type != TOSA_DTYPE_SHAPE && a->type != TOSA_DTYPE_FP16 &&
-      a->type != TOSA_DTYPE_INT48) {
+  /* TOSA's data layout, GATHER and SCATTER have no INT48 (nor SHAPE) variant; FP16 and BF16
+   * (EXT-BF16) move as 16-bit elements. */
+  if (a->type == b->type && a->type != TOSA_DTYPE_SHAPE && a->type != TOSA_DTYPE_INT48) {
     return PTEC_STATUS_OK;
   }
   return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "types %s and %s must match (BOOL, INT8, "
-                      "INT16, INT32, FP32)", tosa_dtype_name(a->type), tosa_dtype_name(b->type));
+                      "INT16, INT32, FP32, FP16, BF16)", tosa_dtype_name(a->type),
+                      tosa_dtype_name(b->type));
 }
 
 /* Generic gather-copy: out[idx] = in[src(idx)], where op->p describes src:
@@ -262,7 +263,9 @@ static ptec_status setup_pad(tosa_graph *g, tosa_op *op) {
   }
   int32_t value;
   switch (c->type) {
-    case TOSA_DTYPE_FP32: value = tosa_value_double(g, op, *(const float *)c->t.data); break;
+    case TOSA_DTYPE_FP32: case TOSA_DTYPE_FP16: case TOSA_DTYPE_BF16:
+      value = tosa_value_double(g, op, tosa_load_float(c, 0)); /* exact in the half types */
+      break;
     case TOSA_DTYPE_INT8: value = tosa_value_int(g, op, *(const int8_t *)c->t.data); break;
     case TOSA_DTYPE_INT16: value = tosa_value_int(g, op, *(const int16_t *)c->t.data); break;
     case TOSA_DTYPE_INT32: value = tosa_value_int(g, op, *(const int32_t *)c->t.data); break;

@@ -62,7 +62,8 @@ ptec_status tosa_setup_matmul(tosa_graph *g, tosa_op *op) {
                         "W] and output [N, H, W]");
   }
   int32_t out = g->operands[op->out_at];
-  if (a->type == TOSA_DTYPE_FP32 && b->type == TOSA_DTYPE_FP32 && y->type == TOSA_DTYPE_FP32) {
+  /* FP16 / BF16: aten::bmm's half variant keeps each dot product in float32. */
+  if (tosa_is_float(a->type) && b->type == a->type && y->type == a->type) {
     int32_t args[] = {tosa_in_index(g, op, 0), tosa_in_index(g, op, 1), out, out};
     memcpy(op->call->args, args, sizeof args);
     op->call->num_args = 4;
@@ -73,7 +74,7 @@ ptec_status tosa_setup_matmul(tosa_graph *g, tosa_op *op) {
   }
   if (a->type != TOSA_DTYPE_INT8 || b->type != TOSA_DTYPE_INT8 || y->type != TOSA_DTYPE_INT32) {
     return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "types %s x %s -> %s are not supported "
-                        "(INT8 -> INT32, INT16 -> INT48, FP32)", tosa_dtype_name(a->type),
+                        "(INT8 -> INT32, INT16 -> INT48, FP32, FP16, BF16)", tosa_dtype_name(a->type),
                         tosa_dtype_name(b->type), tosa_dtype_name(y->type));
   }
   int64_t azp, bzp;

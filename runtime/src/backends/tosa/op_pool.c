@@ -76,8 +76,6 @@ static void views(tosa_graph *g, tosa_op *op, const pool_shape *p, int32_t *x, i
 
 static ptec_status run_max_pool_f32(tosa_graph *g, tosa_op *op) {
   const tosa_tensor *xt = tosa_in(g, op, 0), *yt = tosa_out(g, op, 0);
-  const float *x = xt->t.data;
-  float *y = yt->t.data;
   const int64_t IH = xt->sizes[1], IW = xt->sizes[2], C = xt->sizes[3];
   const int64_t OH = yt->sizes[1], OW = yt->sizes[2];
   const int32_t *p = op->p; /* kernel[2], stride[2], pad top, pad left */
@@ -93,14 +91,14 @@ static ptec_status run_max_pool_f32(tosa_graph *g, tosa_op *op) {
             for (int64_t kx = 0; kx < p[1]; kx++) {
               int64_t ix = ox * p[3] - p[5] + kx;
               if (ix < 0 || ix >= IW) continue;
-              float v = x[((n * IH + iy) * IW + ix) * C + c];
+              float v = tosa_load_float(xt, ((n * IH + iy) * IW + ix) * C + c);
               if (v != v) nan = true;
               else if (v > best) best = v;
             }
           }
           /* nan_mode PROPAGATE: any NaN wins; IGNORE: NaNs are skipped. */
-          y[((n * OH + oy) * OW + ox) * C + c] = nan && p[6] != TOSA_NAN_IGNORE ? NAN
-                                                                               : best;
+          tosa_store_float(yt, ((n * OH + oy) * OW + ox) * C + c,
+                           nan && p[6] != TOSA_NAN_IGNORE ? NAN : best); /* exact */
         }
   return PTEC_STATUS_OK;
 }
@@ -161,8 +159,9 @@ ptec_status tosa_setup_pool(tosa_graph *g, tosa_op *op) {
     if (s == PTEC_STATUS_OK) s = tosa_prepare_kernel(g, op);
     return s;
   }
-  if (type != TOSA_DTYPE_FP32) {
-    return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "%s is not supported (INT8, INT16, FP32)",
+  if (!tosa_is_float(type)) {
+    return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "%s is not supported (INT8, INT16, FP32, "
+                        "FP16, BF16)",
                         tosa_dtype_name(type));
   }
   if (!avg) {
@@ -172,21 +171,17 @@ ptec_status tosa_setup_pool(tosa_graph *g, tosa_op *op) {
     op->run = run_max_pool_f32;
     return PTEC_STATUS_OK;
   }
-  if (extra != TOSA_DTYPE_FP32) {
-    return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "acc_type must be FP32 for FP32");
+  if (extra != TOSA_DTYPE_FP32) { /* aten::avg_pool2d sums in float32 for every float type */
+    return tosa_op_fail(g, op, PTEC_STATUS_TYPE_MISMATCH, "acc_type must be FP32 for %s",
+                        tosa_dtype_name(type));
   }
-  for (uint32_t k = 1; k < 3; k++) {
-    const tosa_tensor *z = tosa_in(g, op, k);
-    if (!(z->flags & TOSA_T_CONST) || z->type != TOSA_DTYPE_FP32 || z->t.numel != 1 ||
-        *(const float *)z->t.data != 0.0f) {
-      return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "FP32 zero points must be constant 0");
-    }
-  }
+  s = tosa_check_float_zps(g, op, 1, 2, type);
+  if (s != PTEC_STATUS_OK) return s;
   int64_t fh = (p.ih + 2 * (int64_t)p.pad[0] - p.kernel[0]) / p.stride[0] + 1;
   int64_t fw = (p.iw + 2 * (int64_t)p.pad[2] - p.kernel[1]) / p.stride[1] + 1;
   if (p.pad[1] > p.pad[0] || p.pad[3] > p.pad[2] || fh != p.oh || fw != p.ow ||
       2 * p.pad[0] > p.kernel[0] || 2 * p.pad[2] > p.kernel[1]) {
-    return tosa_op_fail(g, op, PTEC_STATUS_NOT_SUPPORTED, "FP32 padding [%d, %d, %d, %d] is not "
+    return tosa_op_fail(g, op, PTEC_STATUS_NOT_SUPPORTED, "float padding [%d, %d, %d, %d] is not "
                         "symmetric (up to a trimmed trailing pad) and at most half the kernel",
                         p.pad[0], p.pad[1], p.pad[2], p.pad[3]);
   }

@@ -195,6 +195,18 @@ int tosa_ptec_dtype(uint32_t type);
 const char *tosa_dtype_name(uint32_t type);
 bool tosa_same_shape(const tosa_tensor *a, const tosa_tensor *b);
 int64_t tosa_numel(const tosa_tensor *t);
+/* FP32, or FP16 (PRO-FP) and BF16 (EXT-BF16): the half types are computed in float32 and
+ * rounded to nearest even once per result, which TOSA allows ("fp16 ops may be computed
+ * in fp32") and which is PyTorch's arithmetic for them. */
+static inline bool tosa_is_float(uint32_t type) {
+  return type == TOSA_DTYPE_FP32 || type == TOSA_DTYPE_FP16 || type == TOSA_DTYPE_BF16;
+}
+/* Element i of a float tensor as float32, and a float32 stored (rounded) into one. */
+float tosa_load_float(const tosa_tensor *t, int64_t i);
+void tosa_store_float(const tosa_tensor *t, int64_t i, float v);
+/* Inputs first..last of op must be constant [1] zero points of the float `type`, 0. */
+ptec_status tosa_check_float_zps(tosa_graph *g, const tosa_op *op, uint32_t first,
+                                 uint32_t last, uint32_t type);
 
 /* Reads a constant's single value (zero points, shift): the tensor must be
  * a constant of `type` with exactly one element. */

@@ -85,7 +85,7 @@ ptec_status tosa_open_block(const ptec_delegate_blob *blob, tosa_block_view *b, 
 static size_t element_size(uint32_t type) {
   switch (type) {
     case TOSA_DTYPE_BOOL: case TOSA_DTYPE_INT8: return 1;
-    case TOSA_DTYPE_INT16: case TOSA_DTYPE_FP16: return 2;
+    case TOSA_DTYPE_INT16: case TOSA_DTYPE_FP16: case TOSA_DTYPE_BF16: return 2;
     case TOSA_DTYPE_INT32: case TOSA_DTYPE_FP32: return 4;
     case TOSA_DTYPE_INT48: case TOSA_DTYPE_SHAPE: return 8;
     default: return 0;

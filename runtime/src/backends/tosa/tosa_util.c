@@ -6,6 +6,7 @@
 #include "backends/tosa/tosa.h"
 #include "core/message.h"
 #include "kernels/kernel_table.h"
+#include "kernels/portable/common.h"
 
 ptec_status tosa_fail(tosa_graph *g, ptec_status s, const char *fmt, ...) {
   va_list ap;
@@ -34,6 +35,7 @@ int tosa_ptec_dtype(uint32_t type) {
     case TOSA_DTYPE_INT32: return PTEC_DTYPE_INT32;
     case TOSA_DTYPE_FP32: return PTEC_DTYPE_FLOAT32;
     case TOSA_DTYPE_FP16: return PTEC_DTYPE_FLOAT16;
+    case TOSA_DTYPE_BF16: return PTEC_DTYPE_BFLOAT16; /* EXT-BF16 */
     case TOSA_DTYPE_INT48: /* int64 in memory; never a graph input or output */
     case TOSA_DTYPE_SHAPE: return PTEC_DTYPE_INT64;
     default: return -1;
@@ -62,6 +64,27 @@ bool tosa_same_shape(const tosa_tensor *a, const tosa_tensor *b) {
 }
 
 int64_t tosa_numel(const tosa_tensor *t) { return (int64_t)t->t.numel; }
+
+float tosa_load_float(const tosa_tensor *t, int64_t i) {
+  return ptec_load_f32(t->t.data, tosa_ptec_dtype(t->type), i);
+}
+
+void tosa_store_float(const tosa_tensor *t, int64_t i, float v) {
+  ptec_store_f32(t->t.data, tosa_ptec_dtype(t->type), i, v); /* rounds to nearest even */
+}
+
+ptec_status tosa_check_float_zps(tosa_graph *g, const tosa_op *op, uint32_t first,
+                                 uint32_t last, uint32_t type) {
+  for (uint32_t k = first; k <= last; k++) {
+    const tosa_tensor *z = tosa_in(g, op, k);
+    if (!(z->flags & TOSA_T_CONST) || z->type != type || z->t.numel != 1 ||
+        tosa_load_float(z, 0) != 0.0f) {
+      return tosa_op_fail(g, op, PTEC_STATUS_OUT_OF_RANGE, "%s zero points must be constant 0",
+                          tosa_dtype_name(type));
+    }
+  }
+  return PTEC_STATUS_OK;
+}
 
 ptec_status tosa_const_scalar(tosa_graph *g, const tosa_op *op, uint32_t k, uint32_t type,
                               const char *what, int64_t *v) {
