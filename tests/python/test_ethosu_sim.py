@@ -860,6 +860,37 @@ def test_u85_cast(seed, src, dst, tmp_path):
     check(g, [x], "ethos-u85-256", tmp_path)
 
 
+def conv3d_graph(rng):
+    """An int8 CONV3D (stride 1, padding 0 or 1 per side, zero points) into int32,
+    RESCALEd per channel to int8."""
+    d, h, w, c = (int(v) for v in rng.integers(1, 6, 4))
+    oc = int(rng.integers(1, 9))
+    pad = [int(v) for v in rng.integers(0, 2, 6)]
+    k = [int(rng.integers(1, min(3, n + pad[2 * i] + pad[2 * i + 1]) + 1))
+         for i, n in enumerate((d, h, w))]
+    out = [n + pad[2 * i] + pad[2 * i + 1] - k[i] + 1 for i, n in enumerate((d, h, w))]
+    xzp = int(rng.integers(-128, 128))
+    g = GraphBuilder()
+    g.input("x", [1, d, h, w, c], I8)
+    g.const("w", rand_int(rng, (oc, *k, c), np.int8))
+    g.const("b", rng.integers(-5000, 5000, oc).astype(np.int32))
+    g.const("xzp", np.array([xzp], np.int8)), g.const("wzp", np.array([0], np.int8))
+    g.tensor("acc", [1, *out, oc], I32)
+    g.op(Op.CONV3D, ["x", "w", "b", "xzp", "wzp"], ["acc"], pad=pad, stride=[1, 1, 1],
+         dilation=[1, 1, 1], acc_type=I32)
+    g.rescale("acc", rng.uniform(1e-3, 1e-2, oc), I8, name="y")
+    g.output("y")
+    return g, [rand_int(rng, (1, d, h, w, c), np.int8)]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
+def test_u85_conv3d(seed, accelerator, tmp_path):
+    """U85 CONV3D: one CONV per kernel depth slice, each after the first with acc_input
+    IFM2 (its accumulators start from the previous slices' int32 sums)."""
+    rng = np.random.default_rng(seed)
+    check_compiled(lambda: conv3d_graph(rng), 3, 12, accelerator, tmp_path)
+
+
 def bool_graph(rng, op):
     """SELECT(cond, a, b) of int8/int16/int32 data, REDUCE_ALL/ANY over a random axis,
     or LOGICAL_AND/OR/XOR of bool tensors."""

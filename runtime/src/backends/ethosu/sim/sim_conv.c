@@ -58,6 +58,11 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
   uint32_t round_mode;
   SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
   bool acc48 = u85 && (r->acc_format & 3) == 1;
+  /* U85 acc_input IFM2: the accumulators start from IFM2 (an OFM-shaped map of
+   * earlier partial sums, no zero point), as Vela chains CONV3D's depth slices. */
+  bool from_ifm2 = u85 && ((r->acc_format >> 4) & 3) == 2;
+  sim_fmap ifm2;
+  if (from_ifm2) SIM_TRY(sim_fmap_setup(sim, &ifm2, &r->ifm2, "IFM2", oh, ow, oc, false));
   uint32_t kid = depthwise ? 1 : ic;
   for (uint32_t c = 0; c < oc; c++) {
     sim_scale s = acc48 ? sim_u85_scale_record48(scales, c)
@@ -66,7 +71,7 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
     const int16_t *wc = k.w + (size_t)c * k.kh * k.kw * kid;
     for (uint32_t y = 0; y < oh; y++) {
       for (uint32_t x = 0; x < ow; x++) {
-        int64_t acc = 0;
+        int64_t acc = from_ifm2 ? sim_fmap_read(sim, &ifm2, y, x, c) : 0;
         for (uint32_t ky = 0; ky < k.kh; ky++) {
           int64_t iy = (int64_t)y * k.stride_y + (int64_t)ky * k.dil_y - r->ifm_pad_top;
           if (iy < 0 || iy >= ih) continue;

@@ -139,8 +139,10 @@ ethosu_sim_status sim_u85_check_op(ethosu_sim *sim, uint32_t op, uint32_t param)
   (void)param;
   if (op == NPU_OP_DMA_START) return ETHOSU_SIM_OK;
   uint32_t acc_input = (r->acc_format >> 4) & 3, acc_output = (r->acc_format >> 6) & 1;
-  /* acc_input IFM2 (accumulators loaded from IFM2): POOL only (sim_pool.c). */
-  SIM_CHECK(sim, (acc_input == 0 || (acc_input == 2 && op == NPU_OP_POOL)) && acc_output == 0,
+  /* acc_input IFM2 (accumulators loaded from IFM2): POOL (sim_pool.c) and
+   * CONV/DEPTHWISE (sim_conv.c: Vela's CONV3D sums its depth slices so). */
+  bool from_ifm2 = op == NPU_OP_POOL || op == NPU_OP_CONV || op == NPU_OP_DEPTHWISE;
+  SIM_CHECK(sim, (acc_input == 0 || (acc_input == 2 && from_ifm2)) && acc_output == 0,
             ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
             "operation chaining (acc_input %u, acc_output %u)", acc_input, acc_output);
   SIM_CHECK(sim, (r->acc_format & 3) <= 1, ETHOSU_SIM_ERR_REGISTER_RANGE, "acc_format %u",

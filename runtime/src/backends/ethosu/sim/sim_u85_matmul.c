@@ -17,8 +17,9 @@ ethosu_sim_status sim_u85_op_matmul(ethosu_sim *sim) {
                      (r->ifm_pad_top | r->ifm_pad_left | r->ifm_pad_bottom | r->ifm_pad_right) == 0,
             ETHOSU_SIM_ERR_REGISTER_RANGE, "a matrix product with a %ux%u kernel or padding",
             r->kernel_height_m1 + 1, r->kernel_width_m1 + 1);
-  SIM_CHECK(sim, r->ifm_upscale == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "IFM upscale mode %u on a matrix product", r->ifm_upscale);
+  SIM_CHECK(sim, r->ifm_upscale == 0 && ((r->acc_format >> 4) & 3) == 0,
+            ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
+            "IFM upscale mode %u or accumulators from IFM2 on a matrix product", r->ifm_upscale);
   SIM_CHECK(sim, ((r->ofm.precision >> 8) & 1) == 1, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
             "a matrix product with per-channel scales");
   /* ACC_FORMAT I32 or I48 (int16 products, EXT-INT16's int48 MATMUL; the
