@@ -313,3 +313,33 @@ def test_threads_give_the_same_logits(scheme):
                                  method="decode")[0]])
     for one, two in zip(*runs):
         assert torch.equal(one, two)
+
+
+class _Call(nn.Module):
+    def __init__(self, op, *consts):
+        super().__init__()
+        self.op, self.n = op, len(consts)
+        for i, c in enumerate(consts):
+            self.register_buffer(f"c{i}", c)
+
+    def forward(self, x):
+        return self.op(x, *[getattr(self, f"c{i}") for i in range(self.n)])
+
+
+def test_bad_shapes_are_refused_by_name():
+    """The fake kernels check nothing, so these compile; the C kernels refuse them by name."""
+    u8 = torch.zeros(4, 16, dtype=torch.uint8)
+    cases = [
+        (_Call(quant_ops.linear_8da4w, u8, torch.ones(4, 2), None), torch.ones(1, 32),
+         "scales"),  # two groups of scales for one group of weights
+        (_Call(quant_ops.linear_8da4w, u8[:, :8], torch.ones(4, 1), None), torch.ones(1, 16),
+         "multiple of 32"),
+        (_Call(quant_ops.linear_int8w, torch.zeros(4, 8, dtype=torch.int8), torch.ones(4),
+               torch.ones(3)), torch.ones(2, 8), "bias"),
+        (_Call(quant_ops.linear_int8w, torch.zeros(4, 8, dtype=torch.int8), torch.ones(4), None),
+         torch.ones(2, 6), "weight"),
+    ]
+    for module, x, message in cases:
+        program = ptec.load(ptec.compile(module, (x,)).buffer)
+        with pytest.raises(PtecError, match=message):
+            program(x)
