@@ -84,19 +84,6 @@ ptec_status ptec_method_set_input(ptec_method *m, size_t i, const ptec_tensor_vi
   return PTEC_STATUS_OK;
 }
 
-/* A JumpFalse condition: a bool, or a bool tensor that is false if any
- * element is false (ExecuTorch's rule). */
-static bool condition_true(const ptec_value *v) {
-  if (v->tag == PTEC_VALUE_BOOL) return v->u.b;
-  const ptec_tensor *t = v->u.tensor;
-  const uint8_t *p = t->data;
-  if (p == NULL) return false;
-  for (size_t k = 0; k < t->numel; k++) {
-    if (!p[k]) return false;
-  }
-  return true;
-}
-
 /* True if the tensor (or every tensor of a list) has memory. */
 static bool has_memory(const ptec_value *values, const ptec_value *v) {
   if (v->tag == PTEC_VALUE_TENSOR) return v->u.tensor->data != NULL || v->u.tensor->nbytes == 0;
@@ -166,20 +153,11 @@ ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
 /* Runs instruction `pc`; sets *pc to the next one. */
 static ptec_status step(ptec_method *m, fb_reader *r, uint32_t *pc) {
   const ptec_instruction *ins = &m->instructions[*pc];
-  uint32_t kind = PTEC_INSTR_KIND(ins), b = PTEC_INSTR_B(ins);
-  ptec_status s = PTEC_STATUS_OK;
+  uint32_t kind = PTEC_INSTR_KIND(ins);
   *pc += 1;
   if (kind <= INSTR_DELEGATE_CALL) return ptec_call(m, r, ins, false);
-  if (kind == INSTR_MOVE_CALL) {
-    ptec_value_state_of(m, b)->alias = ptec_value_resolve(m, ins->a);
-  } else if (kind == INSTR_JUMP_FALSE_CALL) {
-    ptec_value v;
-    ptec_tensor t;
-    s = ptec_value_read(m, r, ptec_value_resolve(m, ins->a), &v, &t, NULL);
-    if (s != PTEC_STATUS_OK) return ptec_method_program_failed(m, s);
-    if (!condition_true(&v)) *pc = b;
-  } /* free: memory is planned; nothing to release */
-  return s;
+  if (kind != INSTR_FREE_CALL) return ptec_control_step(m, r, ins, pc);
+  return PTEC_STATUS_OK; /* free: memory is planned; nothing to release */
 }
 
 ptec_status ptec_method_execute(ptec_method *m) {

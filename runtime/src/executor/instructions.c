@@ -34,23 +34,10 @@ static const uint16_t accepts[] = {
     TAG(DOUBLE_LIST) | TAG(NONE)};
 _Static_assert(sizeof accepts / sizeof accepts[0] == sizeof codes - 1, "one mask per code");
 
-static const char *tag_name(uint32_t tag) {
-  static const char *const names[] = {"?",      "None",   "int",         "bool",
-                                      "double", "tensor", "string",      "int list",
-                                      "double list", "bool list", "tensor list",
-                                      "optional tensor list"};
-  return tag < sizeof names / sizeof names[0] ? names[tag] : "?";
-}
-
 const char *ptec_instruction_kind_name(uint32_t kind) {
   static const char *const names[] = {"unknown", "kernel",     "delegate",
                                       "move",    "jump_false", "free"};
   return names[kind < INSTR_COUNT_ ? kind : 0];
-}
-
-static bool is_list(uint32_t tag) {
-  return tag == PTEC_VALUE_INT_LIST || tag == PTEC_VALUE_TENSOR_LIST ||
-         tag == PTEC_VALUE_OPTIONAL_TENSOR_LIST;
 }
 
 static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
@@ -115,7 +102,7 @@ static ptec_status decode_call(ptec_method *m, fb_reader *r, const plan_view *pv
     ptec_tensor t;
     ptec_status s = ptec_value_read(m, r, (uint32_t)idx[k], &v, &t, NULL);
     if (s != PTEC_STATUS_OK) return s;
-    bool list = is_list(v.tag);
+    bool list = ptec_value_is_list(v.tag);
     list_args += list;
     if (v.tag == PTEC_VALUE_INT_LIST) items += v.count;
     else if (list) lists += v.count;
@@ -127,7 +114,7 @@ static ptec_status decode_call(ptec_method *m, fb_reader *r, const plan_view *pv
     }
     if ((accepted & (1u << v.tag)) == 0) {
       return FAIL(PTEC_STATUS_TYPE_MISMATCH, "%s: argument %u is a %s, expected '%c'",
-                  kernel->name, k, tag_name(v.tag), c);
+                  kernel->name, k, ptec_value_tag_name(v.tag), c);
     }
     if (c == 'V') ptec_value_state_note(m, l, (uint32_t)idx[k]);
     /* Kernels write to their out arguments and the return slot. */
@@ -174,32 +161,18 @@ ptec_status ptec_decode_instruction(ptec_method *m, fb_reader *r, const plan_vie
     return FAIL(r->status, "%s (byte %zu)", r->reason, r->where);
   }
   if (kind <= INSTR_DELEGATE_CALL) return decode_call(m, r, pv, kind, a, &args, ins, l);
-  /* Move, jump_false, free: value `a` (checked as it is read); move: to
-   * value `b`; jump: to instruction `b`, or to the end of the chain (ExecuTorch
-   * jumps there over a cond's last false branch). */
-  if (kind == INSTR_JUMP_FALSE_CALL && (b < 0 || (uint32_t)b > pv->instructions.len)) {
-    return FAIL(PTEC_STATUS_INDEX_OUT_OF_RANGE, "jump_false to %d out of range", b);
-  }
-  ptec_value v, w;
-  ptec_tensor t;
-  ptec_status s = ptec_value_read(m, r, (uint32_t)a, &v, &t, NULL);
-  if (s != PTEC_STATUS_OK) return s;
-  if (kind == INSTR_MOVE_CALL) {
-    s = ptec_value_read(m, r, (uint32_t)b, &w, &t, NULL);
+  if (kind == INSTR_FREE_CALL) {
+    ptec_value v;
+    ptec_tensor t;
+    ptec_status s = ptec_value_read(m, r, (uint32_t)a, &v, &t, NULL);
     if (s != PTEC_STATUS_OK) return s;
-    if (v.tag != w.tag) {
-      return FAIL(PTEC_STATUS_TYPE_MISMATCH, "move between a %s and a %s", tag_name(v.tag),
-                  tag_name(w.tag));
+    if (v.tag != PTEC_VALUE_TENSOR) {
+      return FAIL(PTEC_STATUS_INDEX_OUT_OF_RANGE, "free of value %d, not a tensor", a);
     }
-    ptec_value_state_note(m, l, (uint32_t)b);
-    /* A list argument may then read as this list: frames make room for it. */
-    if (is_list(v.tag)) l->moved_list = max_u32(l->moved_list, v.count);
-  } else if (kind == INSTR_JUMP_FALSE_CALL) {
-    if (v.tag != PTEC_VALUE_BOOL && !(v.tag == PTEC_VALUE_TENSOR && t.dtype == PTEC_DTYPE_BOOL)) {
-      return FAIL(PTEC_STATUS_TYPE_MISMATCH, "jump condition is not a bool");
-    }
-  } else if (v.tag != PTEC_VALUE_TENSOR) {
-    return FAIL(PTEC_STATUS_INDEX_OUT_OF_RANGE, "free of value %d, not a tensor", a);
+  } else {
+    /* Move and jump_false: control_flow.c, or refused where it is not linked. */
+    ptec_status s = ptec_control_decode(m, r, pv, kind, a, b, l);
+    if (s != PTEC_STATUS_OK) return s;
   }
   ins->a = (uint32_t)a;
   ins->b = kind << PTEC_INSTR_SHIFT | (uint32_t)b;
@@ -223,7 +196,7 @@ static ptec_status load_slot(ptec_method *m, fb_reader *r, int32_t index, int32_
   f->origin[s] = i;
   ptec_value *v = &f->values[s];
   ptec_status st = ptec_value_read(m, r, i, v, &f->tensors[s], f->items + f->items_used);
-  if (st != PTEC_STATUS_OK || !is_list(v->tag)) return st;
+  if (st != PTEC_STATUS_OK || !ptec_value_is_list(v->tag)) return st;
   if (v->tag == PTEC_VALUE_INT_LIST) {
     f->items_used += v->count;
     return PTEC_STATUS_OK;

@@ -128,6 +128,28 @@ void ptec_value_state_note(ptec_method *m, method_layout *l, uint32_t i);
  * failure's message does not name the instruction: the caller adds it. */
 ptec_status ptec_decode_instruction(ptec_method *m, fb_reader *r, const plan_view *pv,
                                     uint32_t i, ptec_instruction *ins, method_layout *l);
+/* control_flow.c (or without/no_control_flow.c, which refuses them): verifies a
+ * move or jump_false (kind) from value `a` to value / instruction `b`, noting
+ * what it rebinds into `l`; runs one, setting *pc when a jump is taken. */
+ptec_status ptec_control_decode(ptec_method *m, fb_reader *r, const plan_view *pv,
+                                uint32_t kind, int32_t a, int32_t b, method_layout *l);
+ptec_status ptec_control_step(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
+                              uint32_t *pc);
+
+/* A value tag's name for messages, and whether it is a list. */
+static inline const char *ptec_value_tag_name(uint32_t tag) {
+  static const char *const names[] = {"?",      "None",   "int",         "bool",
+                                      "double", "tensor", "string",      "int list",
+                                      "double list", "bool list", "tensor list",
+                                      "optional tensor list"};
+  return tag < sizeof names / sizeof names[0] ? names[tag] : "?";
+}
+
+static inline bool ptec_value_is_list(uint32_t tag) {
+  return tag == PTEC_VALUE_INT_LIST || tag == PTEC_VALUE_TENSOR_LIST ||
+         tag == PTEC_VALUE_OPTIONAL_TENSOR_LIST;
+}
+
 /* instructions.c: "move", "jump_false", ... (INSTR_*), as execution hooks see them. */
 const char *ptec_instruction_kind_name(uint32_t kind);
 /* instructions.c: loads a call's arguments into the frame and `ctx`. */
