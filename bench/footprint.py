@@ -12,8 +12,9 @@ through the public API; `footprint-bare` does the same file I/O and printing
 without the runtime. Both link the same startup, semihosting and newlib. The
 runtime core is the difference of their .text/.rodata/.data/.bss. The kernel
 table is generated from an empty operator list (selective build) and the
-image links an empty delegate-backend table (targets/common/no_backends.c),
-so no kernel and no TOSA executor is linked: this is the core alone. Measured
+image links an empty delegate-backend table (targets/common/no_backends.c)
+and no control flow (runtime/src/executor/without/no_control_flow.c), so no
+kernel, no TOSA executor and no jumps/moves are linked: this is the core alone. Measured
 twice: plain -Os, and -Os with link-time optimisation (-flto). A per-object
 breakdown comes from the linker map. Goal (issue 5): at most 10 KB of code at
 plain -Os.
@@ -138,7 +139,7 @@ def measure_core(build_dir: Path = BUILD, lto: bool = False) -> dict:
     return {
         "cpu": "cortex-m55",
         "flags": f"-Os{' -flto' if lto else ''} (MinSizeRel), arm-none-eabi-gcc, no kernels, "
-                 "no delegate backends",
+                 "no delegate backends, no control flow",
         "bare": bare, "with_runtime": core,
         "core": {s: core[s] - bare[s] for s in SECTIONS},
         # With LTO the map names link-time partitions, not source files.
