@@ -343,3 +343,16 @@ def test_bad_shapes_are_refused_by_name():
         program = ptec.load(ptec.compile(module, (x,)).buffer)
         with pytest.raises(PtecError, match=message):
             program(x)
+
+
+@pytest.mark.parametrize("scheme", ["int8", "8da4w"])
+def test_ptec_generate_equals_eager(scheme, tmp_path):
+    """The C generation loop on the quantized program: eager's greedy tokens."""
+    from test_llm_generate import _generate
+
+    binary = Path(os.environ.get("PTEC_RUN", BUILD / "host" / "ptec-run")).parent / "ptec-generate"
+    (tmp_path / "q.pte").write_bytes(_compiled(scheme).buffer)
+    prompt = list(range(20, 20 + PREFILL + 2))
+    want, _ = generate_greedy(model_step(_model(scheme)), prompt, STEPS, PREFILL)
+    tokens, _ = _generate(binary, tmp_path / "q.pte", prompt, "--steps", str(STEPS))
+    assert tokens == want
