@@ -25,8 +25,8 @@ import ptec
 from op_testing import Fn
 
 HALF = [torch.float16, torch.bfloat16]
-MANT = {torch.float16: 10, torch.bfloat16: 7}
-EMIN = {torch.float16: -14, torch.bfloat16: -126}
+MANT = {torch.float16: 10, torch.bfloat16: 7, torch.float32: 23}
+EMIN = {torch.float16: -14, torch.bfloat16: -126, torch.float32: -126}
 
 
 def ulp(want: torch.Tensor) -> torch.Tensor:

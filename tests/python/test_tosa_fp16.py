@@ -90,18 +90,26 @@ def test_models_on_tosa_fp(seed, dtype):
            "handles FP32" in block.report()
 
 
-def test_half_scalar_stays_on_the_cpu():
-    """x * 0.1 in float16: PyTorch multiplies by 0.1 in float32; TOSA's
-    constant would be 0.1 rounded to FP16 first, so the MUL stays on the CPU."""
-    m = torch.nn.Sequential(torch.nn.Conv2d(2, 2, 1)).half()
-    program = ptec.compile(torch.nn.Sequential(m, Scale()), (torch.randn(1, 2, 3, 3).half(),),
-                           target="tosa-fp")
-    assert "the scalar 0.1 is not exact in FP16" in program.report()
+def test_what_tosa_would_round_otherwise_stays_on_the_cpu(seed):
+    """x * 0.1 in float16: PyTorch multiplies by 0.1 in float32, a TOSA
+    constant would be 0.1 rounded to FP16 first; float16 + float32: PyTorch
+    promotes inside the add, TOSA's operands share one type. Both stay on the
+    CPU with the reason, and the program still equals eager."""
+    x, y = torch.randn(1, 2, 3, 3).half(), torch.randn(1, 2, 3, 3)
+    program = check_tosa(Refused(), (x, y))
+    report = program.report()
+    assert "the scalar 0.1 is not exact in FP16" in report, report
+    assert "operands of different types (FP16, FP32)" in report, report
 
 
-class Scale(torch.nn.Module):
-    def forward(self, x):
-        return x * 0.1
+class Refused(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(2, 2, 1).half()
+
+    def forward(self, x, y):
+        h = torch.relu(self.conv(x))
+        return h * 0.1, h + y
 
 
 def fp16_graphs(rng):

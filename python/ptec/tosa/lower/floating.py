@@ -79,9 +79,10 @@ def _binary(lw: Lowering, op: Op, a, b, base: str):
         a, b = b, a
         if op not in (Op.ADD, Op.MUL, Op.MAXIMUM, Op.MINIMUM):
             raise Unsupported("a number on the left of a non-commutative op")
-    for x in (a, b):
-        if isinstance(x, torch.fx.Node):
-            _float(lw, x, "an operand", half=op != Op.RECIPROCAL)
+    types = {_float(lw, x, "an operand", half=op != Op.RECIPROCAL)
+             for x in (a, b) if isinstance(x, torch.fx.Node)}
+    if len(types) > 1:  # PyTorch promotes inside the op; TOSA's operands share one type
+        raise Unsupported(f"operands of different types ({', '.join(sorted(t.name for t in types))})")
     if _is_tensor(b):
         operands, perm = lw.same_layout([a, b], base)
     else:
