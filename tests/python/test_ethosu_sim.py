@@ -911,6 +911,10 @@ def bool_graph(rng, op):
         g.tensor("y", [1 if i == axis else d for i, d in enumerate(shape)], DType.BOOL)
         g.op(getattr(Op, op), ["p"], ["y"], axis=axis)
         inputs = [p]
+    elif op == "LOGICAL_NOT":
+        g.tensor("y", shape, DType.BOOL)
+        g.op(Op.LOGICAL_NOT, ["p"], ["y"])
+        inputs = [p]
     else:
         g.input("q", shape, DType.BOOL)
         g.tensor("y", shape, DType.BOOL)
@@ -921,10 +925,12 @@ def bool_graph(rng, op):
 
 
 @pytest.mark.parametrize("op", ["SELECT", "REDUCE_ALL", "REDUCE_ANY", "LOGICAL_AND",
-                                "LOGICAL_XOR"])
+                                "LOGICAL_XOR", "LOGICAL_NOT"])
 def test_u85_bool_ops(seed, op, tmp_path):
     """U85 compares give all ones for true (Vela ANDs them with 1 for a TOSA bool and
-    uses them as bit masks in SELECT's (m & a) | (b &~ m) and in REDUCE_ALL/ANY)."""
+    uses them as bit masks in SELECT's (m & a) | (b &~ m) and in REDUCE_ALL/ANY);
+    LOGICAL_NOT is a chain of three ops, the middle one reading and writing the
+    chaining buffer."""
     rng = np.random.default_rng(seed)
     for _ in range(3):
         g, inputs = bool_graph(rng, op)

@@ -175,6 +175,9 @@ typedef struct ethosu_sim {
   size_t chain_bytes;       /* reserved for the chained OFM (0: none) */
   uint32_t chain_shape[4];  /* h, w, c, element bytes */
   uint32_t chain_state;     /* SIM_CHAIN_* bits (sim_internal.h) */
+  size_t chain_off;         /* the readable chained data's offset in the work buffer */
+  size_t chain_out_off;     /* where the running op writes its chained OFM */
+  uint32_t chain_out_shape[4];
   uint8_t shram[ETHOSU_SIM_SHRAM_BYTES];
 } ethosu_sim;
 
