@@ -67,8 +67,9 @@ class TwoConds(torch.nn.Module):
 
 
 class PassThrough(torch.nn.Module):
-    """A branch returning its operand unchanged, the other an earlier value:
-    MoveCall aliases them, so they must live as long as the result."""
+    """Branches returning copies of an operand and of an earlier value (PyTorch
+    refuses a branch that returns an input uncopied): the copies stay, since a
+    branch's outputs are its graph outputs, and the earlier value is read after."""
 
     def forward(self, x):
         y = x * 3
@@ -161,8 +162,8 @@ def test_a_cond_result_outlives_a_later_cond(seed):
     assert len(taken) == 3
 
 
-def test_passed_through_values_live_as_long_as_the_result():
-    """Branches returning an operand / an earlier value: the MoveCall aliases it."""
+def test_copies_of_operands_as_branch_results():
+    """Branch results that copy an operand or an earlier value, used with it after."""
     _check(PassThrough(), [(torch.randn(5, 3) + 2,), (torch.randn(5, 3) - 2,)],
            lambda b: bool(b[0].sum() > 0))
 
