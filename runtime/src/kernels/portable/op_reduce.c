@@ -214,12 +214,13 @@ ptec_status ptec_kernel_var_mean_correction_out(ptec_kernel_context *ctx) {
 }
 
 /* Product of everything (prod.out) or of one dim (prod.int_out): float32 in
- * float32, integers and bools in int64 (wrapping), as PyTorch. */
+ * float32, float16 / bfloat16 rounded to their type after each multiply, integers and
+ * bools in int64 (wrapping), as PyTorch. */
 static ptec_status prod(ptec_kernel_context *ctx, const bool *mask, bool keepdim,
                         uint32_t dtype_arg, ptec_tensor *out) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   PTEC_TRY(check_accumulating(ctx, in, out, dtype_arg));
-  bool is_float = ptec_dtype_computes_in_f32(out->dtype);
+  bool is_float = ptec_dtype_computes_in_f32(out->dtype), half = ptec_dtype_is_half(out->dtype);
   ptec_split_iter s;
   PTEC_TRY(ptec_reduce_init(ctx, &s, in, mask, keepdim, out, false));
   FOR_EACH_OUT(s, j) {
@@ -230,8 +231,13 @@ static ptec_status prod(ptec_kernel_context *ctx, const bool *mask, bool keepdim
     for (; !it->done; ptec_iter_next(it))
       for (int64_t k = 0; k < it->count; k++) {
         int64_t idx = it->offset[1] + k * it->step[1];
-        if (is_float) pf *= ptec_load_f32(in->data, in->dtype, idx);
-        else pi *= (uint64_t)ptec_load_i64(in->data, in->dtype, idx);
+        if (is_float) {
+          pf *= ptec_load_f32(in->data, in->dtype, idx);
+          /* PyTorch's prod of a half type accumulates in that type. */
+          if (half) pf = ptec_half_round(pf, out->dtype == PTEC_DTYPE_BFLOAT16);
+        } else {
+          pi *= (uint64_t)ptec_load_i64(in->data, in->dtype, idx);
+        }
       }
     if (is_float) ptec_store_f32(out->data, out->dtype, OUT_INDEX(s, j), pf);
     else ptec_store_i64(out->data, out->dtype, OUT_INDEX(s, j), (int64_t)pi);
