@@ -168,6 +168,42 @@ def test_copies_of_operands_as_branch_results():
            lambda b: bool(b[0].sum() > 0))
 
 
+def test_a_passed_through_operand_lives_as_long_as_the_result():
+    """A branch whose output is its operand (the graph edited after the passes:
+    PyTorch refuses such a branch, a hand-made graph may have it): the MoveCall
+    makes the result read the input's bytes, so the planner keeps them alive
+    until the result's last use; without that, `a` below takes those bytes."""
+    from ptec.emit import emit_program
+    from ptec.export import export_core_aten
+    from ptec.memory import plan_memory_by_lifetimes
+    from ptec.passes.control_flow import is_cond
+    from ptec.schedule import build_schedule
+    from ptec.targets import get_target
+
+    class M(torch.nn.Module):
+        def forward(self, x):
+            r = torch.cond(x.sum() > 0, lambda t: t * 2, lambda t: t.clone(), (x,))
+            a = torch.ones_like(x) * 7
+            return r + a
+
+    x = -torch.rand(4, 4) - 0.1
+    exported = export_core_aten(M(), (x,))
+    gm = exported.graph_module
+    for graph_pass in get_target("host").passes:
+        graph_pass(gm)
+    false = next(n for n in gm.graph.nodes if is_cond(n)).target.branches[1]
+    out = next(n for n in false.graph.nodes if n.op == "output")
+    clone = out.args[0][0]
+    out.args = ((clone.args[0],),)
+    false.graph.erase_node(clone)
+    schedule = build_schedule(gm)
+    plan = plan_memory_by_lifetimes([t.lifetime for t in schedule.planned])
+    emitted = emit_program(gm, schedule, plan, exported.in_spec, exported.out_spec, 16)
+    runner = ptec.load(serialize_program(emitted.program, emitted.segments, segment_alignment=16))
+    torch.testing.assert_close(runner(x)[0], x + 7)
+    torch.testing.assert_close(runner(-x)[0], -x * 2 + 7)
+
+
 def test_cond_on_state_across_executes():
     """A counter buffer (state, docs/llm.md) picks the branch from the third
     execute on, and a branch reads it: ptec follows eager call by call."""
