@@ -256,14 +256,17 @@ def test_linear_int8w_builds_within_rounding(tmp_path, seed):
         bias = torch.from_numpy(rng.normal(0, 1, n).astype(np.float32))
         cases.append((q, scales, bias))
         inputs.append(_x(rng, m, k))
-    host, ref = _both_builds(_Ops(quant_ops.linear_int8w, cases), inputs, tmp_path)
+    module = _Ops(quant_ops.linear_int8w, cases)
+    host, ref = _both_builds(module, inputs, tmp_path)
+    a76 = [t.numpy() for t in ptec.load(ptec.compile(module, tuple(inputs)).buffer,
+                                         target="cortex-a76")(*inputs)]  # NEON, under qemu
     for i, (x, (q, scales, bias)) in enumerate(zip(inputs, cases)):
         terms = x.double().numpy()[:, None, :] * q.double().numpy()[None]  # [M, N, K]
         s, b = scales.double().numpy(), bias.double().numpy()
         exact = terms.sum(-1) * s + b
         k = x.shape[1]
         bound = (k + 2) * 2.0 ** -24 * (np.abs(terms).sum(-1) * s + np.abs(b)) * 1.01
-        for name, got in (("host", host[i]), ("reference", ref[i])):
+        for name, got in (("host", host[i]), ("reference", ref[i]), ("cortex-a76", a76[i])):
             err = np.abs(got - exact)
             assert (err <= bound).all(), \
                 f"{name} build, case {i}: M {x.shape[0]} K {k} N {q.shape[0]} (seed {seed}): " \

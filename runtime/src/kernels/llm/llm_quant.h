@@ -62,6 +62,16 @@ typedef struct ptec_llm_8da4w {
   int64_t M, N, K;
 } ptec_llm_8da4w;
 
+/* int8w: the fp32 dots of x[0..K) with `rows` (4 or 1) weight rows from w, K apart, into
+ * sums[0..rows): what each ISA's variant supplies to ptec_llm_int8w_rows. */
+typedef void (*ptec_llm_int8w_dots_fn)(const float *x, const int8_t *w, int64_t K, int rows,
+                                       float *sums);
+
+/* The int8w driver the variants share (op_linear_int8w.c): outputs [n0, n1) of every row,
+ * four at a time through `dots`, then out = dot * s[n] (+ b[n]). */
+void ptec_llm_int8w_rows(const ptec_llm_int8w *p, int64_t n0, int64_t n1,
+                         ptec_llm_int8w_dots_fn dots);
+
 /* A row's dynamic quantization parameters. */
 typedef struct ptec_llm_act_q {
   float scale;
@@ -150,6 +160,10 @@ void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
 /* x86-64 AVX2 + FMA (kernels/x86/gemv_*_avx2.c), run only when ptec_x86_has_avx2_fma(). */
 void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p, int64_t n0, int64_t n1);
 void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
+#endif
+#if PTEC_KERNELS_NEON
+/* Any AArch64 build (kernels/neon/gemv_int8w_neon.c). */
+void ptec_llm_linear_int8w_neon(const ptec_llm_int8w *p, int64_t n0, int64_t n1);
 #endif
 #if PTEC_KERNELS_NEON_DOTPROD
 /* AArch64 with SDOT (kernels/neon/gemv_8da4w_dotprod.c): Cortex-A76 builds. */

@@ -2,7 +2,7 @@
  *   Tensor(a!) out): int8 weight-only linear (llm_quant.h). x [..., K] fp32,
  * weight [N, K] int8, scales [N] fp32 (one per output channel), bias [N] or None.
  * out[m, n] = (sum_k x[m, k] * w[n, k]) * s[n] + b[n]. The dot is in fp32; the
- * AVX2 variant sums in eight lanes with FMA, so the two differ by rounding
+ * AVX2 and NEON variants sum in lanes with FMA, so they differ by rounding
  * (tests/python/test_llm_quant.py states the tolerance). */
 #include "kernels/llm/llm_checks.h"
 #include "kernels/llm/llm_quant.h"
@@ -13,17 +13,33 @@
 #include "kernels/x86/cpu_features.h"
 #endif
 
-void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p, int64_t n0, int64_t n1) {
+void ptec_llm_int8w_rows(const ptec_llm_int8w *p, int64_t n0, int64_t n1,
+                         ptec_llm_int8w_dots_fn dots) {
+  float sums[4];
   for (int64_t m = 0; m < p->M; m++) {
     const float *x = p->x + m * p->K;
-    for (int64_t n = n0; n < n1; n++) {
-      const int8_t *w = p->w + n * p->K;
-      float acc = 0.0f;
-      for (int64_t k = 0; k < p->K; k++) acc += x[k] * (float)w[k];
-      float v = acc * p->scales[n];
-      p->out[m * p->N + n] = p->bias != NULL ? v + p->bias[n] : v;
+    float *out = p->out + m * p->N;
+    for (int64_t n = n0; n < n1;) {
+      int rows = n + 4 <= n1 ? 4 : 1;
+      dots(x, p->w + n * p->K, p->K, rows, sums);
+      for (int r = 0; r < rows; r++, n++) {
+        float v = sums[r] * p->scales[n];
+        out[n] = p->bias != NULL ? v + p->bias[n] : v;
+      }
     }
   }
+}
+
+static void dots_ref(const float *x, const int8_t *w, int64_t K, int rows, float *sums) {
+  for (int r = 0; r < rows; r++) {
+    float acc = 0.0f;
+    for (int64_t k = 0; k < K; k++) acc += x[k] * (float)w[r * K + k];
+    sums[r] = acc;
+  }
+}
+
+void ptec_llm_linear_int8w_ref(const ptec_llm_int8w *p, int64_t n0, int64_t n1) {
+  ptec_llm_int8w_rows(p, n0, n1, dots_ref);
 }
 
 /* Units [b, e) of PTEC_LLM_UNIT outputs, on this CPU's best variant. */
@@ -35,6 +51,9 @@ static void outputs(const void *job, int64_t b, int64_t e) {
     ptec_llm_linear_int8w_avx2(p, b * PTEC_LLM_UNIT, n1);
     return;
   }
+#elif PTEC_KERNELS_NEON
+  ptec_llm_linear_int8w_neon(p, b * PTEC_LLM_UNIT, n1);
+  return;
 #endif
   ptec_llm_linear_int8w_ref(p, b * PTEC_LLM_UNIT, n1);
 }
