@@ -3,7 +3,7 @@
  *
  *   ptec-generate model.pte --prompt 5,17,3 [--steps N] [--eos ID]
  *                 [--temperature T] [--top-p P] [--seed S]
- *                 [--prefill NAME] [--decode NAME]
+ *                 [--prefill NAME] [--decode NAME] [--threads N]
  *   ptec-generate model.pte --tokenizer tok.ptok --prompt "text" [--max-new-tokens N] ...
  *   ptec-generate --tokenizer tok.ptok --encode-file F | --decode-file F
  *
@@ -25,6 +25,8 @@
  * (ptec.llm.program.sample_token is the same in Python). Planned buffers past the first (the state memory: KV caches) are
  * shared by the methods, allocated zeroed. Prints each generated token id as
  * it comes, then prefill and decode tokens/s and the memory used.
+ * --threads N (default 1) lets the heavy kernels of both methods split their
+ * outputs over N threads (the platform's pthread pool).
  *
  * Exit status: 0 done, 1 usage or file error (a malformed tokenizer file: its
  * status named), 2 a runtime failure (named).
@@ -240,6 +242,7 @@ static size_t parse_ids(const char *text, int64_t *ids, size_t cap) {
 static llm lm;
 static llm_method prefill, decode;
 static void *file_data;
+static ptec_parallel_for *pool; /* --threads N > 1: the platform's pthread pool */
 
 static void *tokenizer_data, *scratch;
 static ptec_tokenizer tokenizer;
@@ -254,6 +257,7 @@ static void release(void) {
   }
   for (int k = 0; k < MAX_BUFFERS; k++) free(lm.shared[k]);
   free(file_data);
+  ptec_posix_parallel_destroy(pool);
 }
 
 /* Loads --tokenizer: 0, or 1 with the status named. */
@@ -346,7 +350,7 @@ int main(int argc, char **argv) {
   atexit(release);
   const char *path = NULL, *prompt = NULL, *prefill_name = "prefill", *decode_name = "decode";
   const char *tokenizer_path = NULL, *encode_file = NULL, *decode_file = NULL;
-  long steps = 32, eos = -1;
+  long steps = 32, eos = -1, threads = 1;
   sampler rng = {0.0, 1.0, 0x9E3779B97F4A7C15ULL};
   for (int i = 1; i < argc; i++) {
     bool more = i + 1 < argc;
@@ -357,6 +361,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--encode-file") == 0 && more) encode_file = argv[++i];
     else if (strcmp(argv[i], "--decode-file") == 0 && more) decode_file = argv[++i];
     else if (strcmp(argv[i], "--eos") == 0 && more) eos = strtol(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--threads") == 0 && more) threads = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--temperature") == 0 && more) rng.temperature = atof(argv[++i]);
     else if (strcmp(argv[i], "--top-p") == 0 && more) rng.top_p = atof(argv[++i]);
     else if (strcmp(argv[i], "--seed") == 0 && more) {
@@ -379,11 +384,12 @@ int main(int argc, char **argv) {
   } else if (prompt != NULL) {
     n = parse_ids(prompt, tokens, MAX_TOKENS);
   }
-  if (path == NULL || n == 0 || steps < 0 || (size_t)steps > MAX_TOKENS - n ||
+  if (path == NULL || n == 0 || steps < 0 || (size_t)steps > MAX_TOKENS - n || threads < 1 ||
+      threads > 256 ||
       !(rng.temperature >= 0.0) || !(rng.top_p > 0.0 && rng.top_p <= 1.0)) {
     fprintf(stderr, "usage: ptec-generate model.pte --prompt ID,ID,... [--steps N] [--eos ID] "
                     "[--temperature T >= 0] [--top-p P in (0, 1]] [--seed S] "
-                    "[--prefill NAME] [--decode NAME]\n"
+                    "[--prefill NAME] [--decode NAME] [--threads N]\n"
                     "       ptec-generate model.pte --tokenizer tok.ptok --prompt TEXT "
                     "[--max-new-tokens N] ...\n"
                     "       ptec-generate --tokenizer tok.ptok --encode-file F | --decode-file F\n");
@@ -410,6 +416,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ptec-generate: method %s takes %zu tokens, not 1\n", decode_name,
             decode.prefill_len);
     return 2;
+  }
+  if (threads > 1) { /* the heavy kernels split their outputs over the pool's threads */
+    pool = ptec_posix_parallel_create((int)threads);
+    if (pool == NULL) {
+      fprintf(stderr, "ptec-generate: cannot start %ld threads\n", threads);
+      return 2;
+    }
+    ptec_method_set_parallel(&decode.m, pool);
+    if (has_prefill) ptec_method_set_parallel(&prefill.m, pool);
   }
   for (size_t k = 0; tokenizer_path != NULL && k < n; k++) print_token(tokens[k]); /* the prompt */
   uint64_t hz = ptec_platform_ticks_per_second(), t0 = ptec_platform_ticks();

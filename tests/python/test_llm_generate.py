@@ -49,6 +49,9 @@ def test_c_loop_equals_eager_greedy(seed, tmp_path, build):
     assert tokens == expected
     assert report[0].startswith(f"prefill: {len(prompt)} tokens")
     assert report[1].startswith(f"decode: {STEPS - 1} tokens")
+    # --threads: the heavy kernels split their outputs, each computed as on one thread.
+    tokens, _ = _generate(binary, pte, prompt, "--steps", str(STEPS), "--threads", "2")
+    assert tokens == expected
     # --eos: stops right after that token.
     stop = expected[5]
     tokens, _ = _generate(binary, pte, prompt, "--steps", str(STEPS), "--eos", str(stop))
@@ -62,7 +65,8 @@ def test_bad_prompt_is_refused(tmp_path):
     run = subprocess.run([str(binary), str(pte), "--prompt", "1,x"], capture_output=True,
                          text=True)
     assert run.returncode == 1 and "usage" in run.stderr
-    for bad in (["--top-p", "0"], ["--top-p", "1.5"], ["--temperature", "-1"]):
+    for bad in (["--top-p", "0"], ["--top-p", "1.5"], ["--temperature", "-1"],
+                ["--threads", "0"]):
         run = subprocess.run([str(binary), str(pte), "--prompt", "1", *bad],
                              capture_output=True, text=True)
         assert run.returncode == 1 and "usage" in run.stderr, bad
