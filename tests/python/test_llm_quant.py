@@ -174,6 +174,13 @@ def _both_builds(module, inputs, tmp_path):
             _run_cli(_reference_runner(), program, inputs, tmp_path / "ref"))
 
 
+def _aarch64(module, inputs):
+    """The module's outputs from the cortex-a76 and the plain aarch64 builds under qemu."""
+    program = ptec.compile(module, tuple(inputs)).buffer
+    return [[t.numpy() for t in ptec.load(program, target=cpu)(*inputs)]
+            for cpu in ("cortex-a76", "aarch64")]
+
+
 class _Ops(nn.Module):
     """Several calls of one op, each with its own constants, on its own input."""
 
@@ -233,15 +240,16 @@ def test_linear_8da4w_builds_equal_model_bit_for_bit(tmp_path, seed):
         inputs.append(_x(rng, m, k))
     module = _Ops(quant_ops.linear_8da4w, cases)
     host, ref = _both_builds(module, inputs, tmp_path)
-    # Cortex-A76 (the SDOT variant) under qemu-aarch64 (make build-aarch64)
-    a76 = [t.numpy() for t in ptec.load(ptec.compile(module, tuple(inputs)).buffer,
-                                         target="cortex-a76")(*inputs)]
+    # under qemu-aarch64 (make build-aarch64): Cortex-A76 (SDOT) and plain Armv8-A (the
+    # reference C)
+    a76, arm = _aarch64(module, inputs)
     for i, (x, (packed, scales, bias)) in enumerate(zip(inputs, cases)):
         want = _model_8da4w(x, packed, scales, bias)
         shape = f"case {i}: M {x.shape[0]} K {x.shape[1]} N {packed.shape[0]} (seed {seed})"
         assert np.array_equal(ref[i], want), f"reference build, {shape}"
         assert np.array_equal(host[i], want), f"host build, {shape}"
         assert np.array_equal(a76[i], want), f"cortex-a76 build, {shape}"
+        assert np.array_equal(arm[i], want), f"aarch64 build, {shape}"
         fake = quant_ops.linear_8da4w(x, packed, scales, bias).numpy()
         np.testing.assert_allclose(host[i], fake, rtol=1e-4, atol=1e-4 * np.abs(fake).max(),
                                    err_msg=shape)
@@ -258,15 +266,15 @@ def test_linear_int8w_builds_within_rounding(tmp_path, seed):
         inputs.append(_x(rng, m, k))
     module = _Ops(quant_ops.linear_int8w, cases)
     host, ref = _both_builds(module, inputs, tmp_path)
-    a76 = [t.numpy() for t in ptec.load(ptec.compile(module, tuple(inputs)).buffer,
-                                         target="cortex-a76")(*inputs)]  # NEON, under qemu
+    a76, arm = _aarch64(module, inputs)  # NEON, under qemu
     for i, (x, (q, scales, bias)) in enumerate(zip(inputs, cases)):
         terms = x.double().numpy()[:, None, :] * q.double().numpy()[None]  # [M, N, K]
         s, b = scales.double().numpy(), bias.double().numpy()
         exact = terms.sum(-1) * s + b
         k = x.shape[1]
         bound = (k + 2) * 2.0 ** -24 * (np.abs(terms).sum(-1) * s + np.abs(b)) * 1.01
-        for name, got in (("host", host[i]), ("reference", ref[i]), ("cortex-a76", a76[i])):
+        for name, got in (("host", host[i]), ("reference", ref[i]), ("cortex-a76", a76[i]),
+                          ("aarch64", arm[i])):
             err = np.abs(got - exact)
             assert (err <= bound).all(), \
                 f"{name} build, case {i}: M {x.shape[0]} K {k} N {q.shape[0]} (seed {seed}): " \
