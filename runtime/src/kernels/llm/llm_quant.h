@@ -16,7 +16,8 @@
  * halves in order, with no interleaving (what a SIMD unpack wants).
  *
  * 8da4w arithmetic, the same in every variant (reference: op_linear_8da4w.c,
- * AVX2: x86/gemv_8da4w_avx2.c), so results are equal bit for bit:
+ * AVX2: x86/gemv_8da4w_avx2.c, SDOT: neon/gemv_8da4w_dotprod.c), so results are
+ * equal bit for bit:
  *   lo = min(min(x), 0), hi = max(max(x), 0), xs = (hi - lo) / 255 (1 if 0),
  *   zp = clamp(rint(-128 - lo / xs), -128, 127),
  *   q_k = clamp(rint(x_k / xs) + zp, -128, 127), d_k = q_k - zp (int16),
