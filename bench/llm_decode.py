@@ -1,6 +1,7 @@
 """Decode speed of an OPT in ptec with fp32, int8 weight-only and 8da4w (int4) weights.
 
     .venv/bin/python bench/llm_decode.py [--model mid|opt125m] [--steps 64] [--runs 2]
+        [--threads 2]
 
 For each scheme: the model (random weights, seed 0, attention over the filled cache rows),
 `ptec.llm.quantize_weights` (docs/llm.md "Weight quantization"), `compile_llm` (prefill 8),
@@ -91,17 +92,19 @@ def run_generate(path: Path, steps: int) -> tuple[float, float]:
     return prefill, decode
 
 
-def cpu_ms_per_decode(path: Path, steps: int = 32, runs: int = 3) -> float:
-    """CPU time of one decode step through the Python API (time.process_time: this
-    process's CPU only, so steadier than wall time on a shared host), best of `runs`."""
-    program = ptec.load(path.read_bytes())
+def ms_per_decode(path: Path, steps: int = 32, runs: int = 3, threads: int = 1,
+                  clock=time.process_time) -> float:
+    """Time of one decode step through the Python API, best of `runs`: by default CPU time
+    (time.process_time: this process's CPU only, steadier than wall time on a shared host);
+    wall time (time.perf_counter) for runs with threads."""
+    program = ptec.load(path.read_bytes(), threads=threads)
     ids, best = torch.tensor([[5]]), float("inf")
     for _ in range(runs):
         program.reset()
-        t = time.process_time()
+        t = clock()
         for i in range(steps):
             program.run([ids, torch.tensor([i])], method="decode")
-        best = min(best, (time.process_time() - t) / steps)
+        best = min(best, (clock() - t) / steps)
     return best * 1e3
 
 
@@ -111,6 +114,8 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=64)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--schemes", default="fp32,int8,8da4w")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="also time decode steps with this many threads (Python API, wall)")
     args = ap.parse_args()
     if not GENERATE.exists():
         print(f"{GENERATE} is missing: make build-host", file=sys.stderr)
@@ -121,7 +126,7 @@ def main() -> int:
           f"{args.runs}")
     print(f"{'scheme':7s} {'file MB':>8s} {'weights/token':>14s} {'prefill tok/s':>14s} "
           f"{'decode tok/s':>13s} {'weights GB/s':>13s} {'decode CPU ms':>14s}")
-    rows = {}
+    rows, threaded = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for scheme in args.schemes.split(","):
             torch.manual_seed(0)
@@ -139,7 +144,11 @@ def main() -> int:
                        key=lambda r: r[1])
             nbytes = decode_bytes(model)
             rows[scheme] = (best[1], nbytes)
-            cpu = cpu_ms_per_decode(path, min(args.steps, max_len - 1))
+            cpu = ms_per_decode(path, min(args.steps, max_len - 1))
+            if args.threads > 1:
+                walls = [ms_per_decode(path, min(args.steps, max_len - 1), threads=n,
+                                       clock=time.perf_counter) for n in (1, args.threads)]
+                threaded[scheme] = walls
             print(f"{scheme:7s} {path.stat().st_size / 1e6:8.2f} {nbytes / 1e6:11.2f} MB "
                   f"{best[0]:14.1f} {best[1]:13.1f} {nbytes * best[1] / 1e9:13.2f} {cpu:14.3f}"
                   f"   (compiled in {compile_s:.0f} s)", flush=True)
@@ -147,6 +156,9 @@ def main() -> int:
     print(f"memory read bandwidth (numpy sum of 256 MB, best of 5): {bw / 1e9:.2f} GB/s; "
           "weights read per second / bandwidth: " + ", ".join(
               f"{s} {b * v / bw:.0%}" for s, (v, b) in rows.items()))
+    for scheme, (one, many) in threaded.items():
+        print(f"{scheme}: decode step {one:.3f} ms on 1 thread, {many:.3f} ms on "
+              f"{args.threads} threads (wall, Python API): {one / many:.2f}x")
     if "fp32" in rows:
         print("decode speed vs fp32: " + ", ".join(
             f"{s} {v / rows['fp32'][0]:.2f}x" for s, (v, _) in rows.items() if s != "fp32"))
