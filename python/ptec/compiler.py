@@ -73,10 +73,13 @@ class CompiledProgram:
             from .devtools.html import write_html
             write_html(html, self.buffer, f"ptec program for {self.target}", compiled=self,
                        profile=profile, debug=debug)
-        return format_report(self.target, self.program, self.instructions, self.memory,
+        text = format_report(self.target, self.program, self.instructions, self.memory,
                              self.constant_bytes, self.kernel_problems, self.kernel_source,
                              self.io_quantization,
                              self.report_data()["npu"] if self.npu is not None else None)
+        # Per-layer int8/int16 (ptec.quant.mixed): which layers are int16, and why.
+        choice = getattr(getattr(self, "quantized_model", None), "ptec_a16w8", None)
+        return text + "\n" + choice.describe() if choice is not None else text
 
     def report_data(self) -> dict:
         """The report's figures as data (JSON-ready): placement of every instruction,

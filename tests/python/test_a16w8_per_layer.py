@@ -40,6 +40,7 @@ def test_auto_choice_on_the_conformer_is_one_delegate_bit_exact():
     text = choice.describe()
     for layer in choice.int16:
         assert f"int16 {layer or '(top level)'}" in text
+    assert text in r["tosa-int"]["program"].report()  # the compile report says it too
     for target in ("tosa-int", "ethos-u85-256"):
         assert r[target]["delegates"] == 1, r[target]["program"].report()
         assert r[target]["cpu"] == [QUANTIZE, DEQUANTIZE], r[target]["program"].report()
