@@ -891,6 +891,33 @@ def test_u85_conv3d(seed, accelerator, tmp_path):
     check_compiled(lambda: conv3d_graph(rng), 3, 12, accelerator, tmp_path)
 
 
+def int48_constant_graph(rng):
+    """An INT48 constant (extremes included) RESCALEd (scale16) to int32 and added to an
+    int32 input."""
+    from test_tosa_executor import add_rescale, scale16
+    shape = [1] + [int(v) for v in rng.integers(1, 6, 3)]
+    c48 = rng.integers(-(2**47), 2**47, shape)
+    c48.reshape(-1)[:2] = [-(2**47), 2**47 - 1][:c48.size]
+    g = GraphBuilder()
+    g.input("a", shape, I32)
+    g.const("c48", c48, DType.INT48)
+    m, s = scale16(rng, 1, 2.0**-20, 2.0**-18)
+    add_rescale(g, "c48", "r", shape, I32, m, s)
+    g.tensor("y", shape, I32)
+    g.op(Op.ADD, ["r", "a"], ["y"])
+    g.output("y")
+    return g, [rng.integers(-2**20, 2**20, shape).astype(np.int32)]
+
+
+def test_u85_int48_constant(seed, tmp_path):
+    """U85 POOL NONE with accumulators from a 64-bit (precision B64) IFM2: Vela's RESCALE
+    of an INT48 constant."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = int48_constant_graph(rng)
+        check(g, inputs, "ethos-u85-256", tmp_path)
+
+
 def bool_graph(rng, op):
     """SELECT(cond, a, b) of int8/int16/int32 data, REDUCE_ALL/ANY over a random axis,
     or LOGICAL_AND/OR/XOR of bool tensors."""

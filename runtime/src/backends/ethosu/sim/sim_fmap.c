@@ -7,6 +7,8 @@
  * Every tile's span is checked once at setup so element access is free of
  * checks and can never leave the region.
  */
+#include <string.h>
+
 #include "backends/ethosu/sim/sim_internal.h"
 
 uint32_t sim_precision_bytes(uint32_t precision_field) { return 1u << (precision_field & 3); }
@@ -43,7 +45,12 @@ ethosu_sim_status sim_fmap_setup(ethosu_sim *sim, sim_fmap *f, const ethosu_sim_
    * SET_OFM_PRECISION: precision in bits 1-2 (ethosu55_interface.h). */
   uint32_t p = r->precision;
   uint32_t prec = is_ofm ? (p >> 1) & 3 : (p >> 2) & 3, format = (p >> 6) & 3;
-  SIM_CHECK(sim, prec <= 2, ETHOSU_SIM_ERR_REGISTER_RANGE, "%s precision field %u", name, prec);
+  /* B64 (field 3): only U85 accumulators loaded from IFM2 (Vela's int48
+   * constants, stored as int64). */
+  bool acc64 = prec == 3 && sim->product == ETHOSU_SIM_U85 && !is_ofm &&
+               strcmp(name, "IFM2") == 0 && ((sim->r.acc_format >> 4) & 3) == 2;
+  SIM_CHECK(sim, prec <= 2 || acc64, ETHOSU_SIM_ERR_REGISTER_RANGE, "%s precision field %u",
+            name, prec);
   SIM_CHECK(sim, format <= 1, ETHOSU_SIM_ERR_REGISTER_RANGE, "%s format %u", name, format);
   f->name = name;
   f->region = r->region;
@@ -126,6 +133,13 @@ static uint64_t element_offset(const sim_fmap *f, uint32_t y, uint32_t x, uint32
 int64_t sim_fmap_read(ethosu_sim *sim, const sim_fmap *f, uint32_t y, uint32_t x, uint32_t c) {
   const uint8_t *p = (f->mem != NULL ? f->mem : sim->base[f->region]) + element_offset(f, y, x, c);
   if (f->mem == NULL) sim->cur.bytes_read[f->region] += f->elem_size;
+  if (f->elem_size == 8) { /* int64 accumulators (U85 IFM2), within int48 */
+    uint64_t w = 0;
+    for (int i = 7; i >= 0; i--) w = w << 8 | p[i];
+    int64_t v = w >> 63 ? -(int64_t)(~w) - 1 : (int64_t)w;
+    const int64_t lim = ((int64_t)1 << 47) - 1;
+    return v > lim ? lim : v < -lim - 1 ? -lim - 1 : v;
+  }
   uint32_t u = p[0];
   for (uint32_t i = 1; i < f->elem_size; i++) u |= (uint32_t)p[i] << (8 * i);
   if (!f->is_signed) return (int64_t)u;
