@@ -13,12 +13,16 @@
   The tied LM head shares the embedding's quantized table (stored once); one decode step
   of each program runs clean under ASan ptec-run.
 - The kernels on randomized shapes (seed printed; PTEC_SEED replays): ptec::linear_8da4w
-  through the host build (AVX2 where the CPU has it) and the reference build
-  (build/host-ref, -DPTEC_ISA_KERNELS=OFF) equals, bit for bit, a numpy model of the
-  kernel arithmetic (integer group dots, then float steps in the kernel's order:
+  through the host build (AVX2 where the CPU has it), the ASan/UBSan build, the reference
+  build (build/host-ref, -DPTEC_ISA_KERNELS=OFF) and, under qemu-aarch64, the cortex-a76
+  (SDOT) and plain aarch64 builds equals, bit for bit, a numpy model of the kernel
+  arithmetic (integer group dots, then float steps in the kernel's order:
   runtime/src/kernels/llm/llm_quant.h); ptec::linear_int8w is within the rounding bound of
-  an fp32 sum of K terms, (K + 2) * 2^-24 * sum |terms|, of the exact float64 value in both
-  builds; the embeddings equal the eager dequantized gather exactly.
+  an fp32 sum of K terms, (K + 2) * 2^-24 * sum |terms|, of the exact float64 value in
+  every build (AVX2, reference, NEON); the embeddings equal the eager dequantized gather
+  exactly.
+- Threads give the same logits as one; ptec-generate gives eager's tokens; bad shapes and
+  token ids fail by name.
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ from ptec.llm.quantize import quantize_int4_groups, quantize_int8_rows, weight_b
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
+ASAN_RUN = Path(os.environ.get("PTEC_RUN_ASAN", BUILD / "asan" / "ptec-run"))
 
 
 def _model(scheme: str) -> OPTForCausalLM:
@@ -143,7 +148,7 @@ def test_decode_runs_under_asan(scheme, tmp_path):
     (tmp_path / "p.pte").write_bytes(_compiled(scheme).buffer)
     np.save(tmp_path / "ids.npy", np.array([[5]], dtype=np.int64))
     np.save(tmp_path / "pos.npy", np.array([3], dtype=np.int64))
-    run = subprocess.run([os.environ.get("PTEC_RUN_ASAN", str(BUILD / "asan" / "ptec-run")),
+    run = subprocess.run([str(ASAN_RUN),
                           str(tmp_path / "p.pte"), "--method", "decode",
                           "--input", str(tmp_path / "ids.npy"), "--input",
                           str(tmp_path / "pos.npy"), "--output-dir", str(tmp_path)],
@@ -168,10 +173,13 @@ def _reference_runner() -> Path:
 
 
 def _both_builds(module, inputs, tmp_path):
-    """The module's outputs through the host build (AVX2 variants) and the reference build."""
+    """The module's outputs through the host build (AVX2 variants) and the reference build;
+    the ASan/UBSan build (AVX2 too, clang) must give the host's outputs."""
     program = ptec.compile(module, tuple(inputs)).buffer
-    return (_run_cli(BUILD / "host" / "ptec-run", program, inputs, tmp_path / "host"),
-            _run_cli(_reference_runner(), program, inputs, tmp_path / "ref"))
+    host = _run_cli(BUILD / "host" / "ptec-run", program, inputs, tmp_path / "host")
+    asan = _run_cli(ASAN_RUN, program, inputs, tmp_path / "asan")
+    assert len(asan) == len(host) and all(np.array_equal(a, h) for a, h in zip(asan, host))
+    return host, _run_cli(_reference_runner(), program, inputs, tmp_path / "ref")
 
 
 def _aarch64(module, inputs):
