@@ -64,8 +64,8 @@ def scratch_bytes(k: int, n: int) -> int:
 
 @torch.library.register_fake("ptec::quantized_conv2d_packed")
 def _fake(x, w, bias, stride, padding, dilation, groups, *rest):
-    packed = rest[-1]
-    del packed
+    """quantized_conv2d's result (rest ends with `packed`, which it does not take)
+    and the scratch."""
     y = torch.ops.ptec.quantized_conv2d.default(x, w, bias, stride, padding, dilation, groups,
                                                 *rest[:-1])
     k = w.shape[1] * w.shape[2] * w.shape[3]
