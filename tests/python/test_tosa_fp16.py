@@ -28,6 +28,8 @@ from test_models_half import Block, SmallCNN, randomise
 from test_ops_half_kernels import HALF, flatten, ulp
 from test_tosa_reference_model import reference_run, tools  # noqa: F401 (fixture)
 from tosa_ops_ref import run_graph
+from ptec.runtime import PtecError
+from ptec.tosa.pte import delegate_program
 
 
 def check_tosa(module, inputs, *, min_delegates=1):
@@ -206,3 +208,18 @@ def test_asan_ptec_run_fp16_host_and_tosa(seed, tmp_path):
             got = torch.from_numpy(np.load(out / "output0.npy"))
             assert got.dtype == torch.float16
             assert not ((got.double() - want.double()).abs() > ulp(want)).any(), (name, target)
+
+
+def test_fp16_accumulator_is_refused_by_name(seed):
+    """TOSA allows CONV2D on FP16 with an FP16 or an FP32 accumulator; the
+    executor runs FP32 accumulation only (PyTorch's), and refuses an FP16
+    accumulator with the types named, never computing it otherwise."""
+    rng = np.random.default_rng(seed)
+    g = fp16_graphs(rng)[0][0]
+    conv = next(op for op in g.operators if op.op == Op.CONV2D)
+    conv.attribute.acc_type = DType.FP16
+    x = torch.from_numpy(rng.standard_normal((1, 6, 6, 3)).astype(np.float16))
+    with pytest.raises(PtecError) as info:
+        ptec.load(delegate_program(g.serialize(), g))(x)
+    assert "FP16 x FP16 + FP16 -> FP16 (acc FP16) are not supported" in str(info.value), \
+        str(info.value)
