@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..schema import Op
-from .context import Lowering, Unsupported, fx_val, identity, inverse, tosa_dtype
+from .context import NHWC, Lowering, Unsupported, fx_val, identity, inverse, tosa_dtype
 
 aten = torch.ops.aten
 
@@ -23,7 +23,36 @@ def convert_reshape(lw: Lowering, node) -> None:
     x = node.args[0]
     _check(lw, node, x)
     shape = list(fx_val(node).shape)
+    st = lw.stored_of(x)
+    perm = _unit_reshape_perm(list(fx_val(x).shape), st.perm, shape)
+    if perm is not None:  # only size-1 dims come or go: keep the stored order
+        lw.set(node, lw.reshape(st.tensor, [shape[p] for p in perm], node.name), perm)
+        return
     lw.set(node, lw.reshape(lw.value(x), shape, node.name))
+
+
+def _unit_reshape_perm(in_shape: list[int], in_perm: tuple, out_shape: list[int]):
+    """For a reshape that only inserts or removes size-1 dims (a 1-D convolution's
+    unsqueeze before and squeeze after its 2-D form) of a tensor stored permuted
+    (NHWC after a convolution), a layout of the output whose stored order is a
+    RESHAPE of the input's stored tensor: no TRANSPOSE either side. NHWC for a
+    4-D result where it fits, else the logical order where it fits, else the
+    input's order of the non-unit dims. None when the input is stored in logical
+    order (nothing to keep) or the reshape moves real dims."""
+    if tuple(in_perm) == identity(len(in_shape)):
+        return None
+    real_in = [d for d in in_perm if in_shape[d] != 1]            # stored order
+    real_out = [d for d in range(len(out_shape)) if out_shape[d] != 1]
+    if [in_shape[d] for d in sorted(real_in)] != [out_shape[d] for d in real_out]:
+        return None
+    # out's real dims, in the order the input stores their counterparts
+    rank_in_logical = {d: i for i, d in enumerate(sorted(real_in))}
+    wanted = [real_out[rank_in_logical[d]] for d in real_in]
+    for candidate in ((NHWC,) if len(out_shape) == 4 else ()) + (identity(len(out_shape)),):
+        if [d for d in candidate if out_shape[d] != 1] == wanted:
+            return tuple(candidate)
+    perm, fill = list(identity(len(out_shape))), iter(wanted)
+    return tuple(next(fill) if out_shape[d] != 1 else d for d in perm)
 
 
 def convert_permute(lw: Lowering, node) -> None:
