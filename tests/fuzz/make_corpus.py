@@ -144,6 +144,30 @@ def _ethosu_cases() -> dict[str, tuple[bytes, bytes]]:
     return {n: (arrays[n + "_blob"], arrays.get(n + "_program", b"")) for n in sorted(names)}
 
 
+def _sim_feature_streams() -> dict[str, bytes]:
+    """fuzz_ethosu_sim inputs of Vela streams for the simulator's less common features
+    (U55 16-bit LUTs, U85 ARGMAX, indexed DMA, scalar operands, compare masks, chaining
+    through an op, IFM2 accumulators, 48/64-bit accumulators), from test_ethosu_sim's graphs."""
+    import test_ethosu_sim as t
+    rng = np.random.default_rng(1)
+    cases = {"lut16": (0, "ethos-u55-128", lambda: t.table16_graph(rng, "random")),
+             "argmax": (5, "ethos-u85-256", lambda: t.argmax_graph(rng, t.I8)),
+             "gather": (5, "ethos-u85-256", lambda: t.gather_scatter_graph(rng, "gather")),
+             "scatter": (5, "ethos-u85-256", lambda: t.gather_scatter_graph(rng, "scatter")),
+             "scalar_ifm": (5, "ethos-u85-256", lambda: t.scalar_first_graph(rng, "SUB")),
+             "select": (5, "ethos-u85-256", lambda: t.bool_graph(rng, "SELECT")),
+             "logical_not": (5, "ethos-u85-256", lambda: t.bool_graph(rng, "LOGICAL_NOT")),
+             "conv3d": (5, "ethos-u85-256", lambda: t.conv3d_graph(rng)),
+             "matmul16": (5, "ethos-u85-256", lambda: t.matmul16_graph(rng)),
+             "int48": (5, "ethos-u85-256", lambda: t.int48_constant_graph(rng))}
+    out = {}
+    for name, (npu, accelerator, make) in cases.items():
+        g, _ = make()
+        o = t.vela(g.serialize(), accelerator)
+        out[name] = bytes([npu]) + struct.pack("<I", len(o.cmd_data)) + o.cmd_data + o.weight_data
+    return out
+
+
 def _vela_blocks(blob: bytes) -> dict[str, bytes]:
     blocks, at = {}, 0
     while at + 32 <= len(blob):
@@ -222,6 +246,8 @@ def main(out_dir: str) -> None:
         cmd = blocks.get("cmd_data", b"")
         write("ethosu_sim", name, bytes([npu]) + struct.pack("<I", len(cmd)) + cmd +
               blocks.get("weight_data", b""))
+    for name, data in _sim_feature_streams().items():
+        write("ethosu_sim", f"sim_{name}", data)
     for name, data in programs.items():
         write("pte", name, data)
         if not name.startswith("ethosu_"):  # no NPU in the fuzz build: their delegates refuse
