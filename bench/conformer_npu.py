@@ -164,7 +164,7 @@ def int16_matmul_check(npu: str) -> int:
     Vela's split for it, ptec's simulated NPU running Vela's stream, and ptec's TOSA
     executor running the graph (the program's TOSA twin): equal bit for bit?"""
     import numpy as np
-    from executorch_arm import arm_flow
+    from executorch_arm import arm_flow, executorch_ethosu_lowered
 
     import ptec
     from ptec.ethosu import tosa_twin_of_pte
@@ -180,28 +180,14 @@ def int16_matmul_check(npu: str) -> int:
     et = arm_flow()  # first: it puts ExecuTorch's TOSA serializer on sys.path
     from executorch.backends.arm.quantizer.arm_quantizer import (
         get_symmetric_a16w8_quantization_config)
-    tosa: list[bytes] = []
-    original = et.backend.vela_compile
-
-    def capture(graph, args, **kwargs):
-        tosa.append(bytes(graph))
-        return original(graph, args, **kwargs)
-
-    spec = et.EthosUCompileSpec(npu)
-    quantizer = et.EthosUQuantizer(spec)
-    quantizer.set_global(get_symmetric_a16w8_quantization_config())
-    prepared = et.prepare_pt2e(
-        torch.export.export(MatMul(), (a, b)).module(check_guards=False), quantizer)
-    prepared(a, b)
-    exported = torch.export.export(et.convert_pt2e(prepared), (a, b))
-    et.backend.vela_compile = capture
+    int8_config = et.get_symmetric_quantization_config
+    et.get_symmetric_quantization_config = get_symmetric_a16w8_quantization_config  # the flow's
     try:
         with quiet(Path("/dev/null")):
-            edge = et.to_edge_transform_and_lower(exported,
-                                                  partitioner=[et.EthosUPartitioner(spec)])
+            edge, tosa, _ = executorch_ethosu_lowered(MatMul(), (a, b), [(a, b)], npu)
             buffer = bytes(edge.to_executorch().buffer)
     finally:
-        et.backend.vela_compile = original
+        et.get_symmetric_quantization_config = int8_config
     graph = read_graph(tosa[0])
     ops = [f"{s.Op(op.op).name}({','.join(graph.tensors[n].dtype.name for n in op.inputs[:2])}"
            f"->{graph.tensors[op.outputs[0]].dtype.name})" for op in graph.operators
