@@ -82,9 +82,12 @@ def read_bandwidth(nbytes: int = 256 << 20, runs: int = 5) -> float:
     return nbytes / best
 
 
-def run_generate(path: Path, steps: int) -> tuple[float, float]:
-    prompt = ",".join(str(i) for i in range(1, 17))
-    run = subprocess.run([str(GENERATE), str(path), "--prompt", prompt, "--steps", str(steps)],
+def run_generate(path: Path, steps: int, prompt_len: int = 16,
+                 threads: int = 1) -> tuple[float, float]:
+    """(prefill, decode) tokens/s of ptec-generate on a `prompt_len`-token prompt."""
+    prompt = ",".join(str(i) for i in range(1, prompt_len + 1))
+    run = subprocess.run([str(GENERATE), str(path), "--prompt", prompt, "--steps", str(steps),
+                          "--threads", str(threads)],
                          capture_output=True, text=True, check=True)
     out = run.stdout + run.stderr
     prefill = float(re.search(r"prefill: \d+ tokens, ([\d.]+) tokens/s", out).group(1))

@@ -29,6 +29,13 @@ from test_x86_kernels import _reference_runner, _run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_RUN = ROOT / "build" / "host" / "ptec-run"
+
+
+@pytest.fixture
+def host_run() -> Path:
+    if not HOST_RUN.exists():
+        pytest.fail(f"{HOST_RUN} is missing: build it with `make build-host`")
+    return HOST_RUN
 TARGET = "x86-64-avx512"
 
 
@@ -69,7 +76,7 @@ def _ops(program) -> list[str]:
     return [i.operator for i in program.instructions]
 
 
-@pytest.mark.skipif(not HOST_RUN.exists(), reason="build/host/ptec-run is missing")
+@pytest.mark.usefixtures("host_run")
 def test_random_convolutions_packed_equal_reference(tmp_path, seed):
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -134,7 +141,7 @@ def test_pack_layout_matches_definition(seed):
         assert np.array_equal(got[4 * np_:], panels)
 
 
-@pytest.mark.skipif(not HOST_RUN.exists(), reason="build/host/ptec-run is missing")
+@pytest.mark.usefixtures("host_run")
 def test_packed_copy_that_disagrees_is_refused(tmp_path, monkeypatch, seed):
     model = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1)).eval()
     inputs = (torch.randn(1, 4, 6, 6),)
@@ -159,7 +166,7 @@ def test_packed_copy_that_disagrees_is_refused(tmp_path, monkeypatch, seed):
     assert "packed does not hold the packing" in text, text
 
 
-@pytest.mark.skipif(not HOST_RUN.exists(), reason="build/host/ptec-run is missing")
+@pytest.mark.usefixtures("host_run")
 @pytest.mark.parametrize("name", ["resnet18"])
 def test_models_packed_equal_host(name, tmp_path, seed):
     sys.path.insert(0, str(ROOT / "examples"))
