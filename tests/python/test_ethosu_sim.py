@@ -509,6 +509,41 @@ def test_u85_int16_table(seed, accelerator, kind, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def table16_s16_graph(rng, kind):
+    """table16_graph's TABLE followed by a RESCALE to int16 by exactly 2^-7 (the
+    pattern of an int16 SiLU or sigmoid: TFLite's int16 LUT), which Vela 5.2.0 fuses
+    into one LUT_S16_S16 activation on the U85."""
+    g, inputs = table16_graph(rng, kind)
+    shape = g.tensors["y"].shape
+    g.outputs.clear()
+    g.const("m", np.array([1 << 30], np.int32)), g.const("s", np.array([37], np.int8))
+    g.const("izp", np.array([0], np.int32)), g.const("ozp", np.array([0], np.int16))
+    g.tensor("z", shape, DType.INT16)
+    g.op(Op.RESCALE, ["y", "m", "s", "izp", "ozp"], ["z"], scale32=True,
+         rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=False, input_unsigned=False,
+         output_unsigned=False)
+    g.output("z")
+    return g, inputs
+
+
+def u85_activations(cmd: bytes) -> list[int]:
+    """The U85 ACTIVATION functions (bits 0-4 of NPU_SET_ACTIVATION) a stream sets."""
+    w = words(cmd)
+    return [int(w[i] >> 16) & 31 for i in command_words(w) if w[i] & 0xffff == 293]
+
+
+@pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
+@pytest.mark.parametrize("kind", ["tanh", "sigmoid", "random"])
+def test_u85_int16_table_s16(seed, accelerator, kind, tmp_path):
+    """U85 LUT_S16_S16 (activation function 8): TOSA's int16 TABLE and RESCALE by
+    2^-7 in one pass, the interpolated value rounded half up back to int16."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        g, inputs = table16_s16_graph(rng, kind)
+        assert 8 in u85_activations(vela(g.serialize(), accelerator).cmd_data)
+        check(g, inputs, accelerator, tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", ["ethos-u55-64", "ethos-u55-128", "ethos-u65-256"])
 @pytest.mark.parametrize("kind", ["tanh", "sigmoid", "random"])
 def test_u55_int16_table(seed, accelerator, kind, tmp_path):
@@ -1368,6 +1403,23 @@ def test_u55_int16_lut_malformed(tmp_path):
     bad[j] = (bad[j] & ~np.uint32(6 << 16)) | np.uint32(2 << 17)
     status, log = run(bad)
     assert status == STATUS["not_simulated"] and "4-byte OFM" in log, log
+
+
+def test_u85_int16_lut_s16_malformed(tmp_path):
+    """LUT_S16_S16's 512 entries fill the LUT memory (table 0 only) and it writes int16:
+    another table or an 8-bit OFM is out of range."""
+    cmd, run = compiled_stream(*table16_s16_graph(np.random.default_rng(6), "random"),
+                               "ethos-u85-256", tmp_path)
+    i = next(i for i in command_words(cmd) if cmd[i] & 0xffff == 293 and (cmd[i] >> 16) & 31 == 8)
+    bad = cmd.copy()
+    bad[i] |= np.uint32(1 << 21)  # table 1
+    status, log = run(bad)
+    assert status == STATUS["register_range"] and "LUT_S16_S16 with a 2-byte OFM or table 1" in log, log
+    bad = cmd.copy()
+    j = max(j for j in command_words(cmd) if j < i and cmd[j] & 0xffff == 276)  # OFM_PRECISION
+    bad[j] &= ~np.uint32(6 << 16)  # B16 -> B8 (B32 would write past the OFM first)
+    status, log = run(bad)
+    assert status == STATUS["register_range"] and "LUT_S16_S16 with a 1-byte OFM" in log, log
 
 
 GRAPHS = {"cnn": cnn_graph, "conv": lambda rng: conv_graph(rng, big=True),

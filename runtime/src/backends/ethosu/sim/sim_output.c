@@ -155,14 +155,15 @@ static ethosu_sim_status u85_check_activation(ethosu_sim *sim, const sim_fmap *o
   uint32_t fn = sim->r.activation & 31;
   SIM_CHECK(sim, fn == 0 || fn == 1 || fn == 4 || fn == 5 || (fn >= 7 && fn <= 11),
             ETHOSU_SIM_ERR_REGISTER_RANGE, "activation function %u", fn);
-  if (fn == 9) { /* LUT_S16_S32: 512 32-bit entries fill the LUT memory */
-    SIM_CHECK(sim, ofm->elem_size == 4 && ((sim->r.activation >> 5) & 7) == 0,
-              ETHOSU_SIM_ERR_REGISTER_RANGE, "LUT_S16_S32 with a %u-byte OFM or table %u",
-              ofm->elem_size, (sim->r.activation >> 5) & 7);
+  if (fn == 8 || fn == 9) { /* LUT_S16_S16/S32: 512 32-bit entries fill the LUT memory */
+    uint32_t want = fn == 8 ? 2 : 4;
+    SIM_CHECK(sim, ofm->elem_size == want && ((sim->r.activation >> 5) & 7) == 0,
+              ETHOSU_SIM_ERR_REGISTER_RANGE, "LUT_S16_S%u with a %u-byte OFM or table %u",
+              want * 8, ofm->elem_size, (sim->r.activation >> 5) & 7);
     return ETHOSU_SIM_OK;
   }
   SIM_CHECK(sim, fn <= 4 && (fn == 0 || ofm->elem_size == 1), ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-            "activation function %u (LUTs wider than 8 bits but S16_S32, TANH, SIGMOID)", fn);
+            "activation function %u (LUTs wider than 8 bits but S16_S16, S16_S32, TANH, SIGMOID)", fn);
   return ETHOSU_SIM_OK;
 }
 
@@ -178,6 +179,19 @@ static int64_t u85_lut16(const ethosu_sim *sim, int64_t v) {
                            (uint32_t)e[3] << 24);
   int64_t base = sim_sext16((uint32_t)word & 0xffffu), slope = sim_sext16((uint32_t)word >> 16);
   return base * 128 + slope * frac;
+}
+
+/* LUT_S16_S16: the same table as LUT_S16_S32 with the interpolated value
+ * rounded back to int16, (base * 128 + slope * fraction + 64) >> 7. Vela
+ * (5.2.0) writes it for a TOSA int16 TABLE whose int32 result goes straight
+ * into a RESCALE by exactly 2^-7 (multiplier 2^30, shift 37, SINGLE_ROUND:
+ * round half up), the int16 LUT of TFLite; the OFM zero point and the 16-bit
+ * ACTIVATION_MIN/MAX apply after that. */
+static int64_t u85_lut16_s16(const ethosu_sim *sim, const sim_fmap *ofm, int64_t v) {
+  int64_t y = asr64(u85_lut16(sim, v) + 64, 7) + ofm->zero_point;
+  int64_t amin = sim_sext16(sim->r.activation_min), amax = sim_sext16(sim->r.activation_max);
+  if (((sim->r.activation >> 12) & 1) == 0) y = y < amin ? amin : y > amax ? amax : y;
+  return y < -32768 ? -32768 : y > 32767 ? 32767 : y;
 }
 
 /* U55/U65 16-bit LUT (TABLE_0 with a 16-bit OFM): the 2 KiB at the top of
@@ -200,6 +214,7 @@ static int64_t u85_activate(const ethosu_sim *sim, const sim_fmap *ofm, int64_t 
   uint32_t fn = r->activation & 31, table = (r->activation >> 5) & 7;
   bool clip = ((r->activation >> 12) & 1) == 0;
   if (fn == 9) return u85_lut16(sim, v) + ofm->zero_point;
+  if (fn == 8) return u85_lut16_s16(sim, ofm, v);
   v += ofm->zero_point;
   int64_t lo, hi;
   type_range(ofm, &lo, &hi);
