@@ -1424,6 +1424,7 @@ def test_u85_int16_lut_s16_malformed(tmp_path):
 
 GRAPHS = {"cnn": cnn_graph, "conv": lambda rng: conv_graph(rng, big=True),
           "table16": lambda rng: table16_graph(rng, "random"),
+          "table16_s16": lambda rng: table16_s16_graph(rng, "random"),
           "gather": lambda rng: gather_scatter_graph(rng, "gather")}
 
 
@@ -1446,6 +1447,7 @@ def test_u85_argmax_malformed(tmp_path):
 @pytest.mark.parametrize("accelerator,graph,runs", [
     ("ethos-u55-128", "cnn", 200), ("ethos-u85-256", "cnn", 200), ("ethos-u85-512", "conv", 200),
     ("ethos-u55-128", "table16", 60),  # three 16-bit LUT passes, MULs and an ADD
+    ("ethos-u85-256", "table16_s16", 60),  # LUT_S16_S16
     ("ethos-u85-256", "gather", 60)])  # an indexed 2-D/3-D DMA
 def test_mutated_streams_do_not_crash(seed, accelerator, graph, runs, tmp_path):
     """Seeded bit flips in a real command stream and its weights, run by the
