@@ -95,7 +95,6 @@ MISSING = {
     "et_copy::_h2d_copy.out": "host/device copies: ptec has no device memory",
     "et_copy::_d2h_copy.out": "host/device copies: ptec has no device memory",
     # Not written yet (issue 17).
-    "aten::_upsample_bilinear2d_aa.out": "not written yet (antialiased bilinear resampling)",
 }
 
 

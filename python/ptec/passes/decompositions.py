@@ -16,7 +16,18 @@ def _same_as(op):
     return lambda a, b: op(a, b)
 
 
+def _upsample_bilinear2d_aa_vec(x, output_size, align_corners, scale_factors):
+    """interpolate(antialias=True) traces as the .vec overload, which has no out
+    variant; PyTorch's .vec computes the size and calls .default (UpSample.cpp)."""
+    if output_size is None:
+        output_size = [int(x.shape[2 + k] * scale_factors[k]) for k in range(2)]
+    scale_h, scale_w = scale_factors if scale_factors else (None, None)
+    return aten._upsample_bilinear2d_aa.default(x, list(output_size), align_corners,
+                                                scale_h, scale_w)
+
+
 EXTRA = {
+    aten._upsample_bilinear2d_aa.vec: _upsample_bilinear2d_aa_vec,
     aten.__lshift__.Scalar: _same_as(aten.bitwise_left_shift.Tensor_Scalar),
     aten.__lshift__.Tensor: _same_as(aten.bitwise_left_shift.Tensor),
     aten.__rshift__.Scalar: _same_as(aten.bitwise_right_shift.Tensor_Scalar),
