@@ -81,8 +81,6 @@ MISSING = {
     "aten::convolution_backward.out": "training only (a gradient)",
     "aten::max_pool2d_with_indices_backward.grad_input": "training only (a gradient)",
     "aten::native_dropout.out": "training only (eval dropout is removed)",
-    "aten::_native_batch_norm_legit.out": "training-mode batch norm (running stats updated)",
-    "aten::_native_batch_norm_legit.no_stats_out": "training-mode batch norm",
     # Random numbers: PyTorch's generator is not reproducible in C.
     "aten::rand.out": "random numbers (no bit-equal generator)",
     "aten::randn.out": "random numbers (no bit-equal generator)",

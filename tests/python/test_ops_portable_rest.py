@@ -13,7 +13,7 @@ import ptec
 from ptec.runtime import PtecError
 
 from op_testing import Fn, check_module
-from program_builder import Input, Out, build, run, run_op
+from program_builder import Const, Input, Out, build, run, run_op
 
 F = torch.nn.functional
 AA = "aten::_upsample_bilinear2d_aa.out"
@@ -76,3 +76,81 @@ def test_upsample_bilinear2d_aa_refuses_other_dtypes():
         run_op(AA, [Input(x[0].astype(np.float32)), [3, 3], False, None, None,
                     Out((1, 3, 3), np.float32)])
     assert info.value.status == "PTEC_STATUS_SHAPE_MISMATCH", str(info.value)
+
+
+BN = "aten::_native_batch_norm_legit.out"
+BN_NO_STATS = "aten::_native_batch_norm_legit.no_stats_out"
+
+
+def _bn_program(op, x, weight, bias, stats, training, momentum, eps, saved):
+    """A one-call program; with running stats, those (method inputs the kernel
+    updates in place) are also outputs, so the test sees their new values."""
+    C = x.shape[1]
+    params = [Const(p.numpy()) if p is not None else None for p in (weight, bias)]
+    running = [Input(t.numpy().copy()) for t in stats]
+    args = [Input(x.numpy()), *params, *running, training, momentum, eps,
+            Out(x.shape, np.float32), Out((saved,), np.float32), Out((saved,), np.float32)]
+    program = build(op, args)
+    if stats:
+        plan = program.program.execution_plan[0]
+        plan.outputs = list(plan.outputs) + [3, 4]
+        program.reserialize()
+    return program
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_training(seed, affine):
+    """Batch statistics, the saved mean / invstd and the running stats updated
+    with momentum, against eager's _native_batch_norm_legit on copies of the
+    same running stats. Tolerance: float32 results of double sums."""
+    C = random.randint(1, 5)
+    # N >= 2: with one value per channel the unbiased variance is 0/0 (NaN in
+    # eager too) and invstd = 1/sqrt(eps) amplifies rounding past any tolerance.
+    spatial = [random.randint(2, 6) for _ in range(random.randint(0, 2))]
+    shape = (random.randint(2, 3), C, *spatial)
+    x = torch.randn(shape) * 3 + 1
+    weight = torch.randn(C) if affine else None
+    bias = torch.randn(C) if affine else None
+    rm, rv = torch.randn(C), torch.rand(C) + 0.5
+    momentum, eps = random.choice([0.1, 0.3]), random.choice([1e-5, 1e-3])
+    got = run(_bn_program(BN, x, weight, bias, (rm, rv), True, momentum, eps, C))
+    want_rm, want_rv = rm.clone(), rv.clone()
+    want = torch.ops.aten._native_batch_norm_legit(x, weight, bias, want_rm, want_rv, True,
+                                                   momentum, eps)
+    for g, w in zip(got, [*want, want_rm, want_rv]):
+        torch.testing.assert_close(torch.from_numpy(g), w, rtol=1e-5, atol=1e-5)
+    assert not torch.equal(want_rm, rm)  # the stats did move
+
+    got = run(_bn_program(BN_NO_STATS, x, weight, bias, (), True, momentum, eps, C))
+    want = torch.ops.aten._native_batch_norm_legit.no_stats(x, weight, bias, True, momentum, eps)
+    assert len(got) == 3
+    for g, w in zip(got, want):
+        torch.testing.assert_close(torch.from_numpy(g), w, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_legit_eval_mode(seed):
+    """training=False normalises with the running stats, leaves them as they
+    are and returns empty save_mean / save_invstd, as eager does."""
+    x, rm, rv = torch.randn(2, 3, 4), torch.randn(3), torch.rand(3) + 0.5
+    got = run(_bn_program(BN, x, None, None, (rm, rv), False, 0.1, 1e-5, 0))
+    want = torch.ops.aten._native_batch_norm_legit(x, None, None, rm, rv, False, 0.1, 1e-5)
+    for g, w in zip(got, [*want, rm, rv]):
+        torch.testing.assert_close(torch.from_numpy(g), w, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_legit_refusals():
+    """no_stats in eval mode (PyTorch itself crashes on it), a wrong running
+    stat shape and float64: named statuses."""
+    x = torch.randn(2, 3, 4)
+    cases = [
+        (_bn_program(BN_NO_STATS, x, None, None, (), False, 0.1, 1e-5, 3),
+         "PTEC_STATUS_INVALID_ARGUMENT", "training=True"),
+        (_bn_program(BN, x, None, None, (torch.zeros(2), torch.ones(2)), True, 0.1, 1e-5, 3),
+         "PTEC_STATUS_SHAPE_MISMATCH", "running_mean"),
+        (_bn_program(BN_NO_STATS, x.double(), None, None, (), True, 0.1, 1e-5, 3),
+         "PTEC_STATUS_TYPE_MISMATCH", "input"),
+    ]
+    for program, status, match in cases:
+        with pytest.raises(PtecError) as info:
+            run(program)
+        assert info.value.status == status and match in info.value.message, str(info.value)
