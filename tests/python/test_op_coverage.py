@@ -80,7 +80,6 @@ MISSING = {
     # Training-only operators: ptec compiles inference programs.
     "aten::convolution_backward.out": "training only (a gradient)",
     "aten::max_pool2d_with_indices_backward.grad_input": "training only (a gradient)",
-    "aten::native_dropout.out": "training only (eval dropout is removed)",
     # Random numbers: PyTorch's generator is not reproducible in C.
     "aten::rand.out": "random numbers (no bit-equal generator)",
     "aten::randn.out": "random numbers (no bit-equal generator)",

@@ -52,6 +52,9 @@ HAND_SIGNATURES = {
     "dim_order_ops::_to_dim_order_copy.out": "TblTT",
     # _empty_dim_order.out(int[] size, *, int[]? dim_order=None, Tensor(a!) out) -> Tensor(a!)
     "dim_order_ops::_empty_dim_order.out": "LlTT",
+    # native_dropout.out(Tensor input, float p, bool? train, *, Tensor(a!) out0,
+    #                    Tensor(b!) out1): no code for bool?, so 'S' (the kernel checks Bool/None).
+    "aten::native_dropout.out": "TdSOOX",
 }
 
 #: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their

@@ -154,3 +154,39 @@ def test_batch_norm_legit_refusals():
         with pytest.raises(PtecError) as info:
             run(program)
         assert info.value.status == status and match in info.value.message, str(info.value)
+
+
+DROPOUT = "aten::native_dropout.out"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
+def test_native_dropout_eval(seed, dtype):
+    """train=False: out0 is the input (any dtype, channels-last too), out1 an
+    all-true bool mask, as eager's native_dropout."""
+    shape = (random.randint(1, 3), random.randint(1, 4), random.randint(1, 5), 3)
+    x = torch.from_numpy((np.random.default_rng(seed).standard_normal(shape) * 5).astype(dtype))
+    want = torch.ops.aten.native_dropout(x, 0.4, False)
+    for order in (None, (0, 2, 3, 1)):
+        got = run(build(DROPOUT, [Input(x.numpy(), order), 0.4, False,
+                                  Out(shape, dtype, order), Out(shape, np.bool_)]))
+        assert len(got) == 2
+        for g, w in zip(got, want):
+            assert torch.equal(torch.from_numpy(g), w)
+
+
+def test_native_dropout_training_refused():
+    """train=True (or None) needs random numbers: the compiler refuses with the
+    reason; a hand-built program asking for it gets a named status."""
+    class Dropout(torch.nn.Module):
+        def forward(self, x):
+            return F.dropout(x, 0.3, training=True)
+
+    with pytest.raises(ptec.CompileError, match="random numbers"):
+        ptec.compile(Dropout(), (torch.randn(2, 3),))
+    x = np.ones((2, 3), np.float32)
+    for train in (True, None):
+        with pytest.raises(PtecError) as info:
+            run(build(DROPOUT, [Input(x), 0.3, train, Out((2, 3), np.float32),
+                                Out((2, 3), np.bool_)]))
+        assert info.value.status == "PTEC_STATUS_NOT_SUPPORTED", str(info.value)
+        assert "random numbers" in info.value.message

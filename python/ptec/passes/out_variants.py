@@ -92,12 +92,29 @@ def find_out_variant(op: OpOverload) -> OutVariant | None:
     return None
 
 
+def refusal(node: torch.fx.Node) -> str | None:
+    """Why a call cannot run although its operator has a kernel, or None.
+
+    native_dropout in training mode (train True or None, as F.dropout(...,
+    training=True) traces) draws random numbers; no C generator reproduces
+    PyTorch's, so the kernel runs eval mode only (out = input, mask all true)."""
+    if node.target is torch.ops.aten.native_dropout.default:
+        train = node.args[2] if len(node.args) > 2 else node.kwargs.get("train")
+        if train is not False:
+            return (f"{node.name}: training-mode dropout needs random numbers, and no "
+                    "generator in C is bit-equal to PyTorch's; compile it with training=False")
+    return None
+
+
 def select_out_variants(gm: torch.fx.GraphModule) -> None:
     """Records each call's out variant; fails listing every operator without one."""
     missing: dict[str, list[str]] = {}
     for node in gm.graph.nodes:
         if node.op != "call_function" or node.target is operator.getitem:
             continue
+        reason = refusal(node)
+        if reason is not None:
+            raise CompileError(reason)
         if is_delegate(node) or is_cond(node):
             continue  # a lowered subgraph: no kernel, no out variant
         if not isinstance(node.target, OpOverload):
