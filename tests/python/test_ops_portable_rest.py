@@ -3,7 +3,10 @@ antialiased bilinear resampling, training-mode batch norm and eval-mode
 native_dropout, each against PyTorch eager."""
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +19,8 @@ from op_testing import Fn, check_module
 from program_builder import Const, Input, Out, build, run, run_op
 
 F = torch.nn.functional
+ROOT = Path(__file__).resolve().parents[2]
+PTEC_RUN_ASAN = os.environ.get("PTEC_RUN_ASAN", str(ROOT / "build" / "asan" / "ptec-run"))
 AA = "aten::_upsample_bilinear2d_aa.out"
 
 
@@ -190,3 +195,33 @@ def test_native_dropout_training_refused():
                                 Out((2, 3), np.bool_)]))
         assert info.value.status == "PTEC_STATUS_NOT_SUPPORTED", str(info.value)
         assert "random numbers" in info.value.message
+
+
+def test_under_asan(seed, tmp_path):
+    """The three kernels' programs under ASan + UBSan (ptec-run --verify on
+    bundles whose expected outputs are eager's): no out-of-bounds access on
+    a large downscale with an upscale, in-place running stats."""
+    x = torch.randn(2, 3, 23, 17)
+    aa = Fn(lambda t: (_aa(size=(4, 30))(t), _aa(scale=(0.25, 1.5), align=True)(t)))
+    with torch.no_grad():
+        want = list(aa(x))
+    bundles = [(ptec.compile(aa.eval(), (x,)).buffer, [x], want)]
+
+    x, w = torch.randn(3, 4, 5), torch.randn(4)
+    rm, rv = torch.randn(4), torch.rand(4) + 0.5
+    program = _bn_program(BN, x, w, None, (rm, rv), True, 0.1, 1e-5, 4)
+    want_rm, want_rv = rm.clone(), rv.clone()
+    out = torch.ops.aten._native_batch_norm_legit(x, w, None, want_rm, want_rv, True, 0.1, 1e-5)
+    bundles.append((program.data, [x, rm, rv], [*out, want_rm, want_rv]))
+
+    m = torch.randn(2, 5)
+    program = build(DROPOUT, [Input(m.numpy()), 0.5, False, Out((2, 5), np.float32),
+                              Out((2, 5), np.bool_)])
+    bundles.append((program.data, [m], list(torch.ops.aten.native_dropout(m, 0.5, False))))
+    for k, (pte, inputs, outputs) in enumerate(bundles):
+        path = tmp_path / f"portable_rest_{k}.bpte"
+        ptec.bundle(pte, [(inputs, outputs)], path=path)
+        r = subprocess.run([PTEC_RUN_ASAN, str(path), "--verify", "--rtol", "1e-5", "--atol",
+                            "1e-5"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"bundle {k}:\n{r.stdout}\n{r.stderr}"
+        assert "1 of 1 cases passed" in r.stdout, r.stdout
