@@ -225,3 +225,21 @@ def test_under_asan(seed, tmp_path):
                             "1e-5"], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, f"bundle {k}:\n{r.stdout}\n{r.stderr}"
         assert "1 of 1 cases passed" in r.stdout, r.stdout
+
+
+def test_upsample_bilinear2d_aa_after_int8_conv(seed):
+    """The int8 path has no integer aa kernel: the operator stays a float
+    kernel after the dequantize, and the compile does not fail. Tolerance: the
+    int8 conv's quantization error, a few steps of its output scale."""
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Identity()).eval()
+    model[1] = Fn(_aa(size=(3, 5)))
+    x = torch.randn(1, 2, 10, 11)
+    program = ptec.compile(model, (x,), quantize=ptec.Int8(calibration=[(x,)]))
+    ops = [info.operator for info in program.instructions]
+    assert AA in ops and "ptec::quantized_conv2d.out" in ops, ops
+    (got,) = ptec.load(program.buffer)(x)
+    with torch.no_grad():
+        want = model(x)
+        step = float(model[0](x).abs().max()) / 127
+    torch.testing.assert_close(got, want, rtol=0, atol=4 * step)
