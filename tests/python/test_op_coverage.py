@@ -91,7 +91,6 @@ MISSING = {
     # Device copies of ExecuTorch's delegates: no devices in ptec's runtime.
     "et_copy::_h2d_copy.out": "host/device copies: ptec has no device memory",
     "et_copy::_d2h_copy.out": "host/device copies: ptec has no device memory",
-    # Not written yet (issue 17).
 }
 
 

@@ -8,7 +8,8 @@
  *     rows contiguous: every output is a dot product; four columns at a
  *     time, eight lanes of K per FMA, the K tail with masked loads;
  *   - B's rows contiguous (b_cs == 1): four rows of C by sixteen columns,
- *     A's values broadcast, B's rows loaded, eight FMA accumulators.
+ *     A's values broadcast, B's rows loaded, eight FMA accumulators; with
+ *     fewer than four rows, one row by up to 512 columns (row_blocks).
  * The epilogue (alpha, beta, D) is the reference's, per element. Sums run
  * in another order than the reference's k = 0..K-1 with separate roundings,
  * hence a tolerance (docs/kernels-cpu.md).
@@ -108,9 +109,41 @@ static void panels(const ptec_matmul_f32 *p) {
   }
 }
 
+/* B's rows contiguous and fewer than four rows of C (a decode step's linear
+ * layers): one row of C at a time, ROW_BLOCK columns per pass, their sums in
+ * memory that stays in L1, so B is read in long runs of each row rather than
+ * 64-byte pieces strided by N. Each sum is the same chain of FMAs over k from
+ * zero as in panels(), so the results are the same bits. */
+#define ROW_BLOCK 512
+static void row_blocks(const ptec_matmul_f32 *p) {
+  float acc[ROW_BLOCK];
+  for (int64_t i = 0; i < p->m; i++) {
+    const float *a = p->a + i * p->a_rs;
+    for (int64_t j0 = 0; j0 < p->n; j0 += ROW_BLOCK) {
+      const int64_t nb = p->n - j0 < ROW_BLOCK ? p->n - j0 : ROW_BLOCK, tail = nb % 8;
+      const __m256i mask = lane_mask(tail);
+      for (int64_t j = 0; j < nb; j++) acc[j] = 0.0f;
+      const float *b = p->b + j0;
+      for (int64_t k = 0; k < p->k; k++, b += p->b_rs) {
+        const __m256 x = _mm256_broadcast_ss(a + k * p->a_cs);
+        int64_t j = 0;
+        for (; j + 8 <= nb; j += 8)
+          _mm256_storeu_ps(acc + j, _mm256_fmadd_ps(x, _mm256_loadu_ps(b + j),
+                                                    _mm256_loadu_ps(acc + j)));
+        if (tail)
+          _mm256_maskstore_ps(acc + j, mask,
+                              _mm256_fmadd_ps(x, _mm256_maskload_ps(b + j, mask),
+                                              _mm256_maskload_ps(acc + j, mask)));
+      }
+      for (int64_t j = 0; j < nb; j++) finish(p, i, j0 + j, acc[j]);
+    }
+  }
+}
+
 bool ptec_matmul_f32_avx2(const ptec_matmul_f32 *p) {
   if (p->k < 8 || p->k > INT32_MAX) return false;
   if (p->b_rs == 1 && p->a_cs == 1) dots(p);
+  else if (p->b_cs == 1 && p->m < 4) row_blocks(p);
   else if (p->b_cs == 1) panels(p);
   else return false;
   return true;
