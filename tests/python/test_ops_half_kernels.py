@@ -18,11 +18,13 @@ from __future__ import annotations
 import copy
 import random
 
+import numpy as np
 import pytest
 import torch
 
 import ptec
 from op_testing import Fn
+from ptec.runtime import PtecError
 
 HALF = [torch.float16, torch.bfloat16]
 MANT = {torch.float16: 10, torch.bfloat16: 7, torch.float32: 23}
@@ -227,3 +229,57 @@ def test_group_norm_variance_and_activations(seed, dtype):
     check(M(), (x,), ulps=1, expect_ops=["aten::native_group_norm.out", "aten::elu.out",
                                          "aten::var_mean.correction_out", "aten::prod.int_out",
                                          "aten::clamp.Tensor_out"])
+
+
+def one_call(op, x, args, out_dtype):
+    """A one-instruction program running `op` on the half tensor x (program_builder
+    knows NumPy dtypes only, so the input is declared float32 and retyped)."""
+    from program_builder import Input, Out, build
+    from ptec.pte import schema as s
+
+    program = build(op, [Input(np.zeros(tuple(x.shape), np.float32)), *args,
+                         Out(tuple(x.shape), np.float32)])
+    code = {torch.float16: s.ScalarType.HALF, torch.bfloat16: s.ScalarType.BFLOAT16,
+            torch.float32: s.ScalarType.FLOAT}
+    plan = program.program.execution_plan[0]
+    plan.values[plan.inputs[0]].val.scalar_type = code[x.dtype]
+    plan.values[plan.outputs[0]].val.scalar_type = code[out_dtype]
+    return ptec.load(program.reserialize().data)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_softmax_half_to_float(seed, dtype):
+    """_softmax / _log_softmax with half_to_float=True (half input, float32 out).
+    PyTorch's CPU kernel refuses it ("softmax with half to float conversion is
+    not supported on CPU") and softmax(x, dtype=float32) exports as a cast and
+    a float32 softmax, so the reference is eager's float32 softmax of the
+    widened input, which is CUDA's meaning of the flag. Tolerance in float32
+    ulps (the output type): 4 + n / 2 for a row of n, for PyTorch's
+    vectorised exp and its float32 sum against libm's expf and a double sum; log_softmax, whose x - max -
+    log(sum) cancels near the row's max, also 2^-22 of |max| + |x - max| +
+    log(sum)."""
+    shape = [random.randint(1, 4), random.randint(1, 9), random.randint(1, 17)]
+    x = rand(*shape, dtype=dtype, scale=4.0)
+    for dim in range(3):
+        for op, ref in (("aten::_softmax.out", torch.softmax),
+                        ("aten::_log_softmax.out", torch.log_softmax)):
+            (got,) = one_call(op, x, [dim, True], torch.float32)(x)
+            want = ref(x.float(), dim)
+            assert got.dtype == torch.float32 and got.shape == want.shape
+            err = (got.double() - want.double()).abs()
+            # PyTorch sums the row in float32: n / 2 ulps more (n - 1 roundings of 2^-24).
+            tol = (4 + x.shape[dim] / 2) * ulp(want)
+            if ref is torch.log_softmax:
+                # x - max - log(sum) cancels near the row's max: plus 2^-22 of its terms.
+                m = x.float().amax(dim, keepdim=True)
+                terms = m.abs() + (x.float() - m).abs() + torch.logsumexp(x.float() - m, dim,
+                                                                          keepdim=True)
+                tol = tol + 2.0 ** -22 * terms.double()
+            print(f"{op} dim {dim}: {int((err > 0).sum())} of {want.numel()} differ, "
+                  f"max {float((err / ulp(want)).max()):.2f} float32 ulp")
+            assert not (err > tol).any(), (op, dim, got[err > tol][:5], want[err > tol][:5])
+    # The flag needs a half input and a float32 out: named statuses, no crash.
+    with pytest.raises(PtecError, match="half_to_float"):
+        one_call("aten::_softmax.out", x.float(), [0, True], torch.float32)(x.float())
+    with pytest.raises(PtecError, match="half_to_float"):
+        one_call("aten::_softmax.out", x, [0, True], torch.float16)(x)

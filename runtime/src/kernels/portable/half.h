@@ -75,6 +75,10 @@ void ptec_matmul_half_run(const ptec_matmul_half *p);
  * to y[yo + k * sy]; `last`: along the input's last dim (softmax_body.h says why). */
 void ptec_softmax_row_half(const void *x, int64_t xo, int64_t sx, void *y, int64_t yo,
                            int64_t sy, int64_t n, bool log, bool last, bool bf);
+/* The same with half_to_float: half input, float32 output. */
+void ptec_softmax_row_half_to_float(const void *x, int64_t xo, int64_t sx, void *y,
+                                    int64_t yo, int64_t sy, int64_t n, bool log, bool last,
+                                    bool bf);
 
 /* The half-typed batch norm and layer norm kernels (op_norm_half.c), same arguments. */
 ptec_status ptec_batch_norm_half(ptec_kernel_context *ctx);

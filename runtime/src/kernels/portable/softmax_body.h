@@ -1,11 +1,16 @@
 /* The row loop of _softmax and _log_softmax, a template (half.h): the includer defines
- * NAME, LD, ST, RND and ROUNDS. Max, then the exponentials summed in double, then like
+ * NAME, LD, ST, RND and ROUNDS (and LDY). Max, then the exponentials summed in double, then like
  * PyTorch one multiply by 1 / sum (softmax) or x - max - log(sum) (log_softmax).
  * Softmax keeps the exponentials in the output to scale them in place, as PyTorch does
  * (for a half output along any dim but the last, where they round to the half type
  * first); a half output along the last dim recomputes them, so each element rounds
  * once, as PyTorch's last-dim kernel computes in a float32 buffer. */
 #include <math.h>
+
+/* LDY reads back the output; an includer whose output type is not the input's defines it. */
+#ifndef LDY
+#define LDY LD
+#endif
 
 static void NAME(const void *x, int64_t xo, int64_t sx, void *y, int64_t yo, int64_t sy,
                  int64_t n, bool log, bool last, bool bf) {
@@ -33,5 +38,6 @@ static void NAME(const void *x, int64_t xo, int64_t sx, void *y, int64_t yo, int
   }
   float scale = 1.0f / (float)sum;
   for (int64_t k = 0; k < n; k++)
-    ST(y, yo + k * sy, (keep ? LD(y, yo + k * sy) : expf(LD(x, xo + k * sx) - max)) * scale);
+    ST(y, yo + k * sy, (keep ? LDY(y, yo + k * sy) : expf(LD(x, xo + k * sx) - max)) * scale);
 }
+#undef LDY
