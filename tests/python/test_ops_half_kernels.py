@@ -283,3 +283,26 @@ def test_softmax_half_to_float(seed, dtype):
         one_call("aten::_softmax.out", x.float(), [0, True], torch.float32)(x.float())
     with pytest.raises(PtecError, match="half_to_float"):
         one_call("aten::_softmax.out", x, [0, True], torch.float16)(x)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_grid_sampler_half(seed, dtype):
+    """grid_sampler_2d in the half type: PyTorch's CPU loop runs in the half
+    type, rounding each operation (the unnormalized and reflected
+    coordinates, the bilinear weights, each product and partial sum), and so
+    does the kernel: 0 ulp. Bilinear and nearest, every padding mode, both
+    align_corners, a grid reaching past [-1, 1]."""
+    F = torch.nn.functional
+    x = rand(random.randint(1, 2), random.randint(1, 3), random.randint(1, 7),
+             random.randint(1, 9), dtype=dtype, scale=2.0)
+    grid = ((torch.rand(x.shape[0], random.randint(1, 5), random.randint(1, 6), 2) * 2.4)
+            - 1.2).to(dtype)
+    cases = [(m, p, a) for m in ("bilinear", "nearest")
+             for p in ("zeros", "border", "reflection") for a in (False, True)]
+
+    class M(torch.nn.Module):
+        def forward(self, t, g):
+            return tuple(F.grid_sample(t, g, mode=m, padding_mode=p, align_corners=a)
+                         for m, p, a in cases)
+
+    check(M(), (x, grid), ulps=0, expect_ops=["aten::grid_sampler_2d.out"])
