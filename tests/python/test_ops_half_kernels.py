@@ -306,3 +306,35 @@ def test_grid_sampler_half(seed, dtype):
                          for m, p, a in cases)
 
     check(M(), (x, grid), ulps=0, expect_ops=["aten::grid_sampler_2d.out"])
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_add_sub_fractional_alpha_half(seed, dtype):
+    """add / sub / rsub with a fractional alpha on a half output: alpha rounded
+    to the half type, then a + alpha * b in float32, rounded once (PyTorch's
+    vectorised loop). PyTorch's scalar tail (the last n % vector-width
+    elements, all of a short tensor, its broadcast loops) rounds alpha * b to
+    the half type before adding, which the host's vector width decides, so
+    the tolerance is 2 ulps of the half type plus 2 ulps of alpha * b (the
+    rounding of the product, which near zero, where a and alpha * b cancel,
+    is larger than the result's ulp)."""
+    n = random.randint(1, 300)
+    a, b = rand(n, dtype=dtype, scale=2.0), rand(n, dtype=dtype, scale=2.0)
+    row = rand(random.randint(1, 4), 1, dtype=dtype)
+    alpha = random.choice([0.3, -1.7, 2.5, 0.1]) * random.uniform(0.5, 2.0)
+
+    class M(torch.nn.Module):
+        def forward(self, x, y, r):
+            return (torch.add(x, y, alpha=alpha), torch.sub(x, y, alpha=alpha),
+                    torch.rsub(x, 1.5, alpha=alpha), torch.add(r, x, alpha=alpha))
+
+    got, want = run(M(), (a, b, row), expect_ops=["aten::add.out", "aten::sub.out"])
+    al = torch.tensor(alpha).to(dtype).double()
+    prods = [al * b.double(), al * b.double(), al * a.double(), al * a.double()]
+    for k, (g, w, p) in enumerate(zip(got, want, prods)):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        err = (g.double() - w.double()).abs()
+        tol = ulp(w) + ulp(p.to(dtype)).expand_as(w)
+        print(f"output {k} {dtype}: {int((err > 0).sum())} of {w.numel()} differ, "
+              f"max {float((err / ulp(w)).max()):.2f} ulp")
+        assert not (err > tol).any(), (k, g[err > tol][:5], w[err > tol][:5])
