@@ -338,3 +338,11 @@ def test_add_sub_fractional_alpha_half(seed, dtype):
         print(f"output {k} {dtype}: {int((err > 0).sum())} of {w.numel()} differ, "
               f"max {float((err / ulp(w)).max()):.2f} ulp")
         assert not (err > tol).any(), (k, g[err > tol][:5], w[err > tol][:5])
+    # A contiguous same-shape add of a multiple of 64 elements has no scalar tail
+    # (PyTorch's half vectors are 8, 16 or 32 wide): bit-exact, which an unrounded
+    # alpha is not.
+    a = rand(64 * random.randint(1, 4), dtype=dtype)
+    b = rand(a.numel(), dtype=dtype)
+    got, want = run(Fn(lambda x, y: torch.add(x, y, alpha=alpha)), (a, b))
+    print(f"vectorised add {dtype}: {int((got[0] != want[0]).sum())} of {a.numel()} differ")
+    assert torch.equal(got[0], want[0])
