@@ -81,6 +81,21 @@ def test_operators_lower_and_match_eager(seed, dtype):
 
 
 @pytest.mark.parametrize("dtype", HALF)
+def test_where_selects_half_values(seed, dtype):
+    """torch.where on half operands is TOSA's SELECT in that type (a copy: exact)."""
+
+    class M(torch.nn.Module):
+        def forward(self, mask, a, b):
+            return torch.where(mask, a * 2.0, b)
+
+    shape = [random.randint(1, 5) for _ in range(3)]
+    mask = torch.rand(shape) < 0.5
+    a, b = (torch.randn(shape).to(dtype) for _ in range(2))
+    program = check_tosa(M(), (mask, a, b))
+    assert "; 0 instructions on the CPU" in program.report(), program.report()
+
+
+@pytest.mark.parametrize("dtype", HALF)
 def test_models_on_tosa_fp(seed, dtype):
     """The CNN and transformer block of test_models_half: convolutions, pools,
     linears and matmuls in TOSA; batch norm, hardswish, layer norm, softmax

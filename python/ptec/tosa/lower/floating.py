@@ -498,15 +498,16 @@ def convert_full_like(lw: Lowering, node) -> None:
 def convert_where(lw: Lowering, node) -> None:
     cond, a, b = node.args
     _bool(lw, cond, "the condition")
-    _float(lw, a, "the first choice")
-    _float(lw, b, "the second choice")
+    ft = _float(lw, a, "the first choice", half=True)  # SELECT copies: exact in any type
+    if _float(lw, b, "the second choice", half=True) != ft:
+        raise Unsupported("choices of different float types")
     rank = fx_val(node).dim()
     if any(fx_val(t).dim() != rank for t in (cond, a, b)):
         raise Unsupported("operands of different ranks")
     perm = lw.perm_of(a)
     ts = [lw.value(t, perm) for t in (cond, a, b)]
     shape = [max(d) for d in zip(*(t.shape for t in ts))]
-    lw.set(node, lw.op(Op.SELECT, ts, shape, F32, node.name), perm)
+    lw.set(node, lw.op(Op.SELECT, ts, shape, ft, node.name), perm)
 
 
 CONVERTERS = {

@@ -500,7 +500,8 @@ static ptec_status setup_select(tosa_graph *g, tosa_op *op) {
   const tosa_tensor *c = tosa_in(g, op, 0), *a = tosa_in(g, op, 1), *b = tosa_in(g, op, 2);
   const tosa_tensor *y = tosa_out(g, op, 0);
   bool ok = c->type == TOSA_DTYPE_BOOL && a->type == b->type && a->type == y->type &&
-            (is_int(a->type) || a->type == TOSA_DTYPE_BOOL || a->type == TOSA_DTYPE_FP32);
+            (is_int(a->type) || a->type == TOSA_DTYPE_BOOL || a->type == TOSA_DTYPE_FP32 ||
+             a->type == TOSA_DTYPE_FP16 || a->type == TOSA_DTYPE_BF16);
   ptec_status s = types(g, op, ok);
   if (s == PTEC_STATUS_OK) s = check_broadcast(g, op, 3);
   if (s != PTEC_STATUS_OK) return s;
