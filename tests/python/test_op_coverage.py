@@ -88,9 +88,6 @@ MISSING = {
     "aten::masked_select.out": "output shape depends on the data (no dynamic shapes)",
     # Complex tensors.
     "aten::view_as_real_copy.out": "complex dtypes are not supported",
-    # Device copies of ExecuTorch's delegates: no devices in ptec's runtime.
-    "et_copy::_h2d_copy.out": "host/device copies: ptec has no device memory",
-    "et_copy::_d2h_copy.out": "host/device copies: ptec has no device memory",
 }
 
 

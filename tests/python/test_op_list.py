@@ -55,6 +55,10 @@ HAND_SIGNATURES = {
     # native_dropout.out(Tensor input, float p, bool? train, *, Tensor(a!) out0,
     #                    Tensor(b!) out1): no code for bool?, so 'S' (the kernel checks Bool/None).
     "aten::native_dropout.out": "TdSOOX",
+    # et_copy::_h2d_copy.out / _d2h_copy.out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)
+    # (executorch/exir/passes/_device_copy_ops_registry.py)
+    "et_copy::_h2d_copy.out": "TOT",
+    "et_copy::_d2h_copy.out": "TOT",
 }
 
 #: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their
