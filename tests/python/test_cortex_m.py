@@ -327,3 +327,28 @@ def test_instruction_hook_sees_every_instruction_on_the_host():
     events.clear()
     loaded(x)
     assert events == []
+
+
+def test_helium_quantize_equals_the_reference(seed):
+    """quantize_per_tensor float32 -> int8 on the M55 (the Helium row, four
+    lanes and a predicated tail) equals the host's scalar kernel on every
+    value: exact halves (ties to even), NaN (the zero point), infinities and
+    huge values (clamped), subnormals, -0.0, and a length not a multiple of 4."""
+    from program_builder import Input, Out, build
+
+    rng = np.random.default_rng(seed)
+    scale, zp = 0.0625, -7  # a power of two: x * (1 / scale) is exact, ties stay ties
+    halves = (np.arange(-150, 150) + 0.5).astype(np.float32) * np.float32(scale)
+    special = np.array([np.nan, -np.nan, np.inf, -np.inf, 3e38, -3e38, 1e-45, -1e-45, 1e-39,
+                        -0.0, 0.0], np.float32)
+    x = np.concatenate([halves, special, rng.normal(0, 2, 1000).astype(np.float32)])
+    x = x[:len(x) - (len(x) % 4 == 0)]  # a tail of 1-3 lanes
+    x = x[rng.permutation(len(x))].reshape(1, -1)
+    program = build("quantized_decomposed::quantize_per_tensor.out",
+                    [Input(x), scale, zp, -128, 127, 1, Out(x.shape, np.int8)])
+    data = program.data
+    (host,) = ptec.load(data)(torch.from_numpy(x))
+    (dev,) = ptec.load(data, target="cortex-m55")(torch.from_numpy(x))
+    assert torch.equal(dev, host), np.flatnonzero((dev != host).numpy())[:10]
+    nan = torch.from_numpy(np.isnan(x))
+    assert (host[nan] == zp).all() and (host[~nan] != zp).any()

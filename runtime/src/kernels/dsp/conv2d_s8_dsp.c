@@ -133,7 +133,10 @@ bool ptec_qconv_s8_dsp(const ptec_qconv *p) {
   if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || p->groups != 1 ||
       X.sc != 1 || W.sc != 1 || W.c * W.h * W.w > PTEC_Q_MAX_TERMS_I32)
     return false;
-  if (p->w_zp == 0 && W.sw == W.c && W.sh == W.w * W.c && W.c * W.h * W.w <= KMAX) {
+  /* Each filter is K contiguous bytes. A size-1 dim's stride is never applied:
+   * 1x1 weights stored OIHW (as the compiler emits them) qualify. */
+  if (p->w_zp == 0 && (W.w == 1 || W.sw == W.c) && (W.h == 1 || W.sh == W.w * W.c) &&
+      W.c * W.h * W.w <= KMAX) {
     conv_fast(p);
     return true;
   }

@@ -384,11 +384,15 @@ bool ptec_qconv_s8_mve(const ptec_qconv *p) {
   for (int32_t c = 0; c < nscale; c++)
     if (shift[c] < 31) return false;
 
+  /* A 1-wide kernel's W stride is never applied (kx is always 0): the compiler
+   * stores 1x1 weights OIHW ([O, I, 1, 1], W stride 1), which are the same bytes
+   * as OHWI. Taking it as `depth` keeps such weights on the fast path. */
+  const ptrdiff_t wsw = W.w == 1 ? (ptrdiff_t)W.c : (ptrdiff_t)W.sw;
   const conv_geo g = {(int32_t)W.c, (int32_t)W.h, (int32_t)W.w, (int32_t)X.h, (int32_t)X.w,
                       (int32_t)Y.h, (int32_t)Y.w, (int32_t)p->stride[0], (int32_t)p->stride[1],
                       (int32_t)p->dilation[0], (int32_t)p->dilation[1], (int32_t)p->pad[0],
                       (int32_t)p->pad[2], (ptrdiff_t)X.sn, (ptrdiff_t)X.sh, (ptrdiff_t)X.sw,
-                      (ptrdiff_t)W.sh, (ptrdiff_t)W.sw, (ptrdiff_t)Y.sn, (ptrdiff_t)Y.sh,
+                      (ptrdiff_t)W.sh, wsw, (ptrdiff_t)Y.sn, (ptrdiff_t)Y.sh,
                       (ptrdiff_t)Y.sw, (ptrdiff_t)Y.sc};
   const int8_t *x = p->in->data, *w = p->weight->data;
   int8_t *y = p->out->data;

@@ -58,6 +58,13 @@ static void quantize_row_f32(const float *in, void *out, int dtype, int64_t n, f
     return;
   }
 #endif
+#if PTEC_KERNELS_MVE /* the same values, four at a time (kernels/mve/quantize_s8_mve.c) */
+  if (dtype == PTEC_DTYPE_INT8) {
+    ptec_quantize_s8_mve(in, out, n, inv_scale, (int32_t)zp, (int32_t)r->quant_min,
+                         (int32_t)r->quant_max);
+    return;
+  }
+#endif
   switch (dtype) {
     case PTEC_DTYPE_UINT8: QUANTIZE_ROW_F32(uint8_t, 0, UINT8_MAX); break;
     case PTEC_DTYPE_INT8: QUANTIZE_ROW_F32(int8_t, INT8_MIN, INT8_MAX); break;

@@ -93,6 +93,9 @@ bool ptec_qmax_pool_s8_avx512(const ptec_qpool *w, int32_t lo, int32_t hi);
 void ptec_quantize_s8_avx512(const float *x, int8_t *y, int64_t n, float inv_scale, int32_t zp,
                              int32_t lo, int32_t hi);
 bool ptec_qfc_s8_avx512(const ptec_qfc_s8 *p);
+/* The same row on Helium (kernels/mve/quantize_s8_mve.c). */
+void ptec_quantize_s8_mve(const float *x, int8_t *y, int64_t n, float inv_scale, int32_t zp,
+                          int32_t lo, int32_t hi);
 
 /* AArch64 NEON, SMLAL or SDOT by build (kernels/neon/). */
 bool ptec_qconv_s8_neon(const ptec_qconv *p);
