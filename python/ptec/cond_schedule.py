@@ -1,4 +1,4 @@
-"""The schedule of a method with torch.cond: steps are the flattened
+"""The schedule of a method with torch.cond or while_loop: steps are the flattened
 instructions (passes/control_flow.flatten), exactly as the emitter writes them.
 
 Lifetimes by position are sound for forward jumps: a branch's temporaries
@@ -8,6 +8,14 @@ computed inside the branch is planned at the cond result's offset (one
 group: both branches write the result's memory, the MoveCall only rebinds the
 value); an output the branch passes through (an operand, a value from before
 the cond) is aliased by the MoveCall, so it lives as long as the result.
+
+A while_loop's backward jump is the one exception to forward-only order: a
+value made before the loop and read inside it (an additional input, the
+carried buffers themselves) is read again by every iteration, so it lives
+until the loop's jump back. Values made inside the loop and read only there
+are remade by each iteration before they are read, so their lifetimes by
+position stay sound. The carried buffers are the loop's results, written by
+the copy_ calls.
 """
 from __future__ import annotations
 
@@ -43,6 +51,8 @@ def control_flow_schedule(gm: torch.fx.GraphModule) -> Schedule:
     def key_of(node: torch.fx.Node) -> TensorKey:
         while node in bound:
             node = bound[node]
+            if isinstance(node, tuple):  # a while_loop's carried value
+                return node
         return tensor_key(node)
 
     start: dict[TensorKey, int] = {}
@@ -51,28 +61,46 @@ def control_flow_schedule(gm: torch.fx.GraphModule) -> Schedule:
         if node.op == "placeholder" and isinstance(node.meta.get("val"), torch.Tensor) \
                 and not is_state(node):
             start[(node, None)], vals[(node, None)] = 0, node.meta["val"]
+    loops: dict[torch.fx.Node, list[int]] = {}  # while node -> [top, jump back]
     for i, step in enumerate(steps):
         if step.kind in ("call", "jump_false") and write_target(step.node) is None:
             for key, val in results(step.node):
                 start[key], vals[key] = i, val
+        elif step.kind == "copy_in":
+            start[(step.node, step.index)] = i
+            vals[(step.node, step.index)] = step.node.meta["val"][step.index]
+        elif step.kind in ("loop_test", "loop_back"):
+            loops.setdefault(step.node, [])
+            if step.kind == "loop_back":
+                loops[step.node] = [start[(step.node, 0)] + step.node.target.num_carried, i]
     end = dict(start)
+    uses: dict[TensorKey, list[int]] = {}
 
     def use(node: object, at: int) -> None:
         if isinstance(node, torch.fx.Node):
             key = key_of(node)
             if key in end:
                 end[key] = max(end[key], at)
+                uses.setdefault(key, []).append(at)
 
     for i, step in enumerate(steps):
         if step.kind == "call":
             torch.fx.node.map_arg((step.node.args, step.node.kwargs), lambda n: use(n, i))
         elif step.kind == "jump_false":
             use(step.node.args[0], i)
-        elif step.kind == "move":
+        elif step.kind in ("move", "copy_in", "loop_test"):
             use(step.source, i)
+        elif step.kind == "copy_back":
+            use(step.source, i)
+            end[(step.node, step.index)] = max(end[(step.node, step.index)], i)
     last = max(len(steps) - 1, 0)
     output = next(n for n in gm.graph.nodes if n.op == "output")
     torch.fx.node.map_arg(output.args, lambda n: use(n, last))
+    # Read again by the next iteration: lives until the jump back.
+    for top, back in loops.values():
+        for key, at in uses.items():
+            if start[key] < top and any(top <= a <= back for a in at):
+                end[key] = max(end[key], back)
 
     groups = _Groups()
     passed_through: list[tuple[TensorKey, TensorKey]] = []

@@ -31,9 +31,10 @@ import torch
 from torch.utils import _pytree as pytree
 
 from .dtypes import LAYOUTS, MEMORY_FORMATS, dim_order_from_strides, scalar_type
+from .dynamic_shapes import bound_shape, is_dynamic
 from .errors import CompileError
 from .memory import MemoryPlan
-from .passes.control_flow import CPU_REASON, is_cond
+from .passes.control_flow import CPU_REASON, WhileCall, is_cond
 from .passes.out_variants import META_KEY, OutVariant
 from .pte import pack_constant_segment
 from .pte.file import layout_segments
@@ -183,6 +184,10 @@ class _Emitter:
         return self._add(pte.Double(float(val)))
 
     def _tensor(self, val: torch.Tensor, **fields: Any) -> pte.Tensor:
+        if is_dynamic(val):  # sized by the data: its bound, resized at run time, contiguous
+            return pte.Tensor(scalar_type=scalar_type(val.dtype), sizes=bound_shape(val),
+                              dim_order=list(range(val.dim())),
+                              shape_dynamism=pte.TensorShapeDynamism.DYNAMIC_BOUND, **fields)
         return pte.Tensor(scalar_type=scalar_type(val.dtype), sizes=list(val.shape),
                           dim_order=dim_order_from_strides(val.stride()), **fields)
 
@@ -397,6 +402,9 @@ class _Emitter:
     def cond(self, node: torch.fx.Node) -> None:
         """torch.cond inline, as ExecuTorch emits it (passes/control_flow.py):
         JumpFalse(pred) true MoveCalls JumpFalse(False) false MoveCalls."""
+        if isinstance(node.target, WhileCall):  # a loop: while_emit.py
+            from .while_emit import emit_while
+            return emit_while(self, node)
         where = f"{node.name} (torch.cond)"
         result_ids = [self.planned_tensor(key, val) for key, val in results(node)]
         pred = self.tensor_of(node.args[0], where)

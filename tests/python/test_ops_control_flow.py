@@ -15,7 +15,7 @@ import torch
 from torch._higher_order_ops.while_loop import while_loop
 
 import ptec
-from ptec.passes.control_flow import BRANCH_REASON, CPU_REASON
+from ptec.passes.control_flow import BRANCH_REASON, CPU_REASON, LOOP_REASON
 from ptec.pte import schema as s
 from ptec.pte import serialize_program
 from ptec.runtime import PtecError
@@ -275,15 +275,201 @@ def test_int8_cond_is_refused_with_the_reason():
                      quantize=ptec.Int8(calibration=[(torch.randn(2, 8),)]))
 
 
-def test_while_loop_is_refused_with_the_reason():
-    """ExecuTorch 1.4.1 cannot emit while_loop; ptec says so, naming the node."""
-    class W(torch.nn.Module):
-        def forward(self, i, x):
-            return while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (i, x))
+def test_scan_is_refused_with_the_reason():
+    """torch.scan's ExecuTorch loop needs executorch_prim scalar ops ptec's
+    runtime lacks: a CompileError naming the node and the way around it."""
+    from torch._higher_order_ops.scan import scan
+
+    class S(torch.nn.Module):
+        def forward(self, init, xs):
+            return scan(lambda c, x: (c + x, (c * x).clone()), init, xs)
 
     with pytest.raises(ptec.CompileError) as info:
-        ptec.compile(W(), (torch.tensor(0), torch.randn(3)))
-    assert "while_loop" in str(info.value) and "ExecuTorch 1.4.1" in str(info.value)
+        ptec.compile(S(), (torch.zeros(3), torch.randn(4, 3)))
+    assert "scan" in str(info.value) and "while_loop" in str(info.value)
+
+
+# ------------------------------------------------------------ while_loop
+
+
+class CountedLoop(torch.nn.Module):
+    """A data-dependent iteration count (the input n); carried tensors of
+    several dtypes: the int64 counter, float32, int32, float16 and bool."""
+
+    def forward(self, n, x, k, h, flag):
+        def cond_fn(i, x, k, h, flag):
+            return i < n
+
+        def body_fn(i, x, k, h, flag):
+            return (i + 1, x * 1.5 - 0.25, k * 3 + i.to(torch.int32), h * 0.5 + 1,
+                    torch.logical_not(flag))
+        return while_loop(cond_fn, body_fn, (torch.zeros_like(n), x, k, h, flag))
+
+
+class SwapLoop(torch.nn.Module):
+    """Carries swapped and summed ((a, b) -> (b, a + b)): a body output that is
+    another carried input, so copying back in order must not read a carry
+    already overwritten."""
+
+    def forward(self, i, a, b):
+        return while_loop(lambda i, a, b: i < 6, lambda i, a, b: (i + 1, b.clone(), a + b),
+                          (i, a, b))
+
+
+class Recurrent(torch.nn.Module):
+    """A weight and an input read by every iteration (additional inputs), a
+    chain of temporaries in the body, until the state is small: the input w
+    and the weights must not share memory with the body's temporaries."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 8)
+
+    def forward(self, x, w):
+        def cond_fn(i, h):
+            return (i < 20) & (h.abs().sum() > 1.0)
+
+        def body_fn(i, h):
+            t = torch.tanh(self.fc(h) + h @ w)
+            return i + 1, (t * 0.7).relu() + t * 0.01
+        return while_loop(cond_fn, body_fn, (torch.tensor(0), x))
+
+
+class CondInLoop(torch.nn.Module):
+    """A cond inside the body, on the counter's parity."""
+
+    def forward(self, x, n):
+        def body_fn(i, y):
+            z = torch.cond(i % 2 == 0, lambda t: t * 2, lambda t: t - 1, (y,))
+            return i + 1, z
+        return while_loop(lambda i, y: i < n, body_fn, (torch.zeros_like(n), x))
+
+
+def _loop_check(module, batches, exact=True):
+    program = ptec.compile(module, batches[0])
+    kinds = _kinds(program)
+    assert kinds.count("JumpFalseCall") >= 2, kinds
+    runner = ptec.load(program.buffer)
+    for batch in batches:
+        with torch.no_grad():
+            want = module(*batch)
+        got = runner(*batch)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            if exact:
+                assert torch.equal(g, w), (batch, g, w)
+            else:
+                torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+    return program
+
+
+def test_while_loop_runs_0_1_and_many_iterations(seed):
+    """Eager's results bit for bit (one rounding per op, as eager) with 0, 1,
+    2 and 9 iterations, the count an input; five carried dtypes."""
+    module = CountedLoop().eval()
+    batches = [(torch.tensor(n), torch.randn(2, 3), torch.randint(-5, 5, (4,), dtype=torch.int32),
+                torch.randn(3).half(), torch.tensor([True, False]))
+               for n in (0, 1, 2, 9)]
+    program = _loop_check(module, batches)
+    data = program.report_data()["instructions"]
+    assert [i["operator"] for i in data].count("aten::copy_") == 10  # 5 in, 5 back
+
+
+def test_while_loop_copies_swapped_carries(seed):
+    _loop_check(SwapLoop().eval(), [(torch.tensor(k), torch.randn(5), torch.randn(5))
+                                    for k in (0, 5, 6)])
+
+
+def test_while_loop_reads_weights_and_inputs_every_iteration(seed):
+    """The stopping point depends on the data (a norm), weights are constants of
+    the body, w an input read each iteration. Matmul sums may differ in order."""
+    module = Recurrent().eval()
+    batches = [(torch.randn(2, 8) * s, torch.randn(8, 8) * 0.3) for s in (0.01, 1.0, 3.0)]
+    _loop_check(module, batches, exact=False)
+
+
+def test_a_cond_inside_a_while_loop(seed):
+    _loop_check(CondInLoop().eval(), [(torch.randn(3), torch.tensor(n)) for n in (0, 1, 4, 7)])
+
+
+def test_while_loop_non_tensor_carry_is_refused():
+    """A carried Python int becomes a SymInt: refused naming the carry."""
+    class IntCarry(torch.nn.Module):
+        def forward(self, x):
+            return while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (0, x))
+
+    with pytest.raises(ptec.CompileError, match="not a tensor|torch.export"):
+        ptec.compile(IntCarry(), (torch.randn(3),))
+
+
+def test_tosa_keeps_the_loop_on_the_cpu_with_the_reason():
+    module = Recurrent().eval()
+    batch = (torch.randn(2, 8), torch.randn(8, 8) * 0.3)
+    program = ptec.compile(module, batch, target="tosa-fp")
+    data = program.report_data()["instructions"]
+    loop = [i for i in data if i["node"].startswith("ptec_while")]
+    assert loop and all(i["why"] == LOOP_REASON for i in loop), loop
+    runner = ptec.load(program.buffer)
+    for g, w in zip(runner(*batch), module(*batch)):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+
+
+def test_an_endless_loop_stops_with_a_named_status():
+    """Loop test edited to a constant True: the runtime's instruction budget
+    stops it with a status, not a hang."""
+    def edit(plan):
+        jumps = _jumps(plan)
+        plan.values.append(s.EValue(s.Bool(True)))
+        jumps[0].cond_value_index = len(plan.values) - 1
+    program = copy.deepcopy(_loop_base().program)
+    edit(program.execution_plan[0])
+    runner = ptec.load(serialize_program(program, _loop_base().segments))
+    with pytest.raises(PtecError, match="instructions executed"):
+        runner(torch.tensor(3), torch.randn(5), torch.randn(5))
+
+
+@functools.lru_cache(maxsize=None)
+def _loop_base():
+    return ptec.compile(SwapLoop().eval(), (torch.tensor(0), torch.randn(5), torch.randn(5)))
+
+
+LOOP_EDITS = {
+    "back past the end": (lambda p: setattr(_jumps(p)[1], "destination_instruction",
+                                            len(p.chains[0].instructions) + 3),
+                          "PTEC_STATUS_INDEX_OUT_OF_RANGE"),
+    "exit past the end": (lambda p: setattr(_jumps(p)[0], "destination_instruction",
+                                            len(p.chains[0].instructions) + 1),
+                          "PTEC_STATUS_INDEX_OUT_OF_RANGE"),
+    "back to the loop test (ptec's own form)": (lambda p: None, "PTEC_STATUS_OK"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOOP_EDITS))
+def test_malformed_loop_jumps_are_refused_by_name(case, tmp_path):
+    """ASan+UBSan ptec-run: a jump back (or out) past the end is refused at
+    init with a named status; the unedited loop runs clean with eager's result."""
+    assert ASAN_RUN.is_file(), f"{ASAN_RUN} is missing: build it with `make build-asan`"
+    edit, status = LOOP_EDITS[case]
+    program = copy.deepcopy(_loop_base().program)
+    edit(program.execution_plan[0])
+    model = tmp_path / "m.pte"
+    model.write_bytes(serialize_program(program, _loop_base().segments))
+    args = []
+    for k, x in enumerate((np.array(0, np.int64), np.ones(5, np.float32),
+                           np.full(5, 2, np.float32))):
+        np.save(tmp_path / f"x{k}.npy", x)
+        args += ["--input", str(tmp_path / f"x{k}.npy")]
+    result = subprocess.run([str(ASAN_RUN), str(model), *args, "--output-dir", str(tmp_path)],
+                            capture_output=True, text=True, errors="replace", timeout=60)
+    assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, result.stderr
+    if status == "PTEC_STATUS_OK":
+        assert result.returncode == 0, result.stderr
+        want = SwapLoop()(torch.tensor(0), torch.ones(5), torch.full((5,), 2.0))
+        got = torch.from_numpy(np.load(tmp_path / "output2.npy"))
+        assert torch.equal(got, want[2])
+    else:
+        assert result.returncode == 2 and status in result.stderr, result.stderr
 
 
 # ------------------------------------------------------- malformed jumps

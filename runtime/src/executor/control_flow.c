@@ -1,6 +1,10 @@
 /*
  * Control flow: JumpFalseCall and MoveCall, as ExecuTorch emits torch.cond
- * (a jump over each branch, moves merging the branches' outputs). Its own
+ * (a jump over each branch, moves merging the branches' outputs) and ptec
+ * emits torch.while_loop (a backward jump on a constant False; the carried
+ * values are copied by copy_ kernel calls, so nothing here is loop-specific:
+ * a jump to any instruction is checked once, at init, and the executor's
+ * budget of executed instructions stops an endless loop). Its own
  * object: a firmware that runs no such program links
  * executor/without/no_control_flow.c instead and saves its code (about 400
  * bytes at -Os on the Cortex-M55).
