@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import torch
 
 from . import kernels as kernel_list
+from .dynamic_shapes import prepare_dynamic_shapes
 from .emit import InstructionInfo, emit_program
 from .errors import CompileError
 from .ethosu.report import npu_report_data
@@ -147,6 +148,7 @@ def compile(module: torch.nn.Module, example_inputs: Sequence[Any], target: str 
         quant_flow.allow_eval(module)
     exported = export_core_aten(module, example_inputs)
     gm = exported.graph_module
+    prepare_dynamic_shapes(gm)  # nonzero / masked_select: bounded dynamic shapes
     if integer_io and not quant_flow.is_quantized(gm):
         raise CompileError("integer_io needs a quantized model (pass quantize=ptec.Int8(...))")
     gm.meta[INTEGER_IO] = integer_io

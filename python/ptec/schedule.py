@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .dtypes import element_size
+from .dynamic_shapes import bound_numel
 from .errors import CompileError
 from .memory import Lifetime
 from .passes.control_flow import has_control_flow
@@ -59,7 +60,9 @@ def results(node: torch.fx.Node) -> list[tuple[TensorKey, torch.Tensor]]:
 
 
 def nbytes(val: torch.Tensor) -> int:
-    return val.numel() * element_size(val.dtype)
+    """Bytes planned for a tensor: at its upper bound when its size depends on
+    the data (dynamic_shapes.py)."""
+    return bound_numel(val) * element_size(val.dtype)
 
 
 def build_schedule(gm: torch.fx.GraphModule) -> Schedule:

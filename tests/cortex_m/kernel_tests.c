@@ -148,7 +148,8 @@ static ptec_tensor *arg_tensor(call *c, int dtype, void *data, uint32_t rank,
     numel *= (size_t)sizes[d];
   }
   *t = (ptec_tensor){data, c->sizes[c->nt], c->order[c->nt], numel, numel * dtype_size(dtype),
-                     (uint8_t)dtype, (uint8_t)rank, constant};
+                     (uint8_t)dtype, (uint8_t)rank, constant, false, NULL,
+                     numel * dtype_size(dtype)};
   c->nt++;
   c->v[c->n] = (ptec_value){.tag = PTEC_VALUE_TENSOR, .u.tensor = t};
   c->args[c->n] = (int32_t)c->n;

@@ -196,6 +196,7 @@ struct ptec_instruction;
 struct ptec_delegate_instance;
 struct ptec_value_state;
 struct ptec_frame;
+struct ptec_dynamic_shape;
 
 /*
  * An observer of execution, for profilers: called before (`end` false) and
@@ -219,6 +220,8 @@ typedef struct ptec_method {
   struct ptec_value_state *states; /* values bound or moved at run time, by index */
   uint32_t num_states;
   struct ptec_frame *frame;       /* the arguments of the running instruction */
+  struct ptec_dynamic_shape *shapes; /* current sizes of DYNAMIC_BOUND tensors */
+  uint32_t num_shapes;
   void **planned;                 /* planned buffers, copied into method memory */
   const int64_t *planned_sizes;   /* as the program declares them, in the program */
   uint32_t num_planned;

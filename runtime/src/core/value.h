@@ -39,6 +39,12 @@ typedef struct ptec_tensor {
   uint8_t dtype;              /* ptec_dtype */
   uint8_t rank;
   bool is_constant;           /* data lives in the (read-only) program */
+  bool is_dynamic;            /* DYNAMIC_BOUND: sizes may shrink at run time */
+  /* A dynamic tensor's current sizes, writable (method memory; NULL before
+   * init): kernels resize it through ptec_tensor_resize, within `capacity`,
+   * the bytes of its upper-bound sizes (= nbytes for a static tensor). */
+  int32_t *dynamic_sizes;
+  size_t capacity;
 } ptec_tensor;
 
 typedef struct ptec_value {

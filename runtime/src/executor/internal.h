@@ -47,6 +47,14 @@ typedef struct ptec_value_state {
   void *data;     /* its tensor's data; NULL: where the program places it */
 } ptec_value_state;
 
+/* A DYNAMIC_BOUND tensor's current sizes: the upper bound the program
+ * states until a kernel resizes it (ptec_tensor_resize), within its planned
+ * bytes. Kept across executes, like planned memory. */
+typedef struct ptec_dynamic_shape {
+  uint32_t value; /* value index */
+  int32_t sizes[PTEC_MAX_RANK];
+} ptec_dynamic_shape;
+
 /* The arguments of the instruction being run (or prepared): its values,
  * decoded from the program, in as many slots as it has distinct values. The
  * kernel context's value table is `values`, its args `args`. */
@@ -75,6 +83,7 @@ typedef struct plan_view {
 /* What a method needs in method memory, counted while it is verified. */
 typedef struct method_layout {
   uint32_t states;          /* value state entries (with repeats) */
+  uint32_t shapes;          /* DYNAMIC_BOUND tensors */
   uint32_t slots, lists, items; /* the largest frame of one instruction */
   uint32_t list_args;       /* the most list arguments of one instruction */
   uint32_t moved_list;      /* the longest list a move reads (0 if none) */
@@ -122,6 +131,13 @@ ptec_value_state *ptec_value_state_of(const ptec_method *m, uint32_t i);
 /* values.c: value `i` is rebound at run time: counted into `l`, and given a
  * state entry once m->states exists (at init). */
 void ptec_value_state_note(ptec_method *m, method_layout *l, uint32_t i);
+
+/* values.c: the current sizes of DYNAMIC_BOUND value `i` (NULL: none, or
+ * before init); and, at verify, value `i` is a dynamic tensor: counted into
+ * `l`, and given an entry at its upper-bound sizes once m->shapes exists. */
+ptec_dynamic_shape *ptec_dynamic_shape_of(const ptec_method *m, uint32_t i);
+void ptec_dynamic_shape_note(ptec_method *m, method_layout *l, uint32_t i,
+                             const ptec_tensor *t);
 
 /* instructions.c: verifies instruction `i` and decodes it into `ins`;
  * counts what its frame needs into `l` and notes the values it rebinds. A

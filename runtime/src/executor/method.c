@@ -76,12 +76,13 @@ static ptec_status read_plan(ptec_method *m, ptec_program *prog, size_t index, f
  * values rebound at run time. */
 static ptec_status verify(ptec_method *m, fb_reader *r, const plan_view *pv, method_layout *l) {
   ptec_program *prog = m->program;
-  l->states = l->slots = l->lists = l->items = l->list_args = l->moved_list = 0;
+  l->states = l->slots = l->lists = l->items = l->list_args = l->moved_list = l->shapes = 0;
   for (uint32_t i = 0; i < m->num_values; i++) {
     ptec_value v;
     ptec_tensor t;
     ptec_status s = ptec_value_read(m, r, i, &v, &t, NULL);
     if (s != PTEC_STATUS_OK) return s;
+    if (v.tag == PTEC_VALUE_TENSOR && t.is_dynamic) ptec_dynamic_shape_note(m, l, i, &t);
   }
   for (uint32_t k = 0; k < m->num_inputs + m->num_outputs; k++) {
     bool input = k < m->num_inputs;
@@ -146,10 +147,11 @@ static ptec_status delegate_memory(ptec_program *prog, fb_reader *r, const plan_
 }
 
 /* Method memory, region by region: element size and count of each. */
-enum { R_INSTRUCTIONS, R_STATES, R_PLANNED, R_FRAME, R_VALUES, R_TENSORS, R_ORIGIN, R_ARGS,
+enum { R_INSTRUCTIONS, R_STATES, R_SHAPES, R_PLANNED, R_FRAME, R_VALUES, R_TENSORS, R_ORIGIN, R_ARGS,
        R_LISTS, R_ITEMS, R_DELEGATES, R_FLAGS, R_BACKENDS, R_COUNT };
 static const uint8_t region_unit[R_COUNT] = {
-    sizeof(ptec_instruction), sizeof(ptec_value_state), sizeof(void *), sizeof(ptec_frame),
+    sizeof(ptec_instruction), sizeof(ptec_value_state), sizeof(ptec_dynamic_shape),
+    sizeof(void *), sizeof(ptec_frame),
     sizeof(ptec_value), sizeof(ptec_tensor), sizeof(uint32_t), sizeof(int32_t), sizeof(int32_t),
     sizeof(int64_t), sizeof(ptec_delegate_instance), 1, PTEC_BUFFER_ALIGNMENT};
 
@@ -161,7 +163,7 @@ static uint64_t lay_out(ptec_method *m, const method_layout *l, uint8_t *mem) {
   /* A list argument may read as any list a move wrote: room for the longest. */
   uint32_t moved = l->list_args * l->moved_list; /* below 2^28: plan_method checks */
   uint32_t slots = l->slots + moved;
-  const uint32_t count[R_COUNT] = {m->num_instructions, l->states, m->num_planned, 1, slots,
+  const uint32_t count[R_COUNT] = {m->num_instructions, l->states, l->shapes, m->num_planned, 1, slots,
                                    slots, slots, slots, l->lists + moved, l->items + moved,
                                    m->num_delegates, m->num_inputs, l->backends};
   size_t at[R_COUNT];
@@ -175,6 +177,7 @@ static uint64_t lay_out(ptec_method *m, const method_layout *l, uint8_t *mem) {
   if (mem != NULL) {
     m->instructions = (ptec_instruction *)(void *)(mem + at[R_INSTRUCTIONS]);
     m->states = (ptec_value_state *)(void *)(mem + at[R_STATES]);
+    m->shapes = (ptec_dynamic_shape *)(void *)(mem + at[R_SHAPES]);
     m->planned = (void **)(void *)(mem + at[R_PLANNED]);
     ptec_frame *f = m->frame = (ptec_frame *)(void *)(mem + at[R_FRAME]);
     f->values = (ptec_value *)(void *)(mem + at[R_VALUES]);

@@ -204,12 +204,13 @@ static ptec_status read_tensor(ptec_method *m, fb_reader *r, uint32_t i, const f
                   n);
     }
   }
-  t->nbytes = numel * elem;
+  t->nbytes = t->capacity = numel * elem;
   t->numel = numel;
   t->dtype = dtype;
   t->rank = (uint8_t)sizes.len;
   t->sizes = (const int32_t *)(const void *)(r->buf + sizes.data);
   t->dim_order = r->buf + dim_order.data;
+  t->is_dynamic = dynamism == SHAPE_DYNAMIC_BOUND;
   if (has_alloc) {
     /* memory_id is 1-based: planned buffer 0 of the file is reserved. */
     if (memory_id == 0 || memory_id > m->num_planned) {
@@ -244,7 +245,35 @@ static ptec_status read_tensor(ptec_method *m, fb_reader *r, uint32_t i, const f
   /* Unplanned inputs and views are bound at run time. */
   const ptec_value_state *e = ptec_value_state_of(m, i);
   if (e != NULL && e->data != NULL) t->data = e->data;
+  /* A dynamic tensor reads with its current sizes: the program's sizes are
+   * its upper bound, checked above against its memory. */
+  ptec_dynamic_shape *shape = t->is_dynamic ? ptec_dynamic_shape_of(m, i) : NULL;
+  if (shape != NULL) {
+    t->dynamic_sizes = shape->sizes;
+    t->sizes = shape->sizes;
+    t->numel = 1;
+    for (uint32_t d = 0; d < t->rank; d++) t->numel *= (size_t)shape->sizes[d];
+    t->nbytes = t->numel * elem; /* no larger than capacity: ptec_tensor_resize checks */
+  }
   return PTEC_STATUS_OK;
+}
+
+ptec_dynamic_shape *ptec_dynamic_shape_of(const ptec_method *m, uint32_t i) {
+  for (uint32_t k = 0; k < m->num_shapes; k++) {
+    if (m->shapes[k].value == i) return &m->shapes[k];
+  }
+  return NULL;
+}
+
+void ptec_dynamic_shape_note(ptec_method *m, method_layout *l, uint32_t i,
+                             const ptec_tensor *t) {
+  l->shapes++;
+  if (m->shapes != NULL) {
+    ptec_dynamic_shape *e = &m->shapes[m->num_shapes++];
+    memset(e, 0, sizeof *e);
+    e->value = i;
+    memcpy(e->sizes, t->sizes, t->rank * sizeof t->sizes[0]); /* starts at the bound */
+  }
 }
 
 ptec_status ptec_value_read(ptec_method *m, fb_reader *r, uint32_t i, ptec_value *v,

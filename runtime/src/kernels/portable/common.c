@@ -1,4 +1,5 @@
 #include "kernels/portable/common.h"
+#include "kernels/portable/resize.h"
 #include "kernels/portable/half.h"
 
 #include <math.h>
@@ -206,8 +207,17 @@ ptec_status ptec_check_same_dtype(ptec_kernel_context *ctx, const ptec_tensor *a
   return PTEC_STATUS_OK;
 }
 
+/* A DYNAMIC_BOUND out ("out..." by name; the frame's tensors are writable)
+ * takes the shape asked for, within its bound, instead of being checked
+ * (resize.h): so every kernel checking its out this way follows a dynamic
+ * input. */
+static bool resizes(const ptec_tensor *t, const char *name) {
+  return t->dynamic_sizes != NULL && strncmp(name, "out", 3) == 0;
+}
+
 ptec_status ptec_check_shape(ptec_kernel_context *ctx, const ptec_tensor *t,
                              const int64_t *sizes, uint32_t rank, const char *name) {
+  if (resizes(t, name)) return ptec_tensor_resize(ctx, (ptec_tensor *)t, sizes, rank, name);
   bool ok = t->rank == rank;
   for (uint32_t k = 0; ok && k < rank; k++) ok = t->sizes[k] == sizes[k];
   if (!ok) {
@@ -224,6 +234,11 @@ ptec_status ptec_check_shape(ptec_kernel_context *ctx, const ptec_tensor *t,
 
 ptec_status ptec_check_same_shape(ptec_kernel_context *ctx, const ptec_tensor *a,
                                   const ptec_tensor *b, const char *name_a, const char *name_b) {
+  if (resizes(b, name_b)) {
+    int64_t sizes[PTEC_MAX_RANK];
+    ptec_tensor_sizes64(a, sizes);
+    return ptec_tensor_resize(ctx, (ptec_tensor *)b, sizes, a->rank, name_b);
+  }
   if (!ptec_tensor_same_shape(a, b)) {
     char sa[48], sb[48];
     return ptec_kernel_fail(ctx, PTEC_STATUS_SHAPE_MISMATCH, "%s has shape %s but %s has %s",
