@@ -117,6 +117,15 @@ def quantized_matmul(a, b, a_zp, b_zp, multiplier, shift, output_zp):
     return requantize(acc, 0, multiplier, shift, output_zp, tm.INT8_MIN, tm.INT8_MAX)
 
 
+def quantized_matmul16(a, b, a_zp, b_zp, multiplier, shift, output_zp):
+    """EXT-INT16 MATMUL (int48 accumulator, saturated where TOSA calls it
+    unpredictable) and RESCALE with scale16: apply_scale_16 is apply_scale_32's
+    formula with a multiplier below 2^15."""
+    acc = np.clip(np.matmul(_i64(a) - a_zp, _i64(b) - b_zp), -(1 << 47), (1 << 47) - 1)
+    return np.clip(tm.apply_scale_32(acc, multiplier, shift) + output_zp, tm.INT16_MIN,
+                   tm.INT16_MAX)
+
+
 def quantized_add(a, b, a_zp, a_multiplier, a_shift, b_zp, b_multiplier, b_shift, output_zp,
                   output_multiplier, output_shift, activation_min, activation_max):
     va = tm.apply_scale_32(_i64(a) - a_zp, a_multiplier, a_shift)

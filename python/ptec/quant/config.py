@@ -80,8 +80,9 @@ class Int8:
     #: A layer is a module at this depth of the module tree ("layers.0.attn": 3).
     a16w8_depth: int = 3
     #: int16 x int16 matrix products of two activations in int16 layers (TOSA
-    #: MATMUL has them); False keeps them int8.
-    a16w8_matmul: bool = False
+    #: MATMUL has them: int48 accumulator, scale16 RESCALE; the host kernel is
+    #: ptec::quantized_matmul16); False keeps them int8.
+    a16w8_matmul: bool = True
 
     def __post_init__(self) -> None:
         if self.activations not in ACTIVATION_DTYPES:

@@ -29,6 +29,9 @@ ARGUMENTS: dict[str, str] = {
                         "int activation_max",
     "quantized_matmul": "Tensor a, Tensor b, int a_zp, int b_zp, int multiplier, int shift, "
                         "int output_zp",
+    # int16 x int16 (int48 accumulator), multiplier a scale16 one: [1, 2^15)
+    "quantized_matmul16": "Tensor a, Tensor b, int a_zp, int b_zp, int multiplier, int shift, "
+                          "int output_zp",
     "quantized_add": "Tensor a, Tensor b, int a_zp, int a_multiplier, int a_shift, int b_zp, "
                      "int b_multiplier, int b_shift, int output_zp, int output_multiplier, "
                      "int output_shift, int activation_min, int activation_max",
@@ -128,6 +131,9 @@ def _linear_fake(x, w, *rest):
 def _matmul_fake(a, b, *rest):
     return torch.empty_like(torch.matmul(a.to(torch.float32), b.to(torch.float32)),
                             dtype=a.dtype, memory_format=torch.contiguous_format)
+
+
+torch.library.register_fake("ptec::quantized_matmul16")(_matmul_fake)
 
 
 @torch.library.register_fake("ptec::quantized_add")

@@ -50,8 +50,10 @@ def mean_params(input_scale: float, count: int, output_scale: float):
     return tm.compute_multiplier_and_shift(input_scale / (count * output_scale))
 
 
-def matmul_params(a_scale: float, b_scale: float, output_scale: float):
-    return tm.compute_multiplier_and_shift(a_scale * b_scale / output_scale)
+def matmul_params(a_scale: float, b_scale: float, output_scale: float, offset: int = 31):
+    """quantized_matmul (offset 31, scale32) or quantized_matmul16 (offset 15:
+    the scale16 multiplier TOSA's RESCALE of an int48 accumulator takes)."""
+    return tm.compute_multiplier_and_shift(a_scale * b_scale / output_scale, offset)
 
 
 def rescale_params(input_scale: float, output_scale: float):

@@ -166,21 +166,31 @@ def lower_linear(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     return fused
 
 
+#: The matmul kernel of each operand dtype: int8 x int8 (int32 accumulator,
+#: 32-bit multiplier) or int16 x int16 (int48 accumulator, TOSA's scale16
+#: RESCALE: a 16-bit multiplier), with the output dtype's full range.
+_MATMULS = {torch.int8: (ptec.quantized_matmul.default, 31, (-128, 127)),
+            torch.int16: (ptec.quantized_matmul16.default, 15, (-32768, 32767))}
+
+
 def lower_matmul(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
-    """bmm / mm of two quantized activations (int8)."""
+    """bmm / mm of two quantized activations, both int8 or both int16 (a16w8
+    attention); one per-tensor scale (activations are per tensor)."""
     a, b = node.args[:2]
     aq, ap = quantized_input(a, "the first operand")
     bq, bp = quantized_input(b, "the second operand")
     out = quantized_output(node, allow_clamp=False)
-    if not (ap.dtype == bp.dtype == out.params.dtype == torch.int8):
-        raise Reject("the integer matmul kernel is int8 only")
-    if (out.act_min, out.act_max) != (-128, 127):
-        raise Reject(f"output range [{out.act_min}, {out.act_max}] is not int8's")
+    if not (ap.dtype == bp.dtype == out.params.dtype and ap.dtype in _MATMULS):
+        raise Reject(f"no integer matmul kernel for {ap.dtype} x {bp.dtype} -> "
+                     f"{out.params.dtype} (int8 x int8 -> int8 or int16 x int16 -> int16)")
+    op, offset, full_range = _MATMULS[ap.dtype]
+    if (out.act_min, out.act_max) != full_range:
+        raise Reject(f"output range [{out.act_min}, {out.act_max}] is not {ap.dtype}'s")
     try:
-        m, s = P.matmul_params(ap.scale, bp.scale, out.params.scale)
+        m, s = P.matmul_params(ap.scale, bp.scale, out.params.scale, offset)
     except ValueError as e:
         raise Reject(f"requantization scale out of TOSA's range: {e}") from None
-    fused = rw.call(ptec.quantized_matmul.default,
+    fused = rw.call(op,
                     [aq, bq, ap.zero_point, bp.zero_point, m, s, out.params.zero_point],
                     out.quantize)
     rw.replace_output(out, node, fused)

@@ -140,9 +140,17 @@ def convert_linear(lw: Lowering, node) -> None:
 
 
 def convert_matmul(lw: Lowering, node) -> None:
+    """quantized_matmul (int8 -> int32 accumulator) and quantized_matmul16
+    (EXT-INT16: int16 with zero points 0 -> int48 accumulator, then a scale16
+    RESCALE). The RESCALE is always per tensor, one multiplier: activations
+    are quantized per tensor, and Vela 5.2.0 applies column 0's scale to every
+    column of a per-channel RESCALE after a U85 MATMUL
+    (docs/ethos-u-simulator.md)."""
     a, b, a_zp, b_zp, mult, shift, output_zp = node.args
-    _activation(lw, a, "the first operand", int16=False)
-    _activation(lw, b, "the second operand", int16=False)
+    int16 = node.target is ptec.quantized_matmul16.default
+    dtype = _activation(lw, a, "the first operand", a_zp, int16=int16)
+    if _activation(lw, b, "the second operand", b_zp, int16=int16) != dtype:
+        raise Unsupported("the operands of a matmul differ in dtype")
     sa, sb = list(fx_val(a).shape), list(fx_val(b).shape)
     out_shape = list(fx_val(node).shape)
     if sa[:-2] != sb[:-2]:
@@ -150,9 +158,11 @@ def convert_matmul(lw: Lowering, node) -> None:
     batch = int(np.prod(sa[:-2])) if len(sa) > 2 else 1
     a3 = lw.reshape(lw.value(a), [batch, sa[-2], sa[-1]], f"{node.name}_a")
     b3 = lw.reshape(lw.value(b), [batch, sb[-2], sb[-1]], f"{node.name}_b")
-    acc = lw.op(Op.MATMUL, [a3, b3, lw.zero_point(a_zp, I8), lw.zero_point(b_zp, I8)],
-                [batch, sa[-2], sb[-1]], I32, f"{node.name}_acc")
-    y = _rescale(lw, acc, mult, shift, 0, output_zp, I8, node.name)
+    acc = lw.op(Op.MATMUL, [a3, b3, lw.zero_point(a_zp, dtype), lw.zero_point(b_zp, dtype)],
+                [batch, sa[-2], sb[-1]], I48 if int16 else I32, f"{node.name}_acc")
+    if int16 and output_zp != 0:
+        raise Unsupported(f"the output is int16 with zero point {output_zp}; TOSA requires 0")
+    y = _rescale(lw, acc, mult, shift, 0, output_zp, dtype, node.name)
     lw.set(node, lw.reshape(y, out_shape, f"{node.name}_out"))
 
 
@@ -309,6 +319,7 @@ CONVERTERS = {
     ptec.quantized_conv2d.default: convert_conv2d,
     ptec.quantized_linear.default: convert_linear,
     ptec.quantized_matmul.default: convert_matmul,
+    ptec.quantized_matmul16.default: convert_matmul,
     ptec.quantized_add.default: convert_add,
     ptec.quantized_mul.default: convert_mul,
     ptec.quantized_avg_pool2d.default: convert_avg_pool2d,

@@ -16,6 +16,7 @@
  */
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
+#include "kernels/quantized/matmul_dims.h"
 #include "kernels/quantized/qparams.h"
 #include "kernels/quantized/variants.h"
 
@@ -41,46 +42,17 @@ static ptec_status setup(ptec_kernel_context *ctx, matmul *p) {
    * identity scale (multiplier 2^30, shift 30) and output_zp 0. */
   if (p->out->dtype != PTEC_DTYPE_INT32)
     PTEC_TRY(ptec_check_dtype(ctx, p->out, PTEC_DTYPE_INT8, "out"));
-  PTEC_CHECK(ctx, a->rank >= 2 && b->rank >= 2, PTEC_STATUS_SHAPE_MISMATCH,
-             "a and b must be at least 2-D, got ranks %u and %u", (unsigned)a->rank,
-             (unsigned)b->rank);
-  p->m = a->sizes[a->rank - 2];
-  p->k = a->sizes[a->rank - 1];
-  p->n = b->sizes[b->rank - 1];
-  PTEC_CHECK(ctx, b->sizes[b->rank - 2] == p->k, PTEC_STATUS_SHAPE_MISMATCH,
-             "a has %lld columns but b has %lld rows", (long long)p->k,
-             (long long)b->sizes[b->rank - 2]);
-  uint32_t ra = a->rank - 2u, rb = b->rank - 2u;
-  p->batch_rank = ra > rb ? ra : rb;
-  for (uint32_t d = 0; d < p->batch_rank; d++) {
-    int64_t sa = d + ra >= p->batch_rank ? a->sizes[d + ra - p->batch_rank] : 1;
-    int64_t sb = d + rb >= p->batch_rank ? b->sizes[d + rb - p->batch_rank] : 1;
-    PTEC_CHECK(ctx, sa == sb || sa == 1 || sb == 1, PTEC_STATUS_SHAPE_MISMATCH,
-               "batch dims of a and b do not broadcast (%lld and %lld)", (long long)sa,
-               (long long)sb);
-    p->batch[d] = sa == 1 ? sb : sa;
-  }
-  int64_t want[PTEC_MAX_RANK];
-  for (uint32_t d = 0; d < p->batch_rank; d++) want[d] = p->batch[d];
-  want[p->batch_rank] = p->m;
-  want[p->batch_rank + 1] = p->n;
-  PTEC_TRY(ptec_check_shape(ctx, p->out, want, p->batch_rank + 2, "out"));
+  ptec_q_matmul_dims d;
+  PTEC_TRY(ptec_q_matmul_dims_of(ctx, a, b, p->out, &d));
+  p->batch_rank = d.batch_rank;
+  for (uint32_t i = 0; i < d.batch_rank; i++) p->batch[i] = d.batch[i];
+  p->m = d.m;
+  p->k = d.k;
+  p->n = d.n;
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_A_ZP, PTEC_DTYPE_INT8, "a_zp", &p->a_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_B_ZP, PTEC_DTYPE_INT8, "b_zp", &p->b_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, p->out->dtype, "output_zp", &p->out_zp));
   return ptec_q_scale(ctx, ARG_MULTIPLIER, ARG_SHIFT, "output", &p->multiplier, &p->shift);
-}
-
-/* Strides of t's batch dims, broadcast to `rank` dims (0 where t has size
- * 1 or lacks the dim). */
-static void batch_strides(const ptec_tensor *t, uint32_t rank, int64_t out[PTEC_MAX_RANK]) {
-  int64_t s[PTEC_MAX_RANK];
-  ptec_tensor_strides(t, s);
-  uint32_t own = t->rank - 2u;
-  for (uint32_t d = 0; d < rank; d++) {
-    uint32_t lead = rank - own;
-    out[d] = d < lead || t->sizes[d - lead] == 1 ? 0 : s[d - lead];
-  }
 }
 
 /* The ISA variant (variants.h) over every batch of `it`, int8 out with K
@@ -150,8 +122,8 @@ ptec_status ptec_kernel_quantized_matmul_out(ptec_kernel_context *ctx) {
   int64_t ym = ys[p.batch_rank], yn = ys[p.batch_rank + 1];
   int64_t strides[3][PTEC_MAX_RANK];
   for (uint32_t d = 0; d < p.batch_rank; d++) strides[0][d] = ys[d];
-  batch_strides(a, p.batch_rank, strides[1]);
-  batch_strides(b, p.batch_rank, strides[2]);
+  ptec_q_matmul_batch_strides(a, p.batch_rank, strides[1]);
+  ptec_q_matmul_batch_strides(b, p.batch_rank, strides[2]);
   ptec_iter it;
   ptec_iter_init(&it, p.batch_rank, p.batch, NULL, 3, (const int64_t(*)[PTEC_MAX_RANK])strides,
                  NULL);
