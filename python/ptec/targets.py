@@ -22,6 +22,7 @@ from .passes import (
     use_scalar_overloads,
 )
 from .passes.control_flow import compile_branches
+from .passes.masked_gradients import plan_masked_gradients
 from .cpu import pack_conv_weights
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
@@ -70,6 +71,7 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
     fold_batch_norm,
     fold_constants,
     compile_branches,
+    plan_masked_gradients,
     select_out_variants,
 )
 

@@ -77,9 +77,6 @@ TESTED_BY = {
 #: ExecuTorch portable operators ptec has no kernel (or no test) for yet,
 #: with the reason. Keep it short by adding kernels, not entries.
 MISSING = {
-    # Training-only operators: ptec compiles inference programs.
-    "aten::convolution_backward.out": "training only (a gradient)",
-    "aten::max_pool2d_with_indices_backward.grad_input": "training only (a gradient)",
     # Random numbers: PyTorch's generator is not reproducible in C.
     "aten::rand.out": "random numbers (no bit-equal generator)",
     "aten::randn.out": "random numbers (no bit-equal generator)",
