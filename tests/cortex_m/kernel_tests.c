@@ -685,7 +685,8 @@ static int bench(const char *path) {
       conv_case *k = arena_alloc(sizeof *k);
       uint64_t saved = rng;
       rng = 12345;
-      conv_build(k, &s, true, true, false, true);
+      /* The compiler's layouts: OIHW for 1x1 weights, OHWI for others, HWCM for depthwise. */
+      conv_build(k, &s, true, !(s.kh == 1 && s.kw == 1 && s.groups == 1), false, true);
       set_realistic_conv(k, s.o);
       rng = saved;
       int32_t oh = (int32_t)k->p.y.h, ow = (int32_t)k->p.y.w;

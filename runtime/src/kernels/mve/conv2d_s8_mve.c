@@ -183,9 +183,11 @@ static void finish_run(const block *b, const int32_t *acc, int32_t pixels, int32
                        int8_t *yp, ptrdiff_t ysw, ptrdiff_t ysc, int32_t zp, int32x4_t lo,
                        int32x4_t hi) {
   if (ysc == 1 && b->count == 4 && b->lanes31 == 0) { /* the common case, branch-free */
+    /* Locals: the block's fields would be reloaded per pixel (acc may alias them). */
+    const int32x4_t bias = b->bias, mul = b->mul, nk = b->nk;
     for (int32_t i = 0; i < pixels; i++, acc += 4, yp += ysw) {
-      int32x4_t v = vqaddq_s32(vaddq_s32(vld1q_s32(acc), corr), b->bias);
-      v = vrshlq_s32(vqdmulhq_s32(v, b->mul), b->nk);
+      int32x4_t v = vqaddq_s32(vaddq_s32(vld1q_s32(acc), corr), bias);
+      v = vrshlq_s32(vqdmulhq_s32(v, mul), nk);
       vstrbq_s32(yp, ptec_mve_offset_clamp(v, zp, lo, hi));
     }
     return;
@@ -373,65 +375,219 @@ static void block_general(const conv_geo *g, const block *b, const int8_t *const
   }
 }
 
+/* ---------------------------------------------------------- gather path */
+
+/*
+ * Filters of at most GATHER_K bytes over few input channels (MobileNetV2's
+ * first layer: 3x3x3 = 27 bytes, nine-byte rows). The runs of the fast path
+ * would be one partly used 16-byte block each, and every block of four output
+ * channels would read the input again. Instead each output pixel's window is
+ * gathered once per CHUNK pixels ([ky][kx][c], as OHWI weights; padded taps as
+ * izp, so the whole filter's correction is exact for every pixel; zeros after
+ * the K bytes) and every block of four channels reuses it: per pixel and pair
+ * of channels, one or two window loads and two or four VMLADAV against
+ * filters held in registers.
+ */
+enum { GATHER_K = 32 };
+
+static ALWAYS_INLINE void copy_run(int8_t *dst, const int8_t *src, int32_t n) {
+  for (; n > 0; n -= 16, src += 16, dst += 16) {
+    const mve_pred16_t q = vctp8q((uint32_t)n);
+    vstrbq_p_s8(dst, vldrbq_z_s8(src, q), q);
+  }
+}
+
+static ALWAYS_INLINE void fill_run(int8_t *dst, int8_t v, int32_t n) {
+  for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, vdupq_n_s8(v), vctp8q((uint32_t)n));
+}
+
+/* The windows of output pixels (oy, ox0 .. ox0 + count - 1), kp bytes apart;
+ * 16 bytes after the last window may be written. */
+static void gather(const conv_geo *g, const int8_t *xn, int32_t oy, int32_t ox0, int32_t count,
+                   int8_t izp, int8_t *win, int32_t kp) {
+  const int32_t depth = g->depth, kh = g->kh, kw = g->kw, row = kw * depth, K = kh * row;
+  /* A kernel row's taps are one run of at most 16 bytes: one 16-byte store per
+   * row, whose excess the next row's store overwrites and the last one's the
+   * zeros after the window. */
+  const bool rows = g->dw == 1 && g->xsw == depth && row <= 16;
+  const mve_pred16_t rp = vctp8q((uint32_t)(row < 16 ? row : 16));
+  const int8x16_t fill = vdupq_n_s8(izp), zero = vdupq_n_s8(0);
+  const int32_t iy0 = oy * g->sh - g->pt;
+  for (int32_t i = 0; i < count; i++, win += kp) {
+    const int32_t ix0 = (ox0 + i) * g->sw - g->pl;
+    int8_t *o = win;
+    if (rows && ix0 >= 0 && ix0 + kw - 1 < g->iw) {
+      const int8_t *xr = xn + iy0 * g->xsh + ix0 * g->xsw;
+      for (int32_t ky = 0, iy = iy0; ky < kh; ky++, iy += g->dh, o += row, xr += g->dh * g->xsh)
+        vstrbq_s8(o, iy >= 0 && iy < g->ih ? vldrbq_z_s8(xr, rp) : fill);
+      vstrbq_s8(win + K, zero);
+      continue;
+    }
+    for (int32_t ky = 0; ky < kh; ky++, o += row) {
+      const int32_t iy = iy0 + ky * g->dh;
+      for (int32_t kx = 0; kx < kw; kx++) {
+        const int32_t ix = ix0 + kx * g->dw;
+        if (iy >= 0 && iy < g->ih && ix >= 0 && ix < g->iw)
+          copy_run(o + kx * depth, xn + iy * g->xsh + ix * g->xsw, depth);
+        else
+          fill_run(o + kx * depth, izp, depth);
+      }
+    }
+    fill_run(o, 0, kp - K);
+  }
+}
+
+/* acc[4 i + j], j in {pair, pair + 1}: window i times filters w0, w1 (K <= 16). */
+static void dot_pair1(const int8_t *win, int32_t count, int8x16_t w0, int8x16_t w1,
+                      int32_t *acc) {
+  for (int32_t i = 0; i < count; i++, win += 16, acc += 4) {
+    const int8x16_t x0 = vldrbq_s8(win);
+    acc[0] = vmladavq_s8(x0, w0);
+    acc[1] = vmladavq_s8(x0, w1);
+  }
+}
+
+/* The same for 16 < K <= 32: filters (w0, v0) and (w1, v1). */
+static void dot_pair2(const int8_t *win, int32_t count, int8x16_t w0, int8x16_t v0,
+                      int8x16_t w1, int8x16_t v1, int32_t *acc) {
+  for (int32_t i = 0; i < count; i++, win += 32, acc += 4) {
+    const int8x16_t x0 = vldrbq_s8(win), x1 = vldrbq_s8(win + 16);
+    acc[0] = vmladavaq_s8(vmladavq_s8(x0, w0), x1, v0);
+    acc[1] = vmladavaq_s8(vmladavq_s8(x0, w1), x1, v1);
+  }
+}
+
+/* ------------------------------------------------------------- the kernel */
+
+typedef struct conv_call {
+  const ptec_qconv *p;
+  conv_geo g;
+  const int8_t *x, *w;
+  int8_t *y;
+  int32x4_t lo, hi;
+} conv_call;
+
+/* Block b of output channels oc0 .. oc0 + 3: weights, correction, scales;
+ * per-tap weight sums into tapsum when it is not NULL; `dense`: each filter is
+ * one run (only without tapsum). */
+static void block_setup(const conv_call *c, int32_t oc0, block *b, const int8_t *wb[4],
+                        int32_t *tapsum, bool dense) {
+  const ptec_qconv *p = c->p;
+  const conv_geo *g = &c->g;
+  const int32_t *mul = p->multiplier->data, *shift = p->shift->data;
+  const int32_t *bias = p->bias ? p->bias->data : NULL;
+  const int32_t taps = g->kh * g->kw, outs = (int32_t)p->y.c;
+  b->count = outs - oc0 < 4 ? outs - oc0 : 4;
+  int32_t corr[4], bs[4], ms[4], nks[4];
+  uint32_t lanes31 = 0; /* predicate bits of the lanes with shift 31 */
+  for (int32_t j = 0; j < 4; j++) {
+    /* tail lanes repeat the last channel (their outputs are not stored) */
+    const int32_t oc = oc0 + (j < b->count ? j : b->count - 1);
+    wb[j] = c->w + oc * (ptrdiff_t)p->w.sn;
+    int32_t sum = 0;
+    if (dense) /* one run of K bytes */
+      sum = sum_s8(wb[j], taps * g->depth);
+    for (int32_t t = 0; t < taps && !dense; t++) {
+      int32_t s = sum_s8(wb[j] + (t / g->kw) * g->wsh + (t % g->kw) * g->wsw, g->depth);
+      if (tapsum) tapsum[4 * t + j] = s;
+      sum += s;
+    }
+    corr[j] = (int32_t)(0u - (uint32_t)p->in_zp * (uint32_t)sum);
+    bs[j] = bias ? bias[oc] : 0;
+    ms[j] = mul[oc * p->scale_step];
+    nks[j] = 31 - shift[oc * p->scale_step];
+    if (nks[j] == 0) lanes31 |= 0xFu << (4 * j);
+  }
+  b->corr = vldrwq_s32(corr), b->bias = vldrwq_s32(bs), b->mul = vldrwq_s32(ms);
+  b->nk = vldrwq_s32(nks), b->lanes31 = (mve_pred16_t)lanes31;
+}
+
+/* The fast and general paths: blocks of four output channels outermost. */
+static __attribute__((noinline)) void conv_blocks(const conv_call *c, bool fast) {
+  const ptec_qconv *p = c->p;
+  int32_t tapsum[4 * MAX_TAPS];
+  for (int32_t oc0 = 0; oc0 < (int32_t)p->y.c; oc0 += 4) {
+    block b;
+    const int8_t *wb[4];
+    block_setup(c, oc0, &b, wb, fast ? tapsum : NULL, false);
+    int8_t *yb = c->y + oc0 * c->g.ysc;
+    if (fast)
+      block_fast(&c->g, &b, wb, tapsum, c->x, yb, (int32_t)p->y.n, p->in_zp, p->out_zp, c->lo,
+                 c->hi);
+    else
+      block_general(&c->g, &b, wb, c->x, yb, (int32_t)p->y.n, (int8_t)p->in_zp, p->out_zp,
+                    c->lo, c->hi);
+  }
+}
+
+/* The gather path: CHUNK pixels of one output row outermost. */
+static __attribute__((noinline)) void conv_gather(const conv_call *c) {
+  const ptec_qconv *p = c->p;
+  const conv_geo *g = &c->g;
+  const int32_t K = g->kh * g->kw * g->depth, kp = K > 16 ? 32 : 16;
+  const mve_pred16_t k0 = vctp8q((uint32_t)K), k1 = vctp8q((uint32_t)(K > 16 ? K - 16 : 0));
+  int8_t win[CHUNK * GATHER_K + 16];
+  int32_t acc[4 * CHUNK];
+  for (int32_t n = 0; n < (int32_t)p->y.n; n++) {
+    const int8_t *xn = c->x + n * g->xsn;
+    for (int32_t oy = 0; oy < g->oh; oy++) {
+      int8_t *yrow = c->y + n * g->ysn + oy * g->ysh;
+      for (int32_t ox = 0; ox < g->ow; ox += CHUNK) {
+        const int32_t count = g->ow - ox < CHUNK ? g->ow - ox : CHUNK;
+        gather(g, xn, oy, ox, count, (int8_t)p->in_zp, win, kp);
+        for (int32_t oc0 = 0; oc0 < (int32_t)p->y.c; oc0 += 4) {
+          block b;
+          const int8_t *wb[4];
+          block_setup(c, oc0, &b, wb, NULL, true);
+          for (int32_t j = 0; j < 4; j += 2) { /* predicated: no read past a filter */
+            const int8x16_t w0 = vldrbq_z_s8(wb[j], k0), w1 = vldrbq_z_s8(wb[j + 1], k0);
+            if (kp == 16)
+              dot_pair1(win, count, w0, w1, acc + j);
+            else
+              dot_pair2(win, count, w0, vldrbq_z_s8(wb[j] + 16, k1), w1,
+                        vldrbq_z_s8(wb[j + 1] + 16, k1), acc + j);
+          }
+          finish_run(&b, acc, count, b.corr, yrow + ox * g->ysw + oc0 * g->ysc, g->ysw,
+                     g->ysc, p->out_zp, c->lo, c->hi);
+        }
+      }
+    }
+  }
+}
+
 bool ptec_qconv_s8_mve(const ptec_qconv *p) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
   if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 ||
       p->groups != 1 || X.sc != 1 || W.sc != 1 || p->w_zp != 0 ||
       W.c * W.h * W.w > PTEC_Q_MAX_TERMS_I32)
     return false;
-  const int32_t *mul = p->multiplier->data, *shift = p->shift->data;
+  const int32_t *shift = p->shift->data;
   const int32_t nscale = p->scale_step ? (int32_t)Y.c : 1;
   for (int32_t c = 0; c < nscale; c++)
     if (shift[c] < 31) return false;
 
-  /* A 1-wide kernel's W stride is never applied (kx is always 0): the compiler
-   * stores 1x1 weights OIHW ([O, I, 1, 1], W stride 1), which are the same bytes
-   * as OHWI. Taking it as `depth` keeps such weights on the fast path. */
+  /* A size-1 kernel dim's stride is never applied (kx or ky is always 0): the
+   * compiler stores 1x1 weights OIHW ([O, I, 1, 1], W stride 1), which are the
+   * same bytes as OHWI. Taking it as dense OHWI keeps such weights on the fast path. */
   const ptrdiff_t wsw = W.w == 1 ? (ptrdiff_t)W.c : (ptrdiff_t)W.sw;
-  const conv_geo g = {(int32_t)W.c, (int32_t)W.h, (int32_t)W.w, (int32_t)X.h, (int32_t)X.w,
-                      (int32_t)Y.h, (int32_t)Y.w, (int32_t)p->stride[0], (int32_t)p->stride[1],
-                      (int32_t)p->dilation[0], (int32_t)p->dilation[1], (int32_t)p->pad[0],
-                      (int32_t)p->pad[2], (ptrdiff_t)X.sn, (ptrdiff_t)X.sh, (ptrdiff_t)X.sw,
-                      (ptrdiff_t)W.sh, wsw, (ptrdiff_t)Y.sn, (ptrdiff_t)Y.sh,
-                      (ptrdiff_t)Y.sw, (ptrdiff_t)Y.sc};
-  const int8_t *x = p->in->data, *w = p->weight->data;
-  int8_t *y = p->out->data;
-  const int32_t *bias = p->bias ? p->bias->data : NULL;
-  const int32_t taps = g.kh * g.kw;
-  const bool fast = g.dw == 1 && g.xsw == g.depth && g.wsw == g.depth && taps <= MAX_TAPS;
-  const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
-  const ptrdiff_t wsn = (ptrdiff_t)W.sn;
-  int32_t tapsum[4 * MAX_TAPS];
-
-  for (int32_t oc0 = 0; oc0 < (int32_t)Y.c; oc0 += 4) {
-    block b;
-    b.count = (int32_t)Y.c - oc0 < 4 ? (int32_t)Y.c - oc0 : 4;
-    const int8_t *wb[4]; /* tail lanes repeat the last channel (their outputs are not stored) */
-    int32_t corr[4], bs[4], ms[4], nks[4];
-    uint32_t lanes31 = 0; /* predicate bits of the lanes with shift 31 */
-    for (int32_t j = 0; j < 4; j++) {
-      int32_t oc = oc0 + (j < b.count ? j : b.count - 1);
-      wb[j] = w + oc * wsn;
-      int32_t sum = 0;
-      for (int32_t t = 0; t < taps; t++) {
-        int32_t s = sum_s8(wb[j] + (t / g.kw) * g.wsh + (t % g.kw) * g.wsw, g.depth);
-        if (fast) tapsum[4 * t + j] = s;
-        sum += s;
-      }
-      corr[j] = (int32_t)(0u - (uint32_t)p->in_zp * (uint32_t)sum);
-      bs[j] = bias ? bias[oc] : 0;
-      ms[j] = mul[oc * p->scale_step];
-      nks[j] = 31 - shift[oc * p->scale_step];
-      if (nks[j] == 0) lanes31 |= 0xFu << (4 * j);
-    }
-    b.corr = vldrwq_s32(corr), b.bias = vldrwq_s32(bs), b.mul = vldrwq_s32(ms);
-    b.nk = vldrwq_s32(nks), b.lanes31 = (mve_pred16_t)lanes31;
-    int8_t *yb = y + oc0 * g.ysc;
-    if (fast)
-      block_fast(&g, &b, wb, tapsum, x, yb, (int32_t)Y.n, p->in_zp, p->out_zp, lo, hi);
-    else
-      block_general(&g, &b, wb, x, yb, (int32_t)Y.n, (int8_t)p->in_zp, p->out_zp, lo, hi);
+  const ptrdiff_t wsh = W.h == 1 ? (ptrdiff_t)(W.w * W.c) : (ptrdiff_t)W.sh;
+  const conv_call c = {
+      p,
+      {(int32_t)W.c, (int32_t)W.h, (int32_t)W.w, (int32_t)X.h, (int32_t)X.w, (int32_t)Y.h,
+       (int32_t)Y.w, (int32_t)p->stride[0], (int32_t)p->stride[1], (int32_t)p->dilation[0],
+       (int32_t)p->dilation[1], (int32_t)p->pad[0], (int32_t)p->pad[2], (ptrdiff_t)X.sn,
+       (ptrdiff_t)X.sh, (ptrdiff_t)X.sw, wsh, wsw, (ptrdiff_t)Y.sn, (ptrdiff_t)Y.sh,
+       (ptrdiff_t)Y.sw, (ptrdiff_t)Y.sc},
+      p->in->data, p->weight->data, p->out->data,
+      vdupq_n_s32(p->act_min), vdupq_n_s32(p->act_max)};
+  const conv_geo *g = &c.g;
+  const int32_t K = g->kh * g->kw * g->depth;
+  if (g->depth < 16 && K <= GATHER_K && g->wsw == g->depth && g->wsh == g->kw * g->depth) {
+    conv_gather(&c);
+    return true;
   }
+  conv_blocks(&c, g->dw == 1 && g->xsw == g->depth && g->wsw == g->depth &&
+                      g->kh * g->kw <= MAX_TAPS);
   return true;
 }
 
