@@ -59,11 +59,14 @@ typedef struct conv_job {
   const int8_t *w[4];    /* 28: the four channels' first weight of the first run */
   int32_t *out;          /* 44: four accumulators per pixel */
   int32_t tail;          /* 48: bytes after the blocks of a run, 0..15 */
+  int32_t run;           /* 52: bytes of a run (run_job1) */
+  int32_t x_next;        /* 56: from x after a run's last block to the next pixel's x (run_job1) */
 } conv_job;
 
 _Static_assert(offsetof(conv_job, x_pixel_step) == 8 && offsetof(conv_job, blocks) == 24 &&
                    offsetof(conv_job, w) == 28 && offsetof(conv_job, out) == 44 &&
-                   offsetof(conv_job, tail) == 48 && sizeof(void *) == 4,
+                   offsetof(conv_job, tail) == 48 && offsetof(conv_job, x_next) == 56 &&
+                   sizeof(void *) == 4,
                "run_job's assembly reads conv_job at these offsets");
 
 /*
@@ -139,6 +142,53 @@ static void run_job(conv_job *job) {
       "ldr r12, [%[j], #4]\n\t"
       "subs r12, r12, #1\n\t"
       "str r12, [%[j], #4]\n\t"
+      "bne 1b"
+      : [j] "+r"(j)
+      :
+      : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r11", "r12", "lr", "q0", "q1",
+        "q2", "q3", "memory", "cc");
+}
+
+/*
+ * run_job for one run per pixel (1x1 kernels; kernel rows clipped to one),
+ * where the per-pixel bookkeeping of run_job outweighs a short run (16-32
+ * bytes in MobileNetV2's expansions). A tail-predicated loop (WLSTP/LETP)
+ * covers the run, its last block predicated by the hardware, so there is no
+ * tail code; x stays in a register from pixel to pixel. Leaves job->x as it
+ * was.
+ */
+static void run_job1(conv_job *job) {
+  register conv_job *j __asm__("r10") = job;
+  __asm__ volatile(
+      "ldr r1, [%[j], #0]\n\t"
+      "ldr r11, [%[j], #4]\n"
+      "1:\n\t"
+      "movs r0, #0\n\t"
+      "movs r2, #0\n\t"
+      "movs r4, #0\n\t"
+      "movs r6, #0\n\t"
+      "ldrd r3, r5, [%[j], #28]\n\t"
+      "ldrd r8, r9, [%[j], #36]\n\t"
+      "ldr r12, [%[j], #52]\n\t"
+      "wlstp.8 lr, r12, 5f\n"
+      "3:\n\t"
+      "vldrb.8 q0, [r1], #16\n\t"
+      "vldrb.8 q1, [r3], #16\n\t"
+      "vmladava.s8 r0, q0, q1\n\t"
+      "vldrb.8 q2, [r5], #16\n\t"
+      "vmladava.s8 r2, q0, q2\n\t"
+      "vldrb.8 q3, [r8], #16\n\t"
+      "vmladava.s8 r4, q0, q3\n\t"
+      "vldrb.8 q1, [r9], #16\n\t"
+      "vmladava.s8 r6, q0, q1\n\t"
+      "letp lr, 3b\n"
+      "5:\n\t"
+      "ldr r12, [%[j], #56]\n\t"
+      "add r1, r1, r12\n\t"
+      "ldr r12, [%[j], #44]\n\t"
+      "stm r12!, {r0, r2, r4, r6}\n\t"
+      "str r12, [%[j], #44]\n\t"
+      "subs r11, r11, #1\n\t"
       "bne 1b"
       : [j] "+r"(j)
       :
@@ -266,8 +316,14 @@ static void accumulate(const conv_geo *g, const int8_t *const wb[4], const int8_
                   run / 16,
                   {wb[0] + woff, wb[1] + woff, wb[2] + woff, wb[3] + woff},
                   acc,
-                  run % 16};
-  run_job(&job);
+                  run % 16,
+                  run,
+                  /* the loop advances x by whole 16-byte blocks, the last one partly used */
+                  (int32_t)(g->sw * g->xsw) - ((run + 15) & ~15)};
+  if (ky1 - ky0 == 1)
+    run_job1(&job);
+  else
+    run_job(&job);
 }
 
 /* The fast path over one block of four output channels. */
