@@ -43,7 +43,7 @@ FOLLOWS_DYNAMIC = frozenset({
     "_to_copy", "clone", "copy", "alias_copy", "detach_copy", "lift_fresh_copy",
     "_to_dim_order_copy", "_clone_dim_order",
     # column selection on nonzero's result (x[nonzero(m, as_tuple=True)])
-    "select", "select_copy",
+    "select", "select_copy", "unsqueeze", "unsqueeze_copy",
     # reductions over every element (static out)
     "sum", "mean",
     # gathers by a dynamic index, or of a dynamic tensor
@@ -78,6 +78,39 @@ def bound_numel(val: torch.Tensor, what: str = "tensor") -> int:
     for s in bound_shape(val, what):
         n *= s
     return n
+
+
+#: The operators whose result size is the data's, and the bound of that size.
+_PRODUCERS = ("nonzero", "masked_select")
+
+
+def _broadcast_numel(*vals: torch.Tensor) -> int:
+    shapes = [bound_shape(v) for v in vals]
+    rank = max(len(s) for s in shapes)
+    n = 1
+    for d in range(rank):
+        sizes = [s[d - rank + len(s)] for s in shapes if d - rank + len(s) >= 0]
+        n *= 0 if 0 in sizes else max(sizes)
+    return n
+
+
+def bound_dynamic_sizes(gm: torch.fx.GraphModule) -> None:
+    """Sets the range of each nonzero / masked_select result size to [0, its bound]:
+    the input's numel, the broadcast numel of self and mask. PyTorch's own range is
+    missing for masked_select of 2 elements or fewer and too small when the mask
+    broadcasts self to more elements (its fake kernel uses self's numel). Run after
+    the last pass that recomputes FakeTensors (each run makes new symbols)."""
+    from torch.utils._sympy.value_ranges import ValueRanges
+    for node in gm.graph.nodes:
+        if node.op != "call_function" or _op_name(node) not in _PRODUCERS:
+            continue
+        val = node.meta.get("val")
+        size = val.shape[0] if is_dynamic(val) else None
+        if size is None or not size.node.expr.is_Symbol:
+            continue
+        ins = [a.meta["val"] for a in node.args[:2] if isinstance(a, torch.fx.Node)]
+        bound = _broadcast_numel(*ins)
+        size.node.shape_env.var_to_range[size.node.expr] = ValueRanges(0, bound)
 
 
 def _op_name(node: torch.fx.Node) -> str:
@@ -188,7 +221,8 @@ def prepare_dynamic_shapes(gm: torch.fx.GraphModule) -> None:
                                "size; ptec programs cannot use a size as a value")
         inputs = [a for a in node.all_input_nodes if is_dynamic(a.meta.get("val"))]
         name = _op_name(node)
-        if inputs and name not in FOLLOWS_DYNAMIC and node.target is not operator.getitem:
+        if inputs and name not in FOLLOWS_DYNAMIC and node.target is not operator.getitem \
+                and not name.startswith("_assert"):  # asserts: remove_graph_asserts
             raise CompileError(
                 f"{node.name}: {name} does not take tensors of data-dependent shape "
                 f"({inputs[0].name}, from nonzero / masked_select); ptec's dynamic-bound shapes "

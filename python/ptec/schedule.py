@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .dtypes import element_size
-from .dynamic_shapes import bound_numel
+from .dynamic_shapes import bound_dynamic_sizes, bound_numel
 from .errors import CompileError
 from .memory import Lifetime
 from .passes.control_flow import has_control_flow
@@ -67,6 +67,7 @@ def nbytes(val: torch.Tensor) -> int:
 
 def build_schedule(gm: torch.fx.GraphModule) -> Schedule:
     """Instruction order and the lifetime of every planned tensor."""
+    bound_dynamic_sizes(gm)  # data-dependent sizes planned at their bound
     if has_control_flow(gm):
         from .cond_schedule import control_flow_schedule
         return control_flow_schedule(gm)
