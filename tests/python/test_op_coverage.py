@@ -80,9 +80,6 @@ MISSING = {
     # Random numbers: PyTorch's generator is not reproducible in C.
     "aten::rand.out": "random numbers (no bit-equal generator)",
     "aten::randn.out": "random numbers (no bit-equal generator)",
-    # Data-dependent output shapes: ptec plans every tensor's size at compile time.
-    "aten::nonzero.out": "output shape depends on the data (no dynamic shapes)",
-    "aten::masked_select.out": "output shape depends on the data (no dynamic shapes)",
     # Complex tensors.
     "aten::view_as_real_copy.out": "complex dtypes are not supported",
 }

@@ -293,3 +293,17 @@ def test_executorch_program_with_nonzero_runs_in_ptec(seed):
         want = fn(*inputs)
         _check(ptec_on_theirs(*inputs), want, "ptec on ExecuTorch's .pte")
         _check(et_on_ours.execute(list(inputs)), want, "ExecuTorch on ptec's .pte")
+
+
+def test_masked_select_bound_is_the_broadcast_numel(seed):
+    """The bound is the broadcast numel of self and mask, not self's numel (PyTorch's
+    range for the size), and is finite for 1 or 2 elements (PyTorch gives none)."""
+    x = torch.randn(3, 1)
+    full = torch.ones(3, 4, dtype=torch.bool)
+    program = _compile_and_run(Fn(torch.masked_select), (x, full),
+                               [(x, full), (x, _values((3, 4), torch.bool, 0.5)), (x, ~full)])
+    [t] = _dynamic_tensors(program)
+    assert list(t.sizes) == [12]
+    one = torch.ones(1, dtype=torch.bool)
+    _compile_and_run(Fn(torch.masked_select), (torch.randn(1), one),
+                     [(torch.randn(1), one), (torch.randn(1), ~one)])
