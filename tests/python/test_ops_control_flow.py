@@ -15,7 +15,7 @@ import torch
 from torch._higher_order_ops.while_loop import while_loop
 
 import ptec
-from ptec.passes.control_flow import BRANCH_REASON, CPU_REASON, LOOP_REASON
+from ptec.passes.control_flow import BRANCH_REASON, CPU_REASON, LOOP_REASON, QUANT_REASON
 from ptec.pte import schema as s
 from ptec.pte import serialize_program
 from ptec.runtime import PtecError
@@ -267,12 +267,85 @@ def test_tosa_keeps_the_cond_on_the_cpu_with_the_reason():
                                    rtol=1e-4, atol=1e-4)
 
 
-def test_int8_cond_is_refused_with_the_reason():
-    """PT2E cannot convert graphs with cond: a CompileError naming it, not
-    torchao's exception."""
-    with pytest.raises(ptec.CompileError, match="int8 quantization of a model with control flow"):
-        ptec.compile(LinearOrShift(), (torch.randn(2, 8),),
-                     quantize=ptec.Int8(calibration=[(torch.randn(2, 8),)]))
+class ConvCondConv(torch.nn.Module):
+    """int8 convolutions around a cond whose branches hold a linear layer and a
+    reduction: the region stays float, Q/DQ at its boundary."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = torch.nn.Linear(8, 8)
+        self.c2 = torch.nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        y = self.c1(x).relu()
+        z = torch.cond(y.mean() > 0.3, lambda t: self.fc(t.mean((2, 3))).relu(),
+                       lambda t: t.amax((2, 3)) - 1.0, (y,))
+        return self.c2(y) + z[:, :4, None, None]
+
+
+def _int8_check(module, calibration, batches, target="host"):
+    """Compiles with int8 and compares with the fake-quantized module (the
+    same calibration): float regions within float tolerance; the int8 output
+    (dequantized) within one quantization step, nearly all bit for bit."""
+    from ptec.quant import flow
+
+    module = module.eval()
+    program = ptec.compile(module, calibration[0], target=target,
+                           quantize=ptec.Int8(calibration=calibration))
+    reference = flow.quantize(module, calibration[0], ptec.Int8(calibration=calibration))
+    runner = ptec.load(program.buffer)
+    for batch in batches:
+        want = reference(*batch)
+        want = want if isinstance(want, (tuple, list)) else (want,)
+        for g, w in zip(runner(*batch), want):
+            step = (w.flatten().unique().diff().min().item() if w.numel() > 1 else 1e-5)
+            torch.testing.assert_close(g, w, rtol=0, atol=max(step * 1.01, 1e-5))
+            assert (g == w).float().mean() > 0.95 or (g - w).abs().max() < 1e-5
+    return program
+
+
+def _int8_batches(shape, n, seed_scale=(0.3, 1.0, 3.0)):
+    return [(torch.randn(shape) * seed_scale[k % len(seed_scale)],) for k in range(n)]
+
+
+def test_int8_cond_region_stays_float(seed):
+    """The convolutions are integer kernels, the cond's branches float kernels
+    with the reason in the report; both branches taken; equal to the
+    fake-quantized model."""
+    module = ConvCondConv().eval()
+    calibration = _int8_batches((1, 3, 8, 8), 3)
+    batches = _int8_batches((1, 3, 8, 8), 4)
+    with torch.no_grad():
+        assert {bool(module.c1(x).relu().mean() > 0.3) for x, in batches} == {True, False}
+    program = _int8_check(module, calibration, batches)
+    data = program.report_data()["instructions"]
+    assert any(i["runs_on"] == "integer kernel" for i in data)
+    branch = [i for i in data if i["node"] in ("addmm", "amax", "sub")]
+    assert len(branch) == 3 and all(QUANT_REASON in i["why"] for i in branch), branch
+    assert QUANT_REASON in program.report()
+
+
+def test_int8_while_loop(seed):
+    """A while_loop with a weight and an input read by every iteration, quantized
+    around (its int64 counter output is exact)."""
+    batches = [(torch.randn(2, 8) * s_, torch.randn(8, 8) * 0.3) for s_ in (0.01, 1.0, 3.0)]
+    program = _int8_check(Recurrent(), batches, batches)
+    assert "aten::copy_" in [i["operator"] for i in program.report_data()["instructions"]]
+
+
+def test_tosa_int_keeps_the_cond_on_the_cpu(seed):
+    """tosa-int: the convolutions delegated, the cond and its branches on the
+    CPU with the reason; equal to the fake-quantized model."""
+    calibration = _int8_batches((1, 3, 8, 8), 3)
+    program = _int8_check(ConvCondConv(), calibration, _int8_batches((1, 3, 8, 8), 3),
+                          target="tosa-int")
+    data = program.report_data()["instructions"]
+    assert sum(i["runs_on"] == "delegate" for i in data) >= 2
+    control = [i for i in data if i["runs_on"] == "control flow"]
+    assert control and all(i["why"] == CPU_REASON for i in control)
+    branch = [i for i in data if i["node"] in ("addmm", "amax", "sub")]
+    assert len(branch) == 3 and all(i["why"] == BRANCH_REASON for i in branch), branch
 
 
 def test_scan_is_refused_with_the_reason():

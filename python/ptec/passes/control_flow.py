@@ -63,6 +63,10 @@ LOOP_REASON = ("control flow: torch.while_loop runs as the method's JumpFalseCal
                "instructions and copy_ calls on the CPU; cond_fn and body_fn run on the CPU")
 
 BRANCH_REASON = "in a torch.cond branch: branches are compiled for the CPU"
+#: Why the operators of a cond / while_loop in an int8 model run in float.
+QUANT_REASON = ("in a torch.cond / while_loop sub-graph: PT2E quantizes top-level operators "
+                "only, so the region runs in float between a dequantize and a quantize")
+QUANTIZED_KEY = "ptec_quantized"  # graph meta: the graph (or its enclosing one) has Q/DQ
 
 
 class CondCall:
@@ -217,6 +221,9 @@ def compile_branches(gm: torch.fx.GraphModule) -> None:
     included (this pass is one of them). A branch never goes to a delegate."""
     from ..targets import PORTABLE_PASSES  # the pass lists name this pass
 
+    if not gm.meta.get(QUANTIZED_KEY) and any(is_cond(n) for n in gm.graph.nodes):
+        from ..quant.qdq import is_dequantize, is_quantize
+        gm.meta[QUANTIZED_KEY] = any(is_quantize(n) or is_dequantize(n) for n in gm.graph.nodes)
     for node in gm.graph.nodes:
         if not is_cond(node):
             continue
@@ -227,6 +234,11 @@ def compile_branches(gm: torch.fx.GraphModule) -> None:
             _check_branch(node, branch)
             if is_while(node) and branch is node.target.branches[1]:
                 _fresh_body_outputs(node, branch)
+            if gm.meta.get(QUANTIZED_KEY):  # an int8 model: the report says it stays float
+                for n in branch.graph.nodes:
+                    if n.op == "call_function" and n.meta.get("ptec_lowering") is None \
+                            and n.target is not operator.getitem and not is_cond(n):
+                        n.meta["ptec_lowering"] = QUANT_REASON
             if node.meta.get("ptec_tosa"):  # a delegating target: the report says why
                 for n in branch.graph.nodes:
                     if n.op == "call_function":
@@ -354,16 +366,65 @@ def has_control_flow(gm: torch.fx.GraphModule) -> bool:
     return any(is_cond(n) for n in gm.graph.nodes)
 
 
-def refuse_quantized_control_flow(gm: torch.fx.GraphModule) -> None:
-    """int8 quantization of a graph with torch.cond: refused with the reason
-    (torchao's convert_pt2e fails inside its DuplicateDQPass on the branch
-    sub-modules), before PT2E raises something unrelated."""
-    conds = [n.name for n in gm.graph.nodes if n.op == "call_function"
-             and isinstance(n.target, torch._ops.HigherOrderOperator)
-             and n.target.name() in ("cond", *REASONS)]
-    if conds:
-        raise CompileError(
-            f"int8 quantization of a model with control flow ({', '.join(conds)}) is not "
-            "supported: PT2E (torchao's convert_pt2e) cannot convert graphs with cond "
-            "sub-graphs. Compile the model in float (torch.cond runs as JumpFalseCall "
-            "instructions), or quantize each branch as its own program")
+def hide_control_flow(gm: torch.fx.GraphModule) -> None:
+    """Before PT2E (ptec.quant.flow.prepare_exported): every torch.cond and
+    while_loop of an exported float graph becomes a call of a `FloatRegion`,
+    which holds the sub-graphs as plain Python objects and calls torch.cond /
+    while_loop on them. PT2E annotates top-level calls only, so the region
+    stays float with a dequantize before it and a quantize after it wherever
+    its neighbours are quantized; and torchao's convert_pt2e no longer walks
+    the sub-graphs (its DuplicateDQPass's dead-code pass recurses into them
+    and fails on a cond's get_attr nodes). ptec.compile exports the converted
+    module again, where the calls become torch.cond / while_loop once more.
+    map and scan are refused, as in float."""
+    refused = []
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or \
+                not isinstance(node.target, torch._ops.HigherOrderOperator):
+            continue
+        name = node.target.name()
+        if name in REASONS:
+            refused.append(f"  {node.name}: {REASONS[name]}")
+            continue
+        if name not in ("cond", "while_loop"):
+            continue
+        if name == "cond":
+            pred, a, b, operands = node.args[:4]
+            args, carried = (pred, *operands), 0
+        else:
+            a, b, carried_in, additional = node.args[:4]
+            args, carried = (*carried_in, *additional), len(carried_in)
+        region = FloatRegion(name, getattr(gm, a.target), getattr(gm, b.target), carried,
+                             node.name)
+        with gm.graph.inserting_before(node):
+            call = gm.graph.call_function(region, args)
+        call.meta.update(node.meta)
+        node.replace_all_uses_with(call)
+        gm.graph.erase_node(node)
+        for attr in (a, b):
+            if not attr.users:
+                gm.graph.erase_node(attr)
+                delattr(gm, attr.target)
+    if refused:
+        raise CompileError("control flow is not supported:\n" + "\n".join(refused)
+                           + f"\n({WORKAROUND})")
+    gm.graph.lint()
+    gm.recompile()
+
+
+class FloatRegion:
+    """A cond or while_loop PT2E sees as one opaque call (hide_control_flow)."""
+
+    def __init__(self, op: str, first: torch.fx.GraphModule, second: torch.fx.GraphModule,
+                 carried: int, name: str):
+        self.op, self.subs, self.carried = op, (first, second), carried
+        self.__name__ = f"ptec_float_{name}"  # torch.fx's generated code names the target
+        self.__qualname__ = self.__name__
+
+    def __call__(self, *args):
+        # The higher-order ops themselves, as the exported graph called them
+        # (torch.cond would trace the sub-graphs again with dynamo).
+        if self.op == "cond":
+            return torch.ops.higher_order.cond(args[0], *self.subs, tuple(args[1:]))
+        return torch.ops.higher_order.while_loop(*self.subs, tuple(args[:self.carried]),
+                                                 tuple(args[self.carried:]))

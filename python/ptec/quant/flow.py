@@ -53,10 +53,10 @@ def prepare_exported(graph: torch.fx.GraphModule, config: Int8 | None = None,
     import_torchao()
     from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
-    from ..passes.control_flow import refuse_quantized_control_flow
+    from ..passes.control_flow import hide_control_flow
     from .quantizer import PtecQuantizer
 
-    refuse_quantized_control_flow(graph)
+    hide_control_flow(graph)  # cond / while_loop regions stay float
     return prepare_pt2e(graph, PtecQuantizer(config, int16_layers))
 
 
