@@ -352,3 +352,34 @@ def test_helium_quantize_equals_the_reference(seed):
     assert torch.equal(dev, host), np.flatnonzero((dev != host).numpy())[:10]
     nan = torch.from_numpy(np.isnan(x))
     assert (host[nan] == zp).all() and (host[~nan] != zp).any()
+
+
+def test_helium_conv_runs_the_compilers_1x1_weights_on_its_fast_path(seed):
+    """The compiler stores a 1x1 conv's weights [O, I, 1, 1] with dim order 0,1,2,3, the same
+    bytes as OHWI but with W stride 1. The Helium conv must treat them as OHWI: both layouts give
+    the host's bytes, and the OIHW call takes no more instructions than the OHWI one (exact
+    counts under -icount; it took 4x while such weights fell to the general path)."""
+    from program_builder import CHANNELS_LAST, Const, Input, Out, build
+
+    rng = np.random.default_rng(seed)
+    c, o, h, w = 24, 48, 14, 14
+    x = rng.integers(-128, 128, (1, c, h, w), dtype=np.int8)
+    wt = rng.integers(-127, 128, (o, c, 1, 1), dtype=np.int8)
+    bias = rng.integers(-5000, 5000, o).astype(np.int32)
+    mult = rng.integers(1 << 30, (1 << 31) - 1, o).astype(np.int32)
+    shift = rng.integers(35, 41, o).astype(np.int32)
+    ticks, outs = [], []
+    for order in (None, CHANNELS_LAST):  # OIHW (the compiler's), OHWI
+        program = build("ptec::quantized_conv2d.out",
+                        [Input(x, CHANNELS_LAST), Const(wt, order), Const(bias), [1, 1], [0],
+                         [1, 1], 1, -128, 0, Const(mult), Const(shift), 3, -128, 127,
+                         Out((1, o, h, w), np.int8, CHANNELS_LAST)])
+        (host,) = ptec.load(program.data)(torch.from_numpy(x))
+        runner = ptec.load(program.data, target="cortex-m55")
+        (dev,) = runner(torch.from_numpy(x))
+        assert torch.equal(dev, host)
+        (op,) = [op for op in runner.last_run.ops if op.name == "ptec::quantized_conv2d.out"]
+        ticks.append(op.ticks)
+        outs.append(dev)
+    assert torch.equal(outs[0], outs[1])
+    assert ticks[0] <= ticks[1] * 1.05, ticks
