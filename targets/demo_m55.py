@@ -11,6 +11,7 @@ host, the flash and RAM it needs, and the instruction ticks per operator.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections import defaultdict
@@ -46,6 +47,20 @@ def check_fp32(path: Path) -> None:
     except ptec.CompileError as e:
         print(f"float {path.name} ({_mib(len(data))}, arena {_mib(sum(planned))}) on {TARGET}: "
               f"{e}")
+
+
+def macs(data: bytes) -> int:
+    """Multiply-accumulates of the program's integer convolutions and linear layers: each
+    output element takes one weight row (a conv's [I/groups, KH, KW], a linear's K)."""
+    method = describe_pte(data)["methods"][0]
+    values, total = method["values"], 0
+    for ins in method["instructions"]:
+        if ins.get("operator") not in ("ptec::quantized_conv2d.out", "ptec::quantized_linear.out"):
+            continue
+        tensors = [values[a] for a in ins["args"] if values[a].get("type") == "Tensor"]
+        weight, out = tensors[1]["sizes"], tensors[-1]["sizes"]
+        total += math.prod(out) * math.prod(weight[1:])
+    return total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         per_op[o.name] += o.ticks
     print(f"ticks: {run.ticks:,} SysTick ticks = {run.instructions / 1e6:,.1f} M instructions "
           f"({run.instructions_per_tick:g} per tick; QEMU took {wall:.1f} s)")
+    n = macs(program.buffer)
+    print(f"       {n / 1e6:,.1f} M MACs in convolutions and linear layers: "
+          f"{run.instructions / n:.3f} instructions per MAC")
     for name, ticks in sorted(per_op.items(), key=lambda kv: -kv[1])[:6]:
         print(f"  {name:<48} {ticks:>12,} ticks  {100 * ticks / run.ticks:5.1f}%")
     return 0 if torch.equal(dev, host) else 1
