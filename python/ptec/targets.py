@@ -23,6 +23,7 @@ from .passes import (
 )
 from .passes.control_flow import compile_branches
 from .passes.masked_gradients import plan_masked_gradients
+from .passes.random import use_program_generator
 from .cpu import pack_conv_weights
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
@@ -72,6 +73,7 @@ PORTABLE_PASSES: tuple[GraphPass, ...] = (
     fold_constants,
     compile_branches,
     plan_masked_gradients,
+    use_program_generator,
     select_out_variants,
 )
 

@@ -77,9 +77,6 @@ TESTED_BY = {
 #: ExecuTorch portable operators ptec has no kernel (or no test) for yet,
 #: with the reason. Keep it short by adding kernels, not entries.
 MISSING = {
-    # Random numbers: PyTorch's generator is not reproducible in C.
-    "aten::rand.out": "random numbers (no bit-equal generator)",
-    "aten::randn.out": "random numbers (no bit-equal generator)",
     # Complex tensors.
     "aten::view_as_real_copy.out": "complex dtypes are not supported",
 }

@@ -293,3 +293,163 @@ def test_gradients_under_asan(seed, tmp_path):
     module = _PoolBackward(*args)
     _asan_verify(tmp_path, "pool_bw", ptec.compile(module, inputs).buffer, inputs,
                  [module(*inputs)])
+
+
+# ------------------------------------------------------------ rand / randn
+
+RAND, RANDN, RANDOM = "aten::rand.out", "aten::randn.out", "ptec::random.out"
+#: Probability that a correct generator fails one statistical check below.
+FALSE_ALARM = 1e-7
+
+
+def _ks_bound(n: int) -> float:
+    """Dvoretzky-Kiefer-Wolfowitz (Massart's constant): for n i.i.d. draws,
+    P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2), so this eps is exceeded with
+    probability at most FALSE_ALARM, whatever n."""
+    return float(np.sqrt(np.log(2 / FALSE_ALARM) / (2 * n)))
+
+
+def _ks_distance(x: np.ndarray, cdf) -> float:
+    x = np.sort(np.asarray(x, dtype=np.float64).ravel())
+    n = x.size
+    f = cdf(x)
+    return float(max((np.arange(1, n + 1) / n - f).max(), (f - np.arange(n) / n).max()))
+
+
+def _uniform_cdf(x):
+    return np.clip(x, 0.0, 1.0)
+
+
+def _normal_cdf(x):
+    from scipy.special import ndtr
+    return ndtr(x)
+
+
+#: Significand bits of each dtype: a uniform is k * 2^-bits, so its CDF is
+#: within 2^-bits of the continuous one (and a normal's, rounded to the type,
+#: within about that times the density's peak, less).
+BITS = {torch.float32: 24, torch.float64: 53, torch.float16: 11, torch.bfloat16: 8}
+
+
+def _check_distribution(x: torch.Tensor, normal: bool, dtype: torch.dtype):
+    """KS distance to U[0, 1) or N(0, 1) within the DKW bound (plus the
+    dtype's discreteness): a range of [0, 2) or a variance of 1.1 at these
+    sizes exceeds it many times over."""
+    assert x.dtype == dtype
+    v = x.double().numpy().ravel()
+    assert np.isfinite(v).all()
+    if not normal:
+        assert v.min() >= 0.0 and v.max() < 1.0, (v.min(), v.max())
+    d = _ks_distance(v, _normal_cdf if normal else _uniform_cdf)
+    bound = _ks_bound(v.size) + 2.0 ** -BITS[dtype]
+    assert d < bound, f"KS distance {d:.4f} >= {bound:.4f} ({'normal' if normal else 'uniform'})"
+    return v
+
+
+def _corr_bound(n: int) -> float:
+    """Pearson correlation of n independent pairs is about N(0, 1/n): 6 / sqrt(n)
+    is exceeded with probability ~2e-9."""
+    return 6.0 / np.sqrt(n)
+
+
+class _Draws(torch.nn.Module):
+    def __init__(self, n, dtype):
+        super().__init__()
+        self.n, self.dtype = n, dtype
+
+    def forward(self, x):
+        return (torch.rand(self.n, dtype=self.dtype), torch.randn(self.n, dtype=self.dtype),
+                torch.rand(2, 3, 4, dtype=self.dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_rand_randn_distributions(seed, dtype):
+    """torch.rand / torch.randn compiled: shapes and dtypes as eager's, values
+    distributed as U[0, 1) and N(0, 1) (KS), a second execute draws new
+    numbers, independent of the first and of the other call site."""
+    n = 20000
+    torch.manual_seed(seed)
+    module = _Draws(n, dtype)
+    zero = torch.zeros(n, dtype=dtype)
+    program = ptec.compile(module, (zero,))
+    ops = [i.operator for i in program.instructions]
+    assert ops.count(RANDOM) == 3, ops
+    runner = ptec.load(program.buffer)
+    first, second = runner(zero), runner(zero)
+    for got, want in zip(first, module(zero)):
+        assert got.shape == want.shape and got.dtype == want.dtype
+    u1 = _check_distribution(first[0], False, dtype)
+    z1 = _check_distribution(first[1], True, dtype)
+    u2 = _check_distribution(second[0], False, dtype)
+    _check_distribution(second[1], True, dtype)
+    for a, b in ((u1, u2), (u1, z1)):
+        assert abs(np.corrcoef(a, b)[0, 1]) < _corr_bound(n)
+
+
+def test_rand_same_seed_same_numbers(seed):
+    """The seed is torch.initial_seed() at compile time (torch.manual_seed sets
+    it): the same seed makes the same program and numbers; a new load
+    restarts the sequence; another seed gives other numbers."""
+    module, zero = _Draws(64, torch.float32), torch.zeros(64)
+    torch.manual_seed(seed)
+    a = ptec.compile(module, (zero,)).buffer
+    torch.manual_seed(seed)
+    b = ptec.compile(module, (zero,)).buffer
+    torch.manual_seed(seed + 1)
+    c = ptec.compile(module, (zero,)).buffer
+    assert a == b and a != c
+    r1, r2 = ptec.load(a), ptec.load(a)
+    seq1 = [r1(zero) for _ in range(3)]
+    seq2 = [r2(zero) for _ in range(3)]
+    for s1, s2 in zip(seq1, seq2):
+        assert all(torch.equal(x, y) for x, y in zip(s1, s2))
+    assert not torch.equal(seq1[0][0], seq1[1][0])
+    other = ptec.load(c)(zero)
+    assert not torch.equal(other[0], seq1[0][0])
+
+
+def test_rand_same_numbers_on_every_build(seed, tmp_path):
+    """The integers are Philox's on any build: ptec-run built with clang under
+    ASan + UBSan, and the aarch64 build under qemu-aarch64, give the host
+    library's (gcc, x86-64) numbers bit for bit; the
+    normals too, where the libms agree (glibc's log/cos on both)."""
+    torch.manual_seed(seed)
+    module, zero = _Draws(500, torch.float32), torch.zeros(500)
+    pte = ptec.compile(module, (zero,)).buffer
+    want = ptec.load(pte)(zero)
+    _asan_verify(tmp_path, "rand", pte, [zero], want, tol=0.0)
+    from ptec.device import aarch64_ptec_run
+    assert aarch64_ptec_run("aarch64").is_file(), "make build-aarch64"
+    # Each call of a target runner is a fresh ptec-run process: a first execute.
+    for got, ref in zip(ptec.load(pte, target="aarch64")(zero), want):
+        assert torch.equal(got, ref)
+
+
+def test_aten_rand_randn_out(seed):
+    """ExecuTorch's rand.out / randn.out (their programs carry no generator
+    state): seeded per call (key 0; stream 0 for rand, 1 for randn), so each
+    execute gives the same numbers; the values are U[0, 1) / N(0, 1) and
+    rand's are independent of randn's; float32 and float64."""
+    n = 20000
+    for dtype, np_dtype in ((torch.float32, np.float32), (torch.float64, np.float64)):
+        draws = []
+        for op, normal in ((RAND, False), (RANDN, True)):
+            program = build(op, [[n], Out((n,), np_dtype)])
+            (x,) = run(program)
+            (again,) = run(program)
+            np.testing.assert_array_equal(x, again)
+            draws.append(_check_distribution(torch.from_numpy(x), normal, dtype))
+        assert abs(np.corrcoef(*draws)[0, 1]) < _corr_bound(n)
+        assert abs(np.corrcoef(draws[0], np.abs(draws[1]))[0, 1]) < _corr_bound(n)
+
+
+def test_rand_refusals():
+    with pytest.raises(PtecError) as info:
+        run(build(RAND, [[4], Out((4,), np.int32)]))
+    assert info.value.status == "PTEC_STATUS_NOT_SUPPORTED", str(info.value)
+    with pytest.raises(PtecError) as info:
+        run(build(RANDN, [[5], Out((4,), np.float32)]))
+    assert info.value.status == "PTEC_STATUS_SHAPE_MISMATCH", str(info.value)
+    with pytest.raises(PtecError) as info:
+        run(build(RANDOM, [Input(np.zeros(3, np.int64)), [4], True, Out((4,), np.float32)]))
+    assert info.value.status == "PTEC_STATUS_SHAPE_MISMATCH", str(info.value)
