@@ -238,3 +238,142 @@ def test_fp16_accumulator_is_refused_by_name(seed):
         ptec.load(delegate_program(g.serialize(), g))(x)
     assert "FP16 x FP16 + FP16 -> FP16 (acc FP16) are not supported" in str(info.value), \
         str(info.value)
+
+
+# ------------------------------------------------------------------ CAST
+
+_TORCH = {DType.FP32: torch.float32, DType.FP16: torch.float16, DType.BF16: torch.bfloat16,
+          DType.INT8: torch.int8, DType.INT16: torch.int16, DType.INT32: torch.int32}
+FLOATS = (DType.FP32, DType.FP16, DType.BF16)
+INTS = (DType.INT8, DType.INT16, DType.INT32)
+#: TOSA 1.0's CAST pairs with a float side (PRO-FP, and EXT-BF16 for BF16).
+CASTS = [(a, b) for a in FLOATS for b in FLOATS if a != b and DType.FP32 in (a, b)] + \
+        [(a, b) for a in FLOATS for b in INTS] + [(a, b) for a in INTS for b in FLOATS]
+
+
+def _cast_input(rng, dtype: DType, to: DType) -> torch.Tensor:
+    """Random values plus the cases rounding and saturation rules decide:
+    ties (to even), overflow, infinities, signed zeros, subnormals."""
+    if dtype in INTS:
+        info = np.iinfo(_TORCH[dtype].__repr__().split(".")[1])
+        lo, hi = max(info.min, -(1 << 24)), min(info.max, 1 << 24)  # int32 -> float32 exact
+        v = rng.integers(lo, hi, 200, endpoint=True)
+        special = [info.min if dtype != DType.INT32 else lo, hi, 0, 1, -1, 2049, 2051, 4097,
+                   257, 259, 65519, 65520, -65520]
+        return torch.tensor(np.concatenate([v, special]).clip(lo, hi), dtype=_TORCH[dtype])
+    v = rng.standard_normal(200) * np.exp2(rng.integers(-30, 30, 200))
+    special = [0.0, -0.0, np.inf, -np.inf, 1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11, 1 + 2.0 ** -8,
+               1 + 3 * 2.0 ** -8, 65519.0, 65520.0, 1e5, -1e5, 2.0 ** -25, 3 * 2.0 ** -26,
+               2.0 ** -130, 0.5, 1.5, 2.5, -0.5, -2.5, 126.5, 127.5, -128.5, 3e9, -3e9, 1e38]
+    if to in FLOATS:
+        special.append(np.nan)
+    return torch.tensor(np.concatenate([v, special])).to(torch.float32).to(_TORCH[dtype])
+
+
+def _cast_graph(shape, a: DType, b: DType) -> GraphBuilder:
+    g = GraphBuilder()
+    g.input("x", list(shape), a)
+    g.tensor("y", list(shape), b)
+    g.op(Op.CAST, ["x"], ["y"])
+    g.output("y")
+    return g
+
+
+def _same(got: torch.Tensor, want: torch.Tensor) -> bool:
+    """Equal values, NaN where NaN, and the sign of zero."""
+    g, w = got.double(), want.double()
+    nan = torch.isnan(w)
+    return bool(torch.equal(torch.isnan(g), nan)
+                and torch.equal(g[~nan], w[~nan])
+                and torch.equal(torch.signbit(g[~nan]), torch.signbit(w[~nan])))
+
+
+def _save_bf16_as_the_reference_model_reads_it(path, a, _save=np.save):
+    """np.save, with raw 2-byte elements declared '<V2' (numpy writes '|V2'),
+    the reference model's spelling of BF16 in .npy files."""
+    _save(path, a)
+    if a.dtype.kind == "V":
+        Path(path).write_bytes(Path(path).read_bytes().replace(b"'|V2'", b"'<V2'", 1))
+
+
+def test_cast_matches_the_reference_model_and_eager(tools, seed, tmp_path,  # noqa: F811
+                                                     monkeypatch):
+    """CAST between FP32/FP16/BF16 and to/from INT8/16/32 in ptec's executor,
+    in Arm's TOSA reference model (bit for bit), and in eager: .to(dtype)
+    for float results; float -> int is TOSA's round half to even with
+    saturation (PyTorch truncates, so eager's round() then clamp)."""
+    monkeypatch.setattr(np, "save", _save_bf16_as_the_reference_model_reads_it)
+    rng = np.random.default_rng(seed)
+    for k, (a, b) in enumerate(CASTS):
+        x = _cast_input(rng, a, b)
+        g = _cast_graph(x.shape, a, b)
+        (got,) = ptec.load(delegate_program(g.serialize(), g))(x)
+        assert got.dtype == _TORCH[b]
+        d = tmp_path / str(k)
+        d.mkdir()
+        # npy has no bf16: the reference model reads and writes raw 2-byte ("V2") elements
+        feed = x.view(torch.int16).numpy().view("V2") if a == DType.BF16 else x.numpy()
+        (ref,) = reference_run(tools, g, [feed], d)
+        ref = np.asarray(ref)
+        if ref.dtype.kind == "V" and ref.dtype.itemsize == 2:  # BF16: the top half of a float32
+            ref = (ref.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        ref = torch.from_numpy(ref).to(torch.float64 if b in FLOATS else torch.int64)
+        assert _same(got, ref), (a, b, x[~torch.isclose(got.double(), ref.double())][:5])
+        if b in FLOATS:
+            want = x.to(_TORCH[b])
+        else:
+            info = torch.iinfo(_TORCH[b])
+            want = x.double().round().clamp(info.min, info.max).to(_TORCH[b])
+        assert _same(got, want), (a, b)
+
+
+def test_cast_outside_tosa_is_refused_by_name():
+    """FP16 -> BF16 (TOSA has no such CAST: it goes through FP32) and bool ->
+    FP32: the executor refuses the graph, naming the operator."""
+    for a, b in ((DType.FP16, DType.BF16), (DType.BOOL, DType.FP32)):
+        g = _cast_graph([3], a, b)
+        x = torch.zeros(3, dtype=torch.float16 if a == DType.FP16 else torch.bool)
+        with pytest.raises(PtecError, match="CAST"):
+            ptec.load(delegate_program(g.serialize(), g))(x)
+
+
+class Conversions(torch.nn.Module):
+    """x.to(dtype) between the float types and from int32, around delegated
+    arithmetic: each conversion is a CAST in the delegate."""
+
+    def forward(self, x, h, b, k):
+        y = (x * 2.0).half() + h                 # FP32 -> FP16
+        z = (y.bfloat16() * 2.0 + b).float()     # FP16 -> BF16 (through FP32), BF16 -> FP32
+        w = (b.half() * 0.5).bfloat16()          # BF16 -> FP16 -> BF16
+        return z + k.float(), w, k.half() * 2.0, k.bfloat16() + b  # INT32 -> FP32/FP16/BF16
+
+
+def test_conversions_lower_to_cast_and_match_eager(seed):
+    """Every conversion and the arithmetic between them delegated (nothing on
+    the CPU), and eager's results bit for bit (ties and overflow included:
+    the inputs reach FP16's range)."""
+    shape = [random.randint(1, 4), random.randint(1, 6), random.randint(2, 9)]
+    x = torch.randn(shape) * 2.0 ** random.randint(0, 15)
+    x.view(-1)[0] = 1 + 2.0 ** -11  # a tie in FP16
+    x.view(-1)[-1] = 70000.0         # past FP16's range after the doubling
+    h, b = torch.randn(shape).half(), torch.randn(shape).bfloat16()
+    k = torch.randint(-5000, 5000, shape, dtype=torch.int32)
+    module = Conversions().eval()
+    program = ptec.compile(module, (x, h, b, k), target="tosa-fp")
+    assert "; 0 instructions on the CPU" in program.report(), program.report()
+    got = ptec.load(program.buffer)(x, h, b, k)
+    for g, w in zip(got, module(x, h, b, k)):
+        assert g.dtype == w.dtype and _same(g, w), (g, w)
+
+
+def test_float_to_int_stays_on_the_cpu_with_the_reason(seed):
+    """PyTorch truncates a float converted to int, TOSA's CAST rounds to
+    nearest even: the conversion runs on the CPU, with the reason."""
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return (x * 3.0).to(torch.int32) + 1
+
+    x = torch.tensor([0.5, 1.5, -0.5, -2.5, 2.4, 7.9]).half()
+    program = ptec.compile(M(), (x,), target="tosa-fp")
+    assert "PyTorch truncates toward zero, TOSA CAST rounds to nearest even" in program.report()
+    assert torch.equal(ptec.load(program.buffer)(x)[0], M()(x))

@@ -20,9 +20,10 @@ _SCALAR_TYPES = {
     DType.BOOL: s.ScalarType.BOOL, DType.INT8: s.ScalarType.CHAR,
     DType.INT16: s.ScalarType.SHORT, DType.INT32: s.ScalarType.INT,
     DType.FP32: s.ScalarType.FLOAT, DType.FP16: s.ScalarType.HALF,
+    DType.BF16: s.ScalarType.BFLOAT16,
 }
 _SIZES = {DType.BOOL: 1, DType.INT8: 1, DType.INT16: 2, DType.INT32: 4, DType.FP32: 4,
-          DType.FP16: 2}
+          DType.FP16: 2, DType.BF16: 2}
 
 
 def delegate_program(tosa: bytes, graph: GraphBuilder, *, alignment: int = 16,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..schema import Op
+from ..schema import DType, Op
 from .context import NHWC, Lowering, Unsupported, fx_val, identity, inverse, tosa_dtype
 
 aten = torch.ops.aten
@@ -75,13 +75,44 @@ def convert_permute(lw: Lowering, node) -> None:
 
 
 def convert_copy(lw: Lowering, node) -> None:
-    """clone, alias, detach, _to_copy without a dtype change: the same values."""
+    """clone, alias, detach, _to_copy without a dtype change: the same values.
+    A dtype change with a float side is CAST (convert_cast)."""
     x = node.args[0]
     _check(lw, node, x)
-    if fx_val(node).dtype != fx_val(x).dtype:
-        raise Unsupported("a dtype-changing copy")
     st = lw.stored_of(x)
+    if fx_val(node).dtype != fx_val(x).dtype:
+        convert_cast(lw, node, st)
+        return
     lw.set(node, st.tensor, st.perm)
+
+
+def convert_cast(lw: Lowering, node, st) -> None:
+    """x.to(dtype) as TOSA CAST, where TOSA's rounding is PyTorch's: between
+    FP32 and FP16/BF16 (round to nearest even, overflow to infinity) and from
+    int8/16/32 to a float type (PyTorch converts through float32, as the
+    executor does). FP16 <-> BF16 is two CASTs through FP32 (TOSA has no
+    direct one; widening to FP32 is exact, so one rounding, as PyTorch).
+    Float to int stays on the CPU: PyTorch truncates toward zero, TOSA's
+    CAST rounds to nearest even."""
+    src = tosa_dtype(fx_val(node.args[0]).dtype, "the input")
+    dst = tosa_dtype(fx_val(node).dtype, "the result")
+    lw.require_profile(dst, "the result")
+    if src not in FLOAT_TYPES and dst not in FLOAT_TYPES:
+        raise Unsupported("an integer-to-integer conversion (the CAST lowering covers "
+                          "conversions with a float side)")
+    if src in FLOAT_TYPES and dst not in FLOAT_TYPES:
+        raise Unsupported(f"a {src.name} to {dst.name} conversion: PyTorch truncates toward "
+                          "zero, TOSA CAST rounds to nearest even")
+    if src == DType.BOOL:
+        raise Unsupported("a bool to float conversion (TOSA has no such CAST)")
+    shape = list(st.tensor.shape)
+    t = st.tensor
+    if src in FLOAT_TYPES and DType.FP32 not in (src, dst):
+        t = lw.op(Op.CAST, [t], shape, DType.FP32, f"{node.name}_fp32")
+    lw.set(node, lw.op(Op.CAST, [t], shape, dst, node.name), st.perm)
+
+
+FLOAT_TYPES = (DType.FP32, DType.FP16, DType.BF16)
 
 
 def convert_slice(lw: Lowering, node) -> None:

@@ -235,14 +235,18 @@ static ptec_status run_unary(tosa_graph *g, tosa_op *op) {
     for (int64_t j = 0; j < it.count; j++) {
       int64_t yi = it.offset[0] + j * it.step[0], xi = it.offset[1] + j * it.step[1];
       if (op->code == TOSA_OP_CAST) {
-        if (x->type == TOSA_DTYPE_FP32 && y->type == TOSA_DTYPE_FP32) {
-          ((float *)y->t.data)[yi] = ((const float *)x->t.data)[xi];
-        } else if (x->type == TOSA_DTYPE_FP32) {
-          float v = ((const float *)x->t.data)[xi];
+        /* Floats: FP16 and BF16 widen to FP32 exactly; every float result is
+         * rounded once to nearest even (overflow to infinity, as IEEE). An
+         * integer source is made float32 first: exact for |v| <= 2^24, so one
+         * rounding to a half type (PyTorch's conversion too). */
+        if (tosa_is_float(x->type) && tosa_is_float(y->type)) {
+          tosa_store_float(y, yi, tosa_load_float(x, xi));
+        } else if (tosa_is_float(x->type)) {
+          float v = tosa_load_float(x, xi);
           if (y->type == TOSA_DTYPE_BOOL) store_i(y, yi, v != 0.0f);
           else store_i(y, yi, float_to_int(v, type_min(y->type), type_max(y->type)));
-        } else if (y->type == TOSA_DTYPE_FP32) {
-          ((float *)y->t.data)[yi] = (float)load_i(x, xi);
+        } else if (tosa_is_float(y->type)) {
+          tosa_store_float(y, yi, (float)load_i(x, xi));
         } else {
           store_i(y, yi, load_i(x, xi)); /* widening sign-extends, narrowing truncates */
         }
@@ -439,6 +443,19 @@ static bool is_fp_only_unary(uint32_t c) {
          c == TOSA_OP_SIGMOID || c == TOSA_OP_TANH || c == TOSA_OP_ERF;
 }
 
+/* TOSA 1.0's CAST matrix: bool/int8/int16/int32 among themselves (PRO-INT);
+ * int <-> FP16/FP32 and FP16 <-> FP32 (PRO-FP); BF16 <-> int and BF16 <->
+ * FP32 (EXT-BF16). Not FP16 <-> BF16 (go through FP32), nor bool <-> float. */
+static bool cast_allowed(uint32_t from, uint32_t to) {
+  bool fi = tosa_is_float(from), ti = tosa_is_float(to);
+  if (from == to) return false;
+  if (!fi && !ti) {
+    return (is_int(from) || from == TOSA_DTYPE_BOOL) && (is_int(to) || to == TOSA_DTYPE_BOOL);
+  }
+  if (fi && ti) return from == TOSA_DTYPE_FP32 || to == TOSA_DTYPE_FP32;
+  return is_int(fi ? to : from);
+}
+
 static ptec_status setup_unary(tosa_graph *g, tosa_op *op) {
   uint32_t c = op->code;
   uint32_t num_in = c == TOSA_OP_NEGATE ? 3 : 1;
@@ -454,12 +471,7 @@ static ptec_status setup_unary(tosa_graph *g, tosa_op *op) {
   bool ok;
   ptec_status s = PTEC_STATUS_OK;
   switch (c) {
-    case TOSA_OP_CAST:
-      ok = (is_int(t) || t == TOSA_DTYPE_BOOL || t == TOSA_DTYPE_FP32) &&
-           (is_int(y->type) || y->type == TOSA_DTYPE_BOOL || y->type == TOSA_DTYPE_FP32) &&
-           t != y->type && !(t == TOSA_DTYPE_BOOL && y->type == TOSA_DTYPE_FP32) &&
-           !(t == TOSA_DTYPE_FP32 && y->type == TOSA_DTYPE_BOOL);
-      break;
+    case TOSA_OP_CAST: ok = cast_allowed(t, y->type); break;
     case TOSA_OP_IDENTITY:
       ok = y->type == t && (is_int(t) || t == TOSA_DTYPE_BOOL || t == TOSA_DTYPE_FP32);
       break;
