@@ -19,11 +19,13 @@ model's output (dB) says how much its int8 activations cost. Layers below
 `a16w8_threshold_db` get int16 activations; the model is then quantized again
 with that choice (Choice.describe() says which layers and why).
 
-In an int16 layer every annotated operator takes and gives int16, except the
-matrix products between two activations (attention's q @ k^T and p @ v):
-with `a16w8_matmul=False` (the default) they stay int8, with True they are
-int16 x int16 as TOSA's MATMUL allows. Where an int8 and an int16 layer meet,
-the boundary is a RESCALE between the two dtypes.
+In an int16 layer every annotated operator takes and gives int16, the matrix
+products between two activations (attention's q @ k^T and p @ v) included:
+int16 x int16 with an int48 accumulator and a scale16 RESCALE, as TOSA's
+MATMUL has them (host kernel ptec::quantized_matmul16). `a16w8_matmul=False`
+keeps those int8. The measurement counts a layer's matmul outputs among the
+tensors it produces, so int16 matmuls are what "auto" assumes. Where an int8
+and an int16 layer meet, the boundary is a RESCALE between the two dtypes.
 """
 from __future__ import annotations
 
@@ -131,17 +133,32 @@ class Choice:
     int16: list[str] = field(default_factory=list)
     #: SQNR at the output of all-int8 activations (weights int8 on both sides)
     int8_sqnr_db: float | None = None
+    #: layer -> its matrix products of two activations (attention's q @ k^T, p @ v)
+    matmuls: dict[str, int] = field(default_factory=dict)
+    #: whether an int16 layer's matmuls are int16 x int16 (config.a16w8_matmul)
+    int16_matmuls: bool = True
+
+    def _matmul_note(self, layer: str) -> str:
+        count = self.matmuls.get(layer, 0)
+        if not count:
+            return ""
+        if layer not in self.int16:
+            return f", {count} int8 matmuls"
+        kind = "int16 x int16" if self.int16_matmuls else "int8 (a16w8_matmul=False)"
+        return f", {count} {kind} matmuls"
 
     def describe(self) -> str:
         if self.threshold_db is None:
-            return f"int16 activations in the layers asked for: {', '.join(self.int16) or 'none'}"
+            layers = [f"{layer or '(top level)'}{self._matmul_note(layer)}"
+                      for layer in self.int16]
+            return f"int16 activations in the layers asked for: {'; '.join(layers) or 'none'}"
         lines = [f"per-layer int8 error (SQNR at the output with only that layer's activations "
                  f"in int8; all layers int8: {self.int8_sqnr_db:.1f} dB); below "
                  f"{self.threshold_db:g} dB -> int16:"]
         for layer, db in sorted(self.layer_sqnr_db.items(), key=lambda kv: kv[1]):
             mark = "int16" if layer in self.int16 else "int8 "
             lines.append(f"  {mark} {layer or '(top level)':<28} {db:6.1f} dB  "
-                         f"({self.tensors.get(layer, 0)} tensors)")
+                         f"({self.tensors.get(layer, 0)} tensors{self._matmul_note(layer)})")
         return "\n".join(lines)
 
 
@@ -173,12 +190,28 @@ def measure(converted: torch.fx.GraphModule, batches: Iterable[Any], depth: int)
     return choice
 
 
+def count_matmuls(graph: torch.fx.GraphModule, depth: int) -> dict[str, int]:
+    """Each layer's matrix products of two activations (what the quantizer
+    annotates as one: matmul/bmm/mm of two computed tensors)."""
+    from .quantizer import MATMUL_OPS
+    counts: dict[str, int] = {}
+    for n in graph.graph.nodes:
+        if n.op == "call_function" and n.target in MATMUL_OPS and all(
+                isinstance(a, torch.fx.Node) and a.op == "call_function" for a in n.args[:2]):
+            layer = layer_of(n, depth)
+            if layer is not None:
+                counts[layer] = counts.get(layer, 0) + 1
+    return counts
+
+
 def choose(graph: torch.fx.GraphModule, batches: list, config) -> Choice:
     """The layers of the exported float `graph` (ptec.quant.flow.export) whose int8
     activations cost most (config.a16w8 == "auto"), or the ones config.a16w8 names.
     `graph` is consumed (observers are inserted into it)."""
+    matmuls = count_matmuls(graph, config.a16w8_depth)
     if config.a16w8 != "auto":
-        return Choice(threshold_db=None, int16=list(config.a16w8))
+        return Choice(threshold_db=None, int16=list(config.a16w8), matmuls=matmuls,
+                      int16_matmuls=config.a16w8_matmul)
     import dataclasses
 
     from .flow import calibrate, convert, prepare_exported
@@ -186,9 +219,10 @@ def choose(graph: torch.fx.GraphModule, batches: list, config) -> Choice:
     calibrate(prepared, batches)
     choice = measure(convert(prepared), batches, config.a16w8_depth)
     choice.threshold_db = config.a16w8_threshold_db
+    choice.matmuls, choice.int16_matmuls = matmuls, config.a16w8_matmul
     choice.int16 = sorted(layer for layer, db in choice.layer_sqnr_db.items()
                           if db < config.a16w8_threshold_db)
     return choice
 
 
-__all__ = ["Choice", "choose", "layer_of", "measure", "producer_layer"]
+__all__ = ["Choice", "choose", "count_matmuls", "layer_of", "measure", "producer_layer"]
