@@ -61,18 +61,21 @@ typedef struct conv_job {
   int32_t tail;          /* 48: bytes after the blocks of a run, 0..15 */
   int32_t run;           /* 52: bytes of a run (run_job1) */
   int32_t x_next;        /* 56: from x after a run's last block to the next pixel's x (run_job1) */
+  int32_t start[4];      /* 60: the accumulators' start, -izp * the valid taps' weight sums */
 } conv_job;
 
 _Static_assert(offsetof(conv_job, x_pixel_step) == 8 && offsetof(conv_job, blocks) == 24 &&
                    offsetof(conv_job, w) == 28 && offsetof(conv_job, out) == 44 &&
                    offsetof(conv_job, tail) == 48 && offsetof(conv_job, x_next) == 56 &&
+                   offsetof(conv_job, start) == 60 &&
                    sizeof(void *) == 4,
                "run_job's assembly reads conv_job at these offsets");
 
 /*
  * For each pixel: four accumulators r0, r2, r4, r6 (VMLADAVA wants even
- * registers) start at 0; for each run, a low-overhead loop (WLS/LE) of
- * 16-byte blocks: one input load, four weight loads, four VMLADAVA, all
+ * registers) start at job->start (the zero point correction); for each
+ * run, a low-overhead loop (WLS/LE) of 16-byte blocks: one input load, four
+ * weight loads, four VMLADAVA, all
  * loads post-incremented; then the run's tail, if any, with loads
  * predicated by VCTP (inactive lanes read as 0); between runs the pointers
  * skip to the next kernel row. The accumulators go to out with one STM.
@@ -81,10 +84,8 @@ static void run_job(conv_job *job) {
   register conv_job *j __asm__("r10") = job;
   __asm__ volatile(
       "1:\n\t"
-      "movs r0, #0\n\t"
-      "movs r2, #0\n\t"
-      "movs r4, #0\n\t"
-      "movs r6, #0\n\t"
+      "ldrd r0, r2, [%[j], #60]\n\t"
+      "ldrd r4, r6, [%[j], #68]\n\t"
       "ldr r1, [%[j], #0]\n\t"
       "ldrd r3, r5, [%[j], #28]\n\t"
       "ldrd r8, r9, [%[j], #36]\n\t"
@@ -154,19 +155,18 @@ static void run_job(conv_job *job) {
  * where the per-pixel bookkeeping of run_job outweighs a short run (16-32
  * bytes in MobileNetV2's expansions). A tail-predicated loop (WLSTP/LETP)
  * covers the run, its last block predicated by the hardware, so there is no
- * tail code; x stays in a register from pixel to pixel. Leaves job->x as it
- * was.
+ * tail code; x and out stay in registers from pixel to pixel. Leaves job->x
+ * and job->out as they were.
  */
 static void run_job1(conv_job *job) {
   register conv_job *j __asm__("r10") = job;
   __asm__ volatile(
       "ldr r1, [%[j], #0]\n\t"
-      "ldr r11, [%[j], #4]\n"
+      "ldr r11, [%[j], #4]\n\t"
+      "ldr r7, [%[j], #44]\n"
       "1:\n\t"
-      "movs r0, #0\n\t"
-      "movs r2, #0\n\t"
-      "movs r4, #0\n\t"
-      "movs r6, #0\n\t"
+      "ldrd r0, r2, [%[j], #60]\n\t"
+      "ldrd r4, r6, [%[j], #68]\n\t"
       "ldrd r3, r5, [%[j], #28]\n\t"
       "ldrd r8, r9, [%[j], #36]\n\t"
       "ldr r12, [%[j], #52]\n\t"
@@ -185,15 +185,13 @@ static void run_job1(conv_job *job) {
       "5:\n\t"
       "ldr r12, [%[j], #56]\n\t"
       "add r1, r1, r12\n\t"
-      "ldr r12, [%[j], #44]\n\t"
-      "stm r12!, {r0, r2, r4, r6}\n\t"
-      "str r12, [%[j], #44]\n\t"
+      "stm r7!, {r0, r2, r4, r6}\n\t"
       "subs r11, r11, #1\n\t"
       "bne 1b"
       : [j] "+r"(j)
       :
-      : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r11", "r12", "lr", "q0", "q1",
-        "q2", "q3", "memory", "cc");
+      : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r11", "r12", "lr", "q0",
+        "q1", "q2", "q3", "memory", "cc");
 }
 
 /* ---------------------------------------------------------- common parts */
@@ -228,22 +226,21 @@ static ALWAYS_INLINE void finish(const block *b, int32x4_t v, int8_t *yp, ptrdif
   }
 }
 
-/* Requantizes `pixels` outputs from acc (four per pixel), all with corr. */
-static void finish_run(const block *b, const int32_t *acc, int32_t pixels, int32x4_t corr,
-                       int8_t *yp, ptrdiff_t ysw, ptrdiff_t ysc, int32_t zp, int32x4_t lo,
+/* Requantizes `pixels` outputs from acc (four per pixel, the correction included). */
+static void finish_run(const block *b, const int32_t *acc, int32_t pixels, int8_t *yp, ptrdiff_t ysw, ptrdiff_t ysc, int32_t zp, int32x4_t lo,
                        int32x4_t hi) {
   if (ysc == 1 && b->count == 4 && b->lanes31 == 0) { /* the common case, branch-free */
     /* Locals: the block's fields would be reloaded per pixel (acc may alias them). */
     const int32x4_t bias = b->bias, mul = b->mul, nk = b->nk;
     for (int32_t i = 0; i < pixels; i++, acc += 4, yp += ysw) {
-      int32x4_t v = vqaddq_s32(vaddq_s32(vld1q_s32(acc), corr), bias);
+      int32x4_t v = vqaddq_s32(vld1q_s32(acc), bias);
       v = vrshlq_s32(vqdmulhq_s32(v, mul), nk);
       vstrbq_s32(yp, ptec_mve_offset_clamp(v, zp, lo, hi));
     }
     return;
   }
   for (int32_t i = 0; i < pixels; i++, acc += 4, yp += ysw)
-    finish(b, vaddq_s32(vld1q_s32(acc), corr), yp, ysc, zp, lo, hi);
+    finish(b, vld1q_s32(acc), yp, ysc, zp, lo, hi);
 }
 
 /* acc.j += sum over r < count, k < run of x[r * xs + k] * w_j[off + r * ws + k]:
@@ -300,9 +297,9 @@ static ALWAYS_INLINE void valid_taps(int32_t i0, int32_t k, int32_t d, int32_t i
  * with valid taps [ky0, ky1) x [kx0, kx1), shared by all of them) into acc. */
 static void accumulate(const conv_geo *g, const int8_t *const wb[4], const int8_t *xn,
                        int32_t iy0, int32_t ix0, int32_t ky0, int32_t ky1, int32_t kx0,
-                       int32_t kx1, int32_t count, int32_t *acc) {
+                       int32_t kx1, int32_t count, int32x4_t corr, int32_t *acc) {
   if (ky0 >= ky1 || kx0 >= kx1) { /* every tap padded */
-    for (int32_t i = 0; i < 4 * count; i++) acc[i] = 0;
+    for (int32_t i = 0; i < count; i++) vst1q_s32(acc + 4 * i, corr);
     return;
   }
   const int32_t run = (kx1 - kx0) * g->depth, whole = run & ~15; /* the pointers' advance */
@@ -319,7 +316,9 @@ static void accumulate(const conv_geo *g, const int8_t *const wb[4], const int8_
                   run % 16,
                   run,
                   /* the loop advances x by whole 16-byte blocks, the last one partly used */
-                  (int32_t)(g->sw * g->xsw) - ((run + 15) & ~15)};
+                  (int32_t)(g->sw * g->xsw) - ((run + 15) & ~15),
+                  {0, 0, 0, 0}};
+  vst1q_s32(job.start, corr);
   if (ky1 - ky0 == 1)
     run_job1(&job);
   else
@@ -354,8 +353,8 @@ static void block_fast(const conv_geo *g, const block *b, const int8_t *const wb
         const int32_t count = total - i < CHUNK ? total - i : CHUNK;
         const int32_t oy = i / ow, ox = i % ow;
         accumulate(g, wb, xn, oy * g->sh - g->pt, ox * g->sw - g->pl, 0, kh, 0, kw, count,
-                   acc);
-        finish_run(b, acc, count, b->corr, yn + i * g->ysw, g->ysw, g->ysc, zp, lo, hi);
+                   b->corr, acc);
+        finish_run(b, acc, count, yn + i * g->ysw, g->ysw, g->ysc, zp, lo, hi);
       }
       continue;
     }
@@ -380,8 +379,8 @@ static void block_fast(const conv_geo *g, const block *b, const int8_t *const wb
               s = vaddq_s32(s, vld1q_s32(tapsum + 4 * (ky * kw + kx)));
           corr = vmulq_n_s32(s, -izp);
         }
-        accumulate(g, wb, xn, iy0, ix0, ky0, ky1, kx0, kx1, count, acc);
-        finish_run(b, acc, count, corr, yrow + ox * g->ysw, g->ysw, g->ysc, zp, lo, hi);
+        accumulate(g, wb, xn, iy0, ix0, ky0, ky1, kx0, kx1, count, corr, acc);
+        finish_run(b, acc, count, yrow + ox * g->ysw, g->ysw, g->ysc, zp, lo, hi);
         ox += count;
       }
     }
@@ -493,23 +492,24 @@ static void gather(const conv_geo *g, const int8_t *xn, int32_t oy, int32_t ox0,
   }
 }
 
-/* acc[4 i + j], j in {pair, pair + 1}: window i times filters w0, w1 (K <= 16). */
-static void dot_pair1(const int8_t *win, int32_t count, int8x16_t w0, int8x16_t w1,
-                      int32_t *acc) {
+/* acc[4 i + j], j in {pair, pair + 1}: c0 / c1 plus window i times filters w0 / w1
+ * (K <= 16). */
+static void dot_pair1(const int8_t *win, int32_t count, int32_t c0, int8x16_t w0, int32_t c1,
+                      int8x16_t w1, int32_t *acc) {
   for (int32_t i = 0; i < count; i++, win += 16, acc += 4) {
     const int8x16_t x0 = vldrbq_s8(win);
-    acc[0] = vmladavq_s8(x0, w0);
-    acc[1] = vmladavq_s8(x0, w1);
+    acc[0] = vmladavaq_s8(c0, x0, w0);
+    acc[1] = vmladavaq_s8(c1, x0, w1);
   }
 }
 
 /* The same for 16 < K <= 32: filters (w0, v0) and (w1, v1). */
-static void dot_pair2(const int8_t *win, int32_t count, int8x16_t w0, int8x16_t v0,
-                      int8x16_t w1, int8x16_t v1, int32_t *acc) {
+static void dot_pair2(const int8_t *win, int32_t count, int32_t c0, int8x16_t w0,
+                      int8x16_t v0, int32_t c1, int8x16_t w1, int8x16_t v1, int32_t *acc) {
   for (int32_t i = 0; i < count; i++, win += 32, acc += 4) {
     const int8x16_t x0 = vldrbq_s8(win), x1 = vldrbq_s8(win + 16);
-    acc[0] = vmladavaq_s8(vmladavq_s8(x0, w0), x1, v0);
-    acc[1] = vmladavaq_s8(vmladavq_s8(x0, w1), x1, v1);
+    acc[0] = vmladavaq_s8(vmladavaq_s8(c0, x0, w0), x1, v0);
+    acc[1] = vmladavaq_s8(vmladavaq_s8(c1, x0, w1), x1, v1);
   }
 }
 
@@ -595,16 +595,18 @@ static __attribute__((noinline)) void conv_gather(const conv_call *c) {
           block b;
           const int8_t *wb[4];
           block_setup(c, oc0, &b, wb, NULL, true);
+          int32_t corr[4];
+          vst1q_s32(corr, b.corr);
           for (int32_t j = 0; j < 4; j += 2) { /* predicated: no read past a filter */
             const int8x16_t w0 = vldrbq_z_s8(wb[j], k0), w1 = vldrbq_z_s8(wb[j + 1], k0);
             if (kp == 16)
-              dot_pair1(win, count, w0, w1, acc + j);
+              dot_pair1(win, count, corr[j], w0, corr[j + 1], w1, acc + j);
             else
-              dot_pair2(win, count, w0, vldrbq_z_s8(wb[j] + 16, k1), w1,
+              dot_pair2(win, count, corr[j], w0, vldrbq_z_s8(wb[j] + 16, k1), corr[j + 1], w1,
                         vldrbq_z_s8(wb[j + 1] + 16, k1), acc + j);
           }
-          finish_run(&b, acc, count, b.corr, yrow + ox * g->ysw + oc0 * g->ysc, g->ysw,
-                     g->ysc, p->out_zp, c->lo, c->hi);
+          finish_run(&b, acc, count, yrow + ox * g->ysw + oc0 * g->ysc, g->ysw, g->ysc,
+                     p->out_zp, c->lo, c->hi);
         }
       }
     }
