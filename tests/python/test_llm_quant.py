@@ -248,9 +248,14 @@ def _model_8da4w(x, packed, scales, bias) -> np.ndarray:
 def test_linear_8da4w_builds_equal_model_bit_for_bit(tmp_path, seed):
     rng = np.random.default_rng(seed)
     cases, inputs = [], []
-    for _ in range(6):
-        m, n = int(rng.choice([1, 1, 3, 7])), int(rng.integers(1, 70))
-        k = 32 * int(rng.integers(1, 40))  # past the kernels' 512-value chunk too
+    for case in range(7):
+        # N: under a block, past the 16- and 8-output blocks (AVX-512 / AVX2 / reference
+        # tails), past the 512-output span of prompts; K past the 4096-value chunk of
+        # 64-bit hosts (512 on microcontrollers) in one case
+        m = int(rng.choice([1, 1, 3, 7, 17]))
+        n = int(rng.integers(1, 70) if case % 3 == 0 else rng.integers(100, 160)
+                if case % 3 == 1 else rng.integers(520, 600))
+        k = 32 * int(rng.integers(129, 150) if case == 6 else rng.integers(1, 40))
         w = torch.from_numpy(rng.normal(0, 1, (n, k)).astype(np.float32))
         packed, scales = quantize_int4_groups(w)
         bias = torch.from_numpy(rng.normal(0, 1, n).astype(np.float32))
@@ -277,7 +282,9 @@ def test_linear_int8w_builds_within_rounding(tmp_path, seed):
     rng = np.random.default_rng(seed)
     cases, inputs = [], []
     for _ in range(6):
-        m, n, k = int(rng.choice([1, 1, 3])), int(rng.integers(1, 40)), int(rng.integers(1, 700))
+        # M past the AVX-512 variant's four rows of x per weight conversion, N past its four
+        # weight rows, K past its 16-channel steps
+        m, n, k = int(rng.choice([1, 1, 3, 5, 9])), int(rng.integers(1, 40)), int(rng.integers(1, 700))
         q, scales = quantize_int8_rows(torch.from_numpy(rng.normal(0, 1, (n, k)).astype(np.float32)))
         bias = torch.from_numpy(rng.normal(0, 1, n).astype(np.float32))
         cases.append((q, scales, bias))

@@ -39,9 +39,18 @@
 
 #define PTEC_LLM_GROUP 32
 /* Activations are quantized CHUNK values at a time into a stack buffer (the
- * core has no heap and kernels no scratch): 1 KB of int16. A multiple of the
- * group. The output row holds each output's running sum between chunks. */
+ * core has no heap and kernels no scratch): 3 bytes a value (int16 and int8). A
+ * multiple of the group. The output row holds each output's running sum between
+ * chunks, which leaves the order of the additions as it is. On 64-bit hosts 4096
+ * values (12 KB of stack): a row of up to 4096 inputs is one chunk, so each block of
+ * outputs reads its weight rows whole, in order (with 512, a 768-input row was read
+ * as 256 + 128 bytes in two passes over all rows, which the prefetchers follow
+ * badly); microcontrollers keep 512 (1.5 KB). */
+#if PTEC_KERNELS_X86 || PTEC_KERNELS_NEON || defined(__x86_64__) || defined(__aarch64__)
+#define PTEC_LLM_CHUNK 4096
+#else
 #define PTEC_LLM_CHUNK 512
+#endif
 
 /* int8 weight-only: x [M, K] fp32, w [N, K] int8, scales [N], bias [N] or NULL. */
 typedef struct ptec_llm_int8w {
@@ -139,12 +148,23 @@ typedef struct ptec_llm_chunk {
 typedef void (*ptec_llm_block_fn)(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
                                   float *out);
 
+/* An ISA's 8da4w block functions: fn[0] on whole blocks of block[0] outputs, then fn[1]
+ * on whole blocks of block[1] (0: none), the reference loop on the rest. */
+typedef struct ptec_llm_8da4w_variant {
+  int64_t block[2];
+  ptec_llm_block_fn fn[2];
+} ptec_llm_8da4w_variant;
+
+/* Outputs per span when x has several rows (op_linear_8da4w.c): every row runs over one
+ * span's weights before the next span (512 outputs: 192 KB of weights at K = 768). A
+ * multiple of every block. */
+#define PTEC_LLM_SPAN 512
+
 /* The 8da4w driver all variants share (op_linear_8da4w.c): outputs [n0, n1) of every
- * row; per row the dynamic quantization, per chunk `fn` on whole blocks of `block`
- * outputs and the reference loop on the rest (block 0: the reference alone), then
- * out = acc * xs (+ b). */
-void ptec_llm_8da4w_rows(const ptec_llm_8da4w *p, int64_t n0, int64_t n1, int64_t block,
-                         ptec_llm_block_fn fn);
+ * row; per row the dynamic quantization, per chunk `v`'s block functions (v NULL: the
+ * reference alone), then out = acc * xs (+ b). */
+void ptec_llm_8da4w_rows(const ptec_llm_8da4w *p, int64_t n0, int64_t n1,
+                         const ptec_llm_8da4w_variant *v);
 
 /* out = acc * xs (+ b): the last step of every 8da4w output. */
 static inline float ptec_llm_8da4w_finish(float acc, float xs, const float *bias, int64_t n) {
@@ -161,6 +181,14 @@ void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
 /* x86-64 AVX2 + FMA (kernels/x86/gemv_*_avx2.c), run only when ptec_x86_has_avx2_fma(). */
 void ptec_llm_linear_int8w_avx2(const ptec_llm_int8w *p, int64_t n0, int64_t n1);
 void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
+/* AVX-512 (kernels/x86/gemv_int8w_avx512.c), run only when ptec_x86_has_avx512_vnni(). */
+void ptec_llm_linear_int8w_avx512(const ptec_llm_int8w *p, int64_t n0, int64_t n1);
+/* AVX-512 VNNI (kernels/x86/gemv_8da4w_avx512.c), run only when ptec_x86_has_avx512_vnni():
+ * sixteen outputs at a time, the AVX2 block for eight left over. */
+void ptec_llm_linear_8da4w_avx512(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
+/* The AVX2 block function (eight outputs), which the AVX-512 variant uses for a tail. */
+void ptec_llm_8da4w_block8_avx2(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
+                                float *out);
 #endif
 #if PTEC_KERNELS_NEON
 /* Any AArch64 build (kernels/neon/gemv_int8w_neon.c). */
@@ -171,7 +199,7 @@ void ptec_llm_linear_int8w_neon(const ptec_llm_int8w *p, int64_t n0, int64_t n1)
 void ptec_llm_linear_8da4w_dotprod(const ptec_llm_8da4w *p, int64_t n0, int64_t n1);
 #endif
 
-/* Outputs per parallel unit: the AVX2 variants' blocks (8da4w: 8, int8w: 4). */
-#define PTEC_LLM_UNIT 8
+/* Outputs per parallel unit: the widest variant's block (AVX-512 8da4w: 16). */
+#define PTEC_LLM_UNIT 16
 
 #endif /* PTEC_KERNELS_LLM_LLM_QUANT_H */

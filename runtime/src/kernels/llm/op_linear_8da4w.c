@@ -14,47 +14,60 @@
 #include "kernels/x86/cpu_features.h"
 #endif
 
-void ptec_llm_8da4w_rows(const ptec_llm_8da4w *p, int64_t n0, int64_t n1, int64_t block,
-                         ptec_llm_block_fn fn) {
+/* One row's outputs [n0, n1): the dynamic quantization, then per chunk `v`'s block
+ * functions on whole blocks and the reference loop on the rest, then acc * xs (+ b). */
+static void row_outputs(const ptec_llm_8da4w *p, int64_t m, int64_t n0, int64_t n1,
+                        const ptec_llm_8da4w_variant *v) {
   int16_t d[PTEC_LLM_CHUNK];
   int8_t q[PTEC_LLM_CHUNK];
   int32_t dsum[PTEC_LLM_CHUNK / PTEC_LLM_GROUP], qsum[PTEC_LLM_CHUNK / PTEC_LLM_GROUP];
   const int64_t G = p->K / PTEC_LLM_GROUP;
-  for (int64_t m = 0; m < p->M; m++) {
-    const float *x = p->x + m * p->K;
-    float *out = p->out + m * p->N;
-    ptec_llm_act_q aq = ptec_llm_act_params(x, p->K);
-    ptec_llm_chunk c = {d, q, dsum, qsum, (int32_t)aq.zp, 0, 0};
-    for (int64_t n = n0; n < n1; n++) out[n] = 0.0f;
-    for (int64_t k0 = 0; k0 < p->K; k0 += PTEC_LLM_CHUNK) {
-      int64_t len = p->K - k0 < PTEC_LLM_CHUNK ? p->K - k0 : PTEC_LLM_CHUNK;
-      c.g0 = k0 / PTEC_LLM_GROUP;
-      c.groups = len / PTEC_LLM_GROUP;
-      ptec_llm_act_quantize(x + k0, len, aq, d);
-      for (int64_t g = 0; g < c.groups; g++) {
-        int32_t sd = 0, sq = 0;
-        for (int j = 0; j < PTEC_LLM_GROUP; j++) {
-          int32_t v = d[g * PTEC_LLM_GROUP + j];
-          q[g * PTEC_LLM_GROUP + j] = (int8_t)(v + c.zp); /* -128..127 */
-          sd += v;
-          sq += v + c.zp;
-        }
-        dsum[g] = sd;
-        qsum[g] = sq;
+  const float *x = p->x + m * p->K;
+  float *out = p->out + m * p->N;
+  ptec_llm_act_q aq = ptec_llm_act_params(x, p->K);
+  ptec_llm_chunk c = {d, q, dsum, qsum, (int32_t)aq.zp, 0, 0};
+  for (int64_t n = n0; n < n1; n++) out[n] = 0.0f;
+  for (int64_t k0 = 0; k0 < p->K; k0 += PTEC_LLM_CHUNK) {
+    int64_t len = p->K - k0 < PTEC_LLM_CHUNK ? p->K - k0 : PTEC_LLM_CHUNK;
+    c.g0 = k0 / PTEC_LLM_GROUP;
+    c.groups = len / PTEC_LLM_GROUP;
+    ptec_llm_act_quantize(x + k0, len, aq, d);
+    for (int64_t g = 0; g < c.groups; g++) {
+      int32_t sd = 0, sq = 0;
+      for (int j = 0; j < PTEC_LLM_GROUP; j++) {
+        int32_t val = d[g * PTEC_LLM_GROUP + j];
+        q[g * PTEC_LLM_GROUP + j] = (int8_t)(val + c.zp); /* -128..127 */
+        sd += val;
+        sq += val + c.zp;
       }
-      int64_t n = n0;
-      if (block > 0)
-        for (; n + block <= n1; n += block) fn(p, n, &c, out);
-      for (; n < n1; n++)
-        out[n] = ptec_llm_8da4w_chunk(p->w + n * (p->K / 2) + k0 / 2,
-                                      p->scales + n * G + c.g0, d, c.groups, out[n]);
+      dsum[g] = sd;
+      qsum[g] = sq;
     }
-    for (int64_t n = n0; n < n1; n++) out[n] = ptec_llm_8da4w_finish(out[n], aq.scale, p->bias, n);
+    int64_t n = n0;
+    for (int i = 0; i < 2; i++)
+      if (v != NULL && v->block[i] > 0)
+        for (; n + v->block[i] <= n1; n += v->block[i]) v->fn[i](p, n, &c, out);
+    for (; n < n1; n++)
+      out[n] = ptec_llm_8da4w_chunk(p->w + n * (p->K / 2) + k0 / 2, p->scales + n * G + c.g0,
+                                    d, c.groups, out[n]);
+  }
+  for (int64_t n = n0; n < n1; n++) out[n] = ptec_llm_8da4w_finish(out[n], aq.scale, p->bias, n);
+}
+
+void ptec_llm_8da4w_rows(const ptec_llm_8da4w *p, int64_t n0, int64_t n1,
+                         const ptec_llm_8da4w_variant *v) {
+  /* Several rows (a prompt): PTEC_LLM_SPAN outputs at a time for every row, so their
+   * weights come from cache for the rows after the first (each row's quantization is
+   * redone per span: K steps against SPAN x K multiplies). */
+  const int64_t span = p->M > 1 ? PTEC_LLM_SPAN : n1 - n0;
+  for (int64_t s0 = n0; s0 < n1; s0 += span) {
+    const int64_t s1 = n1 - s0 < span ? n1 : s0 + span;
+    for (int64_t m = 0; m < p->M; m++) row_outputs(p, m, s0, s1, v);
   }
 }
 
 void ptec_llm_linear_8da4w_ref(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
-  ptec_llm_8da4w_rows(p, n0, n1, 0, NULL);
+  ptec_llm_8da4w_rows(p, n0, n1, NULL);
 }
 
 /* Units [b, e) of PTEC_LLM_UNIT outputs, on this CPU's best variant. Each thread
@@ -63,6 +76,10 @@ static void outputs(const void *job, int64_t b, int64_t e) {
   const ptec_llm_8da4w *p = job;
   int64_t n1 = e * PTEC_LLM_UNIT < p->N ? e * PTEC_LLM_UNIT : p->N;
 #if PTEC_KERNELS_X86
+  if (ptec_x86_has_avx512_vnni()) {
+    ptec_llm_linear_8da4w_avx512(p, b * PTEC_LLM_UNIT, n1);
+    return;
+  }
   if (ptec_x86_has_avx2_fma()) {
     ptec_llm_linear_8da4w_avx2(p, b * PTEC_LLM_UNIT, n1);
     return;

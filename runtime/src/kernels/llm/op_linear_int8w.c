@@ -47,6 +47,10 @@ static void outputs(const void *job, int64_t b, int64_t e) {
   const ptec_llm_int8w *p = job;
   int64_t n1 = e * PTEC_LLM_UNIT < p->N ? e * PTEC_LLM_UNIT : p->N;
 #if PTEC_KERNELS_X86
+  if (ptec_x86_has_avx512_vnni()) {
+    ptec_llm_linear_int8w_avx512(p, b * PTEC_LLM_UNIT, n1);
+    return;
+  }
   if (ptec_x86_has_avx2_fma()) {
     ptec_llm_linear_int8w_avx2(p, b * PTEC_LLM_UNIT, n1);
     return;

@@ -55,7 +55,8 @@ static void four_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chun
 }
 
 void ptec_llm_linear_8da4w_dotprod(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
-  ptec_llm_8da4w_rows(p, n0, n1, 4, four_outputs);
+  static const ptec_llm_8da4w_variant v = {{4, 0}, {four_outputs, NULL}};
+  ptec_llm_8da4w_rows(p, n0, n1, &v);
 }
 
 #endif /* PTEC_KERNELS_NEON_DOTPROD */

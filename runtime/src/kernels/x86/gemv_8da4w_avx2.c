@@ -39,8 +39,8 @@ static __m256i group_dot(const uint8_t *b, __m256i d0, __m256i d1) {
 }
 
 /* Outputs n..n+7 over one chunk (ptec_llm_block_fn). */
-static void eight_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
-                          float *out) {
+void ptec_llm_8da4w_block8_avx2(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
+                                float *out) {
   const int64_t G = p->K / PTEC_LLM_GROUP, row = p->K / 2;
   const uint8_t *w = p->w + n * row + c->g0 * (PTEC_LLM_GROUP / 2);
   const float *s = p->scales + n * G + c->g0;
@@ -61,7 +61,8 @@ static void eight_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chu
 }
 
 void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
-  ptec_llm_8da4w_rows(p, n0, n1, 8, eight_outputs);
+  static const ptec_llm_8da4w_variant v = {{8, 0}, {ptec_llm_8da4w_block8_avx2, NULL}};
+  ptec_llm_8da4w_rows(p, n0, n1, &v);
 }
 
 #endif /* PTEC_KERNELS_X86 */

@@ -10,6 +10,7 @@
  *   - B's rows contiguous (b_cs == 1): four rows of C by sixteen columns,
  *     A's values broadcast, B's rows loaded, eight FMA accumulators; with
  *     fewer than four rows, one row by up to 512 columns (row_blocks).
+ * With AVX-512, B's rows contiguous go to matmul_f32_avx512.c first (same bits).
  * The epilogue (alpha, beta, D) is the reference's, per element. Sums run
  * in another order than the reference's k = 0..K-1 with separate roundings,
  * hence a tolerance (docs/kernels-cpu.md).
@@ -19,7 +20,8 @@
 #if PTEC_KERNELS_X86
 #include <immintrin.h>
 
-#include "kernels/portable/variants.h"
+#include "kernels/x86/cpu_features.h"
+#include "kernels/x86/matmul_f32_x86.h"
 
 static inline __m256i lane_mask(int64_t n) { /* lanes < n (n in 0..8) */
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -31,15 +33,6 @@ static inline float hsum(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
-}
-
-static inline void finish(const ptec_matmul_f32 *p, int64_t i, int64_t j, float acc) {
-  float r = p->alpha == 1.0f ? acc : p->alpha * acc;
-  if (p->d) {
-    float dv = p->d[i * p->d_rs + j * p->d_cs];
-    r += p->beta == 1.0f ? dv : p->beta * dv;
-  }
-  p->c[i * p->c_rs + j * p->c_cs] = r;
 }
 
 /* B's columns contiguous: dot products, four columns at a time. */
@@ -67,7 +60,7 @@ static void dots(const ptec_matmul_f32 *p) {
         c3 = _mm256_fmadd_ps(x, _mm256_maskload_ps(b[3] + kk, mask), c3);
       }
       float s[4] = {hsum(c0), hsum(c1), hsum(c2), hsum(c3)};
-      for (int64_t t = 0; t < 4 && j + t < p->n; t++) finish(p, i, j + t, s[t]);
+      for (int64_t t = 0; t < 4 && j + t < p->n; t++) ptec_matmul_f32_finish(p, i, j + t, s[t]);
     }
   }
 }
@@ -103,7 +96,7 @@ static void panels(const ptec_matmul_f32 *p) {
         float s[16];
         _mm256_storeu_ps(s, c[r][0]);
         _mm256_storeu_ps(s + 8, c[r][1]);
-        for (int64_t j = 0; j < nb; j++) finish(p, i0 + r, j0 + j, s[j]);
+        for (int64_t j = 0; j < nb; j++) ptec_matmul_f32_finish(p, i0 + r, j0 + j, s[j]);
       }
     }
   }
@@ -135,7 +128,7 @@ static void row_blocks(const ptec_matmul_f32 *p) {
                               _mm256_fmadd_ps(x, _mm256_maskload_ps(b + j, mask),
                                               _mm256_maskload_ps(acc + j, mask)));
       }
-      for (int64_t j = 0; j < nb; j++) finish(p, i, j0 + j, acc[j]);
+      for (int64_t j = 0; j < nb; j++) ptec_matmul_f32_finish(p, i, j0 + j, acc[j]);
     }
   }
 }
@@ -143,6 +136,7 @@ static void row_blocks(const ptec_matmul_f32 *p) {
 bool ptec_matmul_f32_avx2(const ptec_matmul_f32 *p) {
   if (p->k < 8 || p->k > INT32_MAX) return false;
   if (p->b_rs == 1 && p->a_cs == 1) dots(p);
+  else if (p->b_cs == 1 && ptec_x86_has_avx512_vnni() && ptec_matmul_f32_avx512(p)) return true;
   else if (p->b_cs == 1 && p->m < 4) row_blocks(p);
   else if (p->b_cs == 1) panels(p);
   else return false;

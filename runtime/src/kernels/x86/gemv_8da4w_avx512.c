@@ -1,0 +1,143 @@
+/*
+ * AVX-512 VNNI variant of ptec::linear_8da4w (kernels/llm/op_linear_8da4w.c), equal to
+ * the reference bit for bit: the group dots are the same integers, the float steps the
+ * same IEEE operations in the same order per output (llm_quant.h).
+ *
+ * VPDPBUSD multiplies unsigned bytes by signed bytes. The stored nibbles u = w + 8
+ * (0..15) are the unsigned side, the quantized activations q (int8) the signed one, and
+ * the offsets come off per group as in the SDOT variant:
+ *
+ *   sum (q - zp)(u - 8) = sum u q - zp sum u - 8 sum (q - zp)
+ *
+ * sum u q and zp sum u (VPDPBUSD of the two nibbles' sum against a vector of zp) in the
+ * same lanes, subtracted before the lanes are summed; 8 * dsum[g] once per group. (One
+ * accumulator with -zp, which needs another path for zp = -128, measured no faster.)
+ *
+ * Sixteen outputs by four groups at a time: one 64-byte load is one output's four groups
+ * (a 128-bit lane per group: low nibbles are weights 0..15, high ones 16..31), the
+ * activations' four groups rearranged once per step into matching low and high halves.
+ * Each lane then holds a quarter of a group's dot; a transpose tree (unpack and add)
+ * turns four outputs' registers into one with a whole dot per element, and a 4x4
+ * transpose of 128-bit lanes gives, per group, one vector of the sixteen outputs' dots.
+ * Then acc += (float)dot * scale for the sixteen outputs at once, group by group in
+ * order, as the reference does for each output.
+ */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_X86
+#include <immintrin.h>
+
+#include "kernels/llm/llm_quant.h"
+
+/* Per 128-bit lane: a's four lane sums, b's, c's, d's -> one element each, in that order. */
+static inline __m512i sum4(__m512i a, __m512i b, __m512i c, __m512i d) {
+  __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+  __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+}
+
+/* One output's partial dots over four groups: 64 packed bytes (masked past the chunk)
+ * against the activations' low and high halves; lane 4g + j: a quarter of group g. */
+static inline __m512i out_dots(const uint8_t *w, __mmask64 m, __m512i qlo, __m512i qhi,
+                               __m512i zp) {
+  const __m512i nib = _mm512_set1_epi8(15);
+  __m512i raw = _mm512_maskz_loadu_epi8(m, w);
+  __m512i lo = _mm512_and_si512(raw, nib), hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nib);
+  __m512i uq = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, qlo), hi, qhi);
+  __m512i uz = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_add_epi8(lo, hi), zp);
+  return _mm512_sub_epi32(uq, uz);
+}
+
+/* The chunk's scales of outputs n..n+15 (s: output n's, G apart) transposed: st[16 j + e]
+ * = scale of output n + e, group j (groups < `groups` <= 16). A 16 x 16 transpose in four
+ * stages of shuffles (a gather per group costs more on CPUs with the GDS mitigation). */
+static void scales_by_group(const float *s, int64_t G, int64_t groups, float *st) {
+  const __mmask16 m = groups >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << groups) - 1u);
+  __m512 r[16], t[16], u[16];
+  for (int o = 0; o < 16; o++) r[o] = _mm512_maskz_loadu_ps(m, s + o * G);
+  for (int k = 0; k < 8; k++) {
+    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 4; k++) { /* u[4k + c], lane L: outputs 4k..4k+3 of group 4L + c */
+    __m512d t0 = _mm512_castps_pd(t[4 * k]), t1 = _mm512_castps_pd(t[4 * k + 1]);
+    __m512d t2 = _mm512_castps_pd(t[4 * k + 2]), t3 = _mm512_castps_pd(t[4 * k + 3]);
+    u[4 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    u[4 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    u[4 * k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    u[4 * k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  for (int c = 0; c < 4; c++) { /* lane L of u[c], u[4 + c], u[8 + c], u[12 + c] */
+    __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+    __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+    __m512 y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+    _mm512_storeu_ps(st + 16 * c, _mm512_shuffle_f32x4(x0, y0, 0x88));
+    _mm512_storeu_ps(st + 16 * (4 + c), _mm512_shuffle_f32x4(x0, y0, 0xDD));
+    _mm512_storeu_ps(st + 16 * (8 + c), _mm512_shuffle_f32x4(x1, y1, 0x88));
+    _mm512_storeu_ps(st + 16 * (12 + c), _mm512_shuffle_f32x4(x1, y1, 0xDD));
+  }
+}
+
+/* A mask of the first n bytes (n <= 0: none, n >= 64: all). */
+static inline __mmask64 bytes(int64_t n) {
+  if (n <= 0) return 0;
+  return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+}
+
+/* Outputs between the weights being read and those prefetched. */
+#ifndef AHEAD
+#define AHEAD 32
+#endif
+
+/* Outputs n..n+15 over one chunk (ptec_llm_block_fn). */
+static void sixteen_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
+                            float *out) {
+  const int64_t G = p->K / PTEC_LLM_GROUP, row = p->K / 2;
+  const uint8_t *w = p->w + n * row + c->g0 * (PTEC_LLM_GROUP / 2);
+  const float *s = p->scales + n * G + c->g0;
+  const __m512i zp = _mm512_set1_epi8((char)c->zp);
+  float st[16 * 16];
+  __m512 acc = _mm512_loadu_ps(out + n);
+  for (int64_t g = 0; g < c->groups; g += 4) {
+    if (g % 16 == 0) /* the next sixteen groups' scales, by group */
+      scales_by_group(s + g, G, c->groups - g < 16 ? c->groups - g : 16, st);
+    const int64_t ng = c->groups - g < 4 ? c->groups - g : 4; /* groups in this step */
+    const int8_t *qg = c->q + g * PTEC_LLM_GROUP;
+    const __m512i q0 = _mm512_maskz_loadu_epi8(bytes(32 * ng), qg);
+    const __m512i q1 = _mm512_maskz_loadu_epi8(bytes(32 * ng - 64), qg + 64);
+    /* lane j of qlo / qhi: group g + j's activations 0..15 / 16..31 */
+    const __m512i qlo = _mm512_shuffle_i32x4(q0, q1, 0x88), qhi = _mm512_shuffle_i32x4(q0, q1, 0xDD);
+    const __mmask64 wm = bytes(16 * ng);
+    const uint8_t *wg = w + g * (PTEC_LLM_GROUP / 2);
+    if (n + 16 + AHEAD <= p->N) /* the same bytes of the rows AHEAD outputs on */
+      for (int i = 0; i < 16; i++)
+        _mm_prefetch((const char *)(wg + (AHEAD + i) * row), _MM_HINT_T0);
+    __m512i r[4]; /* r[i]: lane j, element e = output 4i + e's dot of group g + j */
+    for (int i = 0; i < 4; i++)
+      r[i] = sum4(out_dots(wg + (4 * i) * row, wm, qlo, qhi, zp),
+                  out_dots(wg + (4 * i + 1) * row, wm, qlo, qhi, zp),
+                  out_dots(wg + (4 * i + 2) * row, wm, qlo, qhi, zp),
+                  out_dots(wg + (4 * i + 3) * row, wm, qlo, qhi, zp));
+    const __m512i x0 = _mm512_shuffle_i32x4(r[0], r[1], 0x44), x1 = _mm512_shuffle_i32x4(r[0], r[1], 0xEE);
+    const __m512i y0 = _mm512_shuffle_i32x4(r[2], r[3], 0x44), y1 = _mm512_shuffle_i32x4(r[2], r[3], 0xEE);
+    __m512i dots[4]; /* dots[j]: the sixteen outputs' dots of group g + j */
+    dots[0] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+    dots[1] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
+    dots[2] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+    dots[3] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
+    for (int64_t j = 0; j < ng; j++) {
+      __m512i dot = _mm512_sub_epi32(dots[j], _mm512_set1_epi32(8 * c->dsum[g + j]));
+      __m512 scale = _mm512_loadu_ps(st + 16 * ((g + j) % 16));
+      acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale));
+    }
+  }
+  _mm512_storeu_ps(out + n, acc);
+}
+
+void ptec_llm_linear_8da4w_avx512(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
+  static const ptec_llm_8da4w_variant v = {{16, 8},
+                                           {sixteen_outputs, ptec_llm_8da4w_block8_avx2}};
+  ptec_llm_8da4w_rows(p, n0, n1, &v);
+}
+
+#endif /* PTEC_KERNELS_X86 */
