@@ -278,7 +278,8 @@ static bool depthwise_conv(const ptec_conv_f32 *p) {
 }
 
 bool ptec_conv_f32_avx2(const ptec_conv_f32 *p) {
-  if (p->groups == 1) return gemm_conv(p);
+  if (p->groups == 1)
+    return (ptec_x86_has_avx512_vnni() && ptec_avx512_conv_f32_implicit(p)) || gemm_conv(p);
   if (p->groups == p->c && p->oc == p->c)
     return (ptec_x86_has_avx512_vnni() && ptec_avx512_depthwise_f32(p)) || depthwise_conv(p);
   return false;

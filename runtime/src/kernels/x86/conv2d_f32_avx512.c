@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "kernels/x86/conv2d_f32_x86.h"
+#include "kernels/x86/fma_8x32_avx512.h"
 
 void ptec_avx512_f32_kernel_8x32(const float *w, int64_t ldw, int64_t mr, const float *b,
                                  int64_t ldb, int64_t k, float *y, int64_t ldy, int64_t nb,
@@ -20,34 +21,16 @@ void ptec_avx512_f32_kernel_8x32(const float *w, int64_t ldw, int64_t mr, const 
   const __mmask16 m0 = nb >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nb) - 1);
   const __mmask16 m1 = nb >= 32 ? (__mmask16)0xFFFF
                        : nb > 16 ? (__mmask16)((1u << (nb - 16)) - 1) : (__mmask16)0;
-  /* Sixteen named accumulators: GCC keeps an array of them in memory. */
-  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
-         c61 = c00, c70 = c00, c71 = c00;
+  PTEC_ACC_8X32;
   const float *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3], *w4 = wr[4], *w5 = wr[5],
               *w6 = wr[6], *w7 = wr[7];
   const bool full = nb == 32; /* loop-invariant: unswitched */
   for (int64_t i = 0; i < k; i++, b += ldb) {
     const __m512 b0 = full ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
     const __m512 b1 = full ? _mm512_loadu_ps(b + 16) : _mm512_maskz_loadu_ps(m1, b + 16);
-#define ROW(r)                                          \
-  do {                                                  \
-    const __m512 a = _mm512_set1_ps(w##r[i]);           \
-    c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0);          \
-    c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);          \
-  } while (0)
-    ROW(0);
-    ROW(1);
-    ROW(2);
-    ROW(3);
-    ROW(4);
-    ROW(5);
-    ROW(6);
-    ROW(7);
-#undef ROW
+    PTEC_FMA_8X32(i, b0, b1);
   }
-  const __m512 c[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                          {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+  PTEC_ACC_ARRAY_8X32(c);
   for (int64_t r = 0; r < mr; r++) {
     float *yr = y + r * ldy;
     __m512 v0 = c[r][0], v1 = c[r][1];

@@ -27,8 +27,16 @@ void ptec_avx512_f32_kernel_8x32(const float *w, int64_t ldw, int64_t mr, const 
                                  int64_t ldb, int64_t k, float *y, int64_t ldy, int64_t nb,
                                  bool add, const float *bias);
 
-/* Depthwise float32 (groups == C == OC), AVX-512F: false when it declines. */
+/* Groups 1, stride 1, output plane as large as the input, NCHW rows and
+ * OIHW filters contiguous: the implicit GEMM of conv2d_f32_implicit_avx512.c
+ * (AVX-512F); false when it declines. */
 struct ptec_conv_f32;
+bool ptec_avx512_conv_f32_implicit(const struct ptec_conv_f32 *p);
+
+/* Depthwise float32 (groups == C == OC), AVX-512F: false when it declines. */
 bool ptec_avx512_depthwise_f32(const struct ptec_conv_f32 *p);
+/* The part of it that reads the input planes in place (stride 1 or 2, rows
+ * contiguous, taps up to 16 x 16); depthwise_conv2d_f32_direct_avx512.c. */
+bool ptec_avx512_depthwise_f32_direct(const struct ptec_conv_f32 *p);
 
 #endif

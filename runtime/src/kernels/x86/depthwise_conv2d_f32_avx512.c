@@ -125,6 +125,7 @@ static void small_planes(const void *arg, int64_t c0, int64_t c1) {
 }
 
 bool ptec_avx512_depthwise_f32(const ptec_conv_f32 *p) {
+  if (ptec_avx512_depthwise_f32_direct(p)) return true;
   {
     /* Reads of output q's taps stay below (oh - 1 + (kh - 1) * dil) * wp + ow - 1 +
      * (kw - 1) * dil < hp * wp: within the copied plane (plus 16 zeros). */

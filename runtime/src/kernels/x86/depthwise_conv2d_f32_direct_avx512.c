@@ -1,0 +1,171 @@
+/*
+ * AVX-512 float32 depthwise convolution read straight from the input planes
+ * (groups == C == OC, NCHW planes with contiguous rows), tried first by
+ * ptec_avx512_depthwise_f32 (depthwise_conv2d_f32_avx512.c).
+ *
+ * The copying variant it replaces spent most of its time copying each input
+ * row with its padding into a stack buffer once per output row and filter
+ * row (MobileNetV2's 112 x 112 layers: 0.6-0.8 ms each). Here every tap of
+ * sixteen outputs is one masked load from the input itself: lanes whose
+ * input lies in the padding are masked off, which both zeroes them and
+ * keeps the load from touching memory outside the plane (AVX-512 masked
+ * loads do not fault on masked lanes).
+ *
+ *   - "same" stride-1 layers (oh == h, ow == w): outputs are taken sixteen
+ *     at a time along the flattened plane, across rows; tap (ky, kx) of
+ *     output q is input q + (ky dil - pad) w + (kx dil - pad), masked per
+ *     lane by its row and column (the 7 x 7 and 14 x 14 planes fill whole
+ *     vectors).
+ *   - stride 1 or 2 otherwise: sixteen outputs of one output row; stride 2
+ *     loads the 32 inputs under them and keeps the even ones (one permute).
+ *
+ * Four groups of sixteen outputs are summed side by side (four independent
+ * FMA chains). Sums run in another order than the reference's, with fused
+ * multiply-adds: within the float tolerance of docs/kernels-cpu.md.
+ * Channels are split over threads; an output is summed the same way
+ * whatever the split.
+ */
+#include "kernels/isa.h"
+
+#if PTEC_KERNELS_X86
+#include <immintrin.h>
+
+#include "kernels/parallel.h"
+#include "kernels/portable/variants.h"
+#include "kernels/x86/conv2d_f32_same_avx512.h"
+#include "kernels/x86/conv2d_f32_x86.h"
+
+enum { G = 4, MAXT = 64 };
+
+/* G groups of sixteen outputs of one image: per tap, where each group's
+ * inputs start in a channel plane and which of its lanes are read (32 lanes
+ * for stride 2); these depend on the position only, so they are worked out
+ * once and used for every channel. */
+typedef struct items {
+  int64_t off[MAXT][G];
+  uint32_t m[MAXT][G];
+  int64_t at[G];
+  __mmask16 tail[G];
+} items;
+
+/* The outputs of `it` for channels [c0, c1) of image n. */
+static void sum_channels(const ptec_conv_f32 *p, const items *it, const int64_t *woff,
+                         int64_t n, int64_t c0, int64_t c1) {
+  const int64_t taps = p->kh * p->kw;
+  const __m512i ev =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t c = c0; c < c1; c++) {
+    const float *xc = p->x + n * p->xs[0] + c * p->xs[1], *wc = p->w + c * p->ws[0];
+    float *yc = p->y + n * p->ys[0] + c * p->ys[1];
+    const __m512 bias = _mm512_set1_ps(p->b ? p->b[c] : 0.0f);
+    __m512 acc[G];
+    for (int g = 0; g < G; g++) acc[g] = bias;
+    if (p->stride[1] == 1) {
+      for (int64_t t = 0; t < taps; t++) {
+        const __m512 wv = _mm512_set1_ps(wc[woff[t]]);
+        /* Masked lanes are not read: the address may lie outside the plane. */
+        for (int g = 0; g < G; g++)
+          acc[g] = _mm512_fmadd_ps(
+              _mm512_maskz_loadu_ps((__mmask16)it->m[t][g], xc + it->off[t][g]), wv, acc[g]);
+      }
+    } else { /* stride 2: the 32 inputs under sixteen outputs, the even ones kept */
+      for (int64_t t = 0; t < taps; t++) {
+        const __m512 wv = _mm512_set1_ps(wc[woff[t]]);
+        for (int g = 0; g < G; g++) {
+          const float *src = xc + it->off[t][g];
+          const __m512 a = _mm512_maskz_loadu_ps((__mmask16)it->m[t][g], src);
+          const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(it->m[t][g] >> 16), src + 16);
+          acc[g] = _mm512_fmadd_ps(_mm512_permutex2var_ps(a, ev, b), wv, acc[g]);
+        }
+      }
+    }
+    for (int g = 0; g < G; g++) _mm512_mask_storeu_ps(yc + it->at[g], it->tail[g], acc[g]);
+  }
+}
+
+/* Tap t = ky * kw + kx's offset in the filter. */
+static void filter_offsets(const ptec_conv_f32 *p, int64_t *woff) {
+  for (int64_t ky = 0; ky < p->kh; ky++)
+    for (int64_t kx = 0; kx < p->kw; kx++) woff[ky * p->kw + kx] = ky * p->ws[2] + kx * p->ws[3];
+}
+
+/* "Same" stride-1 planes, flattened: output q's tap (ky, kx) is input
+ * q + (ky dil - pad) w + (kx dil - pad), read where its row and column are
+ * inside the image. Units: (image, channel) pairs [u0, u1). */
+static void flat(const void *arg, int64_t u0, int64_t u1) {
+  const ptec_conv_f32 *p = arg;
+  const int64_t P = p->h * p->w_;
+  int64_t woff[MAXT];
+  filter_offsets(p, woff);
+  items it;
+  for (int64_t u = u0; u < u1;) {
+    const int64_t n = u / p->c, c0 = u % p->c, c1 = u1 - u < p->c - c0 ? c0 + u1 - u : p->c;
+    for (int64_t q0 = 0; q0 < P; q0 += 16 * G) {
+      for (int g = 0; g < G; g++) {
+        const int64_t q = q0 + 16 * g, left = P - q;
+        it.at[g] = q;
+        it.tail[g] = left <= 0 ? 0 : left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        ptec_avx512_same_taps(p, q, &it.m[0][g], G, &it.off[0][g], G);
+      }
+      sum_channels(p, &it, woff, n, c0, c1);
+    }
+    u += c1 - c0;
+  }
+}
+
+/* Lanes [lo, hi) of a load of n <= 32 lanes starting at input column `base`
+ * whose columns are inside [0, w). */
+static inline uint32_t inside(int64_t base, int64_t n, int64_t w) {
+  const int64_t lo = base < 0 ? -base : 0, hi = w - base < n ? w - base : n;
+  if (hi <= lo) return 0;
+  return (uint32_t)(((uint64_t)1 << hi) - ((uint64_t)1 << lo));
+}
+
+/* Stride 1 or 2, sixteen outputs of one output row per group. Units: (image,
+ * channel) pairs [u0, u1). */
+static void rows(const void *arg, int64_t u0, int64_t u1) {
+  const ptec_conv_f32 *p = arg;
+  const int64_t s = p->stride[1], chunks = (p->ow + 15) / 16, count = p->oh * chunks;
+  int64_t woff[MAXT];
+  filter_offsets(p, woff);
+  items it;
+  for (int64_t u = u0; u < u1;) {
+    const int64_t n = u / p->c, c0 = u % p->c, c1 = u1 - u < p->c - c0 ? c0 + u1 - u : p->c;
+    for (int64_t i0 = 0; i0 < count; i0 += G) {
+      for (int g = 0; g < G; g++) {
+        const int64_t i = i0 + g < count ? i0 + g : count - 1;
+        const int64_t oy = i / chunks, ox = i % chunks * 16;
+        const int64_t left = i0 + g < count ? p->ow - ox : 0; /* a repeat stores nothing */
+        const int64_t lanes = left >= 16 ? 16 * s : left * s;
+        it.tail[g] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        it.at[g] = oy * p->ys[2] + ox;
+        for (int64_t ky = 0; ky < p->kh; ky++) {
+          const int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
+          const bool in = iy >= 0 && iy < p->h;
+          for (int64_t kx = 0; kx < p->kw; kx++) {
+            const int64_t t = ky * p->kw + kx, ix = ox * s - p->pad[1] + kx * p->dil[1];
+            it.m[t][g] = in ? inside(ix, lanes, p->w_) : 0;
+            it.off[t][g] = in ? iy * p->xs[2] + ix : 0;
+          }
+        }
+      }
+      sum_channels(p, &it, woff, n, c0, c1);
+    }
+    u += c1 - c0;
+  }
+}
+
+bool ptec_avx512_depthwise_f32_direct(const ptec_conv_f32 *p) {
+  if (p->kh * p->kw > MAXT || p->xs[3] != 1 || p->ys[3] != 1 || p->h >= (1 << 28) ||
+      p->w_ >= (1 << 28))
+    return false;
+  if (ptec_avx512_same_plane(p)) {
+    ptec_parallel_range(p->parallel, flat, p, p->n * p->c);
+    return true;
+  }
+  if (p->stride[1] != 1 && p->stride[1] != 2) return false;
+  ptec_parallel_range(p->parallel, rows, p, p->n * p->c);
+  return true;
+}
+
+#endif /* PTEC_KERNELS_X86 */

@@ -1,0 +1,43 @@
+/*
+ * The register block of the AVX-512 float32 convolution microkernels
+ * (conv2d_f32_avx512.c, conv2d_f32_implicit_avx512.c): eight filter rows
+ * w0..w7 by 32 pixels in two vectors, sixteen named accumulators c00..c71
+ * (GCC keeps an array of them in memory). Included only by *_avx512.c files.
+ */
+#ifndef PTEC_KERNELS_X86_FMA_8X32_AVX512_H
+#define PTEC_KERNELS_X86_FMA_8X32_AVX512_H
+
+#include <immintrin.h>
+
+/* Declares c00, c01, ..., c71, all zero. */
+#define PTEC_ACC_8X32                                                                     \
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, \
+         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,     \
+         c61 = c00, c70 = c00, c71 = c00
+
+#define PTEC_FMA_ROW_8X32(r, k, b0, b1)            \
+  do {                                             \
+    const __m512 a_ = _mm512_set1_ps(w##r[k]);     \
+    c##r##0 = _mm512_fmadd_ps(a_, b0, c##r##0);    \
+    c##r##1 = _mm512_fmadd_ps(a_, b1, c##r##1);    \
+  } while (0)
+
+/* c{r}{0,1} += w{r}[k] * (b0, b1) for the eight rows: one value of k. */
+#define PTEC_FMA_8X32(k, b0, b1)         \
+  do {                                   \
+    PTEC_FMA_ROW_8X32(0, k, b0, b1);     \
+    PTEC_FMA_ROW_8X32(1, k, b0, b1);     \
+    PTEC_FMA_ROW_8X32(2, k, b0, b1);     \
+    PTEC_FMA_ROW_8X32(3, k, b0, b1);     \
+    PTEC_FMA_ROW_8X32(4, k, b0, b1);     \
+    PTEC_FMA_ROW_8X32(5, k, b0, b1);     \
+    PTEC_FMA_ROW_8X32(6, k, b0, b1);     \
+    PTEC_FMA_ROW_8X32(7, k, b0, b1);     \
+  } while (0)
+
+/* The accumulators as c[8][2]. */
+#define PTEC_ACC_ARRAY_8X32(c)                                               \
+  const __m512 c[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, \
+                          {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}}
+
+#endif
