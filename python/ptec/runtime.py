@@ -25,6 +25,7 @@ ALIGNMENT = 16
 _TORCH_TO_PTEC = {
     torch.uint8: 0, torch.int8: 1, torch.int16: 2, torch.int32: 3, torch.int64: 4,
     torch.float16: 5, torch.float32: 6, torch.float64: 7, torch.bool: 11, torch.bfloat16: 15,
+    torch.complex32: 8, torch.complex64: 9, torch.complex128: 10,
 }
 _PTEC_TO_TORCH = {v: k for k, v in _TORCH_TO_PTEC.items()}
 
@@ -386,7 +387,8 @@ def _to_view(tensor: torch.Tensor, dim_order: list[int] | None) -> tuple[TensorV
         raise PtecError("PTEC_STATUS_SHAPE_MISMATCH", f"rank {rank} exceeds {MAX_RANK}",
                         "set_input")
     order = dim_order if dim_order is not None else list(range(rank))
-    laid_out = tensor.detach().cpu().permute(*order).contiguous() if rank else tensor.detach()
+    tensor = tensor.detach().cpu().resolve_conj()  # a conjugate view's values, not its bits
+    laid_out = tensor.permute(*order).contiguous() if rank else tensor
     flat = laid_out.reshape(-1).view(torch.uint8).numpy() if laid_out.numel() else np.zeros(0, np.uint8)
     memory = _aligned(max(flat.nbytes, 1))
     memory[:flat.nbytes] = flat

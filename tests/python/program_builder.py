@@ -41,6 +41,8 @@ _SCALAR_TYPES = {
     np.dtype(np.int16): s.ScalarType.SHORT, np.dtype(np.int32): s.ScalarType.INT,
     np.dtype(np.int64): s.ScalarType.LONG, np.dtype(np.float32): s.ScalarType.FLOAT,
     np.dtype(np.float64): s.ScalarType.DOUBLE, np.dtype(np.bool_): s.ScalarType.BOOL,
+    np.dtype(np.float16): s.ScalarType.HALF, np.dtype(np.complex64): s.ScalarType.COMPLEX_FLOAT,
+    np.dtype(np.complex128): s.ScalarType.COMPLEX_DOUBLE,
 }
 
 ALIGNMENT = 16

@@ -77,8 +77,6 @@ TESTED_BY = {
 #: ExecuTorch portable operators ptec has no kernel (or no test) for yet,
 #: with the reason. Keep it short by adding kernels, not entries.
 MISSING = {
-    # Complex tensors.
-    "aten::view_as_real_copy.out": "complex dtypes are not supported",
 }
 
 

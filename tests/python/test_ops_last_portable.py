@@ -16,6 +16,7 @@ import ptec
 from ptec.pte.file import deserialize_program
 from ptec.runtime import PtecError
 
+from op_testing import Fn as _Fn
 from program_builder import Input, Out, build, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -453,3 +454,86 @@ def test_rand_refusals():
     with pytest.raises(PtecError) as info:
         run(build(RANDOM, [Input(np.zeros(3, np.int64)), [4], True, Out((4,), np.float32)]))
     assert info.value.status == "PTEC_STATUS_SHAPE_MISMATCH", str(info.value)
+
+
+# ------------------------------------------------------------ view_as_real_copy
+
+VIEW_AS_REAL = "aten::view_as_real_copy.out"
+PTEC_RUN = os.environ.get("PTEC_RUN", str(ROOT / "build" / "host" / "ptec-run"))
+
+
+def _complex(shape, dtype=torch.complex64):
+    return torch.complex(torch.randn(shape), torch.randn(shape)).to(dtype)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "conjugate"])
+def test_view_as_real_complex64_input(seed, layout):
+    """A program taking a complex64 input through ptec.load: view_as_real,
+    then float math on the pairs; equal to eager bit for bit (the same
+    float32 mul and add). A conjugate view passes its values; a channels-last
+    input keeps its dim order through the copy."""
+    shape = [random.randint(1, 4) for _ in range(4 if layout == "channels_last" else
+                                                  random.randint(0, 3))]
+    x = _complex(shape)
+    if layout == "channels_last":
+        x = x.to(memory_format=torch.channels_last)
+    module = _Fn(lambda t: torch.view_as_real(t) * 2.5 + 1)
+    program = ptec.compile(module, (x,))
+    assert VIEW_AS_REAL in [i.operator for i in program.instructions]
+    if layout == "conjugate":  # eager's view_as_real refuses a conjugate view
+        x = x.conj()
+        want = module(x.resolve_conj())
+    else:
+        want = module(x)
+    (got,) = ptec.load(program.buffer)(x)
+    assert got.dtype == want.dtype == torch.float32 and got.shape == want.shape
+    assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex128, torch.complex32])
+def test_view_as_real_other_complex_types(seed, dtype):
+    """complex128 -> float64 and complex32 (ComplexHalf) -> float16, each
+    part copied exactly."""
+    x = _complex([random.randint(1, 5), random.randint(1, 5)], dtype)
+    module = _Fn(torch.view_as_real)
+    program = ptec.compile(module, (x,))
+    (got,) = ptec.load(program.buffer)(x)
+    want = torch.view_as_real(x)
+    assert got.dtype == want.dtype and torch.equal(got, want)
+
+
+def test_view_as_real_converts_and_refuses():
+    """ExecuTorch's kernel writes any of float16/32/64 from any complex type
+    (a static_cast): complex64 -> float16 rounds each part once. Not complex
+    in, an integer out or a wrong shape: named statuses."""
+    x = (np.random.randn(3, 2) + 1j * np.random.randn(3, 2)).astype(np.complex64)
+    (got,) = run(build(VIEW_AS_REAL, [Input(x), Out((3, 2, 2), np.float16)]))
+    want = np.stack([x.real, x.imag], axis=-1).astype(np.float16)
+    np.testing.assert_array_equal(got, want)
+    (got,) = run(build(VIEW_AS_REAL, [Input(x), Out((3, 2, 2), np.float64)]))
+    np.testing.assert_array_equal(got, np.stack([x.real, x.imag], axis=-1).astype(np.float64))
+    for args, status in [
+        ([Input(x.real.copy()), Out((3, 2, 2), np.float32)], "PTEC_STATUS_TYPE_MISMATCH"),
+        ([Input(x), Out((3, 2, 2), np.int32)], "PTEC_STATUS_NOT_SUPPORTED"),
+        ([Input(x), Out((3, 2), np.float32)], "PTEC_STATUS_SHAPE_MISMATCH"),
+    ]:
+        with pytest.raises(PtecError) as info:
+            run(build(VIEW_AS_REAL, args))
+        assert info.value.status == status, str(info.value)
+
+
+def test_view_as_real_in_ptec_run(seed, tmp_path):
+    """ptec-run reads a complex64 .npy input (host build) and the program runs
+    under ASan + UBSan (a bundle of eager's output)."""
+    x = _complex([3, 5])
+    module = _Fn(lambda t: torch.view_as_real(t) * 2.5 + 1)
+    pte = ptec.compile(module, (x,)).buffer
+    want = module(x)
+    (tmp_path / "m.pte").write_bytes(pte)
+    np.save(tmp_path / "x.npy", x.numpy())
+    r = subprocess.run([PTEC_RUN, str(tmp_path / "m.pte"), "--input", str(tmp_path / "x.npy"),
+                        "--output-dir", str(tmp_path)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "output0.npy"), want.numpy())
+    _asan_verify(tmp_path, "view_as_real", pte, [x], [want], tol=0.0)

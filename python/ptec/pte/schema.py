@@ -28,6 +28,9 @@ class ScalarType(enum.IntEnum):
     HALF = 5
     FLOAT = 6
     DOUBLE = 7
+    COMPLEX_HALF = 8
+    COMPLEX_FLOAT = 9
+    COMPLEX_DOUBLE = 10
     BOOL = 11
     QINT8 = 12
     QUINT8 = 13

@@ -108,6 +108,11 @@ typedef enum ptec_dtype {
   PTEC_DTYPE_FLOAT16 = 5,
   PTEC_DTYPE_FLOAT32 = 6,
   PTEC_DTYPE_FLOAT64 = 7,
+  /* Complex: (real, imaginary) pairs of float16, float32, float64. Programs carry
+   * them; kernels that take them say so (view_as_real_copy). */
+  PTEC_DTYPE_COMPLEX32 = 8,
+  PTEC_DTYPE_COMPLEX64 = 9,
+  PTEC_DTYPE_COMPLEX128 = 10,
   PTEC_DTYPE_BOOL = 11,
   PTEC_DTYPE_BFLOAT16 = 15
 } ptec_dtype;

@@ -42,10 +42,14 @@ size_t ptec_dtype_size(int dtype) {
       return 2;
     case PTEC_DTYPE_INT32:
     case PTEC_DTYPE_FLOAT32:
+    case PTEC_DTYPE_COMPLEX32:
       return 4;
     case PTEC_DTYPE_INT64:
     case PTEC_DTYPE_FLOAT64:
+    case PTEC_DTYPE_COMPLEX64:
       return 8;
+    case PTEC_DTYPE_COMPLEX128:
+      return 16;
     default:
       return 0;
   }
@@ -62,6 +66,9 @@ const char *ptec_dtype_name(int dtype) {
     case PTEC_DTYPE_BFLOAT16: return "bfloat16";
     case PTEC_DTYPE_FLOAT32: return "float32";
     case PTEC_DTYPE_FLOAT64: return "float64";
+    case PTEC_DTYPE_COMPLEX32: return "complex32";
+    case PTEC_DTYPE_COMPLEX64: return "complex64";
+    case PTEC_DTYPE_COMPLEX128: return "complex128";
     case PTEC_DTYPE_BOOL: return "bool";
     default: return "unknown";
   }

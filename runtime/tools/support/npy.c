@@ -15,6 +15,7 @@ static const struct {
     {"<f4", PTEC_DTYPE_FLOAT32}, {"<f8", PTEC_DTYPE_FLOAT64}, {"<f2", PTEC_DTYPE_FLOAT16},
     {"<i8", PTEC_DTYPE_INT64},   {"<i4", PTEC_DTYPE_INT32},   {"<i2", PTEC_DTYPE_INT16},
     {"|i1", PTEC_DTYPE_INT8},    {"|u1", PTEC_DTYPE_UINT8},   {"|b1", PTEC_DTYPE_BOOL},
+    {"<c8", PTEC_DTYPE_COMPLEX64}, /* NumPy's complex64: (real, imaginary) float32 pairs */
 };
 
 static int fail(char *err, size_t cap, const char *msg, const char *path) {
