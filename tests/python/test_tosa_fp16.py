@@ -366,14 +366,22 @@ def test_conversions_lower_to_cast_and_match_eager(seed):
         assert g.dtype == w.dtype and _same(g, w), (g, w)
 
 
-def test_float_to_int_stays_on_the_cpu_with_the_reason(seed):
-    """PyTorch truncates a float converted to int, TOSA's CAST rounds to
-    nearest even: the conversion runs on the CPU, with the reason."""
+def test_float_to_int_truncates_as_pytorch(seed):
+    """PyTorch truncates a float converted to int32, TOSA's CAST rounds to
+    nearest even: tosa-fp truncates first (SELECT of FLOOR and CEIL), in the
+    delegate, equal to eager on halves, negative values and every float type;
+    to int8 (PyTorch wraps out-of-range values, CAST saturates) the conversion
+    stays on the CPU with the reason."""
     class M(torch.nn.Module):
         def forward(self, x):
-            return (x * 3.0).to(torch.int32) + 1
+            return (x * 3.0).to(torch.int32) + 1, x.to(torch.int8)
 
-    x = torch.tensor([0.5, 1.5, -0.5, -2.5, 2.4, 7.9]).half()
-    program = ptec.compile(M(), (x,), target="tosa-fp")
-    assert "PyTorch truncates toward zero, TOSA CAST rounds to nearest even" in program.report()
-    assert torch.equal(ptec.load(program.buffer)(x)[0], M()(x))
+    for dtype in (torch.float32, *HALF):
+        x = torch.cat([torch.tensor([0.5, 1.5, -0.5, -2.5, 2.4, -7.9, 0.0, -0.0, 40.0]),
+                       torch.randn(20) * 30]).to(dtype)
+        program = ptec.compile(M(), (x,), target="tosa-fp")
+        report = program.report()
+        assert "PyTorch wraps values out of range, TOSA CAST saturates them" in report, report
+        assert delegated_ops(program) >= 6, report  # MUL, GREATER_EQUAL, FLOOR, CEIL, SELECT, CAST
+        for g, w in zip(ptec.load(program.buffer)(x), M()(x)):
+            assert torch.equal(g, w), (dtype, g, w)

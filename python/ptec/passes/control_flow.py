@@ -62,7 +62,8 @@ CPU_REASON = ("control flow: torch.cond runs as the method's JumpFalseCall/MoveC
 LOOP_REASON = ("control flow: torch.while_loop runs as the method's JumpFalseCall "
                "instructions and copy_ calls on the CPU; cond_fn and body_fn run on the CPU")
 
-BRANCH_REASON = "in a torch.cond branch: branches are compiled for the CPU"
+BRANCH_REASON = ("in a torch.cond branch or while_loop sub-graph: sub-graphs are compiled for "
+                 "the CPU")
 #: Why the operators of a cond / while_loop in an int8 model run in float.
 QUANT_REASON = ("in a torch.cond / while_loop sub-graph: PT2E quantizes top-level operators "
                 "only, so the region runs in float between a dequantize and a quantize")

@@ -7,6 +7,7 @@ work in their input's layout with the dimensions mapped through its perm.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..schema import DType, Op
@@ -92,21 +93,31 @@ def convert_cast(lw: Lowering, node, st) -> None:
     int8/16/32 to a float type (PyTorch converts through float32, as the
     executor does). FP16 <-> BF16 is two CASTs through FP32 (TOSA has no
     direct one; widening to FP32 is exact, so one rounding, as PyTorch).
-    Float to int stays on the CPU: PyTorch truncates toward zero, TOSA's
-    CAST rounds to nearest even."""
+    Float to INT32: PyTorch truncates toward zero and TOSA's CAST rounds to
+    nearest even, so the value is truncated first, exactly, in its own type:
+    SELECT(x >= 0, FLOOR(x), CEIL(x)), then CAST (of an integral value: no
+    rounding). Values outside int32 are undefined behaviour in PyTorch (x86
+    gives INT_MIN); CAST saturates. Float to INT8/INT16 stays on the CPU:
+    PyTorch wraps out-of-range values, CAST saturates."""
     src = tosa_dtype(fx_val(node.args[0]).dtype, "the input")
     dst = tosa_dtype(fx_val(node).dtype, "the result")
-    lw.require_profile(dst, "the result")
     if src not in FLOAT_TYPES and dst not in FLOAT_TYPES:
         raise Unsupported("an integer-to-integer conversion (the CAST lowering covers "
                           "conversions with a float side)")
-    if src in FLOAT_TYPES and dst not in FLOAT_TYPES:
-        raise Unsupported(f"a {src.name} to {dst.name} conversion: PyTorch truncates toward "
-                          "zero, TOSA CAST rounds to nearest even")
+    if src in FLOAT_TYPES and dst != DType.INT32 and dst not in FLOAT_TYPES:
+        raise Unsupported(f"a {src.name} to {dst.name} conversion: PyTorch wraps values out of "
+                          f"range, TOSA CAST saturates them")
+    lw.require_profile(dst, "the result")
     if src == DType.BOOL:
         raise Unsupported("a bool to float conversion (TOSA has no such CAST)")
     shape = list(st.tensor.shape)
     t = st.tensor
+    if src in FLOAT_TYPES and dst == DType.INT32:
+        zero = lw.const(f"{node.name}_zero", np.zeros([1] * len(shape)), src)
+        ge = lw.op(Op.GREATER_EQUAL, [t, zero], shape, DType.BOOL, f"{node.name}_ge")
+        down = lw.op(Op.FLOOR, [t], shape, src, f"{node.name}_floor")
+        up = lw.op(Op.CEIL, [t], shape, src, f"{node.name}_ceil")
+        t = lw.op(Op.SELECT, [ge, down, up], shape, src, f"{node.name}_trunc")
     if src in FLOAT_TYPES and DType.FP32 not in (src, dst):
         t = lw.op(Op.CAST, [t], shape, DType.FP32, f"{node.name}_fp32")
     lw.set(node, lw.op(Op.CAST, [t], shape, dst, node.name), st.perm)
