@@ -153,6 +153,11 @@ typedef void (*ptec_llm_block_fn)(const ptec_llm_8da4w *p, int64_t n, const ptec
 typedef struct ptec_llm_8da4w_variant {
   int64_t block[2];
   ptec_llm_block_fn fn[2];
+  /* NULL: the scalar code below. Else the same values from vector code: a row's
+   * parameters (ptec_llm_act_params) and a chunk's d, q and per-group sums. */
+  ptec_llm_act_q (*params)(const float *x, int64_t K);
+  void (*quantize)(const float *x, int64_t len, ptec_llm_act_q aq, int16_t *d, int8_t *q,
+                   int32_t *dsum, int32_t *qsum);
 } ptec_llm_8da4w_variant;
 
 /* Outputs per span when x has several rows (op_linear_8da4w.c): every row runs over one

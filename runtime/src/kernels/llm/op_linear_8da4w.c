@@ -24,24 +24,29 @@ static void row_outputs(const ptec_llm_8da4w *p, int64_t m, int64_t n0, int64_t 
   const int64_t G = p->K / PTEC_LLM_GROUP;
   const float *x = p->x + m * p->K;
   float *out = p->out + m * p->N;
-  ptec_llm_act_q aq = ptec_llm_act_params(x, p->K);
+  ptec_llm_act_q aq = v != NULL && v->params != NULL ? v->params(x, p->K)
+                                                     : ptec_llm_act_params(x, p->K);
   ptec_llm_chunk c = {d, q, dsum, qsum, (int32_t)aq.zp, 0, 0};
   for (int64_t n = n0; n < n1; n++) out[n] = 0.0f;
   for (int64_t k0 = 0; k0 < p->K; k0 += PTEC_LLM_CHUNK) {
     int64_t len = p->K - k0 < PTEC_LLM_CHUNK ? p->K - k0 : PTEC_LLM_CHUNK;
     c.g0 = k0 / PTEC_LLM_GROUP;
     c.groups = len / PTEC_LLM_GROUP;
-    ptec_llm_act_quantize(x + k0, len, aq, d);
-    for (int64_t g = 0; g < c.groups; g++) {
-      int32_t sd = 0, sq = 0;
-      for (int j = 0; j < PTEC_LLM_GROUP; j++) {
-        int32_t val = d[g * PTEC_LLM_GROUP + j];
-        q[g * PTEC_LLM_GROUP + j] = (int8_t)(val + c.zp); /* -128..127 */
-        sd += val;
-        sq += val + c.zp;
+    if (v != NULL && v->quantize != NULL) {
+      v->quantize(x + k0, len, aq, d, q, dsum, qsum);
+    } else {
+      ptec_llm_act_quantize(x + k0, len, aq, d);
+      for (int64_t g = 0; g < c.groups; g++) {
+        int32_t sd = 0, sq = 0;
+        for (int j = 0; j < PTEC_LLM_GROUP; j++) {
+          int32_t val = d[g * PTEC_LLM_GROUP + j];
+          q[g * PTEC_LLM_GROUP + j] = (int8_t)(val + c.zp); /* -128..127 */
+          sd += val;
+          sq += val + c.zp;
+        }
+        dsum[g] = sd;
+        qsum[g] = sq;
       }
-      dsum[g] = sd;
-      qsum[g] = sq;
     }
     int64_t n = n0;
     for (int i = 0; i < 2; i++)

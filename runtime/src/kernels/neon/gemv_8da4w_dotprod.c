@@ -55,7 +55,7 @@ static void four_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chun
 }
 
 void ptec_llm_linear_8da4w_dotprod(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
-  static const ptec_llm_8da4w_variant v = {{4, 0}, {four_outputs, NULL}};
+  static const ptec_llm_8da4w_variant v = {{4, 0}, {four_outputs, NULL}, NULL, NULL};
   ptec_llm_8da4w_rows(p, n0, n1, &v);
 }
 

@@ -61,7 +61,7 @@ void ptec_llm_8da4w_block8_avx2(const ptec_llm_8da4w *p, int64_t n, const ptec_l
 }
 
 void ptec_llm_linear_8da4w_avx2(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
-  static const ptec_llm_8da4w_variant v = {{8, 0}, {ptec_llm_8da4w_block8_avx2, NULL}};
+  static const ptec_llm_8da4w_variant v = {{8, 0}, {ptec_llm_8da4w_block8_avx2, NULL}, NULL, NULL};
   ptec_llm_8da4w_rows(p, n0, n1, &v);
 }
 

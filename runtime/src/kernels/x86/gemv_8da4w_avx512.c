@@ -26,6 +26,7 @@
 
 #if PTEC_KERNELS_X86
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/llm/llm_quant.h"
 
@@ -134,9 +135,54 @@ static void sixteen_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_c
   _mm512_storeu_ps(out + n, acc);
 }
 
+/* ptec_llm_act_params with sixteen lanes: min and max are exact in any order (NaNs
+ * never taken: MINPS returns its second operand, the running value, for a NaN; equal
+ * zeros keep the running +0 as the scalar code does). */
+static ptec_llm_act_q params(const float *x, int64_t K) {
+  __m512 lo = _mm512_setzero_ps(), hi = lo;
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1u);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + k); /* lanes past K: 0, which changes nothing */
+    lo = _mm512_min_ps(v, lo);
+    hi = _mm512_max_ps(v, hi);
+  }
+  ptec_llm_act_q q;
+  const float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
+  q.scale = (h - l) / 255.0f;
+  if (!(q.scale > 0.0f) || !isfinite(q.scale)) q.scale = 1.0f;
+  q.zp = ptec_llm_clampf(rintf(-128.0f - l / q.scale), -128.0f, 127.0f);
+  return q;
+}
+
+/* ptec_llm_act_quantize plus q and the per-group sums, 32 values (a group) per step:
+ * the same IEEE operations per value (divide, round to nearest even, add zp, clamp with
+ * NaN to -128: MAXPS returns its second operand for a NaN). */
+static void quantize(const float *x, int64_t len, ptec_llm_act_q aq, int16_t *d, int8_t *q,
+                     int32_t *dsum, int32_t *qsum) {
+  const __m512 scale = _mm512_set1_ps(aq.scale), zp = _mm512_set1_ps(aq.zp);
+  const __m512 lo = _mm512_set1_ps(-128.0f), hi = _mm512_set1_ps(127.0f);
+  const __m512i izp = _mm512_set1_epi32((int32_t)aq.zp);
+  for (int64_t g = 0; g < len / PTEC_LLM_GROUP; g++) {
+    __m512i qs = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+      const int64_t k = g * PTEC_LLM_GROUP + 16 * h;
+      __m512 v = _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(x + k), scale),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, zp), lo), hi);
+      const __m512i qi = _mm512_cvttps_epi32(v);
+      _mm256_storeu_si256((__m256i *)(d + k), _mm512_cvtepi32_epi16(_mm512_sub_epi32(qi, izp)));
+      _mm_storeu_si128((__m128i *)(q + k), _mm512_cvtepi32_epi8(qi));
+      qs = _mm512_add_epi32(qs, qi);
+    }
+    const int32_t sq = _mm512_reduce_add_epi32(qs);
+    qsum[g] = sq;
+    dsum[g] = sq - PTEC_LLM_GROUP * (int32_t)aq.zp;
+  }
+}
+
 void ptec_llm_linear_8da4w_avx512(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
-  static const ptec_llm_8da4w_variant v = {{16, 8},
-                                           {sixteen_outputs, ptec_llm_8da4w_block8_avx2}};
+  static const ptec_llm_8da4w_variant v = {
+      {16, 8}, {sixteen_outputs, ptec_llm_8da4w_block8_avx2}, params, quantize};
   ptec_llm_8da4w_rows(p, n0, n1, &v);
 }
 
