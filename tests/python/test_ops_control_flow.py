@@ -1,8 +1,10 @@
 """Control flow: torch.cond compiles to ExecuTorch's JumpFalseCall/MoveCall
-instructions (passes/control_flow.py) and runs in ptec's runtime with
-PyTorch eager's results, both branches taken; loops and int8 cond are refused
-with the reason; malformed jumps are refused by name (ASan ptec-run).
-Interop with ExecuTorch's runtime: test_interop_control_flow.py."""
+instructions and torch.while_loop to a loop of copy_ calls and JumpFalseCalls
+(passes/control_flow.py, while_emit.py); both run in ptec's runtime with
+PyTorch eager's results, every branch taken and loops run 0, 1 and many
+times. int8 models keep the regions in float with Q/DQ around them; scan and
+map are refused with the reason; malformed jumps are refused by name (ASan
+ptec-run). Interop with ExecuTorch's runtime: test_interop_control_flow.py."""
 import copy
 import functools
 import os
@@ -488,20 +490,6 @@ def test_tosa_keeps_the_loop_on_the_cpu_with_the_reason():
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
 
 
-def test_an_endless_loop_stops_with_a_named_status():
-    """Loop test edited to a constant True: the runtime's instruction budget
-    stops it with a status, not a hang."""
-    def edit(plan):
-        jumps = _jumps(plan)
-        plan.values.append(s.EValue(s.Bool(True)))
-        jumps[0].cond_value_index = len(plan.values) - 1
-    program = copy.deepcopy(_loop_base().program)
-    edit(program.execution_plan[0])
-    runner = ptec.load(serialize_program(program, _loop_base().segments))
-    with pytest.raises(PtecError, match="instructions executed"):
-        runner(torch.tensor(3), torch.randn(5), torch.randn(5))
-
-
 @functools.lru_cache(maxsize=None)
 def _loop_base():
     return ptec.compile(SwapLoop().eval(), (torch.tensor(0), torch.randn(5), torch.randn(5)))
@@ -515,13 +503,18 @@ LOOP_EDITS = {
                                             len(p.chains[0].instructions) + 1),
                           "PTEC_STATUS_INDEX_OUT_OF_RANGE"),
     "back to the loop test (ptec's own form)": (lambda p: None, "PTEC_STATUS_OK"),
+    "endless (exit on a constant True)": (
+        lambda p: setattr(_jumps(p)[0], "cond_value_index", _bool_value(p, True)),
+        "PTEC_STATUS_OUT_OF_RANGE"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(LOOP_EDITS))
 def test_malformed_loop_jumps_are_refused_by_name(case, tmp_path):
     """ASan+UBSan ptec-run: a jump back (or out) past the end is refused at
-    init with a named status; the unedited loop runs clean with eager's result."""
+    init with a named status; an endless loop is stopped at run time by the
+    executor's instruction budget, named; the unedited loop runs clean with
+    eager's result."""
     assert ASAN_RUN.is_file(), f"{ASAN_RUN} is missing: build it with `make build-asan`"
     edit, status = LOOP_EDITS[case]
     program = copy.deepcopy(_loop_base().program)
@@ -543,6 +536,8 @@ def test_malformed_loop_jumps_are_refused_by_name(case, tmp_path):
         assert torch.equal(got, want[2])
     else:
         assert result.returncode == 2 and status in result.stderr, result.stderr
+        if case.startswith("endless"):
+            assert "more than 1000000 instructions executed" in result.stderr, result.stderr
 
 
 # ------------------------------------------------------- malformed jumps
@@ -572,6 +567,11 @@ def _jumps(plan):
 def _float_value(plan):
     return next(k for k, v in enumerate(plan.values) if isinstance(v.val, s.Tensor)
                 and v.val.scalar_type == s.ScalarType.FLOAT)
+
+
+def _bool_value(plan, value):
+    plan.values.append(s.EValue(s.Bool(value)))
+    return len(plan.values) - 1
 
 
 def _int_value(plan):
