@@ -64,11 +64,12 @@ def _executorch_device_copy_pte(x: torch.Tensor) -> bytes:
     return bytes(edge.to_executorch().buffer)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.int32,
-                                   torch.int64, torch.int8])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int64])
 def test_device_copies_in_executorch_program(seed, dtype):
     """ExecuTorch's .pte with both copies runs in ptec and equals eager
-    exactly (the copies move bytes; * 3 and - x are exact in these ranges)."""
+    exactly (the copies move bytes; * 3 and - x are exact in these ranges);
+    a 2-byte float, an 8-byte integer and float32 (ExecuTorch exports cost ~2 s
+    each, so three)."""
     shape = [random.randint(1, 5) for _ in range(random.randint(0, 4))]
     x = (torch.randint(-20, 20, shape)).to(dtype)
     pte = _executorch_device_copy_pte(x)
