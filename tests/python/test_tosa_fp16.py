@@ -385,3 +385,37 @@ def test_float_to_int_truncates_as_pytorch(seed):
         assert delegated_ops(program) >= 6, report  # MUL, GREATER_EQUAL, FLOOR, CEIL, SELECT, CAST
         for g, w in zip(ptec.load(program.buffer)(x), M()(x)):
             assert torch.equal(g, w), (dtype, g, w)
+
+
+def test_cast_runs_clean_under_asan(seed, tmp_path):
+    """FP32 -> FP16 / BF16 / INT32 / INT8 and back through the ASan + UBSan
+    ptec-run (NaN, infinities, values past every range), eager's results."""
+    root = Path(__file__).resolve().parents[2]
+    runner = os.environ.get("PTEC_RUN_ASAN", str(root / "build" / "asan" / "ptec-run"))
+    g = GraphBuilder()
+    g.input("x", [64], DType.FP32)
+    outs = [("h", DType.FP16), ("i", DType.INT32), ("j", DType.INT8)]
+    g.tensor("b", [64], DType.BF16)
+    g.op(Op.CAST, ["x"], ["b"])
+    for name, t in outs:
+        g.tensor(name, [64], t)
+        g.op(Op.CAST, ["x"], [name])
+    for name, src in (("hf", "h"), ("bf", "b")):
+        g.tensor(name, [64], DType.FP32)
+        g.op(Op.CAST, [src], [name])
+    for name in ("h", "i", "j", "hf", "bf"):
+        g.output(name)
+    (tmp_path / "m.pte").write_bytes(delegate_program(g.serialize(), g))
+    x = torch.from_numpy(np.random.default_rng(seed).standard_normal(64).astype(np.float32)) * 1e5
+    x[:4] = torch.tensor([float("nan"), float("inf"), -float("inf"), 2.5])
+    np.save(tmp_path / "x.npy", x.numpy())
+    done = subprocess.run([runner, str(tmp_path / "m.pte"), "--input", str(tmp_path / "x.npy"),
+                           "--output-dir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "Sanitizer" not in done.stderr, done.stderr
+    got = [torch.from_numpy(np.load(tmp_path / f"output{k}.npy")) for k in range(5)]
+    finite = x.double().nan_to_num(0.0)  # float64: 2^31 - 1 is exact
+    want = [x.half(), finite.round().clamp(-2 ** 31, 2 ** 31 - 1).to(torch.int32),
+            finite.round().clamp(-128, 127).to(torch.int8), x.half().float(), x.bfloat16().float()]
+    for k, (g_, w) in enumerate(zip(got, want)):
+        assert _same(g_, w), k
