@@ -27,6 +27,8 @@ The two sides are compiled in two processes at once (each is one core's work; th
         [--npu ethos-u85-256] [--calibration 4] [--seed 0] [--out build/bench-conformer] \
         [--side ptec|executorch] [--table-only]
     .venv/bin/python bench/conformer_npu.py --int16-matmul   # int16 MATMUL on Vela/simulator
+    .venv/bin/python bench/conformer_npu.py --a16w8-attention --layers 2 --seconds 1
+                                  # int8 vs int16 x int16 attention matmuls in int16 layers
 
 CPU instructions are the kernel calls the .pte leaves to the Cortex-M (quantize and
 dequantize at the edges, and whatever is not delegated). Vela's figures are
@@ -204,7 +206,71 @@ def int16_matmul_check(npu: str) -> int:
     print(f"ptec's simulated {npu} == ptec's TOSA executor: "
           f"{bool(np.array_equal(simulated, twin))}; max |TOSA - fp32| "
           f"{float(np.abs(twin - torch.matmul(a, b).numpy()).max()):.4f}")
-    return 0 if np.array_equal(simulated, twin) else 1
+    # ptec's own int16 matmul (ptec::quantized_matmul16 on the host, the same TOSA pair)
+    converted = ptec.quantize.quantize(MatMul(), (a, b), ptec.A16W8(calibration=[(a, b)]))
+    host = ptec.compile(converted, (a, b))
+    with quiet(Path("/dev/null")):
+        program = ptec.compile(converted, (a, b), target=npu)
+    (blob,) = ptec.compile(converted, (a, b), target="tosa-int").program.backend_delegate_data
+    graph = read_graph(blob.data)
+    ops = [f"{s.Op(op.op).name}({','.join(graph.tensors[n].dtype.name for n in op.inputs[:2])}"
+           f"->{graph.tensors[op.outputs[0]].dtype.name})" for op in graph.operators
+           if s.Op(op.op).name in ("MATMUL", "RESCALE")]
+    facts = pte_facts(bytes(program.buffer))
+    cycles = summed([d["estimates"] for d in program.report_data()["npu"]["delegates"]])
+    want = np.asarray(ptec.load(host.buffer)(a, b)[0])
+    ptec_sim = np.asarray(ptec.load(program.buffer, target=npu)(a, b)[0])
+    print(f"ptec a16w8 matmul on {npu}: {facts['delegates']} NPU delegate(s), CPU "
+          f"{facts['cpu_ops']}; host {[i.operator for i in host.instructions]}; TOSA {ops}; "
+          f"Vela {int(cycles.get('total_cycles', 0)):,} cycles; simulated == host: "
+          f"{bool(np.array_equal(ptec_sim, want))}")
+    return 0 if np.array_equal(simulated, twin) and np.array_equal(ptec_sim, want) else 1
+
+
+#: The layers examples/conformer.py's a16w8="auto" picks at 40 dB (docs/transformers-npu.md)
+AUTO_LAYERS = ["", "layers.0", "layers.1", "layers.1.ffn1", "layers.1.final_norm"]
+
+
+def a16w8_attention(args) -> int:
+    """ptec's Conformer with auto's int16 layers and every attention block int16, its
+    attention matmuls int8 (a16w8_matmul=False) and int16 x int16 (the default): SQNR
+    against fp32, Vela's estimate on the NPU, and the simulated NPU against the host."""
+    import numpy as np
+
+    import ptec
+    from ptec.report import DELEGATE, runs_on
+
+    model, x, cal = model_and_calibration(args.layers, args.seconds, args.seed, args.calibration)
+    layers = AUTO_LAYERS + [f"layers.{i}.attn" for i in range(args.layers)]
+    features = example.log_mel(example.synthetic_audio(args.seconds, args.seed + 7))
+    features = features[:, : x.shape[1]]
+    with torch.no_grad():
+        reference = model(features).numpy()
+    print(f"Conformer {args.layers} layers, {args.seconds:g} s, {args.npu}; int16 layers: "
+          f"{', '.join(layer or '(top level)' for layer in layers)}")
+    status = 0
+    for matmul in (False, True):
+        t0 = time.perf_counter()
+        config = ptec.Int8(calibration=cal, observer="minmax", tosa_friendly=True,
+                           a16w8=layers, a16w8_matmul=matmul)
+        with without_memory_check(), quiet(Path("/dev/null")):
+            converted = ptec.quantize.quantize(model, (x,), config)
+            host = ptec.compile(converted, (x,))
+            npu = ptec.compile(converted, (x,), target=args.npu)
+        seconds = time.perf_counter() - t0
+        e = summed([d["estimates"] for d in npu.report_data()["npu"]["delegates"]])
+        want = np.asarray(ptec.load(host.buffer)(features)[0])
+        simulated = np.asarray(ptec.load(npu.buffer, target=args.npu)(features)[0])
+        kernels = sorted({i.operator for i in host.instructions if "matmul" in i.operator})
+        cpu = [i.operator.split("::")[-1] for i in npu.instructions if runs_on(i) != DELEGATE]
+        status |= not np.array_equal(simulated, want)
+        print(f"  a16w8_matmul={matmul}: {kernels}; "
+              f"{sum(runs_on(i) == DELEGATE for i in npu.instructions)} NPU delegate(s), CPU "
+              f"{cpu}; SQNR {example.sqnr_db(reference, want):.2f} dB vs fp32; Vela "
+              f"{e.get('total_cycles', 0):,} cycles (NPU {e.get('npu_cycles', 0):,}) = "
+              f"{e.get('total_cycles', 0) / e.get('core_clock_hz', 1e9) * 1e3:.3f} ms; simulated "
+              f"== host: {bool(np.array_equal(simulated, want))}; {seconds:.0f} s")
+    return status
 
 
 def main(argv=None) -> int:
@@ -221,9 +287,15 @@ def main(argv=None) -> int:
     parser.add_argument("--int16-matmul", action="store_true",
                         help="only check an int16 x int16 MATMUL (ExecuTorch's a16w8) on "
                              "Vela, ptec's simulated NPU and ptec's TOSA executor")
+    parser.add_argument("--a16w8-attention", action="store_true",
+                        help="only compare int8 and int16 x int16 attention matmuls in "
+                             "int16 layers (SQNR, Vela, simulator); use with --layers 2 "
+                             "--seconds 1")
     args = parser.parse_args(argv)
     if args.int16_matmul:
         return int16_matmul_check(args.npu)
+    if args.a16w8_attention:
+        return a16w8_attention(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -7,7 +7,8 @@
 * A quantized int16 `a @ b` compiled for the host and for tosa-int: the host
   kernel, ptec's TOSA executor and Arm's TOSA reference model (on the delegate
   as written into the .pte) give the same integers; the host program also runs
-  on the emulated Cortex-M55 (the kernel is plain C on every target).
+  on the emulated Cortex-M55 (the kernel is plain C on every target: no ISA
+  variant has int16 operands) and under ASan + UBSan.
 * The 2-layer Conformer and the DeiT-class ViT with their attention layers in
   int16 (q @ k^T and p @ v int16 x int16): one delegate on tosa-int and one NPU
   delegate on ethos-u85-256, host == TOSA executor == simulated U85 bit for bit,
@@ -30,6 +31,7 @@ from ptec.quant import tosa_math as tm
 from ptec.report import DELEGATE, runs_on
 from ptec.runtime import PtecError
 from ptec.tosa import read_graph
+from test_quantized_kernels import _run_sanitized
 from test_tosa_reference_model import reference_run, tools  # noqa: F401 (fixture)
 from test_vit_npu import DeiT, _sqnr
 
@@ -87,6 +89,23 @@ def test_kernel_saturates_beyond_int32_as_the_tosa_executor():
     assert list(expected[0]) == [-32768, 32767]
     got = run_op(OP, [Input(a), Const(b), 0, 0, (1 << 15) - 1, 2, -5, Out((1, 2), np.int16)])
     np.testing.assert_array_equal(got, expected)
+
+
+def test_kernel_under_sanitizers(seed, tmp_path):
+    """Random cases and a refused parameter in the ASan + UBSan runner."""
+    rng = np.random.default_rng(seed)
+    for sub in range(3):
+        a, b = _operands(rng, sub)
+        expected = R.quantized_matmul16(a, b, 0, 0, 1 << 14, 28, 0)
+        result = _run_sanitized(build(OP, [Input(a), Const(b, [*range(b.ndim - 2), b.ndim - 1,
+                                                                b.ndim - 2]), 0, 0, 1 << 14, 28,
+                                           0, Out(expected.shape, np.int16)]),
+                                tmp_path, f"case{sub}")
+        assert result.returncode == 0 and "runtime error" not in result.stderr, result.stderr
+        np.testing.assert_array_equal(np.load(tmp_path / f"case{sub}" / "output0.npy"), expected)
+    result = _run_sanitized(build(OP, _args(m=1 << 15)), tmp_path, "bad")
+    assert result.returncode != 0 and "[1, 2^15)" in result.stderr + result.stdout
+    assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr
 
 
 def _args(**change):
@@ -170,6 +189,9 @@ def test_int16_matmuls_host_tosa_executor_reference_model(seed, tools, tmp_path)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(ref.reshape(want.shape), want)
     assert np.unique(want).size > 10  # not a saturated or constant result
+    # the host program (the kernel's plain C loop) on the emulated Cortex-M55 too
+    m55 = np.asarray(ptec.load(host.buffer, target="cortex-m55")(*tensors)[0])
+    np.testing.assert_array_equal(m55, want)
 
 
 # ------------------------------------------------ models with int16 attention
