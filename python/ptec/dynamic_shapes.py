@@ -56,6 +56,20 @@ def is_dynamic(val: Any) -> bool:
     return isinstance(val, torch.Tensor) and any(not isinstance(s, int) for s in val.shape)
 
 
+#: Why a TOSA partitioner leaves a node on the CPU (tosa/partition.py).
+DYNAMIC_REASON = ("reads or makes a tensor of data-dependent shape (nonzero / masked_select): "
+                  "TOSA shapes are static, the CPU kernels resize it")
+
+
+def touches_dynamic(node: torch.fx.Node) -> bool:
+    """True if a call makes or reads a tensor of data-dependent shape."""
+    vals = [node.meta.get("val")] + [a.meta.get("val") for a in node.all_input_nodes]
+    flat = []
+    for v in vals:
+        flat.extend(v if isinstance(v, (list, tuple)) else [v])
+    return any(is_dynamic(v) for v in flat)
+
+
 def upper_bound(size: Any, what: str = "tensor") -> int:
     """An int size, or the upper bound of a symbolic one (its value range)."""
     if isinstance(size, int):

@@ -316,3 +316,42 @@ def test_masked_select_bound_is_the_broadcast_numel(seed):
     one = torch.ones(1, dtype=torch.bool)
     _compile_and_run(Fn(torch.masked_select), (torch.randn(1), one),
                      [(torch.randn(1), one), (torch.randn(1), ~one)])
+
+
+def test_tosa_target_keeps_dynamic_shapes_on_the_cpu(seed):
+    """On tosa-fp the static part goes to the TOSA delegate; nonzero, masked_select and
+    what reads them stay on the CPU kernels, with the reason in the report."""
+    w = torch.randn(6, 6)
+
+    def fn(x):
+        y = torch.relu(x @ w) - 0.5
+        return torch.masked_select(y, y > 0) * 2, torch.nonzero(y < 0)
+    x = torch.randn(4, 6)
+    program = ptec.compile(Fn(fn), (x,), target="tosa-fp")
+    ops = [i.operator for i in program.instructions]
+    assert "delegate" in " ".join(ops).lower() or any("tosa" in o.lower() for o in ops), ops
+    assert {"aten::masked_select.out", "aten::nonzero.out"} <= set(ops), ops
+    assert "TOSA shapes are static" in program.report()
+    runner = ptec.load(program.buffer)
+    for t in [x, torch.full((4, 6), -1.0), torch.randn(4, 6) * 3]:
+        _check(runner(t), fn(t), "tosa-fp", exact=False)
+
+
+def test_executorch_dynamic_batch_runs_in_ptec(seed):
+    """An ExecuTorch program exported with a bounded dynamic batch (its input and every
+    activation DYNAMIC_BOUND): ptec's set_input takes any batch up to the bound, the
+    kernels follow it; a batch past the bound is refused by set_input."""
+    from executorch.exir import to_edge_transform_and_lower
+
+    module = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    module.eval()
+    batch = torch.export.Dim("batch", max=8)
+    ep = torch.export.export(module, (torch.randn(4, 6),), dynamic_shapes=({0: batch},))
+    runner = ptec.load(bytes(to_edge_transform_and_lower(ep).to_executorch().buffer))
+    for b in [4, 1, 8, random.randint(2, 7)]:
+        x = torch.randn(b, 6)
+        with torch.no_grad():
+            _check(runner(x), module(x), f"batch {b}", exact=False)
+    with pytest.raises(PtecError) as info:
+        runner(torch.randn(9, 6))
+    assert info.value.status == "PTEC_STATUS_SHAPE_MISMATCH", str(info.value)

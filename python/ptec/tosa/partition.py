@@ -30,6 +30,7 @@ from torch.fx.passes.infra.partitioner import CapabilityBasedPartitioner
 from torch.fx.passes.operator_support import OperatorSupportBase
 
 from ..dtypes import dim_order_from_strides
+from ..dynamic_shapes import DYNAMIC_REASON, touches_dynamic
 from ..passes.fake import fake_mode_of, recompute_val
 from ..passes.fold_constants import drop_unused_constants
 from ..quant import qdq
@@ -313,7 +314,7 @@ def partition_for_tosa(profile: str, target=None) -> Callable[[torch.fx.GraphMod
         for node in gm.graph.nodes:
             if node.op != "call_function" or _is_getitem(node):
                 continue
-            why = _reason(gm, node, profile, target)
+            why = DYNAMIC_REASON if touches_dynamic(node) else _reason(gm, node, profile, target)
             if why is None:
                 supported.add(node)
             else:

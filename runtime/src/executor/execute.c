@@ -37,6 +37,26 @@ ptec_status ptec_method_get_output(const ptec_method *m, size_t i, ptec_tensor_v
   return view_of(m, true, i, out);
 }
 
+/* A DYNAMIC_BOUND input takes the caller's sizes when its dim order is the
+ * program's and its bytes fit the planned bound; false (unchanged) if not. */
+static bool resize_input(const ptec_tensor_view *in, ptec_tensor *t) {
+  size_t numel = 1, bytes;
+  for (uint32_t d = 0; d < t->rank; d++) {
+    if (in->dim_order[d] != t->dim_order[d] || in->sizes[d] < 0 ||
+        !ptec_mul_size(numel, (size_t)in->sizes[d], &numel)) {
+      return false;
+    }
+  }
+  if (!ptec_mul_size(numel, ptec_dtype_size(t->dtype), &bytes) || bytes > t->capacity) {
+    return false;
+  }
+  memcpy(t->dynamic_sizes, in->sizes, t->rank * sizeof in->sizes[0]);
+  t->sizes = t->dynamic_sizes;
+  t->numel = numel;
+  t->nbytes = bytes;
+  return true;
+}
+
 ptec_status ptec_method_set_input(ptec_method *m, size_t i, const ptec_tensor_view *in) {
   ptec_status s = ptec_method_check_ready(m);
   if (s != PTEC_STATUS_OK) return s;
@@ -61,6 +81,9 @@ ptec_status ptec_method_set_input(ptec_method *m, size_t i, const ptec_tensor_vi
   bool same = in->rank == (int32_t)t.rank;
   for (uint32_t d = 0; same && d < t.rank; d++) {
     same = in->sizes[d] == t.sizes[d] && in->dim_order[d] == t.dim_order[d];
+  }
+  if (!same && in->rank == (int32_t)t.rank && t.dynamic_sizes != NULL) {
+    same = resize_input(in, &t); /* a DYNAMIC_BOUND input: any shape within its bound */
   }
   if (!same) {
     ptec_format(m->message, sizeof m->message,
