@@ -420,6 +420,22 @@ class CondInLoop(torch.nn.Module):
         return while_loop(lambda i, y: i < n, body_fn, (torch.zeros_like(n), x))
 
 
+class NestedLoops(torch.nn.Module):
+    """A loop in a loop's body, its count the outer counter (1 + 2 + ... + n
+    inner iterations), and a loop inside a cond branch."""
+
+    def forward(self, n, x):
+        def outer_body(i, y):
+            _, z = while_loop(lambda j, z: j < i, lambda j, z: (j + 1, z * 0.5 + 0.25),
+                              (torch.zeros_like(i), y))
+            return i + 1, z + 1
+        _, r = while_loop(lambda i, y: i < n, outer_body, (torch.zeros_like(n), x))
+        return torch.cond(x.sum() > 0,
+                          lambda t: while_loop(lambda k, u: k < 3, lambda k, u: (k + 1, u * 2),
+                                               (torch.zeros_like(n), t))[1],
+                          lambda t: t - 1, (r,))
+
+
 def _loop_check(module, batches, exact=True):
     program = ptec.compile(module, batches[0])
     kinds = _kinds(program)
@@ -428,6 +444,7 @@ def _loop_check(module, batches, exact=True):
     for batch in batches:
         with torch.no_grad():
             want = module(*batch)
+        want = want if isinstance(want, (tuple, list)) else (want,)
         got = runner(*batch)
         assert len(got) == len(want)
         for g, w in zip(got, want):
@@ -466,6 +483,11 @@ def test_while_loop_reads_weights_and_inputs_every_iteration(seed):
 
 def test_a_cond_inside_a_while_loop(seed):
     _loop_check(CondInLoop().eval(), [(torch.randn(3), torch.tensor(n)) for n in (0, 1, 4, 7)])
+
+
+def test_nested_loops_and_a_loop_in_a_branch(seed):
+    _loop_check(NestedLoops().eval(), [(torch.tensor(n), torch.rand(2, 3) * sign)
+                                       for n in (0, 1, 4) for sign in (1.0, -1.0)])
 
 
 def test_while_loop_non_tensor_carry_is_refused():
