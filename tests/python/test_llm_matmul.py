@@ -5,7 +5,7 @@ prompt's rows, against PyTorch in float64 within the kernels' tolerance (rtol 1e
 atol 1e-5 * sqrt(K)), and each row of a many-row product equal bit for bit to the same row
 computed alone (the row kernel and the blocked kernel run the same FMA chain per element,
 so prefill and decode agree exactly). Random shapes from the printed seed, sized to cross
-the kernels' block edges (256 columns, 128 rows of B, 4 rows of C, 16-lane tails).
+the kernels' block edges (1024 columns, 64 rows of B, 4 rows of C, 16-lane tails).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _run(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
 def _shapes(rng: random.Random):
     yield 1, 768, 768          # a decode step of OPT-125M's attention projections
     yield 16, 768, 3072        # a 16-token prompt through the first FFN layer
-    for _ in range(5):
+    for _ in range(3):
         yield (rng.choice([1, 2, 3, 4, 5, 7, 9, 16, 19]), rng.randrange(8, 700),
                rng.choice([rng.randrange(1, 40), rng.randrange(240, 300), rng.randrange(500, 800)]))
 
@@ -63,7 +63,7 @@ def test_matmul_llm_shapes_against_float64(seed):
 def test_prompt_rows_equal_decode_rows(seed, m):
     rng = random.Random(seed * 31 + m)
     torch.manual_seed(seed * 31 + m)
-    k, n = rng.randrange(130, 600), rng.randrange(250, 700)
+    k, n = rng.randrange(130, 600), rng.randrange(250, 700) if m < 16 else rng.randrange(1030, 1100)
     module = _Mm(torch.randn(k, n), None)
     a = torch.randn(m, k)
     whole = _run(module, a)
