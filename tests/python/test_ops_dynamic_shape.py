@@ -94,15 +94,6 @@ def _random_shape(max_rank=4):
     return tuple(random.randint(1, 5) for _ in range(random.randint(1, max_rank)))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
-def test_nonzero_output(seed, dtype):
-    """nonzero as the program's output: [n, rank] int64, n from 0 to numel."""
-    shape = _random_shape()
-    runs = [(_values(shape, dtype, d),) for d in _densities()]
-    program = _compile_and_run(Fn(torch.nonzero), runs[2], runs)
-    assert "aten::nonzero.out" in [i.operator for i in program.instructions]
-
-
 def test_nonzero_scalar_and_empty(seed):
     """A 0-d input ([n, 0] out) and an input with a zero-size dim ([0, rank])."""
     _compile_and_run(Fn(torch.nonzero), (torch.tensor(2.0),),
@@ -119,8 +110,9 @@ def test_nonzero_channels_last_input(seed):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-def test_masked_select_output(seed, dtype):
-    """masked_select as the output, self and mask broadcast against each other."""
+def test_nonzero_and_masked_select_outputs(seed, dtype):
+    """nonzero ([n, rank] int64, n from 0 to numel) and masked_select as the program's
+    outputs, self and mask broadcast against each other; one program per dtype."""
     shape = _random_shape(3)
     # The mask's shape: self's, a broadcastable one (size-1 dims), or wider than self.
     kind = random.choice(["same", "mask_broadcasts", "self_broadcasts"])
@@ -131,11 +123,13 @@ def test_masked_select_output(seed, dtype):
     elif kind == "self_broadcasts":
         sshape = [1 if random.random() < 0.5 else s for s in shape]
     print(f"self {sshape}, mask {mshape}")
-    x = _values(tuple(sshape), dtype, 0.7)
-    runs = [(x, _values(tuple(mshape), torch.bool, d)) for d in _densities()]
+    runs = [(_values(tuple(sshape), dtype, d), _values(tuple(mshape), torch.bool, e))
+            for d, e in zip(_densities(), reversed(_densities()))]
     runs.append((_values(tuple(sshape), dtype, 0.5), runs[2][1]))
-    program = _compile_and_run(Fn(torch.masked_select), runs[2], runs)
-    assert "aten::masked_select.out" in [i.operator for i in program.instructions]
+    program = _compile_and_run(Fn(lambda x, m: (torch.nonzero(x), torch.masked_select(x, m))),
+                               runs[2], runs)
+    ops = [i.operator for i in program.instructions]
+    assert "aten::nonzero.out" in ops and "aten::masked_select.out" in ops, ops
 
 
 def test_consumers_elementwise_copies_reductions(seed):
