@@ -29,6 +29,7 @@ The two sides are compiled in two processes at once (each is one core's work; th
     .venv/bin/python bench/conformer_npu.py --int16-matmul   # int16 MATMUL on Vela/simulator
     .venv/bin/python bench/conformer_npu.py --a16w8-attention --layers 2 --seconds 1
                                   # int8 vs int16 x int16 attention matmuls in int16 layers
+    .venv/bin/python bench/conformer_npu.py --a16w8-attention-vit --calibration 32 [--seed 1]
 
 CPU instructions are the kernel calls the .pte leaves to the Cortex-M (quantize and
 dequantize at the edges, and whatever is not delegated). Vela's figures are
@@ -267,10 +268,44 @@ def a16w8_attention(args) -> int:
         print(f"  a16w8_matmul={matmul}: {kernels}; "
               f"{sum(runs_on(i) == DELEGATE for i in npu.instructions)} NPU delegate(s), CPU "
               f"{cpu}; SQNR {example.sqnr_db(reference, want):.2f} dB vs fp32; Vela "
-              f"{e.get('total_cycles', 0):,} cycles (NPU {e.get('npu_cycles', 0):,}) = "
+              f"{int(e.get('total_cycles', 0)):,} cycles (NPU {int(e.get('npu_cycles', 0)):,}) = "
               f"{e.get('total_cycles', 0) / e.get('core_clock_hz', 1e9) * 1e3:.3f} ms; simulated "
               f"== host: {bool(np.array_equal(simulated, want))}; {seconds:.0f} s")
     return status
+
+
+def a16w8_attention_vit(args) -> int:
+    """The DeiT-class ViT of tests/python/test_vit_npu.py with every layer int16, its
+    attention matmuls int8 and int16 x int16: the host program's SQNR against fp32 over
+    32 held-out images (a single image's figure swings by dB with minmax clipping)."""
+    import numpy as np
+
+    import ptec
+    from test_a16w8_matmul import VIT_LAYERS
+    from test_vit_npu import DeiT, _sqnr
+
+    torch.manual_seed(args.seed)
+    model = DeiT().eval()
+    g = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(1, 3, 32, 32, generator=g)
+    cal = [(torch.randn(1, 3, 32, 32, generator=g),) for _ in range(args.calibration)]
+    tests = [torch.randn(1, 3, 32, 32, generator=g) for _ in range(32)]
+    with torch.no_grad():
+        reference = np.concatenate([model(t).numpy() for t in tests])
+    print(f"DeiT-class ViT (d 48, 3 heads, 2 blocks), seed {args.seed}, {args.calibration} "
+          f"calibration images, minmax")
+    for layers, matmuls in ((None, (False,)), (VIT_LAYERS, (False, True))):
+        for matmul in matmuls:
+            config = ptec.Int8(calibration=cal, observer="minmax", tosa_friendly=True,
+                               a16w8=layers, a16w8_matmul=matmul)
+            with quiet(Path("/dev/null")):
+                host = ptec.compile(ptec.quantize.quantize(model, (x,), config), (x,))
+            run = ptec.load(host.buffer)
+            got = np.concatenate([np.asarray(run(t)[0]) for t in tests])
+            kind = ("all int8" if layers is None else
+                    f"every layer int16, attention matmuls {'int16' if matmul else 'int8'}")
+            print(f"  {kind}: {_sqnr(reference, got):.2f} dB vs fp32 on 32 images")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -291,7 +326,11 @@ def main(argv=None) -> int:
                         help="only compare int8 and int16 x int16 attention matmuls in "
                              "int16 layers (SQNR, Vela, simulator); use with --layers 2 "
                              "--seconds 1")
+    parser.add_argument("--a16w8-attention-vit", action="store_true",
+                        help="the same comparison on the test's DeiT-class ViT (host SQNR)")
     args = parser.parse_args(argv)
+    if args.a16w8_attention_vit:
+        return a16w8_attention_vit(args)
     if args.int16_matmul:
         return int16_matmul_check(args.npu)
     if args.a16w8_attention:
