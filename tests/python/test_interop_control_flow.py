@@ -8,7 +8,8 @@
   runs in ExecuTorch's runtime with eager's results. ExecuTorch 1.4.1 itself
   cannot write a while_loop program (its emitter raises "Unsupported control
   flow operator"), so there is no such file for ptec to run; its scan/map
-  loops need executorch_prim ops ptec lacks (docs/compiler.md).
+  loops need aten::sym_size and executorch_prim ops ptec lacks: ptec refuses
+  ExecuTorch's scan file at load, naming the operator (docs/compiler.md).
 """
 import functools
 
@@ -20,6 +21,7 @@ from test_ops_control_flow import (ByFlag, CondInLoop, CountedLoop, LinearOrShif
                                    Recurrent, SwapLoop, TwoConds)
 
 import ptec
+from ptec.runtime import PtecError
 
 
 def _outputs(out):
@@ -135,3 +137,20 @@ def test_executorch_cannot_emit_while_loop():
     ep = torch.export.export(SwapLoop().eval(), (torch.tensor(0), torch.randn(5), torch.randn(5)))
     with pytest.raises(Exception, match="Unsupported control flow operator: while_loop"):
         to_edge(ep).to_executorch()
+
+
+def test_executorch_scan_is_refused_naming_the_operator():
+    """ExecuTorch 1.4.1 writes torch.scan as a loop counted with aten::sym_size
+    and executorch_prim scalar ops, stacking with et_copy_index; ptec's runtime
+    has none of them, and says so at load with a named status (no crash)."""
+    from torch._higher_order_ops.scan import scan
+
+    class S(torch.nn.Module):
+        def forward(self, init, xs):
+            return scan(lambda c, x: (c + x, (c * x).clone()), init, xs)
+
+    args = (torch.zeros(3), torch.randn(4, 3))
+    buffer = bytes(to_edge(torch.export.export(S(), args)).to_executorch().buffer)
+    assert [t.shape for t in _run_executorch(buffer, args)] == [(3,), (4, 3)]
+    with pytest.raises(PtecError, match="OPERATOR_MISSING.*sym_size"):
+        ptec.load(buffer)(*args)
