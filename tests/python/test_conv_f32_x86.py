@@ -2,8 +2,9 @@
 
 - depthwise (depthwise_conv2d_f32_direct_avx512.c): "same" stride-1 planes flattened across
   rows, stride 1 or 2 row by row, any padding and dilation, 1x1 to 7x7 windows;
-- groups 1, stride 1, output as large as the input (conv2d_f32_implicit_avx512.c): the
-  implicit GEMM whose pixel vectors are masked loads of the input plane, no im2col.
+- groups 1 (conv2d_f32_implicit_avx512.c): the implicit GEMM whose pixel vectors are masked
+  loads of the input planes, no im2col; "same" stride-1 planes flattened, stride 1 or 2 row
+  by row (stride 2 keeps every other input lane), 1x1 to 7x7 windows.
 
 Random shapes from the printed seed, run through ptec-run (PTEC_RUN, default build/host) on
 1 and 3 threads. Each output is checked against PyTorch in float64 within the bound of a
@@ -97,12 +98,14 @@ def test_depthwise_direct_random(seed, tmp_path):
 def test_implicit_gemm_random(seed, tmp_path):
     rng = random.Random(seed)
     for case in range(12):
-        k = rng.choice([1, 3, 3, 3, 5])
+        k = rng.choice([1, 3, 3, 3, 5, 7])
         dil = rng.choice([1, 1, 2]) if k > 1 else 1
-        pad = (k - 1) * dil // 2 if rng.random() < 0.8 else rng.randrange(0, k)
+        stride = rng.choice([1, 1, 2, (2, 1), (1, 2)])
+        pad = (k - 1) * dil // 2 if rng.random() < 0.7 else rng.randrange(0, k)
         cin, cout = rng.choice([1, 3, 8, 19, 64]), rng.choice([1, 7, 8, 16, 33, 64])
         h, w = _shape(rng, k, dil)
-        conv = nn.Conv2d(cin, cout, k, padding=pad, dilation=dil, bias=rng.random() < 0.8)
+        conv = nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dil,
+                         bias=rng.random() < 0.8)
         x = torch.randn(rng.choice([1, 1, 2]), cin, h, w)
         _check(conv, x, tmp_path / f"ig{case}", f"case {case}: {conv} on {tuple(x.shape)} "
                f"(seed {seed})")

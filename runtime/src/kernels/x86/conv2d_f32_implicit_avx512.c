@@ -1,13 +1,19 @@
 /*
- * AVX-512 float32 convolution, groups 1, "same" stride-1 layers (output
- * plane as large as the input: ResNet's 3x3 layers), as an implicit GEMM:
- * the pixel vectors of the GEMM are masked loads of the input planes
- * themselves (conv2d_f32_same_avx512.h), so nothing is copied. The im2col
- * strip it replaces (conv2d_f32_avx2.c's drivers) cost about half the
- * instructions of a 64-channel 3x3 layer.
+ * AVX-512 float32 convolution, groups 1, NCHW rows contiguous, as an
+ * implicit GEMM: the pixel vectors of the GEMM are masked loads of the input
+ * planes themselves, so nothing is copied. The im2col strip it replaces
+ * (conv2d_f32_avx2.c's drivers) cost about half the instructions of a
+ * 64-channel 3x3 layer.
  *
- * Microkernel: eight output channels by 32 flattened output pixels (two
- * vectors, across rows), sixteen FMA accumulators over the whole of
+ *   - "same" stride-1 windows of 2+ taps (ResNet's 3x3 layers): blocks of 32
+ *     outputs along the flattened plane, across rows (conv2d_f32_same_avx512.h);
+ *   - other windows with stride 1 or 2 along rows (the stems, ResNet's
+ *     stride-2 layers and downsampling 1x1): blocks of 32 outputs of one
+ *     output row; stride 2 loads the 64 inputs under them and keeps the even
+ *     ones (two permutes).
+ *
+ * Microkernel: eight output channels by 32 output pixels (two vectors),
+ * sixteen FMA accumulators over the whole of
  * K = C * KH * KW (channel by channel, tap by tap: one FMA chain per
  * output, the same whatever the thread count), filter values broadcast into
  * the FMAs, the bias added at the end. Windows of 2 or more taps only. Sums in another order than the
@@ -34,37 +40,55 @@
 enum { MAXT = 64, MR = 8, NB = 32 };
 #define BIG_BANK (1 << 20)
 
-/* Where the 32 pixels of a block read each tap. */
-typedef struct taps {
-  uint32_t m[MAXT][2];
+/* A block of up to 32 outputs of image n: where its inputs start in each
+ * channel plane for each tap, which lanes are read (stride 2: 64 lanes,
+ * every other one kept), where its outputs go in a plane and how many. */
+typedef struct block {
+  uint64_t m[MAXT];
   int64_t off[MAXT];
-} taps;
+  int64_t n, at, left;
+} block;
 
-/* Filters [oc, oc + mr) by the block at q (taps `tp`) of image n. */
-static void tile(const ptec_conv_f32 *p, const taps *tp, int64_t n, int64_t q, int64_t oc,
-                 int64_t mr) {
-  const int64_t T = p->kh * p->kw, ldw = p->ws[0], left = p->h * p->w_ - q;
+/* Filters [oc, oc + mr) by the block bl; s the stride along rows (1, 2). */
+static void tile(const ptec_conv_f32 *p, const block *bl, int64_t s, int64_t oc, int64_t mr) {
+  const int64_t T = p->kh * p->kw, ldw = p->ws[0], left = bl->left;
   const float *wr[MR];
   for (int r = 0; r < MR; r++) wr[r] = p->w + (oc + (r < mr ? r : 0)) * ldw;
   const float *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3], *w4 = wr[4], *w5 = wr[5],
               *w6 = wr[6], *w7 = wr[7];
+  const __m512i ev =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   PTEC_ACC_8X32;
-  const float *xn = p->x + n * p->xs[0]; /* tp->off counts from the plane's start */
+  const float *xn = p->x + bl->n * p->xs[0];
   for (int64_t ic = 0, k = 0; ic < p->c; ic++) {
     const float *xc = xn + ic * p->xs[1];
-    for (int64_t t = 0; t < T; t++, k++) {
-      /* Masked lanes are not read: the address may lie outside the plane. */
-      const float *src = xc + tp->off[t];
-      const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)tp->m[t][0], src);
-      const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)tp->m[t][1], src + 16);
-      PTEC_FMA_8X32(k, b0, b1);
+    if (s == 1) {
+      for (int64_t t = 0; t < T; t++, k++) {
+        /* Masked lanes are not read: the address may lie outside the plane. */
+        const float *src = xc + bl->off[t];
+        const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)bl->m[t], src);
+        const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)(bl->m[t] >> 16), src + 16);
+        PTEC_FMA_8X32(k, b0, b1);
+      }
+    } else {
+      for (int64_t t = 0; t < T; t++, k++) {
+        const float *src = xc + bl->off[t];
+        const uint64_t m = bl->m[t];
+        const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)m, src);
+        const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), src + 16);
+        const __m512 a2 = _mm512_maskz_loadu_ps((__mmask16)(m >> 32), src + 32);
+        const __m512 a3 = _mm512_maskz_loadu_ps((__mmask16)(m >> 48), src + 48);
+        const __m512 b0 = _mm512_permutex2var_ps(a0, ev, a1);
+        const __m512 b1 = _mm512_permutex2var_ps(a2, ev, a3);
+        PTEC_FMA_8X32(k, b0, b1);
+      }
     }
   }
   const __mmask16 m0 = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
   const __mmask16 m1 = left >= 32 ? (__mmask16)0xFFFF
                        : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : (__mmask16)0;
   PTEC_ACC_ARRAY_8X32(c);
-  float *y = p->y + n * p->ys[0] + oc * p->ys[1] + q;
+  float *y = p->y + bl->n * p->ys[0] + oc * p->ys[1] + bl->at;
   for (int64_t r = 0; r < mr; r++) {
     const __m512 bias = _mm512_set1_ps(p->b ? p->b[oc + r] : 0.0f);
     _mm512_mask_storeu_ps(y + r * p->ys[1], m0, _mm512_add_ps(c[r][0], bias));
@@ -72,50 +96,84 @@ static void tile(const ptec_conv_f32 *p, const taps *tp, int64_t n, int64_t q, i
   }
 }
 
-static void block_taps(const ptec_conv_f32 *p, int64_t q, taps *tp) {
-  ptec_avx512_same_taps(p, q, &tp->m[0][0], 2, tp->off, 1);
-  int64_t unused[MAXT];
-  ptec_avx512_same_taps(p, q + 16, &tp->m[0][1], 2, unused, 1);
+/* Block b of image n. "Same" stride-1 planes: 32 outputs along the flattened
+ * plane (conv2d_f32_same_avx512.h); otherwise 32 outputs of one output row. */
+static void make_block(const ptec_conv_f32 *p, bool same, int64_t n, int64_t b, block *bl) {
+  bl->n = n;
+  if (same) {
+    uint32_t m[2][MAXT];
+    int64_t unused[MAXT];
+    bl->at = b * NB;
+    bl->left = p->h * p->w_ - bl->at < NB ? p->h * p->w_ - bl->at : NB;
+    ptec_avx512_same_taps(p, bl->at, m[0], 1, bl->off, 1);
+    ptec_avx512_same_taps(p, bl->at + 16, m[1], 1, unused, 1);
+    for (int64_t t = 0; t < p->kh * p->kw; t++) bl->m[t] = m[0][t] | (uint64_t)m[1][t] << 16;
+    return;
+  }
+  const int64_t chunks = (p->ow + NB - 1) / NB, oy = b / chunks, ox = b % chunks * NB;
+  const int64_t s = p->stride[1];
+  bl->at = oy * p->ys[2] + ox;
+  bl->left = p->ow - ox < NB ? p->ow - ox : NB;
+  for (int64_t ky = 0; ky < p->kh; ky++) {
+    const int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
+    const bool in = iy >= 0 && iy < p->h;
+    for (int64_t kx = 0; kx < p->kw; kx++) {
+      const int64_t t = ky * p->kw + kx, ix = ox * s - p->pad[1] + kx * p->dil[1];
+      bl->m[t] = in ? ptec_avx512_cols_inside(ix, bl->left * s, p->w_) : 0;
+      bl->off[t] = in ? iy * p->xs[2] + ix : 0;
+    }
+  }
 }
+
+typedef struct job {
+  const ptec_conv_f32 *p;
+  bool same;
+  int64_t blocks; /* per image */
+} job;
 
 /* Small banks: units are (image, block) pairs, each running every filter group. */
 static void by_block(const void *arg, int64_t u0, int64_t u1) {
-  const ptec_conv_f32 *p = arg;
-  const int64_t blocks = (p->h * p->w_ + NB - 1) / NB;
-  taps tp;
+  const job *j = arg;
+  const ptec_conv_f32 *p = j->p;
+  block bl;
   for (int64_t u = u0; u < u1; u++) {
-    const int64_t n = u / blocks, q = u % blocks * NB;
-    block_taps(p, q, &tp);
-    for (int64_t oc = 0; oc < p->oc; oc += MR) tile(p, &tp, n, q, oc, p->oc - oc < MR ? p->oc - oc : MR);
+    make_block(p, j->same, u / j->blocks, u % j->blocks, &bl);
+    for (int64_t oc = 0; oc < p->oc; oc += MR)
+      tile(p, &bl, p->stride[1], oc, p->oc - oc < MR ? p->oc - oc : MR);
   }
 }
 
 /* Large banks: units are (filter group, image, block), filter group outermost. */
 static void by_filters(const void *arg, int64_t u0, int64_t u1) {
-  const ptec_conv_f32 *p = arg;
-  const int64_t blocks = (p->h * p->w_ + NB - 1) / NB, per = p->n * blocks;
-  taps tp;
+  const job *j = arg;
+  const ptec_conv_f32 *p = j->p;
+  const int64_t per = p->n * j->blocks;
+  block bl;
   for (int64_t u = u0; u < u1; u++) {
-    const int64_t oc = u / per * MR, n = u % per / blocks, q = u % blocks * NB;
-    block_taps(p, q, &tp);
-    tile(p, &tp, n, q, oc, p->oc - oc < MR ? p->oc - oc : MR);
+    const int64_t oc = u / per * MR;
+    make_block(p, j->same, u % per / j->blocks, u % j->blocks, &bl);
+    tile(p, &bl, p->stride[1], oc, p->oc - oc < MR ? p->oc - oc : MR);
   }
 }
 
 bool ptec_avx512_conv_f32_implicit(const ptec_conv_f32 *p) {
   const int64_t T = p->kh * p->kw;
-  /* 1x1 layers read their planes in place in conv2d_f32_avx2.c already, or
+  if (p->groups != 1 || T > MAXT || p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != T ||
+      p->xs[3] != 1 || p->ys[3] != 1)
+    return false;
+  const bool same = ptec_avx512_same_plane(p);
+  /* 1x1 stride-1 layers read their planes in place in conv2d_f32_avx2.c, or
    * copy a short strip: here the input and output planes' vectors of a block
    * (MobileNetV2's 112 x 112 planes: 49 KiB apart, 16 cache sets apart) fall
    * into the same few L1 sets and evict each other (2.5x slower measured). */
-  if (p->groups != 1 || T < 2 || T > MAXT || !ptec_avx512_same_plane(p) || p->ws[3] != 1 ||
-      p->ws[2] != p->kw || p->ws[1] != T)
-    return false;
-  const int64_t blocks = p->n * ((p->h * p->w_ + NB - 1) / NB);
+  if (!same && (p->stride[1] > 2 || (p->stride[1] == 1 && T < 2))) return false;
+  if (same && T < 2) return false;
+  const job j = {p, same,
+                 same ? (p->h * p->w_ + NB - 1) / NB : p->oh * ((p->ow + NB - 1) / NB)};
   if (p->oc * p->c * T * (int64_t)sizeof(float) <= BIG_BANK)
-    ptec_parallel_range(p->parallel, by_block, p, blocks);
+    ptec_parallel_range(p->parallel, by_block, &j, p->n * j.blocks);
   else
-    ptec_parallel_range(p->parallel, by_filters, p, (p->oc + MR - 1) / MR * blocks);
+    ptec_parallel_range(p->parallel, by_filters, &j, (p->oc + MR - 1) / MR * p->n * j.blocks);
   return true;
 }
 

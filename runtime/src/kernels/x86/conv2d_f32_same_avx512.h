@@ -50,6 +50,15 @@ static inline void ptec_avx512_same_taps(const ptec_conv_f32 *p, int64_t q, uint
   }
 }
 
+/* Lanes [lo, hi) of a load of n <= 64 lanes from input column `base` whose
+ * columns are inside [0, w) (the row-by-row kernels' masks). */
+static inline uint64_t ptec_avx512_cols_inside(int64_t base, int64_t n, int64_t w) {
+  const int64_t lo = base < 0 ? -base : 0, hi = w - base < n ? w - base : n;
+  if (hi <= lo) return 0;
+  const uint64_t upto = hi >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << hi) - 1;
+  return upto & ~(((uint64_t)1 << lo) - 1);
+}
+
 /* Whether p is such a convolution with rows and planes contiguous (any
  * groups, kernel layout or dilation). */
 static inline bool ptec_avx512_same_plane(const ptec_conv_f32 *p) {

@@ -113,14 +113,6 @@ static void flat(const void *arg, int64_t u0, int64_t u1) {
   }
 }
 
-/* Lanes [lo, hi) of a load of n <= 32 lanes starting at input column `base`
- * whose columns are inside [0, w). */
-static inline uint32_t inside(int64_t base, int64_t n, int64_t w) {
-  const int64_t lo = base < 0 ? -base : 0, hi = w - base < n ? w - base : n;
-  if (hi <= lo) return 0;
-  return (uint32_t)(((uint64_t)1 << hi) - ((uint64_t)1 << lo));
-}
-
 /* Stride 1 or 2, sixteen outputs of one output row per group. Units: (image,
  * channel) pairs [u0, u1). */
 static void rows(const void *arg, int64_t u0, int64_t u1) {
@@ -144,7 +136,7 @@ static void rows(const void *arg, int64_t u0, int64_t u1) {
           const bool in = iy >= 0 && iy < p->h;
           for (int64_t kx = 0; kx < p->kw; kx++) {
             const int64_t t = ky * p->kw + kx, ix = ox * s - p->pad[1] + kx * p->dil[1];
-            it.m[t][g] = in ? inside(ix, lanes, p->w_) : 0;
+            it.m[t][g] = in ? (uint32_t)ptec_avx512_cols_inside(ix, lanes, p->w_) : 0;
             it.off[t][g] = in ? iy * p->xs[2] + ix : 0;
           }
         }
