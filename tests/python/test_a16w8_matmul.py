@@ -89,6 +89,13 @@ def test_kernel_saturates_beyond_int32_as_the_tosa_executor():
     assert list(expected[0]) == [-32768, 32767]
     got = run_op(OP, [Input(a), Const(b), 0, 0, (1 << 15) - 1, 2, -5, Out((1, 2), np.int16)])
     np.testing.assert_array_equal(got, expected)
+    # An accumulator beyond int48 (zero points -32768 make every term ~2^32; 40000
+    # terms ~1.7e14 > 2^47) saturates there first: 2^47 >> 33 = 16384, not ~20000.
+    a, b = np.full((1, 40000), 32767, np.int16), np.full((40000, 1), 32767, np.int16)
+    expected = R.quantized_matmul16(a, b, -32768, -32768, 1, 33, 0)
+    assert expected[0, 0] == 16384
+    got = run_op(OP, [Input(a), Const(b), -32768, -32768, 1, 33, 0, Out((1, 1), np.int16)])
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_kernel_under_sanitizers(seed, tmp_path):
