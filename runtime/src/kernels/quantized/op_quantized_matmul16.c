@@ -48,6 +48,9 @@ static ptec_status setup(ptec_kernel_context *ctx, matmul16 *p) {
   PTEC_TRY(ptec_check_dtype(ctx, p->b, PTEC_DTYPE_INT16, "b"));
   PTEC_TRY(ptec_check_dtype(ctx, p->out, PTEC_DTYPE_INT16, "out"));
   PTEC_TRY(ptec_q_matmul_dims_of(ctx, p->a, p->b, p->out, &p->d));
+  /* int64 holds the exact sum of fewer than 2^31 products below 2^32 */
+  PTEC_CHECK(ctx, p->d.k <= INT32_MAX, PTEC_STATUS_SHAPE_MISMATCH,
+             "a has %lld columns, more than 2^31 - 1", (long long)p->d.k);
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_A_ZP, PTEC_DTYPE_INT16, "a_zp", &p->a_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_B_ZP, PTEC_DTYPE_INT16, "b_zp", &p->b_zp));
   PTEC_TRY(ptec_q_zero_point(ctx, ARG_OUTPUT_ZP, PTEC_DTYPE_INT16, "output_zp", &p->out_zp));
