@@ -59,6 +59,13 @@ class Shapes(torch.nn.Module):
         return torch.nn.functional.pad(z, (1, 2)).unsqueeze(0).squeeze(0) * 2 - 1
 
 
+class Masked(torch.nn.Module):
+    """Data-dependent shapes (DYNAMIC_BOUND tensors): nonzero, x[mask] and consumers."""
+    def forward(self, x):
+        s = x[x > 0]
+        return torch.nonzero(x < 0), s * 2 + 1, s.sum(), x[torch.nonzero(x > 1, as_tuple=True)]
+
+
 class Tokens(torch.nn.Module):
     """Integer input (token ids): embedding's index checks meet fuzz_inputs' extremes."""
 
@@ -95,6 +102,7 @@ MODELS = {  # name: (model, input shape, input maker)
     "shapes": (Shapes, (2, 3, 4), torch.randn),
     "tokens": (Tokens, (2, 5), _ids),
     "attention": (Attention, (1, 4, 8), torch.randn),
+    "masked": (Masked, (3, 5), torch.randn),
 }
 
 
