@@ -8,7 +8,11 @@ A board's memories are split by role:
 - `data`: the firmware's own .data/.bss/heap/stack; not for models;
 - `flash`: holds the program (weights included), read-only at run time;
 - `ram`: planned buffers (the arena) and the method memory, first fit in the
-  order listed (fastest first).
+  order listed (fastest first);
+- `ddr`: off-chip DRAM beside the flash. Ethos-U builds put a program that
+  does not fit the flash there (ExecuTorch's Corstone-300/320 examples keep
+  the model in DDR), and the simulated NPU's work memory; CPU-only builds do
+  not use it (their programs must fit the flash).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ class Region:
     name: str
     base: int
     size: int
-    role: str  # "code" | "data" | "flash" | "ram"
+    role: str  # "code" | "data" | "flash" | "ram" | "ddr"
     note: str = ""
 
 
@@ -52,6 +56,11 @@ BOARDS: dict[str, Board] = {
         Region("dtcm", 0x2002_0000, 384 * KiB, "ram"),
         Region("sram", 0x0100_0000, 2 * MiB, "ram"),
         Region("isram", 0x2100_0000, 4 * MiB, "ram"),
+        # QEMU's mps2-tz.c maps the board's DDR at 0x6000_0000 (MPS3_DDR_SIZE, 2 GiB);
+        # the flash's stand-in is its first 8 MiB, this is the next 248 MiB.
+        Region("ddr", 0x6080_0000, 248 * MiB, "ddr",
+               "the Corstone-300's DDR after the flash's stand-in: Ethos-U programs too large "
+               "for the flash, the simulated NPU's work memory"),
     )),
     "mps2-an500": Board("mps2-an500", "cortex-m7", 25_000_000, (
         Region("ssram1", 0x0000_0000, 4 * MiB, "code"),

@@ -19,7 +19,7 @@ from .errors import CompileError
 from .ethosu.report import npu_report_data
 from .export import export_core_aten
 from .memory import MemoryPlan, plan_memory_by_lifetimes
-from .placement import Placed, place
+from .placement import Placed, format_placement, place
 from .pte import schema as pte
 from .pte import serialize_program
 from .quant import flow as quant_flow
@@ -78,6 +78,9 @@ class CompiledProgram:
                              self.constant_bytes, self.kernel_problems, self.kernel_source,
                              self.io_quantization,
                              self.report_data()["npu"] if self.npu is not None else None)
+        if self.placement:  # a device: where the program and its arena go
+            text += "\n" + format_placement(self.target, get_target(self.target).memories,
+                                            self.placement)
         # Per-layer int8/int16 (ptec.quant.mixed): which layers are int16, and why.
         choice = getattr(getattr(self, "quantized_model", None), "ptec_a16w8", None)
         return text + "\n" + choice.describe() if choice is not None else text
@@ -95,6 +98,9 @@ class CompiledProgram:
             "constant_bytes": self.constant_bytes,
             "program_bytes": len(self.buffer),
         }
+        if self.placement:
+            data["placement"] = [{"what": p.what, "region": p.region, "offset": p.offset,
+                                  "bytes": p.nbytes} for p in self.placement]
         if self.npu is not None:
             data["npu"] = npu_report_data(self.instructions, self.npu)
         return data

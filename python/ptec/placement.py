@@ -1,6 +1,7 @@
 """Placing a program in a device's memories, or saying why it cannot fit.
 
-The program file (weights included) goes into the target's flash; each
+The program file (weights included) goes into the target's flash (an Ethos-U
+target's program that does not fit it, into the board's DDR); each
 planned buffer (the arena), then the method memory, goes first-fit into its
 RAM regions in the order the target lists them (fastest first). The Cortex-M
 runner (targets/common/runner.c) places them the same way on the board, so
@@ -41,6 +42,7 @@ def place(target_name: str, memories, program_bytes: int, planned: Sequence[int]
     """
     flash = [m for m in memories if m.role == "flash"]
     ram = [m for m in memories if m.role == "ram"]
+    ddr = [m for m in memories if m.role == "ddr"]  # Ethos-U targets: flash's overflow
     used = {m.name: 0 for m in memories}
     placed: list[Placed] = []
 
@@ -52,14 +54,15 @@ def place(target_name: str, memories, program_bytes: int, planned: Sequence[int]
                 return Placed(what, m.name, start, nbytes)
         return None
 
-    p = put("program", program_bytes, flash)
+    p = put("program", program_bytes, flash) or put("program", program_bytes, ddr)
     if p is None:
-        largest = max((m.size for m in flash), default=0)
+        largest = max((m.size for m in flash + ddr), default=0)
         weights = f" ({_size(weights_bytes)} of weights)" if weights_bytes is not None else ""
         raise CompileError(
             f"the program does not fit {target_name}: it needs {_size(program_bytes)} of flash"
             f"{weights}, the target has {_size(largest)}"
-            + (f" ({', '.join(f'{m.name} {_size(m.size)}' for m in flash)})" if flash else "")
+            + (f" ({', '.join(f'{m.name} {_size(m.size)}' for m in flash + ddr)})"
+               if flash or ddr else "")
             + "; use a smaller model or quantize it (ptec.Int8)")
     placed.append(p)
     for k, nbytes in enumerate(planned):
@@ -84,8 +87,11 @@ def place(target_name: str, memories, program_bytes: int, planned: Sequence[int]
 def format_placement(target_name: str, memories, placed: Sequence[Placed]) -> str:
     """One line per placed item, then how full each used region is."""
     lines = [f"memory placement on {target_name}:"]
+    roles = {m.name: m.role for m in memories}
     for p in placed:
-        lines.append(f"  {p.what:<14} {_size(p.nbytes):>11}  in {p.region} at +0x{p.offset:x}")
+        why = " (larger than the flash)" if roles[p.region] == "ddr" else ""
+        lines.append(f"  {p.what:<14} {_size(p.nbytes):>11}  in {p.region} at +0x{p.offset:x}"
+                     + why)
     sizes = {m.name: m.size for m in memories}
     for region in dict.fromkeys(p.region for p in placed):
         used = max(p.offset + p.nbytes for p in placed if p.region == region)

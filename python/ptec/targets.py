@@ -37,8 +37,9 @@ class Memory:
     """A memory of a device: name and size in bytes.
 
     role: "flash" holds the program (weights), "ram" the planned buffers and
-    method memory (first fit, in the order listed), "code"/"data" are the
-    firmware's own (python/ptec/placement.py).
+    method memory (first fit, in the order listed), "ddr" a program that does
+    not fit the flash (Ethos-U targets), "code"/"data" are the firmware's own
+    (python/ptec/placement.py).
     """
     name: str
     size: int
@@ -117,7 +118,9 @@ def _cortex_m(name: str, isa_features: tuple[str, ...]) -> Target:
     from .boards import board_for_cpu, get_board
 
     board = get_board(board_for_cpu(name))
-    memories = tuple(Memory(r.name, r.size, r.role, r.base) for r in board.regions)
+    # Not the DDR: a CPU-only program must fit the flash (python/ptec/boards.py).
+    memories = tuple(Memory(r.name, r.size, r.role, r.base) for r in board.regions
+                     if r.role != "ddr")
     return Target(name=name, isa_features=isa_features, memories=memories,
                   passes=TARGETS["host"].passes, board=board.name)
 
@@ -143,12 +146,16 @@ def ethos_u_target(accelerator: str, system_config: str | None = None,
     """An Ethos-U NPU beside a Cortex-M55: TOSA INT partitions compiled by Vela
     for the NPU (EthosUBackend delegates), the rest on the M55's kernels, in the
     M55 board's memories. System config and memory mode default to ExecuTorch's."""
+    from .boards import get_board
     from .ethosu.npu import npu_config
     from .ethosu.target import EthosUTarget
 
     npu = npu_config(accelerator, system_config, memory_mode)
     m55 = TARGETS["cortex-m55"]
-    return Target(name=accelerator, isa_features=m55.isa_features, memories=m55.memories,
+    # The M55's memories and the board's DDR, for a program larger than the flash.
+    ddr = tuple(Memory(r.name, r.size, r.role, r.base) for r in get_board(m55.board).regions
+                if r.role == "ddr")
+    return Target(name=accelerator, isa_features=m55.isa_features, memories=m55.memories + ddr,
                   passes=_tosa_passes("INT", EthosUTarget(npu)), board=m55.board, npu=npu)
 
 

@@ -12,6 +12,8 @@
 typedef enum board_region_kind {
   BOARD_REGION_FLASH, /* holds the program (read-only at run time) */
   BOARD_REGION_RAM,   /* holds planned buffers and method memory */
+  BOARD_REGION_DDR,   /* off-chip DRAM: an Ethos-U program too large for the flash,
+                         the simulated NPU's work memory (python/ptec/boards.py) */
 } board_region_kind;
 
 typedef struct board_region {

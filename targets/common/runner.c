@@ -111,8 +111,9 @@ static size_t region_used[8];
 
 static size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
-/* First fit over the board's regions of `kind`, in the board's order. */
-static void *place(const char *what, size_t bytes, board_region_kind kind) {
+/* First fit over the board's regions of `kind`, in the board's order; NULL
+ * (nothing printed) if none has room. */
+static void *place_if_room(const char *what, size_t bytes, board_region_kind kind) {
   for (size_t r = 0; r < board.num_regions && r < 8; r++) {
     const board_region *g = &board.regions[r];
     size_t start = align_up(region_used[r], PTEC_BUFFER_ALIGNMENT);
@@ -123,17 +124,40 @@ static void *place(const char *what, size_t bytes, board_region_kind kind) {
            (unsigned long)bytes);
     return (void *)addr;
   }
-  printf("ptec-runner: error: %s needs %lu bytes: no %s region of %s has that much left\n", what,
-         (unsigned long)bytes, kind == BOARD_REGION_FLASH ? "flash" : "RAM", board.name);
   return NULL;
 }
 
-/* The bytes of the largest unused tail of any region (of RAM only), and that region. */
-static size_t largest_tail(bool ram_only, size_t *region) {
+static void *place(const char *what, size_t bytes, board_region_kind kind) {
+  void *p = place_if_room(what, bytes, kind);
+  if (p == NULL) {
+    static const char *const kinds[] = {"flash", "RAM", "DDR"};
+    printf("ptec-runner: error: %s needs %lu bytes: no %s region of %s has that much left\n",
+           what, (unsigned long)bytes, kinds[kind], board.name);
+  }
+  return p;
+}
+
+/* The program goes into the flash. An Ethos-U firmware puts one too large for
+ * it into the board's DDR (if it has one), where python/ptec/placement.py
+ * places it too; a CPU-only program must fit the flash. */
+static void *place_program(size_t bytes) {
+#ifdef PTEC_RUNNER_ETHOSU_SIM
+  void *p = place_if_room("program", bytes, BOARD_REGION_FLASH);
+  if (p != NULL) return p;
+  for (size_t r = 0; r < board.num_regions; r++) {
+    if (board.regions[r].kind == BOARD_REGION_DDR) return place("program", bytes, BOARD_REGION_DDR);
+  }
+#endif
+  return place("program", bytes, BOARD_REGION_FLASH);
+}
+
+/* The bytes of the largest unused tail of any region (of RAM and DDR only), and
+ * that region. */
+static size_t largest_tail(bool writable, size_t *region) {
   size_t best = 0;
   *region = 0;
   for (size_t r = 0; r < board.num_regions && r < 8; r++) {
-    if (ram_only && board.regions[r].kind != BOARD_REGION_RAM) continue;
+    if (writable && board.regions[r].kind == BOARD_REGION_FLASH) continue;
     size_t start = align_up(region_used[r], 16);
     size_t left = start < board.regions[r].size ? board.regions[r].size - start : 0;
     if (left > best) best = left, *region = r;
@@ -169,11 +193,14 @@ static int npu_init(const options *o) {
     if (fast == NULL) return 3;
     memset(fast, 0, o->npu_fast);
   }
-  /* By default the largest free tail of a RAM region (newlib's heap takes
-   * the next largest). */
-  size_t region;
+  /* By default the largest free tail of a RAM or DDR region: the DDR's on a
+   * board that has one, where a large model's decoded weights fit (newlib's
+   * heap takes the next largest). --npu-work BYTES: first fit in RAM, then DDR. */
+  size_t region = 0;
   size_t work_size = o->npu_work != 0 ? o->npu_work : largest_tail(true, &region);
-  void *work = place("npu_work", work_size, BOARD_REGION_RAM);
+  void *work = o->npu_work != 0 ? place_if_room("npu_work", work_size, BOARD_REGION_RAM)
+                                : place("npu_work", work_size, board.regions[region].kind);
+  if (work == NULL && o->npu_work != 0) work = place("npu_work", work_size, BOARD_REGION_DDR);
   if (work == NULL) return 3;
   int s = ptec_ethosu_sim_driver_init(product, macs, fast, o->npu_fast, work, work_size);
   if (s != 0) {
@@ -224,7 +251,7 @@ static void *read_program(const char *path, size_t *size) {
   fseek(f, 0, SEEK_END);
   long n = ftell(f);
   fseek(f, 0, SEEK_SET);
-  void *buf = n < 0 ? NULL : place("program", (size_t)n, BOARD_REGION_FLASH);
+  void *buf = n < 0 ? NULL : place_program((size_t)n);
   if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
     printf("ptec-runner: error: cannot read %s\n", path);
     buf = NULL;

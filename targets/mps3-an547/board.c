@@ -11,6 +11,9 @@ static const board_region regions[] = {
     {"dtcm", 0x20020000u, 384u << 10, BOARD_REGION_RAM},
     {"sram", 0x01000000u, 2u << 20, BOARD_REGION_RAM},
     {"isram", 0x21000000u, 4u << 20, BOARD_REGION_RAM},
+    /* QEMU maps 2 GiB of DDR at 0x60000000 (hw/arm/mps2-tz.c); the flash's
+     * stand-in is its first 8 MiB. */
+    {"ddr", 0x60800000u, 248u << 20, BOARD_REGION_DDR},
 };
 
 const board_info board = {"mps3-an547", "cortex-m55", 32000000u, regions,

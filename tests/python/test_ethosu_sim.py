@@ -544,6 +544,44 @@ def test_u85_int16_table_s16(seed, accelerator, kind, tmp_path):
         check(g, inputs, accelerator, tmp_path)
 
 
+def widened_table_graph(rng, widen: str, s16: bool):
+    """An int8 tensor widened to int16 (CAST, or RESCALE by up to 2^8 with an input
+    zero point) into table16_graph's int16 TABLE (int32 out), then, with `s16`, the
+    RESCALE by 2^-7 to int16: Vela 5.2.0 fuses the widening and the TABLE into one
+    U85 op whose IFM is int8 and whose activation is LUT_S16_S32 (or LUT_S16_S16)."""
+    g, _ = table16_s16_graph(rng, "random") if s16 else table16_graph(rng, "random")
+    shape = g.tensors["x"].shape
+    g.inputs.clear()
+    g.input("x8", shape, I8)
+    before = len(g.operators)
+    if widen == "cast":
+        g.op(Op.CAST, ["x8"], ["x"])
+    else:
+        g.const("wm", np.array([int(rng.integers(1 << 30, 1 << 31))], np.int32))
+        g.const("ws", np.array([int(rng.integers(22, 31))], np.int8))
+        g.const("wizp", np.array([int(rng.integers(-128, 128))], np.int8))
+        g.const("wozp", np.array([0], np.int16))
+        g.op(Op.RESCALE, ["x8", "wm", "ws", "wizp", "wozp"], ["x"], scale32=True,
+             rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=False, input_unsigned=False,
+             output_unsigned=False)
+    # The widening (and its constants) first: the TABLE reads its output.
+    g.operators[:] = g.operators[before:] + g.operators[:before]
+    return g, [rand_int(rng, shape, np.int8)]
+
+
+@pytest.mark.parametrize("widen", ["cast", "rescale"])
+@pytest.mark.parametrize("s16", [False, True])
+def test_u85_widened_int8_into_int16_table(seed, widen, s16, tmp_path):
+    """U85: an int8 IFM widened inside the op that applies LUT_S16_S32 / LUT_S16_S16
+    (Vela fuses CAST or RESCALE int8 -> int16 with the int16 TABLE after it). Probed
+    for LUT_S8_S16 / LUT_S8_S32, which it does not reach (docs/ethos-u-simulator.md)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        g, inputs = widened_table_graph(rng, widen, s16)
+        assert u85_activations(vela(g.serialize(), "ethos-u85-256").cmd_data) == [8 if s16 else 9]
+        check(g, inputs, "ethos-u85-256", tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", ["ethos-u55-64", "ethos-u55-128", "ethos-u65-256"])
 @pytest.mark.parametrize("kind", ["tanh", "sigmoid", "random"])
 def test_u55_int16_table(seed, accelerator, kind, tmp_path):
