@@ -7,10 +7,8 @@
  *
  *   - "same" stride-1 windows of 2+ taps (ResNet's 3x3 layers): blocks of 32
  *     outputs along the flattened plane, across rows (conv2d_f32_same_avx512.h);
- *   - other windows with stride 1 or 2 along rows (the stems, ResNet's
- *     stride-2 layers and downsampling 1x1): blocks of 32 outputs of one
- *     output row; stride 2 loads the 64 inputs under them and keeps the even
- *     ones (two permutes).
+ *   - other stride-1 windows of 2+ taps with rows of 32 outputs or more
+ *     ("valid" or asymmetric padding): blocks of 32 outputs of one output row.
  *
  * Microkernel: eight output channels by 32 output pixels (two vectors),
  * sixteen FMA accumulators over the whole of
@@ -41,47 +39,31 @@ enum { MAXT = 64, MR = 8, NB = 32 };
 #define BIG_BANK (1 << 20)
 
 /* A block of up to 32 outputs of image n: where its inputs start in each
- * channel plane for each tap, which lanes are read (stride 2: 64 lanes,
- * every other one kept), where its outputs go in a plane and how many. */
+ * channel plane for each tap, which lanes are read, where its outputs go in
+ * a plane and how many. */
 typedef struct block {
   uint64_t m[MAXT];
   int64_t off[MAXT];
   int64_t n, at, left;
 } block;
 
-/* Filters [oc, oc + mr) by the block bl; s the stride along rows (1, 2). */
-static void tile(const ptec_conv_f32 *p, const block *bl, int64_t s, int64_t oc, int64_t mr) {
+/* Filters [oc, oc + mr) by the block bl. */
+static void tile(const ptec_conv_f32 *p, const block *bl, int64_t oc, int64_t mr) {
   const int64_t T = p->kh * p->kw, ldw = p->ws[0], left = bl->left;
   const float *wr[MR];
   for (int r = 0; r < MR; r++) wr[r] = p->w + (oc + (r < mr ? r : 0)) * ldw;
   const float *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3], *w4 = wr[4], *w5 = wr[5],
               *w6 = wr[6], *w7 = wr[7];
-  const __m512i ev =
-      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   PTEC_ACC_8X32;
   const float *xn = p->x + bl->n * p->xs[0];
   for (int64_t ic = 0, k = 0; ic < p->c; ic++) {
     const float *xc = xn + ic * p->xs[1];
-    if (s == 1) {
-      for (int64_t t = 0; t < T; t++, k++) {
-        /* Masked lanes are not read: the address may lie outside the plane. */
-        const float *src = xc + bl->off[t];
-        const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)bl->m[t], src);
-        const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)(bl->m[t] >> 16), src + 16);
-        PTEC_FMA_8X32(k, b0, b1);
-      }
-    } else {
-      for (int64_t t = 0; t < T; t++, k++) {
-        const float *src = xc + bl->off[t];
-        const uint64_t m = bl->m[t];
-        const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)m, src);
-        const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), src + 16);
-        const __m512 a2 = _mm512_maskz_loadu_ps((__mmask16)(m >> 32), src + 32);
-        const __m512 a3 = _mm512_maskz_loadu_ps((__mmask16)(m >> 48), src + 48);
-        const __m512 b0 = _mm512_permutex2var_ps(a0, ev, a1);
-        const __m512 b1 = _mm512_permutex2var_ps(a2, ev, a3);
-        PTEC_FMA_8X32(k, b0, b1);
-      }
+    for (int64_t t = 0; t < T; t++, k++) {
+      /* Masked lanes are not read: the address may lie outside the plane. */
+      const float *src = xc + bl->off[t];
+      const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)bl->m[t], src);
+      const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)(bl->m[t] >> 16), src + 16);
+      PTEC_FMA_8X32(k, b0, b1);
     }
   }
   const __mmask16 m0 = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
@@ -111,15 +93,14 @@ static void make_block(const ptec_conv_f32 *p, bool same, int64_t n, int64_t b, 
     return;
   }
   const int64_t chunks = (p->ow + NB - 1) / NB, oy = b / chunks, ox = b % chunks * NB;
-  const int64_t s = p->stride[1];
   bl->at = oy * p->ys[2] + ox;
   bl->left = p->ow - ox < NB ? p->ow - ox : NB;
   for (int64_t ky = 0; ky < p->kh; ky++) {
     const int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
     const bool in = iy >= 0 && iy < p->h;
     for (int64_t kx = 0; kx < p->kw; kx++) {
-      const int64_t t = ky * p->kw + kx, ix = ox * s - p->pad[1] + kx * p->dil[1];
-      bl->m[t] = in ? ptec_avx512_cols_inside(ix, bl->left * s, p->w_) : 0;
+      const int64_t t = ky * p->kw + kx, ix = ox - p->pad[1] + kx * p->dil[1];
+      bl->m[t] = in ? ptec_avx512_cols_inside(ix, bl->left, p->w_) : 0;
       bl->off[t] = in ? iy * p->xs[2] + ix : 0;
     }
   }
@@ -139,7 +120,7 @@ static void by_block(const void *arg, int64_t u0, int64_t u1) {
   for (int64_t u = u0; u < u1; u++) {
     make_block(p, j->same, u / j->blocks, u % j->blocks, &bl);
     for (int64_t oc = 0; oc < p->oc; oc += MR)
-      tile(p, &bl, p->stride[1], oc, p->oc - oc < MR ? p->oc - oc : MR);
+      tile(p, &bl, oc, p->oc - oc < MR ? p->oc - oc : MR);
   }
 }
 
@@ -152,7 +133,7 @@ static void by_filters(const void *arg, int64_t u0, int64_t u1) {
   for (int64_t u = u0; u < u1; u++) {
     const int64_t oc = u / per * MR;
     make_block(p, j->same, u % per / j->blocks, u % j->blocks, &bl);
-    tile(p, &bl, p->stride[1], oc, p->oc - oc < MR ? p->oc - oc : MR);
+    tile(p, &bl, oc, p->oc - oc < MR ? p->oc - oc : MR);
   }
 }
 
@@ -166,8 +147,12 @@ bool ptec_avx512_conv_f32_implicit(const ptec_conv_f32 *p) {
    * copy a short strip: here the input and output planes' vectors of a block
    * (MobileNetV2's 112 x 112 planes: 49 KiB apart, 16 cache sets apart) fall
    * into the same few L1 sets and evict each other (2.5x slower measured). */
-  if (!same && (p->stride[1] > 2 || (p->stride[1] == 1 && T < 2))) return false;
-  if (same && T < 2) return false;
+  if (T < 2) return false;
+  /* Row by row: stride 1 along rows, rows of 32 outputs or more. Blocks of
+   * shorter rows are mostly empty, and stride 2 (64 loads' worth of lanes
+   * and two permutes per 32 outputs) measured 1.3-3.6x slower than the
+   * im2col strip on ResNet-18's stride-2 layers (28 to 7 columns). */
+  if (!same && (p->stride[1] != 1 || p->ow < NB)) return false;
   const job j = {p, same,
                  same ? (p->h * p->w_ + NB - 1) / NB : p->oh * ((p->ow + NB - 1) / NB)};
   if (p->oc * p->c * T * (int64_t)sizeof(float) <= BIG_BANK)
