@@ -3,8 +3,9 @@
 LocalResponseNorm (AlexNet's) decomposes into avg_pool3d over [N, 1, C, H, W]
 with a (size, 1, 1) window: an average across channels only. Viewing the
 input as [N, 1, C, H*W] and pooling with a (size, 1) window computes the same
-numbers, with the 2-D pool the runtime and TOSA have. Pools that also
-slide or pad over H or W are left alone.
+numbers, with the 2-D pool TOSA has (so the pool can join a delegate). Pools
+that also slide or pad over H or W are left alone: they run on the portable
+3-D pooling kernels (kernels/portable/op_pool3d.c), on the CPU.
 """
 from __future__ import annotations
 

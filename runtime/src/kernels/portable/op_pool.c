@@ -39,20 +39,6 @@ static ptec_status pair(ptec_kernel_context *ctx, uint32_t arg, const int64_t df
   return PTEC_STATUS_OK;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-/* PyTorch's pooling_output_shape. */
-static int64_t pool_out_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil,
-                             bool ceil_mode) {
-  int64_t span = in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
-  int64_t out = floor_div(span, stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) out--;
-  return out;
-}
-
 /* Parses kernel_size, stride, padding (and dilation) and checks input and
  * out: float32 or a half type, rank 3 or 4, out of the pooled shape. */
 static ptec_status pool_setup(ptec_kernel_context *ctx, const ptec_tensor *in,
@@ -77,8 +63,8 @@ static ptec_status pool_setup(ptec_kernel_context *ctx, const ptec_tensor *in,
                "padding must be at most half the kernel size");
   }
   pp->in = view4_of(in);
-  int64_t oh = pool_out_size(pp->in.h, pp->k[0], pp->p[0], pp->s[0], pp->d[0], ceil_mode);
-  int64_t ow = pool_out_size(pp->in.w, pp->k[1], pp->p[1], pp->s[1], pp->d[1], ceil_mode);
+  int64_t oh = ptec_pool_out_size(pp->in.h, pp->k[0], pp->p[0], pp->s[0], pp->d[0], ceil_mode);
+  int64_t ow = ptec_pool_out_size(pp->in.w, pp->k[1], pp->p[1], pp->s[1], pp->d[1], ceil_mode);
   PTEC_CHECK(ctx, oh > 0 && ow > 0, PTEC_STATUS_SHAPE_MISMATCH, "pooled output would be empty");
   int64_t want[4] = {pp->in.n, pp->in.c, oh, ow};
   PTEC_TRY(ptec_check_shape(ctx, out, in->rank == 4 ? want : want + 1, in->rank, "out"));
