@@ -11,12 +11,15 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import ptec
+from ptec.runtime import PtecError
 
 from op_testing import Fn, check_module
+from program_builder import Input, Out, build, run
 
 F = torch.nn.functional
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,6 +113,46 @@ def test_adaptive_pools3d(seed, dtype):
     rtol, atol = TOL[dtype]
     check_module(fn, (x,), rtol=rtol, atol=atol, terms=64,
                  expect_ops=[ADAPTIVE_AVG, ADAPTIVE_MAX])
+
+
+def _refusal(op, args):
+    with pytest.raises(PtecError) as info:
+        run(build(op, args))
+    return info.value
+
+
+def test_pool3d_refusals(seed):
+    """Bad arguments a compiler never emits: each a named status with a
+    message, not a crash (programs built by hand, program_builder)."""
+    x = np.random.randn(1, 2, 4, 5, 6).astype(np.float32)
+    cases = [
+        # padding over half the kernel
+        (AVG, [Input(x), [2, 2, 2], [1], [2], False, True, None, Out((1, 2, 5, 6, 7), np.float32)],
+         "PTEC_STATUS_INVALID_ARGUMENT", "padding"),
+        # kernel_size with 2 entries
+        (AVG, [Input(x), [2, 2], [], [0], False, True, None, Out((1, 2, 2, 2, 3), np.float32)],
+         "PTEC_STATUS_INVALID_ARGUMENT", "kernel_size"),
+        (AVG, [Input(x), [2], [], [0], False, True, 0, Out((1, 2, 2, 2, 3), np.float32)],
+         "PTEC_STATUS_INVALID_ARGUMENT", "divisor_override"),
+        # out of the wrong shape
+        (MAX, [Input(x), [2], [], [0], [1], False, Out((1, 2, 2, 2, 2), np.float32),
+               Out((1, 2, 2, 2, 2), np.int64)], "PTEC_STATUS_SHAPE_MISMATCH", "out"),
+        # indices not int64
+        (MAX, [Input(x), [2], [], [0], [1], False, Out((1, 2, 2, 2, 3), np.float32),
+               Out((1, 2, 2, 2, 3), np.int32)], "PTEC_STATUS_TYPE_MISMATCH", "indices"),
+        # a 2-D input
+        (ADAPTIVE_AVG, [Input(x[0, 0, 0]), [1, 1, 1], Out((1, 1, 1), np.float32)],
+         "PTEC_STATUS_SHAPE_MISMATCH", "[N, C, D, H, W]"),
+        (ADAPTIVE_MAX, [Input(x), [1, -1, 1], Out((1, 2, 1, 1, 1), np.float32),
+                        Out((1, 2, 1, 1, 1), np.int64)], "PTEC_STATUS_INVALID_ARGUMENT",
+         "negative"),
+        # an empty depth
+        (ADAPTIVE_AVG, [Input(np.zeros((1, 2, 0, 3, 3), np.float32)), [1, 1, 1],
+                        Out((1, 2, 1, 1, 1), np.float32)], "PTEC_STATUS_SHAPE_MISMATCH", "empty"),
+    ]
+    for op, args, status, match in cases:
+        err = _refusal(op, args)
+        assert err.status == status and match in err.message, (op, str(err))
 
 
 class VideoNet(torch.nn.Module):
