@@ -425,6 +425,55 @@ def transpose_conv_graph(rng):
     return g, [rand_int(rng, [1, ih, iw, ic], np.int8)]
 
 
+def fc_graph(rng, oc=None):
+    """A fully connected layer as TOSA 1.0 writes it (a 1x1 CONV2D over [N, 1, 1, Cin]),
+    `oc` or up to 199 outputs deep: more than one OFM block."""
+    n, cin = int(rng.integers(1, 5)), int(rng.integers(1, 200))
+    oc = int(rng.integers(1, 200)) if oc is None else oc
+    g = GraphBuilder()
+    g.input("x", [n, 1, 1, cin], I8)
+    xzp, wzp = g.zero_point(int(rng.integers(-128, 128)), I8), g.zero_point(0, I8)
+    g.const("w", rand_int(rng, (oc, 1, 1, cin), np.int8))
+    g.const("b", rng.integers(-5000, 5000, oc).astype(np.int32))
+    g.tensor("acc", [n, 1, 1, oc], I32)
+    g.op(Op.CONV2D, ["x", "w", "b", xzp, wzp], ["acc"], pad=[0] * 4, stride=[1, 1],
+         dilation=[1, 1], acc_type=I32)
+    g.rescale("acc", rng.uniform(1e-4, 3e-3, oc), I8, output_zp=int(rng.integers(-128, 128)),
+              name="y")
+    g.output("y")
+    return g, [rand_int(rng, [n, 1, 1, cin], np.int8)]
+
+
+def table8_graph(rng):
+    """An int8 TABLE: Vela DMAs the 256-byte LUT into SHRAM."""
+    shape = [1, *(int(v) for v in rng.integers(1, 9, 3))]
+    g = GraphBuilder()
+    g.input("x", shape, I8)
+    g.const("t", rand_int(rng, [256], np.int8))
+    g.tensor("y", shape, I8)
+    g.op(Op.TABLE, ["x", "t"], ["y"])
+    g.output("y")
+    return g, [rand_int(rng, shape, np.int8)]
+
+
+@pytest.mark.parametrize("family", ["conv", "depthwise", "fully_connected", "transpose_conv",
+                                    "table"])
+def test_u65_512_dual_core(seed, family, tmp_path):
+    """The U65-512 is two 256-MAC cores splitting each OFM block's depth (PARALLEL_MODE
+    1): core 0 computes OFM channels 0, 2, 4, ..., core 1 channels 1, 3, 5, ..., each
+    from its own scale stream and separately compressed weight stream (WEIGHT1_*,
+    SCALE1_*). Every op family with weights, a few graphs each (Vela ~1-3 s a graph);
+    and a LUT, which Vela places at the top of one core's 48 KiB SHRAM (the config
+    word counts both cores' 96)."""
+    rng = np.random.default_rng(seed)
+    make = {"conv": lambda: conv_graph(rng, big=True),
+            "depthwise": lambda: conv_graph(rng, depthwise=True, big=True),
+            "fully_connected": lambda: fc_graph(rng),
+            "transpose_conv": lambda: transpose_conv_graph(rng),
+            "table": lambda: table8_graph(rng)}[family]
+    check_compiled(make, 2, 40, "ethos-u65-512", tmp_path)
+
+
 @pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u65-256", "ethos-u85-256"])
 def test_transpose_conv(seed, accelerator, tmp_path):
     """Transposed convolutions: IFM_UPSCALE ZEROS (and the kernel Vela flips). Vela
@@ -582,7 +631,8 @@ def test_u85_widened_int8_into_int16_table(seed, widen, s16, tmp_path):
         check(g, inputs, "ethos-u85-256", tmp_path)
 
 
-@pytest.mark.parametrize("accelerator", ["ethos-u55-64", "ethos-u55-128", "ethos-u65-256"])
+@pytest.mark.parametrize("accelerator", ["ethos-u55-64", "ethos-u55-128", "ethos-u65-256",
+                                         "ethos-u65-512"])
 @pytest.mark.parametrize("kind", ["tanh", "sigmoid", "random"])
 def test_u55_int16_table(seed, accelerator, kind, tmp_path):
     """U55/U65 int16 TABLE: Vela writes three 16-bit LUT passes (TABLE_0 with an int16
@@ -1466,6 +1516,54 @@ GRAPHS = {"cnn": cnn_graph, "conv": lambda rng: conv_graph(rng, big=True),
           "gather": lambda rng: gather_scatter_graph(rng, "gather")}
 
 
+def cmd1_payload(cmd: np.ndarray, opcode: int) -> int:
+    """The payload of the first cmd1 command `opcode`."""
+    i = next(i for i in command_words(cmd) if cmd[i] & 0x4000 and (cmd[i] & 0x3ff) == opcode)
+    return int(cmd[i + 1])
+
+
+def test_u65_512_malformed(tmp_path):
+    """The U65-512's second-core streams under the sanitizer build: a truncated,
+    missing or misplaced WEIGHT1 stream and a short SCALE1 stream fail with named
+    statuses; a one-channel OFM (core 1 idle, Vela writes WEIGHT1_LENGTH 0) runs."""
+    tool("asan")
+    rng = np.random.default_rng(11)
+    g, inputs = fc_graph(rng, oc=1)
+    check(g, inputs, "ethos-u65-512", tmp_path)
+    out = vela(g.serialize(), "ethos-u65-512")
+    assert cmd1_payload(words(out.cmd_data), 145) == 0
+    g, inputs = fc_graph(rng, oc=40)
+    out = vela(g.serialize(), "ethos-u65-512")
+    scratch = bytearray(out.scratch_size)
+    scratch[out.inputs[0].offset:out.inputs[0].offset + out.inputs[0].nbytes] = inputs[0].tobytes()
+    cmd = words(out.cmd_data)
+
+    def run(c=None, weights=None):
+        return run_case(out, bytes(scratch), tmp_path, c, weights, accelerator="ethos-u65-512",
+                        flavour="asan")
+    assert run()[0] == STATUS["ok"]
+    length1, base1 = cmd1_payload(cmd, 145), cmd1_payload(cmd, 144)
+    assert length1 >= 64, length1
+    # The second weight stream cut short: MLW ends inside a slice, or decodes too few.
+    for cut in (16, length1 // 2 // 16 * 16):
+        status, log = run(with_cmd1_payload(cmd, 145, cut))
+        assert status == STATUS["weight_stream"] and ("WEIGHT1" in log or "core 1" in log), log
+    status, log = run(with_cmd1_payload(cmd, 145, 0))
+    assert status == STATUS["weight_stream"] and "WEIGHT1_LENGTH is 0" in log, log
+    # The weights region ends inside the second stream.
+    status, log = run(weights=out.weight_data[:base1 + length1 // 2])
+    assert status == STATUS["region_access"] and "core 1 weight stream" in log, log
+    status, log = run(with_cmd1_payload(cmd, 144, len(out.weight_data) - 16))
+    assert status == STATUS["region_access"] and "core 1 weight stream" in log, log
+    # Core 1 has 20 channels: 19 scale records are short.
+    status, log = run(with_cmd1_payload(cmd, 147, 190))
+    assert status == STATUS["weight_stream"] and "SCALE1_LENGTH 190" in log, log
+    # PARALLEL_MODE 2 (no such mode on a 2-core NPU).
+    bad = cmd.copy()
+    bad[find_cmd(cmd, 291)] = (2 << 16) | 291
+    assert run(bad)[0] == STATUS["unsupported_op"]
+
+
 def test_u85_argmax_malformed(tmp_path):
     """ARGMAX over a 2-D or padded window is valid but not simulated."""
     cmd, run = compiled_stream(*argmax_graph(np.random.default_rng(2), DType.INT8),
@@ -1484,6 +1582,7 @@ def test_u85_argmax_malformed(tmp_path):
 
 @pytest.mark.parametrize("accelerator,graph,runs", [
     ("ethos-u55-128", "cnn", 200), ("ethos-u85-256", "cnn", 200), ("ethos-u85-512", "conv", 200),
+    ("ethos-u65-512", "conv", 100),  # two cores' weight and scale streams
     ("ethos-u55-128", "table16", 60),  # three 16-bit LUT passes, MULs and an ADD
     ("ethos-u85-256", "table16_s16", 60),  # LUT_S16_S16
     ("ethos-u85-256", "gather", 60)])  # an indexed 2-D/3-D DMA

@@ -127,6 +127,10 @@ typedef struct ethosu_sim_regs {
   uint32_t acc_format, activation, activation_min, activation_max;
   uint32_t weight_region, scale_region;
   uint64_t weight_base, weight_length, scale_base, scale_length;
+  /* U65-512: PARALLEL_MODE (1 = the two cores split the OFM depth) and the
+   * second core's weight and scale streams (WEIGHT1_*, SCALE1_*). */
+  uint32_t parallel_mode;
+  uint64_t weight1_base, weight1_length, scale1_base, scale1_length;
   uint32_t ofm_scale_shift, opa_scale_shift;
   uint32_t ofm_scale, opa_scale, opb_scale;
   uint32_t ifm2_broadcast, ifm2_scalar;

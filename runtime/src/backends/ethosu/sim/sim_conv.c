@@ -50,14 +50,13 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
             "a %u-byte IFM for a convolution", ifm.elem_size);
   SIM_CHECK(sim, ((r->ofm.precision >> 8) & 1) == 0, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
             "global OFM scale on a convolution");
-  const uint8_t *scales;
+  sim_scales scales;
   SIM_TRY(sim_scale_stream(sim, oc, &scales));
   bool u85 = sim->product == ETHOSU_SIM_U85;
   SIM_TRY(u85 ? sim_u85_weights_decode(sim, &k, depthwise, ifm.elem_size * 8)
               : sim_weights_decode(sim, &k, depthwise, ifm.elem_size * 8));
   uint32_t round_mode;
   SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
-  bool acc48 = u85 && (r->acc_format & 3) == 1;
   /* U85 acc_input IFM2: the accumulators start from IFM2 (an OFM-shaped map of
    * earlier partial sums, no zero point), as Vela chains CONV3D's depth slices. */
   bool from_ifm2 = u85 && ((r->acc_format >> 4) & 3) == 2;
@@ -65,9 +64,7 @@ ethosu_sim_status sim_op_conv(ethosu_sim *sim, bool depthwise) {
   if (from_ifm2) SIM_TRY(sim_fmap_setup(sim, &ifm2, &r->ifm2, "IFM2", oh, ow, oc, false));
   uint32_t kid = depthwise ? 1 : ic;
   for (uint32_t c = 0; c < oc; c++) {
-    sim_scale s = acc48 ? sim_u85_scale_record48(scales, c)
-                  : u85 ? sim_u85_scale_record(scales, c)
-                        : sim_scale_record(scales, c);
+    sim_scale s = sim_channel_scale(sim, &scales, c);
     const int16_t *wc = k.w + (size_t)c * k.kh * k.kw * kid;
     for (uint32_t y = 0; y < oh; y++) {
       for (uint32_t x = 0; x < ow; x++) {

@@ -57,12 +57,15 @@ ethosu_sim_status ethosu_sim_init(ethosu_sim *sim, ethosu_sim_product product, u
                                   void *work, size_t work_size) {
   if (sim == NULL) return ETHOSU_SIM_ERR_ARGUMENT;
   memset(sim, 0, sizeof *sim);
-  /* Vela's accelerator configurations; SHRAM sizes as its config word has them. */
+  /* Vela's accelerator configurations; the SHRAM one core addresses. */
   uint32_t shram_kib = 0;
   if (product == ETHOSU_SIM_U55) {
     shram_kib = macs == 32 || macs == 64 ? 16 : macs == 128 ? 24 : macs == 256 ? 48 : 0;
   } else if (product == ETHOSU_SIM_U65) {
-    shram_kib = macs == 256 ? 48 : macs == 512 ? 96 : 0;
+    /* The U65-512 is two cores of 48 KiB SHRAM each: its config word says 96 KiB
+     * (cores x SHRAM, Vela's driver_actions.py), but the stream addresses one
+     * core's 48 KiB (Vela puts LUTs at 46 KiB on U65-256 and U65-512 alike). */
+    shram_kib = macs == 256 || macs == 512 ? 48 : 0;
   } else if (product == ETHOSU_SIM_U85) {
     /* No SHRAM: the 2 KiB LUT memory is the only DMA-able internal memory. */
     shram_kib = macs == 128 || macs == 256 || macs == 512 || macs == 1024 || macs == 2048 ? 2 : 0;
@@ -163,8 +166,11 @@ static ethosu_sim_status set_cmd0(ethosu_sim *sim, uint32_t op, uint32_t p) {
     case NPU_SET_IFM2_IB_START:
       break;
     case NPU_SET_PARALLEL_MODE:
-      SIM_CHECK(sim, sim->product == ETHOSU_SIM_U65 || p == 0, ETHOSU_SIM_ERR_UNSUPPORTED_OP,
-                "NPU_SET_PARALLEL_MODE %u on a single-core NPU", p);
+      /* 0 single core, 1 dual core splitting the OFM depth: only the U65-512
+       * has two cores (Vela sets ncores - 1 on every U65). */
+      SIM_CHECK(sim, p == 0 || (p == 1 && sim->product == ETHOSU_SIM_U65 && sim->macs == 512),
+                ETHOSU_SIM_ERR_UNSUPPORTED_OP, "NPU_SET_PARALLEL_MODE %u on a single-core NPU", p);
+      r->parallel_mode = p;
       break;
     default:
       return sim_fail(sim, ETHOSU_SIM_ERR_UNKNOWN_COMMAND, "cmd0 opcode %u", op);
@@ -213,6 +219,7 @@ bool sim_latch_common_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t pa
 
 static ethosu_sim_status set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint32_t payload) {
   ethosu_sim_regs *r = &sim->r;
+  uint64_t addr = sim_cmd1_addr(p, payload);
   if (sim_latch_common_cmd1(sim, op, p, payload)) return ETHOSU_SIM_OK;
   switch (op) {
     case NPU_SET_OFM_SCALE: r->ofm_scale_shift = p & 63; r->ofm_scale = payload; break;
@@ -228,11 +235,14 @@ static ethosu_sim_status set_cmd1(ethosu_sim *sim, uint32_t op, uint32_t p, uint
     case NPU_SET_WEIGHT1_LENGTH:
     case NPU_SET_SCALE1_BASE:
     case NPU_SET_SCALE1_LENGTH:
-      /* The second core's streams (U65-512): accepted only where they exist. */
+      /* The second core's streams: the U65 has the registers (Vela writes them,
+       * length 0, on the U65-512 only); they are read in PARALLEL_MODE 1. */
       SIM_CHECK(sim, sim->product == ETHOSU_SIM_U65, ETHOSU_SIM_ERR_UNSUPPORTED_OP,
                 "cmd1 opcode %u (second core's weights) on a single-core NPU", op);
-      SIM_CHECK(sim, payload == 0 || sim->macs != 512, ETHOSU_SIM_ERR_NOT_IMPLEMENTED,
-                "dual-core weight streams (U65-512)");
+      if (op == NPU_SET_WEIGHT1_BASE) r->weight1_base = addr;
+      if (op == NPU_SET_WEIGHT1_LENGTH) r->weight1_length = payload;
+      if (op == NPU_SET_SCALE1_BASE) r->scale1_base = addr;
+      if (op == NPU_SET_SCALE1_LENGTH) r->scale1_length = payload;
       break;
     default:
       SIM_CHECK(sim, op >= NPU_SET_USER_DEFINED0 && op <= NPU_SET_USER_DEFINED7,

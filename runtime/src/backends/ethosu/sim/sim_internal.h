@@ -147,7 +147,18 @@ typedef struct sim_scale {
 
 /* Reads OFM channel `c`'s 10-byte scale/bias record (checked at op start). */
 sim_scale sim_scale_record(const uint8_t *stream, uint32_t c);
-ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uint8_t **out);
+/* The scale streams of an op: one, or in the U65-512's PARALLEL_MODE 1 one per
+ * core, core k holding OFM channels k, k + 2, ... (record c / 2 of stream c % 2). */
+typedef struct sim_scales {
+  const uint8_t *core[2];
+  uint32_t cores;
+} sim_scales;
+/* The number of cores splitting the OFM depth (2: U65-512 in PARALLEL_MODE 1). */
+uint32_t sim_ofm_cores(const ethosu_sim *sim);
+/* Checks and maps the records of `channels` OFM channels. */
+ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, sim_scales *out);
+/* Channel c's record in the product's format (U55/U65, U85, U85 48-bit). */
+sim_scale sim_channel_scale(const ethosu_sim *sim, const sim_scales *s, uint32_t c);
 
 /* (v * scale + rounding) >> shift in the given round mode, exact for
  * |v| < 2^40 and any 32-bit scale, or |v| < 2^48 and a scale below 2^16

@@ -19,16 +19,38 @@ static int64_t asr64(int64_t v, uint32_t s) {
   return v >= 0 ? v >> s : -(int64_t)(((uint64_t)(-(v + 1)) >> s) + 1);
 }
 
-ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, const uint8_t **out) {
-  uint64_t need = (uint64_t)channels * 10;
-  SIM_CHECK(sim, sim->r.scale_length >= need, ETHOSU_SIM_ERR_WEIGHT_STREAM,
-            "SCALE_LENGTH %llu is short of %u channels x 10 bytes",
-            (unsigned long long)sim->r.scale_length, channels);
-  uint8_t *p;
-  SIM_TRY(sim_region_span(sim, sim->r.scale_region, sim->r.scale_base, need, "scale stream", &p));
-  sim->cur.bytes_read[sim->r.scale_region] += need;
-  *out = p;
+uint32_t sim_ofm_cores(const ethosu_sim *sim) {
+  return sim->product == ETHOSU_SIM_U65 && sim->r.parallel_mode == 1 ? 2 : 1;
+}
+
+ethosu_sim_status sim_scale_stream(ethosu_sim *sim, uint32_t channels, sim_scales *out) {
+  const ethosu_sim_regs *r = &sim->r;
+  out->cores = sim_ofm_cores(sim);
+  out->core[0] = out->core[1] = NULL;
+  for (uint32_t k = 0; k < out->cores; k++) {
+    /* Core k's share of the channels (Vela gives core 1 nothing for one channel). */
+    uint64_t n = (channels + out->cores - 1 - k) / out->cores, need = n * 10;
+    if (n == 0) continue;
+    uint64_t base = k == 0 ? r->scale_base : r->scale1_base;
+    uint64_t length = k == 0 ? r->scale_length : r->scale1_length;
+    SIM_CHECK(sim, length >= need, ETHOSU_SIM_ERR_WEIGHT_STREAM,
+              "SCALE%s_LENGTH %llu is short of %llu channels x 10 bytes", k == 0 ? "" : "1",
+              (unsigned long long)length, (unsigned long long)n);
+    uint8_t *p;
+    SIM_TRY(sim_region_span(sim, r->scale_region, base, need,
+                            k == 0 ? "scale stream" : "core 1 scale stream", &p));
+    sim->cur.bytes_read[r->scale_region] += need;
+    out->core[k] = p;
+  }
   return ETHOSU_SIM_OK;
+}
+
+sim_scale sim_channel_scale(const ethosu_sim *sim, const sim_scales *s, uint32_t c) {
+  const uint8_t *stream = s->core[c % s->cores];
+  uint32_t at = c / s->cores;
+  if (sim->product != ETHOSU_SIM_U85) return sim_scale_record(stream, at);
+  return (sim->r.acc_format & 3) == 1 ? sim_u85_scale_record48(stream, at)
+                                      : sim_u85_scale_record(stream, at);
 }
 
 /* A record's fields: `bias_bytes` of little-endian two's complement bias,

@@ -28,18 +28,15 @@ static void reciprocal(uint32_t count, uint32_t *m, uint32_t *s) {
 /* The output scale of channel c: the global OFM_SCALE, or (OFM_PRECISION bit 8
  * clear: Vela's per-channel RESCALE written as a POOL) channel c's record of
  * the scale stream, bias included. */
-static sim_scale channel_scale(const ethosu_sim *sim, const uint8_t *scales, uint32_t c) {
+static sim_scale channel_scale(const ethosu_sim *sim, const sim_scales *scales, uint32_t c) {
   const ethosu_sim_regs *r = &sim->r;
   sim_scale s = {0, r->ofm_scale, r->ofm_scale_shift};
-  if (scales == NULL) return s;
-  if (sim->product != ETHOSU_SIM_U85) return sim_scale_record(scales, c);
-  return (r->acc_format & 3) == 1 ? sim_u85_scale_record48(scales, c)
-                                  : sim_u85_scale_record(scales, c);
+  return scales->cores == 0 ? s : sim_channel_scale(sim, scales, c);
 }
 
-/* The scale stream when the OFM is scaled per channel, else NULL. */
-static ethosu_sim_status channel_scales(ethosu_sim *sim, uint32_t oc, const uint8_t **scales) {
-  *scales = NULL;
+/* The scale streams when the OFM is scaled per channel, else none (cores 0). */
+static ethosu_sim_status channel_scales(ethosu_sim *sim, uint32_t oc, sim_scales *scales) {
+  scales->cores = 0;
   if (((sim->r.ofm.precision >> 8) & 1) == 0) return sim_scale_stream(sim, oc, scales);
   return ETHOSU_SIM_OK;
 }
@@ -61,12 +58,12 @@ static ethosu_sim_status pool_from_ifm2(ethosu_sim *sim) {
   SIM_TRY(sim_check_activation(sim, &ofm));
   uint32_t round_mode;
   SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
-  const uint8_t *scales;
+  sim_scales scales;
   SIM_TRY(channel_scales(sim, oc, &scales));
   for (uint32_t y = 0; y < oh; y++) {
     for (uint32_t x = 0; x < ow; x++) {
       for (uint32_t c = 0; c < oc; c++) {
-        sim_scale s = channel_scale(sim, scales, c);
+        sim_scale s = channel_scale(sim, &scales, c);
         int64_t v = sim_scale_round(sim_fmap_read(sim, &ifm2, y, x, c) + s.bias, s.scale,
                                     s.shift, round_mode);
         sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
@@ -151,7 +148,7 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
   SIM_TRY(sim_check_activation(sim, &ofm));
   uint32_t round_mode;
   SIM_TRY(sim_ofm_round_mode(sim, &round_mode));
-  const uint8_t *scales;
+  sim_scales scales;
   SIM_TRY(channel_scales(sim, oc, &scales));
   uint32_t full = k.kh * k.kw;
   bool padded = (r->ifm_pad_top | r->ifm_pad_left | r->ifm_pad_bottom | r->ifm_pad_right) != 0;
@@ -192,7 +189,7 @@ ethosu_sim_status sim_op_pool(ethosu_sim *sim, uint32_t mode) {
           reciprocal(count, &m, &s);
           acc = sim_scale_round(acc, m, s, SIM_ROUND_NATURAL);
         }
-        sim_scale s = channel_scale(sim, scales, c);
+        sim_scale s = channel_scale(sim, &scales, c);
         int64_t v = sim_scale_round(acc + s.bias, s.scale, s.shift, round_mode);
         sim_fmap_write(sim, &ofm, y, x, c, sim_activate(sim, &ofm, v));
       }

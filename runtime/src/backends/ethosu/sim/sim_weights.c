@@ -200,13 +200,17 @@ ethosu_sim_status sim_kernel_geometry(ethosu_sim *sim, sim_kernel *k) {
   return ETHOSU_SIM_OK;
 }
 
-/* Puts stream values back at their kernel positions (the encoder's loops). */
+/* Puts stream values back at their kernel positions (the encoder's loops).
+ * With `cores` cores, the stream is core `core`'s: OFM channels core,
+ * core + cores, ... in blocks of its share of the OFM block depth. */
 static void unorder(const ethosu_sim *sim, sim_kernel *k, const int16_t *v, int64_t n,
-                    bool depthwise, bool part_kernel, uint32_t ifm_bits, int64_t *used) {
+                    bool depthwise, bool part_kernel, uint32_t ifm_bits, uint32_t core,
+                    uint32_t cores, int64_t *used) {
   const int ofm_ub = sim->product == ETHOSU_SIM_U55 && sim->macs == 32 ? 4 : 8, ifm_ub = 8;
-  const int od = (int)k->ofm_depth, id = depthwise ? 1 : (int)k->ifm_depth;
+  const int od = (int)((k->ofm_depth + cores - 1 - core) / cores);
+  const int id = depthwise ? 1 : (int)k->ifm_depth;
   const int kh = (int)k->kh, kw = (int)k->kw;
-  const int obd = (int)sim->r.ofm_blk_depth_m1 + 1;
+  const int obd = (int)((sim->r.ofm_blk_depth_m1 + 1 + cores - 1 - core) / cores);
   const int ibd = part_kernel || ifm_bits == 16 ? 16 : 32;
   const int dec_x = 8 / (int)k->dil_x, dec_y = 8 / (int)k->dil_y;
   const int round = depthwise ? 4 : part_kernel ? (ifm_bits == 16 ? 2 : 4) : 1;
@@ -235,7 +239,8 @@ static void unorder(const ethosu_sim *sim, sim_kernel *k, const int16_t *v, int6
                       }
                       int16_t val = v[pos++];
                       if (i < id && o < od && ky < sh) {
-                        size_t at = (((size_t)o * k->kh + (size_t)(sy + ky)) * k->kw +
+                        size_t oc = (size_t)o * cores + core;
+                        size_t at = ((oc * k->kh + (size_t)(sy + ky)) * k->kw +
                                      (size_t)(sx + kx)) * (size_t)id + (size_t)i;
                         k->w[at] = val;
                       }
@@ -271,33 +276,49 @@ ethosu_sim_status sim_weight_work_setup(ethosu_sim *sim, size_t dense, sim_weigh
   return ETHOSU_SIM_OK;
 }
 
-ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
-                                     uint32_t ifm_bits) {
+/* Decodes core `core`'s stream (`base`, `length`) into the dense kernel. */
+static ethosu_sim_status decode_core(ethosu_sim *sim, sim_kernel *k, const sim_weight_work *ww,
+                                     bool depthwise, uint32_t ifm_bits, uint32_t core,
+                                     uint32_t cores) {
   const ethosu_sim_regs *r = &sim->r;
+  uint64_t base = core == 0 ? r->weight_base : r->weight1_base;
+  uint64_t length = core == 0 ? r->weight_length : r->weight1_length;
+  const char *reg = core == 0 ? "WEIGHT" : "WEIGHT1";
   uint32_t id = depthwise ? 1 : k->ifm_depth;
-  size_t dense = (size_t)k->ofm_depth * k->kh * k->kw * id;
-  SIM_CHECK(sim, r->weight_length > 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "WEIGHT_LENGTH is 0");
+  SIM_CHECK(sim, length > 0, ETHOSU_SIM_ERR_WEIGHT_STREAM,
+            "%s_LENGTH is 0, core %u has OFM channels", reg, core);
   uint8_t *stream;
-  SIM_TRY(sim_region_span(sim, r->weight_region, r->weight_base, r->weight_length,
-                          "weight stream", &stream));
-  sim->cur.bytes_read[r->weight_region] += r->weight_length;
-  sim_weight_work ww = {NULL, NULL, 0, NULL, 0};
-  SIM_TRY(sim_weight_work_setup(sim, dense, &ww));
-  int16_t *w = ww.dense, *decoded = ww.decoded;
-  size_t cap = ww.cap;
+  SIM_TRY(sim_region_span(sim, r->weight_region, base, length,
+                          core == 0 ? "weight stream" : "core 1 weight stream", &stream));
+  sim->cur.bytes_read[r->weight_region] += length;
   const char *why;
-  int64_t n = sim_mlw_decode(stream, r->weight_length, decoded, cap, ww.tmp, ww.tmp_cap, &why);
+  int64_t n = sim_mlw_decode(stream, length, ww->decoded, ww->cap, ww->tmp, ww->tmp_cap, &why);
   size_t enough = ethosu_sim_work_size(k->ofm_depth, k->kh, k->kw, id);
   SIM_CHECK(sim, n != -2 || sim->work_size >= enough, ETHOSU_SIM_ERR_WORKSPACE,
             "%zu bytes of work buffer; the op's %ux%ux%ux%u kernel may need up to %zu",
             sim->work_size, k->ofm_depth, k->kh, k->kw, id, enough);
-  SIM_CHECK(sim, n >= 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "MLW: %s", why);
-  k->w = w;
+  SIM_CHECK(sim, n >= 0, ETHOSU_SIM_ERR_WEIGHT_STREAM, "MLW (core %u): %s", core, why);
   int64_t used;
-  unorder(sim, k, decoded, n, depthwise, ((r->kernel_stride >> 2) & 1) != 0 && !depthwise,
-          ifm_bits, &used);
+  unorder(sim, k, ww->decoded, n, depthwise, ((r->kernel_stride >> 2) & 1) != 0 && !depthwise,
+          ifm_bits, core, cores, &used);
   SIM_CHECK(sim, used >= 0, ETHOSU_SIM_ERR_WEIGHT_STREAM,
-            "%lld weights decoded, the op's %ux%ux%ux%u kernel needs more", (long long)n,
-            k->ofm_depth, k->kh, k->kw, id);
+            "%lld weights decoded from %s, the op's %ux%ux%ux%u kernel needs more",
+            (long long)n, reg, k->ofm_depth, k->kh, k->kw, id);
+  return ETHOSU_SIM_OK;
+}
+
+ethosu_sim_status sim_weights_decode(ethosu_sim *sim, sim_kernel *k, bool depthwise,
+                                     uint32_t ifm_bits) {
+  uint32_t id = depthwise ? 1 : k->ifm_depth;
+  size_t dense = (size_t)k->ofm_depth * k->kh * k->kw * id;
+  sim_weight_work ww = {NULL, NULL, 0, NULL, 0};
+  SIM_TRY(sim_weight_work_setup(sim, dense, &ww));
+  k->w = ww.dense;
+  /* U65-512 (PARALLEL_MODE 1): each core has its own stream of its channels,
+   * compressed separately; a core with no channel has none (Vela: length 0). */
+  uint32_t cores = sim_ofm_cores(sim);
+  for (uint32_t core = 0; core < cores && core < k->ofm_depth; core++) {
+    SIM_TRY(decode_core(sim, k, &ww, depthwise, ifm_bits, core, cores));
+  }
   return ETHOSU_SIM_OK;
 }
