@@ -215,6 +215,9 @@ demo: deps venv build-host build-m55
 	# Ethos-U: MobileNetV2-int8 through Vela for a U55-128 and a U85-256: what runs where,
 	# memory, Vela's estimates; the NPU graphs checked bit for bit against the host.
 	$(PY) examples/ethos_u.py
+	# Transformers on the NPU: the 16-layer Conformer (Arm's ASR sizes, 3 s of audio) as one
+	# Ethos-U85 delegate: Vela's estimate, the CPU/NPU split, bit-exact with the host.
+	$(PY) examples/conformer.py --layers 16 --seconds 3
 
 # The runtime core's code size on Cortex-M55 at -Os, and a model's RAM.
 footprint: deps venv build-m55
