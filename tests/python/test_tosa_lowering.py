@@ -97,9 +97,9 @@ def _delegated_only(program) -> bool:
     return all(runs_on(i) == DELEGATE for i in program.instructions)
 
 
-#: a16w8 (int16 activations, EXT-INT16): the host's int16 kernels; its lookup
-#: tables and matmul are int8 only.
-A16W8_CASES = sorted(set(INT8_CASES) - {"matmul", "sigmoid_table", "hardswish_table"})
+#: a16w8 (int16 activations, EXT-INT16): every case, int16 lookup tables and
+#: int16 x int16 matmuls included.
+A16W8_CASES = sorted(INT8_CASES)
 
 
 @pytest.mark.parametrize("config,case", [(ptec.Int8, c) for c in sorted(INT8_CASES)]
