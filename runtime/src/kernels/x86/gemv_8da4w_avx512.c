@@ -51,7 +51,7 @@ static inline __m512i out_dots(const uint8_t *w, __mmask64 m, __m512i qlo, __m51
 
 /* The chunk's scales of outputs n..n+15 (s: output n's, G apart) transposed: st[16 j + e]
  * = scale of output n + e, group j (groups < `groups` <= 16). A 16 x 16 transpose in four
- * stages of shuffles (a gather per group costs more on CPUs with the GDS mitigation). */
+ * stages of shuffles, once per sixteen groups (a gather per group measured no faster). */
 static void scales_by_group(const float *s, int64_t G, int64_t groups, float *st) {
   const __mmask16 m = groups >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << groups) - 1u);
   __m512 r[16], t[16], u[16];
