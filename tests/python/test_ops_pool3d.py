@@ -59,7 +59,7 @@ def test_max_pool3d(seed, dtype, ceil_mode):
 def test_max_pool3d_nan_and_channels_last(seed):
     """NaN wins its window (as in PyTorch); channels_last_3d input."""
     x = _x(channels_last=True)
-    x.view(-1)[random.randrange(x.numel())] = float("nan")
+    x[tuple(random.randrange(n) for n in x.shape)] = float("nan")
     check_module(torch.nn.MaxPool3d(2, stride=1, return_indices=True), (x,), equal_nan=True,
                  expect_ops=[MAX])
 

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "kernels/portable/common.h"
+#include "kernels/portable/complex.h"
 #include "kernels/portable/elementwise.h"
 #include "kernels/portable/half.h"
 #include "kernels/ops_decl.h"
@@ -16,6 +17,8 @@
  * test_add_sub_fractional_alpha_half states the 2-ulp tolerance. */
 static ptec_status add_like(ptec_kernel_context *ctx, ptec_binary_op op, const ptec_tensor *a,
                             const ptec_tensor *b, uint32_t alpha_arg, ptec_tensor *out) {
+  if (ptec_any_complex(a, b, out))
+    return ptec_complex_binary(ctx, op, a, b, out, ptec_arg_double(ctx, alpha_arg));
   bool half = ptec_dtype_is_half(out->dtype);
   PTEC_CHECK(ctx, out->dtype == PTEC_DTYPE_FLOAT32 || half ||
                       ptec_arg_scalar_is_integral(ctx, alpha_arg),

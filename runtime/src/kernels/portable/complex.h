@@ -1,0 +1,33 @@
+/* Complex tensors (complex32, complex64, complex128) in the portable kernels that
+ * ExecuTorch's portable library runs on them (its ET_SWITCH_COMPLEXH_TYPES branches):
+ * add, sub and mul here (op_complex_binary.c), all operands of one complex dtype as
+ * ExecuTorch requires. */
+#ifndef PTEC_KERNELS_PORTABLE_COMPLEX_H
+#define PTEC_KERNELS_PORTABLE_COMPLEX_H
+
+#include <stdbool.h>
+
+#include "kernels/portable/common.h"
+#include "kernels/portable/elementwise.h"
+
+static inline bool ptec_dtype_is_complex(int dtype) {
+  return dtype == PTEC_DTYPE_COMPLEX32 || dtype == PTEC_DTYPE_COMPLEX64 ||
+         dtype == PTEC_DTYPE_COMPLEX128;
+}
+
+/* True when any of the three tensors is complex: the kernel takes the complex branch. */
+static inline bool ptec_any_complex(const ptec_tensor *a, const ptec_tensor *b,
+                                    const ptec_tensor *out) {
+  return ptec_dtype_is_complex(a->dtype) || ptec_dtype_is_complex(b->dtype) ||
+         ptec_dtype_is_complex(out->dtype);
+}
+
+/* out = a + alpha * b, a - alpha * b or a * b (op ADD, SUB, MUL) with broadcasting, any
+ * dim orders; a, b and out of one complex dtype; alpha real. Computed in the element
+ * type's own precision (complex32 in float32, rounded once per part, as PyTorch's
+ * c10::complex<Half> arithmetic). */
+ptec_status ptec_complex_binary(ptec_kernel_context *ctx, ptec_binary_op op,
+                                const ptec_tensor *a, const ptec_tensor *b, ptec_tensor *out,
+                                double alpha);
+
+#endif /* PTEC_KERNELS_PORTABLE_COMPLEX_H */

@@ -1,0 +1,112 @@
+"""Complex tensors in the portable kernels ExecuTorch runs them in (its
+ET_SWITCH_COMPLEXH_TYPES branches): add, sub (with alpha) and mul on
+complex32, complex64 and complex128 with broadcasting and any dim orders,
+against PyTorch eager; random shapes from the printed seed."""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ptec
+from ptec.runtime import PtecError
+
+from op_testing import Fn, check_module
+from program_builder import Input, Out, build, run
+
+ROOT = Path(__file__).resolve().parents[2]
+PTEC_RUN_ASAN = os.environ.get("PTEC_RUN_ASAN", str(ROOT / "build" / "asan" / "ptec-run"))
+OPS = {"add": (lambda a, b: a + b, "aten::add.out"),
+       "sub_alpha": (lambda a, b: torch.sub(a, b, alpha=3), "aten::sub.out"),
+       "add_alpha": (lambda a, b: torch.add(a, b, alpha=-0.5), "aten::add.out"),
+       "mul": (lambda a, b: a * b, "aten::mul.out")}
+
+
+def _cx(*shape, dtype=torch.complex64):
+    return torch.randn(*shape, dtype=torch.complex64).to(dtype)
+
+
+def _close(got, want, exact=True):
+    """Bit for bit where PyTorch's CPU loop computes each part as c10::complex
+    does (products and sums rounded to the part type, no fused multiply-add);
+    `exact` False: PyTorch's vectorised complex64 multiply orders the
+    products differently, so a part may be 1 ulp apart (rtol 1e-6 on parts of
+    magnitude ~1, atol 1e-6 for parts that cancel)."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    got, want = torch.view_as_real(got), torch.view_as_real(want.resolve_conj())
+    if exact:
+        assert torch.equal(got, want), (got - want).abs().max()
+    else:
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex32, torch.complex64, torch.complex128])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_complex_binary(seed, dtype, name):
+    """Broadcasting both ways (a [.., 1] against b's last dim, a missing
+    leading dim); for complex64 a channels-last a and a conjugated b (ptec.load
+    resolves the conjugate view)."""
+    fn, op = OPS[name]
+    c, h, w = random.randint(1, 4), random.randint(1, 5), random.randint(2, 6)
+    a, b = _cx(2, c, h, 1, dtype=dtype), _cx(c, 1, w, dtype=dtype)
+    if dtype == torch.complex64:
+        a = _cx(2, c, h, w).to(memory_format=torch.channels_last)
+        b = _cx(h, w).conj()
+    program = ptec.compile(Fn(fn).eval(), (a, b))
+    assert op in [i.operator for i in program.instructions]
+    got = ptec.load(program.buffer)(a, b)
+    _close(got[0], fn(a, b), exact=not (name == "mul" and dtype == torch.complex64))
+
+
+def test_complex_in_a_model(seed):
+    """Complex inputs through complex math, then view_as_real and float ops
+    (as a rotary embedding's last steps): the kernels chain."""
+    x, rot = _cx(3, 8), _cx(8)
+    fn = Fn(lambda t, r: torch.view_as_real(t * r + t).relu())
+    check_module(fn, (x, rot), expect_ops=["aten::mul.out", "aten::add.out"])
+
+
+def _refuse(op, args):
+    with pytest.raises(PtecError) as info:
+        run(build(op, args))
+    return info.value
+
+
+def test_complex_refusals(seed):
+    """Mixed dtypes (ExecuTorch refuses them too), out not the broadcast
+    shape, complex operands of an op without a complex branch: named statuses."""
+    a = np.random.randn(2, 3).astype(np.complex64)
+    err = _refuse("aten::mul.out", [Input(a), Input(a.astype(np.complex128)),
+                                    Out((2, 3), np.complex64)])
+    assert err.status == "PTEC_STATUS_TYPE_MISMATCH" and "one dtype" in err.message, str(err)
+    err = _refuse("aten::add.out", [Input(a), Input(a), 1, Out((2, 3), np.float32)])
+    assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
+    err = _refuse("aten::mul.out", [Input(a), Input(a[:1]), Out((4, 2, 3), np.complex64)])
+    assert err.status == "PTEC_STATUS_SHAPE_MISMATCH" and "broadcast" in err.message, str(err)
+    err = _refuse("aten::mul.out", [Input(a), Input(a[:, :2]), Out((2, 3), np.complex64)])
+    assert err.status == "PTEC_STATUS_SHAPE_MISMATCH", str(err)
+    err = _refuse("aten::div.out", [Input(a), Input(a), Out((2, 3), np.complex64)])
+    assert err.status.startswith("PTEC_STATUS_"), str(err)
+
+
+def test_complex_under_asan(seed, tmp_path):
+    """add, sub and mul with broadcasting on complex64 and complex128 under
+    ASan + UBSan (ptec-run --verify on a bundle of eager's outputs)."""
+    for k, dtype in enumerate((torch.complex64, torch.complex128)):
+        a, b = _cx(2, 3, 1, 4, dtype=dtype), _cx(5, 1, dtype=dtype)
+        # Outputs as view_as_real: ptec-run --verify compares real tensors.
+        fn = Fn(lambda x, y: tuple(torch.view_as_real(v) for v in
+                                   (x + y, torch.sub(x, y, alpha=2), x * y)))
+        want = list(fn(a, b))
+        path = tmp_path / f"complex_{k}.bpte"
+        ptec.bundle(ptec.compile(fn.eval(), (a, b)).buffer, [([a, b], want)], path=path)
+        r = subprocess.run([PTEC_RUN_ASAN, str(path), "--verify", "--rtol", "1e-6", "--atol",
+                            "1e-6"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{dtype}:\n{r.stdout}\n{r.stderr}"
+        assert "1 of 1 cases passed" in r.stdout, r.stdout
