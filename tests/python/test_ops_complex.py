@@ -1,7 +1,8 @@
 """Complex tensors in the portable kernels ExecuTorch runs them in (its
 ET_SWITCH_COMPLEXH_TYPES branches): add, sub (with alpha) and mul on
 complex32, complex64 and complex128 with broadcasting and any dim orders,
-against PyTorch eager; random shapes from the printed seed."""
+abs of complex64 / complex128, against PyTorch eager; random shapes from the
+printed seed."""
 from __future__ import annotations
 
 import os
@@ -63,6 +64,23 @@ def test_complex_binary(seed, dtype, name):
     _close(got[0], fn(a, b), exact=not (name == "mul" and dtype == torch.complex64))
 
 
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_complex_abs(seed, dtype):
+    """|z| into the part type (float32, float64), channels-last input, parts
+    near 0 and huge (hypot: no overflow in re^2 + im^2). Tolerance 1 ulp:
+    PyTorch's vectorised abs is sqrt(re^2 + im^2), its scalar loop hypot."""
+    x = _cx(2, random.randint(1, 4), random.randint(2, 5), random.randint(2, 6), dtype=dtype)
+    x = x.to(memory_format=torch.channels_last)
+    x[0, 0, 0, 0] = complex(3e38 if dtype == torch.complex64 else 1e300, 4e37)
+    x[0, 0, 0, 1] = complex(0.0, -2.5)
+    program = ptec.compile(Fn(torch.abs).eval(), (x,))
+    assert "aten::abs.out" in [i.operator for i in program.instructions]
+    got, want = ptec.load(program.buffer)(x)[0], torch.abs(x)
+    assert got.dtype == want.dtype and torch.isfinite(got).all()
+    eps = torch.finfo(want.dtype).eps
+    torch.testing.assert_close(got, want, rtol=eps, atol=0)
+
+
 def test_complex_in_a_model(seed):
     """Complex inputs through complex math, then view_as_real and float ops
     (as a rotary embedding's last steps): the kernels chain."""
@@ -95,13 +113,13 @@ def test_complex_refusals(seed):
 
 
 def test_complex_under_asan(seed, tmp_path):
-    """add, sub and mul with broadcasting on complex64 and complex128 under
+    """add, sub, mul (broadcasting) and abs on complex64 and complex128 under
     ASan + UBSan (ptec-run --verify on a bundle of eager's outputs)."""
     for k, dtype in enumerate((torch.complex64, torch.complex128)):
         a, b = _cx(2, 3, 1, 4, dtype=dtype), _cx(5, 1, dtype=dtype)
         # Outputs as view_as_real: ptec-run --verify compares real tensors.
         fn = Fn(lambda x, y: tuple(torch.view_as_real(v) for v in
-                                   (x + y, torch.sub(x, y, alpha=2), x * y)))
+                                   (x + y, torch.sub(x, y, alpha=2), x * y)) + (x.abs(),))
         want = list(fn(a, b))
         path = tmp_path / f"complex_{k}.bpte"
         ptec.bundle(ptec.compile(fn.eval(), (a, b)).buffer, [([a, b], want)], path=path)

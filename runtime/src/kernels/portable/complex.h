@@ -1,7 +1,7 @@
 /* Complex tensors (complex32, complex64, complex128) in the portable kernels that
  * ExecuTorch's portable library runs on them (its ET_SWITCH_COMPLEXH_TYPES branches):
- * add, sub and mul here (op_complex_binary.c), all operands of one complex dtype as
- * ExecuTorch requires. */
+ * add, sub and mul (op_complex_binary.c), all operands of one complex dtype as
+ * ExecuTorch requires, and abs (op_complex_abs.c). */
 #ifndef PTEC_KERNELS_PORTABLE_COMPLEX_H
 #define PTEC_KERNELS_PORTABLE_COMPLEX_H
 
@@ -29,5 +29,10 @@ static inline bool ptec_any_complex(const ptec_tensor *a, const ptec_tensor *b,
 ptec_status ptec_complex_binary(ptec_kernel_context *ctx, ptec_binary_op op,
                                 const ptec_tensor *a, const ptec_tensor *b, ptec_tensor *out,
                                 double alpha);
+
+/* abs of a complex tensor (op_complex_abs.c): |z| into out of its part type (float16,
+ * float32 or float64, as PyTorch and ExecuTorch), same shape, any dim orders. */
+ptec_status ptec_complex_abs(ptec_kernel_context *ctx, const ptec_tensor *in,
+                             ptec_tensor *out);
 
 #endif /* PTEC_KERNELS_PORTABLE_COMPLEX_H */

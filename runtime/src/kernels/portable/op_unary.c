@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "kernels/portable/common.h"
+#include "kernels/portable/complex.h"
 #include "kernels/portable/elementwise.h"
 #include "kernels/ops_decl.h"
 
@@ -54,6 +55,8 @@ ptec_status ptec_kernel_neg_out(ptec_kernel_context *ctx) {
 
 /* abs.out(Tensor self, *, Tensor(a!) out) */
 ptec_status ptec_kernel_abs_out(ptec_kernel_context *ctx) {
+  if (ptec_dtype_is_complex(ptec_arg_tensor(ctx, 0)->dtype))
+    return ptec_complex_abs(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 1));
   return ptec_unary(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 1), abs_f32, abs_i64,
                     NULL);
 }
