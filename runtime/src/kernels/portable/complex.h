@@ -1,6 +1,6 @@
 /* Complex tensors (complex32, complex64, complex128) in the portable kernels that
  * ExecuTorch's portable library runs on them (its ET_SWITCH_COMPLEXH_TYPES branches):
- * add, sub and mul (op_complex_binary.c), all operands of one complex dtype as
+ * add, sub, mul and div (op_complex_binary.c), all operands of one complex dtype as
  * ExecuTorch requires, and abs (op_complex_abs.c). */
 #ifndef PTEC_KERNELS_PORTABLE_COMPLEX_H
 #define PTEC_KERNELS_PORTABLE_COMPLEX_H
@@ -22,7 +22,8 @@ static inline bool ptec_any_complex(const ptec_tensor *a, const ptec_tensor *b,
          ptec_dtype_is_complex(out->dtype);
 }
 
-/* out = a + alpha * b, a - alpha * b or a * b (op ADD, SUB, MUL) with broadcasting, any
+/* out = a + alpha * b, a - alpha * b, a * b or a / b (ADD, SUB, MUL, DIV; DIV not on
+ * complex32, as ExecuTorch) with broadcasting, any
  * dim orders; a, b and out of one complex dtype; alpha real. Computed in the element
  * type's own precision (complex32 in float32, rounded once per part, as PyTorch's
  * c10::complex<Half> arithmetic). */

@@ -18,6 +18,29 @@ static void store_c(void *p, int dtype, int64_t i, const double v[2]) {
   }
 }
 
+/* c10::complex's operator/ (numpy's scaled division: no overflow in c^2 + d^2), in
+ * float and in double. */
+#define COMPLEX_DIV(T)                                                                   \
+  static void complex_div_##T(T a, T b, T c, T d, T r[2]) {                              \
+    T abs_c = c < 0 ? -c : c, abs_d = d < 0 ? -d : d;                                    \
+    if (abs_c >= abs_d) {                                                                \
+      if (abs_c == 0 && abs_d == 0) { /* complex inf or nan, as PyTorch */               \
+        r[0] = a / abs_c;                                                                \
+        r[1] = b / abs_d;                                                                \
+      } else {                                                                           \
+        T rat = d / c, scl = (T)1 / (c + d * rat);                                       \
+        r[0] = (a + b * rat) * scl;                                                      \
+        r[1] = (b - a * rat) * scl;                                                      \
+      }                                                                                  \
+    } else {                                                                             \
+      T rat = c / d, scl = (T)1 / (d + c * rat);                                         \
+      r[0] = (a * rat + b) * scl;                                                        \
+      r[1] = (b * rat - a) * scl;                                                        \
+    }                                                                                    \
+  }
+COMPLEX_DIV(float)
+COMPLEX_DIV(double)
+
 /* a op b in type T (float for complex64 and complex32, double for complex128): each
  * product and sum rounded to T, as c10::complex<T> computes. RND: complex32's alpha * b
  * is a c10::complex<Half> (rounded to half) before the add, as in PyTorch; its products
@@ -25,7 +48,9 @@ static void store_c(void *p, int dtype, int64_t i, const double v[2]) {
 #define COMPLEX_OP(T, RND, op, x, y, alpha, r)                                            \
   do {                                                                               \
     T xr = (T)(x)[0], xi = (T)(x)[1], yr = (T)(y)[0], yi = (T)(y)[1];                \
-    if ((op) == PTEC_BINARY_MUL) {                                                   \
+    if ((op) == PTEC_BINARY_DIV) {                                                   \
+      complex_div_##T(xr, xi, yr, yi, r);                                            \
+    } else if ((op) == PTEC_BINARY_MUL) {                                            \
       T rr = xr * yr, ii = xi * yi, ri = xr * yi, ir = xi * yr;                      \
       (r)[0] = (T)(rr - ii);                                                         \
       (r)[1] = (T)(ri + ir);                                                         \
@@ -42,8 +67,12 @@ static void store_c(void *p, int dtype, int64_t i, const double v[2]) {
 ptec_status ptec_complex_binary(ptec_kernel_context *ctx, ptec_binary_op op,
                                 const ptec_tensor *a, const ptec_tensor *b, ptec_tensor *out,
                                 double alpha) {
-  PTEC_CHECK(ctx, op == PTEC_BINARY_ADD || op == PTEC_BINARY_SUB || op == PTEC_BINARY_MUL,
-             PTEC_STATUS_NOT_SUPPORTED, "complex tensors: add, sub and mul only");
+  PTEC_CHECK(ctx, op == PTEC_BINARY_ADD || op == PTEC_BINARY_SUB || op == PTEC_BINARY_MUL ||
+                      op == PTEC_BINARY_DIV,
+             PTEC_STATUS_NOT_SUPPORTED, "complex tensors: add, sub, mul and div only");
+  /* ExecuTorch's div takes ComplexFloat and ComplexDouble, not ComplexHalf. */
+  PTEC_CHECK(ctx, op != PTEC_BINARY_DIV || out->dtype != PTEC_DTYPE_COMPLEX32,
+             PTEC_STATUS_NOT_SUPPORTED, "div of complex32 is not supported");
   PTEC_CHECK(ctx, ptec_dtype_is_complex(out->dtype) && a->dtype == out->dtype &&
                       b->dtype == out->dtype,
              PTEC_STATUS_TYPE_MISMATCH,

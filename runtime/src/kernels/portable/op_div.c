@@ -1,5 +1,6 @@
 /* div (true, "trunc" and "floor" rounding), floor_divide and remainder. */
 #include "kernels/portable/common.h"
+#include "kernels/portable/complex.h"
 #include "kernels/portable/elementwise.h"
 #include "kernels/ops_decl.h"
 
@@ -14,8 +15,10 @@ static ptec_status rounding_op(ptec_kernel_context *ctx, uint32_t arg, ptec_bina
 
 /* div.out(Tensor self, Tensor other, *, Tensor(a!) out) */
 ptec_status ptec_kernel_div_out(ptec_kernel_context *ctx) {
-  return ptec_binary(ctx, PTEC_BINARY_DIV, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 1),
-                     ptec_arg_tensor(ctx, 2), 1.0);
+  const ptec_tensor *a = ptec_arg_tensor(ctx, 0), *b = ptec_arg_tensor(ctx, 1);
+  ptec_tensor *out = ptec_arg_tensor(ctx, 2);
+  if (ptec_any_complex(a, b, out)) return ptec_complex_binary(ctx, PTEC_BINARY_DIV, a, b, out, 1.0);
+  return ptec_binary(ctx, PTEC_BINARY_DIV, a, b, out, 1.0);
 }
 
 /* div.Scalar_out(Tensor self, Scalar other, *, Tensor(a!) out) */
