@@ -6,7 +6,8 @@ FF/2, multi-head self-attention, convolution module, FF/2, LayerNorm) with
 the convolutional subsampling and CTC head of the Conformer Arm's ASR example
 trains (sooftware/conformer); the Arm size is 80 log-Mel bins, d 144, 4
 heads, feed-forward 576, depthwise kernel 31, 16 layers, 129 classes
-(SentencePiece pieces + blank). Random weights: the example shows the
+(SentencePiece pieces + blank). attention="relative" gives sooftware's
+Transformer-XL relative-position attention instead. Random weights: the example shows the
 compilation, the CPU/NPU split and the integer agreement, not recognition.
 
     python examples/conformer.py                 # 2 layers, 1 s of audio
@@ -44,6 +45,10 @@ class ConformerConfig:
     num_layers: int = 16
     kernel_size: int = 31
     num_classes: int = 129
+    # "absolute": q k^T attention (torchaudio's layer); "relative": Transformer-XL
+    # relative positions, as sooftware's Conformer (Arm's ASR example) has them.
+    attention: str = "absolute"
+    max_frames: int = 512           # rows of the relative-position table
 
 
 # ------------------------------------------------------------------ the model
@@ -80,6 +85,56 @@ class SelfAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
+def sinusoid_table(rows: int, d: int) -> torch.Tensor:
+    """Transformer-XL's position table [rows, d]: row r encodes the distance
+    rows - 1 - r (farthest first), sines in the even columns, cosines in the odd."""
+    distance = torch.arange(rows - 1, -1, -1, dtype=torch.float32)[:, None]
+    inv_freq = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    table = torch.zeros(rows, d)
+    table[:, 0::2], table[:, 1::2] = torch.sin(distance * inv_freq), torch.cos(distance * inv_freq)
+    return table
+
+
+class RelativeSelfAttention(nn.Module):
+    """Transformer-XL relative-position self-attention (Dai et al. 2019, §3.3):
+    score = ((q + u) k^T + shift((q + v) p^T)) * scale, p = pos_proj(positions),
+    u and v learned per head. positions are the last T rows of a constant
+    sinusoid table (distances T-1 .. 0); shift() turns column j of row i from
+    "distance T-1-j" into "distance i-j" with a zero column, a view and a slice
+    (no gather: TOSA and the NPU have CONCAT, RESHAPE and SLICE)."""
+
+    def __init__(self, d: int, heads: int, max_frames: int):
+        super().__init__()
+        self.heads, self.out = heads, nn.Linear(d, d)
+        self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.pos_proj = nn.Linear(d, d, bias=False)
+        self.u_bias = nn.Parameter(0.1 * torch.randn(heads, d // heads))
+        self.v_bias = nn.Parameter(0.1 * torch.randn(heads, d // heads))
+        self.register_buffer("positions", sinusoid_table(max_frames, d), persistent=False)
+
+    @staticmethod
+    def shift(scores):
+        """[B, H, T, T]: out[i, j] = scores[i, j + T-1-i] for j <= i (the rows
+        above the diagonal get the next row's values, as in Transformer-XL)."""
+        b, h, t, _ = scores.shape
+        padded = torch.cat([scores.new_zeros(b, h, t, 1), scores], dim=-1)   # [B, H, T, T+1]
+        return padded.view(b, h, t + 1, t)[:, :, 1:].reshape(b, h, t, t)
+
+    def forward(self, x, mask=None):
+        b, t, d = x.shape
+        dh = d // self.heads
+        q = self.q(x).reshape(b, t, self.heads, dh)                              # [B, T, H, dh]
+        k, v = (proj(x).reshape(b, t, self.heads, dh).transpose(1, 2) for proj in (self.k, self.v))
+        p = self.pos_proj(self.positions[-t:]).reshape(t, self.heads, dh).permute(1, 2, 0)
+        content = torch.matmul((q + self.u_bias).transpose(1, 2), k.transpose(-2, -1))
+        position = self.shift(torch.matmul((q + self.v_bias).transpose(1, 2), p))
+        scores = (content + position) * (1.0 / math.sqrt(dh))
+        if mask is not None:
+            scores = scores + mask
+        y = torch.matmul(torch.softmax(scores, dim=-1), v)
+        return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
 class ConvModule(nn.Module):
     """torchaudio's _ConvolutionModule: pointwise conv to 2d, GLU, depthwise conv,
     BatchNorm, SiLU, pointwise conv, all 1-D over time."""
@@ -104,7 +159,13 @@ class ConformerLayer(nn.Module):
         super().__init__()
         d = cfg.d_model
         self.ffn1, self.ffn2 = FeedForward(d, cfg.ffn_dim), FeedForward(d, cfg.ffn_dim)
-        self.attn_norm, self.attn = nn.LayerNorm(d), SelfAttention(d, cfg.num_heads)
+        self.attn_norm = nn.LayerNorm(d)
+        if cfg.attention == "relative":
+            self.attn = RelativeSelfAttention(d, cfg.num_heads, cfg.max_frames)
+        elif cfg.attention == "absolute":
+            self.attn = SelfAttention(d, cfg.num_heads)
+        else:
+            raise ValueError(f"attention={cfg.attention!r}: 'absolute' or 'relative'")
         self.conv = ConvModule(d, cfg.kernel_size)
         self.final_norm = nn.LayerNorm(d)
 
@@ -287,6 +348,7 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--target", default="ethos-u85-256")
+    parser.add_argument("--attention", choices=("absolute", "relative"), default="absolute")
     parser.add_argument("--a16w8", nargs="?", const=True, default=False,
                         help="int16 activations: everywhere, or 'auto' (per layer, by "
                              "their measured int8 error), or a comma-separated list of layers")
@@ -299,7 +361,7 @@ def main(argv=None) -> int:
     if isinstance(a16w8, str) and a16w8 != "auto":
         a16w8 = a16w8.split(",")
     r = run(args.layers, args.seconds, target=args.target, simulate=not args.no_sim,
-            a16w8=a16w8, a16w8_threshold_db=args.a16w8_threshold_db)
+            a16w8=a16w8, a16w8_threshold_db=args.a16w8_threshold_db, attention=args.attention)
     print(f"Conformer, {r['layers']} layers, {r['frames']} frames, {r['scheme']}")
     if r["a16w8"] is not None:
         print(r["a16w8"].describe())

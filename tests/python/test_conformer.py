@@ -7,6 +7,10 @@ mask and length arithmetic that trace, a log_softmax head.
   input quantize and output dequantize on the CPU; the host int8 program,
   the TOSA executor and the simulated Ethos-U85 agree bit for bit; the int8
   log-probabilities' SQNR against fp32 is printed and bounded.
+* the relative-position (Transformer-XL) variant: fp32 on the host equals
+  PyTorch; int8 is one delegate for tosa-int and ethos-u85-256, bit exact
+  across host, TOSA executor and simulator (its zero column for the relative
+  shift is a quantized constant fill, ptec.quant.lower.fills).
 * fp32 with lengths: the mask and `>>` length arithmetic run on the host and
   match PyTorch.
 """
@@ -32,19 +36,78 @@ DEQUANTIZE = "quantized_decomposed::dequantize_per_tensor.out"
 SMALL = dict(d_model=32, ffn_dim=64, kernel_size=15)
 
 
-def test_two_layer_conformer_is_one_npu_delegate_bit_exact():
-    r = C.run(num_layers=2, seconds=0.3, target="ethos-u85-256", calibration=2, **SMALL)
+def assert_one_npu_delegate_bit_exact(r: dict) -> None:
+    """C.run's result: tosa-int and ethos-u85-256 one delegate with only the I/O
+    quantize/dequantize on the CPU, host == TOSA executor == simulated U85."""
     for target in ("tosa-int", "ethos-u85-256"):
         assert r[target]["delegates"] == 1, r[target]["program"].report()
         assert r[target]["cpu"] == [QUANTIZE, DEQUANTIZE], r[target]["program"].report()
     assert "simulator" not in r, r["simulator"]
     assert r["equal"] == {"host": True, "tosa-int": True, "ethos-u85-256": True}
+
+
+def test_two_layer_conformer_is_one_npu_delegate_bit_exact():
+    r = C.run(num_layers=2, seconds=0.3, target="ethos-u85-256", calibration=2, **SMALL)
+    assert_one_npu_delegate_bit_exact(r)
     report = r["ethos-u85-256"]["program"].report()
     vela = next(line for line in report.splitlines() if "Vela estimates" in line)
     print(f"\nConformer 2 layers d 32, {r['frames']} frames: 1 NPU delegate; {vela.strip()}; "
           f"SQNR {r['sqnr_db']:.1f} dB vs fp32; tokens fp32 {r['tokens']['fp32'][:8]} "
           f"int8 {r['tokens']['int8'][:8]}")
     assert r["sqnr_db"] >= 20.0
+
+
+RELATIVE = dict(SMALL, attention="relative")
+
+
+def test_relative_shift_moves_distances_onto_the_diagonal():
+    scores = torch.arange(2 * 5 * 5, dtype=torch.float32).reshape(1, 2, 5, 5)
+    shifted = C.RelativeSelfAttention.shift(scores)
+    for i in range(5):
+        for j in range(i + 1):  # column j of row i now holds distance i - j
+            assert shifted[0, 1, i, j] == scores[0, 1, i, j + 4 - i]
+
+
+def test_relative_position_conformer_fp32_on_the_host_matches_pytorch():
+    model, (x,) = C.conformer(2, 0.3, **RELATIVE)
+    program = ptec.compile(model, (x,))
+    with torch.no_grad():
+        want = model(x).numpy()
+    np.testing.assert_allclose(np.asarray(ptec.load(program.buffer)(x)[0]), want,
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_relative_position_conformer_is_one_npu_delegate_bit_exact():
+    """sooftware's (Arm's ASR example's) attention: pos_proj of a constant
+    sinusoid table, u/v biases, the cat + view + slice relative shift."""
+    r = C.run(num_layers=2, seconds=0.3, target="ethos-u85-256", calibration=2, **RELATIVE)
+    assert_one_npu_delegate_bit_exact(r)
+    print(f"\nrelative-position Conformer 2 layers d 32, {r['frames']} frames: "
+          f"SQNR {r['sqnr_db']:.1f} dB vs fp32")
+    assert r["sqnr_db"] >= 20.0
+
+
+class ZeroColumn(nn.Module):
+    """The relative shift's zero column: cat(full(0), x) on quantized x."""
+
+    def forward(self, x):
+        return torch.cat([x.new_zeros(x.shape[0], x.shape[1], 1), torch.relu(x) - 0.5], dim=-1)
+
+
+def test_quantized_zero_column_is_an_integer_constant(seed):
+    torch.manual_seed(seed)
+    x = torch.randn(2, 24, 24)  # the column (192 bytes fp32) is too big to fold
+    converted = ptec.quantize.quantize(ZeroColumn(), (x,), ptec.Int8(
+        calibration=[(torch.randn(2, 24, 24),) for _ in range(2)], observer="minmax"))
+    host = ptec.compile(converted, (x,))
+    tosa = ptec.compile(converted, (x,), target="tosa-int")
+    cpu = [i.operator for i in tosa.instructions if runs_on(i) != DELEGATE]
+    assert cpu == [QUANTIZE, DEQUANTIZE], tosa.report()
+    got = np.asarray(ptec.load(tosa.buffer)(x)[0])
+    np.testing.assert_array_equal(got, np.asarray(ptec.load(host.buffer)(x)[0]))
+    want = float64_reference(converted)(x).numpy()
+    assert np.all(got[..., 0] == 0.0)
+    np.testing.assert_allclose(got, want, atol=1e-6)
 
 
 class ConvBN(nn.Module):

@@ -25,6 +25,7 @@ from .. import qdq
 from ..config import import_torchao
 from ...passes.fake import fake_mode_of, fake_of
 from .data_movement import SINGLE_INPUT_OPS, lower_cat, lower_requantize, lower_single_input
+from .fills import quantize_constant_fills
 from .elementwise import TABLE_OPS, lower_add, lower_mul, lower_scalar_mul, lower_table
 from .normalize import hoist_quantize, sink_dequantize, sink_views_below_clamps
 from .match import INTEGER, META_KEY, Reject, Rewriter, drop_dead_qdq, per_tensor_params
@@ -86,6 +87,7 @@ def lower_quantized_ops(gm: torch.fx.GraphModule) -> None:
     from ...passes.fake import repropagate
     repropagate(gm)
     rw = Rewriter(gm)
+    quantize_constant_fills(rw)
     reasons: dict[torch.fx.Node, str] = {}
     for node in list(gm.graph.nodes):
         if node._erased or node.op != "call_function" or node.meta.get(META_KEY) == INTEGER:
