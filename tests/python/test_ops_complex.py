@@ -2,7 +2,7 @@
 ET_SWITCH_COMPLEXH_TYPES branches): add, sub (with alpha) and mul on
 complex32, complex64 and complex128, div on complex64 and complex128, with
 broadcasting and any dim orders,
-abs of complex64 / complex128, against PyTorch eager; random shapes from the
+abs of complex64 / complex128, cat and layout copies, against PyTorch eager; random shapes from the
 printed seed."""
 from __future__ import annotations
 
@@ -89,6 +89,24 @@ def test_complex_abs(seed, dtype):
     torch.testing.assert_close(got, want, rtol=eps, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_complex_cat_and_layout_copy(seed, dtype):
+    """cat along a random dim (ExecuTorch's cat takes complex) and a copy to
+    channels-last (clone / _to_dim_order_copy): bytes moved, bit for bit."""
+    a = _cx(2, random.randint(1, 3), 3, 4, dtype=dtype)
+    b = _cx(2, random.randint(1, 3), 3, 4, dtype=dtype)
+    dim = random.randint(0, 3)
+    if dim != 1:
+        b = _cx(*a.shape, dtype=dtype)
+    fn = Fn(lambda x, y: (torch.cat([x, y], dim),
+                          x.contiguous(memory_format=torch.channels_last)))
+    program = ptec.compile(fn.eval(), (a, b))
+    assert "aten::cat.out" in [i.operator for i in program.instructions]
+    got = ptec.load(program.buffer)(a, b)
+    for g, w in zip(got, fn(a, b)):
+        _close(g, w)
+
+
 def test_complex_in_a_model(seed):
     """Complex inputs through complex math, then view_as_real and float ops
     (as a rotary embedding's last steps): the kernels chain."""
@@ -121,13 +139,16 @@ def test_complex_refusals(seed):
 
 
 def test_complex_under_asan(seed, tmp_path):
-    """add, sub, mul, div (broadcasting) and abs on complex64 and complex128 under
-    ASan + UBSan (ptec-run --verify on a bundle of eager's outputs)."""
+    """add, sub, mul, div (broadcasting), abs, cat and a channels-last copy
+    on complex64 and complex128 under ASan + UBSan (ptec-run --verify on a
+    bundle of eager's outputs)."""
     for k, dtype in enumerate((torch.complex64, torch.complex128)):
         a, b = _cx(2, 3, 1, 4, dtype=dtype), _cx(5, 1, dtype=dtype)
         # Outputs as view_as_real: ptec-run --verify compares real tensors.
         fn = Fn(lambda x, y: tuple(torch.view_as_real(v) for v in
-                                   (x + y, torch.sub(x, y, alpha=2), x * y, x / y))
+                                   (x + y, torch.sub(x, y, alpha=2), x * y, x / y,
+                                    torch.cat([x, x], 1),
+                                    x.contiguous(memory_format=torch.channels_last)))
                    + (x.abs(),))
         want = list(fn(a, b))
         path = tmp_path / f"complex_{k}.bpte"

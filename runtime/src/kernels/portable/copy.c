@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/portable/common.h"
+#include "kernels/portable/complex.h"
 #include "kernels/portable/iter.h"
 
 void ptec_block_of(ptec_block *b, const ptec_tensor *t) {
@@ -30,8 +31,12 @@ static void copy_row(char *d, int64_t sd, const char *s, int64_t ss, int64_t n, 
     case 4:
       for (int64_t j = 0; j < n; j++) ((uint32_t *)d)[j * sd] = ((const uint32_t *)s)[j * ss];
       break;
-    default:
+    case 8:
       for (int64_t j = 0; j < n; j++) ((uint64_t *)d)[j * sd] = ((const uint64_t *)s)[j * ss];
+      break;
+    default: /* complex128's 16 bytes */
+      for (int64_t j = 0; j < n; j++)
+        memcpy(d + j * sd * (int64_t)esize, s + j * ss * (int64_t)esize, esize);
       break;
   }
 }
@@ -61,7 +66,10 @@ void ptec_copy_block(const ptec_block *dst, const ptec_block *src, uint32_t rank
 
 ptec_status ptec_copy_tensor(ptec_kernel_context *ctx, ptec_tensor *out, const ptec_tensor *in) {
   PTEC_TRY(ptec_check_same_shape(ctx, in, out, "input", "out"));
-  PTEC_CHECK(ctx, ptec_dtype_is_supported(in->dtype) && ptec_dtype_is_supported(out->dtype),
+  /* Complex: copied bytewise (ptec_copy_block's same-dtype path), no conversion. */
+  bool complex_same = ptec_dtype_is_complex(in->dtype) && in->dtype == out->dtype;
+  PTEC_CHECK(ctx, complex_same ||
+                      (ptec_dtype_is_supported(in->dtype) && ptec_dtype_is_supported(out->dtype)),
              PTEC_STATUS_NOT_SUPPORTED, "copy from %s to %s not supported",
              ptec_dtype_name(in->dtype), ptec_dtype_name(out->dtype));
   ptec_block dst, src;

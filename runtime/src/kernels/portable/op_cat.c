@@ -3,6 +3,7 @@
  * not read. */
 #include "core/checked.h"
 #include "kernels/portable/common.h"
+#include "kernels/portable/complex.h"
 #include "kernels/portable/copy.h"
 #include "kernels/ops_decl.h"
 
@@ -14,7 +15,9 @@ ptec_status ptec_kernel_cat_out(ptec_kernel_context *ctx) {
   ptec_tensor *out = ptec_arg_tensor(ctx, 2);
   uint32_t n = ptec_arg(ctx, 0)->count;
   PTEC_CHECK(ctx, n > 0, PTEC_STATUS_INVALID_ARGUMENT, "cat needs at least one tensor");
-  PTEC_CHECK(ctx, ptec_dtype_is_supported(out->dtype), PTEC_STATUS_NOT_SUPPORTED,
+  /* Complex (ExecuTorch's cat takes it): every input of out's dtype, copied bytewise. */
+  bool complex = ptec_dtype_is_complex(out->dtype);
+  PTEC_CHECK(ctx, complex || ptec_dtype_is_supported(out->dtype), PTEC_STATUS_NOT_SUPPORTED,
              "out dtype %s not supported", ptec_dtype_name(out->dtype));
   uint32_t dim;
   PTEC_TRY(ptec_normalize_dim(ctx, ptec_arg_int(ctx, 1), out->rank, &dim));
@@ -27,8 +30,9 @@ ptec_status ptec_kernel_cat_out(ptec_kernel_context *ctx) {
     PTEC_CHECK(ctx, t != NULL, PTEC_STATUS_TYPE_MISMATCH, "tensors[%u] is not a tensor",
                (unsigned)i);
     if (is_legacy_empty(t) && out->rank != 1) continue;
-    PTEC_CHECK(ctx, ptec_dtype_is_supported(t->dtype), PTEC_STATUS_NOT_SUPPORTED,
-               "tensors[%u] dtype %s not supported", (unsigned)i, ptec_dtype_name(t->dtype));
+    PTEC_CHECK(ctx, complex ? t->dtype == out->dtype : ptec_dtype_is_supported(t->dtype),
+               PTEC_STATUS_NOT_SUPPORTED, "tensors[%u] dtype %s not supported for a %s out",
+               (unsigned)i, ptec_dtype_name(t->dtype), ptec_dtype_name(out->dtype));
     bool ok = t->rank == out->rank;
     for (uint32_t d = 0; ok && d < out->rank; d++) ok = d == dim || t->sizes[d] == out->sizes[d];
     PTEC_CHECK(ctx, ok, PTEC_STATUS_SHAPE_MISMATCH,
