@@ -1,18 +1,21 @@
 /* avg_pool3d, max_pool3d_with_indices, _adaptive_avg_pool3d and adaptive_max_pool3d,
- * float32 (float16 and bfloat16 in op_pool3d_half.c: the loops of pool3d_body.h once per
- * element type), [N, C, D, H, W] or [C, D, H, W], any dim orders (channels_last_3d). The
- * 2-D pools are op_pool.c; these take a third window axis, depth. */
+ * float32, float16 and bfloat16 (the loops of pool3d_body.h), [N, C, D, H, W] or
+ * [C, D, H, W], any dim orders (channels_last_3d). The 2-D pools are op_pool.c; these
+ * take a third window axis, depth. */
 #include "kernels/portable/common.h"
 #include "kernels/portable/half.h"
 #include "kernels/portable/pool.h"
 #include "kernels/portable/pool3d.h"
 #include "kernels/ops_decl.h"
 
-#define LD PTEC_F32_LD
-#define ST PTEC_F32_ST
-#define AVG_POOL3D avg_pool3d_f32
-#define MAX_POOL3D max_pool3d_f32
-#define ADAPTIVE_POOL3D adaptive_pool3d_f32
+/* Loads and stores of element type dt, dispatched per element (a predictable branch). */
+#define LD(p, i) \
+  (dt == PTEC_DTYPE_FLOAT32 ? PTEC_F32_LD(p, i) : ptec_half_ld((p), (i), dt == PTEC_DTYPE_BFLOAT16))
+#define ST(p, i, v)                                                \
+  do {                                                             \
+    if (dt == PTEC_DTYPE_FLOAT32) PTEC_F32_ST(p, i, v);            \
+    else ptec_half_st((p), (i), (v), dt == PTEC_DTYPE_BFLOAT16);   \
+  } while (0)
 #include "kernels/portable/pool3d_body.h"
 
 static view5 view5_of(const ptec_tensor *t) {
@@ -88,10 +91,7 @@ ptec_status ptec_kernel_avg_pool3d_out(ptec_kernel_context *ctx) {
   int64_t divisor = ptec_arg_is_none(ctx, 6) ? 0 : ptec_arg_int(ctx, 6);
   PTEC_CHECK(ctx, ptec_arg_is_none(ctx, 6) || divisor != 0, PTEC_STATUS_INVALID_ARGUMENT,
              "divisor_override must not be zero");
-  if (out->dtype != PTEC_DTYPE_FLOAT32)
-    ptec_avg_pool3d_half(in->data, out->data, &pp, include_pad, divisor,
-                         out->dtype == PTEC_DTYPE_BFLOAT16);
-  else avg_pool3d_f32(in->data, out->data, &pp, include_pad, divisor, false);
+  avg_pool3d(in->data, out->data, &pp, include_pad, divisor, out->dtype);
   return PTEC_STATUS_OK;
 }
 
@@ -112,10 +112,7 @@ ptec_status ptec_kernel_max_pool3d_with_indices_out(ptec_kernel_context *ctx) {
   PTEC_TRY(pool_setup(ctx, in, out, 4, ptec_arg_bool(ctx, 5), &pp));
   PTEC_TRY(check_indices(ctx, out, indices));
   view5 X = view5_of(indices);
-  if (out->dtype != PTEC_DTYPE_FLOAT32)
-    ptec_max_pool3d_half(in->data, out->data, indices->data, X, &pp,
-                         out->dtype == PTEC_DTYPE_BFLOAT16);
-  else max_pool3d_f32(in->data, out->data, indices->data, X, &pp, false);
+  max_pool3d(in->data, out->data, indices->data, X, &pp, out->dtype);
   return PTEC_STATUS_OK;
 }
 
@@ -143,10 +140,7 @@ static ptec_status adaptive_run(const ptec_tensor *in, ptec_tensor *out, ptec_te
                                 view5 I, view5 O) {
   view5 X = indices ? view5_of(indices) : O;
   int64_t *yi = indices ? indices->data : NULL;
-  if (out->dtype != PTEC_DTYPE_FLOAT32)
-    ptec_adaptive_pool3d_half(in->data, out->data, yi, X, I, O,
-                              out->dtype == PTEC_DTYPE_BFLOAT16);
-  else adaptive_pool3d_f32(in->data, out->data, yi, X, I, O, false);
+  adaptive_pool3d(in->data, out->data, yi, X, I, O, out->dtype);
   return PTEC_STATUS_OK;
 }
 

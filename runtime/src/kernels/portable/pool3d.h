@@ -17,14 +17,4 @@ typedef struct pool3d_params {
   view5 in, out;
 } pool3d_params;
 
-/* The loops on float16 / bfloat16 (op_pool3d_half.c); bf: bfloat16. yi: the indices
- * tensor's data, X its view. */
-void ptec_avg_pool3d_half(const void *x, void *y, const pool3d_params *pp, bool include_pad,
-                          int64_t divisor, bool bf);
-void ptec_max_pool3d_half(const void *x, void *y, int64_t *yi, view5 X,
-                          const pool3d_params *pp, bool bf);
-/* yi NULL: the average pool; else the max pool and its indices. */
-void ptec_adaptive_pool3d_half(const void *x, void *y, int64_t *yi, view5 X, view5 I, view5 O,
-                               bool bf);
-
 #endif /* PTEC_KERNELS_PORTABLE_POOL3D_H */

@@ -1,14 +1,14 @@
 /* The loops of avg_pool3d, max_pool3d_with_indices, _adaptive_avg_pool3d and
- * adaptive_max_pool3d, a template (half.h): the includer defines LD, ST, AVG_POOL3D,
- * MAX_POOL3D and ADAPTIVE_POOL3D. Like pool_body.h they mirror
+ * adaptive_max_pool3d, included once by op_pool3d.c, which defines LD and ST on the
+ * element type `dt` (float32, float16 or bfloat16: one copy of the loops for all three,
+ * which keeps them small on Cortex-M). Like pool_body.h they mirror
  * PyTorch's CPU kernels (AvgPoolKernel.cpp, MaxPoolKernel.cpp, AdaptiveAvgPoolKernel.cpp,
  * AdaptiveMaxPoolKernel.cpp): window sums run d, h, w in that order in float32 for every
  * element type, one rounding per output; indices are flat d * H * W + h * W + w. */
 #include <math.h>
 
-static void AVG_POOL3D(const void *x, void *y, const pool3d_params *pp, bool include_pad,
-                       int64_t divisor, bool bf) {
-  (void)bf;
+static void avg_pool3d(const void *x, void *y, const pool3d_params *pp, bool include_pad,
+                       int64_t divisor, int dt) {
   view5 I = pp->in, O = pp->out;
   for (int64_t n = 0; n < O.n; n++)
     for (int64_t c = 0; c < O.c; c++) {
@@ -52,9 +52,8 @@ static int64_t first_tap(int64_t start, int64_t dil) {
   return start < 0 ? start + (-start + dil - 1) / dil * dil : start;
 }
 
-static void MAX_POOL3D(const void *x, void *y, int64_t *yi, view5 X, const pool3d_params *pp,
-                       bool bf) {
-  (void)bf;
+static void max_pool3d(const void *x, void *y, int64_t *yi, view5 X, const pool3d_params *pp,
+                       int dt) {
   view5 I = pp->in, O = pp->out;
   for (int64_t n = 0; n < O.n; n++)
     for (int64_t c = 0; c < O.c; c++) {
@@ -95,9 +94,8 @@ static void adaptive_window(int64_t o, int64_t in, int64_t out, int64_t *lo, int
 
 /* Both adaptive pools: with yi the max and its index (adaptive_max_pool3d), without
  * the average (_adaptive_avg_pool3d), over the same windows. */
-static void ADAPTIVE_POOL3D(const void *x, void *y, int64_t *yi, view5 X, view5 I, view5 O,
-                            bool bf) {
-  (void)bf;
+static void adaptive_pool3d(const void *x, void *y, int64_t *yi, view5 X, view5 I, view5 O,
+                            int dt) {
   for (int64_t n = 0; n < O.n; n++)
     for (int64_t c = 0; c < O.c; c++) {
       int64_t xp = n * I.sn + c * I.sc;
