@@ -2,7 +2,8 @@
 ET_SWITCH_COMPLEXH_TYPES branches): add, sub (with alpha) and mul on
 complex32, complex64 and complex128, div on complex64 and complex128, with
 broadcasting and any dim orders,
-abs of complex64 / complex128, cat and layout copies, against PyTorch eager; random shapes from the
+abs of complex64 / complex128, cat and layout copies, _conj_physical on
+all three, against PyTorch eager; random shapes from the
 printed seed."""
 from __future__ import annotations
 
@@ -107,6 +108,27 @@ def test_complex_cat_and_layout_copy(seed, dtype):
         _close(g, w)
 
 
+@pytest.mark.parametrize("dtype", [torch.complex32, torch.complex64, torch.complex128])
+def test_complex_conj_physical(seed, dtype):
+    """_conj_physical on the three complex dtypes ExecuTorch's kernel takes:
+    imaginary parts negated (signed zeros, inf and NaN kept), channels-last
+    input, bit for bit with eager; a float32 input stays a copy."""
+    x = _cx(2, random.randint(1, 4), random.randint(2, 5), random.randint(1, 6), dtype=dtype)
+    x = x.to(memory_format=torch.channels_last)
+    x[0, 0, 0, 0] = complex(-0.0, 0.0)
+    x[0, 0, 1, 0] = complex(float("inf"), float("-inf"))
+    fn = Fn(lambda t, f: (torch.ops.aten._conj_physical(t), torch.ops.aten._conj_physical(f)))
+    f = torch.randn(3, 4)
+    program = ptec.compile(fn.eval(), (x, f))
+    assert [i.operator for i in program.instructions].count("aten::_conj_physical.out") == 2
+    got = ptec.load(program.buffer)(x, f)
+    want = fn(x, f)
+    _close(got[0], want[0])
+    assert torch.equal(torch.view_as_real(got[0])[..., 1].signbit(),
+                       ~torch.view_as_real(x)[..., 1].signbit())
+    assert torch.equal(got[1], f)
+
+
 def test_complex_in_a_model(seed):
     """Complex inputs through complex math, then view_as_real and float ops
     (as a rotary embedding's last steps): the kernels chain."""
@@ -136,10 +158,20 @@ def test_complex_refusals(seed):
     assert err.status == "PTEC_STATUS_SHAPE_MISMATCH", str(err)
     err = _refuse("aten::div.out", [Input(a), Input(a), Out((2, 3), np.complex128)])
     assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
+    # complex32 div: ExecuTorch's div refuses ComplexHalf (as PyTorch's CPU does).
+    h = _cx(2, 3, dtype=torch.complex32)
+    runner = ptec.load(ptec.compile(Fn(lambda x, y: x / y).eval(), (h, h)).buffer)
+    with pytest.raises(PtecError) as info:
+        runner(h, h)
+    assert info.value.status == "PTEC_STATUS_NOT_SUPPORTED", str(info.value)
+    assert "complex32" in info.value.message, str(info.value)
+    err = _refuse("aten::_conj_physical.out", [Input(a), Out((2, 3), np.complex128)])
+    assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
 
 
 def test_complex_under_asan(seed, tmp_path):
-    """add, sub, mul, div (broadcasting), abs, cat and a channels-last copy
+    """add, sub, mul, div (broadcasting), abs, cat, a channels-last copy and
+    _conj_physical
     on complex64 and complex128 under ASan + UBSan (ptec-run --verify on a
     bundle of eager's outputs)."""
     for k, dtype in enumerate((torch.complex64, torch.complex128)):
@@ -148,7 +180,8 @@ def test_complex_under_asan(seed, tmp_path):
         fn = Fn(lambda x, y: tuple(torch.view_as_real(v) for v in
                                    (x + y, torch.sub(x, y, alpha=2), x * y, x / y,
                                     torch.cat([x, x], 1),
-                                    x.contiguous(memory_format=torch.channels_last)))
+                                    x.contiguous(memory_format=torch.channels_last),
+                                    torch.ops.aten._conj_physical(x)))
                    + (x.abs(),))
         want = list(fn(a, b))
         path = tmp_path / f"complex_{k}.bpte"
