@@ -137,6 +137,18 @@ def test_complex_in_a_model(seed):
     check_module(fn, (x, rot), expect_ops=["aten::mul.out", "aten::add.out"])
 
 
+@pytest.mark.parametrize("half", [torch.float16, torch.bfloat16])
+def test_complex128_parts_to_half(seed, half):
+    """complex128's parts (float64) to float16 / bfloat16 round through float
+    as c10 does, bit for bit (were truncated to integers: float64 -> half went
+    the integer path)."""
+    x = _cx(3, 7, dtype=torch.complex128) * 100
+    fn = Fn(lambda t: (t.real.to(half), t.imag.to(half)))
+    program = ptec.compile(fn.eval(), (x,))
+    for g, w in zip(ptec.load(program.buffer)(x), fn(x)):
+        assert g.dtype == half and torch.equal(g, w), (g, w)
+
+
 def _refuse(op, args):
     with pytest.raises(PtecError) as info:
         run(build(op, args))
@@ -169,25 +181,37 @@ def test_complex_refusals(seed):
     assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
 
 
+def _verify(path, *extra):
+    """ptec-run (ASan + UBSan) --verify on a bundle: (exit code, max error)."""
+    r = subprocess.run([PTEC_RUN_ASAN, str(path), "--verify", *extra],
+                       capture_output=True, text=True, timeout=300)
+    assert "max error" in r.stdout, f"{r.stdout}\n{r.stderr}"
+    return r.returncode, float(r.stdout.split("max error ")[1].split()[0]), r.stdout
+
+
 def test_complex_under_asan(seed, tmp_path):
     """add, sub, mul, div (broadcasting), abs, cat, a channels-last copy and
-    _conj_physical
-    on complex64 and complex128 under ASan + UBSan (ptec-run --verify on a
-    bundle of eager's outputs)."""
+    _conj_physical on complex64 and complex128 under ASan + UBSan (ptec-run
+    --verify on a bundle of eager's outputs, complex outputs compared part by
+    part, a bfloat16 output as bfloat16 values: the max error printed is
+    finite, was inf for both dtypes)."""
     for k, dtype in enumerate((torch.complex64, torch.complex128)):
         a, b = _cx(2, 3, 1, 4, dtype=dtype), _cx(5, 1, dtype=dtype)
-        # Outputs as view_as_real: ptec-run --verify compares real tensors.
-        fn = Fn(lambda x, y: tuple(torch.view_as_real(v) for v in
-                                   (x + y, torch.sub(x, y, alpha=2), x * y, x / y,
-                                    torch.cat([x, x], 1),
-                                    x.contiguous(memory_format=torch.channels_last),
-                                    torch.ops.aten._conj_physical(x)))
-                   + (x.abs(),))
+        fn = Fn(lambda x, y: (x + y, torch.sub(x, y, alpha=2), x * y, x / y,
+                              torch.cat([x, x], 1),
+                              x.contiguous(memory_format=torch.channels_last),
+                              torch.ops.aten._conj_physical(x), x.abs(),
+                              x.real.to(torch.bfloat16) * 3))
         want = list(fn(a, b))
+        buffer = ptec.compile(fn.eval(), (a, b)).buffer
         path = tmp_path / f"complex_{k}.bpte"
-        ptec.bundle(ptec.compile(fn.eval(), (a, b)).buffer, [([a, b], want)], path=path)
-        r = subprocess.run([PTEC_RUN_ASAN, str(path), "--verify", "--rtol", "1e-6", "--atol",
-                            "1e-6"],
-                           capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, f"{dtype}:\n{r.stdout}\n{r.stderr}"
-        assert "1 of 1 cases passed" in r.stdout, r.stdout
+        ptec.bundle(buffer, [([a, b], want)], path=path)
+        code, err, out = _verify(path, "--rtol", "1e-6", "--atol", "1e-6")
+        assert code == 0 and "1 of 1 cases passed" in out and err < 1e-5, f"{dtype}:\n{out}"
+        # A wrong imaginary part (conj's expected left unconjugated) fails, by 2|im|.
+        want[6] = a.clone()
+        ptec.bundle(buffer, [([a, b], want)], path=path)
+        code, err, out = _verify(path)
+        assert code == 3 and "(output 6): FAIL" in out, out
+        want_err = 2 * a.imag.abs().max().item()
+        assert abs(err - want_err) <= 1e-6 * want_err, (err, want_err)

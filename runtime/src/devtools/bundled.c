@@ -205,10 +205,26 @@ ptec_status ptec_bundle_set_inputs(ptec_bundle *b, const char *method, size_t in
   return PTEC_STATUS_OK;
 }
 
-/* Element `k` (in memory order) of a view, as a double. */
-static double element(const ptec_tensor_view *v, size_t k) {
-  const uint8_t *p = (const uint8_t *)v->data + k * ptec_dtype_size(v->dtype);
-  switch (v->dtype) {
+static bool is_complex(int32_t dtype) {
+  return dtype == PTEC_DTYPE_COMPLEX32 || dtype == PTEC_DTYPE_COMPLEX64 ||
+         dtype == PTEC_DTYPE_COMPLEX128;
+}
+
+/* Part `part` (0 real, 1 imaginary) of element `k` (in memory order) of a view, as a
+ * double; a complex element's parts are float16/32/64 pairs, a real element's
+ * imaginary part is 0 (so a real tensor compares with a complex one by value). */
+static double element(const ptec_tensor_view *v, size_t k, int part) {
+  int32_t dtype = v->dtype;
+  size_t size = ptec_dtype_size(dtype);
+  const uint8_t *p = (const uint8_t *)v->data + k * size;
+  if (is_complex(dtype)) {
+    size /= 2;
+    p += (size_t)part * size;
+    dtype = size == 2 ? PTEC_DTYPE_FLOAT16 : size == 4 ? PTEC_DTYPE_FLOAT32 : PTEC_DTYPE_FLOAT64;
+  } else if (part) {
+    return 0.0;
+  }
+  switch (dtype) {
     case PTEC_DTYPE_UINT8: return *p;
     case PTEC_DTYPE_BOOL: return *p != 0;
     case PTEC_DTYPE_INT8: return (int8_t)*p;
@@ -217,6 +233,14 @@ static double element(const ptec_tensor_view *v, size_t k) {
     case PTEC_DTYPE_INT64: { int64_t x; memcpy(&x, p, 8); return (double)x; }
     case PTEC_DTYPE_FLOAT32: { float x; memcpy(&x, p, 4); return x; }
     case PTEC_DTYPE_FLOAT64: { double x; memcpy(&x, p, 8); return x; }
+    case PTEC_DTYPE_BFLOAT16: {  /* the top half of a float32 */
+      uint16_t h;
+      memcpy(&h, p, 2);
+      uint32_t bits = (uint32_t)h << 16;
+      float x;
+      memcpy(&x, &bits, 4);
+      return x;
+    }
     case PTEC_DTYPE_FLOAT16: {
       uint16_t h;
       memcpy(&h, p, 2);
@@ -240,7 +264,7 @@ static size_t offset_of(const ptec_tensor_view *v, const int32_t *at) {
 
 static bool is_float(int32_t dtype) {
   return dtype == PTEC_DTYPE_FLOAT16 || dtype == PTEC_DTYPE_FLOAT32 ||
-         dtype == PTEC_DTYPE_FLOAT64;
+         dtype == PTEC_DTYPE_FLOAT64 || dtype == PTEC_DTYPE_BFLOAT16 || is_complex(dtype);
 }
 
 /* Compares one output; false (with a message) when shapes differ. */
@@ -256,15 +280,19 @@ static bool compare(ptec_bundle *b, size_t index, uint32_t o, const ptec_tensor_
   bool floats = is_float(actual->dtype) || is_float(expected->dtype);
   int32_t at[PTEC_MAX_RANK] = {0};
   size_t count = actual->nbytes / ptec_dtype_size(actual->dtype);
+  /* Complex: real and imaginary parts compared each on its own (the error is the larger). */
+  int parts = is_complex(actual->dtype) || is_complex(expected->dtype) ? 2 : 1;
   for (size_t k = 0; k < count; k++) {
-    double a = element(actual, offset_of(actual, at));
-    double e = element(expected, offset_of(expected, at));
-    double err = fabs(a - e);
-    bool ok = floats ? (err <= atol + rtol * fabs(e) || (isnan(a) && isnan(e)) || a == e)
-                     : a == e;
-    if (!ok) *passed = false;
-    if (isnan(err) && !ok) err = INFINITY;
-    if (err > *worst) *worst = err;
+    for (int part = 0; part < parts; part++) {
+      double a = element(actual, offset_of(actual, at), part);
+      double e = element(expected, offset_of(expected, at), part);
+      double err = fabs(a - e);
+      bool ok = floats ? (err <= atol + rtol * fabs(e) || (isnan(a) && isnan(e)) || a == e)
+                       : a == e;
+      if (!ok) *passed = false;
+      if (isnan(err) && !ok) err = INFINITY;
+      if (err > *worst) *worst = err;
+    }
     for (int32_t d = actual->rank - 1; d >= 0 && ++at[d] == actual->sizes[d]; d--) at[d] = 0;
   }
   return true;

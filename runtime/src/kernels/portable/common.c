@@ -129,7 +129,8 @@ void ptec_convert_element(void *dst, int dst_dtype, int64_t di, const void *src,
   if (src_dtype == PTEC_DTYPE_FLOAT64) { /* not through float: keep range and precision */
     double v = ((const double *)src)[si];
     if (dst_dtype == PTEC_DTYPE_FLOAT64) ((double *)dst)[di] = v;
-    else if (dst_dtype == PTEC_DTYPE_FLOAT32) ((float *)dst)[di] = (float)v;
+    else if (dst_dtype == PTEC_DTYPE_FLOAT32 || ptec_dtype_is_half(dst_dtype))  /* as c10: via float */
+      ptec_store_f32(dst, dst_dtype, di, (float)v);
     else if (dst_dtype == PTEC_DTYPE_BOOL) ((uint8_t *)dst)[di] = v != 0.0;
     else ptec_store_i64(dst, dst_dtype, di, f64_to_i64(v));
   } else if (src_dtype == PTEC_DTYPE_FLOAT32 || ptec_dtype_is_half(src_dtype)) {
