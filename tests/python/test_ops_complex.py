@@ -2,8 +2,8 @@
 ET_SWITCH_COMPLEXH_TYPES branches): add, sub (with alpha) and mul on
 complex32, complex64 and complex128, div on complex64 and complex128, with
 broadcasting and any dim orders,
-abs of complex64 / complex128, cat and layout copies, _conj_physical on
-all three, against PyTorch eager; random shapes from the
+abs of complex64 / complex128, cat and layout copies, _conj_physical, bmm
+and sum (within stated bounds) on all three, against PyTorch eager; random shapes from the
 printed seed."""
 from __future__ import annotations
 
@@ -129,6 +129,58 @@ def test_complex_conj_physical(seed, dtype):
     assert torch.equal(got[1], f)
 
 
+def _within(got, want, bound):
+    """Each part of got within `bound` (a real tensor broadcast over want) of
+    want's."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    err = (torch.view_as_real(got).double() - torch.view_as_real(want).double()).abs()
+    assert (err <= bound.double().unsqueeze(-1)).all(), (err.max(), bound.min())
+
+
+def _reference(dtype):
+    """Eager has no CPU bmm / sum for complex32: its reference is complex128's
+    result of the same values, rounded."""
+    return torch.complex128 if dtype == torch.complex32 else dtype
+
+
+@pytest.mark.parametrize("dtype", [torch.complex32, torch.complex64, torch.complex128])
+def test_complex_bmm(seed, dtype):
+    """bmm (ExecuTorch's takes ComplexHalf/Float/Double): ptec sums in double,
+    PyTorch in its own blocked order, so each part is within K * eps *
+    sum_k |a_ik| |b_kj| of eager's (eps of the part type; + half an ulp of the
+    result for complex32's rounding)."""
+    bsz, m, k, n = random.randint(1, 3), random.randint(1, 5), random.randint(1, 40), random.randint(1, 5)
+    a, b = _cx(bsz, m, k, dtype=dtype), _cx(bsz, k, n, dtype=dtype)
+    program = ptec.compile(Fn(torch.bmm).eval(), (a, b))
+    assert "aten::bmm.out" in [i.operator for i in program.instructions]
+    got = ptec.load(program.buffer)(a, b)[0]
+    ref = _reference(dtype)
+    want = torch.bmm(a.to(ref), b.to(ref)).to(dtype)
+    eps = torch.finfo(torch.view_as_real(got).dtype).eps
+    mag = torch.bmm(a.abs().double(), b.abs().double())
+    _within(got, want, (k + 1) * eps * mag)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex32, torch.complex64, torch.complex128])
+def test_complex_sum(seed, dtype):
+    """sum.IntList_out over a random dim list, keepdim or not, channels-last
+    input (ExecuTorch's sum takes ComplexHalf/Float/Double, out of the same
+    dtype): within n * eps * sum|x| of eager (n the count summed)."""
+    x = _cx(2, random.randint(1, 4), random.randint(1, 6), random.randint(1, 30), dtype=dtype)
+    x = x.to(memory_format=torch.channels_last)
+    dims = sorted(random.sample(range(4), random.randint(1, 3)))
+    keep = random.random() < 0.5
+    print("dims", dims, "keepdim", keep)
+    fn = Fn(lambda t: torch.sum(t, dims, keepdim=keep))
+    program = ptec.compile(fn.eval(), (x,))
+    assert "aten::sum.IntList_out" in [i.operator for i in program.instructions]
+    got = ptec.load(program.buffer)(x)[0]
+    want = torch.sum(x.to(_reference(dtype)), dims, keepdim=keep).to(dtype)
+    count = x.numel() // max(want.numel(), 1)
+    eps = torch.finfo(torch.view_as_real(got).dtype).eps
+    _within(got, want, (count + 1) * eps * torch.sum(x.abs().double(), dims, keepdim=keep))
+
+
 def test_complex_in_a_model(seed):
     """Complex inputs through complex math, then view_as_real and float ops
     (as a rotary embedding's last steps): the kernels chain."""
@@ -156,8 +208,8 @@ def _refuse(op, args):
 
 
 def test_complex_refusals(seed):
-    """Mixed dtypes (ExecuTorch refuses them too), out not the broadcast
-    shape, complex operands of an op without a complex branch: named statuses."""
+    """Mixed dtypes (ExecuTorch refuses them too: bmm, sum's out too), out not
+    the broadcast / bmm shape, complex operands of an op without a complex branch: named statuses."""
     a = np.random.randn(2, 3).astype(np.complex64)
     err = _refuse("aten::mul.out", [Input(a), Input(a.astype(np.complex128)),
                                     Out((2, 3), np.complex64)])
@@ -179,6 +231,14 @@ def test_complex_refusals(seed):
     assert "complex32" in info.value.message, str(info.value)
     err = _refuse("aten::_conj_physical.out", [Input(a), Out((2, 3), np.complex128)])
     assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
+    a3 = a.reshape(1, 2, 3)
+    err = _refuse("aten::bmm.out", [Input(a3), Input(a3.reshape(1, 3, 2).astype(np.complex128)),
+                                    Out((1, 2, 2), np.complex64)])
+    assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
+    err = _refuse("aten::bmm.out", [Input(a3), Input(a3), Out((1, 2, 3), np.complex64)])
+    assert err.status == "PTEC_STATUS_SHAPE_MISMATCH", str(err)
+    err = _refuse("aten::sum.IntList_out", [Input(a), [1], False, None, Out((2,), np.float32)])
+    assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
 
 
 def _verify(path, *extra):
@@ -190,8 +250,8 @@ def _verify(path, *extra):
 
 
 def test_complex_under_asan(seed, tmp_path):
-    """add, sub, mul, div (broadcasting), abs, cat, a channels-last copy and
-    _conj_physical on complex64 and complex128 under ASan + UBSan (ptec-run
+    """add, sub, mul, div (broadcasting), abs, cat, a channels-last copy,
+    _conj_physical, sum and bmm on complex64 and complex128 under ASan + UBSan (ptec-run
     --verify on a bundle of eager's outputs, complex outputs compared part by
     part, a bfloat16 output as bfloat16 values: the max error printed is
     finite, was inf for both dtypes)."""
@@ -201,7 +261,8 @@ def test_complex_under_asan(seed, tmp_path):
                               torch.cat([x, x], 1),
                               x.contiguous(memory_format=torch.channels_last),
                               torch.ops.aten._conj_physical(x), x.abs(),
-                              x.real.to(torch.bfloat16) * 3))
+                              x.real.to(torch.bfloat16) * 3, torch.sum(x, [1, 3]),
+                              torch.bmm(x.reshape(2, 3, 4), x.reshape(2, 4, 3))))
         want = list(fn(a, b))
         buffer = ptec.compile(fn.eval(), (a, b)).buffer
         path = tmp_path / f"complex_{k}.bpte"

@@ -1,7 +1,8 @@
 /* Complex tensors (complex32, complex64, complex128) in the portable kernels that
  * ExecuTorch's portable library runs on them (its ET_SWITCH_COMPLEXH_TYPES branches):
  * add, sub, mul and div (op_complex_binary.c), all operands of one complex dtype as
- * ExecuTorch requires, and abs (op_complex_abs.c). */
+ * ExecuTorch requires, abs (op_complex_abs.c), _conj_physical (op_complex_conj.c), bmm
+ * (op_complex_bmm.c) and sum.IntList_out (op_complex_sum.c). */
 #ifndef PTEC_KERNELS_PORTABLE_COMPLEX_H
 #define PTEC_KERNELS_PORTABLE_COMPLEX_H
 
@@ -9,6 +10,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
+#include "kernels/portable/float_any.h"
 
 static inline bool ptec_dtype_is_complex(int dtype) {
   return dtype == PTEC_DTYPE_COMPLEX32 || dtype == PTEC_DTYPE_COMPLEX64 ||
@@ -21,6 +23,30 @@ static inline bool ptec_any_complex(const ptec_tensor *a, const ptec_tensor *b,
   return ptec_dtype_is_complex(a->dtype) || ptec_dtype_is_complex(b->dtype) ||
          ptec_dtype_is_complex(out->dtype);
 }
+
+/* The part type of a complex dtype (float16, float32, float64). */
+static inline int ptec_complex_part_dtype(int dtype) {
+  return dtype == PTEC_DTYPE_COMPLEX128  ? PTEC_DTYPE_FLOAT64
+         : dtype == PTEC_DTYPE_COMPLEX64 ? PTEC_DTYPE_FLOAT32
+                                         : PTEC_DTYPE_FLOAT16;
+}
+
+/* Element i of a complex tensor's data as two doubles (exact), and a store rounding each
+ * part once to the part type: the accumulating kernels (bmm, sum) compute in double. */
+static inline void ptec_cx_ld(const void *p, int part, int64_t i, double *re, double *im) {
+  *re = ptec_ld_any(p, part, 2 * i);
+  *im = ptec_ld_any(p, part, 2 * i + 1);
+}
+static inline void ptec_cx_st(void *p, int part, int64_t i, double re, double im) {
+  ptec_st_any(p, part, 2 * i, re);
+  ptec_st_any(p, part, 2 * i + 1, im);
+}
+
+/* bmm (op_complex_bmm.c) and sum.IntList_out (op_complex_sum.c) on complex tensors of
+ * one dtype: products and sums in double, each part rounded once. */
+ptec_status ptec_complex_bmm(ptec_kernel_context *ctx, const ptec_tensor *a,
+                             const ptec_tensor *b, ptec_tensor *out);
+ptec_status ptec_complex_sum(ptec_kernel_context *ctx, const ptec_tensor *in, ptec_tensor *out);
 
 /* out = a + alpha * b, a - alpha * b, a * b or a / b (ADD, SUB, MUL, DIV; DIV not on
  * complex32, as ExecuTorch) with broadcasting, any

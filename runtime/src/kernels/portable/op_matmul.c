@@ -2,6 +2,7 @@
  * output element accumulates its K products in float, in order k = 0..K-1, whichever
  * loop order is used. */
 #include "kernels/portable/common.h"
+#include "kernels/portable/complex.h"
 #include "kernels/portable/half.h"
 #include "kernels/portable/iter.h"
 #include "kernels/portable/variants.h"
@@ -103,12 +104,13 @@ ptec_status ptec_kernel_mm_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_bmm_out(ptec_kernel_context *ctx) {
   const ptec_tensor *a = ptec_arg_tensor(ctx, 0), *b = ptec_arg_tensor(ctx, 1);
   ptec_tensor *out = ptec_arg_tensor(ctx, 2);
-  PTEC_TRY(check_all_float(ctx, a, b, out));
   PTEC_CHECK(ctx, a->rank == 3 && b->rank == 3 && a->sizes[0] == b->sizes[0] &&
                       a->sizes[2] == b->sizes[1],
              PTEC_STATUS_SHAPE_MISMATCH, "bmm needs [B, M, K] and [B, K, N] tensors");
   int64_t want[3] = {a->sizes[0], a->sizes[1], b->sizes[2]};
   PTEC_TRY(ptec_check_shape(ctx, out, want, 3, "out"));
+  if (ptec_any_complex(a, b, out)) return ptec_complex_bmm(ctx, a, b, out);
+  PTEC_TRY(check_all_float(ctx, a, b, out));
   int64_t as[PTEC_MAX_RANK], bs[PTEC_MAX_RANK], os[PTEC_MAX_RANK];
   ptec_tensor_strides(a, as);
   ptec_tensor_strides(b, bs);

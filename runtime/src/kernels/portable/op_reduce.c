@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "kernels/portable/common.h"
+#include "kernels/portable/complex.h"
 #include "kernels/portable/half.h"
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
@@ -104,6 +105,8 @@ ptec_status ptec_kernel_mean_dtype_out(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_sum_intlist_out(ptec_kernel_context *ctx) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0);
   ptec_tensor *out = ptec_arg_tensor(ctx, 4);
+  if (ptec_dtype_is_complex(in->dtype) || ptec_dtype_is_complex(out->dtype))
+    return ptec_complex_sum(ctx, in, out);
   PTEC_TRY(check_accumulating(ctx, in, out, 3));
   bool is_float = ptec_dtype_computes_in_f32(out->dtype);
   bool mask[PTEC_MAX_RANK];
