@@ -239,6 +239,11 @@ def test_complex_refusals(seed):
     assert err.status == "PTEC_STATUS_SHAPE_MISMATCH", str(err)
     err = _refuse("aten::sum.IntList_out", [Input(a), [1], False, None, Out((2,), np.float32)])
     assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
+    # The Scalar overloads: ExecuTorch's add/sub/mul/div.Scalar_out switch over
+    # real types only, so complex is refused there as in ptec.
+    for op, extra in (("add", [1]), ("sub", [1]), ("mul", []), ("div", [])):
+        err = _refuse(f"aten::{op}.Scalar_out", [Input(a), 2.0, *extra, Out((2, 3), np.complex64)])
+        assert err.status in ("PTEC_STATUS_TYPE_MISMATCH", "PTEC_STATUS_NOT_SUPPORTED"), str(err)
 
 
 def _verify(path, *extra):
