@@ -331,6 +331,38 @@ def test_tosa_target_keeps_dynamic_shapes_on_the_cpu(seed):
         _check(runner(t), fn(t), "tosa-fp", exact=False)
 
 
+class _Int8Masked(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(6, 6), torch.nn.Linear(6, 6)
+
+    def forward(self, x):
+        y = self.a(x)
+        s = y[y > 0]
+        return s * 2 + 1, s.sum(), torch.nonzero(x < 0), torch.relu(self.b(y))
+
+
+@pytest.mark.parametrize("target", ["host", "tosa-int"])
+def test_int8_keeps_data_dependent_tensors_float(seed, target):
+    """int8 quantization around nonzero / masked_select: the linears are quantized
+    (integer kernels, or the TOSA delegate), the data-dependent tensors and what reads
+    them stay float (no quantize meets a run-time shape); results equal the converted
+    (fake-quantized) module's, the float part within float32 rounding."""
+    model = _Int8Masked().eval()
+    g = torch.Generator().manual_seed(seed)
+    config = ptec.Int8(calibration=[(torch.randn(4, 6, generator=g),) for _ in range(4)])
+    x = torch.randn(4, 6, generator=g)
+    program = ptec.compile(model, (x,), target=target, quantize=config)
+    ops = [i.operator for i in program.instructions]
+    assert "aten::masked_select.out" in ops and "aten::nonzero.out" in ops, ops
+    assert not any(i.operator.startswith("aten::linear") or i.operator.startswith("aten::addmm")
+                   for i in program.instructions), ops  # the linears are integer
+    want = ptec.quantize.quantize(model, (x,), config)(x)
+    got = ptec.load(program.buffer)(x)
+    for w, o in zip(want, got):
+        np.testing.assert_allclose(np.asarray(o), w.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_executorch_dynamic_batch_runs_in_ptec(seed):
     """An ExecuTorch program exported with a bounded dynamic batch (its input and every
     activation DYNAMIC_BOUND): ptec's set_input takes any batch up to the bound, the

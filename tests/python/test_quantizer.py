@@ -244,6 +244,28 @@ def test_shared_parameters_for_pools_shapes_and_cat():
         assert qparams(op.args[0]) == qparams(q_out) == cat_params, target
 
 
+@pytest.mark.parametrize("order", [(1, 0), (1, 0, 0), (1, 0, 1), (0, 0)])
+def test_cat_of_unquantized_inputs_shares_one_observer(order):
+    """cat's later inputs share the first one's parameters; with inputs nothing
+    quantized before (a split of the float input), torchao failed to find the
+    first input's observer unless its spec came first in the annotation
+    ("please make sure only refer to edge or node that has observer")."""
+    class Net(nn.Module):
+        def forward(self, x):
+            parts = torch.split(x, [2, 4], dim=1)
+            return torch.cat([parts[i] for i in order], dim=1) * 2 - 1
+
+    x = torch.randn(4, 6)
+    gm = convert(Net(), (x,))
+    cat = calls(gm, aten.cat.default)[0]
+    assert len({qparams(a) for a in cat.args[0]}) == 1  # one set of parameters
+    program = ptec.compile(Net(), (x,), quantize=ptec.Int8(calibration=calibration((4, 6))))
+    got = torch.as_tensor(np.asarray(ptec.load(program.buffer)(x)[0]))
+    want = gm(x)
+    step = qparams(cat.args[0][0])[0]
+    assert torch.max(torch.abs(got - want)) <= 2 * step + 1e-6  # one step of cat, x2 by mul
+
+
 def test_shape_ops_do_not_start_quantization():
     class Net(nn.Module):
         def __init__(self):

@@ -40,6 +40,7 @@ from typing import Callable, Iterable
 
 import torch
 from torch.fx import Node
+from torch.fx.experimental.symbolic_shapes import free_unbacked_symbols
 
 from .config import BIAS_DTYPE, BIAS_QMAX, BIAS_QMIN, Int8, QuantizationSpecs, import_torchao
 
@@ -135,7 +136,8 @@ class PtecQuantizer(Quantizer):
             (CAT_OPS, self._cat), (SHAPE_OPS, self._shape),
         ]
         for node in model.graph.nodes:
-            if node.op != "call_function" or _is_annotated(node):
+            if (node.op != "call_function" or _is_annotated(node)
+                    or _data_dependent(node.meta.get("val"))):
                 continue
             for ops, handler in handlers:
                 if node.target in ops:
@@ -206,8 +208,10 @@ class PtecQuantizer(Quantizer):
             return
         first = tensors[0]
         shared = SharedQuantizationSpec((first, node))
-        inputs = {t: shared for t in tensors[1:] if t is not first}
-        inputs[first] = self._act(node)
+        # The first input's spec goes in first: torchao makes observers in the
+        # map's order, and a shared spec must find the one it refers to made.
+        inputs = {first: self._act(node)}
+        inputs.update({t: shared for t in tensors[1:] if t is not first})
         _annotate(node, inputs, shared)
 
     # Helpers ----------------------------------------------------------------
@@ -266,4 +270,11 @@ def _is_float_tensor(arg: object) -> bool:
     if not isinstance(arg, Node):
         return False
     val = arg.meta.get("val")
-    return isinstance(val, torch.Tensor) and val.dtype == torch.float32
+    return (isinstance(val, torch.Tensor) and val.dtype == torch.float32
+            and not _data_dependent(val))
+
+
+def _data_dependent(val: object) -> bool:
+    """A tensor whose size is known only at run time (nonzero, masked_select):
+    it stays float, so no quantize meets a shape the int8 kernels cannot plan."""
+    return isinstance(val, torch.Tensor) and bool(free_unbacked_symbols(val.shape))
