@@ -83,6 +83,16 @@ def _kinds(program):
     return [type(i.instr_args).__name__ for i in program.program.execution_plan[0].chains[0].instructions]
 
 
+def _outputs_and_eager(runner, module, batch):
+    """(ptec's output, eager's) pairs for one batch, the counts checked equal."""
+    with torch.no_grad():
+        want = module(*batch)
+    want = want if isinstance(want, (tuple, list)) else (want,)
+    got = runner(*batch)
+    assert len(got) == len(want)
+    return zip(got, want)
+
+
 def _check(module, batches, take):
     """Compiles with batches[0], runs every batch; each branch of each cond
     is taken at least once (`take(batch)` says which)."""
@@ -94,12 +104,7 @@ def _check(module, batches, take):
     taken = set()
     for batch in batches:
         taken.add(take(batch))
-        with torch.no_grad():
-            want = module(*batch)
-        want = want if isinstance(want, (tuple, list)) else (want,)
-        got = runner(*batch)
-        assert len(got) == len(want)
-        for g, w in zip(got, want):
+        for g, w in _outputs_and_eager(runner, module, batch):
             torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
     return program, taken
 
@@ -442,12 +447,7 @@ def _loop_check(module, batches, exact=True):
     assert kinds.count("JumpFalseCall") >= 2, kinds
     runner = ptec.load(program.buffer)
     for batch in batches:
-        with torch.no_grad():
-            want = module(*batch)
-        want = want if isinstance(want, (tuple, list)) else (want,)
-        got = runner(*batch)
-        assert len(got) == len(want)
-        for g, w in zip(got, want):
+        for g, w in _outputs_and_eager(runner, module, batch):
             assert g.dtype == w.dtype and g.shape == w.shape
             if exact:
                 assert torch.equal(g, w), (batch, g, w)
