@@ -14,7 +14,8 @@ one thread, best of N:
                convolution weights packed at compile time)
   - ORT:       ONNX Runtime (fp32; int8 as QDQ from onnxruntime.quantization.quantize_static,
                per-channel weights), intra-op threads 1
-  - ET-XNN:    ExecuTorch's runtime with its XNNPACK delegate (int8 through XNNPACKQuantizer)
+  - ET-XNN:    ExecuTorch's runtime with its XNNPACK delegate (int8 through XNNPACKQuantizer),
+               its thread pool reset to one thread
   - eager:     PyTorch (fp32 only)
 It prints milliseconds and each one's time over ptec's (>1: ptec is faster). --callgrind runs
 ptec-run once under `valgrind --tool=callgrind` for both ptec builds and prints instruction
@@ -160,6 +161,10 @@ def time_et_xnnpack(model, inputs, repeat: int, int8: bool) -> float:
         exported = torch.export.export(convert_pt2e(prepared), tuple(inputs))
     program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
     buffer = program.to_executorch().buffer
+    # ExecuTorch's XNNPACK delegate runs on ExecuTorch's own thread pool, sized to the cores
+    # at start-up (2 here) and deaf to torch.set_num_threads: one thread means resetting it.
+    from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+    _unsafe_reset_threadpool(1)
     method = Runtime.get().load_program(buffer).load_method("forward")
     method.execute(list(inputs))
     return best_of(lambda: method.execute(list(inputs)), repeat)
