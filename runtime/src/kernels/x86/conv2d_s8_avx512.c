@@ -47,13 +47,14 @@ typedef struct packed_job {
   const ptec_qconv *p;
   const ptec_qconv_packed *pk;
   bool bias_folded;   /* pk->corr holds the bias (ptec_qconv_packed_folds_bias) */
+  bool short_requant; /* every shift >= 32: requantize16s (requantize_avx512.h) */
   int64_t tiles, units; /* tiles of MR pixels, cut into `units` shares of one slot each */
 } packed_job;
 
-/* k bytes of one window or pixel, sign bits flipped, then 0x80 up to kp. */
-static void load_row(const ptec_qconv *p, int64_t pixel, int32_t k, int32_t kp, uint8_t *dst) {
-  const int64_t ow = p->y.w, oh = p->y.h;
-  const int64_t n = pixel / (oh * ow), oy = pixel / ow % oh, ox = pixel % ow;
+/* k bytes of output pixel (n, oy, ox)'s window or input pixel, sign bits
+ * flipped, then 0x80 up to kp. */
+static void load_row(const ptec_qconv *p, int64_t n, int64_t oy, int64_t ox, int32_t k,
+                     int32_t kp, uint8_t *dst) {
   const int64_t iy = oy * p->stride[0] - p->pad[0], ix = ox * p->stride[1] - p->pad[2];
   const __m512i flip = _mm512_set1_epi8((char)0x80);
   if (p->w.h == 1 && p->w.w == 1 && iy >= 0 && iy < p->x.h && ix >= 0 && ix < p->x.w) {
@@ -96,6 +97,7 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
   const __m512i zp = _mm512_set1_epi32(p->out_zp);
   const __m512i lo = _mm512_set1_epi64((int64_t)p->act_min - p->out_zp);
   const __m512i hi = _mm512_set1_epi64((int64_t)p->act_max - p->out_zp);
+  const __m128i lo8 = _mm_set1_epi8((char)p->act_min), hi8 = _mm_set1_epi8((char)p->act_max);
   const int32_t *bias = p->bias ? p->bias->data : NULL;
   const int32_t *mul = p->multiplier->data, *sh = p->shift->data;
   for (int h = 0; h < 2; h++) {
@@ -105,13 +107,25 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
     const __mmask16 lanes = (__mmask16)((1u << valid) - 1);
     ptec_avx512_q16 q;
     if (p->scale_step) {
+      /* Lanes past n get shift 32 (any value in the short form's range). */
       q.m = _mm512_maskz_loadu_epi32(lanes, mul + c0);
-      q.s = _mm512_maskz_loadu_epi32(lanes, sh + c0);
+      q.s = _mm512_mask_loadu_epi32(_mm512_set1_epi32(32), lanes, sh + c0);
     } else {
       q.m = _mm512_set1_epi32(mul[0]);
       q.s = _mm512_set1_epi32(sh[0]);
     }
     const __m512i corr = _mm512_loadu_si512(pk->corr + c0);
+    q.bias = bias && !job->bias_folded ? _mm512_maskz_loadu_epi32(lanes, bias + c0)
+                                       : _mm512_setzero_si512();
+    if (job->short_requant) {
+      const ptec_avx512_q16s qs = ptec_avx512_q16s_make(q.m, q.s);
+      for (int r = 0; r < count; r++) {
+        __m512i v = _mm512_sub_epi32(c[r][h], corr);
+        if (!job->bias_folded) v = ptec_avx512_sat_add_i32(v, q.bias);
+        _mm_mask_storeu_epi8(y[r] + c0, lanes, ptec_avx512_requantize16s(v, &qs, zp, lo8, hi8));
+      }
+      continue;
+    }
     if (job->bias_folded) {
       for (int r = 0; r < count; r++) {
         __m512i v =
@@ -120,7 +134,6 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
       }
       continue;
     }
-    q.bias = bias ? _mm512_maskz_loadu_epi32(lanes, bias + c0) : _mm512_setzero_si512();
     for (int r = 0; r < count; r++) {
       __m512i v = ptec_avx512_requantize16(_mm512_sub_epi32(c[r][h], corr), &q, zp, lo, hi);
       _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
@@ -136,12 +149,22 @@ static int load_tile(const ptec_qconv *p, const ptec_qconv_packed *pk, int64_t t
   const int64_t pixels = Y.n * Y.h * Y.w;
   const size_t kp = (size_t)pk->kp;
   const int count = pixels - t * MR < MR ? (int)(pixels - t * MR) : MR;
+  /* One division for the tile's first pixel; the rest step along the row
+   * (a division per pixel cost as much as the copy on 1x1 layers). */
+  const int64_t first = t * MR;
+  int64_t n = first / (Y.h * Y.w), oy = first / Y.w % Y.h, ox = first % Y.w;
   for (int r = 0; r < MR; r++) {
-    int64_t px = t * MR + (r < count ? r : 0);
-    if (r < count) load_row(p, px, pk->k, pk->kp, rows + (size_t)r * kp);
-    else memcpy(rows + (size_t)r * kp, rows, kp);
-    int64_t n = px / (Y.h * Y.w), oy = px / Y.w % Y.h, ox = px % Y.w;
-    y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
+    if (r < count) {
+      load_row(p, n, oy, ox, pk->k, pk->kp, rows + (size_t)r * kp);
+      y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
+      if (++ox == Y.w) {
+        ox = 0;
+        if (++oy == Y.h) oy = 0, n++;
+      }
+    } else {
+      memcpy(rows + (size_t)r * kp, rows, kp);
+      y[r] = y[0];
+    }
   }
   return count;
 }
@@ -176,6 +199,8 @@ bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *p
   const int64_t tiles = (p->y.n * p->y.h * p->y.w + MR - 1) / MR;
   packed_job job = {.p = p, .pk = pk,
                     .bias_folded = ptec_qconv_packed_folds_bias(g.q.bias, pk->n, pk->k),
+                    .short_requant = ptec_avx512_requantize16s_fits(
+                        p->shift->data, p->scale_step ? pk->n : 1, p->act_min, p->act_max),
                     .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
   ptec_parallel_range(p->parallel, packed_tiles, &job, job.units);
   return true;

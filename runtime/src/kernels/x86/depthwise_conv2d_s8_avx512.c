@@ -49,6 +49,7 @@ typedef struct dw_job {
   int pairs, taps;
   int32_t blocks;
   bool bias_folded;               /* corr holds the bias too (no acc + bias can overflow) */
+  const ptec_avx512_q16s *qs;     /* per 16 channels, when every shift >= 32; else NULL */
 } dw_job;
 
 /* 32 channels' int8 at p (fewer: `mask`) widened to int16. */
@@ -65,6 +66,7 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
   const __m512i zp = _mm512_set1_epi32(p->out_zp);
   const __m512i lo = _mm512_set1_epi64((int64_t)p->act_min - p->out_zp);
   const __m512i hi = _mm512_set1_epi64((int64_t)p->act_max - p->out_zp);
+  const __m128i lo8 = _mm_set1_epi8((char)p->act_min), hi8 = _mm_set1_epi8((char)p->act_max);
   /* Lanes 0-3 of the unpack-low result hold channels 0-3, 8-11, 16-19, 24-27 of
    * a block; these put channels 0-15 and 16-31 back in order. */
   const __m512i ord0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
@@ -108,6 +110,17 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
         __m512i s1 = _mm512_permutex2var_epi32(a0, ord1, a1);
         s0 = _mm512_sub_epi32(s0, _mm512_loadu_si512(job->corr + c0));
         s1 = _mm512_sub_epi32(s1, _mm512_loadu_si512(job->corr + c0 + 16));
+        if (job->qs) {
+          if (!job->bias_folded) {
+            s0 = ptec_avx512_sat_add_i32(s0, _mm512_loadu_si512(job->bias + c0));
+            s1 = ptec_avx512_sat_add_i32(s1, _mm512_loadu_si512(job->bias + c0 + 16));
+          }
+          _mm_mask_storeu_epi8(y + c0, (__mmask16)mask,
+                               ptec_avx512_requantize16s(s0, &job->qs[2 * b], zp, lo8, hi8));
+          _mm_mask_storeu_epi8(y + c0 + 16, (__mmask16)(mask >> 16),
+                               ptec_avx512_requantize16s(s1, &job->qs[2 * b + 1], zp, lo8, hi8));
+          continue;
+        }
         ptec_avx512_q16 q0 = {_mm512_loadu_si512(job->m + c0), _mm512_loadu_si512(job->s + c0),
                               _mm512_setzero_si512()};
         ptec_avx512_q16 q1 = {_mm512_loadu_si512(job->m + c0 + 16),
@@ -150,7 +163,7 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   for (int32_t c = 0; c < blocks * 32; c++) {
     const bool in = c < C;
     m[c] = in ? pm[c * p->scale_step] : 1 << 30;
-    s[c] = in ? ps[c * p->scale_step] : 31;
+    s[c] = in ? ps[c * p->scale_step] : 32; /* padding lanes: any valid shift */
     bias[c] = in && pb ? pb[c] : 0;
     int32_t sum = 0;
     for (int64_t t = 0; in && t < taps; t++)
@@ -180,7 +193,12 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   bool fold = true;
   for (int32_t c = 0; c < C; c++) fold = fold && bias[c] <= room && bias[c] >= -room;
   for (int32_t c = 0; fold && c < C; c++) corr[c] -= bias[c];
-  dw_job job = {.bias_folded = fold, .p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
+  /* The short requantization's constants, once per call (48 KiB at most). */
+  ptec_avx512_q16s qs[MAX_C / 16];
+  const bool short_requant = ptec_avx512_requantize16s_fits(s, blocks * 32, p->act_min, p->act_max);
+  for (int32_t g = 0; short_requant && g < blocks * 2; g++)
+    qs[g] = ptec_avx512_q16s_make(_mm512_loadu_si512(m + 16 * g), _mm512_loadu_si512(s + 16 * g));
+  dw_job job = {.qs = short_requant ? qs : NULL, .bias_folded = fold, .p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
                 .offset = offset,
                 .pairs = pairs, .taps = (int)taps, .blocks = blocks};
   ptec_parallel_range(p->parallel, dw_rows, &job, Y.n * Y.h);
