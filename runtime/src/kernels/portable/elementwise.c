@@ -5,6 +5,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/iter.h"
+#include "kernels/x86/ops_f32_x86.h"
 
 /* Elements converted per gather/scatter round trip in the slow paths. */
 #define CHUNK 64
@@ -212,6 +213,7 @@ static bool compare_i64(ptec_binary_op op, int64_t a, int64_t b) {
 /* The common float32 case, on the tensors' memory directly. */
 static void binary_row_f32(ptec_binary_op op, float *o, int64_t so, const float *a, int64_t sa,
                            const float *b, int64_t sb, int64_t n, float alpha) {
+  if (PTEC_F_VARIANT_BINARY_ROW((int)op, o, so, a, sa, b, sb, n, alpha)) return;
   switch (op) {
     case PTEC_BINARY_ADD:
       if (alpha == 1.0f) {

