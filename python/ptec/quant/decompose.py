@@ -27,14 +27,11 @@ price is accuracy: every intermediate is rounded to the activation dtype
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
 aten = torch.ops.aten
-
-SOFTMAX = frozenset({aten.softmax.int, aten._softmax.default})
-LOG_SOFTMAX = frozenset({aten.log_softmax.int, aten._log_softmax.default})
-LAYER_NORM = frozenset({aten.layer_norm.default})
-GLU = frozenset({aten.glu.default})
 
 
 def _call(graph: torch.fx.Graph, op, *args) -> torch.fx.Node:
@@ -88,37 +85,58 @@ def inherit_module(node: torch.fx.Node, original: set) -> None:
         new = new.prev
 
 
+def _softmax_node(graph: torch.fx.Graph, node: torch.fx.Node, log: bool):
+    val = node.args[0].meta.get("val")  # none on decompose_attention's nodes
+    if val is not None and val.dtype != torch.float32:
+        return None
+    return _softmax(graph, node.args[0], int(node.args[1]), log)
+
+
+def _glu_node(graph: torch.fx.Graph, node: torch.fx.Node) -> torch.fx.Node:
+    return _glu(graph, node.args[0], int(node.args[1]) if len(node.args) > 1 else -1)
+
+
+#: The operators decompose_for_tosa rewrites, each with its rewrite: called
+#: with the graph inserting before the node, it returns the node's
+#: replacement, or None to leave the node as it is.
+REWRITES = {
+    aten.softmax.int: partial(_softmax_node, log=False),
+    aten._softmax.default: partial(_softmax_node, log=False),
+    aten.log_softmax.int: partial(_softmax_node, log=True),
+    aten._log_softmax.default: partial(_softmax_node, log=True),
+    aten.layer_norm.default: _layer_norm,
+    aten.glu.default: _glu_node,
+}
+
+
+def _recompiled(gm: torch.fx.GraphModule, count: int) -> int:
+    """After `count` rewrites: the nodes they left unused dropped and the
+    module's code regenerated; returns count."""
+    if count:
+        gm.graph.eliminate_dead_code()
+        gm.graph.lint()
+        gm.recompile()
+    return count
+
+
 def decompose_for_tosa(gm: torch.fx.GraphModule) -> int:
     """Rewrites softmax, log_softmax, layer_norm and glu in place (float graph
     of torch.export, before annotation); returns how many."""
     count = 0
     original = set(gm.graph.nodes)
     for node in list(gm.graph.nodes):
-        if node.op != "call_function":
+        rewrite = REWRITES.get(node.target) if node.op == "call_function" else None
+        if rewrite is None:
             continue
         with gm.graph.inserting_before(node):
-            if node.target in SOFTMAX or node.target in LOG_SOFTMAX:
-                val = node.args[0].meta.get("val")  # none on decompose_attention's nodes
-                if val is not None and val.dtype != torch.float32:
-                    continue
-                out = _softmax(gm.graph, node.args[0], int(node.args[1]),
-                               node.target in LOG_SOFTMAX)
-            elif node.target in LAYER_NORM:
-                out = _layer_norm(gm.graph, node)
-            elif node.target in GLU:
-                out = _glu(gm.graph, node.args[0],
-                           int(node.args[1]) if len(node.args) > 1 else -1)
-            else:
-                continue
+            out = rewrite(gm.graph, node)
+        if out is None:
+            continue
         inherit_module(node, original)
         node.replace_all_uses_with(out)
         gm.graph.erase_node(node)
         count += 1
-    if count:
-        gm.graph.eliminate_dead_code()
-        gm.graph.lint()
-        gm.recompile()
-    return count
+    return _recompiled(gm, count)
 
 
 def _constant(gm: torch.fx.GraphModule, node) -> torch.Tensor | None:
@@ -183,11 +201,7 @@ def conv1d_as_2d(gm: torch.fx.GraphModule) -> int:
             if dead is not None:
                 g.erase_node(dead)
         count += 1
-    if count:
-        gm.graph.eliminate_dead_code()
-        gm.graph.lint()
-        gm.recompile()
-    return count
+    return _recompiled(gm, count)
 
 
 __all__ = ["conv1d_as_2d", "decompose_for_tosa", "inherit_module"]
