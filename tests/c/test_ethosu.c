@@ -331,8 +331,16 @@ static void test_work_budget(void) {
   /* A default budget from the program's memory is far above what real models do. */
   size_t sizes[2] = {1000, 64 * 1024};
   CHECK(ethosu_sim_default_work_budget(100, sizes, 2) == ((uint64_t)1 << 32) + 1024 * 66636);
+  /* Three sizes of SIZE_MAX: with a 64-bit size_t their sum already saturates; with a
+   * 32-bit one (x86-32, arm-none-eabi) they sum to 3 x (2^32 - 1) bytes, exact in 64 bits,
+   * which must not wrap as a size_t sum would. */
   size_t huge[2] = {SIZE_MAX, SIZE_MAX};
-  CHECK(ethosu_sim_default_work_budget(SIZE_MAX, huge, 2) == UINT64_MAX);
+#if SIZE_MAX > UINT32_MAX
+  const uint64_t huge_budget = UINT64_MAX;
+#else
+  const uint64_t huge_budget = ((uint64_t)1 << 32) + 3 * (uint64_t)SIZE_MAX * 1024;
+#endif
+  CHECK(ethosu_sim_default_work_budget(SIZE_MAX, huge, 2) == huge_budget);
 }
 
 void test_ethosu(void) {
