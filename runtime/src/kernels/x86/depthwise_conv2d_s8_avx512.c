@@ -50,6 +50,7 @@ typedef struct dw_job {
   int32_t blocks;
   bool bias_folded;               /* corr holds the bias too (no acc + bias can overflow) */
   const ptec_avx512_q16s *qs;     /* per 16 channels, when every shift >= 32; else NULL */
+  const __m512i *corr_lanes;      /* 3x3 path: [block][2] -corr in the accumulators' order */
 } dw_job;
 
 /* 32 channels' int8 at p (fewer: `mask`) widened to int16. */
@@ -141,6 +142,111 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
   }
 }
 
+/*
+ * 3x3, stride 1, dilation 1 (most of MobileNetV2's and all of DS-CNN's
+ * depthwise layers): taps paired vertically, (row 0, row 1) and (row 2, a
+ * zero-weight partner), so that the unpacked int16 pairs of one input column
+ * serve the three output pixels whose windows hold that column. Per group of
+ * four output pixels and 32 channels: six columns of three widening loads and
+ * four unpacks, 24 VPDPWSSD; the per-tap pairing above unpacked every tap once
+ * per output pixel (20 shuffles per pixel, the port they share the bottleneck).
+ * A column or row in the padding reads input_zp (the correction expects it);
+ * the last group of a row computes past the row's end on input_zp columns and
+ * stores only its pixels. Weights: w[block][kx][pair][lo, hi].
+ */
+enum { G3 = 4 };
+
+static void dw3_rows(const void *arg, int64_t r0, int64_t r1) {
+  const dw_job *job = arg;
+  const ptec_qconv *p = job->p;
+  const ptec_q_view4 X = p->x, Y = p->y;
+  const int32_t C = (int32_t)Y.c;
+  const int8_t *x = p->in->data;
+  const __m512i zp = _mm512_set1_epi32(p->out_zp);
+  const __m128i lo8 = _mm_set1_epi8((char)p->act_min), hi8 = _mm_set1_epi8((char)p->act_max);
+  const __m512i ord0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i ord1 =
+      _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t n = r / Y.h, oy = r % Y.h;
+    const int8_t *row[3];
+    for (int ky = 0; ky < 3; ky++) {
+      const int64_t iy = oy - p->pad[0] + ky;
+      row[ky] = iy >= 0 && iy < X.h ? x + n * X.sn + iy * X.sh : NULL;
+    }
+    int8_t *yrow = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh;
+    for (int64_t ox0 = 0; ox0 < Y.w; ox0 += G3) {
+      const int count = Y.w - ox0 < G3 ? (int)(Y.w - ox0) : G3;
+      const int8_t *col[3][G3 + 2];
+      for (int j = 0; j < G3 + 2; j++) {
+        const int64_t ix = ox0 - p->pad[2] + j;
+        for (int ky = 0; ky < 3; ky++)
+          col[ky][j] = row[ky] && ix >= 0 && ix < X.w ? row[ky] + ix * X.sw : job->zp_row;
+      }
+      for (int32_t b = 0; b < job->blocks; b++) {
+        const int32_t c0 = b * 32;
+        const __mmask32 mask = C - c0 >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (C - c0)) - 1);
+        const __m512i *w = job->w + (size_t)b * 12;
+        __m512i a[G3][2];
+        for (int i = 0; i < G3; i++) a[i][0] = job->corr_lanes[2 * b], a[i][1] = job->corr_lanes[2 * b + 1];
+        for (int j = 0; j < G3 + 2; j++) {
+          const __m512i x0 = widen32(col[0][j] + c0, mask), x1 = widen32(col[1][j] + c0, mask);
+          const __m512i x2 = widen32(col[2][j] + c0, mask), z = _mm512_setzero_si512();
+          const __m512i v[4] = {_mm512_unpacklo_epi16(x0, x1), _mm512_unpackhi_epi16(x0, x1),
+                                _mm512_unpacklo_epi16(x2, z), _mm512_unpackhi_epi16(x2, z)};
+          for (int kx = 0; kx < 3; kx++) {
+            const int i = j - kx; /* the pixel whose tap kx is column j */
+            if (i < 0 || i >= G3) continue;
+            a[i][0] = _mm512_dpwssd_epi32(a[i][0], v[0], w[kx * 4 + 0]);
+            a[i][1] = _mm512_dpwssd_epi32(a[i][1], v[1], w[kx * 4 + 1]);
+            a[i][0] = _mm512_dpwssd_epi32(a[i][0], v[2], w[kx * 4 + 2]);
+            a[i][1] = _mm512_dpwssd_epi32(a[i][1], v[3], w[kx * 4 + 3]);
+          }
+        }
+        for (int i = 0; i < count; i++) {
+          const __m512i s0 = _mm512_permutex2var_epi32(a[i][0], ord0, a[i][1]);
+          const __m512i s1 = _mm512_permutex2var_epi32(a[i][0], ord1, a[i][1]);
+          int8_t *y = yrow + (ox0 + i) * Y.sw + c0;
+          _mm_mask_storeu_epi8(y, (__mmask16)mask,
+                               ptec_avx512_requantize16s(s0, &job->qs[2 * b], zp, lo8, hi8));
+          _mm_mask_storeu_epi8(y + 16, (__mmask16)(mask >> 16),
+                               ptec_avx512_requantize16s(s1, &job->qs[2 * b + 1], zp, lo8, hi8));
+        }
+      }
+    }
+  }
+}
+
+/* dw3_rows' weights, w[block][kx][pair][lo, hi] with pairs (row 0, row 1) and
+ * (row 2, 0), and each block's -corr in the accumulators' lane order. */
+static void dw3_weights(const ptec_qconv *p, int32_t blocks, const ptrdiff_t *woff, __m512i *w,
+                        const int32_t *corr, __m512i *corr_lanes) {
+  const int32_t C = (int32_t)p->y.c;
+  const int8_t *wd = p->weight->data;
+  const __m512i wzp = _mm512_set1_epi16((int16_t)p->w_zp), z = _mm512_setzero_si512();
+  /* Inverse of dw_rows' ord0/ord1: lane l of the low/high accumulator. */
+  const __m512i inv0 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const __m512i inv1 = _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  for (int32_t b = 0; b < blocks; b++) {
+    const int32_t c0 = b * 32;
+    const __mmask32 lanes = C - c0 >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (C - c0)) - 1);
+    for (int kx = 0; kx < 3; kx++) {
+      __m512i v[3];
+      for (int ky = 0; ky < 3; ky++)
+        v[ky] = _mm512_maskz_sub_epi16(lanes, widen32(wd + woff[ky * 3 + kx] + c0, lanes), wzp);
+      __m512i *o = w + (size_t)b * 12 + kx * 4;
+      o[0] = _mm512_unpacklo_epi16(v[0], v[1]);
+      o[1] = _mm512_unpackhi_epi16(v[0], v[1]);
+      o[2] = _mm512_unpacklo_epi16(v[2], z);
+      o[3] = _mm512_unpackhi_epi16(v[2], z);
+    }
+    const __m512i c_lo = _mm512_sub_epi32(z, _mm512_loadu_si512(corr + c0));
+    const __m512i c_hi = _mm512_sub_epi32(z, _mm512_loadu_si512(corr + c0 + 16));
+    corr_lanes[2 * b] = _mm512_permutex2var_epi32(c_lo, inv0, c_hi);
+    corr_lanes[2 * b + 1] = _mm512_permutex2var_epi32(c_lo, inv1, c_hi);
+  }
+}
+
 bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
   const int64_t taps = W.h * W.w;
@@ -160,33 +266,36 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   const int8_t *wd = p->weight->data;
   const int32_t *pm = p->multiplier->data, *ps = p->shift->data;
   const int32_t *pb = p->bias ? p->bias->data : NULL;
-  for (int32_t c = 0; c < blocks * 32; c++) {
-    const bool in = c < C;
-    m[c] = in ? pm[c * p->scale_step] : 1 << 30;
-    s[c] = in ? ps[c * p->scale_step] : 32; /* padding lanes: any valid shift */
-    bias[c] = in && pb ? pb[c] : 0;
-    int32_t sum = 0;
-    for (int64_t t = 0; in && t < taps; t++)
-      sum += (int32_t)wd[(t / W.w) * W.sh + (t % W.w) * W.sw + c] - p->w_zp;
-    corr[c] = p->in_zp * sum;
-  }
-  /* Weights of taps 2q and 2q + 1 as int16, interleaved like the inputs. */
-  for (int32_t b = 0; b < blocks; b++)
+  /* Per-call setup is vector code over 32 channels at a time: done per element
+   * with a division per tap it cost a quarter of the kernel on 56x56 layers. */
+  ptrdiff_t woff[MAX_TAPS];
+  for (int64_t t = 0; t < taps; t++) woff[t] = (ptrdiff_t)((t / W.w) * W.sh + (t % W.w) * W.sw);
+  const __m512i wzp = _mm512_set1_epi16((int16_t)p->w_zp);
+  for (int32_t b = 0; b < blocks; b++) {
+    const int32_t c0 = b * 32;
+    const __mmask32 lanes = C - c0 >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (C - c0)) - 1);
     for (int q = 0; q < pairs; q++) {
-      int16_t v[2][32];
+      __m512i v[2];
       for (int k = 0; k < 2; k++) {
         const int64_t t = 2 * q + k;
-        for (int32_t c = 0; c < 32; c++) {
-          const int32_t ch = b * 32 + c;
-          v[k][c] = t < taps && ch < C
-                        ? (int16_t)(wd[(t / W.w) * W.sh + (t % W.w) * W.sw + ch] - p->w_zp)
-                        : 0;
-        }
+        v[k] = t < taps ? _mm512_maskz_sub_epi16(lanes, widen32(wd + woff[t] + c0, lanes), wzp)
+                        : _mm512_setzero_si512();
       }
-      const __m512i w0 = _mm512_loadu_si512(v[0]), w1 = _mm512_loadu_si512(v[1]);
-      w[((size_t)b * pairs + q) * 2] = _mm512_unpacklo_epi16(w0, w1);
-      w[((size_t)b * pairs + q) * 2 + 1] = _mm512_unpackhi_epi16(w0, w1);
+      /* Weights of taps 2q and 2q + 1 as int16, interleaved like the inputs. */
+      const __m512i lo = _mm512_unpacklo_epi16(v[0], v[1]), hi = _mm512_unpackhi_epi16(v[0], v[1]);
+      w[((size_t)b * pairs + q) * 2] = lo;
+      w[((size_t)b * pairs + q) * 2 + 1] = hi;
     }
+    for (int32_t c = c0; c < c0 + 32; c++) {
+      const bool in = c < C;
+      m[c] = in ? pm[c * p->scale_step] : 1 << 30;
+      s[c] = in ? ps[c * p->scale_step] : 32; /* padding lanes: any valid shift */
+      bias[c] = in && pb ? pb[c] : 0;
+      int32_t total = 0;
+      for (int64_t t = 0; in && t < taps; t++) total += (int32_t)wd[woff[t] + c] - p->w_zp;
+      corr[c] = p->in_zp * total;
+    }
+  }
   /* |acc| <= 255 * 255 per tap: with every |bias| below 2^31 minus that, acc + bias
    * cannot overflow, and the bias joins the correction. */
   const int64_t room = INT32_MAX - (int64_t)255 * 255 * taps;
@@ -198,10 +307,15 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   const bool short_requant = ptec_avx512_requantize16s_fits(s, blocks * 32, p->act_min, p->act_max);
   for (int32_t g = 0; short_requant && g < blocks * 2; g++)
     qs[g] = ptec_avx512_q16s_make(_mm512_loadu_si512(m + 16 * g), _mm512_loadu_si512(s + 16 * g));
-  dw_job job = {.qs = short_requant ? qs : NULL, .bias_folded = fold, .p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
+  const bool three = W.h == 3 && W.w == 3 && p->stride[0] == 1 && p->stride[1] == 1 &&
+                     p->dilation[0] == 1 && p->dilation[1] == 1 && short_requant && fold &&
+                     blocks * 12 <= 2 * MAX_PAIRS_BLOCKS;
+  __m512i corr_lanes[2 * MAX_C / 32];
+  if (three) dw3_weights(p, blocks, woff, w, corr, corr_lanes);
+  dw_job job = {.qs = short_requant ? qs : NULL, .bias_folded = fold, .corr_lanes = corr_lanes, .p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
                 .offset = offset,
                 .pairs = pairs, .taps = (int)taps, .blocks = blocks};
-  ptec_parallel_range(p->parallel, dw_rows, &job, Y.n * Y.h);
+  ptec_parallel_range(p->parallel, three ? dw3_rows : dw_rows, &job, Y.n * Y.h);
   return true;
 }
 
