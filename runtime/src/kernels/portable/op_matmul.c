@@ -7,6 +7,7 @@
 #include "kernels/portable/iter.h"
 #include "kernels/portable/variants.h"
 #include "kernels/ops_decl.h"
+#include "kernels/parallel.h"
 
 /* A strided matrix view: element (r, c) is p[r * rs + c * cs]. */
 typedef struct mat {
@@ -21,8 +22,8 @@ typedef struct mat {
  * C = alpha * (A @ B) + beta * D, A: MxK, B: KxN, C and D: MxN. D is
  * ignored when NULL or beta == 0 (PyTorch does not propagate its NaNs then).
  */
-static void matmul(int dtype, mat c, mat a, mat b, int64_t M, int64_t N, int64_t K, float alpha,
-                   const mat *d, float beta) {
+static void matmul_one(int dtype, mat c, mat a, mat b, int64_t M, int64_t N, int64_t K,
+                       float alpha, const mat *d, float beta) {
   if (dtype != PTEC_DTYPE_FLOAT32) {
     ptec_matmul_half h = {c.p, a.p, b.p, d && beta != 0.0f ? d->p : NULL,
                           dtype == PTEC_DTYPE_BFLOAT16, c.rs, c.cs, a.rs, a.cs, b.rs, b.cs,
@@ -66,9 +67,67 @@ static void matmul(int dtype, mat c, mat a, mat b, int64_t M, int64_t N, int64_t
   }
 }
 
-/* The address of element i of t's data (float or a 16-bit half type). */
-static void *elem(const ptec_tensor *t, int64_t i) {
-  return (char *)t->data + i * (t->dtype == PTEC_DTYPE_FLOAT32 ? 4 : 2);
+
+/* The address of element i of a matrix of `dtype` (float or a 16-bit half type). */
+static void *at(int dtype, const void *p, int64_t i) {
+  return (char *)p + i * (dtype == PTEC_DTYPE_FLOAT32 ? 4 : 2);
+}
+
+/* The address of element i of t's data. */
+static void *elem(const ptec_tensor *t, int64_t i) { return at(t->dtype, t->data, i); }
+
+/*
+ * Threads: C's columns (in units of COLS, so the vector kernels' blocks stay whole), or
+ * when there are too few of them its rows (units of ROWS, the blocked kernels' height),
+ * cut into one share per thread, each share a matmul_one of its own. Every variant
+ * computes an element of C by the same chain of operations whichever other columns and
+ * rows it is computed with (a prompt's row equals the same row alone:
+ * test_llm_matmul.py), so C does not depend on the number of threads. Products under
+ * MIN_PARALLEL multiply-adds stay on one thread (waking the pool costs more).
+ */
+#define COLS 16
+#define ROWS 4
+#define MIN_PARALLEL (1 << 16)
+
+typedef struct matmul_job {
+  int dtype;
+  mat c, a, b, d;
+  bool has_d, by_rows;
+  int64_t M, N, K;
+  float alpha, beta;
+} matmul_job;
+
+static void matmul_share(const void *job, int64_t u0, int64_t u1) {
+  const matmul_job *j = job;
+  mat c = j->c, a = j->a, b = j->b, d = j->d;
+  int64_t M = j->M, N = j->N;
+  if (j->by_rows) {
+    int64_t i0 = u0 * ROWS, i1 = u1 * ROWS < M ? u1 * ROWS : M;
+    c.p = at(j->dtype, c.p, i0 * c.rs);
+    a.p = at(j->dtype, a.p, i0 * a.rs);
+    d.p = j->has_d ? at(j->dtype, d.p, i0 * d.rs) : NULL;
+    M = i1 - i0;
+  } else {
+    int64_t j0 = u0 * COLS, j1 = u1 * COLS < N ? u1 * COLS : N;
+    c.p = at(j->dtype, c.p, j0 * c.cs);
+    b.p = at(j->dtype, b.p, j0 * b.cs);
+    d.p = j->has_d ? at(j->dtype, d.p, j0 * d.cs) : NULL;
+    N = j1 - j0;
+  }
+  matmul_one(j->dtype, c, a, b, M, N, j->K, j->alpha, j->has_d ? &d : NULL, j->beta);
+}
+
+static void matmul(const struct ptec_parallel_for *parallel, int dtype, mat c, mat a, mat b,
+                   int64_t M, int64_t N, int64_t K, float alpha, const mat *d, float beta) {
+  int64_t threads = parallel != NULL ? parallel->threads : 1;
+  if (threads <= 1 || (double)M * (double)N * (double)K < MIN_PARALLEL) {
+    matmul_one(dtype, c, a, b, M, N, K, alpha, d, beta);
+    return;
+  }
+  int64_t cols = (N + COLS - 1) / COLS, rows = (M + ROWS - 1) / ROWS;
+  matmul_job job = {dtype, c, a, b, d != NULL ? *d : (mat){NULL, 0, 0}, d != NULL,
+                    cols < threads && rows > cols, M, N, K, alpha, beta};
+  ptec_parallel_range(parallel, matmul_share, &job, job.by_rows ? rows : cols);
 }
 
 static mat mat_of(const ptec_tensor *t, const int64_t *strides, uint32_t row_dim) {
@@ -95,8 +154,8 @@ ptec_status ptec_kernel_mm_out(ptec_kernel_context *ctx) {
   ptec_tensor_strides(a, as);
   ptec_tensor_strides(b, bs);
   ptec_tensor_strides(out, os);
-  matmul(out->dtype, mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0), want[0], want[1],
-         a->sizes[1], 1.0f, NULL, 0.0f);
+  matmul(ctx->parallel, out->dtype, mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0),
+         want[0], want[1], a->sizes[1], 1.0f, NULL, 0.0f);
   return PTEC_STATUS_OK;
 }
 
@@ -120,7 +179,8 @@ ptec_status ptec_kernel_bmm_out(ptec_kernel_context *ctx) {
     ma.p = elem(a, n * as[0]);
     mb.p = elem(b, n * bs[0]);
     mo.p = elem(out, n * os[0]);
-    matmul(out->dtype, mo, ma, mb, want[1], want[2], a->sizes[2], 1.0f, NULL, 0.0f);
+    matmul(ctx->parallel, out->dtype, mo, ma, mb, want[1], want[2], a->sizes[2], 1.0f, NULL,
+           0.0f);
   }
   return PTEC_STATUS_OK;
 }
@@ -145,8 +205,9 @@ ptec_status ptec_kernel_addmm_out(ptec_kernel_context *ctx) {
   ptec_tensor_strides(b, bs);
   ptec_tensor_strides(out, os);
   mat d = {self->data, ds[0], ds[1]};
-  matmul(out->dtype, mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0), want[0], want[1],
-         a->sizes[1], (float)ptec_arg_double(ctx, 4), &d, (float)ptec_arg_double(ctx, 3));
+  matmul(ctx->parallel, out->dtype, mat_of(out, os, 0), mat_of(a, as, 0), mat_of(b, bs, 0),
+         want[0], want[1], a->sizes[1], (float)ptec_arg_double(ctx, 4), &d,
+         (float)ptec_arg_double(ctx, 3));
   return PTEC_STATUS_OK;
 }
 
@@ -174,7 +235,7 @@ ptec_status ptec_kernel_linear_out(ptec_kernel_context *ctx) {
     bias_stride = bs[0];
   }
 
-  /* One matmul row per element of the leading dims. */
+  /* Rows of the matmul: the elements of the leading dims (runs at a constant stride). */
   int64_t strides[2][PTEC_MAX_RANK], sizes[PTEC_MAX_RANK], ws[PTEC_MAX_RANK];
   ptec_tensor_strides(in, strides[0]);
   ptec_tensor_strides(out, strides[1]);
@@ -187,11 +248,12 @@ ptec_status ptec_kernel_linear_out(ptec_kernel_context *ctx) {
                        (const int64_t(*)[PTEC_MAX_RANK])strides);
   mat b = {w->data, ws[1], ws[0]}; /* weight^T: K x N */
   mat d = {bias ? bias->data : NULL, 0, bias_stride};
-  for (; !s.outer.done; ptec_iter_next(&s.outer))
-    for (int64_t j = 0; j < s.outer.count; j++) {
-      mat a = {elem(in, s.outer.offset[0] + j * s.outer.step[0]), 0, strides[0][in->rank - 1]};
-      mat c = {elem(out, s.outer.offset[1] + j * s.outer.step[1]), 0, strides[1][in->rank - 1]};
-      matmul(out->dtype, c, a, b, 1, N, K, 1.0f, bias ? &d : NULL, 1.0f);
-    }
+  /* Each run of the outer iterator is rows at a constant stride: one matmul. */
+  for (; !s.outer.done; ptec_iter_next(&s.outer)) {
+    mat a = {elem(in, s.outer.offset[0]), s.outer.step[0], strides[0][in->rank - 1]};
+    mat c = {elem(out, s.outer.offset[1]), s.outer.step[1], strides[1][in->rank - 1]};
+    matmul(ctx->parallel, out->dtype, c, a, b, s.outer.count, N, K, 1.0f, bias ? &d : NULL,
+           1.0f);
+  }
   return PTEC_STATUS_OK;
 }
