@@ -168,3 +168,107 @@ def test_elementwise_random(seed, tmp_path):
                  "add row", "mul scalar", "clamp min"]
         for g, w, name in zip(got, want, names):
             _same_bits(g, w.astype(np.float32), f"{name} on {shape}")
+
+
+U = 2.0 ** -24
+
+
+class _Transcendental(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.bare = nn.LayerNorm(width, elementwise_affine=False)
+
+    def forward(self, x, s):
+        return (F.gelu(x), F.gelu(x, approximate="tanh"), torch.softmax(s, -1),
+                self.norm(x), self.bare(x * 3.0 + 100.0), torch.softmax(s.transpose(0, 1), 0))
+
+
+def _gelu64(x: np.ndarray, tanh: bool) -> np.ndarray:
+    if tanh:
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return x * torch.special.ndtr(torch.from_numpy(x)).numpy()
+
+
+def _layer_norm64(x: np.ndarray, w, b, eps: float):
+    mean = x.mean(-1, keepdims=True)
+    rstd = 1 / np.sqrt(((x - mean) ** 2).mean(-1, keepdims=True) + eps)
+    y = (x - mean) * rstd * w + b
+    # terms of y's float computation: x * rstd and rstd * mean, times |w|, and b
+    mag = (np.abs(x) + np.abs(mean)) * rstd * np.abs(w) + np.abs(b)
+    return y, mag
+
+
+def test_gelu_softmax_layer_norm_random(seed, tmp_path):
+    """gelu within 2^-21 |y| + 2^-22 |x| (erf's absolute error 1.5e-7, times x / 2);
+    softmax within (2^-21 + 2^-24 |x - max|) y (exp within 2 ulp, the scale's rounding, and
+    x - max rounded to float32 as in the reference); layer norm within
+    2^-21 of its terms' magnitude (|x| + |mean|) rstd |w| + |b| (the float steps after
+    the double sums). Against float64 on random widths with tails, large inputs, -inf
+    logits; the strided softmax (dim 0) takes the reference in the same program."""
+    rng = random.Random(seed)
+    for case in range(2):
+        width = rng.choice([1, 7, 16, 33, 64, 100])
+        rows = rng.randint(1, 5)
+        x = torch.randn(rows, width) * rng.choice([1.0, 4.0])
+        x.view(-1)[rng.randrange(x.numel())] = rng.choice([-9.0, 12.0, 0.0])
+        s = torch.randn(rows, width) * 6
+        s.view(-1)[rng.randrange(s.numel())] = float("-inf")
+        module = _Transcendental(width)
+        with torch.no_grad():
+            module.norm.weight.copy_(torch.randn(width))
+            module.norm.bias.copy_(torch.randn(width))
+        got = _run_both(module, (x, s), tmp_path / str(case))
+        X, S = x.double().numpy(), s.double().numpy()
+        what = f"[{rows}, {width}]"
+        for k, tanh in ((0, False), (1, True)):
+            want = _gelu64(X, tanh)
+            bound = 2.0 ** -21 * np.abs(want) + 2.0 ** -22 * np.abs(X) + 1e-38
+            err = np.abs(got[k] - want)
+            assert (err <= bound).all(), f"gelu tanh={tanh} {what}: worst {(err - bound).max():.3g}"
+        for k, logits in ((2, S), (5, S.T.copy())):
+            axis = -1 if k == 2 else 0
+            shifted = logits - logits.max(axis, keepdims=True)
+            e = np.exp(shifted)
+            want = e / e.sum(axis, keepdims=True)
+            err = np.abs(got[k] - want)
+            # x - max rounds to float32 first: exp's relative error grows by |x - max| u
+            bound = (2.0 ** -21 + U * np.minimum(np.abs(shifted), 1e3)) * want + 1e-38
+            assert (err <= bound).all(), \
+                f"softmax {what} output {k}: worst {(err - bound).max():.3g} over the bound"
+        for k, inp, w, b in ((3, X, module.norm.weight.detach().double().numpy(),
+                              module.norm.bias.detach().double().numpy()),
+                             (4, (x * 3.0 + 100.0).double().numpy(), 1.0, 0.0)):
+            want, mag = _layer_norm64(inp, w, b, 1e-5)
+            err = np.abs(got[k] - want)
+            bound = 2.0 ** -21 * mag + 1e-30
+            assert (err <= bound).all(), f"layer norm {what} output {k}: worst {(err - bound).max():.3g}"
+
+
+class _CompareMean(nn.Module):
+    def forward(self, a, b, img):
+        return (a == b, a != b, a < b, a <= 0.5, a > b, a >= b, a == float("-inf"),
+                img.mean((-2, -1), keepdim=True), img.mean(-1), img.sum((2, 3)))
+
+
+def test_compare_and_mean_random(seed, tmp_path):
+    """Comparisons bit for bit against NumPy (NaN, +-inf, ties); mean and sum over an
+    image's planes (global average pooling) within an ulp of the float64 sum rounded."""
+    rng = random.Random(seed)
+    for case in range(2):
+        n = rng.choice([16, 17, 40, 64, 100, 1024])
+        a, b = _special(rng, (2, n)), _special(rng, (2, n))
+        b[0, : n // 2] = a[0, : n // 2]  # ties
+        img = torch.randn(1, rng.choice([3, 8, 64]), rng.randint(1, 9), rng.choice([5, 7, 16, 25]))
+        got = _run_both(_CompareMean(), (a, b, img), tmp_path / str(case))
+        A, B = a.numpy(), b.numpy()
+        with np.errstate(invalid="ignore"):
+            want = [A == B, A != B, A < B, A <= np.float32(0.5), A > B, A >= B, A == -np.inf]
+        for k, w in enumerate(want):
+            _same_bits(got[k], w, f"comparison {k} on [2, {n}]")
+        I = img.double().numpy()
+        for k, w in ((7, I.mean((-2, -1), keepdims=True)), (8, I.mean(-1)), (9, I.sum((2, 3)))):
+            w32 = w.astype(np.float32)
+            ulp = np.spacing(np.abs(w32))
+            err = np.abs(got[k].astype(np.float64) - w)
+            assert (err <= ulp).all(), f"reduction {k} on {tuple(img.shape)}: {err.max():.3g} > ulp"

@@ -285,6 +285,12 @@ ptec_status ptec_binary(ptec_kernel_context *ctx, ptec_binary_op op, const ptec_
                      (const float *)b->data + it.offset[2], it.step[2], it.count, alpha_f);
       continue;
     }
+    if (cmp && a->dtype == PTEC_DTYPE_FLOAT32 && b->dtype == PTEC_DTYPE_FLOAT32 &&
+        out->dtype == PTEC_DTYPE_BOOL && it.step[0] == 1 &&
+        PTEC_F_VARIANT_COMPARE_ROW((int)op, (uint8_t *)out->data + it.offset[0],
+                                   (const float *)a->data + it.offset[1], it.step[1],
+                                   (const float *)b->data + it.offset[2], it.step[2], it.count))
+      continue;
     for (int64_t j = 0; j < it.count; j++) {
       int64_t oi = it.offset[0] + j * it.step[0];
       int64_t ai = it.offset[1] + j * it.step[1], bi = it.offset[2] + j * it.step[2];

@@ -144,6 +144,10 @@ static ptec_status LAYER_NORM(ptec_kernel_context *ctx) {
     else width *= in->sizes[d];
   }
 
+#ifdef LAYER_NORM_VARIANT /* an ISA variant of the whole call (op_norm.c) */
+  if (LAYER_NORM_VARIANT(in, out, weight, bias, mean_out, rstd_out, rows, width, eps))
+    return PTEC_STATUS_OK;
+#endif
   const void *x = in->data;
   void *y = out->data;
   for (int64_t r = 0; r < rows; r++) {

@@ -92,10 +92,12 @@ ptec_status ptec_kernel_leaky_relu_out(ptec_kernel_context *ctx) {
 
 static void gelu_erf_f32(float *o, const float *in, int64_t n, const void *params) {
   const float k_alpha = 0.70710678118654752f; /* 1/sqrt(2) */
+  if (PTEC_F_VARIANT_GELU_ROW(o, in, n, false)) return;
   for (int64_t i = 0; i < n; i++) o[i] = in[i] * 0.5f * (1.0f + erff(in[i] * k_alpha));
 }
 static void gelu_tanh_f32(float *o, const float *in, int64_t n, const void *params) {
   const float k_beta = 0.79788456080286536f, k_kappa = 0.044715f; /* sqrt(2/pi) */
+  if (PTEC_F_VARIANT_GELU_ROW(o, in, n, true)) return;
   for (int64_t i = 0; i < n; i++) {
     float x = in[i], inner = k_beta * (x + k_kappa * (x * x * x));
     o[i] = 0.5f * x * (1.0f + tanhf(inner));

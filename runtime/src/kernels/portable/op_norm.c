@@ -3,6 +3,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/half.h"
 #include "kernels/ops_decl.h"
+#include "kernels/x86/ops_f32_x86.h"
 
 #define LD PTEC_F32_LD
 #define ST PTEC_F32_ST
@@ -10,6 +11,21 @@
 #define CHANNEL_VALUE channel_value_f32
 #define BATCH_NORM batch_norm_f32
 #define LAYER_NORM layer_norm_f32
+#define LAYER_NORM_VARIANT layer_norm_variant_f32
+
+/* The ISA variant when every tensor is contiguous (rows of `width` values one after the
+ * other, the weight and bias one row). */
+static bool layer_norm_variant_f32(const ptec_tensor *in, ptec_tensor *out, const ptec_tensor *w,
+                                   const ptec_tensor *b, ptec_tensor *mean, ptec_tensor *rstd,
+                                   int64_t rows, int64_t width, double eps) {
+  if (!ptec_tensor_is_contiguous(in) || !ptec_tensor_is_contiguous(out) ||
+      !ptec_tensor_is_contiguous(mean) || !ptec_tensor_is_contiguous(rstd) ||
+      (w && !ptec_tensor_is_contiguous(w)) || (b && !ptec_tensor_is_contiguous(b)))
+    return false;
+  return PTEC_F_VARIANT_LAYER_NORM_ROWS(in->data, out->data, w ? w->data : NULL,
+                                        b ? b->data : NULL, mean->data, rstd->data, rows, width,
+                                        eps);
+}
 #include "kernels/portable/norm_body.h"
 
 /* _native_batch_norm_legit_no_training.out(Tensor input, Tensor? weight, Tensor? bias,

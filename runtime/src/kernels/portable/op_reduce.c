@@ -8,6 +8,7 @@
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 #include "kernels/portable/reduce.h"
+#include "kernels/x86/ops_f32_x86.h"
 
 /* Sum of the current slice of operand 1 (the input) as double. */
 static double slice_sum(ptec_iter *it, const ptec_tensor *in) {
@@ -15,6 +16,11 @@ static double slice_sum(ptec_iter *it, const ptec_tensor *in) {
   for (; !it->done; ptec_iter_next(it)) {
     if (in->dtype == PTEC_DTYPE_FLOAT32) {
       const float *x = (const float *)in->data + it->offset[1];
+      double part;
+      if (it->step[1] == 1 && it->count >= 16 && PTEC_F_VARIANT_SUM_ROW(x, it->count, &part)) {
+        acc += part;
+        continue;
+      }
       for (int64_t k = 0; k < it->count; k++) acc += x[k * it->step[1]];
     } else {
       for (int64_t k = 0; k < it->count; k++)

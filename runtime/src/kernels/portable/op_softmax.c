@@ -3,6 +3,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/portable/half.h"
 #include "kernels/portable/iter.h"
+#include "kernels/x86/ops_f32_x86.h"
 #include "kernels/ops_decl.h"
 
 #define NAME softmax_row_f32
@@ -51,7 +52,9 @@ static ptec_status softmax_common(ptec_kernel_context *ctx, bool log) {
       if (to_float)
         ptec_softmax_row_half_to_float(in->data, xo, sx, out->data, yo, sy, n, log, last, bf);
       else if (half) ptec_softmax_row_half(in->data, xo, sx, out->data, yo, sy, n, log, last, bf);
-      else softmax_row_f32(in->data, xo, sx, out->data, yo, sy, n, log, last, bf);
+      else if (log || sx != 1 || sy != 1 ||
+               !PTEC_F_VARIANT_SOFTMAX_ROW((const float *)in->data + xo, (float *)out->data + yo, n))
+        softmax_row_f32(in->data, xo, sx, out->data, yo, sy, n, log, last, bf);
     }
   return PTEC_STATUS_OK;
 }
