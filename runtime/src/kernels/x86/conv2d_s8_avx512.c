@@ -40,6 +40,7 @@
 #include "kernels/quantized/conv2d.h"
 #include "kernels/x86/gemm_s8_avx512.h"
 #include "kernels/x86/requantize_avx512.h"
+#include "kernels/x86/vnni_s8_avx512.h"
 
 enum { MR = PTEC_QCONV_PACK_MR, NR = PTEC_QCONV_PACK_NR, DOT_MIN_K = 256 };
 
@@ -76,24 +77,42 @@ static void load_row(const ptec_qconv *p, int64_t n, int64_t oy, int64_t ox, int
   memset(dst + k, 0x80, (size_t)(kp - k));
 }
 
+/* The tile's rows times a panel's first `halves` sixteen channels, the sums
+ * starting from init (minus the per-filter corrections), into acc. The
+ * accumulators are locals written out once at the end (vnni_s8_avx512.h). With one half (a panel of <= 16 filters,
+ * MobileNetV2's 16-channel layers) the other half's products are not taken. */
+static inline __attribute__((always_inline)) void dot_tile(const uint8_t *rows, size_t kp,
+                                                           const int8_t *w, const __m512i init[2],
+                                                           int halves, __m512i acc[MR][2]) {
+  __m512i c0[MR], c1[MR];
+  for (int r = 0; r < MR; r++) c0[r] = init[0], c1[r] = init[1];
+  for (size_t i = 0; i < kp; i += 4, w += 4 * NR) {
+    const __m512i w0 = _mm512_loadu_si512(w);
+    const __m512i w1 = halves == 2 ? _mm512_loadu_si512(w + 64) : w0;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      int32_t g;
+      memcpy(&g, rows + (size_t)r * kp + i, 4);
+      const __m512i a = _mm512_set1_epi32(g);
+      c0[r] = ptec_avx512_dpbusd(c0[r], a, w0);
+      if (halves == 2) c1[r] = ptec_avx512_dpbusd(c1[r], a, w1);
+    }
+  }
+  for (int r = 0; r < MR; r++) acc[r][0] = c0[r], acc[r][1] = c1[r];
+}
+
 /* The tile's rows times panel b, requantized into y (channels innermost). */
 static void tile_panel(const packed_job *job, const uint8_t *rows, int count, int32_t b,
                        int8_t *const y[MR]) {
   const ptec_qconv *p = job->p;
   const ptec_qconv_packed *pk = job->pk;
   const int8_t *w = pk->panels + (size_t)b * (size_t)pk->kp * NR;
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i init[2] = {_mm512_sub_epi32(zero, _mm512_loadu_si512(pk->corr + b * NR)),
+                           _mm512_sub_epi32(zero, _mm512_loadu_si512(pk->corr + b * NR + 16))};
   __m512i c[MR][2];
-  for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
-  for (int32_t i = 0; i < pk->kp; i += 4, w += 4 * NR) {
-    const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
-    for (int r = 0; r < MR; r++) {
-      int32_t g;
-      memcpy(&g, rows + (size_t)r * (size_t)pk->kp + i, 4);
-      const __m512i a = _mm512_set1_epi32(g);
-      c[r][0] = _mm512_dpbusd_epi32(c[r][0], a, w0);
-      c[r][1] = _mm512_dpbusd_epi32(c[r][1], a, w1);
-    }
-  }
+  if (pk->n - b * NR > 16) dot_tile(rows, (size_t)pk->kp, w, init, 2, c);
+  else dot_tile(rows, (size_t)pk->kp, w, init, 1, c);
   const __m512i zp = _mm512_set1_epi32(p->out_zp);
   const __m512i lo = _mm512_set1_epi64((int64_t)p->act_min - p->out_zp);
   const __m512i hi = _mm512_set1_epi64((int64_t)p->act_max - p->out_zp);
@@ -114,13 +133,12 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
       q.m = _mm512_set1_epi32(mul[0]);
       q.s = _mm512_set1_epi32(sh[0]);
     }
-    const __m512i corr = _mm512_loadu_si512(pk->corr + c0);
     q.bias = bias && !job->bias_folded ? _mm512_maskz_loadu_epi32(lanes, bias + c0)
                                        : _mm512_setzero_si512();
     if (job->short_requant) {
       const ptec_avx512_q16s qs = ptec_avx512_q16s_make(q.m, q.s);
       for (int r = 0; r < count; r++) {
-        __m512i v = _mm512_sub_epi32(c[r][h], corr);
+        __m512i v = c[r][h];
         if (!job->bias_folded) v = ptec_avx512_sat_add_i32(v, q.bias);
         _mm_mask_storeu_epi8(y[r] + c0, lanes, ptec_avx512_requantize16s(v, &qs, zp, lo8, hi8));
       }
@@ -129,13 +147,13 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
     if (job->bias_folded) {
       for (int r = 0; r < count; r++) {
         __m512i v =
-            ptec_avx512_requantize16_nobias(_mm512_sub_epi32(c[r][h], corr), &q, zp, lo, hi);
+            ptec_avx512_requantize16_nobias(c[r][h], &q, zp, lo, hi);
         _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
       }
       continue;
     }
     for (int r = 0; r < count; r++) {
-      __m512i v = ptec_avx512_requantize16(_mm512_sub_epi32(c[r][h], corr), &q, zp, lo, hi);
+      __m512i v = ptec_avx512_requantize16(c[r][h], &q, zp, lo, hi);
       _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
     }
   }

@@ -33,6 +33,7 @@
 #include "kernels/quantized/depthwise_taps.h"
 #include "kernels/quantized/variants.h"
 #include "kernels/x86/requantize_avx512.h"
+#include "kernels/x86/vnni_s8_avx512.h"
 
 enum {
   MAX_TAPS = PTEC_DEPTHWISE_MAX_TAPS,
@@ -104,8 +105,8 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
         __m512i a0 = _mm512_setzero_si512(), a1 = a0;
         for (int q = 0; q < job->pairs; q++) {
           const __m512i x0 = widen32(xs[2 * q] + c0, mask), x1 = widen32(xs[2 * q + 1] + c0, mask);
-          a0 = _mm512_dpwssd_epi32(a0, _mm512_unpacklo_epi16(x0, x1), w[2 * q]);
-          a1 = _mm512_dpwssd_epi32(a1, _mm512_unpackhi_epi16(x0, x1), w[2 * q + 1]);
+          a0 = ptec_avx512_dpwssd(a0, _mm512_unpacklo_epi16(x0, x1), w[2 * q]);
+          a1 = ptec_avx512_dpwssd(a1, _mm512_unpackhi_epi16(x0, x1), w[2 * q + 1]);
         }
         __m512i s0 = _mm512_permutex2var_epi32(a0, ord0, a1);
         __m512i s1 = _mm512_permutex2var_epi32(a0, ord1, a1);
@@ -197,10 +198,10 @@ static void dw3_rows(const void *arg, int64_t r0, int64_t r1) {
           for (int kx = 0; kx < 3; kx++) {
             const int i = j - kx; /* the pixel whose tap kx is column j */
             if (i < 0 || i >= G3) continue;
-            a[i][0] = _mm512_dpwssd_epi32(a[i][0], v[0], w[kx * 4 + 0]);
-            a[i][1] = _mm512_dpwssd_epi32(a[i][1], v[1], w[kx * 4 + 1]);
-            a[i][0] = _mm512_dpwssd_epi32(a[i][0], v[2], w[kx * 4 + 2]);
-            a[i][1] = _mm512_dpwssd_epi32(a[i][1], v[3], w[kx * 4 + 3]);
+            a[i][0] = ptec_avx512_dpwssd(a[i][0], v[0], w[kx * 4 + 0]);
+            a[i][1] = ptec_avx512_dpwssd(a[i][1], v[1], w[kx * 4 + 1]);
+            a[i][0] = ptec_avx512_dpwssd(a[i][0], v[2], w[kx * 4 + 2]);
+            a[i][1] = ptec_avx512_dpwssd(a[i][1], v[3], w[kx * 4 + 3]);
           }
         }
         for (int i = 0; i < count; i++) {

@@ -20,6 +20,7 @@
 #include <immintrin.h>
 
 #include "kernels/x86/gemm_s8_avx512.h"
+#include "kernels/x86/vnni_s8_avx512.h"
 
 enum { CHUNK = 256 };
 
@@ -60,10 +61,10 @@ static void dot_4x4(const int8_t *const x[4], const int8_t *const w[4], int32_t 
     const __m512i w2 = load_w(w[2] + i, m), w3 = load_w(w[3] + i, m);
     for (int r = 0; r < 4; r++) {
       const __m512i a = load_x(x[r] + i, m);
-      c[4 * r + 0] = _mm512_dpbusd_epi32(c[4 * r + 0], a, w0);
-      c[4 * r + 1] = _mm512_dpbusd_epi32(c[4 * r + 1], a, w1);
-      c[4 * r + 2] = _mm512_dpbusd_epi32(c[4 * r + 2], a, w2);
-      c[4 * r + 3] = _mm512_dpbusd_epi32(c[4 * r + 3], a, w3);
+      c[4 * r + 0] = ptec_avx512_dpbusd(c[4 * r + 0], a, w0);
+      c[4 * r + 1] = ptec_avx512_dpbusd(c[4 * r + 1], a, w1);
+      c[4 * r + 2] = ptec_avx512_dpbusd(c[4 * r + 2], a, w2);
+      c[4 * r + 3] = ptec_avx512_dpbusd(c[4 * r + 3], a, w3);
     }
   }
   _mm256_storeu_si256((__m256i *)(void *)out, reduce8(c));
@@ -77,7 +78,7 @@ static void dot_1x8(const int8_t *x, const int8_t *const w[8], int32_t k, int32_
   for (int32_t i = 0; i < k; i += 64) {
     const __mmask64 m = first_bytes(k - i);
     const __m512i a = load_x(x + i, m);
-    for (int j = 0; j < 8; j++) c[j] = _mm512_dpbusd_epi32(c[j], a, load_w(w[j] + i, m));
+    for (int j = 0; j < 8; j++) c[j] = ptec_avx512_dpbusd(c[j], a, load_w(w[j] + i, m));
   }
   _mm256_storeu_si256((__m256i *)(void *)out, reduce8(c));
 }
@@ -94,8 +95,8 @@ static void dot_1x8_corr(const int8_t *x, const int8_t *const w[8], int32_t k, i
     const __m512i a = load_x(x + i, m);
     for (int j = 0; j < 8; j++) {
       const __m512i b = load_w(w[j] + i, m);
-      c[j] = _mm512_dpbusd_epi32(c[j], a, b);
-      s[j] = _mm512_dpbusd_epi32(s[j], ones, b);
+      c[j] = ptec_avx512_dpbusd(c[j], a, b);
+      s[j] = ptec_avx512_dpbusd(s[j], ones, b);
     }
   }
   const __m256i corr = _mm256_mullo_epi32(reduce8(s), _mm256_set1_epi32(128 + in_zp));
@@ -144,7 +145,7 @@ void ptec_avx512_gemm_s8_corr(const ptec_gemm_s8 *g, int32_t *corr) {
     const int8_t *w = g->w + j * g->w_row;
     __m512i s = _mm512_setzero_si512();
     for (int32_t i = 0; i < g->k; i += 64)
-      s = _mm512_dpbusd_epi32(s, ones, load_w(w + i, first_bytes(g->k - i)));
+      s = ptec_avx512_dpbusd(s, ones, load_w(w + i, first_bytes(g->k - i)));
     /* |sum w| <= 128 k and |128 + in_zp| <= 255: exact in int32 for k <= 2^16. */
     corr[j] = (128 + g->in_zp) * _mm512_reduce_add_epi32(s);
   }
