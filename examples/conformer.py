@@ -74,15 +74,24 @@ class SelfAttention(nn.Module):
         # simulated QK^T differs from the TOSA executor: docs/transformers-npu.md.)
         self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
 
-    def forward(self, x, mask=None):
-        b, t, d = x.shape
-        q, k, v = (proj(x).reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
-                   for proj in (self.q, self.k, self.v))
-        scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(d // self.heads))
+    def split_heads(self, y):
+        """[B, T, d] -> [B, heads, T, d / heads]."""
+        b, t, d = y.shape
+        return y.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+    def attend(self, scores, v, mask):
+        """softmax(scores + mask) @ v, heads merged, through the out projection:
+        scores [B, H, T, T], v [B, H, T, dh] -> [B, T, H * dh]."""
         if mask is not None:
             scores = scores + mask
         y = torch.matmul(torch.softmax(scores, dim=-1), v)
-        return self.out(y.transpose(1, 2).reshape(b, t, d))
+        b, h, t, dh = y.shape
+        return self.out(y.transpose(1, 2).reshape(b, t, h * dh))
+
+    def forward(self, x, mask=None):
+        q, k, v = (self.split_heads(proj(x)) for proj in (self.q, self.k, self.v))
+        scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+        return self.attend(scores, v, mask)
 
 
 def sinusoid_table(rows: int, d: int) -> torch.Tensor:
@@ -95,18 +104,17 @@ def sinusoid_table(rows: int, d: int) -> torch.Tensor:
     return table
 
 
-class RelativeSelfAttention(nn.Module):
+class RelativeSelfAttention(SelfAttention):
     """Transformer-XL relative-position self-attention (Dai et al. 2019, §3.3):
     score = ((q + u) k^T + shift((q + v) p^T)) * scale, p = pos_proj(positions),
     u and v learned per head. positions are the last T rows of a constant
     sinusoid table (distances T-1 .. 0); shift() turns column j of row i from
     "distance T-1-j" into "distance i-j" with a zero column, a view and a slice
-    (no gather: TOSA and the NPU have CONCAT, RESHAPE and SLICE)."""
+    (no gather: TOSA and the NPU have CONCAT, RESHAPE and SLICE). The
+    projections and softmax(scores) @ v are SelfAttention's."""
 
     def __init__(self, d: int, heads: int, max_frames: int):
-        super().__init__()
-        self.heads, self.out = heads, nn.Linear(d, d)
-        self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        super().__init__(d, heads)
         self.pos_proj = nn.Linear(d, d, bias=False)
         self.u_bias = nn.Parameter(0.1 * torch.randn(heads, d // heads))
         self.v_bias = nn.Parameter(0.1 * torch.randn(heads, d // heads))
@@ -123,16 +131,13 @@ class RelativeSelfAttention(nn.Module):
     def forward(self, x, mask=None):
         b, t, d = x.shape
         dh = d // self.heads
-        q = self.q(x).reshape(b, t, self.heads, dh)                              # [B, T, H, dh]
-        k, v = (proj(x).reshape(b, t, self.heads, dh).transpose(1, 2) for proj in (self.k, self.v))
+        # q stays [B, T, H, dh] until the per-head biases [H, dh] are added
+        q = self.q(x).reshape(b, t, self.heads, dh)
+        k, v = (self.split_heads(proj(x)) for proj in (self.k, self.v))
         p = self.pos_proj(self.positions[-t:]).reshape(t, self.heads, dh).permute(1, 2, 0)
         content = torch.matmul((q + self.u_bias).transpose(1, 2), k.transpose(-2, -1))
         position = self.shift(torch.matmul((q + self.v_bias).transpose(1, 2), p))
-        scores = (content + position) * (1.0 / math.sqrt(dh))
-        if mask is not None:
-            scores = scores + mask
-        y = torch.matmul(torch.softmax(scores, dim=-1), v)
-        return self.out(y.transpose(1, 2).reshape(b, t, d))
+        return self.attend((content + position) * (1.0 / math.sqrt(dh)), v, mask)
 
 
 class ConvModule(nn.Module):
