@@ -239,11 +239,23 @@ def test_complex_refusals(seed):
     assert err.status == "PTEC_STATUS_SHAPE_MISMATCH", str(err)
     err = _refuse("aten::sum.IntList_out", [Input(a), [1], False, None, Out((2,), np.float32)])
     assert err.status == "PTEC_STATUS_TYPE_MISMATCH", str(err)
-    # The Scalar overloads: ExecuTorch's add/sub/mul/div.Scalar_out switch over
-    # real types only, so complex is refused there as in ptec.
-    for op, extra in (("add", [1]), ("sub", [1]), ("mul", []), ("div", [])):
-        err = _refuse(f"aten::{op}.Scalar_out", [Input(a), 2.0, *extra, Out((2, 3), np.complex64)])
-        assert err.status in ("PTEC_STATUS_TYPE_MISMATCH", "PTEC_STATUS_NOT_SUPPORTED"), str(err)
+
+
+@pytest.mark.parametrize("op, extra", [("add", [1]), ("sub", [1]), ("rsub", [1]), ("mul", []),
+                                       ("div", []), ("div_mode", ["floor"])])
+@pytest.mark.parametrize("scalar", [2.0, 3])
+def test_complex_scalar_overloads_refused_saying_why(seed, op, extra, scalar):
+    """ExecuTorch's add/sub/rsub/mul/div Scalar overloads switch over real types
+    only, so a complex self is refused; the message names that (it was 'complex
+    operands must all have one dtype' for add/sub, naming the Scalar float32,
+    and 'input dtype complex64 not supported' for mul/div, which take complex64)."""
+    a = np.random.randn(2, 3).astype(np.complex64)
+    name = "aten::div.Scalar_mode_out" if op == "div_mode" else f"aten::{op}.Scalar_out"
+    err = _refuse(name, [Input(a), scalar, *extra, Out((2, 3), np.complex64)])
+    assert err.status == "PTEC_STATUS_NOT_SUPPORTED", str(err)
+    assert ("a complex64 tensor with a Scalar is refused: ExecuTorch's Scalar overloads "
+            "take real dtypes only") in err.message, str(err)
+    assert name in err.message, str(err)
 
 
 def _verify(path, *extra):

@@ -57,6 +57,21 @@ ptec_status ptec_complex_binary(ptec_kernel_context *ctx, ptec_binary_op op,
                                 const ptec_tensor *a, const ptec_tensor *b, ptec_tensor *out,
                                 double alpha);
 
+/* The Scalar overloads (add, sub, rsub, mul and div .Scalar_out, div.Scalar_mode_out):
+ * ExecuTorch's switch over real dtypes only, so a complex self or out is refused, saying
+ * so, before the real kernel's checks would call complex64 unsupported or the Scalar a
+ * mismatched dtype. (A complex operand goes through the Tensor overloads.) */
+static inline ptec_status ptec_refuse_complex_scalar(ptec_kernel_context *ctx,
+                                                     const ptec_tensor *self,
+                                                     const ptec_tensor *out) {
+  PTEC_CHECK(ctx, !ptec_dtype_is_complex(self->dtype) && !ptec_dtype_is_complex(out->dtype),
+             PTEC_STATUS_NOT_SUPPORTED,
+             "a %s tensor with a Scalar is refused: ExecuTorch's Scalar overloads take real "
+             "dtypes only",
+             ptec_dtype_name(ptec_dtype_is_complex(self->dtype) ? self->dtype : out->dtype));
+  return PTEC_STATUS_OK;
+}
+
 /* abs of a complex tensor (op_complex_abs.c): |z| into out of its part type (float16,
  * float32 or float64, as PyTorch and ExecuTorch), same shape, any dim orders. */
 ptec_status ptec_complex_abs(ptec_kernel_context *ctx, const ptec_tensor *in,

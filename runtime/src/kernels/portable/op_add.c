@@ -42,6 +42,7 @@ ptec_status ptec_kernel_add_out(ptec_kernel_context *ctx) {
 
 /* add.Scalar_out(Tensor self, Scalar other, Scalar alpha=1, *, Tensor(a!) out) */
 ptec_status ptec_kernel_add_scalar_out(ptec_kernel_context *ctx) {
+  PTEC_TRY(ptec_refuse_complex_scalar(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 3)));
   ptec_scalar_tensor other;
   ptec_scalar_tensor_init(&other, ctx, 1);
   return add_like(ctx, PTEC_BINARY_ADD, ptec_arg_tensor(ctx, 0), &other.t, 2,
@@ -56,6 +57,7 @@ ptec_status ptec_kernel_sub_out(ptec_kernel_context *ctx) {
 
 /* sub.Scalar_out(Tensor self, Scalar other, Scalar alpha=1, *, Tensor(a!) out) */
 ptec_status ptec_kernel_sub_scalar_out(ptec_kernel_context *ctx) {
+  PTEC_TRY(ptec_refuse_complex_scalar(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 3)));
   ptec_scalar_tensor other;
   ptec_scalar_tensor_init(&other, ctx, 1);
   return add_like(ctx, PTEC_BINARY_SUB, ptec_arg_tensor(ctx, 0), &other.t, 2,
@@ -65,6 +67,7 @@ ptec_status ptec_kernel_sub_scalar_out(ptec_kernel_context *ctx) {
 /* rsub.Scalar_out(Tensor self, Scalar other, Scalar alpha=1, *, Tensor(a!) out):
  * other - alpha * self. */
 ptec_status ptec_kernel_rsub_scalar_out(ptec_kernel_context *ctx) {
+  PTEC_TRY(ptec_refuse_complex_scalar(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 3)));
   ptec_scalar_tensor other;
   ptec_scalar_tensor_init(&other, ctx, 1);
   return add_like(ctx, PTEC_BINARY_SUB, &other.t, ptec_arg_tensor(ctx, 0), 2,

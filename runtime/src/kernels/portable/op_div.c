@@ -23,6 +23,7 @@ ptec_status ptec_kernel_div_out(ptec_kernel_context *ctx) {
 
 /* div.Scalar_out(Tensor self, Scalar other, *, Tensor(a!) out) */
 ptec_status ptec_kernel_div_scalar_out(ptec_kernel_context *ctx) {
+  PTEC_TRY(ptec_refuse_complex_scalar(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 2)));
   ptec_scalar_tensor other;
   ptec_scalar_tensor_init(&other, ctx, 1);
   return ptec_binary(ctx, PTEC_BINARY_DIV, ptec_arg_tensor(ctx, 0), &other.t,
@@ -41,6 +42,7 @@ ptec_status ptec_kernel_div_out_mode(ptec_kernel_context *ctx) {
 ptec_status ptec_kernel_div_scalar_mode_out(ptec_kernel_context *ctx) {
   ptec_binary_op op = PTEC_BINARY_DIV;
   PTEC_TRY(rounding_op(ctx, 2, &op));
+  PTEC_TRY(ptec_refuse_complex_scalar(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 3)));
   ptec_scalar_tensor other;
   ptec_scalar_tensor_init(&other, ctx, 1);
   return ptec_binary(ctx, op, ptec_arg_tensor(ctx, 0), &other.t, ptec_arg_tensor(ctx, 3), 1.0);

@@ -13,6 +13,7 @@ ptec_status ptec_kernel_mul_out(ptec_kernel_context *ctx) {
 
 /* mul.Scalar_out(Tensor self, Scalar other, *, Tensor(a!) out) */
 ptec_status ptec_kernel_mul_scalar_out(ptec_kernel_context *ctx) {
+  PTEC_TRY(ptec_refuse_complex_scalar(ctx, ptec_arg_tensor(ctx, 0), ptec_arg_tensor(ctx, 2)));
   ptec_scalar_tensor other;
   ptec_scalar_tensor_init(&other, ctx, 1);
   return ptec_binary(ctx, PTEC_BINARY_MUL, ptec_arg_tensor(ctx, 0), &other.t,
