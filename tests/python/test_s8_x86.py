@@ -12,7 +12,9 @@ shapes from the printed seed, against tests/python/tosa_ref.py:
   are not multiples of four, padding on any side, channel counts that are not multiples
   of 32, batches, biases that fold and biases that cannot;
 - the packed convolution (`ptec::quantized_conv2d_packed`, weights packed by
-  ptec.cpu.pack_weights.pack) with 1x1 and 3x3 windows, tiles that cross rows and images.
+  ptec.cpu.pack_weights.pack) with 1x1, 1x3, 3x3 and 10x4 windows on 1, 3 or up to 79
+  channels (windows gathered row by row, padding on any side), strides 1 and 2, tiles
+  that cross rows and images, outputs NHWC and NCHW.
 
 On a CPU without AVX-512 VNNI these run the AVX2 or reference kernels and still must equal
 the model.
@@ -81,10 +83,12 @@ def _case(rng, regime: str, *, depthwise: bool, sub: int):
         pads = [int(v) for v in rng.integers(0, 2, size=4)]
         groups = c
     else:
-        c, o = int(rng.integers(1, 80)), int(rng.choice([1, 7, 16, 24, 32, 40, 96, 100]))
-        kh = kw = int(rng.choice([1, 1, 3]))
+        c = int(rng.choice([1, 3, int(rng.integers(1, 80))]))
+        o = int(rng.choice([1, 7, 16, 24, 32, 40, 96, 100]))
+        kh, kw = [(1, 1), (1, 1), (3, 3), (10, 4), (1, 3)][int(rng.integers(0, 5))]
         stride = [int(rng.choice([1, 2]))] * 2
-        pads = [int(v) for v in rng.integers(0, kh // 2 + 1, size=4)]
+        pads = [int(v) for v in rng.integers(0, kh // 2 + 1, size=2)] + \
+            [int(v) for v in rng.integers(0, kw // 2 + 1, size=2)]
         groups = 1
     padding = pads  # top, bottom, left, right
     h = int(rng.integers(max(1, kh - pads[0] - pads[1]), 13))
@@ -122,14 +126,14 @@ def _depthwise_program(args):
         Out(want.shape, np.int8, CHANNELS_LAST)])
 
 
-def _packed_program(args):
+def _packed_program(args, out_order=CHANNELS_LAST):
     x, wt, bias, params, mult, shift, out_zp, lo, hi, want = args
     packed = pack(wt, bias, params[4])
     k = wt.shape[1] * wt.shape[2] * wt.shape[3]
     return build("ptec::quantized_conv2d_packed.out", [
         Input(x, CHANNELS_LAST), Const(wt, CHANNELS_LAST), None if bias is None else Const(bias),
         *params, Const(mult), Const(shift), out_zp, lo, hi, Const(packed),
-        Out(want.shape, np.int8, CHANNELS_LAST),
+        Out(want.shape, np.int8, out_order),
         Out((scratch_bytes(k, wt.shape[0]),), np.int8)])
 
 
@@ -139,7 +143,10 @@ def test_conv_s8_equals_model(kind, regime, seed, tmp_path):
     rng = np.random.default_rng(seed)
     for sub in range(12):
         args = _case(rng, regime, depthwise=kind == "depthwise", sub=sub)
-        program = (_depthwise_program if kind == "depthwise" else _packed_program)(args)
+        if kind == "depthwise":
+            program = _depthwise_program(args)
+        else:  # some outputs NCHW (DS-CNN's first layer), stored channel by channel
+            program = _packed_program(args, None if sub % 4 == 1 else CHANNELS_LAST)
         got = _run(RUN, program, tmp_path / str(sub))[0]
         want = args[-1]
         bad = np.argwhere(got.astype(np.int64) != want)

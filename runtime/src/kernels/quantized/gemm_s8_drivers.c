@@ -81,8 +81,10 @@ static void conv_rows(const void *arg, int64_t r0, int64_t r1) {
 
 bool ptec_qconv_s8_gemm(const ptec_qconv *p, ptec_gemm_s8 *g) {
   const ptec_q_view4 X = p->x, W = p->w, Y = p->y;
+  /* A single channel's stride is never stepped (DS-CNN's first layer: OIHW
+   * weights of one input channel). */
   if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || p->wide ||
-      p->groups != 1 || X.sc != 1 || W.sc != 1)
+      p->groups != 1 || (X.sc != 1 && X.c != 1) || (W.sc != 1 && W.c != 1))
     return false;
   const int64_t K = W.c * W.h * W.w;
   if ((W.w > 1 && W.sw != W.c) || (W.h > 1 && W.sh != W.w * W.c)) return false;

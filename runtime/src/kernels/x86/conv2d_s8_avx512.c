@@ -52,6 +52,45 @@ typedef struct packed_job {
   int64_t tiles, units; /* tiles of MR pixels, cut into `units` shares of one slot each */
 } packed_job;
 
+/* Bytes [0, len) of dst: 64-byte masked stores of v. */
+static inline void store_run(uint8_t *dst, int64_t len, __m512i v) {
+  for (int64_t i = 0; i < len; i += 64)
+    _mm512_mask_storeu_epi8(dst + i, len - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (len - i)) - 1), v);
+}
+
+/* The window of input corner (iy, ix), dilation 1 and each pixel's channels
+ * adjacent (NHWC): per row of taps, one run of KW * C bytes copied and flipped
+ * with 64-byte masked loads and stores; taps in the padding hold input_zp
+ * flipped. (ptec_qconv_s8_window's memcpy of C bytes per tap, then a second
+ * pass to flip, cost more than the products on MobileNetV2's 3-channel stem
+ * and DS-CNN's 1-channel first layer.) */
+static void window_rows(const ptec_qconv *p, int64_t n, int64_t iy, int64_t ix, int32_t k,
+                        int32_t kp, uint8_t *dst) {
+  const ptec_q_view4 X = p->x;
+  const int64_t C = X.c, run = p->w.w * C;
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  const __m512i pad = _mm512_set1_epi8((char)(p->in_zp ^ 0x80));
+  const int64_t left = ix < 0 ? -ix : 0, right = ix + p->w.w > X.w ? ix + p->w.w - X.w : 0;
+  const int64_t inside = p->w.w - left - right; /* taps of a row inside the image, maybe < 0 */
+  const int8_t *xn = (const int8_t *)p->in->data + n * X.sn;
+  for (int64_t ky = 0; ky < p->w.h; ky++, dst += run) {
+    const int64_t y = iy + ky;
+    if (y < 0 || y >= X.h || inside <= 0) {
+      store_run(dst, run, pad);
+      continue;
+    }
+    if (left || right) store_run(dst, run, pad);
+    const int8_t *src = xn + y * X.sh + (ix + left) * C;
+    const int64_t len = inside * C;
+    for (int64_t i = 0; i < len; i += 64) {
+      const __mmask64 m = len - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (len - i)) - 1);
+      _mm512_mask_storeu_epi8(dst + left * C + i, m,
+                              _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
+    }
+  }
+  store_run(dst, kp - k, flip);
+}
+
 /* k bytes of output pixel (n, oy, ox)'s window or input pixel, sign bits
  * flipped, then 0x80 up to kp. */
 static void load_row(const ptec_qconv *p, int64_t n, int64_t oy, int64_t ox, int32_t k,
@@ -67,6 +106,10 @@ static void load_row(const ptec_qconv *p, int64_t n, int64_t oy, int64_t ox, int
       __mmask64 store = kp - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (kp - i)) - 1);
       _mm512_mask_storeu_epi8(dst + i, store, v);
     }
+    return;
+  }
+  if (p->dilation[0] == 1 && p->dilation[1] == 1 && p->x.sw == p->x.c) {
+    window_rows(p, n, iy, ix, k, kp, dst);
     return;
   }
   ptec_qconv_s8_window(p, n, oy, ox, (int8_t *)dst);
@@ -101,7 +144,20 @@ static inline __attribute__((always_inline)) void dot_tile(const uint8_t *rows, 
   for (int r = 0; r < MR; r++) acc[r][0] = c0[r], acc[r][1] = c1[r];
 }
 
-/* The tile's rows times panel b, requantized into y (channels innermost). */
+/* Sixteen channels c0... of one output pixel (`lanes` of them): one store when
+ * channels are innermost, else byte by byte at the channel stride (DS-CNN's
+ * first layer writes NCHW). */
+static inline void store16(int8_t *y, int32_t c0, int64_t sc, __mmask16 lanes, __m128i v) {
+  if (sc == 1) {
+    _mm_mask_storeu_epi8(y + c0, lanes, v);
+    return;
+  }
+  int8_t b[16];
+  _mm_storeu_si128((__m128i *)b, v);
+  for (int l = 0; l < 16 && (lanes >> l & 1); l++) y[(c0 + l) * sc] = b[l];
+}
+
+/* The tile's rows times panel b, requantized into y (channels at stride y.sc). */
 static void tile_panel(const packed_job *job, const uint8_t *rows, int count, int32_t b,
                        int8_t *const y[MR]) {
   const ptec_qconv *p = job->p;
@@ -140,7 +196,7 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
       for (int r = 0; r < count; r++) {
         __m512i v = c[r][h];
         if (!job->bias_folded) v = ptec_avx512_sat_add_i32(v, q.bias);
-        _mm_mask_storeu_epi8(y[r] + c0, lanes, ptec_avx512_requantize16s(v, &qs, zp, lo8, hi8));
+        store16(y[r], c0, p->y.sc, lanes, ptec_avx512_requantize16s(v, &qs, zp, lo8, hi8));
       }
       continue;
     }
@@ -148,13 +204,13 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
       for (int r = 0; r < count; r++) {
         __m512i v =
             ptec_avx512_requantize16_nobias(c[r][h], &q, zp, lo, hi);
-        _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
+        store16(y[r], c0, p->y.sc, lanes, _mm512_cvtepi32_epi8(v));
       }
       continue;
     }
     for (int r = 0; r < count; r++) {
       __m512i v = ptec_avx512_requantize16(c[r][h], &q, zp, lo, hi);
-      _mm_mask_storeu_epi8(y[r] + c0, lanes, _mm512_cvtepi32_epi8(v));
+      store16(y[r], c0, p->y.sc, lanes, _mm512_cvtepi32_epi8(v));
     }
   }
 }
@@ -212,11 +268,16 @@ static void packed_tiles(const void *arg, int64_t u0, int64_t u1) {
 }
 
 bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *pk) {
-  ptec_gemm_s8 g;
-  if (p->w_zp != 0 || p->y.sc != 1 || !ptec_qconv_s8_gemm(p, &g)) return false;
+  /* The weights are read from the panels only, so their layout does not
+   * matter here (DS-CNN's one-channel first layer has them [KH, KW, O] as for
+   * a depthwise one, which ptec_qconv_s8_gemm declines). */
+  if (p->in->dtype != PTEC_DTYPE_INT8 || p->out->dtype != PTEC_DTYPE_INT8 || p->wide ||
+      p->groups != 1 || p->w_zp != 0 || (p->x.sc != 1 && p->x.c != 1))
+    return false;
+  const int32_t *bias = p->bias ? p->bias->data : NULL;
   const int64_t tiles = (p->y.n * p->y.h * p->y.w + MR - 1) / MR;
   packed_job job = {.p = p, .pk = pk,
-                    .bias_folded = ptec_qconv_packed_folds_bias(g.q.bias, pk->n, pk->k),
+                    .bias_folded = ptec_qconv_packed_folds_bias(bias, pk->n, pk->k),
                     .short_requant = ptec_avx512_requantize16s_fits(
                         p->shift->data, p->scale_step ? pk->n : 1, p->act_min, p->act_max),
                     .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
