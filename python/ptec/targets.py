@@ -24,7 +24,8 @@ from .passes import (
 from .passes.control_flow import compile_branches
 from .passes.masked_gradients import plan_masked_gradients
 from .passes.random import use_program_generator
-from .cpu import pack_conv_weights
+from .cpu import pack_conv_weights, pack_f32_conv_weights
+from .passes.fuse_conv_clamp import fuse_conv_clamp
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
 
@@ -85,12 +86,15 @@ TARGETS: dict[str, Target] = {
 
 # x86-64 with AVX-512 VNNI (Ice Lake, Sapphire Rapids, Zen 4): the host's passes with
 # int8 convolution weights packed at compile time for the VNNI kernel
-# (ptec.cpu.pack_weights). Its programs run on any CPU: elsewhere the packed calls
+# (ptec.cpu.pack_weights); float32 convolutions fused with the relu / hardtanh after
+# them and their filters packed (ptec.passes.fuse_conv_clamp, ptec.cpu.pack_f32).
+# Its programs run on any CPU: elsewhere the packed calls
 # run on the original weights, with the same results; they are larger (two copies).
 TARGETS["x86-64-avx512"] = Target(
     name="x86-64-avx512",
     isa_features=("x86-64", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512vnni"),
-    memories=None, passes=PORTABLE_PASSES[:-1] + (pack_conv_weights, PORTABLE_PASSES[-1]))
+    memories=None, passes=PORTABLE_PASSES[:-1] + (pack_conv_weights, fuse_conv_clamp,
+                                                  pack_f32_conv_weights, PORTABLE_PASSES[-1]))
 
 
 def _tosa_passes(profile: str, delegate_target=None) -> tuple[GraphPass, ...]:

@@ -46,13 +46,9 @@ def _run(program: bytes, x: torch.Tensor, tmp: Path, threads: int) -> np.ndarray
     return got
 
 
-def _check(conv: nn.Conv2d, x: torch.Tensor, tmp: Path, what: str) -> None:
-    conv.eval()
-    program = compile_module(conv, (x,)).buffer
-    one = _run(program, x, tmp, 1)
-    three = _run(program, x, tmp, 3)
-    assert np.array_equal(one.view(np.uint32), three.view(np.uint32)), \
-        f"{what}: 1 and 3 threads differ"
+def exact_and_bound(conv: nn.Conv2d, x: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """conv(x) in float64 and the gamma_K bound (K + 2) * 2^-24 * (sum |w x| + |b|) of a
+    float32 computation of it (conv is left in float32)."""
     with torch.no_grad():
         d = conv.double()
         want = d(x.double())
@@ -64,8 +60,19 @@ def _check(conv: nn.Conv2d, x: torch.Tensor, tmp: Path, what: str) -> None:
         d.weight.data = w
         if b is not None:
             d.bias.data = b.data
+        conv.float()
     terms = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
-    bound = (terms + 2) * U * mag.numpy()
+    return want, (terms + 2) * U * mag.numpy()
+
+
+def _check(conv: nn.Conv2d, x: torch.Tensor, tmp: Path, what: str) -> None:
+    conv.eval()
+    program = compile_module(conv, (x,)).buffer
+    one = _run(program, x, tmp, 1)
+    three = _run(program, x, tmp, 3)
+    assert np.array_equal(one.view(np.uint32), three.view(np.uint32)), \
+        f"{what}: 1 and 3 threads differ"
+    want, bound = exact_and_bound(conv, x)
     err = np.abs(one.astype(np.float64) - want.numpy())
     bad = err > bound
     assert not bad.any(), (f"{what}: {int(bad.sum())} of {bad.size} outputs beyond the bound, "

@@ -1,4 +1,5 @@
 """Compiler steps for application CPUs (x86-64, AArch64): weight packing."""
+from .pack_f32 import pack_f32_conv_weights
 from .pack_weights import pack_conv_weights
 
-__all__ = ["pack_conv_weights"]
+__all__ = ["pack_conv_weights", "pack_f32_conv_weights"]

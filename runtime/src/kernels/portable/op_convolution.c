@@ -1,7 +1,23 @@
 /* convolution.out: 2-D and 1-D (as 2-D with H = 1; 3-D in conv3d.c), groups, stride,
  * padding, dilation; float32 (float16 and bfloat16 in op_convolution_half.c), any dim
  * orders. Direct loops: for each output element, taps outer and input channels inner,
- * accumulating in float. */
+ * accumulating in float.
+ *
+ * ptec::conv2d_f32.out: the same 2-D float32 convolution with the relu / hardtanh /
+ * clamp after it fused (outputs clamped to [min, max] as they are stored; None: no
+ * bound) and, groups 1, the filters also packed at compile time into the x86
+ * kernels' panels (python/ptec/cpu/pack_f32.py; docs/kernels-cpu.md, "fp32
+ * convolution, packed and fused"):
+ *
+ *   conv2d_f32.out(Tensor input, Tensor weight, Tensor? bias, int[] stride,
+ *                  int[] padding, int[] dilation, int groups, float? min,
+ *                  float? max, Tensor? packed, *, Tensor(a!) out)
+ *
+ * The reference loops read `weight`; `packed` is for the variants, and method
+ * init refuses a program whose `packed` is not the packing of `weight`. */
+#include <math.h>
+#include <string.h>
+
 #include "kernels/portable/common.h"
 #include "kernels/portable/conv3d.h"
 #include "kernels/portable/half.h"
@@ -26,18 +42,21 @@ static ptec_status spatial_list(ptec_kernel_context *ctx, uint32_t arg, uint32_t
   return PTEC_STATUS_OK;
 }
 
-/* convolution.out(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride,
- *   SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding,
- *   SymInt groups, *, Tensor(a!) out) */
-ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
+/* convolution.out's checks for the argument slots of its groups and out (the
+ * rest are at the same slots in both ops); a float32 call is described in *v for
+ * run_f32, other dtypes and 3-D run here (*done). */
+static ptec_status setup(ptec_kernel_context *ctx, uint32_t arg_groups, uint32_t arg_out,
+                         ptec_conv_f32 *v, bool *done) {
   const ptec_tensor *in = ptec_arg_tensor(ctx, 0), *w = ptec_arg_tensor(ctx, 1);
   const ptec_tensor *bias = ptec_arg_opt_tensor(ctx, 2);
-  ptec_tensor *out = ptec_arg_tensor(ctx, 9);
-  PTEC_CHECK(ctx, !ptec_arg_bool(ctx, 6), PTEC_STATUS_NOT_SUPPORTED,
-             "transposed convolution is not supported");
+  ptec_tensor *out = ptec_arg_tensor(ctx, arg_out);
+  *done = false;
   PTEC_TRY(ptec_check_float_io(ctx, in, out));
   PTEC_TRY(ptec_check_dtype(ctx, w, out->dtype, "weight"));
-  if (in->rank == 5) return ptec_conv3d_f32(ctx, in, w, bias, out); /* conv3d.c */
+  if (in->rank == 5) {
+    *done = true;
+    return ptec_conv3d_f32(ctx, in, w, bias, out); /* conv3d.c */
+  }
   PTEC_CHECK(ctx, (in->rank == 4 || in->rank == 3) && w->rank == in->rank,
              PTEC_STATUS_NOT_SUPPORTED,
              "only 1-D, 2-D and 3-D convolution (input rank 3 to 5) are supported, got rank %u",
@@ -47,7 +66,7 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
   PTEC_TRY(spatial_list(ctx, 3, nsp, 1, stride, "stride"));
   PTEC_TRY(spatial_list(ctx, 4, nsp, 0, pad, "padding"));
   PTEC_TRY(spatial_list(ctx, 5, nsp, 1, dil, "dilation"));
-  int64_t groups = ptec_arg_int(ctx, 8);
+  int64_t groups = ptec_arg_int(ctx, arg_groups);
   PTEC_CHECK(ctx, stride[0] > 0 && stride[1] > 0 && dil[0] > 0 && dil[1] > 0 && pad[0] >= 0 &&
                       pad[1] >= 0 && groups > 0,
              PTEC_STATUS_INVALID_ARGUMENT, "stride, dilation and groups must be positive");
@@ -95,38 +114,140 @@ ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
                         {is[0], is[1], 0, ish, isw}, {ws[0], ws[1], 0, wsh, wsw},
                         {os[0], os[1], 0, osh, osw}};
     ptec_conv_half_run(&h);
+    *done = true;
     return PTEC_STATUS_OK;
   }
 
-  const float *x = in->data, *wt = w->data, *b = bias ? bias->data : NULL;
-  float *y = out->data;
-  ptec_conv_f32 v = {x, wt, b, y, N, C, H, W, OC, KH, KW, OH, OW, groups,
-                     {stride[0], stride[1]}, {pad[0], pad[1]}, {dil[0], dil[1]},
-                     {is[0], is[1], ish, isw}, {ws[0], ws[1], wsh, wsw},
-                     {os[0], os[1], osh, osw}, ctx->parallel};
-  if (PTEC_F_VARIANT_CONV(&v)) return PTEC_STATUS_OK; /* variants.h */
-  int64_t OCg = OC / groups;
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t oc = 0; oc < OC; oc++) {
+  *v = (ptec_conv_f32){in->data, w->data, bias ? bias->data : NULL, out->data, N, C, H, W,
+                       OC, KH, KW, OH, OW, groups, {stride[0], stride[1]}, {pad[0], pad[1]},
+                       {dil[0], dil[1]}, {is[0], is[1], ish, isw}, {ws[0], ws[1], wsh, wsw},
+                       {os[0], os[1], osh, osw}, ctx->parallel, false, 0.0f, 0.0f, NULL};
+  return PTEC_STATUS_OK;
+}
+
+/* NaN stays NaN (as relu and hardtanh leave it). */
+static inline float clamp_f32(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+void ptec_conv_f32_clamp_out(const ptec_conv_f32 *p) {
+  for (int64_t n = 0; n < p->n; n++)
+    for (int64_t oc = 0; oc < p->oc; oc++)
+      for (int64_t oh = 0; oh < p->oh; oh++) {
+        float *y = p->y + n * p->ys[0] + oc * p->ys[1] + oh * p->ys[2];
+        for (int64_t ow = 0; ow < p->ow; ow++)
+          y[ow * p->ys[3]] = clamp_f32(y[ow * p->ys[3]], p->lo, p->hi);
+      }
+}
+
+static void run_f32(const ptec_conv_f32 *v) {
+  if (PTEC_F_VARIANT_CONV(v)) { /* variants.h; the x86 ones clamp themselves */
+#if !PTEC_KERNELS_X86
+    if (v->clamp) ptec_conv_f32_clamp_out(v);
+#endif
+    return;
+  }
+  const float *x = v->x, *wt = v->w, *b = v->b;
+  float *y = v->y;
+  const int64_t *is = v->xs, *ws = v->ws, *os = v->ys;
+  const int64_t ICg = v->c / v->groups, OCg = v->oc / v->groups;
+  const float lo = v->clamp ? v->lo : -INFINITY, hi = v->clamp ? v->hi : INFINITY;
+  for (int64_t n = 0; n < v->n; n++)
+    for (int64_t oc = 0; oc < v->oc; oc++) {
       const float *xg = x + n * is[0] + (oc / OCg) * ICg * is[1];
       const float *wo = wt + oc * ws[0];
-      float bv = b ? b[oc * bias_stride] : 0.0f;
-      for (int64_t oh = 0; oh < OH; oh++)
-        for (int64_t ow = 0; ow < OW; ow++) {
+      float bv = b ? b[oc] : 0.0f;
+      for (int64_t oh = 0; oh < v->oh; oh++)
+        for (int64_t ow = 0; ow < v->ow; ow++) {
           float acc = 0.0f;
-          for (int64_t kh = 0; kh < KH; kh++) {
-            int64_t ih = oh * stride[0] - pad[0] + kh * dil[0];
-            if (ih < 0 || ih >= H) continue;
-            for (int64_t kw = 0; kw < KW; kw++) {
-              int64_t iw = ow * stride[1] - pad[1] + kw * dil[1];
-              if (iw < 0 || iw >= W) continue;
-              const float *xp = xg + ih * ish + iw * isw;
-              const float *wp = wo + kh * wsh + kw * wsw;
+          for (int64_t kh = 0; kh < v->kh; kh++) {
+            int64_t ih = oh * v->stride[0] - v->pad[0] + kh * v->dil[0];
+            if (ih < 0 || ih >= v->h) continue;
+            for (int64_t kw = 0; kw < v->kw; kw++) {
+              int64_t iw = ow * v->stride[1] - v->pad[1] + kw * v->dil[1];
+              if (iw < 0 || iw >= v->w_) continue;
+              const float *xp = xg + ih * is[2] + iw * is[3];
+              const float *wp = wo + kh * ws[2] + kw * ws[3];
               for (int64_t ic = 0; ic < ICg; ic++) acc += xp[ic * is[1]] * wp[ic * ws[1]];
             }
           }
-          y[n * os[0] + oc * os[1] + oh * osh + ow * osw] = acc + bv;
+          float r = acc + bv;
+          y[n * os[0] + oc * os[1] + oh * os[2] + ow * os[3]] = v->clamp ? clamp_f32(r, lo, hi) : r;
         }
     }
+}
+
+/* convolution.out(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride,
+ *   SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding,
+ *   SymInt groups, *, Tensor(a!) out) */
+ptec_status ptec_kernel_convolution_out(ptec_kernel_context *ctx) {
+  PTEC_CHECK(ctx, !ptec_arg_bool(ctx, 6), PTEC_STATUS_NOT_SUPPORTED,
+             "transposed convolution is not supported");
+  ptec_conv_f32 v;
+  bool done;
+  PTEC_TRY(setup(ctx, 8, 9, &v, &done));
+  if (!done) run_f32(&v);
+  return PTEC_STATUS_OK;
+}
+
+enum { C2_GROUPS = 6, C2_MIN = 7, C2_MAX = 8, C2_PACKED = 9, C2_OUT = 10, PANEL = 8 };
+
+/* conv2d_f32's checks: float32, rank 4, bounds, the packed tensor's shape. */
+static ptec_status conv2d_setup(ptec_kernel_context *ctx, ptec_conv_f32 *v,
+                                const ptec_tensor **packed) {
+  const ptec_tensor *in = ptec_arg_tensor(ctx, 0), *out = ptec_arg_tensor(ctx, C2_OUT);
+  PTEC_CHECK(ctx, in->dtype == PTEC_DTYPE_FLOAT32 && out->dtype == PTEC_DTYPE_FLOAT32 &&
+                      in->rank == 4,
+             PTEC_STATUS_NOT_SUPPORTED, "conv2d_f32 takes float32 input and out of rank 4");
+  bool done;
+  PTEC_TRY(setup(ctx, C2_GROUPS, C2_OUT, v, &done));
+  const bool has_lo = !ptec_arg_is_none(ctx, C2_MIN), has_hi = !ptec_arg_is_none(ctx, C2_MAX);
+  const double lo = has_lo ? ptec_arg_double(ctx, C2_MIN) : -INFINITY;
+  const double hi = has_hi ? ptec_arg_double(ctx, C2_MAX) : INFINITY;
+  PTEC_CHECK(ctx, lo <= hi, PTEC_STATUS_INVALID_ARGUMENT,
+             "min must not exceed max, and neither may be NaN");
+  v->clamp = has_lo || has_hi;
+  v->lo = (float)lo;
+  v->hi = (float)hi;
+  *packed = ptec_arg_opt_tensor(ctx, C2_PACKED);
+  if (*packed) {
+    const int64_t k = v->c * v->kh * v->kw, np = (v->oc + PANEL - 1) / PANEL * PANEL;
+    PTEC_CHECK(ctx, v->groups == 1, PTEC_STATUS_NOT_SUPPORTED, "packed filters need groups 1");
+    PTEC_CHECK(ctx, (*packed)->dtype == PTEC_DTYPE_FLOAT32 && (*packed)->rank == 1 &&
+                        (*packed)->sizes[0] == np * k,
+               PTEC_STATUS_SHAPE_MISMATCH, "packed must be float32 [%lld] for a [%lld, %lld] filter bank",
+               (long long)(np * k), (long long)v->oc, (long long)k);
+    v->packed = (*packed)->data;
+  }
+  return PTEC_STATUS_OK;
+}
+
+/* Every packed value, bit for bit, is filter j's value i (i in (c, ky, kx) order). */
+static bool packed_matches(const ptec_conv_f32 *v, const float *packed) {
+  const int64_t k = v->c * v->kh * v->kw, np = (v->oc + PANEL - 1) / PANEL * PANEL;
+  for (int64_t j = 0; j < np; j++)
+    for (int64_t i = 0; i < k; i++) {
+      const int64_t c = i / (v->kh * v->kw), ky = i / v->kw % v->kh, kx = i % v->kw;
+      const float want = j < v->oc ? v->w[j * v->ws[0] + c * v->ws[1] + ky * v->ws[2] +
+                                          kx * v->ws[3]]
+                                   : 0.0f;
+      const float got = packed[j / PANEL * PANEL * k + i * PANEL + j % PANEL];
+      if (memcmp(&want, &got, sizeof want) != 0) return false;
+    }
+  return true;
+}
+
+ptec_status ptec_prepare_conv2d_f32_out(ptec_kernel_context *ctx) {
+  ptec_conv_f32 v;
+  const ptec_tensor *packed;
+  PTEC_TRY(conv2d_setup(ctx, &v, &packed));
+  PTEC_CHECK(ctx, !packed || packed_matches(&v, v.packed), PTEC_STATUS_MALFORMED,
+             "packed does not hold the packing of the weight");
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_kernel_conv2d_f32_out(ptec_kernel_context *ctx) {
+  ptec_conv_f32 v;
+  const ptec_tensor *packed;
+  PTEC_TRY(conv2d_setup(ctx, &v, &packed));
+  run_f32(&v);
   return PTEC_STATUS_OK;
 }

@@ -28,7 +28,16 @@ typedef struct ptec_conv_f32 {
   int64_t stride[2], pad[2], dil[2];
   int64_t xs[4], ws[4], ys[4];
   const struct ptec_parallel_for *parallel; /* NULL: one thread (kernels/parallel.h) */
+  /* ptec::conv2d_f32 (op_convolution.c): outputs clamped to [lo, hi] when
+   * `clamp` (a fused relu / hardtanh), and, groups 1 only, the filters also
+   * packed (NULL: none) as panels [ceil(oc / 8)][c * kh * kw][8], zeros past oc. */
+  bool clamp;
+  float lo, hi;
+  const float *packed;
 } ptec_conv_f32;
+
+/* Clamps the outputs of p to [p->lo, p->hi] (a variant that does not fuse it). */
+void ptec_conv_f32_clamp_out(const ptec_conv_f32 *p);
 
 /* C = alpha * (A @ B) + beta * D (op_matmul.c's matmul_f32), float32; an
  * element (r, c) of X is X.p[r * X.rs + c * X.cs]. d is NULL or beta 0:

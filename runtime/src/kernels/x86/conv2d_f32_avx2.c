@@ -16,7 +16,9 @@
  *     a zero (padded taps add 0 * w where the reference adds nothing).
  *
  * GEMM sums run in another order with fused multiply-adds, hence a
- * tolerance (docs/kernels-cpu.md).
+ * tolerance (docs/kernels-cpu.md). Filters come from the compiler's panels
+ * when the call has them (ptec::conv2d_f32, ptec_f32_filters), and a fused
+ * relu / hardtanh is applied as the outputs are stored.
  */
 #include "kernels/isa.h"
 
@@ -35,33 +37,29 @@ static inline __m256i lane_mask(int64_t n) { /* lanes < n, n clamped to 0..8 */
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), idx);
 }
 
-/*
- * y[r * ldy + j] (+)= sum_k w[r * ldw + k] * b[k * ldb + j] for r < mr (1..4),
- * j < nb (1..16); `add` keeps y's values as the start, `bias` (NULL: none)
- * is added at the end, b[r] to row r.
- */
-static void kernel_4x16(const float *w, int64_t ldw, int64_t mr, const float *b, int64_t ldb,
-                        int64_t k, float *y, int64_t ldy, int64_t nb, bool add,
-                        const float *bias) {
+/* The ptec_f32_kernel (conv2d_f32_x86.h) with mr <= 4, nb <= 16. */
+static void kernel_4x16(const float *w, int64_t ldw, int64_t ks, int64_t mr, const float *b,
+                        int64_t ldb, int64_t k, float *y, int64_t ldy, int64_t nb, bool add,
+                        const ptec_f32_epilogue *last) {
   const float *w0 = w, *w1 = w + (mr > 1 ? ldw : 0), *w2 = w + (mr > 2 ? 2 * ldw : 0),
               *w3 = w + (mr > 3 ? 3 * ldw : 0);
   const __m256i m0 = lane_mask(nb), m1 = lane_mask(nb - 8);
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
          c30 = c00, c31 = c00;
   const bool full = nb == NR; /* loop-invariant: the compiler unswitches it */
-  for (int64_t i = 0; i < k; i++, b += ldb) {
+  for (int64_t i = 0, wi = 0; i < k; i++, wi += ks, b += ldb) {
     __m256 b0 = full ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, m0);
     __m256 b1 = full ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
-    __m256 a = _mm256_broadcast_ss(w0 + i);
+    __m256 a = _mm256_broadcast_ss(w0 + wi);
     c00 = _mm256_fmadd_ps(a, b0, c00);
     c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(w1 + i);
+    a = _mm256_broadcast_ss(w1 + wi);
     c10 = _mm256_fmadd_ps(a, b0, c10);
     c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(w2 + i);
+    a = _mm256_broadcast_ss(w2 + wi);
     c20 = _mm256_fmadd_ps(a, b0, c20);
     c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(w3 + i);
+    a = _mm256_broadcast_ss(w3 + wi);
     c30 = _mm256_fmadd_ps(a, b0, c30);
     c31 = _mm256_fmadd_ps(a, b1, c31);
   }
@@ -73,9 +71,11 @@ static void kernel_4x16(const float *w, int64_t ldw, int64_t mr, const float *b,
       v0 = _mm256_add_ps(_mm256_maskload_ps(yr, m0), v0);
       v1 = _mm256_add_ps(_mm256_maskload_ps(yr + 8, m1), v1);
     }
-    if (bias) {
-      v0 = _mm256_add_ps(v0, _mm256_set1_ps(bias[r]));
-      v1 = _mm256_add_ps(v1, _mm256_set1_ps(bias[r]));
+    if (last) { /* + bias, clamped: max/min return v when it is NaN (second operand) */
+      const __m256 bias = _mm256_set1_ps(last->bias ? last->bias[r] : 0.0f);
+      const __m256 lo = _mm256_set1_ps(last->lo), hi = _mm256_set1_ps(last->hi);
+      v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v0, bias)));
+      v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v1, bias)));
     }
     _mm256_maskstore_ps(yr, m0, v0);
     _mm256_maskstore_ps(yr + 8, m1, v1);
@@ -95,9 +95,11 @@ static void channels(const gemm_job *g, const float *b, int64_t ldb, int64_t k0,
   const ptec_conv_f32 *p = g->p;
   bool last = k0 + kc == K;
   for (int64_t oc = 0; oc < p->oc; oc += g->mr) {
-    int64_t mr = p->oc - oc < g->mr ? p->oc - oc : g->mr;
-    g->kernel(p->w + oc * p->ws[0] + k0, p->ws[0], mr, b, ldb, kc, y + oc * p->ys[1], p->ys[1],
-              nb, k0 > 0, last && p->b ? p->b + oc : NULL);
+    int64_t mr = p->oc - oc < g->mr ? p->oc - oc : g->mr, ldw, ks;
+    const float *w = ptec_f32_filters(p, oc, k0, &ldw, &ks);
+    const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, oc);
+    g->kernel(w, ldw, ks, mr, b, ldb, kc, y + oc * p->ys[1], p->ys[1], nb, k0 > 0,
+              last ? &e : NULL);
   }
 }
 
@@ -211,7 +213,8 @@ static void strip_rows(const void *arg, int64_t r0, int64_t r1) {
 /* Each output pixel is summed by one thread in the same order whatever the
  * split (kernels/parallel.h), so results do not depend on the thread count. */
 static bool gemm_conv(const ptec_conv_f32 *p) {
-  if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
+  if ((!p->packed && (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw)) ||
+      p->ys[3] != 1)
     return false;
   const bool wide = ptec_x86_has_avx512_vnni();
   const gemm_job g = {.p = p, .kernel = wide ? ptec_avx512_f32_kernel_8x32 : kernel_4x16,
@@ -277,11 +280,17 @@ static bool depthwise_conv(const ptec_conv_f32 *p) {
   return true;
 }
 
+/* Every path clamps a fused relu / hardtanh (p->clamp) at its stores, but the
+ * AVX2 depthwise one, which clamps its outputs after. */
 bool ptec_conv_f32_avx2(const ptec_conv_f32 *p) {
   if (p->groups == 1)
     return (ptec_x86_has_avx512_vnni() && ptec_avx512_conv_f32_implicit(p)) || gemm_conv(p);
-  if (p->groups == p->c && p->oc == p->c)
-    return (ptec_x86_has_avx512_vnni() && ptec_avx512_depthwise_f32(p)) || depthwise_conv(p);
+  if (p->groups == p->c && p->oc == p->c) {
+    if (ptec_x86_has_avx512_vnni() && ptec_avx512_depthwise_f32(p)) return true;
+    if (!depthwise_conv(p)) return false;
+    if (p->clamp) ptec_conv_f32_clamp_out(p);
+    return true;
+  }
   return false;
 }
 

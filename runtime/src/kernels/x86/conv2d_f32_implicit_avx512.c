@@ -14,7 +14,8 @@
  * sixteen FMA accumulators over the whole of
  * K = C * KH * KW (channel by channel, tap by tap: one FMA chain per
  * output, the same whatever the thread count), filter values broadcast into
- * the FMAs, the bias added at the end. Windows of 2 or more taps only. Sums in another order than the
+ * the FMAs (from the compiler's panels when the call has them: one stream),
+ * the bias added and a fused relu / hardtanh applied at the store. Windows of 2 or more taps only. Sums in another order than the
  * reference's, with fused multiply-adds: within the float tolerance of
  * docs/kernels-cpu.md.
  *
@@ -49,16 +50,17 @@ typedef struct block {
 
 /* Filters [oc, oc + mr) by the block bl. */
 static void tile(const ptec_conv_f32 *p, const block *bl, int64_t oc, int64_t mr) {
-  const int64_t T = p->kh * p->kw, ldw = p->ws[0], left = bl->left;
-  const float *wr[MR];
-  for (int r = 0; r < MR; r++) wr[r] = p->w + (oc + (r < mr ? r : 0)) * ldw;
+  const int64_t T = p->kh * p->kw, left = bl->left;
+  int64_t ldw, ks;
+  const float *w = ptec_f32_filters(p, oc, 0, &ldw, &ks), *wr[MR];
+  for (int r = 0; r < MR; r++) wr[r] = w + (r < mr ? r : 0) * ldw;
   const float *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3], *w4 = wr[4], *w5 = wr[5],
               *w6 = wr[6], *w7 = wr[7];
   PTEC_ACC_8X32;
   const float *xn = p->x + bl->n * p->xs[0];
   for (int64_t ic = 0, k = 0; ic < p->c; ic++) {
     const float *xc = xn + ic * p->xs[1];
-    for (int64_t t = 0; t < T; t++, k++) {
+    for (int64_t t = 0; t < T; t++, k += ks) {
       /* Masked lanes are not read: the address may lie outside the plane. */
       const float *src = xc + bl->off[t];
       const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)bl->m[t], src);
@@ -71,10 +73,12 @@ static void tile(const ptec_conv_f32 *p, const block *bl, int64_t oc, int64_t mr
                        : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : (__mmask16)0;
   PTEC_ACC_ARRAY_8X32(c);
   float *y = p->y + bl->n * p->ys[0] + oc * p->ys[1] + bl->at;
+  const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, oc);
+  const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   for (int64_t r = 0; r < mr; r++) {
-    const __m512 bias = _mm512_set1_ps(p->b ? p->b[oc + r] : 0.0f);
-    _mm512_mask_storeu_ps(y + r * p->ys[1], m0, _mm512_add_ps(c[r][0], bias));
-    _mm512_mask_storeu_ps(y + r * p->ys[1] + 16, m1, _mm512_add_ps(c[r][1], bias));
+    const __m512 bias = _mm512_set1_ps(e.bias ? e.bias[r] : 0.0f);
+    _mm512_mask_storeu_ps(y + r * p->ys[1], m0, ptec_f32_epi512(c[r][0], bias, lo, hi));
+    _mm512_mask_storeu_ps(y + r * p->ys[1] + 16, m1, ptec_f32_epi512(c[r][1], bias, lo, hi));
   }
 }
 
@@ -139,7 +143,8 @@ static void by_filters(const void *arg, int64_t u0, int64_t u1) {
 
 bool ptec_avx512_conv_f32_implicit(const ptec_conv_f32 *p) {
   const int64_t T = p->kh * p->kw;
-  if (p->groups != 1 || T > MAXT || p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != T ||
+  if (p->groups != 1 || T > MAXT ||
+      (!p->packed && (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != T)) ||
       p->xs[3] != 1 || p->ys[3] != 1)
     return false;
   const bool same = ptec_avx512_same_plane(p);

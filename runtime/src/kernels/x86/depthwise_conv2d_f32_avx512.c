@@ -124,8 +124,18 @@ static void small_planes(const void *arg, int64_t c0, int64_t c1) {
   }
 }
 
+/* The direct variant clamps a fused relu / hardtanh at its stores; the two
+ * copying ones here clamp the outputs after (layers the direct one declines). */
+static bool copying(const ptec_conv_f32 *p);
+
 bool ptec_avx512_depthwise_f32(const ptec_conv_f32 *p) {
   if (ptec_avx512_depthwise_f32_direct(p)) return true;
+  if (!copying(p)) return false;
+  if (p->clamp) ptec_conv_f32_clamp_out(p);
+  return true;
+}
+
+static bool copying(const ptec_conv_f32 *p) {
   {
     /* Reads of output q's taps stay below (oh - 1 + (kh - 1) * dil) * wp + ow - 1 +
      * (kw - 1) * dil < hp * wp: within the copied plane (plus 16 zeros). */

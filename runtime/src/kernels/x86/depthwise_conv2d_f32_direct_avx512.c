@@ -55,6 +55,8 @@ static void sum_channels(const ptec_conv_f32 *p, const items *it, const int64_t 
   const int64_t taps = p->kh * p->kw;
   const __m512i ev =
       _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, 0);
+  const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   for (int64_t c = c0; c < c1; c++) {
     const float *xc = p->x + n * p->xs[0] + c * p->xs[1], *wc = p->w + c * p->ws[0];
     float *yc = p->y + n * p->ys[0] + c * p->ys[1];
@@ -82,7 +84,9 @@ static void sum_channels(const ptec_conv_f32 *p, const items *it, const int64_t 
         }
       }
     }
-    for (int g = 0; g < G; g++) _mm512_mask_storeu_ps(yc + it->at[g], it->tail[g], acc[g]);
+    for (int g = 0; g < G; g++) /* a fused relu / hardtanh: clamped (bias is in acc) */
+      _mm512_mask_storeu_ps(yc + it->at[g], it->tail[g],
+                            _mm512_min_ps(hi, _mm512_max_ps(lo, acc[g])));
   }
 }
 

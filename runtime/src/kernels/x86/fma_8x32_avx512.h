@@ -40,4 +40,11 @@
   const __m512 c[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, \
                           {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}}
 
+/* The epilogue of a stored vector: + bias, then clamped to [lo, hi]. VMAXPS
+ * and VMINPS return their second operand when either is NaN, so a NaN sum
+ * stays NaN (as relu and hardtanh leave it). */
+static inline __m512 ptec_f32_epi512(__m512 v, __m512 bias, __m512 lo, __m512 hi) {
+  return _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(v, bias)));
+}
+
 #endif
