@@ -24,7 +24,7 @@ from .passes import (
 from .passes.control_flow import compile_branches
 from .passes.masked_gradients import plan_masked_gradients
 from .passes.random import use_program_generator
-from .cpu import pack_conv_weights, pack_f32_conv_weights
+from .cpu import pack_conv_weights, pack_conv_weights_sdot, pack_f32_conv_weights
 from .passes.fuse_conv_clamp import fuse_conv_clamp
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
@@ -140,7 +140,9 @@ TARGETS["cortex-m4"] = _cortex_m("cortex-m4", ("armv7e-m", "dsp", "fp32"))
 # qemu-aarch64 (python/ptec/device.py).
 TARGETS["cortex-a76"] = Target(name="cortex-a76", isa_features=("armv8.2-a", "neon", "dotprod",
                                                                 "fp16"),
-                               memories=None, passes=PORTABLE_PASSES)
+                               memories=None,  # int8 conv weights packed for SDOT (ptec.cpu.pack_sdot)
+                               passes=PORTABLE_PASSES[:-1] + (pack_conv_weights_sdot,
+                                                              PORTABLE_PASSES[-1]))
 TARGETS["aarch64"] = Target(name="aarch64", isa_features=("armv8-a", "neon"), memories=None,
                             passes=PORTABLE_PASSES)
 

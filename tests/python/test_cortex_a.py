@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import ptec
+from ptec.cpu import pack_conv_weights_sdot
 from ptec.device import AARCH64_CPUS, aarch64_ptec_run
 from ptec.targets import get_target
 
@@ -31,10 +32,14 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_targets_are_data():
+    host = get_target("host").passes
     for name in ("cortex-a76", "aarch64"):
         t = get_target(name)
         assert t.memories is None and t.board is None
-        assert t.passes == get_target("host").passes
+    assert get_target("aarch64").passes == host
+    # cortex-a76: the host's passes plus the SDOT weight packing before the out variants
+    a76 = get_target("cortex-a76").passes
+    assert a76 == host[:-1] + (pack_conv_weights_sdot, host[-1])
     assert "dotprod" in get_target("cortex-a76").isa_features
 
 
@@ -46,8 +51,11 @@ def _programs(name: str):
     ptec.quantize.calibrate(prepared, [tuple(_random_like(t, g) for t in inputs)
                                        for _ in range(4)])
     test = tuple(_random_like(t, g) for t in inputs)
-    return name, {"int8": ptec.compile(ptec.quantize.convert(prepared), inputs).buffer,
-                  "fp32": ptec.compile(model, inputs).buffer}, test
+    q = ptec.quantize.convert(prepared)
+    return name, {"int8": ptec.compile(q, inputs).buffer,
+                  "fp32": ptec.compile(model, inputs).buffer,
+                  # int8 convolution weights packed for SDOT (ptec.cpu.pack_sdot)
+                  "int8-packed": ptec.compile(q, inputs, target="cortex-a76").buffer}, test
 
 
 def _compare(name, tag, got, want):
@@ -55,7 +63,7 @@ def _compare(name, tag, got, want):
     for g, w in zip(got, want):
         g, w = g.numpy(), w.numpy()
         assert g.shape == w.shape and g.dtype == w.dtype
-        if tag == "int8" or not np.issubdtype(w.dtype, np.floating):
+        if tag.startswith("int8") or not np.issubdtype(w.dtype, np.floating):
             assert np.array_equal(g, w), f"{name} {tag}: outputs differ from the host's"
         else:
             scale = float(np.abs(w).max())
@@ -72,10 +80,17 @@ CASES = [(name, "cortex-a76") for name in sorted(SIZES)] + [
 @pytest.mark.parametrize("name,cpu", CASES)
 def test_example_models_match_host(name, cpu):
     name, progs, test = _programs(name)
+    want = {}
     for tag, program in progs.items():
-        want = ptec.load(program)(*test)
+        if tag == "int8-packed":
+            if cpu != "cortex-a76":
+                continue
+            # equal to the unpacked program on the host, bit for bit
+            want[tag] = want["int8"]
+        else:
+            want[tag] = ptec.load(program)(*test)
         got = ptec.load(program, target=cpu)(*test)
-        _compare(name, tag, got, want)
+        _compare(name, tag, got, want[tag])
 
 
 def test_runtime_error_is_a_ptec_error():

@@ -9,8 +9,8 @@
  * pixels; other convolutions, and the last pixels of a plane, copy sixteen
  * output pixels' windows (zeros in the padding) into a stack strip of
  * KC x 16 floats and run over K in chunks of KC, the output holding the
- * partial sums between chunks. Depthwise convolutions decline (the
- * reference runs them).
+ * partial sums between chunks. Depthwise convolutions go to
+ * depthwise_conv2d_f32_neon.c.
  *
  * Sums run in another order with fused multiply-adds, hence a tolerance
  * (docs/kernels-cpu.md).
@@ -21,7 +21,7 @@
 #include <arm_neon.h>
 #include <string.h>
 
-#include "kernels/portable/variants.h"
+#include "kernels/neon/conv_f32_neon.h"
 
 enum { KC = 256, NR = 16 };
 
@@ -98,7 +98,7 @@ static void strip_row(const ptec_conv_f32 *p, int64_t n, int64_t oy, int64_t ox0
 }
 
 bool ptec_conv_f32_neon(const ptec_conv_f32 *p) {
-  if (p->groups != 1) return false;
+  if (p->groups != 1) return ptec_depthwise_f32_neon(p);
   const int64_t K = p->c * p->kh * p->kw;
   if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
     return false;

@@ -4,7 +4,8 @@
  * (w - w_zp) widened to int16 (both in [-255, 255]), SMLAL/SMLAL2 into
  * sixteen int32x4 accumulators (128 MACs per 32 multiply-accumulates).
  * The k % 8 tail is copied into padded blocks: activations padded with
- * in_zp and weights with w_zp, which contribute zero.
+ * in_zp and weights with w_zp, which contribute zero. A single row takes
+ * the 1x4 block (the same steps without repeating the row four times).
  */
 #include "kernels/isa.h"
 
@@ -68,6 +69,36 @@ void ptec_neon_dot_s8_4x4(const ptec_gemm_s8 *g, const int8_t *const x[4],
   vst1q_s32(out + 4, row1);
   vst1q_s32(out + 8, row2);
   vst1q_s32(out + 12, row3);
+}
+
+#define STEP1(X, W0, W1, W2, W3)                                               \
+  do {                                                                         \
+    int16x8_t b0 = load8(W0, wzp), b1 = load8(W1, wzp), b2 = load8(W2, wzp),   \
+              b3 = load8(W3, wzp);                                             \
+    int16x8_t a = load8(X, izp);                                               \
+    MAC(c00, a, b0); MAC(c01, a, b1); MAC(c02, a, b2); MAC(c03, a, b3);        \
+  } while (0)
+
+void ptec_neon_dot_s8_1x4(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
+                          int32_t out[4]) {
+  const int16x8_t izp = vdupq_n_s16((int16_t)g->in_zp), wzp = vdupq_n_s16((int16_t)g->w_zp);
+  const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+  int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c02 = c00, c03 = c00;
+  const int32_t k = g->k;
+  int32_t i = 0;
+  for (; i + 8 <= k; i += 8) STEP1(x + i, w0 + i, w1 + i, w2 + i, w3 + i);
+  if (i < k) {
+    int8_t xt[8], wt[4][8];
+    size_t rest = (size_t)(k - i);
+    memset(xt, (int8_t)g->in_zp, 8);
+    memcpy(xt, x + i, rest);
+    for (int r = 0; r < 4; r++) {
+      memset(wt[r], (int8_t)g->w_zp, 8);
+      memcpy(wt[r], w[r] + i, rest);
+    }
+    STEP1(xt, wt[0], wt[1], wt[2], wt[3]);
+  }
+  vst1q_s32(out, vpaddq_s32(vpaddq_s32(c00, c01), vpaddq_s32(c02, c03)));
 }
 
 #endif /* PTEC_KERNELS_NEON && !PTEC_KERNELS_NEON_DOTPROD */

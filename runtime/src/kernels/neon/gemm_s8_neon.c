@@ -3,7 +3,8 @@
  * output channels through ptec_neon_dot_s8_4x4 (SMLAL or SDOT, by build),
  * accumulators of up to CHUNK channels per row collected on the stack and
  * requantized four at a time. Missing rows and channels of a block repeat
- * the first one (their sums are computed and dropped).
+ * the first one (their sums are computed and dropped); a single row runs the
+ * 1x4 block instead.
  */
 #include "kernels/isa.h"
 
@@ -23,7 +24,10 @@ void ptec_neon_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], int
       const int8_t *w[4];
       for (int32_t i = 0; i < 4; i++) w[i] = g->w + (j0 + (j + i < jn ? j + i : j)) * g->w_row;
       int32_t out[16];
-      ptec_neon_dot_s8_4x4(g, xr, w, out);
+      if (rows == 1) /* a single row: the 1x4 block (out[0..3]) */
+        ptec_neon_dot_s8_1x4(g, xr[0], w, out);
+      else
+        ptec_neon_dot_s8_4x4(g, xr, w, out);
       for (int r = 0; r < rows; r++)
         for (int32_t i = 0; i < 4 && j + i < jn; i++) acc[r][j + i] = out[r * 4 + i];
     }

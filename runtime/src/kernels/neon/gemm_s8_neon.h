@@ -28,6 +28,11 @@
 void ptec_neon_dot_s8_4x4(const ptec_gemm_s8 *g, const int8_t *const x[4],
                           const int8_t *const w[4], int32_t out[16]);
 
+/* out[j] = sum_k (x[k] - in_zp) * (w[j][k] - w_zp), j < 4: one row (a linear
+ * layer on a single vector) without repeating it through the 4x4 block. */
+void ptec_neon_dot_s8_1x4(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
+                          int32_t out[4]);
+
 /* A ptec_gemm_s8_rows_fn (quantized/gemm_s8.h). */
 void ptec_neon_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
                             int8_t *const y[4], ptrdiff_t y_col);

@@ -116,5 +116,7 @@ static inline bool ptec_qconv_packed_folds_bias(const int32_t *bias, int64_t n, 
 
 /* x86-64 AVX-512 VNNI (kernels/x86/conv2d_s8_avx512.c): false when it declines. */
 bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *pk);
+/* AArch64 dotprod (kernels/neon/conv2d_s8_dotprod_packed.c): the same layout through SDOT. */
+bool ptec_qconv_s8_dotprod_packed(const ptec_qconv *p, const ptec_qconv_packed *pk);
 
 #endif /* PTEC_KERNELS_QUANTIZED_CONV2D_H */

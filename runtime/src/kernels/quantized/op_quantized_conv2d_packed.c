@@ -110,6 +110,9 @@ ptec_status ptec_kernel_quantized_conv2d_packed_out(ptec_kernel_context *ctx) {
 #if PTEC_KERNELS_X86
   if (ptec_x86_has_avx512_vnni() && ptec_qconv_s8_avx512_packed(&p, &pk)) return PTEC_STATUS_OK;
 #endif
+#if PTEC_KERNELS_NEON_DOTPROD
+  if (ptec_qconv_s8_dotprod_packed(&p, &pk)) return PTEC_STATUS_OK;
+#endif
   ptec_qconv_run(&p);
   return PTEC_STATUS_OK;
 }

@@ -101,6 +101,8 @@ void ptec_quantize_s8_mve(const float *x, int8_t *y, int64_t n, float inv_scale,
 bool ptec_qconv_s8_neon(const ptec_qconv *p);
 bool ptec_qconv_depthwise_s8_neon(const ptec_qconv *p);
 bool ptec_qfc_s8_neon(const ptec_qfc_s8 *p);
+bool ptec_qadd_s8_neon(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
+                       const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count);
 
 /* Pooling over NHWC int8 (activation range [lo, hi]). */
 bool ptec_qavg_pool_s8_mve(const ptec_qpool *w, int32_t in_zp, int32_t out_zp, int32_t lo,
@@ -144,6 +146,9 @@ bool ptec_qmax_pool_s8_mve(const ptec_qpool *w, int32_t lo, int32_t hi);
 #define PTEC_Q_VARIANT_CONV(p) ptec_qconv_s8_neon(p)
 #define PTEC_Q_VARIANT_DEPTHWISE(p) ptec_qconv_depthwise_s8_neon(p)
 #define PTEC_Q_VARIANT_FC(p) ptec_qfc_s8_neon(p)
+#define PTEC_Q_VARIANT_ADD(p, a, sa, b, sb, y, n) ptec_qadd_s8_neon(p, a, sa, b, sb, y, n)
+#define PTEC_Q_VARIANT_MUL(p, a, sa, b, sb, y, n) \
+  ((void)(p), (void)(a), (void)(sa), (void)(b), (void)(sb), (void)(y), (void)(n), false)
 #endif
 
 /* Ops without a variant for this ISA. */
