@@ -6,7 +6,7 @@ PY        := $(VENV)/bin/python
 CMAKE     := $(VENV)/bin/cmake
 BUILD     := build
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
-APT_PKGS  := clang cmake make gcc python3-venv
+APT_PKGS  := clang cmake make gcc python3-venv valgrind
 # Cortex-M: cross compiler, newlib (semihosting stdio) and the emulated boards.
 ARM_PKGS  := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 # Cortex-A (AArch64 Linux): cross compiler (static glibc included) and user-mode QEMU.

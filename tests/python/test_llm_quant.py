@@ -208,12 +208,12 @@ class _Ops(nn.Module):
         for i, c in enumerate(consts):
             for j, t in enumerate(c):
                 self.register_buffer(f"c{i}_{j}", t)
-        self.n = len(consts)
+        self.n, self.arity = len(consts), len(consts[0])
 
     def forward(self, *xs):
         outs = []
         for i, x in enumerate(xs):
-            c = [getattr(self, f"c{i}_{j}") for j in range(3)]
+            c = [getattr(self, f"c{i}_{j}") for j in range(self.arity)]
             outs.append(self.op(x, *c))
         return tuple(outs)
 
@@ -228,11 +228,12 @@ def _x(rng, m, k):
     return torch.from_numpy(x.astype(np.float32))
 
 
-def _model_8da4w(x, packed, scales, bias) -> np.ndarray:
-    """The kernel's arithmetic (llm_quant.h) in numpy: exact integer dots per group, then
-    acc = acc + dot * scale per group in order, out = acc * xs (+ b), all float32."""
+def _model_8da4w(x, packed, scales, wsum, bias) -> np.ndarray:
+    """The kernel's arithmetic (llm_quant.h) in numpy: exact integer dots of q and w per
+    group, then acc = acc + dot * scale per group in order, out = (acc - zp * wsum) * xs
+    (+ b), all float32."""
     q, xs, zp = quant_ops.quantize_activations(x)
-    d = (q - zp).numpy().astype(np.int64)
+    d = q.numpy().astype(np.int64)
     w = quant_ops.unpack_int4(packed).numpy().astype(np.int64)
     m, k = d.shape
     g = k // quant_ops.GROUP
@@ -241,7 +242,7 @@ def _model_8da4w(x, packed, scales, bias) -> np.ndarray:
     acc = np.zeros(dots.shape[:2], np.float32)
     for i in range(g):
         acc = acc + dots[:, :, i].astype(np.float32) * s[None, :, i]
-    out = acc * xs.numpy().astype(np.float32)
+    out = (acc - zp.numpy().astype(np.float32) * wsum.numpy()[None]) * xs.numpy()
     return out + bias.numpy() if bias is not None else out
 
 
@@ -258,22 +259,23 @@ def test_linear_8da4w_builds_equal_model_bit_for_bit(tmp_path, seed):
         k = 32 * int(rng.integers(129, 150) if case == 6 else rng.integers(1, 40))
         w = torch.from_numpy(rng.normal(0, 1, (n, k)).astype(np.float32))
         packed, scales = quantize_int4_groups(w)
+        wsum = quant_ops.weight_sums(packed, scales)
         bias = torch.from_numpy(rng.normal(0, 1, n).astype(np.float32))
-        cases.append((packed, scales, bias))
+        cases.append((packed, scales, wsum, bias))
         inputs.append(_x(rng, m, k))
     module = _Ops(quant_ops.linear_8da4w, cases)
     host, ref = _both_builds(module, inputs, tmp_path)
     # under qemu-aarch64 (make build-aarch64): Cortex-A76 (SDOT) and plain Armv8-A (the
     # reference C)
     a76, arm = _aarch64(module, inputs)
-    for i, (x, (packed, scales, bias)) in enumerate(zip(inputs, cases)):
-        want = _model_8da4w(x, packed, scales, bias)
+    for i, (x, (packed, scales, wsum, bias)) in enumerate(zip(inputs, cases)):
+        want = _model_8da4w(x, packed, scales, wsum, bias)
         shape = f"case {i}: M {x.shape[0]} K {x.shape[1]} N {packed.shape[0]} (seed {seed})"
         assert np.array_equal(ref[i], want), f"reference build, {shape}"
         assert np.array_equal(host[i], want), f"host build, {shape}"
         assert np.array_equal(a76[i], want), f"cortex-a76 build, {shape}"
         assert np.array_equal(arm[i], want), f"aarch64 build, {shape}"
-        fake = quant_ops.linear_8da4w(x, packed, scales, bias).numpy()
+        fake = quant_ops.linear_8da4w(x, packed, scales, wsum, bias).numpy()
         np.testing.assert_allclose(host[i], fake, rtol=1e-4, atol=1e-4 * np.abs(fake).max(),
                                    err_msg=shape)
 
@@ -366,10 +368,14 @@ def test_bad_shapes_are_refused_by_name():
     """The fake kernels check nothing, so these compile; the C kernels refuse them by name."""
     u8 = torch.zeros(4, 16, dtype=torch.uint8)
     cases = [
-        (_Call(quant_ops.linear_8da4w, u8, torch.ones(4, 2), None), torch.ones(1, 32),
+        (_Call(quant_ops.linear_8da4w, u8, torch.ones(4, 2), torch.ones(4), None),
+         torch.ones(1, 32),
          "scales"),  # two groups of scales for one group of weights
-        (_Call(quant_ops.linear_8da4w, u8[:, :8], torch.ones(4, 1), None), torch.ones(1, 16),
+        (_Call(quant_ops.linear_8da4w, u8[:, :8], torch.ones(4, 1), torch.ones(4), None),
+         torch.ones(1, 16),
          "multiple of 32"),
+        (_Call(quant_ops.linear_8da4w, u8, torch.ones(4, 1), torch.ones(3), None),
+         torch.ones(1, 32), "wsum"),
         (_Call(quant_ops.linear_int8w, torch.zeros(4, 8, dtype=torch.int8), torch.ones(4),
                torch.ones(3)), torch.ones(2, 8), "bias"),
         (_Call(quant_ops.linear_int8w, torch.zeros(4, 8, dtype=torch.int8), torch.ones(4), None),

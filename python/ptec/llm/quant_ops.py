@@ -2,9 +2,12 @@
 
     linear_int8w(x [..., K] f32, weight [N, K] int8, scales [N] f32, bias [N]?) -> [..., N]
         int8 weight-only: fp32 activations, one scale per output channel.
-    linear_8da4w(x [..., K] f32, weight [N, K/2] uint8, scales [N, K/32] f32, bias [N]?)
+    linear_8da4w(x [..., K] f32, weight [N, K/2] uint8, scales [N, K/32] f32, wsum [N] f32,
+                 bias [N]?)
         ExecuTorch's "8da4w": each row of x quantized at run time to asymmetric int8,
-        int4 weights symmetric per group of 32 input channels.
+        int4 weights symmetric per group of 32 input channels. wsum = weight_sums(weight,
+        scales), stored with the weights: the kernels take the activations' zero point off
+        once per output with it (llm_quant.h) instead of once per group.
     embedding_int8(weight [V, D] int8, scales [V] f32, indices) -> [..., D]
     embedding_4w(weight [V, D/2] uint8, scales [V, D/32] f32, indices) -> [..., D]
         the same tables, dequantized on gather (a tied LM head shares them).
@@ -26,7 +29,7 @@ GROUP = 32
 
 _ARGS = {
     "linear_int8w": "Tensor x, Tensor weight, Tensor scales, Tensor? bias",
-    "linear_8da4w": "Tensor x, Tensor weight, Tensor scales, Tensor? bias",
+    "linear_8da4w": "Tensor x, Tensor weight, Tensor scales, Tensor wsum, Tensor? bias",
     "embedding_int8": "Tensor weight, Tensor scales, Tensor indices",
     "embedding_4w": "Tensor weight, Tensor scales, Tensor indices",
 }
@@ -61,6 +64,17 @@ def dequantize_4w(packed: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
     return unpack_int4(packed).float() * scales.repeat_interleave(GROUP, dim=-1)
 
 
+def weight_sums(packed: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """8da4w's wsum [N] f32: per output, acc = acc + scales[n, g] * (sum of group g's int4
+    weights) over the groups in order, every step one float32 operation (the C kernels read
+    it as it is: llm_quant.h)."""
+    w = unpack_int4(packed).to(torch.int32).unflatten(-1, (-1, GROUP)).sum(-1).float()
+    acc = torch.zeros(packed.shape[0], dtype=torch.float32)
+    for g in range(w.shape[1]):
+        acc = acc + scales[:, g].float() * w[:, g]
+    return acc
+
+
 def quantize_activations(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-row asymmetric int8 of x [..., K]: (q, scale, zero_point), the kernels' steps in
     the same float32 operations (runtime/src/kernels/llm/llm_quant.h)."""
@@ -80,7 +94,7 @@ def _linear_int8w(x, weight, scales, bias):
     return torch.nn.functional.linear(x, weight.float() * scales[:, None], bias)
 
 
-def _linear_8da4w(x, weight, scales, bias):
+def _linear_8da4w(x, weight, scales, wsum, bias):
     q, scale, zp = quantize_activations(x)
     return torch.nn.functional.linear((q - zp) * scale, dequantize_4w(weight, scales), bias)
 
@@ -108,6 +122,10 @@ def _fake_linear(x, weight, scales, bias):
     return x.new_empty((*x.shape[:-1], weight.shape[0]))
 
 
+def _fake_linear_8da4w(x, weight, scales, wsum, bias):
+    return _fake_linear(x, weight, scales, bias)
+
+
 def _fake_embedding(width):
     def fake(weight, scales, indices):
         return weight.new_empty((*indices.shape, width(weight, scales)), dtype=torch.float32)
@@ -115,7 +133,7 @@ def _fake_embedding(width):
 
 
 _register("linear_int8w", _linear_int8w, _fake_linear)
-_register("linear_8da4w", _linear_8da4w, _fake_linear)
+_register("linear_8da4w", _linear_8da4w, _fake_linear_8da4w)
 _register("embedding_int8", _embedding_int8, _fake_embedding(lambda w, s: w.shape[1]))
 _register("embedding_4w", _embedding_4w, _fake_embedding(lambda w, s: s.shape[1] * GROUP))
 

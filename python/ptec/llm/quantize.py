@@ -59,10 +59,16 @@ class Int8WeightLinear(nn.Module):
 
 
 class Int4WeightLinear(Int8WeightLinear):
-    """8da4w: int8 dynamic per-token activations, int4 weights per group of 32."""
+    """8da4w: int8 dynamic per-token activations, int4 weights per group of 32, and the
+    weights' scaled sums per output (quant_ops.weight_sums: the kernels' zero-point term)."""
+
+    def __init__(self, weight: torch.Tensor, scales: torch.Tensor, wsum: torch.Tensor,
+                 bias: torch.Tensor | None):
+        super().__init__(weight, scales, bias)
+        self.register_buffer("wsum", wsum)
 
     def forward(self, x):
-        return quant_ops.linear_8da4w(x, self.weight, self.scales, self.bias)
+        return quant_ops.linear_8da4w(x, self.weight, self.scales, self.wsum, self.bias)
 
 
 class Int8Embedding(nn.Module):
@@ -89,13 +95,16 @@ def quantize_weights(model: nn.Module, scheme: str) -> nn.Module:
     Sets `model.quantization_skipped` to the names of layers left in fp32."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; expected one of {SCHEMES}")
-    shared: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id(weight) -> quantized
+    shared: dict[int, tuple[torch.Tensor, ...]] = {}  # id(weight) -> quantized
     skipped = []
 
     def quantized(w: torch.Tensor):
         if id(w) not in shared:
-            shared[id(w)] = (quantize_int8_rows(w) if scheme == "int8"
-                             else quantize_int4_groups(w))
+            if scheme == "int8":
+                shared[id(w)] = quantize_int8_rows(w)
+            else:
+                q, scales = quantize_int4_groups(w)
+                shared[id(w)] = (q, scales, quant_ops.weight_sums(q, scales))
         return shared[id(w)]
 
     for name, module in list(model.named_modules()):
@@ -106,10 +115,10 @@ def quantize_weights(model: nn.Module, scheme: str) -> nn.Module:
             if scheme == "8da4w" and child.weight.shape[1] % GROUP:
                 skipped.append(full)
                 continue
-            q, scales = quantized(child.weight)
+            q, scales, *wsum = quantized(child.weight)
             if isinstance(child, nn.Linear):
-                cls = Int8WeightLinear if scheme == "int8" else Int4WeightLinear
-                new = cls(q, scales, child.bias)
+                new = (Int8WeightLinear(q, scales, child.bias) if scheme == "int8"
+                       else Int4WeightLinear(q, scales, wsum[0], child.bias))
             else:
                 new = (Int8Embedding if scheme == "int8" else Int4Embedding)(q, scales)
             setattr(module, child_name, new)

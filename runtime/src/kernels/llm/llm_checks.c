@@ -38,6 +38,13 @@ ptec_status ptec_llm_check_linear(ptec_kernel_context *ctx, const ptec_tensor *x
   return PTEC_STATUS_OK;
 }
 
+ptec_status ptec_llm_check_wsum(ptec_kernel_context *ctx, const ptec_tensor *wsum, int64_t N) {
+  PTEC_TRY(ptec_check_dtype(ctx, wsum, PTEC_DTYPE_FLOAT32, "wsum"));
+  PTEC_TRY(ptec_check_shape(ctx, wsum, &N, 1u, "wsum"));
+  PTEC_CHECK(ctx, dense(wsum), PTEC_STATUS_NOT_SUPPORTED, "wsum must be dense");
+  return PTEC_STATUS_OK;
+}
+
 ptec_status ptec_llm_check_embedding(ptec_kernel_context *ctx, const ptec_tensor *w,
                                      int wdtype, int64_t wcols, const ptec_tensor *scales,
                                      int64_t scols, const ptec_tensor *idx, int64_t D,

@@ -13,6 +13,9 @@ ptec_status ptec_llm_check_linear(ptec_kernel_context *ctx, const ptec_tensor *x
                                   const ptec_tensor *scales, int64_t scols,
                                   const ptec_tensor *bias, const ptec_tensor *out, int64_t *M);
 
+/* 8da4w's wsum: [N] fp32, dense. */
+ptec_status ptec_llm_check_wsum(ptec_kernel_context *ctx, const ptec_tensor *wsum, int64_t N);
+
 /* weight [V, wcols] of `wdtype`, scales [V, scols] (scols 0: [V]) fp32, indices
  * int64 or int32 of any shape with every entry in [0, V), out = indices' shape
  * + [D] fp32; all dense row-major. */

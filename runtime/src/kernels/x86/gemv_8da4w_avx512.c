@@ -3,15 +3,11 @@
  * the reference bit for bit: the group dots are the same integers, the float steps the
  * same IEEE operations in the same order per output (llm_quant.h).
  *
- * VPDPBUSD multiplies unsigned bytes by signed bytes. The stored nibbles u = w + 8
+ * VPDPBUSD multiplies unsigned bytes by signed bytes: the stored nibbles u = w + 8
  * (0..15) are the unsigned side, the quantized activations q (int8) the signed one, and
- * the offsets come off per group as in the SDOT variant:
- *
- *   sum (q - zp)(u - 8) = sum u q - zp sum u - 8 sum (q - zp)
- *
- * sum u q and zp sum u (VPDPBUSD of the two nibbles' sum against a vector of zp) in the
- * same lanes, subtracted before the lanes are summed; 8 * dsum[g] once per group. (One
- * accumulator with -zp, which needs another path for zp = -128, measured no faster.)
+ * the nibble offset comes off per group (sum q w = sum q u - 8 sum q). The zero point's
+ * term is per output, after the groups (llm_quant.h: the weight sums stored with the
+ * weights), so the inner loop is two VPDPBUSD per 64 weight bytes and row of x.
  *
  * Sixteen outputs by four groups at a time: one 64-byte load is one output's four groups
  * (a 128-bit lane per group: low nibbles are weights 0..15, high ones 16..31), the
@@ -20,7 +16,8 @@
  * turns four outputs' registers into one with a whole dot per element, and a 4x4
  * transpose of 128-bit lanes gives, per group, one vector of the sixteen outputs' dots.
  * Then acc += (float)dot * scale for the sixteen outputs at once, group by group in
- * order, as the reference does for each output.
+ * order, as the reference does for each output. A prompt's rows go through up to four
+ * at a time: each output's unpacked nibbles and the transposed scales serve them all.
  */
 #include "kernels/isa.h"
 
@@ -37,16 +34,13 @@ static inline __m512i sum4(__m512i a, __m512i b, __m512i c, __m512i d) {
   return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
 }
 
-/* One output's partial dots over four groups: 64 packed bytes (masked past the chunk)
- * against the activations' low and high halves; lane 4g + j: a quarter of group g. */
-static inline __m512i out_dots(const uint8_t *w, __mmask64 m, __m512i qlo, __m512i qhi,
-                               __m512i zp) {
+/* One output's four groups: 64 packed bytes (masked past the chunk) -> the low and high
+ * nibbles (lane j: group j's weights 0..15 / 16..31). */
+static inline void unpack(const uint8_t *w, __mmask64 m, __m512i *lo, __m512i *hi) {
   const __m512i nib = _mm512_set1_epi8(15);
-  __m512i raw = _mm512_maskz_loadu_epi8(m, w);
-  __m512i lo = _mm512_and_si512(raw, nib), hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nib);
-  __m512i uq = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, qlo), hi, qhi);
-  __m512i uz = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_add_epi8(lo, hi), zp);
-  return _mm512_sub_epi32(uq, uz);
+  const __m512i raw = _mm512_maskz_loadu_epi8(m, w);
+  *lo = _mm512_and_si512(raw, nib);
+  *hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nib);
 }
 
 /* The chunk's scales of outputs n..n+15 (s: output n's, G apart) transposed: st[16 j + e]
@@ -90,49 +84,73 @@ static inline __mmask64 bytes(int64_t n) {
 #define AHEAD 32
 #endif
 
-/* Outputs n..n+15 over one chunk (ptec_llm_block_fn). */
-static void sixteen_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
-                            float *out) {
-  const int64_t G = p->K / PTEC_LLM_GROUP, row = p->K / 2;
-  const uint8_t *w = p->w + n * row + c->g0 * (PTEC_LLM_GROUP / 2);
-  const float *s = p->scales + n * G + c->g0;
-  const __m512i zp = _mm512_set1_epi8((char)c->zp);
+/* Outputs n..n+15 of R (1..4) rows of x over one chunk. */
+static inline __attribute__((always_inline)) void block16(const ptec_llm_8da4w *p, int64_t n,
+                                                          const ptec_llm_chunk *c, const int R,
+                                                          float *out) {
+  const int64_t G = p->K / PTEC_LLM_GROUP, row = p->K / 2, groups = c[0].groups;
+  const uint8_t *w = p->w + n * row + c[0].g0 * (PTEC_LLM_GROUP / 2);
+  const float *s = p->scales + n * G + c[0].g0;
   float st[16 * 16];
-  __m512 acc = _mm512_loadu_ps(out + n);
-  for (int64_t g = 0; g < c->groups; g += 4) {
+  __m512 acc[4];
+  for (int r = 0; r < R; r++) acc[r] = _mm512_loadu_ps(out + r * p->N + n);
+  for (int64_t g = 0; g < groups; g += 4) {
     if (g % 16 == 0) /* the next sixteen groups' scales, by group */
-      scales_by_group(s + g, G, c->groups - g < 16 ? c->groups - g : 16, st);
-    const int64_t ng = c->groups - g < 4 ? c->groups - g : 4; /* groups in this step */
-    const int8_t *qg = c->q + g * PTEC_LLM_GROUP;
-    const __m512i q0 = _mm512_maskz_loadu_epi8(bytes(32 * ng), qg);
-    const __m512i q1 = _mm512_maskz_loadu_epi8(bytes(32 * ng - 64), qg + 64);
-    /* lane j of qlo / qhi: group g + j's activations 0..15 / 16..31 */
-    const __m512i qlo = _mm512_shuffle_i32x4(q0, q1, 0x88), qhi = _mm512_shuffle_i32x4(q0, q1, 0xDD);
+      scales_by_group(s + g, G, groups - g < 16 ? groups - g : 16, st);
+    const int64_t ng = groups - g < 4 ? groups - g : 4; /* groups in this step */
+    __m512i qlo[4], qhi[4]; /* lane j: group g + j's activations 0..15 / 16..31 */
+    for (int r = 0; r < R; r++) {
+      const int8_t *qg = c[r].q + g * PTEC_LLM_GROUP;
+      const __m512i q0 = _mm512_maskz_loadu_epi8(bytes(32 * ng), qg);
+      const __m512i q1 = _mm512_maskz_loadu_epi8(bytes(32 * ng - 64), qg + 64);
+      qlo[r] = _mm512_shuffle_i32x4(q0, q1, 0x88);
+      qhi[r] = _mm512_shuffle_i32x4(q0, q1, 0xDD);
+    }
     const __mmask64 wm = bytes(16 * ng);
     const uint8_t *wg = w + g * (PTEC_LLM_GROUP / 2);
     if (n + 16 + AHEAD <= p->N) /* the same bytes of the rows AHEAD outputs on */
       for (int i = 0; i < 16; i++)
         _mm_prefetch((const char *)(wg + (AHEAD + i) * row), _MM_HINT_T0);
-    __m512i r[4]; /* r[i]: lane j, element e = output 4i + e's dot of group g + j */
-    for (int i = 0; i < 4; i++)
-      r[i] = sum4(out_dots(wg + (4 * i) * row, wm, qlo, qhi, zp),
-                  out_dots(wg + (4 * i + 1) * row, wm, qlo, qhi, zp),
-                  out_dots(wg + (4 * i + 2) * row, wm, qlo, qhi, zp),
-                  out_dots(wg + (4 * i + 3) * row, wm, qlo, qhi, zp));
-    const __m512i x0 = _mm512_shuffle_i32x4(r[0], r[1], 0x44), x1 = _mm512_shuffle_i32x4(r[0], r[1], 0xEE);
-    const __m512i y0 = _mm512_shuffle_i32x4(r[2], r[3], 0x44), y1 = _mm512_shuffle_i32x4(r[2], r[3], 0xEE);
-    __m512i dots[4]; /* dots[j]: the sixteen outputs' dots of group g + j */
-    dots[0] = _mm512_shuffle_i32x4(x0, y0, 0x88);
-    dots[1] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
-    dots[2] = _mm512_shuffle_i32x4(x1, y1, 0x88);
-    dots[3] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
-    for (int64_t j = 0; j < ng; j++) {
-      __m512i dot = _mm512_sub_epi32(dots[j], _mm512_set1_epi32(8 * c->dsum[g + j]));
-      __m512 scale = _mm512_loadu_ps(st + 16 * ((g + j) % 16));
-      acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale));
+    __m512i sums[4][4]; /* sums[r][i]: lane j, element e = output 4i + e's dot of group g + j */
+    for (int i = 0; i < 4; i++) {
+      __m512i lo[4], hi[4], d[4][4];
+      for (int o = 0; o < 4; o++) unpack(wg + (4 * i + o) * row, wm, &lo[o], &hi[o]);
+      for (int r = 0; r < R; r++) {
+        for (int o = 0; o < 4; o++)
+          d[r][o] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[o],
+                                                            qlo[r]), hi[o], qhi[r]);
+        sums[r][i] = sum4(d[r][0], d[r][1], d[r][2], d[r][3]);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      const __m512i x0 = _mm512_shuffle_i32x4(sums[r][0], sums[r][1], 0x44);
+      const __m512i x1 = _mm512_shuffle_i32x4(sums[r][0], sums[r][1], 0xEE);
+      const __m512i y0 = _mm512_shuffle_i32x4(sums[r][2], sums[r][3], 0x44);
+      const __m512i y1 = _mm512_shuffle_i32x4(sums[r][2], sums[r][3], 0xEE);
+      __m512i dots[4]; /* dots[j]: the sixteen outputs' dots of group g + j */
+      dots[0] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+      dots[1] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
+      dots[2] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+      dots[3] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
+      for (int64_t j = 0; j < ng; j++) {
+        const __m512i dot = _mm512_sub_epi32(dots[j], _mm512_set1_epi32(8 * c[r].qsum[g + j]));
+        const __m512 scale = _mm512_loadu_ps(st + 16 * ((g + j) % 16));
+        acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale));
+      }
     }
   }
-  _mm512_storeu_ps(out + n, acc);
+  for (int r = 0; r < R; r++) _mm512_storeu_ps(out + r * p->N + n, acc[r]);
+}
+
+/* Outputs n..n+15 of `rows` rows over one chunk (ptec_llm_block_fn). */
+static void sixteen_outputs(const ptec_llm_8da4w *p, int64_t n, const ptec_llm_chunk *c,
+                            int rows, float *out) {
+  switch (rows) {
+  case 1: block16(p, n, c, 1, out); break;
+  case 2: block16(p, n, c, 2, out); break;
+  case 3: block16(p, n, c, 3, out); break;
+  default: block16(p, n, c, 4, out); break;
+  }
 }
 
 /* ptec_llm_act_params with sixteen lanes: min and max are exact in any order (NaNs
@@ -154,14 +172,12 @@ static ptec_llm_act_q params(const float *x, int64_t K) {
   return q;
 }
 
-/* ptec_llm_act_quantize plus q and the per-group sums, 32 values (a group) per step:
- * the same IEEE operations per value (divide, round to nearest even, add zp, clamp with
- * NaN to -128: MAXPS returns its second operand for a NaN). */
-static void quantize(const float *x, int64_t len, ptec_llm_act_q aq, int16_t *d, int8_t *q,
-                     int32_t *dsum, int32_t *qsum) {
+/* ptec_llm_act_quantize plus the per-group sums, 32 values (a group) per step: the same
+ * IEEE operations per value (divide, round to nearest even, add zp, clamp with NaN to
+ * -128: MAXPS returns its second operand for a NaN). */
+static void quantize(const float *x, int64_t len, ptec_llm_act_q aq, int8_t *q, int32_t *qsum) {
   const __m512 scale = _mm512_set1_ps(aq.scale), zp = _mm512_set1_ps(aq.zp);
   const __m512 lo = _mm512_set1_ps(-128.0f), hi = _mm512_set1_ps(127.0f);
-  const __m512i izp = _mm512_set1_epi32((int32_t)aq.zp);
   for (int64_t g = 0; g < len / PTEC_LLM_GROUP; g++) {
     __m512i qs = _mm512_setzero_si512();
     for (int h = 0; h < 2; h++) {
@@ -170,19 +186,16 @@ static void quantize(const float *x, int64_t len, ptec_llm_act_q aq, int16_t *d,
                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, zp), lo), hi);
       const __m512i qi = _mm512_cvttps_epi32(v);
-      _mm256_storeu_si256((__m256i *)(d + k), _mm512_cvtepi32_epi16(_mm512_sub_epi32(qi, izp)));
       _mm_storeu_si128((__m128i *)(q + k), _mm512_cvtepi32_epi8(qi));
       qs = _mm512_add_epi32(qs, qi);
     }
-    const int32_t sq = _mm512_reduce_add_epi32(qs);
-    qsum[g] = sq;
-    dsum[g] = sq - PTEC_LLM_GROUP * (int32_t)aq.zp;
+    qsum[g] = _mm512_reduce_add_epi32(qs);
   }
 }
 
 void ptec_llm_linear_8da4w_avx512(const ptec_llm_8da4w *p, int64_t n0, int64_t n1) {
   static const ptec_llm_8da4w_variant v = {
-      {16, 8}, {sixteen_outputs, ptec_llm_8da4w_block8_avx2}, params, quantize};
+      {16, 8}, {sixteen_outputs, ptec_llm_8da4w_block8_avx2}, PTEC_LLM_ROWS, params, quantize};
   ptec_llm_8da4w_rows(p, n0, n1, &v);
 }
 
