@@ -1,6 +1,7 @@
 """x86-64 variants of the float32 operators around the convolutions (issue 12, fp32 ops).
 
-- max_pool2d_with_indices (max_pool2d_f32_avx512.c): values and indices bit for bit equal
+- max_pool2d_with_indices (max_pool2d_f32_avx512.c, and max_pool2d_f32_avx2.c under
+  valgrind, which has no AVX-512): values and indices bit for bit equal
   to PyTorch eager (whose CPU kernel the reference mirrors): random windows 1-5, strides
   1-3 (2 along rows at most for the variant; 3 declines to the reference), padding up to
   k / 2, ceil_mode, row widths around the 16- and 32-lane steps, ties, NaN, +-inf, -0;
@@ -134,6 +135,31 @@ def test_max_pool2d_random(seed, tmp_path):
         what = f"pool {n} {config} on {tuple(x.shape)}"
         _same_bits(got[2 * n], y.contiguous().numpy(), what + " values")
         _same_bits(got[2 * n + 1], i.contiguous().numpy(), what + " indices")
+
+
+def test_max_pool2d_avx2_under_valgrind(seed, tmp_path):
+    """The AVX2 max pool (max_pool2d_f32_avx2.c), which this AVX-512 host reaches only
+    under valgrind (no AVX-512 emulation: the dispatch takes AVX2), bit for bit against
+    eager on random stride-1 and stride-2 pools, valgrind's memcheck finding no error."""
+    rng = random.Random(seed)
+    configs, inputs = [], []
+    for s in (1, 2, 2, 1):
+        config, shape = _pool_config(rng)
+        k, _, p, _, ceil = config
+        configs.append((k, (rng.randint(1, 2), s), p, (1, 1), ceil))
+        inputs.append(_special(rng, (1, 2) + shape[2:]))
+    program = compile_module(_Pools(configs), inputs).buffer
+    (tmp_path / "m.pte").write_bytes(program)
+    args = ["valgrind", "-q", "--error-exitcode=9", str(RUN), str(tmp_path / "m.pte")]
+    for k, x in enumerate(inputs):
+        np.save(tmp_path / f"in{k}.npy", x.numpy())
+        args += ["--input", str(tmp_path / f"in{k}.npy")]
+    subprocess.run(args + ["--output-dir", str(tmp_path)], check=True, capture_output=True)
+    for n, (x, (k, s, p, d, ceil)) in enumerate(zip(inputs, configs)):
+        y, i = F.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
+        what = f"avx2 pool {n} {(k, s, p, ceil)} on {tuple(x.shape)}"
+        _same_bits(np.load(tmp_path / f"output{2 * n}.npy"), y.numpy(), what + " values")
+        _same_bits(np.load(tmp_path / f"output{2 * n + 1}.npy"), i.numpy(), what + " indices")
 
 
 class _Elementwise(nn.Module):

@@ -25,6 +25,8 @@ struct ptec_parallel_for;
  * indices rows contiguous, dilation 1, stride along rows 1 or 2, H * W < 2^31. */
 bool ptec_max_pool2d_f32_avx512(const float *x, float *y, int64_t *yi, view4 X,
                                 const pool_params *pp, const struct ptec_parallel_for *par);
+bool ptec_max_pool2d_f32_avx2(const float *x, float *y, int64_t *yi, view4 X,
+                              const pool_params *pp, const struct ptec_parallel_for *par);
 
 /* o[i] = in[i] < 0 ? 0 : in[i] (relu) and min(max(in[i], lo), hi) (clamp, hardtanh), as
  * op_activation.c's rows: NaN stays NaN, -0 stays -0. Always take the row. */
@@ -58,12 +60,15 @@ bool ptec_compare_row_f32_avx512(int op, uint8_t *o, const float *a, int64_t sa,
 double ptec_sum_row_f32_avx512(const float *x, int64_t n);
 
 /* The calls the portable kernels make: on x86-64 builds with ISA kernels, the variant
- * when the CPU has AVX-512 (F/BW/VL, tested with VNNI as the other *_avx512.c files);
+ * when the CPU has AVX-512 (F/BW/VL, tested with VNNI as the other *_avx512.c files), for
+ * max pool the AVX2 one on AVX2-only CPUs (the other rows: the reference, which GCC
+ * vectorises with SSE);
  * elsewhere nothing (the variants are not compiled: kernels/x86/ is x86-64 only). */
 #if PTEC_KERNELS_X86
 #include "kernels/x86/cpu_features.h"
-#define PTEC_F_VARIANT_MAX_POOL(...) \
-  (ptec_x86_has_avx512_vnni() && ptec_max_pool2d_f32_avx512(__VA_ARGS__))
+#define PTEC_F_VARIANT_MAX_POOL(...)                                         \
+  ((ptec_x86_has_avx512_vnni() && ptec_max_pool2d_f32_avx512(__VA_ARGS__)) || \
+   (ptec_x86_has_avx2_fma() && ptec_max_pool2d_f32_avx2(__VA_ARGS__)))
 #define PTEC_F_VARIANT_RELU_ROW(o, in, n) \
   (ptec_x86_has_avx512_vnni() && (ptec_relu_row_f32_avx512(o, in, n), true))
 #define PTEC_F_VARIANT_CLAMP_ROW(o, in, n, lo, hi) \
