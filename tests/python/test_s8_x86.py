@@ -165,3 +165,74 @@ def test_conv_s8_asan(kind, seed, tmp_path):
         program = (_depthwise_program if kind == "depthwise" else _packed_program)(args)
         got = _run(RUN_ASAN, program, tmp_path / str(sub))[0]
         assert np.array_equal(got.astype(np.int64), args[-1]), f"{kind} case {sub} (seed {seed})"
+
+
+# ------------------------------------------------- layer norm and rescale (transformer)
+
+def _layer_norm_model(x, w, b, eps, in_scale, in_zp, out_scale, out_zp, lo, hi):
+    """op_quantized_layer_norm.c's double arithmetic, operation by operation."""
+    out = np.empty_like(x)
+    rows = x.reshape(-1, x.shape[-1]).astype(np.int64) - in_zp
+    for r, q in enumerate(rows):
+        n, s1, s2 = q.size, int(q.sum()), int((q * q).sum())
+        mean = float(s1) / float(n)
+        var = (float(n) * float(s2) - float(s1) * float(s1)) / (float(n) * float(n))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rstd = 1.0 / np.sqrt(var * in_scale * in_scale + eps)
+            y = (q.astype(np.float64) - mean) * in_scale * rstd
+            if w is not None:
+                y = y * w.astype(np.float64)
+            if b is not None:
+                y = y + b.astype(np.float64)
+            code = np.rint(y / out_scale) + float(out_zp)
+        code = np.where(~(code >= lo), lo, np.where(code > hi, hi, code))
+        out.reshape(-1, x.shape[-1])[r] = code.astype(np.int8)
+    return out
+
+
+def test_layer_norm_s8_equals_model(seed, tmp_path):
+    """Rows of any width (tails of 8 and 32), constant rows with eps 0 (NaN -> act_min),
+    weight and bias present or not, extreme zero points and activation windows."""
+    rng = np.random.default_rng(seed)
+    for sub in range(10):
+        rows, width = int(rng.integers(1, 6)), int(rng.choice([1, 7, 8, 33, 64, 100, 257]))
+        in_zp, out_zp = (int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+                         for _ in range(2))
+        x = rng.integers(-128, 128, size=(rows, width)).astype(np.int8)
+        eps = 1e-5
+        if sub % 5 == 4:  # a constant row: variance 0
+            x[0] = in_zp
+            eps = 0.0 if sub % 2 else eps
+        w = rng.uniform(0.5, 1.5, size=width).astype(np.float32) if sub % 3 else None
+        b = rng.uniform(-0.5, 0.5, size=width).astype(np.float32) if sub % 4 else None
+        in_scale, out_scale = float(rng.uniform(0.01, 0.1)), float(rng.uniform(0.01, 0.05))
+        lo, hi = [(-128, 127), (out_zp, 127), (-100, 20)][sub % 3]
+        lo = min(lo, hi)
+        args = (w, b, eps, in_scale, in_zp, out_scale, out_zp, lo, hi)
+        program = build("ptec::quantized_layer_norm.out", [
+            Input(x), [width], None if w is None else Const(w), None if b is None else Const(b),
+            eps, in_scale, in_zp, out_scale, out_zp, lo, hi, Out(x.shape, np.int8)])
+        got = _run(RUN, program, tmp_path / f"ln{sub}")[0]
+        want = _layer_norm_model(x, *args)
+        assert np.array_equal(got, want), f"layer norm case {sub} (seed {seed}): rows {rows} " \
+            f"width {width} first differences at {np.argwhere(got != want)[:4].tolist()}"
+
+
+def test_rescale_s8_equals_model(seed, tmp_path):
+    """int8 -> int8 per-tensor rescales of any length, every shift regime."""
+    rng = np.random.default_rng(seed)
+    for sub in range(16):
+        shape = tuple(int(v) for v in rng.integers(1, 9, size=int(rng.integers(1, 4))))
+        x = rng.integers(-128, 128, size=shape).astype(np.int8)
+        in_zp, out_zp = (int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+                         for _ in range(2))
+        m = np.array([int(rng.choice([1, (1 << 31) - 1, int(rng.integers(1 << 30, 1 << 31))]))],
+                     np.int32)
+        # Mostly scales from 2 to 2^-8 (outputs that move with the input), some extremes.
+        s = np.array([int(rng.choice([2, 62, 31, 32, int(rng.integers(29, 39)),
+                                      int(rng.integers(29, 39))]))], np.int32)
+        program = build("ptec::rescale.out", [Input(x), in_zp, Const(m), Const(s), out_zp, 0,
+                                              Out(x.shape, np.int8)])
+        got = _run(RUN, program, tmp_path / f"rs{sub}")[0]
+        want = R.rescale(x, in_zp, m, s, out_zp, 0, np.int8)
+        assert np.array_equal(got.astype(np.int64), want), f"rescale case {sub} (seed {seed})"

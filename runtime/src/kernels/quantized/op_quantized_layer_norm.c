@@ -24,6 +24,7 @@
 #include "kernels/portable/common.h"
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
+#include "kernels/quantized/variants.h"
 
 enum {
   ARG_INPUT, ARG_SHAPE, ARG_WEIGHT, ARG_BIAS, ARG_EPS, ARG_IN_SCALE, ARG_IN_ZP, ARG_OUT_SCALE,
@@ -93,17 +94,39 @@ ptec_status ptec_prepare_quantized_layer_norm_out(ptec_kernel_context *ctx) {
   return setup(ctx, &p);
 }
 
+/* The row's mean and 1 / std from its exact sums (shared by the AVX-512 rows,
+ * so that both compute them with the same operations). */
+static void row_stats(const layer_norm *p, int64_t n, int64_t s1, int64_t s2, double *mean,
+                      double *rstd) {
+  *mean = (double)s1 / (double)n;
+  double var = ((double)n * (double)s2 - (double)s1 * (double)s1) / ((double)n * (double)n);
+  *rstd = 1.0 / sqrt(var * p->in_scale * p->in_scale + p->eps);
+}
+
 static void normalize_row(const layer_norm *p, int64_t r) {
   int dtype = p->in->dtype;
   int64_t n = p->width, base = r * n, s1 = 0, s2 = 0;
+  double mean, rstd;
+#if PTEC_KERNELS_X86 /* the same values, in vectors (kernels/x86/layer_norm_s8_avx512.c) */
+  if (dtype == PTEC_DTYPE_INT8 && ptec_x86_has_avx512_vnni()) {
+    const int8_t *x = (const int8_t *)p->in->data + base;
+    if (ptec_layer_norm_s8_sums_avx512(x, n, p->in_zp, &s1, &s2)) {
+      row_stats(p, n, s1, s2, &mean, &rstd);
+      const ptec_layer_norm_s8_row row = {mean, rstd, p->in_scale, p->out_scale, p->in_zp,
+                                          p->out_zp, p->act_min, p->act_max};
+      ptec_layer_norm_s8_row_avx512(x, (int8_t *)p->out->data + base, n,
+                                    p->weight ? p->weight->data : NULL,
+                                    p->bias ? p->bias->data : NULL, &row);
+      return;
+    }
+  }
+#endif
   for (int64_t i = 0; i < n; i++) {
     int64_t q = ptec_q_load(p->in->data, dtype, base + i) - p->in_zp;
     s1 += q;
     s2 += q * q;  /* |q| < 2^16, n < 2^31 elements: no overflow */
   }
-  double mean = (double)s1 / (double)n;
-  double var = ((double)n * (double)s2 - (double)s1 * (double)s1) / ((double)n * (double)n);
-  double rstd = 1.0 / sqrt(var * p->in_scale * p->in_scale + p->eps);
+  row_stats(p, n, s1, s2, &mean, &rstd);
   const float *w = p->weight ? p->weight->data : NULL, *b = p->bias ? p->bias->data : NULL;
   for (int64_t i = 0; i < n; i++) {
     int64_t q = ptec_q_load(p->in->data, dtype, base + i) - p->in_zp;

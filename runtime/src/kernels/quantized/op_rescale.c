@@ -18,6 +18,7 @@
 #include "kernels/portable/iter.h"
 #include "kernels/ops_decl.h"
 #include "kernels/quantized/qparams.h"
+#include "kernels/quantized/variants.h"
 
 enum { ARG_INPUT, ARG_INPUT_ZP, ARG_MULTIPLIER, ARG_SHIFT, ARG_OUTPUT_ZP, ARG_AXIS, ARG_OUT };
 
@@ -75,6 +76,15 @@ ptec_status ptec_kernel_rescale_out(ptec_kernel_context *ctx) {
   PTEC_TRY(setup(ctx, &p, PTEC_Q_EXECUTE));
   const ptec_tensor *in = p.in;
   const int32_t *m = p.multiplier->data, *s = p.shift->data;
+#if PTEC_KERNELS_X86 /* int8, one scale, dense: sixteen at a time (kernels/x86/rescale_s8_avx512.c) */
+  if (in->dtype == PTEC_DTYPE_INT8 && p.out->dtype == PTEC_DTYPE_INT8 && p.step == 0 &&
+      ptec_tensor_is_contiguous(in) && ptec_tensor_is_contiguous(p.out) &&
+      ptec_x86_has_avx512_vnni()) {
+    ptec_rescale_s8_avx512(in->data, p.out->data, (int64_t)in->numel, p.in_zp, m[0], s[0],
+                           p.out_zp, p.lo, p.hi);
+    return PTEC_STATUS_OK;
+  }
+#endif
   /* Walk in logical order with the channel index as the split: the outer
    * iteration covers every dim but the axis, the inner loop the axis. */
   int64_t strides[2][PTEC_MAX_RANK], sizes[PTEC_MAX_RANK];

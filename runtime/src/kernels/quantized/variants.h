@@ -93,6 +93,20 @@ bool ptec_qmax_pool_s8_avx512(const ptec_qpool *w, int32_t lo, int32_t hi);
 void ptec_quantize_s8_avx512(const float *x, int8_t *y, int64_t n, float inv_scale, int32_t zp,
                              int32_t lo, int32_t hi);
 bool ptec_qfc_s8_avx512(const ptec_qfc_s8 *p);
+/* ptec::rescale's int8 -> int8 per-tensor dense run (op_rescale.c), lo/hi the out range. */
+void ptec_rescale_s8_avx512(const int8_t *x, int8_t *y, int64_t n, int32_t in_zp,
+                            int32_t multiplier, int32_t shift, int32_t out_zp, int32_t lo,
+                            int32_t hi);
+/* quantized_layer_norm's int8 rows (op_quantized_layer_norm.c): the exact row sums (false
+ * past 2^18 values), then the row from its mean and rstd. */
+typedef struct ptec_layer_norm_s8_row {
+  double mean, rstd, in_scale, out_scale;
+  int32_t in_zp, out_zp, act_min, act_max;
+} ptec_layer_norm_s8_row;
+bool ptec_layer_norm_s8_sums_avx512(const int8_t *x, int64_t n, int32_t in_zp, int64_t *s1,
+                                    int64_t *s2);
+void ptec_layer_norm_s8_row_avx512(const int8_t *x, int8_t *y, int64_t n, const float *w,
+                                   const float *b, const ptec_layer_norm_s8_row *r);
 /* The same row on Helium (kernels/mve/quantize_s8_mve.c). */
 void ptec_quantize_s8_mve(const float *x, int8_t *y, int64_t n, float inv_scale, int32_t zp,
                           int32_t lo, int32_t hi);
