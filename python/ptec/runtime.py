@@ -74,6 +74,7 @@ class Requirements(ctypes.Structure):
         ("num_instructions", ctypes.c_size_t),
         ("num_operators", ctypes.c_size_t),
         ("num_delegates", ctypes.c_size_t),
+        ("call_cache_bytes", ctypes.c_size_t),
     ]
 
 
@@ -137,6 +138,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "ptec_operator_count": (sz, []),
         "ptec_operator_name": (s, [sz]),
         "ptec_method_set_parallel": (i, [p, p]),
+        "ptec_method_set_call_cache": (i, [p, p, sz]),
         "ptec_posix_parallel_create": (p, [i]),
         "ptec_posix_parallel_destroy": (None, [p]),
     }
@@ -280,6 +282,14 @@ class _Method:
         if program._parallel:
             _check(lib.ptec_method_set_parallel(h, program._parallel), "set_parallel",
                    lib.ptec_method_message(h))
+        # The call cache (ptec.h): each call decoded once; skipped where the
+        # machine cannot give its bytes (a program may claim any).
+        self._call_cache = None
+        if program.call_cache and req.call_cache_bytes <= have - need:
+            self._call_cache = _aligned(req.call_cache_bytes)
+            _check(lib.ptec_method_set_call_cache(h, self._call_cache.ctypes.data,
+                                                  req.call_cache_bytes),
+                   "call_cache", lib.ptec_method_message(h))
 
     @property
     def _h(self) -> int:
@@ -422,8 +432,12 @@ class LoadedProgram:
     NPU, and `npu_stats` holds the last run's NPU totals (delegate calls,
     commands, operations, MACs, bytes read and written per region)."""
 
-    def __init__(self, data: bytes, npu: tuple | None = None, threads: int = 1):
+    def __init__(self, data: bytes, npu: tuple | None = None, threads: int = 1,
+                 call_cache: bool | None = None):
         lib = library()
+        if call_cache is None:
+            call_cache = os.environ.get("PTEC_CALL_CACHE", "1") != "0"
+        self.call_cache = call_cache
         self._parallel = None
         if threads > 1:  # the platform's pthread pool (src/platform/posix_threads.c)
             self._parallel = lib.ptec_posix_parallel_create(threads)
@@ -499,7 +513,7 @@ class LoadedProgram:
 
 def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
          target: str | None = None, npu_work: int = 16 << 20, npu_fast_memory: int = 2 << 20,
-         threads: int = 1):
+         threads: int = 1, call_cache: bool | None = None):
     """Loads a `.pte` file (path or bytes) into ptec's C runtime.
 
     With no target (or "host") the program runs here, through ctypes. With a
@@ -515,6 +529,10 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
     `threads` > 1 lets the heavy kernels (int8 and float convolutions) split their
     outputs over that many threads (here, or ptec-run --threads on a Cortex-A
     target); outputs are the same for any count.
+
+    `call_cache` (default: on unless PTEC_CALL_CACHE=0 in the environment)
+    gives a host method the memory of its call cache (ptec_method_set_call_cache):
+    calls decoded once at load instead of on every run; outputs are the same.
 
     PTEC_LOAD_TARGET in the environment is the default target: with
     PTEC_LOAD_TARGET=cortex-m55, test suites written for the host run their
@@ -535,10 +553,10 @@ def load(path_or_bytes: str | os.PathLike | bytes | bytearray | memoryview,
     if target is None:
         target = os.environ.get("PTEC_LOAD_TARGET") or None
     if target is None or target == "host":
-        return LoadedProgram(data, threads=threads)
+        return LoadedProgram(data, threads=threads, call_cache=call_cache)
     if target.startswith("ethos-u"):
         return LoadedProgram(data, npu=(target, npu_work, npu_fast_memory or (1 << 64) - 1),
-                             threads=threads)
+                             threads=threads, call_cache=call_cache)
     from .device import AARCH64_CPUS, DeviceProgram, LinuxUserProgram
     if target in AARCH64_CPUS:
         return LinuxUserProgram(data, target, threads=threads)

@@ -21,6 +21,11 @@
  * --input, printing each case's largest error; exit status 3 if any case fails
  * (outside atol + rtol * |expected|, defaults ExecuTorch's 1e-8 and 1e-5).
  *
+ * --no-call-cache (or PTEC_CALL_CACHE=0 in the environment) runs without the
+ * call cache (ptec_method_set_call_cache), decoding each call's arguments
+ * from the program as it runs, as a device short of RAM does; outputs are
+ * the same. By default the method gets the cache's memory.
+ *
  * --threads N (default 1) lets the heavy kernels split their outputs over N
  * threads (the platform's pthread pool, src/platform/posix_threads.c); the
  * outputs are the same for every N.
@@ -66,6 +71,7 @@ typedef struct options {
   size_t npu_fast;
   int npu_stats;
   int threads;
+  int no_call_cache;
   const char *etdump;
   int verify;
   double rtol;
@@ -75,7 +81,7 @@ typedef struct options {
 static int usage(void) {
   fprintf(stderr,
           "usage: ptec-run model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]\n"
-          "                [--repeat N] [--describe] [--threads N]\n"
+          "                [--repeat N] [--describe] [--threads N] [--no-call-cache]\n"
           "                [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]"
           " [--npu-stats]]\n"
           "                [--etdump FILE] [--verify [--rtol R] [--atol A]]\n");
@@ -87,6 +93,8 @@ static int parse_args(int argc, char **argv, options *o) {
   o->method = "forward";
   o->repeat = 1;
   o->threads = 1;
+  const char *cache = getenv("PTEC_CALL_CACHE");
+  o->no_call_cache = cache != NULL && strcmp(cache, "0") == 0;
   o->rtol = 1e-5; /* ExecuTorch's BundledProgram defaults */
   o->atol = 1e-8;
   for (int i = 1; i < argc; i++) {
@@ -104,6 +112,8 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
       o->threads = atoi(argv[++i]);
       if (o->threads < 1 || o->threads > 256) return -1;
+    } else if (strcmp(a, "--no-call-cache") == 0) {
+      o->no_call_cache = 1;
     } else if (strcmp(a, "--verify") == 0) {
       o->verify = 1;
     } else if (strcmp(a, "--rtol") == 0 && i + 1 < argc) {
@@ -364,6 +374,7 @@ static int write_outputs(const ptec_method *m, const char *dir) {
 typedef struct held {
   void *bytes;
   void *method_memory;
+  void *call_cache;
   void *planned[16];
   ptec_parallel_for *parallel;
   etdump_file profile;
@@ -435,6 +446,12 @@ static int run(const options *opt, held *h) {
   s = ptec_method_init(&m, &prog, method, method_memory, req.method_memory_bytes, planned,
                        planned_sizes, req.num_planned_buffers);
   if (s != PTEC_STATUS_OK) return runtime_error("init", s, ptec_method_message(&m));
+  /* The call cache is optional: where the machine cannot give its bytes (a
+   * program may claim any), the method runs without it. */
+  if (!o.no_call_cache && (h->call_cache = alloc_aligned(req.call_cache_bytes)) != NULL) {
+    s = ptec_method_set_call_cache(&m, h->call_cache, req.call_cache_bytes);
+    if (s != PTEC_STATUS_OK) return runtime_error("call cache", s, ptec_method_message(&m));
+  }
   if (o.threads > 1) {
     h->parallel = ptec_posix_parallel_create(o.threads);
     if (h->parallel == NULL) {
@@ -491,6 +508,7 @@ int main(int argc, char **argv) {
   int rc = run(&o, &h);
   for (size_t i = 0; i < 16; i++) free(h.planned[i]);
   free(h.method_memory);
+  free(h.call_cache);
   free(h.bytes);
   ptec_posix_parallel_destroy(h.parallel);
   etdump_file_free(&h.profile);

@@ -181,6 +181,7 @@ typedef struct ptec_method_requirements {
   size_t num_instructions;
   size_t num_operators;
   size_t num_delegates;
+  size_t call_cache_bytes;         /* for ptec_method_set_call_cache (optional) */
 } ptec_method_requirements;
 
 /*
@@ -202,6 +203,7 @@ struct ptec_delegate_instance;
 struct ptec_value_state;
 struct ptec_frame;
 struct ptec_dynamic_shape;
+struct ptec_cached_call;
 
 /*
  * An observer of execution, for profilers: called before (`end` false) and
@@ -241,6 +243,8 @@ typedef struct ptec_method {
   ptec_instruction_hook hook;     /* NULL unless ptec_method_set_hook */
   void *hook_context;
   const struct ptec_parallel_for *parallel; /* NULL unless ptec_method_set_parallel */
+  struct ptec_cached_call *calls; /* NULL unless ptec_method_set_call_cache */
+  size_t call_cache_bytes;        /* what ptec_method_set_call_cache needs */
   bool initialized;
   char message[PTEC_MESSAGE_CAPACITY];
 } ptec_method;
@@ -324,6 +328,18 @@ ptec_status ptec_method_set_input_scalar(ptec_method *m, size_t i, const ptec_sc
  */
 struct ptec_parallel_for;
 ptec_status ptec_method_set_parallel(ptec_method *m, const struct ptec_parallel_for *parallel);
+
+/*
+ * Optional, for speed: decodes every instruction's kernel and arguments once,
+ * into `memory` (PTEC_BUFFER_ALIGNMENT-aligned, at least the requirements'
+ * call_cache_bytes, kept by the method), so that execute reads them from
+ * there instead of decoding each call's arguments from the program again on
+ * every run. Without it (the default) execute decodes as it goes and needs
+ * only method memory. Call after init, before or between executes; outputs
+ * are the same either way. PTEC_STATUS_OUT_OF_MEMORY if `bytes` is too small
+ * (the method then keeps running without the cache).
+ */
+ptec_status ptec_method_set_call_cache(ptec_method *m, void *memory, size_t bytes);
 
 /* Runs every instruction. Allocates nothing. */
 ptec_status ptec_method_execute(ptec_method *m);

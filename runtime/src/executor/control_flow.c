@@ -57,7 +57,7 @@ static bool condition_true(const ptec_value *v) {
 }
 
 ptec_status ptec_control_step(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
-                              uint32_t *pc) {
+                              uint32_t *pc, const ptec_value *cond) {
   if (PTEC_INSTR_KIND(ins) == INSTR_MOVE_CALL) {
     /* The destination reads as the source from now on, as ExecuTorch's EValue copy. */
     ptec_value_state_of(m, PTEC_INSTR_B(ins))->alias = ptec_value_resolve(m, ins->a);
@@ -65,8 +65,11 @@ ptec_status ptec_control_step(ptec_method *m, fb_reader *r, const ptec_instructi
   }
   ptec_value v;
   ptec_tensor t;
-  ptec_status s = ptec_value_read(m, r, ptec_value_resolve(m, ins->a), &v, &t, NULL);
-  if (s != PTEC_STATUS_OK) return ptec_method_program_failed(m, s);
-  if (!condition_true(&v)) *pc = PTEC_INSTR_B(ins);
+  if (cond == NULL) { /* not in the call cache: read it from the program */
+    ptec_status s = ptec_value_read(m, r, ptec_value_resolve(m, ins->a), &v, &t, NULL);
+    if (s != PTEC_STATUS_OK) return ptec_method_program_failed(m, s);
+    cond = &v;
+  }
+  if (!condition_true(cond)) *pc = PTEC_INSTR_B(ins);
   return PTEC_STATUS_OK;
 }

@@ -151,8 +151,16 @@ ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
       .message_capacity = sizeof m->message,
       .parallel = m->parallel,
   };
-  ptec_status s = ptec_frame_load(m, r, ins, &ctx);
-  if (s != PTEC_STATUS_OK) return ptec_method_program_failed(m, s);
+  /* From the call cache if it has this call; else decoded from the program. */
+  const ptec_cached_call *c = prepare ? NULL : ptec_cached_frame(m, ins);
+  if (c != NULL) {
+    ctx.values = c->values;
+    ctx.args = c->args;
+    ctx.num_args = c->num_args;
+  } else {
+    ptec_status s = ptec_frame_load(m, r, ins, &ctx);
+    if (s != PTEC_STATUS_OK) return ptec_method_program_failed(m, s);
+  }
   if (prepare) return k->prepare(&ctx);
   if (!kernel) {
     const ptec_delegate_instance *d = &m->delegates[b];
@@ -168,8 +176,10 @@ ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
       return PTEC_STATUS_INVALID_STATE;
     }
   }
-  s = k->fn(&ctx);
-  ptec_frame_store(m); /* a view's output keeps its binding */
+  ptec_status s = k->fn(&ctx);
+  /* a view's output keeps its binding */
+  if (c != NULL) ptec_cached_store(m, c);
+  else ptec_frame_store(m);
   return s;
 }
 
@@ -179,7 +189,11 @@ static ptec_status step(ptec_method *m, fb_reader *r, uint32_t *pc) {
   uint32_t kind = PTEC_INSTR_KIND(ins);
   *pc += 1;
   if (kind <= INSTR_DELEGATE_CALL) return ptec_call(m, r, ins, false);
-  if (kind != INSTR_FREE_CALL) return ptec_control_step(m, r, ins, pc);
+  if (kind == INSTR_JUMP_FALSE_CALL) {
+    const ptec_cached_call *c = ptec_cached_frame(m, ins);
+    return ptec_control_step(m, r, ins, pc, c != NULL ? &c->values[c->args[0]] : NULL);
+  }
+  if (kind == INSTR_MOVE_CALL) return ptec_control_step(m, r, ins, pc, NULL);
   return PTEC_STATUS_OK; /* free: memory is planned; nothing to release */
 }
 
