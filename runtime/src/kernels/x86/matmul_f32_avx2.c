@@ -10,7 +10,8 @@
  *   - B's rows contiguous (b_cs == 1): four rows of C by sixteen columns,
  *     A's values broadcast, B's rows loaded, eight FMA accumulators; with
  *     fewer than four rows, one row by up to 512 columns (row_blocks).
- * With AVX-512, B's rows contiguous go to matmul_f32_avx512.c first (same bits).
+ * With AVX-512, B's rows contiguous go to matmul_f32_avx512.c first (same bits), and
+ * so do B's columns contiguous (sixteen lanes: another order, within the tolerance).
  * The epilogue (alpha, beta, D) is the reference's, per element. Sums run
  * in another order than the reference's k = 0..K-1 with separate roundings,
  * hence a tolerance (docs/kernels-cpu.md).
@@ -135,8 +136,9 @@ static void row_blocks(const ptec_matmul_f32 *p) {
 
 bool ptec_matmul_f32_avx2(const ptec_matmul_f32 *p) {
   if (p->k < 8 || p->k > INT32_MAX) return false;
-  if (p->b_rs == 1 && p->a_cs == 1) dots(p);
-  else if (p->b_cs == 1 && ptec_x86_has_avx512_vnni() && ptec_matmul_f32_avx512(p)) return true;
+  if (p->b_rs == 1 && p->a_cs == 1) {
+    if (!ptec_x86_has_avx512_vnni() || !ptec_matmul_f32_avx512(p)) dots(p);
+  } else if (p->b_cs == 1 && ptec_x86_has_avx512_vnni() && ptec_matmul_f32_avx512(p)) return true;
   else if (p->b_cs == 1 && p->m < 4) row_blocks(p);
   else if (p->b_cs == 1) panels(p);
   else return false;

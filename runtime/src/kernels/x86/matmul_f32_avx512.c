@@ -15,7 +15,8 @@
  *     (8 rows by 32 columns) read B 128 bytes per row at a stride of N floats, a new
  *     page every row: 6x slower (measured). Other layouts go back to the AVX2 code.
  * Each element of C is the same chain of FMAs over k = 0..K-1 from zero as in
- * matmul_f32_avx2.c, so the bits are the same whichever variant runs.
+ * matmul_f32_avx2.c, so the bits are the same whichever variant runs. B's columns
+ * contiguous (the tied LM head) are dot products here too (dots, below).
  */
 #include "kernels/isa.h"
 
@@ -147,7 +148,40 @@ static bool blocks(const ptec_matmul_f32 *p) {
   return true;
 }
 
+/* B's columns contiguous (b_rs == 1: the tied LM head reads the embedding table [N, K]
+ * as B = its transpose) and A's rows contiguous: each element is a dot product over K in
+ * sixteen lanes (the K tail masked), four columns at a time, the same line of the next
+ * four columns prefetched (each column is one short stream of K floats; the hardware
+ * prefetcher does not follow four of them far enough ahead). The AVX2 variant sums in
+ * eight lanes: another rounding order, within the same bound. */
+static void dots(const ptec_matmul_f32 *p) {
+  const int64_t K = p->k, cs = p->b_cs;
+  for (int64_t i = 0; i < p->m; i++) {
+    const float *a = p->a + i * p->a_rs;
+    for (int64_t j = 0; j < p->n; j += 4) {
+      const float *b[4];
+      for (int64_t t = 0; t < 4; t++) b[t] = p->b + (j + t < p->n ? j + t : j) * cs;
+      __m512 c[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+      for (int64_t k = 0; k < K; k += 16) {
+        const __mmask16 m = tail_mask(K - k);
+        const __m512 x = _mm512_maskz_loadu_ps(m, a + k);
+        for (int t = 0; t < 4; t++) {
+          _mm_prefetch((const char *)(b[t] + 4 * cs + k), _MM_HINT_T0);
+          c[t] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(m, b[t] + k), c[t]);
+        }
+      }
+      for (int64_t t = 0; t < 4 && j + t < p->n; t++)
+        ptec_matmul_f32_finish(p, i, j + t, _mm512_reduce_add_ps(c[t]));
+    }
+  }
+}
+
 bool ptec_matmul_f32_avx512(const ptec_matmul_f32 *p) {
+  if (p->b_rs == 1 && p->a_cs == 1) {
+    dots(p);
+    return true;
+  }
   if (p->b_cs != 1) return false;
   if (p->m >= 4) return blocks(p);
   rows(p);

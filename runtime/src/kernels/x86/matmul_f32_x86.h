@@ -19,9 +19,10 @@ static inline void ptec_matmul_f32_finish(const ptec_matmul_f32 *p, int64_t i, i
   p->c[i * p->c_rs + j * p->c_cs] = r;
 }
 
-/* B's rows contiguous (b_cs == 1), on AVX-512 F: returns false for other layouts.
- * Run only when ptec_x86_has_avx512_vnni(). Each element is the same FMA chain over
- * k = 0..K-1 from zero as in matmul_f32_avx2.c's panels, so the same bits. */
+/* B's rows contiguous (b_cs == 1), or B's columns and A's rows contiguous (dot products),
+ * on AVX-512 F: returns false for other layouts. Run only when ptec_x86_has_avx512_vnni().
+ * With B's rows contiguous each element is the same FMA chain over k = 0..K-1 from zero
+ * as in matmul_f32_avx2.c's panels, so the same bits. */
 bool ptec_matmul_f32_avx512(const ptec_matmul_f32 *p);
 
 #endif /* PTEC_KERNELS_X86_MATMUL_F32_X86_H */
