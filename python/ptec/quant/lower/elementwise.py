@@ -7,7 +7,9 @@ from __future__ import annotations
 import torch
 
 from .. import params as P
-from .match import QParams, Reject, Rewriter, quantized_input, quantized_output
+from .match import (
+    QParams, Reject, Rewriter, quantized_input, quantized_output, requantization,
+)
 
 aten = torch.ops.aten
 ptec = torch.ops.ptec
@@ -27,18 +29,22 @@ def _same_dtype(*params: QParams) -> None:
         raise Reject("operands and result differ in dtype: " + ", ".join(str(p.dtype) for p in params))
 
 
-def lower_add(rw: Rewriter, node: torch.fx.Node, kernel=None) -> torch.fx.Node:
-    """a + b (or, with kernel=ptec.quantized_sub, a - b: the same parameters)."""
+def _quantized_operands(node: torch.fx.Node):
+    """(aq, ap, bq, bp, out) of a binary op on two quantized tensors of the
+    result's dtype."""
     a, b = _tensor_operands(node)
     aq, ap = quantized_input(a, "the first operand")
     bq, bp = quantized_input(b, "the second operand")
     out = quantized_output(node)
     _same_dtype(ap, bp, out.params)
-    try:
-        (am, ash), (bm, bsh), (om, osh) = P.add_params(ap.scale, bp.scale, out.params.scale,
-                                                       _np_dtype(ap.dtype))
-    except ValueError as e:
-        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+    return aq, ap, bq, bp, out
+
+
+def lower_add(rw: Rewriter, node: torch.fx.Node, kernel=None) -> torch.fx.Node:
+    """a + b (or, with kernel=ptec.quantized_sub, a - b: the same parameters)."""
+    aq, ap, bq, bp, out = _quantized_operands(node)
+    (am, ash), (bm, bsh), (om, osh) = requantization(
+        P.add_params, ap.scale, bp.scale, out.params.scale, _np_dtype(ap.dtype))
     fused = rw.call(kernel or ptec.quantized_add.default,
                     [aq, bq, ap.zero_point, am, ash, bp.zero_point, bm, bsh,
                      out.params.zero_point, om, osh, out.act_min, out.act_max], out.quantize)
@@ -47,15 +53,8 @@ def lower_add(rw: Rewriter, node: torch.fx.Node, kernel=None) -> torch.fx.Node:
 
 
 def lower_mul(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
-    a, b = _tensor_operands(node)
-    aq, ap = quantized_input(a, "the first operand")
-    bq, bp = quantized_input(b, "the second operand")
-    out = quantized_output(node)
-    _same_dtype(ap, bp, out.params)
-    try:
-        m, s = P.mul_params(ap.scale, bp.scale, out.params.scale)
-    except ValueError as e:
-        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+    aq, ap, bq, bp, out = _quantized_operands(node)
+    m, s = requantization(P.mul_params, ap.scale, bp.scale, out.params.scale)
     fused = rw.call(ptec.quantized_mul.default,
                     [aq, bq, ap.zero_point, bp.zero_point, m, s, out.params.zero_point,
                      out.act_min, out.act_max], out.quantize)
@@ -113,10 +112,7 @@ def lower_scalar_mul(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     out = quantized_output(node, allow_clamp=False)
     if (out.act_min, out.act_max) != (out.params.qmin, out.params.qmax):
         raise Reject("the output range is narrower than the dtype")
-    try:
-        m, s = P.rescale_params(xp.scale * float(c), out.params.scale)
-    except ValueError as e:
-        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+    m, s = requantization(P.rescale_params, xp.scale * float(c), out.params.scale)
     fused = rw.call(ptec.rescale.default,
                     [xq, xp.zero_point, rw.constant(torch.tensor([m], dtype=torch.int32),
                                                     "multiplier", out.quantize),

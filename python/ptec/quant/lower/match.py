@@ -31,6 +31,16 @@ class Reject(Exception):
     """A rule cannot lower this node; the message says why (for the report)."""
 
 
+def requantization(compute, *args):
+    """compute(*args), a multiplier and shift computation (ptec.quant.params,
+    tosa_math), whose ValueError (a scale TOSA's 32-bit multiplier and shift
+    cannot express) becomes a Reject: the op then stays float."""
+    try:
+        return compute(*args)
+    except ValueError as e:
+        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+
+
 @dataclass(frozen=True)
 class QParams:
     """Per-tensor quantization of one tensor: real = scale * (q - zero_point)."""

@@ -54,14 +54,20 @@ def sink_dequantize(gm: torch.fx.GraphModule) -> None:
 CLAMPS = frozenset({aten.relu.default, aten.hardtanh.default, aten.clamp.default})
 
 
+def _movable_view(view) -> bool:
+    """A COMMUTING view with no other user whose input is not a dequantize:
+    it can change places with the clamp or quantize that uses it."""
+    return (isinstance(view, torch.fx.Node) and view.op == "call_function"
+            and view.target in COMMUTING and len(view.users) == 1
+            and not is_dq_per_tensor(view.args[0]))
+
+
 def sink_views_below_clamps(gm: torch.fx.GraphModule) -> None:
     for clamp in list(gm.graph.nodes):
         if clamp.op != "call_function" or clamp.target not in CLAMPS:
             continue
         view = clamp.args[0]
-        if (not isinstance(view, torch.fx.Node) or view.op != "call_function"
-                or view.target not in COMMUTING or len(view.users) != 1
-                or is_dq_per_tensor(view.args[0])):
+        if not _movable_view(view):
             continue
         with gm.graph.inserting_before(clamp):
             new_clamp = gm.graph.call_function(clamp.target, (view.args[0], *clamp.args[1:]),
@@ -78,9 +84,7 @@ def hoist_quantize(gm: torch.fx.GraphModule) -> None:
         if not is_q_per_tensor(q):
             continue
         view = q.args[0]
-        if (not isinstance(view, torch.fx.Node) or view.op != "call_function"
-                or view.target not in COMMUTING or len(view.users) != 1
-                or is_dq_per_tensor(view.args[0])):
+        if not _movable_view(view):
             continue
         with gm.graph.inserting_before(view):
             new_q = gm.graph.call_function(q.target, (view.args[0], *q.args[1:]), dict(q.kwargs))

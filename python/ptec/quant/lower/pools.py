@@ -9,7 +9,9 @@ import operator
 import torch
 
 from .. import params as P
-from .match import QParams, Reject, Rewriter, quantized_input, quantized_output
+from .match import (
+    QParams, Reject, Rewriter, quantized_input, quantized_output, requantization,
+)
 
 aten = torch.ops.aten
 ptec = torch.ops.ptec
@@ -67,11 +69,18 @@ def lower_avg_pool2d(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     return fused
 
 
-def lower_max_pool2d(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
-    """max_pool2d_with_indices(...)[0]: the indices must be unused."""
+def _only_first_result(node: torch.fx.Node, why: str) -> torch.fx.Node:
+    """The getitem of result 0 that is `node`'s only user, else Reject(why):
+    the integer kernels make only the first of the op's results."""
     users = list(node.users)
     if len(users) != 1 or users[0].target is not operator.getitem or users[0].args[1] != 0:
-        raise Reject("the pooling indices are used")
+        raise Reject(why)
+    return users[0]
+
+
+def lower_max_pool2d(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
+    """max_pool2d_with_indices(...)[0]: the indices must be unused."""
+    getitem = _only_first_result(node, "the pooling indices are used")
     x = node.args[0]
     kernel = _ints(_arg(node, 1, "kernel_size", None))
     stride = _ints(_arg(node, 2, "stride", []) or kernel)
@@ -80,7 +89,6 @@ def lower_max_pool2d(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     if _arg(node, 5, "ceil_mode", False):
         raise Reject("ceil_mode has no integer form")
     xq, xp = quantized_input(x, "the input")
-    getitem = users[0]
     out = quantized_output(getitem)
     _same_scale(xp, out.params, "max_pool2d")
     if xp.zero_point != out.params.zero_point:
@@ -110,10 +118,7 @@ def lower_mean(rw: Rewriter, node: torch.fx.Node, divide: bool = True) -> torch.
     count = math.prod(shape[d] for d in axes)
     if not divide and count > 1 << 16:
         raise Reject("a sum of more than 65536 values could overflow int32")
-    try:
-        m, s = P.mean_params(xp.scale, count if divide else 1, out.params.scale)
-    except ValueError as e:
-        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+    m, s = requantization(P.mean_params, xp.scale, count if divide else 1, out.params.scale)
     fused = rw.call(ptec.quantized_mean.default,
                     [xq, dims, keepdim, xp.zero_point, m, s, out.params.zero_point,
                      out.act_min, out.act_max], out.quantize)
@@ -123,14 +128,11 @@ def lower_mean(rw: Rewriter, node: torch.fx.Node, divide: bool = True) -> torch.
 
 def lower_layer_norm(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     """native_layer_norm(...)[0] -> ptec::quantized_layer_norm (exact statistics)."""
-    users = list(node.users)
-    if len(users) != 1 or users[0].target is not operator.getitem or users[0].args[1] != 0:
-        raise Reject("the mean and rstd results are used")
+    getitem = _only_first_result(node, "the mean and rstd results are used")
     x, shape, weight, bias, eps = node.args[:5]
     xq, xp = quantized_input(x, "the input")
     if not x.meta["val"].is_contiguous():
         raise Reject("the input is not contiguous")
-    getitem = users[0]
     out = quantized_output(getitem, allow_clamp=False)
     if xp.dtype != out.params.dtype:
         raise Reject("input and output dtypes differ")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from .. import params as P
-from .match import QParams, QuantizedOutput, Reject, Rewriter
+from .match import QParams, QuantizedOutput, Reject, Rewriter, requantization
 
 ptec = torch.ops.ptec
 
@@ -46,10 +46,7 @@ def lower_table16(rw: Rewriter, node: torch.fx.Node, xq: torch.fx.Node, xp: QPar
     table, s_t = table16(lambda v: node.target(v, *rest, **kwargs), xp, out.params)
     if out.params.zero_point != 0:
         raise Reject("int16 output with a zero point (TOSA requires 0)")
-    try:
-        m, s = P.rescale_params(s_t / 128, out.params.scale)
-    except ValueError as e:
-        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+    m, s = requantization(P.rescale_params, s_t / 128, out.params.scale)
     wide = rw.call(ptec.table.default, [xq, rw.constant(table, "table16", out.quantize)],
                    out.quantize)
     fused = rw.call(ptec.rescale.default,

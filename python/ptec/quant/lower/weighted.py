@@ -11,7 +11,7 @@ from .. import params as P
 from .. import qdq
 from ..tosa_math import INT32_MAX, INT32_MIN
 from .match import (
-    QParams, Reject, Rewriter, constant_tensor, quantized_input, quantized_output,
+    QParams, Reject, Rewriter, constant_tensor, quantized_input, quantized_output, requantization,
 )
 
 aten = torch.ops.aten
@@ -89,11 +89,8 @@ def _bias(rw: Rewriter, node, input_scale: float, weight_scales: np.ndarray,
 
 def _scale_constants(rw: Rewriter, scales: np.ndarray, before: torch.fx.Node):
     """Per-channel (or single) multiplier and shift constants for s_in*s_w/s_out."""
-    try:
-        from ..tosa_math import compute_multipliers_and_shifts
-        m, s = compute_multipliers_and_shifts(scales)
-    except ValueError as e:
-        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+    from ..tosa_math import compute_multipliers_and_shifts
+    m, s = requantization(compute_multipliers_and_shifts, scales)
     return (rw.constant(torch.from_numpy(m), "multiplier", before),
             rw.constant(torch.from_numpy(s), "shift", before))
 
@@ -186,10 +183,7 @@ def lower_matmul(rw: Rewriter, node: torch.fx.Node) -> torch.fx.Node:
     op, offset, full_range = _MATMULS[ap.dtype]
     if (out.act_min, out.act_max) != full_range:
         raise Reject(f"output range [{out.act_min}, {out.act_max}] is not {ap.dtype}'s")
-    try:
-        m, s = P.matmul_params(ap.scale, bp.scale, out.params.scale, offset)
-    except ValueError as e:
-        raise Reject(f"requantization scale out of TOSA's range: {e}") from None
+    m, s = requantization(P.matmul_params, ap.scale, bp.scale, out.params.scale, offset)
     fused = rw.call(op,
                     [aq, bq, ap.zero_point, bp.zero_point, m, s, out.params.zero_point],
                     out.quantize)
