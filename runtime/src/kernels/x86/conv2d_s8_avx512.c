@@ -40,15 +40,14 @@
 #include "kernels/quantized/conv2d.h"
 #include "kernels/x86/gemm_s8_avx512.h"
 #include "kernels/x86/requantize_avx512.h"
-#include "kernels/x86/vnni_s8_avx512.h"
+#include "kernels/x86/packed_s8_avx512.h"
 
 enum { MR = PTEC_QCONV_PACK_MR, NR = PTEC_QCONV_PACK_NR, DOT_MIN_K = 256 };
 
 typedef struct packed_job {
   const ptec_qconv *p;
   const ptec_qconv_packed *pk;
-  bool bias_folded;   /* pk->corr holds the bias (ptec_qconv_packed_folds_bias) */
-  bool short_requant; /* every shift >= 32: requantize16s (requantize_avx512.h) */
+  ptec_avx512_panel_q q; /* the requantization (packed_s8_avx512.h) */
   int64_t tiles, units; /* tiles of MR pixels, cut into `units` shares of one slot each */
 } packed_job;
 
@@ -120,99 +119,13 @@ static void load_row(const ptec_qconv *p, int64_t n, int64_t oy, int64_t ox, int
   memset(dst + k, 0x80, (size_t)(kp - k));
 }
 
-/* The tile's rows times a panel's first `halves` sixteen channels, the sums
- * starting from init (minus the per-filter corrections), into acc. The
- * accumulators are locals written out once at the end (vnni_s8_avx512.h). With one half (a panel of <= 16 filters,
- * MobileNetV2's 16-channel layers) the other half's products are not taken. */
-static inline __attribute__((always_inline)) void dot_tile(const uint8_t *rows, size_t kp,
-                                                           const int8_t *w, const __m512i init[2],
-                                                           int halves, __m512i acc[MR][2]) {
-  __m512i c0[MR], c1[MR];
-  for (int r = 0; r < MR; r++) c0[r] = init[0], c1[r] = init[1];
-  for (size_t i = 0; i < kp; i += 4, w += 4 * NR) {
-    const __m512i w0 = _mm512_loadu_si512(w);
-    const __m512i w1 = halves == 2 ? _mm512_loadu_si512(w + 64) : w0;
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
-      int32_t g;
-      memcpy(&g, rows + (size_t)r * kp + i, 4);
-      const __m512i a = _mm512_set1_epi32(g);
-      c0[r] = ptec_avx512_dpbusd(c0[r], a, w0);
-      if (halves == 2) c1[r] = ptec_avx512_dpbusd(c1[r], a, w1);
-    }
-  }
-  for (int r = 0; r < MR; r++) acc[r][0] = c0[r], acc[r][1] = c1[r];
-}
-
-/* Sixteen channels c0... of one output pixel (`lanes` of them): one store when
- * channels are innermost, else byte by byte at the channel stride (DS-CNN's
- * first layer writes NCHW). */
-static inline void store16(int8_t *y, int32_t c0, int64_t sc, __mmask16 lanes, __m128i v) {
-  if (sc == 1) {
-    _mm_mask_storeu_epi8(y + c0, lanes, v);
-    return;
-  }
-  int8_t b[16];
-  _mm_storeu_si128((__m128i *)b, v);
-  for (int l = 0; l < 16 && (lanes >> l & 1); l++) y[(c0 + l) * sc] = b[l];
-}
-
 /* The tile's rows times panel b, requantized into y (channels at stride y.sc). */
 static void tile_panel(const packed_job *job, const uint8_t *rows, int count, int32_t b,
                        int8_t *const y[MR]) {
-  const ptec_qconv *p = job->p;
   const ptec_qconv_packed *pk = job->pk;
-  const int8_t *w = pk->panels + (size_t)b * (size_t)pk->kp * NR;
-  const __m512i zero = _mm512_setzero_si512();
-  const __m512i init[2] = {_mm512_sub_epi32(zero, _mm512_loadu_si512(pk->corr + b * NR)),
-                           _mm512_sub_epi32(zero, _mm512_loadu_si512(pk->corr + b * NR + 16))};
   __m512i c[MR][2];
-  if (pk->n - b * NR > 16) dot_tile(rows, (size_t)pk->kp, w, init, 2, c);
-  else dot_tile(rows, (size_t)pk->kp, w, init, 1, c);
-  const __m512i zp = _mm512_set1_epi32(p->out_zp);
-  const __m512i lo = _mm512_set1_epi64((int64_t)p->act_min - p->out_zp);
-  const __m512i hi = _mm512_set1_epi64((int64_t)p->act_max - p->out_zp);
-  const __m128i lo8 = _mm_set1_epi8((char)p->act_min), hi8 = _mm_set1_epi8((char)p->act_max);
-  const int32_t *bias = p->bias ? p->bias->data : NULL;
-  const int32_t *mul = p->multiplier->data, *sh = p->shift->data;
-  for (int h = 0; h < 2; h++) {
-    const int32_t c0 = b * NR + h * 16;
-    if (c0 >= pk->n) break;
-    const int32_t valid = pk->n - c0 < 16 ? pk->n - c0 : 16;
-    const __mmask16 lanes = (__mmask16)((1u << valid) - 1);
-    ptec_avx512_q16 q;
-    if (p->scale_step) {
-      /* Lanes past n get shift 32 (any value in the short form's range). */
-      q.m = _mm512_maskz_loadu_epi32(lanes, mul + c0);
-      q.s = _mm512_mask_loadu_epi32(_mm512_set1_epi32(32), lanes, sh + c0);
-    } else {
-      q.m = _mm512_set1_epi32(mul[0]);
-      q.s = _mm512_set1_epi32(sh[0]);
-    }
-    q.bias = bias && !job->bias_folded ? _mm512_maskz_loadu_epi32(lanes, bias + c0)
-                                       : _mm512_setzero_si512();
-    if (job->short_requant) {
-      const ptec_avx512_q16s qs = ptec_avx512_q16s_make(q.m, q.s);
-      for (int r = 0; r < count; r++) {
-        __m512i v = c[r][h];
-        if (!job->bias_folded) v = ptec_avx512_sat_add_i32(v, q.bias);
-        store16(y[r], c0, p->y.sc, lanes, ptec_avx512_requantize16s(v, &qs, zp, lo8, hi8));
-      }
-      continue;
-    }
-    if (job->bias_folded) {
-      for (int r = 0; r < count; r++) {
-        __m512i v =
-            ptec_avx512_requantize16_nobias(c[r][h], &q, zp, lo, hi);
-        store16(y[r], c0, p->y.sc, lanes, _mm512_cvtepi32_epi8(v));
-      }
-      continue;
-    }
-    for (int r = 0; r < count; r++) {
-      __m512i v = ptec_avx512_requantize16(c[r][h], &q, zp, lo, hi);
-      store16(y[r], c0, p->y.sc, lanes, _mm512_cvtepi32_epi8(v));
-    }
-  }
+  ptec_avx512_panel_dot(rows, (size_t)pk->kp, pk->panels, pk->corr, pk->n, b, c);
+  ptec_avx512_panel_out(&job->q, c, count, b, y);
 }
 
 /* Tile t's rows (its pixels' windows, the last pixel repeated past the
@@ -277,9 +190,14 @@ bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *p
   const int32_t *bias = p->bias ? p->bias->data : NULL;
   const int64_t tiles = (p->y.n * p->y.h * p->y.w + MR - 1) / MR;
   packed_job job = {.p = p, .pk = pk,
-                    .bias_folded = ptec_qconv_packed_folds_bias(bias, pk->n, pk->k),
-                    .short_requant = ptec_avx512_requantize16s_fits(
-                        p->shift->data, p->scale_step ? pk->n : 1, p->act_min, p->act_max),
+                    .q = {.bias = bias, .mul = p->multiplier->data, .sh = p->shift->data,
+                          .scale_step = (int32_t)p->scale_step, .n = pk->n,
+                          .out_zp = p->out_zp, .act_min = p->act_min, .act_max = p->act_max,
+                          .y_col = p->y.sc,
+                          .bias_folded = ptec_qconv_packed_folds_bias(bias, pk->n, pk->k),
+                          .short_requant = ptec_avx512_requantize16s_fits(
+                              p->shift->data, p->scale_step ? pk->n : 1, p->act_min,
+                              p->act_max)},
                     .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
   ptec_parallel_range(p->parallel, packed_tiles, &job, job.units);
   return true;
@@ -300,14 +218,7 @@ static bool small_packed(const ptec_qconv *p, const ptec_gemm_s8 *g) {
   _Alignas(64) int8_t panels[SMALL_PACK];
   _Alignas(64) int32_t corr[SMALL_N];
   _Alignas(64) uint8_t tiles[SMALL_SLOTS * MR * SMALL_KP];
-  const int32_t whole = g->k / 4;
-  memset(panels, 0, (size_t)np * (size_t)kp);
-  for (int32_t j = 0; j < g->n; j++) {
-    int8_t *dst = panels + (size_t)(j / NR) * (size_t)kp * NR + (j % NR) * 4;
-    const int8_t *w = g->w + j * g->w_row;
-    for (int32_t i = 0; i < whole; i++) memcpy(dst + (size_t)i * NR * 4, w + 4 * i, 4);
-    memcpy(dst + (size_t)whole * NR * 4, w + 4 * whole, (size_t)(g->k - 4 * whole));
-  }
+  ptec_avx512_pack_panels(g->w, g->w_row, g->k, g->n, panels);
   ptec_avx512_gemm_s8_corr(g, corr);
   for (int32_t j = g->n; j < np; j++) corr[j] = 0;
   if (ptec_qconv_packed_folds_bias(g->q.bias, g->n, g->k))
