@@ -51,18 +51,60 @@ def base_graph() -> GraphBuilder:
     return g
 
 
+def run_program(program: bytes, inputs: list[np.ndarray],
+                folder: Path) -> subprocess.CompletedProcess:
+    """The sanitized ptec-run on `program` and `inputs`, files and outputs in `folder`."""
+    model = folder / "case.pte"
+    model.write_bytes(program)
+    args = [str(RUNNER), str(model), "--output-dir", str(folder)]
+    for j, a in enumerate(inputs):
+        np.save(folder / f"in{j}.npy", a)
+        args += ["--input", str(folder / f"in{j}.npy")]
+    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1")
+    return subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=60,
+                          env=env)
+
+
 def run(tosa: bytes, tmp_path: Path, graph: GraphBuilder | None = None,
         x: np.ndarray | None = None) -> subprocess.CompletedProcess:
-    model = tmp_path / "case.pte"
-    model.write_bytes(delegate_program(tosa, graph or base_graph()))
-    np.save(tmp_path / "x.npy", np.ones((1, 4, 4, 2), np.int8) if x is None else x)
-    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1")
-    return subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
-                           "--output-dir", str(tmp_path)],
-                          capture_output=True, text=True, errors="replace", timeout=60, env=env)
+    x = np.ones((1, 4, 4, 2), np.int8) if x is None else x
+    return run_program(delegate_program(tosa, graph or base_graph()), [x], tmp_path)
+
+
+def assert_runs_as_reference(g: GraphBuilder, inputs: list[np.ndarray], folder: Path,
+                             name: str = "") -> None:
+    """g as a delegate runs clean under the sanitizers with the TOSA reference's output."""
+    from tosa_ops_ref import run_graph
+    folder.mkdir()
+    assert_status(run_program(delegate_program(g.serialize(), g), inputs, folder),
+                  "PTEC_STATUS_OK")
+    (want,) = run_graph(g, inputs)
+    np.testing.assert_array_equal(np.load(folder / "output0.npy"), want, err_msg=name)
+
+
+def flip_bytes(data: bytes, rng: random.Random) -> bytes:
+    """data with 1 to 4 random bytes set to random values."""
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        b[rng.randrange(len(b))] = rng.randrange(256)
+    return bytes(b)
+
+
+def table_mutant(base: GraphBuilder, rng: random.Random) -> bytes | None:
+    """base with 1 to 3 of _mutate_tables' changes, encoded; None when not
+    encodable (e.g. an int outside its field's type)."""
+    graph = base.to_schema()
+    for _ in range(rng.randint(1, 3)):
+        _mutate_tables(graph, rng)
+    try:
+        return encode_graph(graph)
+    except (TypeError, ValueError, OverflowError, struct.error):
+        return None
 
 
 def assert_status(result: subprocess.CompletedProcess, status: str, message: str = "") -> None:
+    """status (a prefix such as "PTEC_STATUS_" takes any named one) and message in
+    stderr, or a clean exit for PTEC_STATUS_OK; never a sanitizer report or a crash."""
     assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, result.stderr
     assert result.returncode in (0, 1, 2), f"crashed with {result.returncode}: {result.stderr}"
     if status == "PTEC_STATUS_OK":
@@ -464,22 +506,9 @@ def _int16_edge_graphs(rng):
 
 
 def test_int16_edge_values_clean_under_sanitizers(seed, tmp_path):
-    from tosa_ops_ref import run_graph
     rng = np.random.default_rng(seed)
     for k, (g, inputs) in enumerate(_int16_edge_graphs(rng)):
-        d = tmp_path / str(k)
-        d.mkdir()
-        (d / "m.pte").write_bytes(delegate_program(g.serialize(), g))
-        args = [str(RUNNER), str(d / "m.pte"), "--output-dir", str(d)]
-        for j, a in enumerate(inputs):
-            np.save(d / f"in{j}.npy", a)
-            args += ["--input", str(d / f"in{j}.npy")]
-        result = subprocess.run(args, capture_output=True, text=True, errors="replace",
-                                timeout=60, env=dict(os.environ,
-                                                     UBSAN_OPTIONS="print_stacktrace=1"))
-        assert_status(result, "PTEC_STATUS_OK")
-        (want,) = run_graph(g, inputs)
-        np.testing.assert_array_equal(np.load(d / "output0.npy"), want)
+        assert_runs_as_reference(g, inputs, tmp_path / str(k))
 
 
 def test_int16_structure_aware_mutants(seed, tmp_path):
@@ -488,12 +517,8 @@ def test_int16_structure_aware_mutants(seed, tmp_path):
     sanitizers."""
     rng = random.Random(seed)
     for _ in range(80):
-        graph = base_graph_int16().to_schema()
-        for _ in range(rng.randint(1, 3)):
-            _mutate_tables(graph, rng)
-        try:
-            data = encode_graph(graph)
-        except (TypeError, ValueError, OverflowError, struct.error):
+        data = table_mutant(base_graph_int16(), rng)
+        if data is None:
             continue
         result = run16(data, tmp_path)
         assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
@@ -503,10 +528,7 @@ def test_int16_random_byte_flips(seed, tmp_path):
     rng = random.Random(seed)
     data = base_graph_int16().serialize()
     for _ in range(100):
-        b = bytearray(data)
-        for _ in range(rng.randint(1, 4)):
-            b[rng.randrange(len(b))] = rng.randrange(256)
-        result = run16(bytes(b), tmp_path)
+        result = run16(flip_bytes(data, rng), tmp_path)
         assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
 
 
@@ -580,13 +602,8 @@ def test_input_shape_differs_from_graph(tmp_path):
     g = base_graph()
     pte_graph = copy.deepcopy(g)
     pte_graph.tensors["x"].shape = [1, 4, 2, 4]
-    model = tmp_path / "case.pte"
-    model.write_bytes(delegate_program(g.serialize(), pte_graph))
-    np.save(tmp_path / "x.npy", np.ones((1, 4, 2, 4), np.int8))
-    result = subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
-                             "--output-dir", str(tmp_path)], capture_output=True, text=True,
-                            errors="replace", timeout=60,
-                            env=dict(os.environ))
+    result = run_program(delegate_program(g.serialize(), pte_graph),
+                         [np.ones((1, 4, 2, 4), np.int8)], tmp_path)
     assert_status(result, "PTEC_STATUS_SHAPE_MISMATCH", "input 0 ('x')")
 
 
@@ -596,10 +613,7 @@ def test_random_byte_flips(seed, tmp_path):
     data = base_graph().serialize()
     statuses = set()
     for _ in range(200):
-        b = bytearray(data)
-        for _ in range(rng.randint(1, 4)):
-            b[rng.randrange(len(b))] = rng.randrange(256)
-        result = run(bytes(b), tmp_path)
+        result = run(flip_bytes(data, rng), tmp_path)
         assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
         statuses.add(result.returncode)
     assert statuses <= {0, 2}
@@ -610,22 +624,10 @@ def test_valid_graphs_of_every_operator_run_clean_under_sanitizers(seed, tmp_pat
     test_tosa_reference_model's cases (every INT operator family) runs in the
     sanitized ptec-run and gives the same output as the library build."""
     from test_tosa_reference_model import _cases, random_graph
-    from tosa_ops_ref import run_graph
     rng = np.random.default_rng(seed)
     graphs = list(_cases(rng)) + [(f"random graph {k}", *random_graph(rng, 12)) for k in range(5)]
     for k, (name, g, inputs) in enumerate(graphs):
-        d = tmp_path / str(k)
-        d.mkdir()
-        (d / "m.pte").write_bytes(delegate_program(g.serialize(), g))
-        args = [str(RUNNER), str(d / "m.pte"), "--output-dir", str(d)]
-        for j, a in enumerate(inputs):
-            np.save(d / f"in{j}.npy", a)
-            args += ["--input", str(d / f"in{j}.npy")]
-        result = subprocess.run(args, capture_output=True, text=True, errors="replace",
-                                timeout=60, env=dict(os.environ))
-        assert_status(result, "PTEC_STATUS_OK")
-        (want,) = run_graph(g, inputs)
-        np.testing.assert_array_equal(np.load(d / "output0.npy"), want, err_msg=name)
+        assert_runs_as_reference(g, inputs, tmp_path / str(k), name)
 
 
 _EDGE_INTS = [-(2**31), -65536, -1, 0, 1, 2, 7, 64, 8193, 65536, 2**31 - 1]
@@ -685,13 +687,9 @@ def test_structure_aware_mutants(seed, tmp_path):
     fails with a named status; never a sanitizer report."""
     rng = random.Random(seed)
     for _ in range(120):
-        graph = base_graph().to_schema()
-        for _ in range(rng.randint(1, 3)):
-            _mutate_tables(graph, rng)
-        try:
-            data = encode_graph(graph)
-        except (TypeError, ValueError, OverflowError, struct.error):
-            continue  # not encodable (e.g. an int outside its field's type)
+        data = table_mutant(base_graph(), rng)
+        if data is None:
+            continue
         result = run(data, tmp_path)
         assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
 
@@ -710,11 +708,6 @@ def test_output_bound_to_a_program_constant(tmp_path):
     program.constant_segment = ps.SubsegmentOffsets(segment_index=0, offsets=offsets)
     plan.outputs = []
     plan.chains[0].outputs = []
-    model = tmp_path / "case.pte"
-    model.write_bytes(serialize_program(program, [segment + bytes(16)]))
-    np.save(tmp_path / "x.npy", np.ones((1, 4, 4, 2), np.int8))
-    result = subprocess.run([str(RUNNER), str(model), "--input", str(tmp_path / "x.npy"),
-                             "--output-dir", str(tmp_path)], capture_output=True, text=True,
-                            errors="replace", timeout=60,
-                            env=dict(os.environ))
+    result = run_program(serialize_program(program, [segment + bytes(16)]),
+                         [np.ones((1, 4, 4, 2), np.int8)], tmp_path)
     assert_status(result, "PTEC_STATUS_INVALID_ARGUMENT", "is a constant of the program")
