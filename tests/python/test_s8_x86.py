@@ -236,3 +236,42 @@ def test_rescale_s8_equals_model(seed, tmp_path):
         got = _run(RUN, program, tmp_path / f"rs{sub}")[0]
         want = R.rescale(x, in_zp, m, s, out_zp, 0, np.int8)
         assert np.array_equal(got.astype(np.int64), want), f"rescale case {sub} (seed {seed})"
+
+
+# ------------------------------------------------- fully connected (packed per call)
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_linear_s8_equals_model(regime, seed, tmp_path):
+    """Rows 1 to 21 (tiles of 8 with tails; under 4 the dot-product kernel), k 1 to 300
+    (k % 4 tails), 1 to 200 filters (half panels, more than one panel), extreme data,
+    zero points and biases that cannot fold."""
+    rng = np.random.default_rng(seed)
+    for sub in range(10):
+        rows, k = int(rng.integers(1, 22)), int(rng.choice([1, 3, 16, 64, 65, 128, 300]))
+        n = int(rng.choice([1, 10, 16, 17, 32, 64, 100, 192, 200]))
+        in_zp, out_zp = (int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+                         for _ in range(2))
+        if sub % 5 == 1:
+            x = rng.choice([-128, 127], size=(rows, k)).astype(np.int8)
+            w = rng.choice([-128, 127], size=(n, k)).astype(np.int8)
+        else:
+            x = rng.integers(-128, 128, size=(rows, k)).astype(np.int8)
+            w = rng.integers(-128, 128, size=(n, k)).astype(np.int8)
+        if sub % 4 == 2:
+            bias = rng.choice([-(2**31), 2**31 - 1, 0], size=n).astype(np.int32)
+        else:
+            bias = None if sub % 4 == 3 else rng.integers(-20000, 20000, size=n).astype(np.int32)
+        acc = np.matmul(x.astype(np.int64) - in_zp, w.astype(np.int64).T)
+        real = np.full(n, 100.0 / max(float(np.abs(acc).max()), 1.0))
+        mult, shift = _scales(rng, regime, real * rng.uniform(0.5, 2.0, size=n))
+        if sub % 2:
+            mult, shift = mult[:1], shift[:1]
+        lo, hi = [(-128, 127), (out_zp, 127), (-100, 20)][sub % 3]
+        lo = min(lo, hi)
+        want = R.quantized_linear(x, w, bias, in_zp, 0, mult, shift, out_zp, lo, hi)
+        program = build("ptec::quantized_linear.out", [
+            Input(x), Const(w), None if bias is None else Const(bias), in_zp, 0, Const(mult),
+            Const(shift), out_zp, lo, hi, Out(want.shape, np.int8)])
+        got = _run(RUN, program, tmp_path / f"fc{sub}")[0]
+        assert np.array_equal(got.astype(np.int64), want), \
+            f"linear {regime} case {sub} (seed {seed}): rows {rows} k {k} n {n}"
