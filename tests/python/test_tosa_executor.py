@@ -461,29 +461,39 @@ def test_argmax(seed, dtype):
     np.testing.assert_array_equal(y, want)
 
 
-def test_layout_ops(seed):
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_layout_ops(seed, dtype):
+    """TRANSPOSE, RESHAPE (rank 1 and 2), REVERSE, SLICE, TILE, PAD and CONCAT move
+    int8 and int16 elements as numpy does."""
+    t = I8 if dtype == np.int8 else I16
+    info = np.iinfo(dtype)
     rng = np.random.default_rng(seed)
     shape = [int(v) for v in rng.integers(1, 5, 4)]
-    x = rand_int(rng, shape, np.int8)
+    x = rand_int(rng, shape, dtype)
     perm = [int(v) for v in rng.permutation(4)]
-    y = run_op(Op.TRANSPOSE, [In(x)], ([shape[p] for p in perm], I8), perms=perm)
+    y = run_op(Op.TRANSPOSE, [In(x)], ([shape[p] for p in perm], t), perms=perm)
     np.testing.assert_array_equal(y, np.transpose(x, perm))
-    y = run_op(Op.RESHAPE, [In(x), S([x.size])], ([x.size], I8))
-    np.testing.assert_array_equal(y, x.reshape(-1))
+    for flat in ([x.size], [1, x.size]):
+        y = run_op(Op.RESHAPE, [In(x), S(flat)], (flat, t))
+        np.testing.assert_array_equal(y, x.reshape(flat))
     axis = int(rng.integers(0, 4))
-    y = run_op(Op.REVERSE, [In(x)], (shape, I8), axis=axis)
+    y = run_op(Op.REVERSE, [In(x)], (shape, t), axis=axis)
     np.testing.assert_array_equal(y, np.flip(x, axis))
     start = [int(rng.integers(0, d)) for d in shape]
     size = [int(rng.integers(1, d - s + 1)) for d, s in zip(shape, start)]
-    y = run_op(Op.SLICE, [In(x), S(start), S(size)], (size, I8))
+    y = run_op(Op.SLICE, [In(x), S(start), S(size)], (size, t))
     np.testing.assert_array_equal(y, x[tuple(slice(s, s + n) for s, n in zip(start, size))])
     mult = [int(v) for v in rng.integers(1, 3, 4)]
-    y = run_op(Op.TILE, [In(x), S(mult)], ([d * m for d, m in zip(shape, mult)], I8))
+    y = run_op(Op.TILE, [In(x), S(mult)], ([d * m for d, m in zip(shape, mult)], t))
     np.testing.assert_array_equal(y, np.tile(x, mult))
     padding = [int(v) for v in rng.integers(0, 3, 8)]
-    value = int(rng.integers(-128, 128))
+    value = int(rng.integers(info.min, info.max + 1))
     want = ref.pad(x, padding, value)
-    y = run_op(Op.PAD, [In(x), S(padding), C(np.array([value], np.int8))], (list(want.shape), I8))
+    y = run_op(Op.PAD, [In(x), S(padding), C(np.array([value], dtype))], (list(want.shape), t))
+    np.testing.assert_array_equal(y, want)
+    parts = [x, rand_int(rng, shape[:axis] + [2] + shape[axis + 1:], dtype)]
+    want = np.concatenate(parts, axis)
+    y = run_op(Op.CONCAT, [In(p) for p in parts], (list(want.shape), t), axis=axis)
     np.testing.assert_array_equal(y, want)
 
 
@@ -977,37 +987,6 @@ def test_pool_int16(seed, kind):
                        nan_mode=NanPropagationMode.PROPAGATE)
             want = ref.max_pool2d(x, kernel, stride, pad)
         np.testing.assert_array_equal(y, want)
-
-
-def test_layout_ops_int16(seed):
-    rng = np.random.default_rng(seed)
-    shape = [int(v) for v in rng.integers(1, 5, 4)]
-    x = rand_int(rng, shape, np.int16)
-    perm = [int(v) for v in rng.permutation(4)]
-    y = run_op(Op.TRANSPOSE, [In(x)], ([shape[p] for p in perm], I16), perms=perm)
-    np.testing.assert_array_equal(y, np.transpose(x, perm))
-    y = run_op(Op.RESHAPE, [In(x), S([1, x.size])], ([1, x.size], I16))
-    np.testing.assert_array_equal(y, x.reshape(1, -1))
-    axis = int(rng.integers(0, 4))
-    y = run_op(Op.REVERSE, [In(x)], (shape, I16), axis=axis)
-    np.testing.assert_array_equal(y, np.flip(x, axis))
-    start = [int(rng.integers(0, d)) for d in shape]
-    size = [int(rng.integers(1, d - s + 1)) for d, s in zip(shape, start)]
-    y = run_op(Op.SLICE, [In(x), S(start), S(size)], (size, I16))
-    np.testing.assert_array_equal(y, x[tuple(slice(s, s + n) for s, n in zip(start, size))])
-    mult = [int(v) for v in rng.integers(1, 3, 4)]
-    y = run_op(Op.TILE, [In(x), S(mult)], ([d * m for d, m in zip(shape, mult)], I16))
-    np.testing.assert_array_equal(y, np.tile(x, mult))
-    padding = [int(v) for v in rng.integers(0, 3, 8)]
-    value = int(rng.integers(-32768, 32768))
-    want = ref.pad(x, padding, value)
-    y = run_op(Op.PAD, [In(x), S(padding), C(np.array([value], np.int16))],
-               (list(want.shape), I16))
-    np.testing.assert_array_equal(y, want)
-    parts = [x, rand_int(rng, shape[:axis] + [2] + shape[axis + 1:], np.int16)]
-    want = np.concatenate(parts, axis)
-    y = run_op(Op.CONCAT, [In(p) for p in parts], (list(want.shape), I16), axis=axis)
-    np.testing.assert_array_equal(y, want)
 
 
 def a16w8_block(rng):
