@@ -275,3 +275,30 @@ def test_linear_s8_equals_model(regime, seed, tmp_path):
         got = _run(RUN, program, tmp_path / f"fc{sub}")[0]
         assert np.array_equal(got.astype(np.int64), want), \
             f"linear {regime} case {sub} (seed {seed}): rows {rows} k {k} n {n}"
+
+
+# ------------------------------------------------- global average pool (quantized_mean)
+
+def test_mean_nhwc_pool_equals_model(seed, tmp_path):
+    """int8 NHWC means over H and W (the per-channel sums pass), any batch and channel
+    count, keepdim or not, outputs in either order, extreme data and zero points."""
+    rng = np.random.default_rng(seed)
+    for sub in range(8):
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 100)), int(rng.integers(1, 10)),
+                 int(rng.integers(1, 10)))
+        x = (rng.choice([-128, 127], size=shape) if sub % 4 == 1 else
+             rng.integers(-128, 128, size=shape)).astype(np.int8)
+        dims, keepdim = [[2, 3], [3, 2], [-1, -2]][sub % 3], bool(sub % 2)
+        in_zp, out_zp = (int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+                         for _ in range(2))
+        m, s = tm.compute_multipliers_and_shifts(
+            np.array([rng.uniform(0.3, 1.5) / (shape[2] * shape[3])]))
+        lo, hi = [(-128, 127), (out_zp, 127), (-100, 20)][sub % 3]
+        lo = min(lo, hi)
+        params = [dims, keepdim, in_zp, int(m[0]), int(s[0]), out_zp, lo, hi]
+        want = R.quantized_mean(x, *params)
+        order = CHANNELS_LAST if keepdim and sub % 4 == 3 else None
+        program = build("ptec::quantized_mean.out",
+                        [Input(x, CHANNELS_LAST), *params, Out(want.shape, np.int8, order)])
+        got = _run(RUN, program, tmp_path / f"mean{sub}")[0]
+        assert np.array_equal(got.astype(np.int64), want), f"mean case {sub} (seed {seed})"
