@@ -17,6 +17,14 @@ compare ratios within one run.
               FFN 1024, a 1024-position cache.
     opt125m:  OPT-125M's shapes (hidden 768, 12 layers, 12 heads, FFN 3072, vocab 50272) with
               a 256-position cache.
+
+    .venv/bin/python bench/llm_decode.py --kernels 1,16 [--repeat 20] [--threads 1]
+
+times the 8da4w linear kernels alone: OPT-125M's linear layers (12 x q, k, v, o, fc1, fc2 and
+the 50272-output head; random weights) chained in one program, M rows of x, the best of
+--repeat runs of build/host/ptec-run (one instruction after the other, nothing else in the
+program), as ms, rows/s and the weights' bytes per ms: the decode (M 1) and prompt (M > 1)
+throughput of the kernels, steadier on a loaded host than the whole model.
 """
 from __future__ import annotations
 
@@ -38,6 +46,7 @@ from ptec.llm import OPTConfig, OPTForCausalLM, compile_llm, quantize_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATE = ROOT / "build" / "host" / "ptec-generate"
+RUN = ROOT / "build" / "host" / "ptec-run"
 
 MODELS = {
     "mid": (OPTConfig(vocab_size=512, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
@@ -111,6 +120,38 @@ def ms_per_decode(path: Path, steps: int = 32, runs: int = 3, threads: int = 1,
     return best * 1e3
 
 
+def kernels(rows: list[int], repeat: int, threads: int) -> None:
+    """The 8da4w kernels alone (the docstring's --kernels)."""
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for _ in range(12):
+        layers += [nn.Linear(768, 768) for _ in range(4)]
+        layers += [nn.Linear(768, 3072), nn.ReLU(), nn.Linear(3072, 768)]
+    layers.append(nn.Linear(768, 50272, bias=False))
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, std=0.02)
+    model = quantize_weights(nn.Sequential(*layers).eval(), "8da4w")
+    nbytes = sum(b.numel() * b.element_size() for b in model.buffers())
+    nbytes += sum(p.numel() * p.element_size() for p in model.parameters())
+    print(f"8da4w linears of OPT-125M: {nbytes / 1e6:.1f} MB of weights, scales, sums and "
+          f"biases; best of {repeat}, {threads} thread(s)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in rows:
+            x = torch.randn(m, 768)
+            path = Path(tmp) / f"m{m}.pte"
+            path.write_bytes(ptec.compile(model, (x,)).buffer)
+            np.save(Path(tmp) / "x.npy", x.numpy())
+            run = subprocess.run([str(RUN), str(path), "--input", str(Path(tmp) / "x.npy"),
+                                  "--repeat", str(repeat), "--threads", str(threads)],
+                                 capture_output=True, text=True, check=True)
+            ms = float(re.search(r"best of \d+: ([\d.]+) ms", run.stderr).group(1))
+            print(f"M {m:3d}: {ms:8.2f} ms  {m / ms * 1e3:8.1f} rows/s  "
+                  f"{nbytes / ms / 1e6:6.2f} GB/s of weights", flush=True)
+    bw = read_bandwidth()
+    print(f"memory read bandwidth (numpy sum of 256 MB, best of 5): {bw / 1e9:.2f} GB/s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=sorted(MODELS), default="mid")
@@ -119,7 +160,12 @@ def main() -> int:
     ap.add_argument("--schemes", default="fp32,int8,8da4w")
     ap.add_argument("--threads", type=int, default=1,
                     help="also time decode steps with this many threads (Python API, wall)")
+    ap.add_argument("--kernels", help="rows of x, e.g. 1,16: time the 8da4w kernels alone")
+    ap.add_argument("--repeat", type=int, default=20, help="--kernels: best of this many")
     args = ap.parse_args()
+    if args.kernels:
+        kernels([int(m) for m in args.kernels.split(",")], args.repeat, args.threads)
+        return 0
     if not GENERATE.exists():
         print(f"{GENERATE} is missing: make build-host", file=sys.stderr)
         return 1
