@@ -314,20 +314,14 @@ def random_graph(rng, num_ops: int):
             g.tensor(name, shape, I32)
             g.op(op, [pick(I32), pick(I32)], [name], **attrs)
             out_t = I32
-        elif kind == 1:  # int32 -> int8
-            m, s = tm.compute_multiplier_and_shift(float(rng.uniform(0.005, 0.05)))
+        elif kind in (1, 2):  # RESCALE int32 -> int8 (scale below 1), int8 -> int32 (above)
+            src, out_t, scales, zps = ((I32, I8, (0.005, 0.05), ["z32", "z8"]) if kind == 1
+                                       else (I8, I32, (1, 64), ["z8", "z32"]))
+            m, s = tm.compute_multiplier_and_shift(float(rng.uniform(*scales)))
             g.const(f"m{k}", np.array([m], np.int32)), g.const(f"s{k}", np.array([s], np.int8))
-            g.tensor(name, shape, I8)
-            g.op(Op.RESCALE, [pick(I32), f"m{k}", f"s{k}", "z32", "z8"], [name], scale32=True,
+            g.tensor(name, shape, out_t)
+            g.op(Op.RESCALE, [pick(src), f"m{k}", f"s{k}", *zps], [name], scale32=True,
                  rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=False)
-            out_t = I8
-        elif kind == 2:  # int8 -> int32
-            m, s = tm.compute_multiplier_and_shift(float(rng.uniform(1, 64)))
-            g.const(f"m{k}", np.array([m], np.int32)), g.const(f"s{k}", np.array([s], np.int8))
-            g.tensor(name, shape, I32)
-            g.op(Op.RESCALE, [pick(I8), f"m{k}", f"s{k}", "z8", "z32"], [name], scale32=True,
-                 rounding_mode=RoundingMode.SINGLE_ROUND, per_channel=False)
-            out_t = I32
         elif kind == 3:
             g.const(f"tbl{k}", rand_int(rng, 256, np.int8))
             g.tensor(name, shape, I8)
