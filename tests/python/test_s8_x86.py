@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -302,3 +303,13 @@ def test_mean_nhwc_pool_equals_model(seed, tmp_path):
                         [Input(x, CHANNELS_LAST), *params, Out(want.shape, np.int8, order)])
         got = _run(RUN, program, tmp_path / f"mean{sub}")[0]
         assert np.array_equal(got.astype(np.int64), want), f"mean case {sub} (seed {seed})"
+
+
+def test_other_s8_asan(seed, tmp_path, monkeypatch):
+    """The layer norm, rescale, fully connected and mean cases above, through the ASan and
+    UBSan build: masked tails, the per-call packing on the stack, the pooled sums."""
+    monkeypatch.setattr(sys.modules[__name__], "RUN", RUN_ASAN)
+    test_layer_norm_s8_equals_model(seed, tmp_path / "ln")
+    test_rescale_s8_equals_model(seed, tmp_path / "rs")
+    test_linear_s8_equals_model("short", seed, tmp_path / "fc")
+    test_mean_nhwc_pool_equals_model(seed, tmp_path / "mean")
