@@ -63,7 +63,7 @@ def _run(runner: Path, program: bytes, inputs, tmp: Path, threads: int = 1) -> l
     (tmp / "m.pte").write_bytes(program)
     args = [str(runner), str(tmp / "m.pte"), "--threads", str(threads)]
     for i, x in enumerate(inputs):
-        np.save(tmp / f"in{i}.npy", x.numpy())
+        np.save(tmp / f"in{i}.npy", x.contiguous().numpy())  # logical order; ptec-run relayouts
         args += ["--input", str(tmp / f"in{i}.npy")]
     out = tmp / f"out-{runner.parent.name}-{threads}"
     out.mkdir(exist_ok=True)

@@ -220,18 +220,34 @@ static ptec_status conv2d_setup(ptec_kernel_context *ctx, ptec_conv_f32 *v,
   return PTEC_STATUS_OK;
 }
 
-/* Every packed value, bit for bit, is filter j's value i (i in (c, ky, kx) order). */
+/* Bit for bit (-0 and NaN payloads count). */
+static inline bool same_bits(float a, float b) {
+  uint32_t x, y;
+  memcpy(&x, &a, sizeof x);
+  memcpy(&y, &b, sizeof y);
+  return x == y;
+}
+
+/* Every packed value is filter j's value i (i in (c, ky, kx) order), zeros
+ * past the filters. */
 static bool packed_matches(const ptec_conv_f32 *v, const float *packed) {
-  const int64_t k = v->c * v->kh * v->kw, np = (v->oc + PANEL - 1) / PANEL * PANEL;
-  for (int64_t j = 0; j < np; j++)
-    for (int64_t i = 0; i < k; i++) {
-      const int64_t c = i / (v->kh * v->kw), ky = i / v->kw % v->kh, kx = i % v->kw;
-      const float want = j < v->oc ? v->w[j * v->ws[0] + c * v->ws[1] + ky * v->ws[2] +
-                                          kx * v->ws[3]]
-                                   : 0.0f;
-      const float got = packed[j / PANEL * PANEL * k + i * PANEL + j % PANEL];
-      if (memcmp(&want, &got, sizeof want) != 0) return false;
+  const int64_t C = v->c, KH = v->kh, KW = v->kw, k = C * KH * KW, oc = v->oc;
+  const int64_t s0 = v->ws[0], s1 = v->ws[1], s2 = v->ws[2], s3 = v->ws[3];
+  const int64_t np = (oc + PANEL - 1) / PANEL * PANEL;
+  for (int64_t j = 0; j < np; j++) {
+    const float *panel = packed + j / PANEL * PANEL * k + j % PANEL, *wj = v->w + j * s0;
+    if (j >= oc) {
+      for (int64_t i = 0; i < k; i++)
+        if (!same_bits(panel[i * PANEL], 0.0f)) return false;
+      continue;
     }
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t ky = 0; ky < KH; ky++) {
+        const float *wr = wj + c * s1 + ky * s2;
+        for (int64_t kx = 0; kx < KW; kx++, panel += PANEL)
+          if (!same_bits(panel[0], wr[kx * s3])) return false;
+      }
+  }
   return true;
 }
 

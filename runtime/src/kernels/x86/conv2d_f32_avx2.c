@@ -13,7 +13,8 @@
  *   - depthwise (groups == C == OC): each output row accumulates its taps in
  *     the reference's order, eight pixels at a time, with a multiply and an
  *     add (not fused), so it matches the reference except for the sign of
- *     a zero (padded taps add 0 * w where the reference adds nothing).
+ *     a zero (padded taps add 0 * w where the reference adds nothing); the
+ *     bias and a fused clamp come last, as in the reference.
  *
  * GEMM sums run in another order with fused multiply-adds, hence a
  * tolerance (docs/kernels-cpu.md). Filters come from the compiler's panels
@@ -115,8 +116,33 @@ static void inplace_blocks(const void *arg, int64_t b0, int64_t b1) {
   }
 }
 
+/* dst[j] = s0[j * step] for j < n, where s0[0 .. avail - 1] may be read
+ * (contiguous rows; 0: unknown). Stride 2 (ResNet's 7x7 stem, every
+ * stride-2 layer) takes the even values of 16 loaded ones, 8 at a time. */
+static void copy_strided(float *dst, const float *s0, int64_t n, int64_t step, int64_t avail) {
+  if (step == 1) {
+    memcpy(dst, s0, sizeof(float) * (size_t)n);
+    return;
+  }
+  int64_t j = 0;
+  if (step == 2)
+    for (; j + 8 <= n && 2 * j + 16 <= avail; j += 8) { /* reads s0[2j .. 2j + 15] */
+      const __m256 a = _mm256_loadu_ps(s0 + 2 * j), b = _mm256_loadu_ps(s0 + 2 * j + 8);
+      const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0a2b0b2 a4a6b4b6 */
+      _mm256_storeu_ps(dst + j, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                    _mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+  for (; j < n; j++) dst[j] = s0[j * step];
+}
+
+/* v / s for v >= 0 without a division for strides 1 and 2. */
+static inline int64_t div_stride(int64_t v, int64_t s) {
+  return s == 1 ? v : s == 2 ? v >> 1 : v / s;
+}
+
 /* Strip row values of output pixels (n, oy, ox0 .. ox0 + cnt - 1) for filter
- * value (ic, ky, kx): the input under each, zero in the padding. */
+ * value (ic, ky, kx): the input under each, zero in the padding. The pixels
+ * whose input lies inside the row are one (strided) copy. */
 static void fill(const ptec_conv_f32 *p, float *dst, int64_t n, int64_t oy, int64_t ox0,
                  int64_t cnt, int64_t ic, int64_t ky, int64_t kx) {
   const int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
@@ -125,22 +151,20 @@ static void fill(const ptec_conv_f32 *p, float *dst, int64_t n, int64_t oy, int6
     return;
   }
   const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
-  const int64_t ix0 = ox0 * p->stride[1] - p->pad[1] + kx * p->dil[1];
-  const int64_t ixl = ix0 + (cnt - 1) * p->stride[1];
-  if (ix0 >= 0 && ixl < p->w_) { /* inside: a plain (strided) copy */
-    const int64_t step = p->stride[1] * p->xs[3];
-    if (step == 1) {
-      memcpy(dst, src + ix0, sizeof(float) * (size_t)cnt);
-    } else {
-      const float *s0 = src + ix0 * p->xs[3];
-      for (int64_t j = 0; j < cnt; j++) dst[j] = s0[j * step];
-    }
-    return;
+  const int64_t s = p->stride[1], ix0 = ox0 * s - p->pad[1] + kx * p->dil[1];
+  /* Pixels [jl, jh) read columns 0 <= ix0 + j s < w. */
+  int64_t jl = ix0 >= 0 ? 0 : div_stride(-ix0 + s - 1, s);
+  int64_t jh = ix0 > p->w_ - 1 ? 0 : div_stride(p->w_ - 1 - ix0, s) + 1;
+  if (jl > cnt) jl = cnt;
+  if (jh > cnt) jh = cnt;
+  if (jh < jl) jh = jl;
+  for (int64_t j = 0; j < jl; j++) dst[j] = 0.0f;
+  if (jh > jl) {
+    const int64_t first = ix0 + jl * s;
+    copy_strided(dst + jl, src + first * p->xs[3], jh - jl, s * p->xs[3],
+                 p->xs[3] == 1 ? p->w_ - first : 0);
   }
-  for (int64_t j = 0; j < cnt; j++) {
-    const int64_t ix = ix0 + j * p->stride[1];
-    dst[j] = ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
-  }
+  for (int64_t j = jh; j < cnt; j++) dst[j] = 0.0f;
 }
 
 /* A run of output pixels within one output row. */
@@ -238,6 +262,7 @@ static bool depthwise_conv(const ptec_conv_f32 *p) {
   if (p->ys[3] != 1 || p->w_ + 2 * p->pad[1] > ROWMAX) return false;
   float row[ROWMAX + 8];
   const int64_t wp = p->w_ + 2 * p->pad[1];
+  const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, 0);
   for (int64_t n = 0; n < p->n; n++)
     for (int64_t c = 0; c < p->c; c++) {
       const float *xc = p->x + n * p->xs[0] + c * p->xs[1], *wc = p->w + c * p->ws[0];
@@ -274,22 +299,30 @@ static bool depthwise_conv(const ptec_conv_f32 *p) {
             for (; ox < p->ow; ox++) yr[ox] += src[ox * p->stride[1]] * ws;
           }
         }
-        for (int64_t ox = 0; ox < p->ow; ox++) yr[ox] += bias;
+        /* + bias, and a fused relu / hardtanh clamped here (NaN stays NaN) */
+        const __m256 bv = _mm256_set1_ps(bias), lo = _mm256_set1_ps(e.lo),
+                     hi = _mm256_set1_ps(e.hi);
+        int64_t ox = 0;
+        for (; ox + 8 <= p->ow; ox += 8) {
+          const __m256 v = _mm256_add_ps(_mm256_loadu_ps(yr + ox), bv);
+          _mm256_storeu_ps(yr + ox, _mm256_min_ps(hi, _mm256_max_ps(lo, v)));
+        }
+        for (; ox < p->ow; ox++) {
+          const float v = yr[ox] + bias;
+          yr[ox] = v < e.lo ? e.lo : v > e.hi ? e.hi : v;
+        }
       }
     }
   return true;
 }
 
-/* Every path clamps a fused relu / hardtanh (p->clamp) at its stores, but the
- * AVX2 depthwise one, which clamps its outputs after. */
+/* Every path clamps a fused relu / hardtanh (p->clamp) at its stores (the
+ * AVX-512 depthwise variants that copy their input clamp after). */
 bool ptec_conv_f32_avx2(const ptec_conv_f32 *p) {
   if (p->groups == 1)
     return (ptec_x86_has_avx512_vnni() && ptec_avx512_conv_f32_implicit(p)) || gemm_conv(p);
   if (p->groups == p->c && p->oc == p->c) {
-    if (ptec_x86_has_avx512_vnni() && ptec_avx512_depthwise_f32(p)) return true;
-    if (!depthwise_conv(p)) return false;
-    if (p->clamp) ptec_conv_f32_clamp_out(p);
-    return true;
+    return (ptec_x86_has_avx512_vnni() && ptec_avx512_depthwise_f32(p)) || depthwise_conv(p);
   }
   return false;
 }
