@@ -21,10 +21,13 @@ in one call, then `--steps` decode steps, timed as tokens/s (best of `--repeat`)
 
 Bandwidth share: a decode step reads every weight once plus the filled KV rows, so
 bytes/token = llm_decode.decode_bytes(model) + 2 * layers * hidden * 4 * (filled rows);
-bytes/token * tokens/s over a STREAM-style read of 256 MiB measured in the same run
-(llm_decode.read_bandwidth, split over as many threads as the row ran on) is the share of
-the physical limit reached. A benchmark, not a test: it prints, it asserts nothing; on a
-shared host compare rows of one run.
+bytes/token * tokens/s over a STREAM-style read of 256 MiB (llm_decode.read_bandwidth,
+split over as many threads as the row ran on) taken right after the row's run is the share
+of the physical limit reached. On a shared host wall times move several-fold from minute to
+minute, so one-thread rows also print the decode's CPU time per token (ptec-generate: the
+CPU time of the run less that of a one-step run; ExecuTorch and eager: this process's
+during the decode calls) and the share in CPU time, the steadier figures. A benchmark, not a
+test: it prints, it asserts nothing.
 
 Threads: ptec-generate --threads N; PyTorch torch.set_num_threads(N); ExecuTorch's XNNPACK
 delegate runs on ExecuTorch's own thread pool, sized to the cores at start-up, which
@@ -34,11 +37,14 @@ methods are loaded (checked with _threadpool_get_thread_count).
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from llm_decode import GENERATE, decode_bytes, read_bandwidth, run_generate
@@ -61,20 +67,46 @@ def prompt_ids(n: int) -> list[int]:
     return list(range(1, n + 1))  # llm_decode.run_generate's prompt
 
 
-def best_rates(run, repeat: int) -> tuple[float, float]:
-    """The (prefill, decode) tokens/s of the run with the fastest decode."""
-    return max((run() for _ in range(repeat)), key=lambda rates: rates[1])
+def best_rates(run, repeat: int, threads: int) -> tuple:
+    """(prefill tokens/s, decode tokens/s, decode CPU ms per token, read bandwidth) of the
+    run with the fastest decode; the bandwidth read on `threads` threads right after each
+    run (on a shared host it moves from minute to minute); the CPU time, the steadiest
+    figure on a loaded host, only for one thread (with more it is a sum over threads)."""
+    runs = []
+    for _ in range(repeat):
+        rates = run()
+        runs.append((*rates[:2], rates[2] if threads == 1 else None,
+                     read_bandwidth_threads(threads, runs=3),
+                     read_bandwidth_cpu(runs=3) if threads == 1 else None))
+    return max(runs, key=lambda r: r[1])
 
 
-def timed_steps(prefill, decode, args) -> tuple[float, float]:
-    """Tokens/s of prefill(ids, positions) on the prompt and of `--steps` decode calls."""
+def timed_steps(prefill, decode, args) -> tuple[float, float, float]:
+    """Tokens/s of prefill(ids, positions) on the prompt and of `--steps` decode calls, and
+    the decode's CPU time (this process) per call in ms."""
     t0 = time.perf_counter()
     prefill(torch.tensor([prompt_ids(args.prompt)]), torch.arange(args.prompt))
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for i in range(args.steps):
         decode(torch.tensor([[5]]), torch.tensor([args.prompt + i]))
-    t2 = time.perf_counter()
-    return args.prompt / (t1 - t0), args.steps / (t2 - t1)
+    t2, c2 = time.perf_counter(), time.process_time()
+    return args.prompt / (t1 - t0), args.steps / (t2 - t1), (c2 - c1) / args.steps * 1e3
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ptec_generate_rates(path: Path, args, threads: int) -> tuple[float, float, float]:
+    """ptec-generate's (prefill, decode) tokens/s, and its decode's CPU time per step in ms:
+    the CPU time of the whole run less that of a run with one step (loading, prefill)."""
+    c0 = children_cpu()
+    prefill, decode = run_generate(path, args.steps + 1, args.prompt, threads)
+    c1 = children_cpu()
+    run_generate(path, 1, args.prompt, threads)
+    c2 = children_cpu()
+    return prefill, decode, ((c1 - c0) - (c2 - c1)) / args.steps * 1e3
 
 
 # ------------------------------------------------------------------------------------ ptec
@@ -84,8 +116,8 @@ def ptec_rows(scheme: str, args, tmp: Path) -> dict:
         quantize_weights(model, scheme)
     path = tmp / f"opt125m_{scheme}.pte"
     compile_llm(model, prefill_len=args.prompt).save(path)
-    rows = {n: best_rates(lambda: run_generate(path, args.steps + 1, args.prompt, n),
-                          args.repeat) for n in args.threads}
+    rows = {n: best_rates(lambda: ptec_generate_rates(path, args, n), args.repeat, n)
+            for n in args.threads}
     return {"rows": rows, "bytes": decode_bytes(model)}
 
 
@@ -130,7 +162,7 @@ def et_rows(scheme: str, args) -> dict:
         if _threadpool_get_thread_count() != n:
             return {"error": f"ExecuTorch's thread pool has {_threadpool_get_thread_count()} "
                              f"threads, not {n}"}
-        rows[n] = best_rates(run, args.repeat)
+        rows[n] = best_rates(run, args.repeat, n)
     return {"rows": rows}
 
 
@@ -146,8 +178,18 @@ def eager_rows(args) -> dict:
     rows = {}
     for n in args.threads:
         torch.set_num_threads(n)
-        rows[n] = best_rates(run, args.repeat)
+        rows[n] = best_rates(run, args.repeat, n)
     return {"rows": rows}
+
+
+def best_time(fn, runs: int, clock=time.perf_counter) -> float:
+    """The shortest of `runs` calls of fn, timed by `clock`."""
+    times = []
+    for _ in range(runs):
+        t = clock()
+        fn()
+        times.append(clock() - t)
+    return min(times)
 
 
 def read_bandwidth_threads(threads: int, nbytes: int = 256 << 20, runs: int = 5) -> float:
@@ -155,16 +197,15 @@ def read_bandwidth_threads(threads: int, nbytes: int = 256 << 20, runs: int = 5)
     the GIL), in bytes/s: the limit a decode on that many threads is measured against."""
     if threads == 1:
         return read_bandwidth(nbytes, runs)
-    import numpy as np
-    from concurrent.futures import ThreadPoolExecutor
     parts = np.array_split(np.ones(nbytes // 4, np.float32), threads)
-    best = float("inf")
     with ThreadPoolExecutor(threads) as pool:
-        for _ in range(runs):
-            t = time.perf_counter()
-            list(pool.map(np.sum, parts))
-            best = min(best, time.perf_counter() - t)
-    return nbytes / best
+        return nbytes / best_time(lambda: list(pool.map(np.sum, parts)), runs)
+
+
+def read_bandwidth_cpu(nbytes: int = 256 << 20, runs: int = 5) -> float:
+    """The same read on one thread in this thread's CPU time (time.thread_time): what one
+    core streams while it runs, the denominator of a share in CPU time."""
+    return nbytes / best_time(np.ones(nbytes // 4, np.float32).sum, runs, time.thread_time)
 
 
 def main() -> int:
@@ -191,25 +232,29 @@ def main() -> int:
                 results[f"ExecuTorch+XNNPACK {scheme}"] = et_rows(scheme, args)
         if "eager" in only:
             results["PyTorch eager fp32"] = eager_rows(args)
-    bandwidth = {n: read_bandwidth_threads(n) for n in args.threads}
     kv_bytes = 2 * OPT_125M.num_hidden_layers * OPT_125M.hidden_size * 4 * (
         args.prompt + args.steps / 2)
     print(f"OPT-125M, context {args.context}, prompt {args.prompt}, {args.steps} decode steps, "
-          f"best of {args.repeat}; memory read bandwidth "
-          + ", ".join(f"{bw / 1e9:.2f} GB/s on {n} thread{'s' * (n > 1)}"
-                      for n, bw in bandwidth.items()) + "\n\n"
-          "| flow | threads | prefill tok/s | decode tok/s | bytes/token | share of bandwidth |\n"
-          "|---|---:|---:|---:|---:|---:|")
+          f"best of {args.repeat}. Read bandwidth: a {256} MiB read on the row's threads "
+          "right after the row. Share = bytes/token x decode tokens/s / that bandwidth; "
+          "CPU share = bytes/token / decode CPU time / the read's own bandwidth in CPU time "
+          "(one thread).\n\n"
+          "| flow | threads | prefill tok/s | decode tok/s | decode CPU ms/token | bytes/token "
+          "| read GB/s (CPU) | share of bandwidth | CPU share |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, result in results.items():
         if "error" in result:
-            print(f"| {name} | | failed: {result['error']} | | | |")
+            print(f"| {name} | | failed: {result['error']} | | | | | | |")
             continue
-        for threads, (prefill, decode) in result["rows"].items():
-            cells = ["", ""]
+        for threads, (prefill, decode, cpu_ms, bandwidth, cpu_bw) in result["rows"].items():
+            cells = [f"{cpu_ms:.1f}" if cpu_ms else "", "", f"{bandwidth / 1e9:.2f}"
+                     + (f" ({cpu_bw / 1e9:.2f})" if cpu_bw else ""), "", ""]
             if "bytes" in result:
                 per_token = result["bytes"] + kv_bytes
-                cells = [f"{per_token / 1e6:.1f} MB",
-                         f"{per_token * decode / bandwidth[threads]:.0%}"]
+                cells[1] = f"{per_token / 1e6:.1f} MB"
+                cells[3] = f"{per_token * decode / bandwidth:.0%}"
+                if cpu_ms:
+                    cells[4] = f"{per_token / (cpu_ms / 1e3) / cpu_bw:.0%}"
             print(f"| {name} | {threads} | {prefill:.1f} | {decode:.2f} | " + " | ".join(cells)
                   + " |")
     return 0
