@@ -14,8 +14,9 @@
 - whole models (ResNet-18 and MobileNetV2 at small resolutions, DS-CNN, the transformer)
   against PyTorch eager.
 
-Every program runs on 1 and 3 threads through PTEC_RUN (default build/host/ptec-run), the
-outputs equal bit for bit. Random shapes come from the `seed` fixture (printed; PTEC_SEED
+Every program runs on 1 and 3 threads through PTEC_RUN (default build/host/ptec-run; a
+plain build, since the AVX2 test runs it under valgrind) and, when PTEC_RUN_ASAN is set,
+through the ASan + UBSan build: all outputs equal bit for bit. Random shapes come from the `seed` fixture (printed; PTEC_SEED
 replays). On a CPU without AVX-512 the same programs run the reference kernels and the
 checks still hold.
 """
@@ -36,16 +37,17 @@ from torch import nn
 from op_testing import compile_module
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN = Path(os.environ.get("PTEC_RUN", ROOT / "build" / "host" / "ptec-run"))
+RUN = Path(os.environ.get("PTEC_RUN", ROOT / "build" / "host" / "ptec-run"))  # not ASan: valgrind runs it
+ASAN = os.environ.get("PTEC_RUN_ASAN")
 sys.path.insert(0, str(ROOT / "examples"))
 # random programs per test (each compiles once): PTEC_F32_OPS_CASES=20 for a longer run
 CASES = int(os.environ.get("PTEC_F32_OPS_CASES", "1"))
 
 
-def _run(program: bytes, inputs, tmp: Path, threads: int) -> list[np.ndarray]:
+def _run(program: bytes, inputs, tmp: Path, threads: int, runner: Path = RUN) -> list[np.ndarray]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "m.pte").write_bytes(program)
-    args = [str(RUN), str(tmp / "m.pte")]
+    args = [str(runner), str(tmp / "m.pte")]
     for k, x in enumerate(inputs):
         np.save(tmp / f"in{k}.npy", x.contiguous().numpy())
         args += ["--input", str(tmp / f"in{k}.npy")]
@@ -58,12 +60,17 @@ def _run(program: bytes, inputs, tmp: Path, threads: int) -> list[np.ndarray]:
 
 
 def _run_both(module: nn.Module, inputs, tmp: Path) -> list[np.ndarray]:
-    """Outputs on one thread, checked equal bit for bit to three threads'."""
+    """Outputs on one thread, checked equal bit for bit to three threads' and, when
+    PTEC_RUN_ASAN names an ASan + UBSan build (make test), to that build's on two threads
+    (the same variants run there: the sanitizers watch their masked loads and stores)."""
     program = compile_module(module, inputs).buffer
     one = _run(program, inputs, tmp, 1)
-    three = _run(program, inputs, tmp, 3)
-    for k, (a, b) in enumerate(zip(one, three)):
-        assert a.tobytes() == b.tobytes(), f"output {k}: 1 and 3 threads differ"
+    runs = [("3 threads", _run(program, inputs, tmp, 3))]
+    if ASAN:
+        runs.append(("the ASan build", _run(program, inputs, tmp / "asan", 2, Path(ASAN))))
+    for what, other in runs:
+        for k, (a, b) in enumerate(zip(one, other)):
+            assert a.tobytes() == b.tobytes(), f"output {k}: 1 thread and {what} differ"
     return one
 
 
