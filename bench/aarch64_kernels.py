@@ -135,7 +135,7 @@ INSN_BUILDS = {
 }
 
 
-def insn_table(names: list[str], baseline: str | None) -> None:
+def insn_table(names: list[str], baseline: str | None, dtypes: list[str]) -> None:
     builds = dict(INSN_BUILDS)
     if baseline:  # another ptec-run for the Cortex-A76 (an older commit's), on unpacked programs
         builds = {"ref": builds["ref"], "smlal": builds["smlal"],
@@ -149,7 +149,7 @@ def insn_table(names: list[str], baseline: str | None) -> None:
         for name in names:
             model, inputs = EXAMPLES[name](**INSN_SIZES[name])
             n = macs(model, inputs)
-            for tag in ("fp32", "int8"):
+            for tag in dtypes:
                 m = int8_model(model, inputs) if tag == "int8" else model
                 per = {}
                 for b, (folder, cpu, target) in builds.items():
@@ -171,12 +171,13 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--insns", action="store_true",
                     help="guest instructions per MAC from QEMU's log instead of times")
+    ap.add_argument("--dtypes", nargs="*", default=["fp32", "int8"], choices=["fp32", "int8"])
     ap.add_argument("--baseline", help="with --insns: a column for another Cortex-A76 ptec-run "
                     "(e.g. an earlier commit's build) on the unpacked programs")
     args = ap.parse_args()
     ensure_reference_build()
     if args.insns:
-        insn_table(args.models, args.baseline)
+        insn_table(args.models, args.baseline, args.dtypes)
         return 0
     print(f"{'model':<14} {'dtype':<5} " + " ".join(f"{b:>9}" for b in BUILDS) +
           f" {'ref/neon':>9} {'ref/dotprod':>11}   (ms under qemu-aarch64, best of {args.repeat})")

@@ -9,7 +9,9 @@
  * pixels; other convolutions, and the last pixels of a plane, copy sixteen
  * output pixels' windows (zeros in the padding) into a stack strip of
  * KC x 16 floats and run over K in chunks of KC, the output holding the
- * partial sums between chunks. Depthwise convolutions go to
+ * partial sums between chunks. The sixteen pixels run across output rows
+ * when the output plane is contiguous (planes of 7 or 14 columns would
+ * otherwise leave most of each block empty). Depthwise convolutions go to
  * depthwise_conv2d_f32_neon.c.
  *
  * Sums run in another order with fused multiply-adds, hence a tolerance
@@ -73,14 +75,14 @@ static void channels(const ptec_conv_f32 *p, const float *b, int64_t ldb, int64_
   }
 }
 
-/* Row kk of the strip: input value k = k0 + kk of pixels ox0 .. ox0 + nb - 1 of
- * output row oy (zeros in the padding and past nb). */
-static void strip_row(const ptec_conv_f32 *p, int64_t n, int64_t oy, int64_t ox0, int64_t nb,
+/* Input value k of pixels ox0 .. ox0 + nb - 1 of output row oy into dst[0 .. nb)
+ * (zeros in the padding). */
+static void strip_run(const ptec_conv_f32 *p, int64_t n, int64_t oy, int64_t ox0, int64_t nb,
                       int64_t k, float *dst) {
   const int64_t khw = p->kh * p->kw, ic = k / khw, ky = k % khw / p->kw, kx = k % p->kw;
   int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
   if (iy < 0 || iy >= p->h) {
-    memset(dst, 0, sizeof(float) * NR);
+    memset(dst, 0, sizeof(float) * (size_t)nb);
     return;
   }
   const float *src = p->x + n * p->xs[0] + ic * p->xs[1] + iy * p->xs[2];
@@ -88,13 +90,26 @@ static void strip_row(const ptec_conv_f32 *p, int64_t n, int64_t oy, int64_t ox0
   int64_t ixl = ix0 + (nb - 1) * p->stride[1];
   if (p->stride[1] == 1 && p->xs[3] == 1 && ix0 >= 0 && ixl < p->w_) {
     memcpy(dst, src + ix0, sizeof(float) * (size_t)nb);
-    for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
   } else {
-    for (int64_t j = 0; j < NR; j++) {
+    for (int64_t j = 0; j < nb; j++) {
       int64_t ix = ix0 + j * p->stride[1];
-      dst[j] = j < nb && ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
+      dst[j] = ix >= 0 && ix < p->w_ ? src[ix * p->xs[3]] : 0.0f;
     }
   }
+}
+
+/* Row kk of the strip: input value k of the nb output pixels from q0 on in the
+ * plane's row-major order (across output rows: ResNet's 7x7 and 14x14 planes
+ * fill whole blocks of 16), zeros past nb. */
+static void strip_row(const ptec_conv_f32 *p, int64_t n, int64_t q0, int64_t nb, int64_t k,
+                      float *dst) {
+  for (int64_t j = 0; j < nb;) {
+    const int64_t oy = (q0 + j) / p->ow, ox = (q0 + j) % p->ow;
+    const int64_t seg = p->ow - ox < nb - j ? p->ow - ox : nb - j;
+    strip_run(p, n, oy, ox, seg, k, dst + j);
+    j += seg;
+  }
+  for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
 }
 
 bool ptec_conv_f32_neon(const ptec_conv_f32 *p) {
@@ -129,14 +144,19 @@ bool ptec_conv_f32_neon(const ptec_conv_f32 *p) {
       }
     return true;
   }
+  /* Blocks of 16 output pixels: along the flattened plane when its rows are
+   * contiguous, else row by row. */
+  const bool flat = p->ys[2] == p->ow;
+  const int64_t rows = flat ? 1 : p->oh, cols = flat ? p->oh * p->ow : p->ow;
   for (int64_t n = 0; n < p->n; n++)
-    for (int64_t oy = 0; oy < p->oh; oy++)
-      for (int64_t ox0 = 0; ox0 < p->ow; ox0 += NR) {
-        int64_t nb = p->ow - ox0 < NR ? p->ow - ox0 : NR;
-        float *y = p->y + n * p->ys[0] + oy * p->ys[2] + ox0;
+    for (int64_t oy = 0; oy < rows; oy++)
+      for (int64_t q0 = 0; q0 < cols; q0 += NR) {
+        int64_t nb = cols - q0 < NR ? cols - q0 : NR;
+        float *y = p->y + n * p->ys[0] + oy * p->ys[2] + q0;
         for (int64_t k0 = 0; k0 < K; k0 += KC) {
           int64_t kc = K - k0 < KC ? K - k0 : KC;
-          for (int64_t kk = 0; kk < kc; kk++) strip_row(p, n, oy, ox0, nb, k0 + kk, strip + kk * NR);
+          for (int64_t kk = 0; kk < kc; kk++)
+            strip_row(p, n, oy * p->ow + q0, nb, k0 + kk, strip + kk * NR);
           channels(p, strip, NR, k0, kc, K, y, nb);
         }
       }

@@ -119,36 +119,22 @@ static void store_4x16(const sdot_job *job, int32x4_t c[4][4], int count, int32_
                        int8_t *const y[4]) {
   const ptec_qconv *p = job->p;
   const int32_t n = job->pk->n, valid = n - c0 < HALF ? n - c0 : HALF;
-  const int32_t *bias = p->bias ? p->bias->data : NULL;
-  const int32_t *mul = p->multiplier->data, *sh = p->shift->data;
-  /* This half's parameters, padded past n with channel c0's (lanes dropped). */
-  int32_t m[HALF], s[HALF], bb[HALF];
-  for (int32_t j = 0; j < HALF; j++) {
-    const int32_t ch = c0 + (j < valid ? j : 0);
-    m[j] = mul[ch * p->scale_step];
-    s[j] = sh[ch * p->scale_step];
-    bb[j] = bias && !job->bias_folded ? bias[ch] : 0;
+  int32x4_t m[4], s[4], bb[4], corr[4];
+  ptec_neon_params16(p->multiplier->data, (int32_t)p->scale_step, c0, valid, m);
+  ptec_neon_params16(p->shift->data, (int32_t)p->scale_step, c0, valid, s);
+  if (p->bias && !job->bias_folded) {
+    ptec_neon_params16(p->bias->data, 1, c0, valid, bb);
+  } else {
+    bb[0] = bb[1] = bb[2] = bb[3] = vdupq_n_s32(0);
   }
+  for (int q = 0; q < 4; q++) corr[q] = vld1q_s32(job->corr + c0 + 4 * q); /* np entries */
   const int32x4_t zp = vdupq_n_s32(p->out_zp);
   const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
   for (int r = 0; r < count; r++) {
     int32x4_t v[4];
-    for (int q = 0; q < 4; q++) {
-      const int32x4_t acc = vsubq_s32(c[r][q], vld1q_s32(job->corr + c0 + 4 * q));
-      v[q] = ptec_neon_requantize4(acc, vld1q_s32(bb + 4 * q), vld1q_s32(m + 4 * q),
-                                   vld1q_s32(s + 4 * q), zp, lo, hi);
-    }
-    /* Clamped to int8 already: plain narrowing. */
-    const int8x16_t out = vcombine_s8(
-        vmovn_s16(vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]))),
-        vmovn_s16(vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]))));
-    if (valid == HALF) {
-      vst1q_s8(y[r] + c0, out);
-    } else {
-      int8_t t[HALF];
-      vst1q_s8(t, out);
-      memcpy(y[r] + c0, t, (size_t)valid);
-    }
+    for (int q = 0; q < 4; q++)
+      v[q] = ptec_neon_requantize4(vsubq_s32(c[r][q], corr[q]), bb[q], m[q], s[q], zp, lo, hi);
+    ptec_neon_store16(y[r] + c0, v, valid);
   }
 }
 

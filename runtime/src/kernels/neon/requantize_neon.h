@@ -19,6 +19,7 @@
 #include <arm_neon.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/quantized/gemm_s8.h"
 
@@ -72,6 +73,38 @@ static inline void ptec_neon_requantize_run(const ptec_qout_s8 *q, const int32_t
     vst1q_s32(t, ptec_neon_requantize4(vld1q_s32(a), vld1q_s32(bb), vld1q_s32(mm),
                                        vld1q_s32(ss), zp, lo, hi));
     for (int32_t i = 0; i < n; i++) y[(j + i) * y_col] = (int8_t)t[i];
+  }
+}
+
+/* Sixteen channels' int32 parameters from c0 on, as four vectors: loaded in
+ * place when all sixteen exist (valid == 16), else copied with channel c0's
+ * past `valid` (lanes the caller drops). step 0: one value for all. */
+static inline void ptec_neon_params16(const int32_t *v, int32_t step, int32_t c0, int32_t valid,
+                                      int32x4_t out[4]) {
+  if (step == 0) {
+    out[0] = out[1] = out[2] = out[3] = vdupq_n_s32(v[0]);
+    return;
+  }
+  int32_t t[16];
+  const int32_t *src = v + c0;
+  if (valid < 16) {
+    for (int32_t j = 0; j < 16; j++) t[j] = v[c0 + (j < valid ? j : 0)];
+    src = t;
+  }
+  for (int q = 0; q < 4; q++) out[q] = vld1q_s32(src + 4 * q);
+}
+
+/* Sixteen requantized lanes (already within int8) stored as bytes: the first
+ * `valid` to y. */
+static inline void ptec_neon_store16(int8_t *y, const int32x4_t v[4], int32_t valid) {
+  const int8x16_t out = vcombine_s8(vmovn_s16(vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]))),
+                                    vmovn_s16(vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]))));
+  if (valid == 16) {
+    vst1q_s8(y, out);
+  } else {
+    int8_t t[16];
+    vst1q_s8(t, out);
+    memcpy(y, t, (size_t)valid);
   }
 }
 
