@@ -100,6 +100,12 @@ def check(g: GraphBuilder, inputs, accelerator: str, tmp: Path):
                                  f"want {w.ravel()[:16]}\ngot  {o.ravel()[:16]}")
 
 
+def check_drawn(make, count: int, accelerator: str, tmp: Path):
+    """check() on `count` graphs drawn by make() (each a (graph, inputs))."""
+    for _ in range(count):
+        check(*make(), accelerator, tmp)
+
+
 def check_compiled(make, want: int, tries: int, accelerator: str, tmp: Path):
     """check() on `want` graphs from make() that Vela compiles for `accelerator`: the
     ones it refuses (its own limits on strides, paddings, scales) are drawn again, at
@@ -169,34 +175,26 @@ U85 = ["ethos-u85-128", "ethos-u85-256", "ethos-u85-512"]
 @pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_conv2d(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
-    for _ in range(6):
-        g, inputs = conv_graph(rng)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: conv_graph(rng), 6, accelerator, tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_conv2d_deep(seed, accelerator, tmp_path):
     """Depths past one u-block, one IFM block and one OFM block."""
     rng = np.random.default_rng(seed)
-    for _ in range(4):
-        g, inputs = conv_graph(rng, big=True)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: conv_graph(rng, big=True), 4, accelerator, tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_depthwise(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
-    for _ in range(6):
-        g, inputs = conv_graph(rng, depthwise=True, big=True)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: conv_graph(rng, depthwise=True, big=True), 6, accelerator, tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256"])
 def test_depthwise_multiplier(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = conv_graph(rng, depthwise=True, multiplier=2)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: conv_graph(rng, depthwise=True, multiplier=2), 3, accelerator, tmp_path)
 
 
 def binary_graph(rng, op, shape_b=None):
@@ -233,9 +231,7 @@ def binary_graph(rng, op, shape_b=None):
 @pytest.mark.parametrize("op", [Op.ADD, Op.SUB, Op.MUL])
 def test_binary(seed, accelerator, op, tmp_path):
     rng = np.random.default_rng(seed)
-    for _ in range(4):
-        g, inputs = binary_graph(rng, op)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: binary_graph(rng, op), 4, accelerator, tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", ["ethos-u55-128", "ethos-u85-256"])
@@ -245,9 +241,7 @@ def test_binary_broadcast(seed, accelerator, op, broadcast, tmp_path):
     rng = np.random.default_rng(seed)
     shape_b = {"c": lambda s: [1, s[1], s[2], 1], "hw": lambda s: [1, 1, 1, s[3]],
                "scalar": lambda s: [1, 1, 1, 1]}[broadcast]
-    for _ in range(3):
-        g, inputs = binary_graph(rng, op, shape_b)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: binary_graph(rng, op, shape_b), 3, accelerator, tmp_path)
 
 
 def rescale_graph(rng, out_dtype, per_channel):
@@ -302,9 +296,8 @@ def test_int16_add(seed, accelerator, op, broadcast, tmp_path):
     (Vela makes it IFM2 and sets the reversed operand order)."""
     rng = np.random.default_rng(seed)
     shape_b = None if broadcast == "none" else (lambda s: [1, s[1], s[2], 1])
-    for _ in range(3):
-        g, inputs = int16_add_graph(rng, op, shape_b, swap=broadcast == "first")
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: int16_add_graph(rng, op, shape_b, swap=broadcast == "first"), 3,
+                accelerator, tmp_path)
 
 
 #: On the U85 Vela writes the RESCALE as POOL NONE with accumulators from IFM2; the
@@ -316,9 +309,7 @@ def test_int16_add(seed, accelerator, op, broadcast, tmp_path):
 @pytest.mark.parametrize("out_dtype", [DType.INT8, DType.INT16], ids=["int8", "int16"])
 def test_rescale_of_int32(seed, accelerator, per_channel, out_dtype, tmp_path):
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = rescale_graph(rng, out_dtype, per_channel)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: rescale_graph(rng, out_dtype, per_channel), 3, accelerator, tmp_path)
 
 
 def rescale16_graph(rng, out_dtype):
@@ -344,9 +335,7 @@ def test_rescale_of_int16_per_channel(seed, accelerator, out_dtype, tmp_path):
     """Per-channel RESCALE of int16 data (on the U85 a POOL SUM whose OFM takes the
     scale stream's records)."""
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = rescale16_graph(rng, out_dtype)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: rescale16_graph(rng, out_dtype), 3, accelerator, tmp_path)
 
 
 def pad_after_rescale_graph(rng, shape, per_channel):
@@ -553,9 +542,7 @@ def table16_graph(rng, kind):
 def test_u85_int16_table(seed, accelerator, kind, tmp_path):
     """U85 LUT_S16_S32: TOSA's int16 TABLE, base and slope per 128-wide step."""
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = table16_graph(rng, kind)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: table16_graph(rng, kind), 3, accelerator, tmp_path)
 
 
 def table16_s16_graph(rng, kind):
@@ -639,9 +626,7 @@ def test_u55_int16_table(seed, accelerator, kind, tmp_path):
     OFM: the fraction x & 127, the slope, the base) and combines them as base * 128 +
     slope * fraction with two MULs and an ADD."""
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = table16_graph(rng, kind)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: table16_graph(rng, kind), 3, accelerator, tmp_path)
 
 
 def argmax_graph(rng, dtype):
@@ -667,9 +652,7 @@ def test_u85_argmax(seed, accelerator, dtype, tmp_path):
     """U85 POOL ARGMAX_X: the reduced axis along a 1-high kernel, the window
     position scaled down from bit 16 of the accumulator."""
     rng = np.random.default_rng(seed)
-    for _ in range(4):
-        g, inputs = argmax_graph(rng, dtype)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: argmax_graph(rng, dtype), 4, accelerator, tmp_path)
 
 
 def gather_scatter_graph(rng, op):
@@ -704,9 +687,7 @@ def test_u85_gather_scatter(seed, accelerator, op, tmp_path):
     """U85 indexed DMA: GATHER is a 2-D/3-D DMA whose source rows come from the
     int32 index array, SCATTER a linear copy then one whose destination rows do."""
     rng = np.random.default_rng(seed)
-    for _ in range(4):
-        g, inputs = gather_scatter_graph(rng, op)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: gather_scatter_graph(rng, op), 4, accelerator, tmp_path)
 
 
 def scalar_first_graph(rng, op):
@@ -738,9 +719,7 @@ def test_u85_scalar_ifm(seed, op, tmp_path):
     """U85 elementwise ops with a scalar first operand: IFM_BROADCAST SCALAR, IFM
     storage NONE, the value in OP_SCALAR."""
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = scalar_first_graph(rng, op)
-        check(g, inputs, "ethos-u85-256", tmp_path)
+    check_drawn(lambda: scalar_first_graph(rng, op), 3, "ethos-u85-256", tmp_path)
 
 
 def sliced_heads_matmul_graph(t, h, d):
@@ -810,9 +789,7 @@ def pool_graph(rng, kind):
 @pytest.mark.parametrize("kind", ["avg", "max"])
 def test_pool(seed, accelerator, kind, tmp_path):
     rng = np.random.default_rng(seed)
-    for _ in range(6):
-        g, inputs = pool_graph(rng, kind)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: pool_graph(rng, kind), 6, accelerator, tmp_path)
 
 
 def cnn_graph(rng):
@@ -859,9 +836,7 @@ def cnn_graph(rng):
 @pytest.mark.parametrize("accelerator", ACCELERATORS + U85)
 def test_small_cnn(seed, accelerator, tmp_path):
     rng = np.random.default_rng(seed)
-    for _ in range(2):
-        g, inputs = cnn_graph(rng)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: cnn_graph(rng), 2, accelerator, tmp_path)
 
 
 def matmul_graph(rng):
@@ -901,9 +876,7 @@ def test_u85_int16_matmul(seed, accelerator, tmp_path):
     """U85 matrix product of int16 operands in 48-bit accumulators (ACC_FORMAT I48),
     the global 16-bit OFM scale."""
     rng = np.random.default_rng(seed)
-    for _ in range(4):
-        g, inputs = matmul16_graph(rng)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: matmul16_graph(rng), 4, accelerator, tmp_path)
 
 
 def matmul_per_channel_graph(m, n, k, scales):
@@ -1036,9 +1009,7 @@ def test_u85_int48_constant(seed, tmp_path):
     """U85 POOL NONE with accumulators from a 64-bit (precision B64) IFM2: Vela's RESCALE
     of an INT48 constant."""
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = int48_constant_graph(rng)
-        check(g, inputs, "ethos-u85-256", tmp_path)
+    check_drawn(lambda: int48_constant_graph(rng), 3, "ethos-u85-256", tmp_path)
 
 
 def bool_graph(rng, op):
@@ -1082,18 +1053,14 @@ def test_u85_bool_ops(seed, op, tmp_path):
     LOGICAL_NOT is a chain of three ops, the middle one reading and writing the
     chaining buffer."""
     rng = np.random.default_rng(seed)
-    for _ in range(3):
-        g, inputs = bool_graph(rng, op)
-        check(g, inputs, "ethos-u85-256", tmp_path)
+    check_drawn(lambda: bool_graph(rng, op), 3, "ethos-u85-256", tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", U85)
 def test_u85_matmul(seed, accelerator, tmp_path):
     """U85 NPU_OP_CONV with weights from IFM2 (Vela transposes B first)."""
     rng = np.random.default_rng(seed)
-    for _ in range(4):
-        g, inputs = matmul_graph(rng)
-        check(g, inputs, accelerator, tmp_path)
+    check_drawn(lambda: matmul_graph(rng), 4, accelerator, tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", U85 + ["ethos-u85-2048"])
@@ -1207,9 +1174,7 @@ def test_u55_elementwise_modes(seed, op, tmp_path):
     """U55 SHR (rounding in the OFM round mode: NATURAL for round = true, as on the
     U85), CLZ and ABS of int32 data."""
     rng = np.random.default_rng(seed)
-    for _ in range(4):
-        g, inputs = u85_elementwise_graph(rng, op, I32)
-        check(g, inputs, "ethos-u55-128", tmp_path)
+    check_drawn(lambda: u85_elementwise_graph(rng, op, I32), 4, "ethos-u55-128", tmp_path)
 
 
 @pytest.mark.parametrize("accelerator", ["ethos-u85-256", "ethos-u85-512"])
