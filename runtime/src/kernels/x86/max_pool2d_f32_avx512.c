@@ -43,26 +43,35 @@ static void pool_row(const pool_job *j, const float *xp, float *yp, int64_t *ip,
   const __m512i even = _mm512_add_epi32(iota, iota);
   for (int64_t ow0 = 0; ow0 < O.w; ow0 += 16) {
     __mmask16 out = (__mmask16)bit_range(0, O.w - ow0);
+    /* Each tap column's masks and index offsets, the same for every row of the window. */
+    struct {
+      uint32_t cols;   /* loaded columns c0 .. c0 + 15 (stride 2: .. c0 + 31) inside */
+      __mmask16 valid; /* lanes whose column is inside */
+      int64_t c0;      /* column of lane 0 */
+    } tap[MAX_POOL_F32_KW];
+    for (int64_t kx = 0; kx < kw; kx++) {
+      int64_t c0 = ow0 * s - pw + kx;
+      tap[kx].c0 = c0;
+      tap[kx].cols = bit_range(-c0, I.w - c0);
+      /* stride 2: lane i is column c0 + 2i, inside for ceil(-c0/2) <= i < ceil((W-c0)/2) */
+      int64_t first = c0 >= 0 ? 0 : (1 - c0) / 2, end = I.w - c0 <= 0 ? 0 : (I.w - c0 + 1) / 2;
+      tap[kx].valid = out & (s == 1 ? (__mmask16)tap[kx].cols : (__mmask16)bit_range(first, end));
+    }
     __m512 best = _mm512_set1_ps(-INFINITY);
     __m512i idx = _mm512_setzero_si512();
     __mmask16 set = 0;
     for (int64_t ih = ih0; ih < ih1; ih++) {
       const float *row = xp + ih * I.sh;
       for (int64_t kx = 0; kx < kw; kx++) {
-        int64_t c0 = ow0 * s - pw + kx; /* column of lane 0 */
+        const int64_t c0 = tap[kx].c0;
+        const __mmask16 valid = tap[kx].valid;
         __m512 v;
-        __mmask16 valid;
         if (s == 1) {
-          valid = (__mmask16)(bit_range(-c0, I.w - c0)) & out;
           v = _mm512_maskz_loadu_ps(valid, row + c0);
         } else {
-          uint32_t cols = bit_range(-c0, I.w - c0); /* columns c0 .. c0 + 31 inside */
-          __m512 lo = _mm512_maskz_loadu_ps((__mmask16)cols, row + c0);
-          __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(cols >> 16), row + c0 + 16);
+          __m512 lo = _mm512_maskz_loadu_ps((__mmask16)tap[kx].cols, row + c0);
+          __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(tap[kx].cols >> 16), row + c0 + 16);
           v = _mm512_permutex2var_ps(lo, even, hi);
-          /* lane i is column c0 + 2i: inside for ceil(-c0 / 2) <= i < ceil((W - c0) / 2) */
-          int64_t first = c0 >= 0 ? 0 : (1 - c0) / 2, end = I.w - c0 <= 0 ? 0 : (I.w - c0 + 1) / 2;
-          valid = (__mmask16)bit_range(first, end) & out;
         }
         __mmask16 take = valid & (_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
                                   _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) | (__mmask16)~set);

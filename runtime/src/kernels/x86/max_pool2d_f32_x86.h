@@ -1,7 +1,7 @@
 /*
  * What max_pool2d_f32_avx2.c and max_pool2d_f32_avx512.c share: the calls they take
  * (rows of input, output and indices contiguous, dilation 1, stride along rows 1 or 2,
- * indices and tap columns inside int32) and the walk over planes, split over threads.
+ * windows up to 16 wide, indices and tap columns inside int32) and the walk over planes, split over threads.
  * The includer defines pool_row (one output row of one plane) after including this.
  */
 #ifndef PTEC_KERNELS_X86_MAX_POOL2D_F32_X86_H
@@ -9,6 +9,9 @@
 
 #include "kernels/parallel.h"
 #include "kernels/x86/ops_f32_x86.h"
+
+/* Widest window taken: the AVX-512 row keeps each tap column's masks on the stack. */
+#define MAX_POOL_F32_KW 16
 
 typedef struct pool_job {
   const float *x;
@@ -38,7 +41,7 @@ static bool max_pool_run(const float *x, float *y, int64_t *yi, view4 X, const p
                          const struct ptec_parallel_for *par) {
   const view4 I = pp->in, O = pp->out;
   if (I.sw != 1 || O.sw != 1 || X.sw != 1 || pp->d[0] != 1 || pp->d[1] != 1) return false;
-  if (pp->s[1] != 1 && pp->s[1] != 2) return false;
+  if ((pp->s[1] != 1 && pp->s[1] != 2) || pp->k[1] > MAX_POOL_F32_KW) return false;
   /* indices in int32 lanes; columns of a vector's taps in int64 arithmetic */
   if (I.h * I.w >= INT32_MAX || I.w >= INT32_MAX / 4 || pp->k[1] > INT32_MAX / 4) return false;
   pool_job j = {x, y, yi, X, pp};
