@@ -90,16 +90,21 @@ def flip_bytes(data: bytes, rng: random.Random) -> bytes:
     return bytes(b)
 
 
-def table_mutant(base: GraphBuilder, rng: random.Random) -> bytes | None:
-    """base with 1 to 3 of _mutate_tables' changes, encoded; None when not
-    encodable (e.g. an int outside its field's type)."""
-    graph = base.to_schema()
-    for _ in range(rng.randint(1, 3)):
-        _mutate_tables(graph, rng)
-    try:
-        return encode_graph(graph)
-    except (TypeError, ValueError, OverflowError, struct.error):
-        return None
+def check_table_mutants(base, run_graph_bytes, count: int, rng: random.Random,
+                        tmp_path: Path) -> None:
+    """`count` mutants of base() (1 to 3 of _mutate_tables' changes each) run by
+    run_graph_bytes: each runs clean or fails with a named status. Mutants that
+    cannot be encoded (e.g. an int outside its field's type) are skipped."""
+    for _ in range(count):
+        graph = base().to_schema()
+        for _ in range(rng.randint(1, 3)):
+            _mutate_tables(graph, rng)
+        try:
+            data = encode_graph(graph)
+        except (TypeError, ValueError, OverflowError, struct.error):
+            continue
+        result = run_graph_bytes(data, tmp_path)
+        assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
 
 
 def assert_status(result: subprocess.CompletedProcess, status: str, message: str = "") -> None:
@@ -515,13 +520,7 @@ def test_int16_structure_aware_mutants(seed, tmp_path):
     """The EXT-INT16 graph's seeded table-level mutants (INT48 constants cut or grown,
     dtypes, shapes, scale16 attributes): a named status or a clean run, under the
     sanitizers."""
-    rng = random.Random(seed)
-    for _ in range(80):
-        data = table_mutant(base_graph_int16(), rng)
-        if data is None:
-            continue
-        result = run16(data, tmp_path)
-        assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
+    check_table_mutants(base_graph_int16, run16, 80, random.Random(seed), tmp_path)
 
 
 def test_int16_random_byte_flips(seed, tmp_path):
@@ -685,13 +684,7 @@ def _mutate_tables(graph: ts.TosaGraph, rng: random.Random) -> None:
 def test_structure_aware_mutants(seed, tmp_path):
     """Seeded table-level mutants (1-3 changes each): every one loads and runs, or
     fails with a named status; never a sanitizer report."""
-    rng = random.Random(seed)
-    for _ in range(120):
-        data = table_mutant(base_graph(), rng)
-        if data is None:
-            continue
-        result = run(data, tmp_path)
-        assert_status(result, "PTEC_STATUS_OK" if result.returncode == 0 else "PTEC_STATUS_")
+    check_table_mutants(base_graph, run, 120, random.Random(seed), tmp_path)
 
 
 def test_output_bound_to_a_program_constant(tmp_path):
