@@ -74,7 +74,6 @@ class Requirements(ctypes.Structure):
         ("num_instructions", ctypes.c_size_t),
         ("num_operators", ctypes.c_size_t),
         ("num_delegates", ctypes.c_size_t),
-        ("call_cache_bytes", ctypes.c_size_t),
     ]
 
 
@@ -138,6 +137,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "ptec_operator_count": (sz, []),
         "ptec_operator_name": (s, [sz]),
         "ptec_method_set_parallel": (i, [p, p]),
+        "ptec_method_call_cache_size": (i, [p, ctypes.POINTER(sz)]),
         "ptec_method_set_call_cache": (i, [p, p, sz]),
         "ptec_posix_parallel_create": (p, [i]),
         "ptec_posix_parallel_destroy": (None, [p]),
@@ -285,10 +285,13 @@ class _Method:
         # The call cache (ptec.h): each call decoded once; skipped where the
         # machine cannot give its bytes (a program may claim any).
         self._call_cache = None
-        if program.call_cache and req.call_cache_bytes <= have - need:
-            self._call_cache = _aligned(req.call_cache_bytes)
+        self.call_cache_bytes = ctypes.c_size_t()
+        _check(lib.ptec_method_call_cache_size(h, ctypes.byref(self.call_cache_bytes)),
+               "call_cache_size", lib.ptec_method_message(h))
+        if program.call_cache and self.call_cache_bytes.value <= have - need:
+            self._call_cache = _aligned(self.call_cache_bytes.value)
             _check(lib.ptec_method_set_call_cache(h, self._call_cache.ctypes.data,
-                                                  req.call_cache_bytes),
+                                                  self.call_cache_bytes.value),
                    "call_cache", lib.ptec_method_message(h))
 
     @property

@@ -448,8 +448,13 @@ static int run(const options *opt, held *h) {
   if (s != PTEC_STATUS_OK) return runtime_error("init", s, ptec_method_message(&m));
   /* The call cache is optional: where the machine cannot give its bytes (a
    * program may claim any), the method runs without it. */
-  if (!o.no_call_cache && (h->call_cache = alloc_aligned(req.call_cache_bytes)) != NULL) {
-    s = ptec_method_set_call_cache(&m, h->call_cache, req.call_cache_bytes);
+  size_t cache_bytes = 0;
+  if (!o.no_call_cache) {
+    s = ptec_method_call_cache_size(&m, &cache_bytes);
+    if (s != PTEC_STATUS_OK) return runtime_error("call cache", s, ptec_method_message(&m));
+  }
+  if (!o.no_call_cache && (h->call_cache = alloc_aligned(cache_bytes)) != NULL) {
+    s = ptec_method_set_call_cache(&m, h->call_cache, cache_bytes);
     if (s != PTEC_STATUS_OK) return runtime_error("call cache", s, ptec_method_message(&m));
   }
   if (o.threads > 1) {

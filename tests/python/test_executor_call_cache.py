@@ -181,7 +181,7 @@ def test_bad_memory_is_refused_by_name():
     x = torch.randn(3, 5)
     program = ptec.load(ptec.compile(ByFlag(), (x, torch.tensor(True))).buffer, call_cache=False)
     method = program.method()
-    need = method.requirements.call_cache_bytes
+    need = method.call_cache_bytes.value
     assert 0 < need < 1 << 20
     memory = np.zeros(need + 64, np.uint8)
     base = memory.ctypes.data + (-memory.ctypes.data) % 16
@@ -196,9 +196,13 @@ def test_bad_memory_is_refused_by_name():
         assert _status(code) == "PTEC_STATUS_INVALID_ARGUMENT"
         assert "aligned" in lib.ptec_method_message(method._h).decode()
     blank = np.zeros(lib.ptec_method_struct_size() + 16, np.uint8)
-    code = lib.ptec_method_set_call_cache(blank.ctypes.data + (-blank.ctypes.data) % 16, base, need)
+    blank_h = blank.ctypes.data + (-blank.ctypes.data) % 16
+    code = lib.ptec_method_set_call_cache(blank_h, base, need)
     assert _status(code) == "PTEC_STATUS_INVALID_STATE"
-    # Exactly the bytes the requirements state: the cache is used from there on.
+    size = ctypes.c_size_t()
+    assert _status(lib.ptec_method_call_cache_size(blank_h, ctypes.byref(size))) == \
+        "PTEC_STATUS_INVALID_STATE"
+    # Exactly the bytes ptec_method_call_cache_size states: the cache is used from there on.
     assert _status(lib.ptec_method_set_call_cache(method._h, base, need)) == "PTEC_STATUS_OK"
     got = program(-x, torch.tensor(False))
     assert torch.equal(got[0], -x + 3) and torch.equal(got[1], x.abs())

@@ -181,7 +181,6 @@ typedef struct ptec_method_requirements {
   size_t num_instructions;
   size_t num_operators;
   size_t num_delegates;
-  size_t call_cache_bytes;         /* for ptec_method_set_call_cache (optional) */
 } ptec_method_requirements;
 
 /*
@@ -244,7 +243,11 @@ typedef struct ptec_method {
   void *hook_context;
   const struct ptec_parallel_for *parallel; /* NULL unless ptec_method_set_parallel */
   struct ptec_cached_call *calls; /* NULL unless ptec_method_set_call_cache */
-  size_t call_cache_bytes;        /* what ptec_method_set_call_cache needs */
+  /* The cached call of an instruction, refreshed, or NULL; with `after`, the
+   * bindings its kernel made kept (call_cache.c; a pointer, so that firmware
+   * without the cache does not link it). */
+  const struct ptec_cached_call *(*cached)(struct ptec_method *m,
+                                           const struct ptec_instruction *ins, bool after);
   bool initialized;
   char message[PTEC_MESSAGE_CAPACITY];
 } ptec_method;
@@ -331,14 +334,15 @@ ptec_status ptec_method_set_parallel(ptec_method *m, const struct ptec_parallel_
 
 /*
  * Optional, for speed: decodes every instruction's kernel and arguments once,
- * into `memory` (PTEC_BUFFER_ALIGNMENT-aligned, at least the requirements'
- * call_cache_bytes, kept by the method), so that execute reads them from
- * there instead of decoding each call's arguments from the program again on
- * every run. Without it (the default) execute decodes as it goes and needs
- * only method memory. Call after init, before or between executes; outputs
- * are the same either way. PTEC_STATUS_OUT_OF_MEMORY if `bytes` is too small
- * (the method then keeps running without the cache).
+ * into `memory` (PTEC_BUFFER_ALIGNMENT-aligned, at least the *bytes that
+ * ptec_method_call_cache_size states, kept by the method), so that execute
+ * reads them from there instead of decoding each call's arguments from the
+ * program again on every run. Without it (the default) execute decodes as it
+ * goes and needs only method memory. Call after init, before or between
+ * executes; outputs are the same either way. PTEC_STATUS_OUT_OF_MEMORY if
+ * `bytes` is too small (the method then keeps running without the cache).
  */
+ptec_status ptec_method_call_cache_size(ptec_method *m, size_t *bytes);
 ptec_status ptec_method_set_call_cache(ptec_method *m, void *memory, size_t bytes);
 
 /* Runs every instruction. Allocates nothing. */

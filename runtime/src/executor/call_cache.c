@@ -7,42 +7,33 @@
  * rest (tags, scalars, lists, planned and constant data, static sizes) does
  * not change after init. Without the cache, execute decodes into the frame
  * as it goes (instructions.c), in method memory only: the default for
- * microcontrollers whose RAM the cache would not fit.
+ * microcontrollers whose RAM the cache would not fit. Execute reaches the
+ * cache through the method's `cached` pointer, so a firmware that never
+ * calls ptec_method_set_call_cache does not link this object (the Cortex-M
+ * core keeps its footprint).
  */
 #include <string.h>
 
 #include "core/message.h"
 #include "executor/internal.h"
 
-/* Caller memory, handed out in 8-byte aligned pieces, never past `end`. */
+/* Caller memory, handed out in 8-byte aligned pieces, never past `end`;
+ * or, with `base` NULL, only counted (ptec_method_call_cache_size). */
 typedef struct cache_arena {
-  uint8_t *at, *end;
+  uint8_t *base;
+  uint64_t used, size;
 } cache_arena;
 
-static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
-
 static void *take(cache_arena *a, uint64_t bytes) {
-  bytes = align8(bytes);
-  if (bytes > (uint64_t)(a->end - a->at)) return NULL;
-  void *p = a->at;
-  a->at += bytes;
+  bytes = (bytes + 7) & ~(uint64_t)7;
+  if (a->base == NULL) {
+    a->used += bytes; /* counts below 2^32 times small units: no wrap in 64 bits */
+    return NULL;
+  }
+  if (bytes > a->size - a->used) return NULL;
+  void *p = a->base + a->used;
+  a->used += bytes;
   return p;
-}
-
-/* One call's bytes, in the order cache_call takes them. */
-static uint64_t call_bytes(uint64_t slots, uint64_t args, uint64_t lists, uint64_t items) {
-  return align8(slots * sizeof(ptec_value)) + align8(slots * sizeof(ptec_tensor)) +
-         align8(slots * sizeof(ptec_cache_refresh)) + align8(args * sizeof(int32_t)) +
-         align8(lists * sizeof(int32_t)) + align8(items * sizeof(int64_t));
-}
-
-void ptec_call_cache_note(method_layout *l, uint32_t slots, uint32_t args, uint32_t lists,
-                          uint32_t items) {
-  /* Instructions may share one args vector, so the sum is not bounded by the
-   * file's size: it saturates, and requirements then report SIZE_MAX. */
-  const uint64_t cap = (uint64_t)1 << 62;
-  uint64_t bytes = call_bytes(slots, args, lists, items);
-  l->cache_bytes = bytes >= cap - l->cache_bytes ? cap : l->cache_bytes + bytes;
 }
 
 /* Whether value `v` is the destination of a move (its alias changes as the
@@ -84,6 +75,7 @@ static ptec_status keep_frame(ptec_method *m, const ptec_kernel_context *ctx, ca
   int32_t *args = take(a, (uint64_t)ctx->num_args * sizeof *args);
   int32_t *lists = take(a, (uint64_t)f->lists_used * sizeof *lists);
   int64_t *items = take(a, (uint64_t)f->items_used * sizeof *items);
+  if (a->base == NULL) return PTEC_STATUS_OK; /* counted */
   if (values == NULL || tensors == NULL || refresh == NULL || args == NULL || lists == NULL ||
       items == NULL) {
     /* Sized by the same counts at init: only a bug gets here. */
@@ -139,54 +131,19 @@ static ptec_status cache_call(ptec_method *m, fb_reader *r, const ptec_instructi
   return keep_frame(m, &ctx, a, c);
 }
 
-ptec_status ptec_method_set_call_cache(ptec_method *m, void *memory, size_t bytes) {
-  ptec_status s = ptec_method_check_ready(m);
-  if (s != PTEC_STATUS_OK) return s;
-  m->calls = NULL; /* until it is complete */
-  m->message[0] = '\0';
-  if (memory == NULL || (uintptr_t)memory % PTEC_BUFFER_ALIGNMENT != 0) {
-    ptec_format(m->message, sizeof m->message, "call cache memory must be non-null and %d-byte "
-                "aligned", PTEC_BUFFER_ALIGNMENT);
-    return PTEC_STATUS_INVALID_ARGUMENT;
-  }
-  if (bytes < m->call_cache_bytes) {
-    ptec_format(m->message, sizeof m->message,
-                "call cache of %zu bytes is too small: the method needs %zu", bytes,
-                m->call_cache_bytes);
-    return PTEC_STATUS_OUT_OF_MEMORY;
-  }
-  cache_arena a = {memory, (uint8_t *)memory + bytes};
-  ptec_cached_call *calls = take(&a, (uint64_t)m->num_instructions * sizeof *calls);
-  bool any_moves = false;
-  for (uint32_t i = 0; i < m->num_instructions; i++) {
-    any_moves |= PTEC_INSTR_KIND(&m->instructions[i]) == INSTR_MOVE_CALL;
-  }
-  fb_reader r;
-  ptec_program_reader(m->program, &r);
-  for (uint32_t i = 0; calls != NULL && i < m->num_instructions; i++) {
-    s = cache_call(m, &r, &m->instructions[i], any_moves, &a, &calls[i]);
-    if (s != PTEC_STATUS_OK) {
-      if (s != PTEC_STATUS_INTERNAL) ptec_method_program_failed(m, s); /* the program changed */
-      ptec_prefix_message(m->message, i);
-      return s;
-    }
-  }
-  if (calls == NULL && m->num_instructions > 0) {
-    ptec_format(m->message, sizeof m->message, "call cache overflows its sized bytes");
-    return PTEC_STATUS_INTERNAL;
-  }
-  m->calls = calls;
-  return PTEC_STATUS_OK;
-}
-
-const ptec_cached_call *ptec_cached_frame(ptec_method *m, const ptec_instruction *ins) {
-  if (m->calls == NULL) return NULL;
+/* Instruction `ins`'s cached call, refreshed: what a run can change, as
+ * values.c would read it; NULL if it is not cached. `after` its kernel ran:
+ * the bindings it made (a view's output) kept, as ptec_frame_store does. */
+static const ptec_cached_call *cached(ptec_method *m, const ptec_instruction *ins, bool after) {
   const ptec_cached_call *c = &m->calls[ins - m->instructions];
   if (c->values == NULL) return NULL;
-  for (uint32_t k = 0; k < c->num_refresh; k++) {
+  for (uint32_t k = 0; after && k < c->num_refresh; k++) {
+    if (c->refresh[k].e != NULL) c->refresh[k].e->data = c->refresh[k].t->data;
+  }
+  for (uint32_t k = 0; !after && k < c->num_refresh; k++) {
     ptec_tensor *t = c->refresh[k].t;
     const ptec_value_state *e = c->refresh[k].e;
-    if (e != NULL && e->data != NULL) t->data = e->data; /* as values.c reads it */
+    if (e != NULL && e->data != NULL) t->data = e->data; /* bound at run time */
     if (t->dynamic_sizes != NULL) { /* its current sizes, within its bound (resize.c) */
       size_t numel = 1;
       for (uint32_t d = 0; d < t->rank; d++) numel *= (size_t)t->dynamic_sizes[d];
@@ -198,9 +155,71 @@ const ptec_cached_call *ptec_cached_frame(ptec_method *m, const ptec_instruction
   return c;
 }
 
-void ptec_cached_store(ptec_method *m, const ptec_cached_call *c) {
-  (void)m;
-  for (uint32_t k = 0; k < c->num_refresh; k++) {
-    if (c->refresh[k].e != NULL) c->refresh[k].e->data = c->refresh[k].t->data;
+/* Decodes every instruction into `a` (or counts its bytes). */
+static ptec_status build(ptec_method *m, cache_arena *a, ptec_cached_call **out) {
+  ptec_cached_call scratch;
+  ptec_cached_call *calls = take(a, (uint64_t)m->num_instructions * sizeof *calls);
+  if (a->base != NULL && calls == NULL) {
+    ptec_format(m->message, sizeof m->message, "call cache overflows its sized bytes");
+    return PTEC_STATUS_INTERNAL;
   }
+  bool any_moves = false;
+  for (uint32_t i = 0; i < m->num_instructions; i++) {
+    any_moves |= PTEC_INSTR_KIND(&m->instructions[i]) == INSTR_MOVE_CALL;
+  }
+  fb_reader r;
+  ptec_program_reader(m->program, &r);
+  for (uint32_t i = 0; i < m->num_instructions; i++) {
+    ptec_status s = cache_call(m, &r, &m->instructions[i], any_moves, a,
+                               calls != NULL ? &calls[i] : &scratch);
+    if (s != PTEC_STATUS_OK) {
+      if (s != PTEC_STATUS_INTERNAL) ptec_method_program_failed(m, s); /* the program changed */
+      ptec_prefix_message(m->message, i);
+      return s;
+    }
+  }
+  *out = calls;
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_method_call_cache_size(ptec_method *m, size_t *bytes) {
+  ptec_status s = ptec_method_check_ready(m);
+  if (s != PTEC_STATUS_OK) return s;
+  if (bytes == NULL) return PTEC_STATUS_INVALID_ARGUMENT;
+  cache_arena a = {NULL, 0, 0};
+  ptec_cached_call *calls;
+  m->message[0] = '\0';
+  s = build(m, &a, &calls);
+  if (s != PTEC_STATUS_OK) return s;
+  if (a.used > SIZE_MAX) {
+    ptec_format(m->message, sizeof m->message, "the call cache needs more than SIZE_MAX bytes");
+    return PTEC_STATUS_BAD_SIZE;
+  }
+  *bytes = (size_t)a.used;
+  return PTEC_STATUS_OK;
+}
+
+ptec_status ptec_method_set_call_cache(ptec_method *m, void *memory, size_t bytes) {
+  size_t need;
+  ptec_status s = ptec_method_call_cache_size(m, &need);
+  if (s != PTEC_STATUS_OK) return s;
+  m->calls = NULL; /* until it is complete */
+  m->cached = NULL;
+  if (memory == NULL || (uintptr_t)memory % PTEC_BUFFER_ALIGNMENT != 0) {
+    ptec_format(m->message, sizeof m->message, "call cache memory must be non-null and %d-byte "
+                "aligned", PTEC_BUFFER_ALIGNMENT);
+    return PTEC_STATUS_INVALID_ARGUMENT;
+  }
+  if (bytes < need) {
+    ptec_format(m->message, sizeof m->message,
+                "call cache of %zu bytes is too small: the method needs %zu", bytes, need);
+    return PTEC_STATUS_OUT_OF_MEMORY;
+  }
+  cache_arena a = {memory, 0, bytes};
+  ptec_cached_call *calls;
+  s = build(m, &a, &calls);
+  if (s != PTEC_STATUS_OK) return s;
+  m->calls = calls;
+  m->cached = cached;
+  return PTEC_STATUS_OK;
 }

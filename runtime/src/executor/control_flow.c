@@ -57,7 +57,7 @@ static bool condition_true(const ptec_value *v) {
 }
 
 ptec_status ptec_control_step(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
-                              uint32_t *pc, const ptec_value *cond) {
+                              uint32_t *pc) {
   if (PTEC_INSTR_KIND(ins) == INSTR_MOVE_CALL) {
     /* The destination reads as the source from now on, as ExecuTorch's EValue copy. */
     ptec_value_state_of(m, PTEC_INSTR_B(ins))->alias = ptec_value_resolve(m, ins->a);
@@ -65,6 +65,8 @@ ptec_status ptec_control_step(ptec_method *m, fb_reader *r, const ptec_instructi
   }
   ptec_value v;
   ptec_tensor t;
+  const ptec_cached_call *c = m->cached != NULL ? m->cached(m, ins, false) : NULL;
+  const ptec_value *cond = c != NULL ? &c->values[c->args[0]] : NULL;
   if (cond == NULL) { /* not in the call cache: read it from the program */
     ptec_status s = ptec_value_read(m, r, ptec_value_resolve(m, ins->a), &v, &t, NULL);
     if (s != PTEC_STATUS_OK) return ptec_method_program_failed(m, s);

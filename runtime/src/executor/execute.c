@@ -152,13 +152,15 @@ ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
       .parallel = m->parallel,
   };
   /* From the call cache if it has this call; else decoded from the program. */
-  const ptec_cached_call *c = prepare ? NULL : ptec_cached_frame(m, ins);
+  const ptec_cached_call *c = m->cached != NULL && !prepare ? m->cached(m, ins, false) : NULL;
   if (c != NULL) {
     ctx.values = c->values;
     ctx.args = c->args;
     ctx.num_args = c->num_args;
   } else {
-    ptec_status s = ptec_frame_load(m, r, ins, &ctx);
+    uint32_t n;
+    const int32_t *args = ptec_instruction_args(m, ins, &n);
+    ptec_status s = ptec_frame_load_args(m, r, args, n, &ctx);
     if (s != PTEC_STATUS_OK) return ptec_method_program_failed(m, s);
   }
   if (prepare) return k->prepare(&ctx);
@@ -178,7 +180,7 @@ ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
   }
   ptec_status s = k->fn(&ctx);
   /* a view's output keeps its binding */
-  if (c != NULL) ptec_cached_store(m, c);
+  if (c != NULL) m->cached(m, ins, true);
   else ptec_frame_store(m);
   return s;
 }
@@ -189,11 +191,7 @@ static ptec_status step(ptec_method *m, fb_reader *r, uint32_t *pc) {
   uint32_t kind = PTEC_INSTR_KIND(ins);
   *pc += 1;
   if (kind <= INSTR_DELEGATE_CALL) return ptec_call(m, r, ins, false);
-  if (kind == INSTR_JUMP_FALSE_CALL) {
-    const ptec_cached_call *c = ptec_cached_frame(m, ins);
-    return ptec_control_step(m, r, ins, pc, c != NULL ? &c->values[c->args[0]] : NULL);
-  }
-  if (kind == INSTR_MOVE_CALL) return ptec_control_step(m, r, ins, pc, NULL);
+  if (kind != INSTR_FREE_CALL) return ptec_control_step(m, r, ins, pc);
   return PTEC_STATUS_OK; /* free: memory is planned; nothing to release */
 }
 

@@ -135,7 +135,6 @@ static ptec_status decode_call(ptec_method *m, fb_reader *r, const plan_view *pv
   l->lists = max_u32(l->lists, lists);
   l->items = max_u32(l->items, items);
   l->list_args = max_u32(l->list_args, list_args);
-  ptec_call_cache_note(l, slots + lists, args->len, lists, items);
   ins->a = args->data - 4;
   ins->b = kind << PTEC_INSTR_SHIFT | (uint32_t)index;
   return PTEC_STATUS_OK;
@@ -174,7 +173,6 @@ ptec_status ptec_decode_instruction(ptec_method *m, fb_reader *r, const plan_vie
     /* Move and jump_false: control_flow.c, or refused where it is not linked. */
     ptec_status s = ptec_control_decode(m, r, pv, kind, a, b, l);
     if (s != PTEC_STATUS_OK) return s;
-    if (kind == INSTR_JUMP_FALSE_CALL) ptec_call_cache_note(l, 1, 1, 0, 0); /* its condition */
   }
   ins->a = (uint32_t)a;
   ins->b = kind << PTEC_INSTR_SHIFT | (uint32_t)b;
@@ -213,13 +211,6 @@ static ptec_status load_slot(ptec_method *m, fb_reader *r, int32_t index, int32_
     if (st != PTEC_STATUS_OK) return st;
   }
   return PTEC_STATUS_OK;
-}
-
-ptec_status ptec_frame_load(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
-                            ptec_kernel_context *ctx) {
-  uint32_t n;
-  const int32_t *args = ptec_instruction_args(m, ins, &n);
-  return ptec_frame_load_args(m, r, args, n, ctx);
 }
 
 ptec_status ptec_frame_load_args(ptec_method *m, fb_reader *r, const int32_t *args, uint32_t n,

@@ -88,7 +88,6 @@ typedef struct method_layout {
   uint32_t list_args;       /* the most list arguments of one instruction */
   uint32_t moved_list;      /* the longest list a move reads (0 if none) */
   uint32_t backends;        /* delegate backends' memory, in 16-byte units */
-  uint64_t cache_bytes;     /* the call cache (call_cache.c), saturating at 2^62 */
   size_t total;
 } method_layout;
 
@@ -110,15 +109,6 @@ typedef struct ptec_cached_call {
   ptec_cache_refresh *refresh;
 } ptec_cached_call;
 
-/* call_cache.c: counts the cache bytes of a call (or jump) with `slots`
- * frame slots, `args` arguments, `lists` tensor list items and `items` int
- * list items into `l`. */
-void ptec_call_cache_note(method_layout *l, uint32_t slots, uint32_t args, uint32_t lists,
-                          uint32_t items);
-/* call_cache.c: instruction `ins`'s cached frame, refreshed, or NULL. */
-const ptec_cached_call *ptec_cached_frame(ptec_method *m, const ptec_instruction *ins);
-/* call_cache.c: keeps the bindings a kernel made (view outputs), as ptec_frame_store. */
-void ptec_cached_store(ptec_method *m, const ptec_cached_call *c);
 
 /* Records a message on the program and returns `status`. */
 ptec_status ptec_program_fail(ptec_program *prog, ptec_status status, const char *fmt, ...);
@@ -176,11 +166,11 @@ ptec_status ptec_decode_instruction(ptec_method *m, fb_reader *r, const plan_vie
 /* control_flow.c (or without/no_control_flow.c, which refuses them): verifies a
  * move or jump_false (kind) from value `a` to value / instruction `b`, noting
  * what it rebinds into `l`; runs one, setting *pc when a jump is taken (its
- * condition `cond`, from the call cache, or NULL: read from the program). */
+ * condition from the call cache if the method has one). */
 ptec_status ptec_control_decode(ptec_method *m, fb_reader *r, const plan_view *pv,
                                 uint32_t kind, int32_t a, int32_t b, method_layout *l);
 ptec_status ptec_control_step(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
-                              uint32_t *pc, const ptec_value *cond);
+                              uint32_t *pc);
 
 /* A value tag's name for messages, and whether it is a list. */
 static inline const char *ptec_value_tag_name(uint32_t tag) {
@@ -198,10 +188,8 @@ static inline bool ptec_value_is_list(uint32_t tag) {
 
 /* instructions.c: "move", "jump_false", ... (INSTR_*), as execution hooks see them. */
 const char *ptec_instruction_kind_name(uint32_t kind);
-/* instructions.c: loads a call's arguments into the frame and `ctx`. */
-ptec_status ptec_frame_load(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
-                            ptec_kernel_context *ctx);
-/* instructions.c: the same for `n` value indices `args` (a jump's condition). */
+/* instructions.c: loads `n` arguments (value indices: a call's, from
+ * ptec_instruction_args, or a jump's condition) into the frame and `ctx`. */
 ptec_status ptec_frame_load_args(ptec_method *m, fb_reader *r, const int32_t *args, uint32_t n,
                                  ptec_kernel_context *ctx);
 /* instructions.c: keeps the bindings a kernel made (view outputs). */

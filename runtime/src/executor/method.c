@@ -77,7 +77,6 @@ static ptec_status read_plan(ptec_method *m, ptec_program *prog, size_t index, f
 static ptec_status verify(ptec_method *m, fb_reader *r, const plan_view *pv, method_layout *l) {
   ptec_program *prog = m->program;
   l->states = l->slots = l->lists = l->items = l->list_args = l->moved_list = l->shapes = 0;
-  l->cache_bytes = 0;
   for (uint32_t i = 0; i < m->num_values; i++) {
     ptec_value v;
     ptec_tensor t;
@@ -216,11 +215,6 @@ static ptec_status plan_method(ptec_method *m, ptec_program *prog, size_t index,
   uint64_t total = lay_out(m, l, NULL);
   if (!fits || total > SIZE_MAX) return FAIL(PTEC_STATUS_BAD_SIZE, "method memory overflows");
   l->total = (size_t)total;
-  /* The call cache's size (an entry per instruction, then the calls' frames;
-   * call_cache.c), or SIZE_MAX if no memory can hold it. */
-  uint64_t entries = (uint64_t)m->num_instructions * sizeof(ptec_cached_call);
-  uint64_t cache = l->cache_bytes + (entries + 7) / 8 * 8;
-  m->call_cache_bytes = cache > SIZE_MAX ? SIZE_MAX : (size_t)cache;
   return PTEC_STATUS_OK;
 }
 
@@ -244,7 +238,6 @@ ptec_status ptec_program_method_requirements(ptec_program *prog, size_t method,
   req->num_instructions = m.num_instructions;
   req->num_operators = pv.operators.len;
   req->num_delegates = m.num_delegates;
-  req->call_cache_bytes = m.call_cache_bytes;
   return PTEC_STATUS_OK;
 }
 

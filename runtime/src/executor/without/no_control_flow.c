@@ -15,7 +15,7 @@ ptec_status ptec_control_decode(ptec_method *m, fb_reader *r, const plan_view *p
 }
 
 ptec_status ptec_control_step(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
-                              uint32_t *pc, const ptec_value *cond) {
-  (void)m, (void)r, (void)ins, (void)pc, (void)cond;
+                              uint32_t *pc) {
+  (void)m, (void)r, (void)ins, (void)pc;
   return PTEC_STATUS_NOT_SUPPORTED; /* unreachable: decode refused the program */
 }
