@@ -1,7 +1,9 @@
 """Per-iteration cost of a torch.while_loop compiled by ptec (8 instructions
 per iteration: lt, JumpFalseCall, add, mul, add, two copy_, JumpFalseCall),
-run by ptec's runtime and by ExecuTorch 1.4.1's runtime on the same .pte.
-Prints times and the ratio (no assertion on timing).
+run by ptec's runtime (with its call cache, the default, and without it:
+docs/runtime.md "The call cache") and by ExecuTorch 1.4.1's runtime on the same
+.pte. Prints times and the ratios (no assertion on timing); callgrind's counts
+of ptec-run are the stable measure on a shared machine (docs/runtime.md).
 
     .venv/bin/python bench/while_loop.py
 """
@@ -34,14 +36,19 @@ def best(f, k=5):
 def main():
     args = (torch.tensor(ITERATIONS), torch.randn(64))
     program = ptec.compile(Loop().eval(), args)
-    runner = ptec.load(program.buffer)
+    runner = ptec.load(program.buffer, call_cache=True)
+    uncached = ptec.load(program.buffer, call_cache=False)
     method = Runtime.get().load_program(program.buffer).load_method("forward")
     assert torch.equal(runner(*args)[1], method.execute(list(args))[1])
+    assert torch.equal(runner(*args)[1], uncached(*args)[1])
     tp = best(lambda: runner(*args))
+    tu = best(lambda: uncached(*args))
     te = best(lambda: method.execute(list(args)))
-    print(f"{ITERATIONS} iterations: ptec {tp * 1e3:.2f} ms ({tp / ITERATIONS * 1e9:.0f} ns/iter), "
-          f"ExecuTorch {te * 1e3:.2f} ms ({te / ITERATIONS * 1e9:.0f} ns/iter), "
-          f"ptec/ExecuTorch {tp / te:.2f}")
+    per = 1e9 / ITERATIONS
+    print(f"{ITERATIONS} iterations: ptec {tp * 1e3:.2f} ms ({tp * per:.0f} ns/iter), "
+          f"ptec without call cache {tu * 1e3:.2f} ms ({tu * per:.0f} ns/iter), "
+          f"ExecuTorch {te * 1e3:.2f} ms ({te * per:.0f} ns/iter), "
+          f"ptec/ExecuTorch {tp / te:.2f} (without cache {tu / te:.2f})")
 
 
 if __name__ == "__main__":
