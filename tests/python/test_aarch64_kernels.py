@@ -4,7 +4,8 @@
   1x3), strides 1, 2 and 3 (plain loads, LD2, lane by lane), padding, dilation, channel
   counts, planes from 1 column to 48, batches of 2, channels-last inputs (the padded plane
   is gathered), with and without bias, and a fused ReLU6 (hardtanh) after it;
-- groups-1 convolutions (conv2d_f32_neon.c's GEMM) on random shapes.
+- groups-1 convolutions (conv2d_f32_neon.c's GEMM) on random shapes, and on output planes of
+  fewer than 16 pixels (conv2d_f32_small_neon.c).
 
 Each program runs through the cortex-a76 build (PTEC_RUN_CORTEX_A76) on 1 and 3 threads;
 outputs are equal bit for bit between thread counts (each output is summed by one thread in
@@ -98,4 +99,22 @@ def test_conv_f32_gemm_random(seed):
         conv = nn.Conv2d(c, oc, k, stride=stride, padding=rng.randrange(0, k),
                          bias=rng.random() < 0.8)
         x = torch.randn(1, c, rng.choice([5, 9, 18]), rng.choice([5, 17, 20]))
+        _check(conv, conv, x, f"case {case}: {conv} on {tuple(x.shape)} (seed {seed})")
+
+
+def test_conv_f32_small_planes_random(seed):
+    """Output planes under 16 pixels (conv2d_f32_small_neon.c: dot products along k, four
+    filters by up to four pixels, K in chunks of 1024): 1 to 15 pixels, padding, stride 2,
+    filter counts not multiples of 4, K past one chunk."""
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    for case in range(4):
+        k = rng.choice([1, 3])
+        c = 130 if case == 0 else rng.choice([3, 16, 33])  # case 0: K = 1170 or 130
+        oc = rng.choice([1, 5, 8, 13])
+        pad = rng.randrange(0, k)
+        conv = nn.Conv2d(c, oc, k, stride=rng.choice([1, 2]), padding=pad,
+                         bias=rng.random() < 0.8)
+        h, w = (max(k - 2 * pad, rng.choice(v)) for v in ([1, 2, 3], [1, 3, 4]))
+        x = torch.randn(rng.choice([1, 2]), c, h, w)
         _check(conv, conv, x, f"case {case}: {conv} on {tuple(x.shape)} (seed {seed})")

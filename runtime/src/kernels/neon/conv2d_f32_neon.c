@@ -117,6 +117,7 @@ bool ptec_conv_f32_neon(const ptec_conv_f32 *p) {
   const int64_t K = p->c * p->kh * p->kw;
   if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
     return false;
+  if (p->oh * p->ow < NR) return ptec_conv_f32_small_neon(p); /* blocks of 16 mostly empty */
   float strip[KC * NR];
   const bool inplace = p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 &&
                        p->pad[0] == 0 && p->pad[1] == 0 && p->xs[3] == 1 &&

@@ -14,4 +14,8 @@
  * (depthwise_conv2d_f32_neon.c). */
 bool ptec_depthwise_f32_neon(const ptec_conv_f32 *p);
 
+/* Groups 1, OIHW filters, output planes of fewer than 16 pixels
+ * (conv2d_f32_small_neon.c). */
+bool ptec_conv_f32_small_neon(const ptec_conv_f32 *p);
+
 #endif /* PTEC_KERNELS_NEON_CONV_F32_NEON_H */
