@@ -27,16 +27,13 @@ from ptec.tosa.partition import Refused
 from ptec.tosa.schema import Op
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_tosa_lowering import INT8_CASES, _calibration, example  # noqa: E402,F401 (fixture)
+from test_tosa_lowering import (  # noqa: E402,F401 (example: a fixture)
+    INT8_CASES, example, integer_case, quantize_input,
+)
 from test_ethosu_run import run_on_the_m55_simulator  # noqa: E402
 
 
 NPUS = ("ethos-u55-128", "ethos-u85-256")
-
-
-def _quantize_input(program, x):
-    (_, p), = program.io_quantization["inputs"].items()
-    return torch.clamp(torch.round(x / p.scale) + p.zero_point, p.qmin, p.qmax).to(p.dtype)
 
 
 def _check_blobs(program, npu: str):
@@ -59,12 +56,7 @@ def _check_blobs(program, npu: str):
 @pytest.mark.parametrize("npu", NPUS)
 @pytest.mark.parametrize("case", sorted(INT8_CASES))
 def test_int8_op_families_go_to_the_npu_or_say_why(seed, npu, case):
-    make, shape = INT8_CASES[case]
-    torch.manual_seed(seed)
-    model = make().eval()
-    g = torch.Generator().manual_seed(seed)
-    config = ptec.Int8(calibration=_calibration(shape, g))
-    x = torch.randn(shape, generator=g)
+    model, x, config = integer_case(case, seed)
     host = ptec.compile(model, (x,), quantize=config, integer_io=True)
     program = ptec.compile(model, (x,), target=npu, quantize=config, integer_io=True)
     report = program.report()
@@ -74,7 +66,7 @@ def test_int8_op_families_go_to_the_npu_or_say_why(seed, npu, case):
     assert len(calls) == 1 and not cpu or all(i.delegation for i in cpu), report
     assert all(f"({i.operator}) on the CPU: {i.delegation}" in report for i in cpu)
     _check_blobs(program, npu)
-    xq = _quantize_input(host, x)
+    xq = quantize_input(host, x)
     want = np.asarray(ptec.load(host.buffer)(xq)[0])
     got = np.asarray(ptec.load(tosa_twin(program))(xq)[0])
     np.testing.assert_array_equal(got, want)
@@ -206,7 +198,7 @@ def test_a_vela_refusal_sends_the_culprit_to_the_cpu_and_the_rest_to_the_npu():
     assert "refused it: pretend Vela error: no MAX_POOL2D today" in report, report
     assert len(npu_delegates(program.instructions)) == 2, report
     host = ptec.compile(model, (x,), quantize=ptec.Int8(calibration=[(x,)]), integer_io=True)
-    xq = _quantize_input(host, x)
+    xq = quantize_input(host, x)
     np.testing.assert_array_equal(np.asarray(ptec.load(tosa_twin(program))(xq)[0]),
                                   np.asarray(ptec.load(host.buffer)(xq)[0]))
 

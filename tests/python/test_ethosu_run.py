@@ -46,7 +46,7 @@ from ptec.ethosu.report import npu_delegates
 from ptec.runtime import PtecError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_tosa_lowering import INT8_CASES, _calibration  # noqa: E402
+from test_tosa_lowering import INT8_CASES, integer_case, quantize_input  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "examples"))
@@ -58,23 +58,13 @@ SIM_ELF = device.build_dir("cortex-m55") / "tests-cortex-m" / "ptec-runner-ethos
 SEED = 11
 
 
-def _quantize_input(program, x):
-    (_, p), = program.io_quantization["inputs"].items()
-    return torch.clamp(torch.round(x / p.scale) + p.zero_point, p.qmin, p.qmax).to(p.dtype)
-
-
 @functools.lru_cache(maxsize=None)
 def _case(case: str, target: str):
     """(program, integer input) of INT8_CASES[case] for `target` ("host" or an NPU)."""
-    make, shape = INT8_CASES[case]
-    torch.manual_seed(SEED)
-    model = make().eval()
-    g = torch.Generator().manual_seed(SEED)
-    config = ptec.Int8(calibration=_calibration(shape, g))
-    x = torch.randn(shape, generator=g)
+    model, x, config = integer_case(case, SEED)
     kwargs = {} if target == "host" else {"target": target}
     program = ptec.compile(model, (x,), quantize=config, integer_io=True, **kwargs)
-    return program, _quantize_input(program, x)
+    return program, quantize_input(program, x)
 
 
 def _first(outputs) -> np.ndarray:
@@ -115,15 +105,10 @@ A16W8_ON_U85 = ["depthwise_relu6", "add_relu"]
 @pytest.mark.parametrize("case,npu", [(c, "ethos-u55-128") for c in A16W8_ON_U55] +
                          [(c, "ethos-u85-256") for c in A16W8_ON_U85])
 def test_a16w8_op_families_on_the_simulated_npu(case, npu):
-    make, shape = INT8_CASES[case]
-    torch.manual_seed(SEED)
-    model = make().eval()
-    g = torch.Generator().manual_seed(SEED)
-    config = ptec.A16W8(calibration=_calibration(shape, g))
-    x = torch.randn(shape, generator=g)
+    model, x, config = integer_case(case, SEED, ptec.A16W8)
     host = ptec.compile(model, (x,), quantize=config, integer_io=True)
     program = ptec.compile(model, (x,), target=npu, quantize=config, integer_io=True)
-    xq = _quantize_input(host, x)
+    xq = quantize_input(host, x)
     want = _first(ptec.load(host.buffer)(xq))
     np.testing.assert_array_equal(_first(ptec.load(tosa_twin(program))(xq)), want)
     np.testing.assert_array_equal(_first(ptec.load(program.buffer, target=npu)(xq)), want)

@@ -93,6 +93,23 @@ def _calibration(shape, g, n=4):
     return [(torch.randn(shape, generator=g),) for _ in range(n)]
 
 
+def integer_case(case: str, seed: int, config=ptec.Int8):
+    """(model, x, quantization) of INT8_CASES[case]: the weights seeded by `seed`,
+    then the calibration batches and x from one generator of that seed."""
+    make, shape = INT8_CASES[case]
+    torch.manual_seed(seed)
+    model = make().eval()
+    g = torch.Generator().manual_seed(seed)
+    quantize = config(calibration=_calibration(shape, g))
+    return model, torch.randn(shape, generator=g), quantize
+
+
+def quantize_input(program, x: torch.Tensor) -> torch.Tensor:
+    """x quantized as `program` (integer_io) takes its one input."""
+    (_, p), = program.io_quantization["inputs"].items()
+    return torch.clamp(torch.round(x / p.scale) + p.zero_point, p.qmin, p.qmax).to(p.dtype)
+
+
 def _delegated_only(program) -> bool:
     return all(runs_on(i) == DELEGATE for i in program.instructions)
 
@@ -106,18 +123,11 @@ A16W8_CASES = sorted(INT8_CASES)
                          + [(ptec.A16W8, c) for c in A16W8_CASES],
                          ids=lambda v: getattr(v, "__name__", v))
 def test_integer_ops_run_in_one_delegate_bit_exact_with_the_host(seed, config, case):
-    make, shape = INT8_CASES[case]
-    torch.manual_seed(seed)
-    model = make().eval()
-    g = torch.Generator().manual_seed(seed)
-    config = config(calibration=_calibration(shape, g))
-    x = torch.randn(shape, generator=g)
+    model, x, config = integer_case(case, seed, config)
     host = ptec.compile(model, (x,), quantize=config, integer_io=True)
     tosa = ptec.compile(model, (x,), target="tosa-int", quantize=config, integer_io=True)
     assert _delegated_only(tosa) and len(tosa.instructions) == 1, tosa.report()
-    q = host.io_quantization["inputs"]
-    (name, p), = q.items()
-    xq = torch.clamp(torch.round(x / p.scale) + p.zero_point, p.qmin, p.qmax).to(p.dtype)
+    xq = quantize_input(host, x)
     want = np.asarray(ptec.load(host.buffer)(xq)[0])
     got = np.asarray(ptec.load(tosa.buffer)(xq)[0])
     np.testing.assert_array_equal(got, want)
