@@ -18,6 +18,9 @@ best of N, once per thread count of --threads (default 1; one row each):
   - ET-XNN:    ExecuTorch's runtime with its XNNPACK delegate (int8 through XNNPACKQuantizer),
                its own thread pool reset to N threads before the method loads (it ignores
                torch.set_num_threads)
+  - LiteRT:    ai-edge-litert's interpreter (XNNPACK, num_threads N) on litert-torch's fp32
+               conversion, in LiteRT's own venv (--litert-python, default bench/.venv-litert:
+               bench/README.md), through bench/litert_flow.py; fp32 only
   - eager:     PyTorch (fp32 only), torch.set_num_threads(N)
 It prints milliseconds and each one's time over ptec's (>1: ptec is faster). --callgrind runs
 ptec-run once under `valgrind --tool=callgrind` for both ptec builds and prints instruction
@@ -191,6 +194,17 @@ def time_et_xnnpack(buffer: bytes, inputs, repeat: int, threads: int) -> float:
     return best_of(lambda: method.execute(list(inputs)), repeat)
 
 
+def time_litert(python: Path, name: str, threads: list[int], repeat: int) -> dict:
+    """LiteRT's times per thread count, from bench/litert_flow.py in LiteRT's venv."""
+    import json
+
+    out = subprocess.run([str(python), str(ROOT / "bench" / "litert_flow.py"), name,
+                          "--threads", ",".join(map(str, threads)), "--repeat", str(repeat),
+                          "--config", json.dumps(CONFIGS.get(name, {}))],
+                         capture_output=True, text=True, check=True)
+    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+
+
 def cell(value) -> str:
     return f"{value:9.3f}" if isinstance(value, float) else f"{value:>9}"
 
@@ -226,6 +240,8 @@ def main() -> int:
                         help="ptec's compile target for this build (default: x86-64-avx512 on a "
                              "CPU with AVX-512 VNNI, int8 weights packed at compile time; else "
                              "host); the reference build and --baseline run host programs")
+    parser.add_argument("--litert-python", type=Path, default=ROOT / "bench" / ".venv-litert" /
+                        "bin" / "python", help="LiteRT's venv's python (bench/README.md)")
     parser.add_argument("--threads", default="1",
                         help="thread counts, comma-separated (1,2): a row per count, every "
                              "flow given that many threads")
@@ -233,8 +249,9 @@ def main() -> int:
     threads = [int(t) for t in args.threads.split(",")]
     target = args.target or ("x86-64-avx512" if has_avx512_vnni() else "host")
     ensure_reference_build()
-    header = (f"{'model':24} {'ptec ref':>9} {'ptec':>9} {'ORT':>9} {'ET-XNN':>9} {'eager':>9} "
-              f"{'ref/ptec':>8} {'ORT/ptec':>8} {'ET/ptec':>8} {'eag/ptec':>8} {'ptec/best':>9}")
+    header = (f"{'model':24} {'ptec ref':>9} {'ptec':>9} {'ORT':>9} {'ET-XNN':>9} {'LiteRT':>9} "
+              f"{'eager':>9} {'ref/ptec':>8} {'ORT/ptec':>8} {'ET/ptec':>8} {'LRT/ptec':>8} "
+              f"{'eag/ptec':>8} {'ptec/best':>9}")
     print(header + "\n" + "-" * len(header), flush=True)
     counts = []
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -260,6 +277,13 @@ def main() -> int:
                         except Exception as e:  # noqa: BLE001 - a missing peer is reported
                             print(f"  {tag}: {key} n/a ({type(e).__name__}: {str(e)[:120]})",
                                   file=sys.stderr)
+                litert = {}
+                if not args.no_peers and not int8:
+                    try:
+                        litert = time_litert(args.litert_python, name, threads, args.repeat)
+                    except Exception as e:  # noqa: BLE001 - a missing peer is reported
+                        print(f"  {tag}: litert n/a ({type(e).__name__}: {str(e)[-200:]})",
+                              file=sys.stderr)
                 for n in threads:
                     row = f"{tag} t={n}"
                     torch.set_num_threads(n)
@@ -270,7 +294,10 @@ def main() -> int:
                         t_base = time_ptec(base_args + ["--threads", str(n)], args.repeat)
                         print(f"  {row}: baseline {t_base:.3f} ms, this build {t_ptec:.3f} ms "
                               f"({t_base / t_ptec:.2f}x)", flush=True)
-                    peers = {"ort": "n/a", "et": "n/a", "eager": "-"}
+                    peers = {"ort": "n/a", "et": "n/a", "litert": litert.get(n, "n/a"),
+                             "eager": "-"}
+                    if int8:
+                        peers["litert"] = "-"  # fp32 only
                     timers = {"ort": lambda: time_ort(flows["ort"], inputs, args.repeat, n),
                               "et": lambda: time_et_xnnpack(flows["et"], inputs, args.repeat, n)}
                     for key in flows:
@@ -283,8 +310,9 @@ def main() -> int:
                         with torch.no_grad():
                             peers["eager"] = best_of(lambda: model(*inputs), args.repeat)
                     print(f"{row:24} {cell(t_ref)} {cell(t_ptec)} {cell(peers['ort'])} "
-                          f"{cell(peers['et'])} {cell(peers['eager'])} {ratio(t_ref, t_ptec):>8} "
-                          f"{ratio(peers['ort'], t_ptec):>8} {ratio(peers['et'], t_ptec):>8} "
+                          f"{cell(peers['et'])} {cell(peers['litert'])} {cell(peers['eager'])} "
+                          f"{ratio(t_ref, t_ptec):>8} {ratio(peers['ort'], t_ptec):>8} "
+                          f"{ratio(peers['et'], t_ptec):>8} {ratio(peers['litert'], t_ptec):>8} "
                           f"{ratio(peers['eager'], t_ptec):>8} {best_ratio(peers, t_ptec):>9}",
                           flush=True)
                 if name in args.callgrind:
