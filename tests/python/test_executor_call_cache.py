@@ -6,7 +6,8 @@ Every program here is loaded twice, with and without the cache, and run on the
 same inputs in turn: outputs equal bit for bit, run after run, so state carried
 between runs (mutable buffers, dynamic sizes, rebound inputs and views, moves)
 is re-read as it changes. The example models, ptec's cond and while_loop, and
-ExecuTorch's own programs (MoveCall, et_view of unplanned inputs); dynamic-bound
+ExecuTorch's own programs (MoveCall, et_view of unplanned inputs), a delegate
+call; dynamic-bound
 tensors whose sizes change between runs; a KV-cache-like state shared by two
 methods. Bad memory is refused by name, and malformed programs fail the same
 way on both paths under ASan+UBSan ptec-run.
@@ -76,6 +77,18 @@ def test_example_models_equal_with_and_without_cache(seed):
         if not int8:
             with torch.no_grad():
                 torch.testing.assert_close(got[0][0], model(*inputs), rtol=1e-4, atol=1e-4)
+
+
+def test_delegate_calls_equal_with_and_without_cache(seed):
+    """DS-CNN as one TOSA delegate (tosa-fp): the delegate call's arguments cached."""
+    gen = torch.Generator().manual_seed(seed)
+    model, inputs = models.ds_cnn()
+    buffer = ptec.compile(model, inputs, target="tosa-fp").buffer
+    assert _kinds(buffer) == {"DelegateCall"}
+    batches = [tuple(torch.randn(x.shape, generator=gen) for x in inputs) for _ in range(3)]
+    for batch, outputs in zip(batches, _both(buffer, batches)):
+        with torch.no_grad():
+            torch.testing.assert_close(outputs[0], model(*batch), rtol=1e-4, atol=1e-4)
 
 
 def test_cond_and_while_loop_equal_with_and_without_cache(seed):
