@@ -55,28 +55,31 @@ ptec_status ptec_prepare_quantized_mean_out(ptec_kernel_context *ctx) {
   return setup(ctx, &p, &it, mask);
 }
 
-enum { MAX_SUMS = 4096 };
+/* Channels summed per pass in the global average pool's case: 512 bytes of
+ * stack. This kernel runs on microcontrollers too, whose RAM budget a table
+ * of every channel's sum does not fit (it took MobileNetV2-int8's stack peak
+ * on the Cortex-M55 from ~4 to 20 KB: test_cortex_m.py). */
+enum { SUM_BLOCK = 128 };
 
-/* The global average pool's case (int8 NHWC, dims H and W): every image's
- * per-channel sums in one pass over its pixels, channels innermost (a loop the
- * compiler vectorizes), instead of one strided walk per channel. False (and
- * nothing done) in any other case. |sum| <= 255 * H * W < 2^31 (checked). */
-static bool nhwc_channel_sums(const mean *p, const bool mask[PTEC_MAX_RANK], int32_t *sums) {
+/* The global average pool's case: int8 NHWC, dims H and W, every sum
+ * |sum| <= 255 * H * W < 2^31. */
+static bool nhwc_pool(const mean *p, const bool mask[PTEC_MAX_RANK]) {
   const ptec_tensor *in = p->in;
-  if (in->dtype != PTEC_DTYPE_INT8 || in->rank != 4 || in->dim_order[0] != 0 ||
-      in->dim_order[1] != 2 || in->dim_order[2] != 3 || in->dim_order[3] != 1 || mask[0] ||
-      mask[1] || !mask[2] || !mask[3])
-    return false;
-  const int64_t n = in->sizes[0], c = in->sizes[1], hw = (int64_t)in->sizes[2] * in->sizes[3];
-  if (n * c > MAX_SUMS || hw > ((int64_t)1 << 23)) return false;
-  const int8_t *x = in->data;
-  for (int64_t i = 0; i < n; i++) {
-    int32_t *acc = sums + i * c;
-    for (int64_t k = 0; k < c; k++) acc[k] = 0;
-    for (int64_t q = 0; q < hw; q++, x += c)
-      for (int64_t k = 0; k < c; k++) acc[k] += x[k];
-  }
-  return true;
+  return in->dtype == PTEC_DTYPE_INT8 && in->rank == 4 && in->dim_order[0] == 0 &&
+         in->dim_order[1] == 2 && in->dim_order[2] == 3 && in->dim_order[3] == 1 && !mask[0] &&
+         !mask[1] && mask[2] && mask[3] && (int64_t)in->sizes[2] * in->sizes[3] <= (1 << 23);
+}
+
+/* The sums of channels [c0, c0 + count) of image `n` in one pass over its
+ * pixels, channels innermost (a loop the compiler vectorizes), instead of one
+ * strided walk per channel. */
+static void nhwc_channel_sums(const ptec_tensor *in, int64_t n, int64_t c0, int64_t count,
+                              int32_t *sums) {
+  const int64_t c = in->sizes[1], hw = (int64_t)in->sizes[2] * in->sizes[3];
+  const int8_t *x = (const int8_t *)in->data + n * hw * c + c0;
+  for (int64_t k = 0; k < count; k++) sums[k] = 0;
+  for (int64_t q = 0; q < hw; q++, x += c)
+    for (int64_t k = 0; k < count; k++) sums[k] += x[k];
 }
 
 ptec_status ptec_kernel_quantized_mean_out(ptec_kernel_context *ctx) {
@@ -86,16 +89,24 @@ ptec_status ptec_kernel_quantized_mean_out(ptec_kernel_context *ctx) {
   PTEC_TRY(setup(ctx, &p, &s, mask));
   const void *x = p.in->data;
   int dtype = p.in->dtype;
-  int32_t sums[MAX_SUMS];
-  const bool pooled = nhwc_channel_sums(&p, mask, sums);
-  const int64_t image = pooled ? (int64_t)p.in->sizes[1] * p.in->sizes[2] * p.in->sizes[3] : 1;
+  const bool pooled = nhwc_pool(&p, mask);
+  const int64_t channels = pooled ? p.in->sizes[1] : 0;
+  const int64_t image = pooled ? channels * p.in->sizes[2] * p.in->sizes[3] : 1;
+  int32_t sums[SUM_BLOCK];
+  int64_t held_n = -1, held_c0 = 0, held_count = 0; /* the block `sums` holds */
   for (; !s.outer.done; ptec_iter_next(&s.outer))
     for (int64_t j = 0; j < s.outer.count; j++) {
       ptec_split_iter_inner(&s, j);
       int64_t acc = 0;
       if (pooled) { /* the slice starts at image n, channel c: offset n * H*W*C + c */
-        const int64_t at = s.inner.offset[1];
-        acc = sums[at / image * p.in->sizes[1] + at % image];
+        const int64_t n = s.inner.offset[1] / image, c = s.inner.offset[1] % image;
+        if (n != held_n || c < held_c0 || c >= held_c0 + held_count) {
+          held_n = n;
+          held_c0 = c;
+          held_count = channels - c < SUM_BLOCK ? channels - c : SUM_BLOCK;
+          nhwc_channel_sums(p.in, n, c, held_count, sums);
+        }
+        acc = sums[c - held_c0];
       }
       for (ptec_iter *it = &s.inner; !pooled && !it->done; ptec_iter_next(it)) {
         if (dtype == PTEC_DTYPE_INT8) {
