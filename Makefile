@@ -21,7 +21,7 @@ all: build
 
 # System packages: only installed when a tool is missing (root on CI machines).
 deps:
-	@missing=""; for t in clang gcc make; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in clang gcc make valgrind; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	python3 -c "import venv, ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages (missing:$$missing)"; \
