@@ -19,7 +19,7 @@ import torch
 import ptec
 from ptec.runtime import PtecError
 
-from op_testing import Fn, check_module
+from op_testing import Fn, check_module, operators
 from program_builder import Input, Out, build, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,6 +256,25 @@ def test_complex_scalar_overloads_refused_saying_why(seed, op, extra, scalar):
     assert ("a complex64 tensor with a Scalar is refused: ExecuTorch's Scalar overloads "
             "take real dtypes only") in err.message, str(err)
     assert name in err.message, str(err)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_complex_with_python_numbers_equals_eager(seed, dtype):
+    """`z + 2.0`, `z * 3`, `1.5 - z`, `z / 2`, `z - 1` on a complex tensor compile and
+    equal eager: the compiler wraps each number as a 0-d tensor of z's complex dtype
+    and keeps the Tensor overloads (ExecuTorch's Scalar overloads take real dtypes
+    only: `z + 2.0` used to compile and then be refused when the program ran)."""
+    z = _cx(2, 3, dtype=dtype)
+    fn = Fn(lambda z: (z + 2.0, z * 3, 1.5 - z, z / 2, z - 1, torch.add(z, 2, alpha=3)))
+    want = fn(z)
+    program = ptec.compile(fn.eval(), (z,))
+    called = operators(program)
+    got = ptec.load(program.buffer)(z)
+    assert len(got) == len(want)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.dtype == dtype, (k, g.dtype)
+        _close(g, w, exact=False)
+    assert not any(".Scalar" in name for name in called), called
 
 
 def _verify(path, *extra):

@@ -6,6 +6,11 @@ moved to the overload of the same operator that takes a Scalar there
 (mul.Tensor -> mul.Scalar, with its out variant mul.Scalar_out). Where no such
 overload exists the number becomes a 0-d tensor (aten.scalar_tensor), which
 constant folding then turns into a constant, as ExecuTorch does.
+
+Complex tensors take the second road always: ExecuTorch's Scalar overloads
+switch over real dtypes only (`z + 2.0` would be refused when the program
+runs), while its Tensor overloads take complex operands of one dtype, so the
+number becomes a 0-d tensor of the complex tensor's dtype.
 """
 from __future__ import annotations
 
@@ -63,17 +68,28 @@ def use_scalar_overloads(gm: torch.fx.GraphModule) -> None:
         numbers_ = _number_tensor_args(node.target, node)
         if not numbers_:
             continue
-        scalar_op = _scalar_overload(node.target, set(numbers_))
+        complex_dtype = _complex_operand_dtype(node)
+        scalar_op = None if complex_dtype else _scalar_overload(node.target, set(numbers_))
         if scalar_op is not None:
             node.target = scalar_op
         else:
-            _wrap_numbers(gm, node, numbers_, mode)
+            _wrap_numbers(gm, node, numbers_, mode, complex_dtype)
         recompute_val(node, mode)
     gm.recompile()
 
 
+def _complex_operand_dtype(node: torch.fx.Node) -> torch.dtype | None:
+    """The dtype of `node`'s complex tensor operand, if it has one."""
+    for arg in (*node.args, *node.kwargs.values()):
+        val = arg.meta.get("val") if isinstance(arg, torch.fx.Node) else None
+        if isinstance(val, torch.Tensor) and val.dtype.is_complex:
+            return val.dtype
+    return None
+
+
 def _wrap_numbers(gm: torch.fx.GraphModule, node: torch.fx.Node,
-                  numbers_: dict[str, object], mode: FakeTensorMode) -> None:
+                  numbers_: dict[str, object], mode: FakeTensorMode,
+                  dtype: torch.dtype | None = None) -> None:
     args, kwargs = list(node.args), dict(node.kwargs)
     for i, arg in enumerate(node.target._schema.arguments):
         if arg.name not in numbers_:
@@ -81,7 +97,7 @@ def _wrap_numbers(gm: torch.fx.GraphModule, node: torch.fx.Node,
         value = numbers_[arg.name]
         with gm.graph.inserting_before(node):
             tensor = gm.graph.call_function(torch.ops.aten.scalar_tensor.default, (value,),
-                                            {"dtype": _dtype_of_number(value)})
+                                            {"dtype": dtype or _dtype_of_number(value)})
         recompute_val(tensor, mode)
         if arg.name in kwargs:
             kwargs[arg.name] = tensor
