@@ -198,11 +198,12 @@ test-aarch64:
 
 # Test files run in parallel (xdist, one file per process at a time: module fixtures are built
 # once and no two processes share a file's build or output folders).
+# --durations: the slowest tests in the log, to keep make test within its budget.
 PYTEST_WORKERS ?= $(JOBS)
 test-python:
 	PTEC_RUN=$(BUILD)/host/ptec-run PTEC_RUN_ASAN=$(BUILD)/asan/ptec-run \
 	  PTEC_RUN_AARCH64=$(BUILD)/aarch64/ptec-run PTEC_RUN_CORTEX_A76=$(BUILD)/cortex-a76/ptec-run \
-	  $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/python
+	  $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=30 tests/python
 
 demo: deps venv build-host build-m55
 	$(PY) examples/run_examples.py --demo
