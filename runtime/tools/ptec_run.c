@@ -30,6 +30,11 @@
  * threads (the platform's pthread pool, src/platform/posix_threads.c); the
  * outputs are the same for every N.
  *
+ * The kernels may use the CPU features the OS reports (ptec_posix_cpu_features:
+ * on AArch64 Linux SDOT and SMMLA); --cpu-features MASK keeps only the
+ * PTEC_CPU_* bits in MASK (0: the build's baseline kernels). --describe also
+ * prints the word used to stderr ("ptec-run: cpu features 0x3").
+ *
  * A scalar input (an int, float or bool argument of the model, fixed at
  * compile time) is given as its value: --input 3, --input 0.5, --input true.
  *
@@ -71,6 +76,7 @@ typedef struct options {
   size_t npu_fast;
   int npu_stats;
   int threads;
+  unsigned long cpu_mask;
   int no_call_cache;
   const char *etdump;
   int verify;
@@ -82,6 +88,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: ptec-run model.pte [--input a.npy ...] [--output-dir DIR] [--method NAME]\n"
           "                [--repeat N] [--describe] [--threads N] [--no-call-cache]\n"
+          "                [--cpu-features MASK]\n"
           "                [--npu ethos-u55-128 [--npu-work BYTES] [--npu-fast-memory BYTES]"
           " [--npu-stats]]\n"
           "                [--etdump FILE] [--verify [--rtol R] [--atol A]]\n");
@@ -93,6 +100,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->method = "forward";
   o->repeat = 1;
   o->threads = 1;
+  o->cpu_mask = ~0ul;
   const char *cache = getenv("PTEC_CALL_CACHE");
   o->no_call_cache = cache != NULL && strcmp(cache, "0") == 0;
   o->rtol = 1e-5; /* ExecuTorch's BundledProgram defaults */
@@ -112,6 +120,8 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
       o->threads = atoi(argv[++i]);
       if (o->threads < 1 || o->threads > 256) return -1;
+    } else if (strcmp(a, "--cpu-features") == 0 && i + 1 < argc) {
+      o->cpu_mask = strtoul(argv[++i], NULL, 0);
     } else if (strcmp(a, "--no-call-cache") == 0) {
       o->no_call_cache = 1;
     } else if (strcmp(a, "--verify") == 0) {
@@ -465,7 +475,10 @@ static int run(const options *opt, held *h) {
     }
     ptec_method_set_parallel(&m, h->parallel);
   }
+  uint32_t features = ptec_posix_cpu_features() & (uint32_t)o.cpu_mask;
+  ptec_method_set_cpu_features(&m, features);
   if (o.describe) {
+    fprintf(stderr, "ptec-run: cpu features 0x%x\n", (unsigned)features);
     ptec_describe_method(stdout, &prog, &m, &req, planned);
     return 0;
   }

@@ -180,7 +180,7 @@ static void arg_none(call *c) {
 /* The context, with the return slot (= the out argument, the last one). */
 static ptec_kernel_context context(call *c, const char *op) {
   c->args[c->n] = (int32_t)c->n - 1;
-  return (ptec_kernel_context){c->v, c->args, c->n + 1, op, NULL, 0, c->msg, sizeof c->msg, NULL};
+  return (ptec_kernel_context){c->v, c->args, c->n + 1, op, NULL, 0, c->msg, sizeof c->msg, NULL, 0};
 }
 
 /* ---------------------------------------------------- case bookkeeping */

@@ -1,5 +1,5 @@
 """Int8 convolution weights packed at compile time for the cortex-a76 target (SDOT):
-python/ptec/cpu/pack_sdot.py, runtime/src/kernels/neon/conv2d_s8_dotprod_packed.c, under
+python/ptec/cpu/pack_sdot.py, runtime/src/kernels/neon/conv2d_s8_packed_dotprod.c, under
 qemu-aarch64.
 
 - random convolutions (test_packed_weights' generator: kernel sizes, strides, padding,

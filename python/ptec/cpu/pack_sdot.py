@@ -8,7 +8,7 @@ values of k for four channels, which is exactly SDOT's by-element operand, so th
 layout serves both ISAs and one op, one load-time check and one program format cover
 them (a program packed for one target runs, bit for bit, on the other).
 
-What differs is in the kernel (runtime/src/kernels/neon/conv2d_s8_dotprod_packed.c):
+What differs is in the kernel (runtime/src/kernels/neon/conv2d_s8_packed_dotprod.c):
 SDOT multiplies signed by signed, so activations go in as they are rather than as
 x + 128, and the kernel takes 128 * sum w off the stored correction once per call. It
 runs 4 pixels x 16 channels (half a panel) in sixteen accumulators, reading the pixel

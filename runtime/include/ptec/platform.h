@@ -44,6 +44,11 @@ typedef struct ptec_parallel_for {
 ptec_parallel_for *ptec_posix_parallel_create(int threads);
 void ptec_posix_parallel_destroy(ptec_parallel_for *p);
 
+/* The CPU features of this host that kernels may use (PTEC_CPU_* bits of
+ * ptec.h, for ptec_method_set_cpu_features), from the OS: on AArch64 Linux
+ * getauxval(AT_HWCAP / AT_HWCAP2); 0 elsewhere (src/platform/posix.c). */
+uint32_t ptec_posix_cpu_features(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -242,6 +242,7 @@ typedef struct ptec_method {
   ptec_instruction_hook hook;     /* NULL unless ptec_method_set_hook */
   void *hook_context;
   const struct ptec_parallel_for *parallel; /* NULL unless ptec_method_set_parallel */
+  uint32_t cpu_features;          /* PTEC_CPU_* bits; 0 unless ptec_method_set_cpu_features */
   struct ptec_cached_call *calls; /* NULL unless ptec_method_set_call_cache */
   /* The cached call of an instruction, refreshed, or NULL; with `after`, the
    * bindings its kernel made kept (call_cache.c; a pointer, so that firmware
@@ -331,6 +332,17 @@ ptec_status ptec_method_set_input_scalar(ptec_method *m, size_t i, const ptec_sc
  */
 struct ptec_parallel_for;
 ptec_status ptec_method_set_parallel(ptec_method *m, const struct ptec_parallel_for *parallel);
+
+/*
+ * CPU features the kernels of this method may use besides those the build
+ * targets (0, the default: the build's baseline only). The core cannot ask
+ * the OS, so the platform layer detects them (ptec_posix_cpu_features,
+ * ptec/platform.h) and the caller hands them over; a bit the CPU does not
+ * have makes its kernels fault, so pass only what detection reported.
+ */
+#define PTEC_CPU_ARM_DOTPROD (1u << 0) /* AArch64 SDOT/UDOT (FEAT_DotProd, HWCAP_ASIMDDP) */
+#define PTEC_CPU_ARM_I8MM (1u << 1)    /* AArch64 SMMLA (FEAT_I8MM, HWCAP2_I8MM) */
+ptec_status ptec_method_set_cpu_features(ptec_method *m, uint32_t features);
 
 /*
  * Optional, for speed: decodes every instruction's kernel and arguments once,

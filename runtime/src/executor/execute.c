@@ -140,6 +140,13 @@ ptec_status ptec_method_set_parallel(ptec_method *m, const struct ptec_parallel_
   return PTEC_STATUS_OK;
 }
 
+ptec_status ptec_method_set_cpu_features(ptec_method *m, uint32_t features) {
+  ptec_status s = ptec_method_check_ready(m);
+  if (s != PTEC_STATUS_OK) return s;
+  m->cpu_features = features;
+  return PTEC_STATUS_OK;
+}
+
 ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins, bool prepare) {
   uint32_t b = PTEC_INSTR_B(ins);
   bool kernel = PTEC_INSTR_KIND(ins) == INSTR_KERNEL_CALL;
@@ -150,6 +157,7 @@ ptec_status ptec_call(ptec_method *m, fb_reader *r, const ptec_instruction *ins,
       .message = m->message,
       .message_capacity = sizeof m->message,
       .parallel = m->parallel,
+      .cpu_features = m->cpu_features,
   };
   /* From the call cache if it has this call; else decoded from the program. */
   const ptec_cached_call *c = m->cached != NULL && !prepare ? m->cached(m, ins, false) : NULL;

@@ -15,11 +15,17 @@
  *                     stays baseline x86-64.
  *   PTEC_KERNELS_NEON  AArch64 (NEON is baseline there) with GCC or Clang:
  *                     variants in kernels/neon/.
- *   PTEC_KERNELS_NEON_DOTPROD  ... and the build targets a CPU with the
- *                     Armv8.2-A dot-product instructions (__ARM_FEATURE_DOTPROD,
- *                     e.g. -mcpu=cortex-a76): the int8 GEMM uses SDOT instead
- *                     of SMLAL. Chosen at build time, like the Cortex-M sets:
- *                     cmake/toolchains/aarch64-linux.cmake, PTEC_AARCH64_CPU.
+ *   PTEC_KERNELS_NEON_DOTPROD  ... and this file is compiled for a CPU with the
+ *                     Armv8.2-A dot-product instructions (__ARM_FEATURE_DOTPROD):
+ *                     the whole build (-mcpu=cortex-a76: PTEC_AARCH64_CPU in
+ *                     cmake/toolchains/aarch64-linux.cmake), or only this file:
+ *                     every AArch64 build compiles kernels/neon/ *_dotprod.c with
+ *                     -march=armv8.2-a+dotprod and *_i8mm.c with +dotprod+i8mm
+ *                     (runtime/CMakeLists.txt), and baseline files run them only
+ *                     when the build has the feature or the CPU reports it at run
+ *                     time (PTEC_CPU_* bits, ptec_method_set_cpu_features).
+ *   PTEC_KERNELS_NEON_I8MM  ... and with the Armv8.6-A int8 matrix multiply
+ *                     (SMMLA, __ARM_FEATURE_MATMUL_INT8).
  *
  * At most one of MVE, DSP, X86 and NEON is 1. Defining PTEC_KERNELS_REFERENCE_ONLY (CMake:
  * -DPTEC_ISA_KERNELS=OFF) turns both off, so the same sources build the
@@ -61,6 +67,13 @@
 #define PTEC_KERNELS_NEON_DOTPROD 1
 #else
 #define PTEC_KERNELS_NEON_DOTPROD 0
+#endif
+
+#if PTEC_KERNELS_NEON_DOTPROD && defined(__ARM_FEATURE_MATMUL_INT8) && \
+    __ARM_FEATURE_MATMUL_INT8
+#define PTEC_KERNELS_NEON_I8MM 1
+#else
+#define PTEC_KERNELS_NEON_I8MM 0
 #endif
 
 /* The name of the variant set compiled in, for logs and benchmarks. */

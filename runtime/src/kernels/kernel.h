@@ -48,6 +48,7 @@ typedef struct ptec_kernel_context {
   char *message;            /* where ptec_kernel_fail writes */
   size_t message_capacity;
   const struct ptec_parallel_for *parallel; /* NULL: one thread (ptec/platform.h) */
+  uint32_t cpu_features;    /* PTEC_CPU_* bits (ptec_method_set_cpu_features) */
 } ptec_kernel_context;
 
 typedef ptec_status (*ptec_kernel_fn)(ptec_kernel_context *ctx);

@@ -43,6 +43,16 @@ static inline void scale16(int8x16_t x, const side *k, int32x4_t v[4]) {
   v[3] = scale4(vsubq_s32(vmovl_high_s16(h), k->zp), k->m, k->ns);
 }
 
+/* Values i..i+n-1 of a run of stride s (0: one broadcast value, 1: contiguous),
+ * n <= 16; a short tail is read through a zero-padded copy, never past the run. */
+static inline int8x16_t load16(const int8_t *x, ptrdiff_t s, int32_t i, int32_t n) {
+  if (s == 0) return vdupq_n_s8(*x);
+  if (n == 16) return vld1q_s8(x + i);
+  int8_t t[16] = {0};
+  memcpy(t, x + i, (size_t)n);
+  return vld1q_s8(t);
+}
+
 bool ptec_qadd_s8_neon(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
                        const int8_t *b, ptrdiff_t sb, int8_t *y, int32_t count) {
   if ((sa != 0 && sa != 1) || (sb != 0 && sb != 1)) return false;
@@ -53,26 +63,7 @@ bool ptec_qadd_s8_neon(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
   const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
   for (int32_t i = 0; i < count; i += 16) {
     const int32_t n = count - i < 16 ? count - i : 16;
-    int8_t ta[16], tb[16], ty[16];
-    int8x16_t xa, xb;
-    if (sa == 0) {
-      xa = vdupq_n_s8(*a);
-    } else if (n == 16) {
-      xa = vld1q_s8(a + i);
-    } else {
-      memset(ta, 0, sizeof ta);
-      memcpy(ta, a + i, (size_t)n);
-      xa = vld1q_s8(ta);
-    }
-    if (sb == 0) {
-      xb = vdupq_n_s8(*b);
-    } else if (n == 16) {
-      xb = vld1q_s8(b + i);
-    } else {
-      memset(tb, 0, sizeof tb);
-      memcpy(tb, b + i, (size_t)n);
-      xb = vld1q_s8(tb);
-    }
+    const int8x16_t xa = load16(a, sa, i, n), xb = load16(b, sb, i, n);
     int32x4_t va[4], vb[4], r[4];
     scale16(xa, &ka, va);
     scale16(xb, &kb, vb);
@@ -86,6 +77,7 @@ bool ptec_qadd_s8_neon(const ptec_qadd_params *p, const int8_t *a, ptrdiff_t sa,
     if (n == 16) {
       vst1q_s8(y + i, out);
     } else {
+      int8_t ty[16];
       vst1q_s8(ty, out);
       memcpy(y + i, ty, (size_t)n);
     }

@@ -1,6 +1,7 @@
 /*
  * The 4x4 int8 dot-product block of gemm_s8_neon.h with the Armv8.2-A
- * dot-product instructions (builds for Cortex-A76 and later: kernels/isa.h).
+ * dot-product instructions (Cortex-A76 and later; compiled with +dotprod in every
+ * AArch64 build and run when the CPU has it: gemm_s8_neon.h).
  * SDOT multiplies the raw int8 values, four products into each int32 lane,
  * sixteen values of k per instruction: a 4x4 block takes 16 SDOT per 16
  * values of k (256 MACs), plus 8 SDOT against ones for the row sums sum_k x
@@ -47,8 +48,8 @@
                ROW(X1, sx1, c10, c11, c12, c13); ROW(X2, sx2, c20, c21, c22, c23);         \
                ROW(X3, sx3, c30, c31, c32, c33))
 
-void ptec_neon_dot_s8_4x4(const ptec_gemm_s8 *g, const int8_t *const x[4],
-                          const int8_t *const w[4], int32_t out[16]) {
+void ptec_neon_dot_s8_4x4_sdot(const ptec_gemm_s8 *g, const int8_t *const x[4],
+                               const int8_t *const w[4], int32_t out[16]) {
   const int8x16_t ones = vdupq_n_s8(1);
   const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
   const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
@@ -87,8 +88,8 @@ void ptec_neon_dot_s8_4x4(const ptec_gemm_s8 *g, const int8_t *const x[4],
 
 #define STEP1(X, W0, W1, W2, W3) WITH_FILTERS(W0, W1, W2, W3, ROW(X, sx0, c00, c01, c02, c03))
 
-void ptec_neon_dot_s8_1x4(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
-                          int32_t out[4]) {
+void ptec_neon_dot_s8_1x4_sdot(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
+                               int32_t out[4]) {
   const int8x16_t ones = vdupq_n_s8(1);
   const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
   int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c02 = c00, c03 = c00;

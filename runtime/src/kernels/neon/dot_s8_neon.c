@@ -1,15 +1,15 @@
 /*
- * The 4x4 int8 dot-product block of gemm_s8_neon.h for Armv8-A NEON
- * (builds without dotprod): eight values of k per step, (x - in_zp) and
- * (w - w_zp) widened to int16 (both in [-255, 255]), SMLAL/SMLAL2 into
- * sixteen int32x4 accumulators (128 MACs per 32 multiply-accumulates).
+ * The 4x4 int8 dot-product block of gemm_s8_neon.h for Armv8-A NEON (any
+ * AArch64 CPU; the version run on CPUs without dotprod): eight values of k
+ * per step, (x - in_zp) and (w - w_zp) widened to int16 (both in
+ * [-255, 255]), SMLAL/SMLAL2 into sixteen int32x4 accumulators (128 MACs per 32 multiply-accumulates).
  * The k % 8 tail is copied into padded blocks: activations padded with
  * in_zp and weights with w_zp, which contribute zero. A single row takes
  * the 1x4 block (the same steps without repeating the row four times).
  */
 #include "kernels/isa.h"
 
-#if PTEC_KERNELS_NEON && !PTEC_KERNELS_NEON_DOTPROD
+#if PTEC_KERNELS_NEON
 #include <string.h>
 
 #include "kernels/neon/gemm_s8_neon.h"
@@ -38,8 +38,8 @@ static inline int16x8_t load8(const int8_t *p, int16x8_t zp) {
     MAC(c30, a, b0); MAC(c31, a, b1); MAC(c32, a, b2); MAC(c33, a, b3);        \
   } while (0)
 
-void ptec_neon_dot_s8_4x4(const ptec_gemm_s8 *g, const int8_t *const x[4],
-                          const int8_t *const w[4], int32_t out[16]) {
+void ptec_neon_dot_s8_4x4_smlal(const ptec_gemm_s8 *g, const int8_t *const x[4],
+                                const int8_t *const w[4], int32_t out[16]) {
   const int16x8_t izp = vdupq_n_s16((int16_t)g->in_zp), wzp = vdupq_n_s16((int16_t)g->w_zp);
   const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
   const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
@@ -79,8 +79,8 @@ void ptec_neon_dot_s8_4x4(const ptec_gemm_s8 *g, const int8_t *const x[4],
     MAC(c00, a, b0); MAC(c01, a, b1); MAC(c02, a, b2); MAC(c03, a, b3);        \
   } while (0)
 
-void ptec_neon_dot_s8_1x4(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
-                          int32_t out[4]) {
+void ptec_neon_dot_s8_1x4_smlal(const ptec_gemm_s8 *g, const int8_t *x,
+                                const int8_t *const w[4], int32_t out[4]) {
   const int16x8_t izp = vdupq_n_s16((int16_t)g->in_zp), wzp = vdupq_n_s16((int16_t)g->w_zp);
   const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
   int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c02 = c00, c03 = c00;
@@ -101,4 +101,4 @@ void ptec_neon_dot_s8_1x4(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *
   vst1q_s32(out, vpaddq_s32(vpaddq_s32(c00, c01), vpaddq_s32(c02, c03)));
 }
 
-#endif /* PTEC_KERNELS_NEON && !PTEC_KERNELS_NEON_DOTPROD */
+#endif /* PTEC_KERNELS_NEON */

@@ -10,7 +10,7 @@
 #include "kernels/neon/gemm_s8_neon.h"
 
 bool ptec_qfc_s8_neon(const ptec_qfc_s8 *p) {
-  return ptec_qfc_s8_by_rows(p, ptec_neon_gemm_s8_rows);
+  return ptec_qfc_s8_by_rows(p, ptec_neon_gemm_s8_pick(p->cpu_features));
 }
 
 #endif /* PTEC_KERNELS_NEON */

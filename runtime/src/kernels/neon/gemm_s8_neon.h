@@ -6,15 +6,20 @@
  *
  *   y[r][j * y_col] = requantize(sum_k (x[r][k] - in_zp) * (w[j * w_row + k] - w_zp), j)
  *
- * The dot products of a 4x4 block (four rows by four output channels) come
- * from ptec_neon_dot_s8_4x4, which one of two files defines, by the build's
- * target (kernels/isa.h):
+ * The dot products of a 4x4 block (four rows by four output channels) and of
+ * a 1x4 block (one row) come in three versions, each in its own file and all
+ * in every AArch64 build; which one runs is chosen per call from the CPU's
+ * features (ptec_neon_gemm_s8_pick):
  *   dot_s8_neon.c     Armv8-A: SMLAL on int16 lanes of (x - in_zp) and (w - w_zp)
- *   dot_s8_dotprod.c  Armv8.2-A dotprod (Cortex-A76 and later): SDOT on the raw
- *                     int8 values, zero points applied afterwards
- * Both give the exact int32 sums for k <= PTEC_Q_MAX_TERMS_I32 (qparams.h), as
+ *   dot_s8_dotprod.c  dotprod (Cortex-A76 and later): SDOT on the raw int8 values,
+ *                     zero points applied afterwards (compiled with +dotprod)
+ *   dot_s8_i8mm.c     i8mm (Cortex-A510/A710/X2, Neoverse V1/N2 and later): SMMLA,
+ *                     2x8 by 8x2 blocks, zero points as in SDOT's (+dotprod+i8mm;
+ *                     its 1x4 block is SDOT's)
+ * All give the exact int32 sums for k <= PTEC_Q_MAX_TERMS_I32 (qparams.h), as
  * the reference's int32 path does. Weights are read in place (OHWI: each
- * output channel's filter is one contiguous run), so nothing is packed.
+ * output channel's filter is one contiguous run), so nothing is packed: the
+ * i8mm block pairs rows in registers (ZIP1/ZIP2 on 64-bit lanes).
  */
 #ifndef PTEC_KERNELS_NEON_GEMM_S8_NEON_H
 #define PTEC_KERNELS_NEON_GEMM_S8_NEON_H
@@ -25,16 +30,36 @@
 #include "kernels/neon/requantize_neon.h"
 
 /* out[r * 4 + j] = sum_k (x[r][k] - in_zp) * (w[j][k] - w_zp), r, j < 4. */
-void ptec_neon_dot_s8_4x4(const ptec_gemm_s8 *g, const int8_t *const x[4],
-                          const int8_t *const w[4], int32_t out[16]);
-
+typedef void (*ptec_neon_dot_4x4_fn)(const ptec_gemm_s8 *g, const int8_t *const x[4],
+                                     const int8_t *const w[4], int32_t out[16]);
 /* out[j] = sum_k (x[k] - in_zp) * (w[j][k] - w_zp), j < 4: one row (a linear
  * layer on a single vector) without repeating it through the 4x4 block. */
-void ptec_neon_dot_s8_1x4(const ptec_gemm_s8 *g, const int8_t *x, const int8_t *const w[4],
-                          int32_t out[4]);
+typedef void (*ptec_neon_dot_1x4_fn)(const ptec_gemm_s8 *g, const int8_t *x,
+                                     const int8_t *const w[4], int32_t out[4]);
 
-/* A ptec_gemm_s8_rows_fn (quantized/gemm_s8.h). */
-void ptec_neon_gemm_s8_rows(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
-                            int8_t *const y[4], ptrdiff_t y_col);
+void ptec_neon_dot_s8_4x4_smlal(const ptec_gemm_s8 *g, const int8_t *const x[4],
+                                const int8_t *const w[4], int32_t out[16]);
+void ptec_neon_dot_s8_1x4_smlal(const ptec_gemm_s8 *g, const int8_t *x,
+                                const int8_t *const w[4], int32_t out[4]);
+/* Run only when the build or the CPU has dotprod (PTEC_CPU_ARM_DOTPROD). */
+void ptec_neon_dot_s8_4x4_sdot(const ptec_gemm_s8 *g, const int8_t *const x[4],
+                               const int8_t *const w[4], int32_t out[16]);
+void ptec_neon_dot_s8_1x4_sdot(const ptec_gemm_s8 *g, const int8_t *x,
+                               const int8_t *const w[4], int32_t out[4]);
+/* Run only when it has dotprod and i8mm (PTEC_CPU_ARM_I8MM). */
+void ptec_neon_dot_s8_4x4_i8mm(const ptec_gemm_s8 *g, const int8_t *const x[4],
+                               const int8_t *const w[4], int32_t out[16]);
+
+/* ptec_gemm_s8_rows_fn (quantized/gemm_s8.h) of each version. */
+void ptec_neon_gemm_s8_rows_smlal(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
+                                  int8_t *const y[4], ptrdiff_t y_col);
+void ptec_neon_gemm_s8_rows_sdot(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
+                                 int8_t *const y[4], ptrdiff_t y_col);
+void ptec_neon_gemm_s8_rows_i8mm(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
+                                 int8_t *const y[4], ptrdiff_t y_col);
+
+/* The fastest version that `cpu_features` (PTEC_CPU_* bits, ptec.h) and the
+ * build's own target allow. */
+ptec_gemm_s8_rows_fn ptec_neon_gemm_s8_pick(uint32_t cpu_features);
 
 #endif /* PTEC_KERNELS_NEON_GEMM_S8_NEON_H */

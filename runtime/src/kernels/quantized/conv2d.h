@@ -26,6 +26,7 @@ typedef struct ptec_qconv {
   bool wide;               /* int64 out (int16 input): acc + bias, no requantize */
   int64_t wide_min, wide_max; /* the wide mode's clamp, within int48 */
   const struct ptec_parallel_for *parallel; /* NULL: one thread (kernels/parallel.h) */
+  uint32_t cpu_features;   /* PTEC_CPU_* bits: which variant may run (ptec.h) */
 } ptec_qconv;
 
 /* Bias of output channel oc (int32, or int64 with int16 activations). An
@@ -116,7 +117,7 @@ static inline bool ptec_qconv_packed_folds_bias(const int32_t *bias, int64_t n, 
 
 /* x86-64 AVX-512 VNNI (kernels/x86/conv2d_s8_avx512.c): false when it declines. */
 bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *pk);
-/* AArch64 dotprod (kernels/neon/conv2d_s8_dotprod_packed.c): the same layout through SDOT. */
+/* AArch64 dotprod (kernels/neon/conv2d_s8_packed_dotprod.c): the same layout through SDOT. */
 bool ptec_qconv_s8_dotprod_packed(const ptec_qconv *p, const ptec_qconv_packed *pk);
 
 #endif /* PTEC_KERNELS_QUANTIZED_CONV2D_H */

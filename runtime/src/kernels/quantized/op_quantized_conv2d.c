@@ -227,6 +227,7 @@ ptec_status ptec_kernel_quantized_conv2d_out(ptec_kernel_context *ctx) {
   ptec_qconv p;
   PTEC_TRY(ptec_qconv_setup(ctx, &p, PTEC_Q_EXECUTE, ARG_OUT));
   p.parallel = ctx->parallel;
+  p.cpu_features = ctx->cpu_features;
   ptec_qconv_run(&p);
   return PTEC_STATUS_OK;
 }

@@ -107,11 +107,14 @@ ptec_status ptec_kernel_quantized_conv2d_packed_out(ptec_kernel_context *ctx) {
   ptec_qconv_packed pk = {.k = 0};
   PTEC_TRY(setup(ctx, &p, &pk, PTEC_Q_EXECUTE));
   p.parallel = ctx->parallel;
+  p.cpu_features = ctx->cpu_features;
 #if PTEC_KERNELS_X86
   if (ptec_x86_has_avx512_vnni() && ptec_qconv_s8_avx512_packed(&p, &pk)) return PTEC_STATUS_OK;
 #endif
-#if PTEC_KERNELS_NEON_DOTPROD
-  if (ptec_qconv_s8_dotprod_packed(&p, &pk)) return PTEC_STATUS_OK;
+#if PTEC_KERNELS_NEON /* SDOT when the build targets it or the CPU has it (ptec.h) */
+  if ((PTEC_KERNELS_NEON_DOTPROD || (p.cpu_features & PTEC_CPU_ARM_DOTPROD)) &&
+      ptec_qconv_s8_dotprod_packed(&p, &pk))
+    return PTEC_STATUS_OK;
 #endif
   ptec_qconv_run(&p);
   return PTEC_STATUS_OK;

@@ -32,6 +32,7 @@ typedef struct linear {
   ptec_tensor *out;
   int64_t k, n, scale_step;
   int32_t in_zp, w_zp, out_zp, act_min, act_max;
+  uint32_t cpu_features; /* the context's, for the variant (ptec.h) */
 } linear;
 
 static ptec_status setup(ptec_kernel_context *ctx, linear *p, ptec_q_phase phase) {
@@ -41,6 +42,7 @@ static ptec_status setup(ptec_kernel_context *ctx, linear *p, ptec_q_phase phase
   p->multiplier = ptec_arg_tensor(ctx, ARG_MULTIPLIER);
   p->shift = ptec_arg_tensor(ctx, ARG_SHIFT);
   p->out = ptec_arg_tensor(ctx, ARG_OUT);
+  p->cpu_features = ctx->cpu_features;
   const ptec_tensor *in = p->in, *w = p->weight, *out = p->out;
   PTEC_TRY(ptec_q_check_activation_dtype(ctx, in, "input"));
   PTEC_TRY(ptec_check_dtype(ctx, w, PTEC_DTYPE_INT8, "weight"));
@@ -94,7 +96,8 @@ static bool linear_variant(const linear *p, ptec_iter it, int64_t wn, int64_t yn
       .multiplier = p->multiplier->data, .shift = p->shift->data, .depth = (int32_t)p->k,
       .n = (int32_t)p->n, .w_row = (ptrdiff_t)wn, .y_col = (ptrdiff_t)yn,
       .scale_step = (int32_t)p->scale_step, .in_zp = p->in_zp, .w_zp = p->w_zp,
-      .out_zp = p->out_zp, .act_min = p->act_min, .act_max = p->act_max};
+      .out_zp = p->out_zp, .act_min = p->act_min, .act_max = p->act_max,
+      .cpu_features = p->cpu_features};
   for (; !it.done; ptec_iter_next(&it)) {
     fc.x = (const int8_t *)p->in->data + it.offset[1];
     fc.y = (int8_t *)p->out->data + it.offset[0];

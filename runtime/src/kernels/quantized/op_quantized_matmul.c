@@ -29,12 +29,14 @@ typedef struct matmul {
   int64_t batch[PTEC_MAX_RANK];
   int64_t m, k, n;
   int32_t a_zp, b_zp, multiplier, shift, out_zp;
+  uint32_t cpu_features; /* the context's, for the variant (ptec.h) */
 } matmul;
 
 static ptec_status setup(ptec_kernel_context *ctx, matmul *p) {
   p->a = ptec_arg_tensor(ctx, ARG_A);
   p->b = ptec_arg_tensor(ctx, ARG_B);
   p->out = ptec_arg_tensor(ctx, ARG_OUT);
+  p->cpu_features = ctx->cpu_features;
   const ptec_tensor *a = p->a, *b = p->b;
   PTEC_TRY(ptec_check_dtype(ctx, a, PTEC_DTYPE_INT8, "a"));
   PTEC_TRY(ptec_check_dtype(ctx, b, PTEC_DTYPE_INT8, "b"));
@@ -66,7 +68,7 @@ static bool matmul_variant(const matmul *p, ptec_iter it, int64_t am, int64_t bn
       .depth = (int32_t)p->k, .n = (int32_t)p->n, .x_row = (ptrdiff_t)am,
       .w_row = (ptrdiff_t)bn, .y_row = (ptrdiff_t)ym, .y_col = (ptrdiff_t)yn,
       .in_zp = p->a_zp, .w_zp = p->b_zp, .out_zp = p->out_zp, .act_min = INT8_MIN,
-      .act_max = INT8_MAX};
+      .act_max = INT8_MAX, .cpu_features = p->cpu_features};
   for (; !it.done; ptec_iter_next(&it))
     for (int64_t r = 0; r < it.count; r++) {
       fc.x = (const int8_t *)p->a->data + it.offset[1] + r * it.step[1];
@@ -91,7 +93,7 @@ static bool matmul_variant_transposed(const matmul *p, ptec_iter it, int64_t am,
       .depth = (int32_t)p->k, .n = (int32_t)p->n, .x_row = (ptrdiff_t)am,
       .w_row = (ptrdiff_t)p->k, .y_row = (ptrdiff_t)ym, .y_col = (ptrdiff_t)yn,
       .in_zp = p->a_zp, .w_zp = p->b_zp, .out_zp = p->out_zp, .act_min = INT8_MIN,
-      .act_max = INT8_MAX};
+      .act_max = INT8_MAX, .cpu_features = p->cpu_features};
   for (; !it.done; ptec_iter_next(&it))
     for (int64_t r = 0; r < it.count; r++) {
       const int8_t *b = (const int8_t *)p->b->data + it.offset[2] + r * it.step[2];

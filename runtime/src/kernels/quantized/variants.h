@@ -46,6 +46,7 @@ typedef struct ptec_qfc_s8 {
   ptrdiff_t x_row, w_row, y_row, y_col;
   int32_t scale_step;               /* 0: per tensor, 1: per output */
   int32_t in_zp, w_zp, out_zp, act_min, act_max;
+  uint32_t cpu_features;            /* PTEC_CPU_* bits: which variant may run (ptec.h) */
 } ptec_qfc_s8;
 
 /* quantized_add's parameters (op_quantized_add.c has the formula). */
