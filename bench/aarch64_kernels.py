@@ -24,7 +24,9 @@ execute = the count with --repeat 2 minus the count with --repeat 1, so loading 
 packed weights' check at init) is left out. Columns: the reference build; the SMLAL build;
 the SDOT build on the program compiled for "host" (unpacked weights, the state before
 ptec.cpu.pack_sdot); the SDOT build on the program compiled for target "cortex-a76" (int8
-convolution weights packed for SDOT at compile time); with --baseline PATH, "base": that
+convolution weights packed for SDOT at compile time); the plain Armv8-A build on QEMU's `max`
+CPU, which has i8mm, on the "host" program (the int8 GEMM's SMMLA blocks, picked at run time)
+and on the "cortex-a76" program (SMMLA on the packed panels); --columns picks a subset; with --baseline PATH, "base": that
 ptec-run (an earlier commit's cortex-a76 build) on the programs compiled for "host". This is
 a benchmark, not a test: nothing is asserted.
 """
@@ -132,14 +134,20 @@ INSN_BUILDS = {
     "smlal": ("aarch64", "cortex-a57", "host"),
     "sdot": ("cortex-a76", "cortex-a76", "host"),
     "sdot-packed": ("cortex-a76", "cortex-a76", "cortex-a76"),
+    # The plain Armv8-A build on QEMU's `max` CPU (dotprod and i8mm): the int8 GEMM's SMMLA
+    # blocks, chosen at run time from the CPU's features (ptec_posix_cpu_features).
+    "i8mm": ("aarch64", "max", "host"),
+    # ... on the program compiled for "cortex-a76": SMMLA on the SDOT panels packed at compile
+    # time (conv2d_s8_packed_i8mm.c).
+    "i8mm-packed": ("aarch64", "max", "cortex-a76"),
 }
 
 
-def insn_table(names: list[str], baseline: str | None, dtypes: list[str]) -> None:
-    builds = dict(INSN_BUILDS)
+def insn_table(names: list[str], baseline: str | None, dtypes: list[str],
+               columns: list[str]) -> None:
+    builds = {b: INSN_BUILDS[b] for b in columns}
     if baseline:  # another ptec-run for the Cortex-A76 (an older commit's), on unpacked programs
-        builds = {"ref": builds["ref"], "smlal": builds["smlal"],
-                  "base": (baseline, "cortex-a76", "host"), **builds}
+        builds = {"base": (baseline, "cortex-a76", "host"), **builds}
     print(f"{'model':<14} {'dtype':<5} {'MACs':>10} " +
           " ".join(f"{b:>11}" for b in builds) +
           "   (guest instructions per MAC, one execute, qemu-aarch64)")
@@ -154,7 +162,7 @@ def insn_table(names: list[str], baseline: str | None, dtypes: list[str]) -> Non
                 per = {}
                 for b, (folder, cpu, target) in builds.items():
                     if tag == "fp32" and target != "host":
-                        per[b] = per["sdot"]  # nothing is packed for fp32
+                        per[b] = float("nan")  # nothing is packed for fp32: see "sdot"
                         continue
                     program = ptec.compile(m, inputs, target=target).buffer
                     exe = Path(folder) if b == "base" else ROOT / "build" / folder / "ptec-run"
@@ -172,12 +180,14 @@ def main() -> int:
     ap.add_argument("--insns", action="store_true",
                     help="guest instructions per MAC from QEMU's log instead of times")
     ap.add_argument("--dtypes", nargs="*", default=["fp32", "int8"], choices=["fp32", "int8"])
+    ap.add_argument("--columns", nargs="*", default=list(INSN_BUILDS), choices=list(INSN_BUILDS),
+                    help="with --insns: which builds to count")
     ap.add_argument("--baseline", help="with --insns: a column for another Cortex-A76 ptec-run "
                     "(e.g. an earlier commit's build) on the unpacked programs")
     args = ap.parse_args()
     ensure_reference_build()
     if args.insns:
-        insn_table(args.models, args.baseline, args.dtypes)
+        insn_table(args.models, args.baseline, args.dtypes, args.columns)
         return 0
     print(f"{'model':<14} {'dtype':<5} " + " ".join(f"{b:>9}" for b in BUILDS) +
           f" {'ref/neon':>9} {'ref/dotprod':>11}   (ms under qemu-aarch64, best of {args.repeat})")

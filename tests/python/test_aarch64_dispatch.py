@@ -13,7 +13,12 @@ The same plain Armv8-A binary (build/aarch64, PTEC_RUN_AARCH64) runs on three em
   16: the zero-padded tail; channel counts not multiples of 4), linear layers on 1 to 5 rows
   and a matmul of two activations (both zero points nonzero: every zero-point correction of
   the SMMLA block) give the host's outputs bit for bit on all three CPUs, and through the
-  cortex-a76 build on `max` (dotprod from the build, i8mm from the CPU).
+  cortex-a76 build on `max` (dotprod from the build, i8mm from the CPU);
+- test_packed_conv_equal_on_every_cpu: random convolutions compiled for target cortex-a76
+  (weights packed for SDOT at compile time: ptec::quantized_conv2d_packed) run the SMMLA
+  block on those panels on `max` (conv2d_s8_packed_i8mm.c, k tails of 4-12 through SDOT),
+  the SDOT block on `cortex-a76` and the unpacked SMLAL fallback on `cortex-a53`, all equal
+  to the host's unpacked program bit for bit.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from torch import nn
 
 import ptec
 from ptec.device import AARCH64_CPUS, aarch64_ptec_run
-from test_packed_weights import _quantized
+from test_packed_weights import _ops, _quantized, _random_net
 
 #: QEMU CPU model: the PTEC_CPU_* word (ptec.h) its auxiliary vector gives.
 CPUS = {"max": 0x3, "cortex-a76": 0x1, "cortex-a53": 0x0}
@@ -68,6 +73,14 @@ def test_cpu_features_from_the_os(tmp_path):
                 f"{cpu}, mask {mask}: {done.stderr}"
 
 
+def _equal_on_every_cpu(program, inputs, want, what, monkeypatch):
+    runs = [("aarch64", cpu) for cpu in CPUS] + [("cortex-a76", "max")]
+    for build, cpu in runs:
+        monkeypatch.setitem(AARCH64_CPUS, build, (AARCH64_CPUS[build][0], cpu))
+        got = ptec.load(program.buffer, target=build)(*inputs)[0].numpy()
+        assert np.array_equal(got, want), f"{what}: the {build} build on {cpu}"
+
+
 def test_int8_gemm_equal_on_every_cpu(seed, monkeypatch):
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -87,8 +100,19 @@ def test_int8_gemm_equal_on_every_cpu(seed, monkeypatch):
         want = ptec.load(program.buffer)(*inputs)[0].numpy()
         what = f"case {case} (seed {seed}): c {c} oc {oc} k {k} hw {hw} feat {feat} d {d} " \
                f"rows {rows}"
-        runs = [("aarch64", cpu) for cpu in CPUS] + [("cortex-a76", "max")]
-        for build, cpu in runs:
-            monkeypatch.setitem(AARCH64_CPUS, build, (AARCH64_CPUS[build][0], cpu))
-            got = ptec.load(program.buffer, target=build)(*inputs)[0].numpy()
-            assert np.array_equal(got, want), f"{what}: the {build} build on {cpu}"
+        _equal_on_every_cpu(program, inputs, want, what, monkeypatch)
+
+
+def test_packed_conv_equal_on_every_cpu(seed, monkeypatch):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    packed_calls = 0
+    for case in range(3):
+        model, inputs = _random_net(rng)
+        q = _quantized(model, inputs, nrng)
+        want = ptec.load(ptec.compile(q, inputs).buffer)(*inputs)[0].numpy()
+        packed = ptec.compile(q, inputs, target="cortex-a76")
+        packed_calls += _ops(packed).count("ptec::quantized_conv2d_packed.out")
+        _equal_on_every_cpu(packed, inputs, want, f"case {case} (seed {seed}): {model}",
+                            monkeypatch)
+    assert packed_calls > 0

@@ -33,6 +33,9 @@
  * the padding hold in_zp, which then contributes zero; k padded to kp with
  * zeros) into tiles of 8 rows in the call's planned scratch, one run of
  * tiles per concurrent share, as the VNNI kernel does.
+ *
+ * On a CPU with i8mm (PTEC_CPU_ARM_I8MM) the same panels go through SMMLA
+ * instead (conv2d_s8_packed_i8mm.c): the same raw sums, so the same bits.
  */
 #include "kernels/isa.h"
 
@@ -40,9 +43,8 @@
 #include <arm_neon.h>
 #include <string.h>
 
-#include "kernels/neon/requantize_neon.h"
+#include "kernels/neon/packed_s8_neon.h"
 #include "kernels/parallel.h"
-#include "kernels/quantized/conv2d.h"
 
 enum { MR = PTEC_QCONV_PACK_MR, NR = PTEC_QCONV_PACK_NR, HALF = 16, MAX_NP = 8192 };
 
@@ -52,6 +54,7 @@ typedef struct sdot_job {
   const int32_t *corr; /* np values: in_zp * sum w (- bias when folded) */
   bool bias_folded;
   bool in_place;       /* 1x1 with kp == k: rows point into the input */
+  ptec_neon_dot_4x16_fn dot; /* SDOT, or SMMLA where the CPU has i8mm */
   int64_t tiles, units;
 } sdot_job;
 
@@ -75,10 +78,10 @@ static void signed_corrections(const ptec_qconv_packed *pk, int32_t *corr) {
   }
 }
 
-/* c[r][q] += x[r] . half-panel w, over kp values (4 pixels x 16 channels). */
-static void dot_4x16(const int8_t *const x[4], const int8_t *w, int32_t kp, int32x4_t c[4][4]) {
+void ptec_neon_dot_4x16_sdot(const int8_t *const x[4], const int8_t *w, int32_t i, int32_t kp,
+                             int32x4_t c[4][4]) {
   const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-  int32_t i = 0;
+  w += (size_t)i * NR;
   for (; i + 16 <= kp; i += 16, w += 16 * NR) {
     const int8x16_t a0 = vld1q_s8(x0 + i), a1 = vld1q_s8(x1 + i), a2 = vld1q_s8(x2 + i),
                     a3 = vld1q_s8(x3 + i);
@@ -176,7 +179,7 @@ static void tile_panel(const sdot_job *job, const int8_t *const x[MR], int count
       int32x4_t c[4][4];
       for (int r = 0; r < 4; r++)
         for (int q = 0; q < 4; q++) c[r][q] = vdupq_n_s32(0);
-      dot_4x16(x + r0, w, pk->kp, c);
+      job->dot(x + r0, w, 0, pk->kp, c);
       store_4x16(job, c, count - r0 < 4 ? count - r0 : 4, c0, y + r0);
     }
   }
@@ -213,6 +216,8 @@ bool ptec_qconv_s8_dotprod_packed(const ptec_qconv *p, const ptec_qconv_packed *
   sdot_job job = {.p = p, .pk = pk, .corr = corr,
                   .bias_folded = ptec_qconv_packed_folds_bias(g.q.bias, pk->n, pk->k),
                   .in_place = p->w.h == 1 && p->w.w == 1 && pk->kp == pk->k,
+                  .dot = (p->cpu_features & PTEC_CPU_ARM_I8MM) ? ptec_neon_dot_4x16_i8mm
+                                                                : ptec_neon_dot_4x16_sdot,
                   .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
   ptec_parallel_range(p->parallel, sdot_tiles, &job, job.units);
   return true;
