@@ -14,6 +14,10 @@ The same plain Armv8-A binary (build/aarch64, PTEC_RUN_AARCH64) runs on three em
   and a matmul of two activations (both zero points nonzero: every zero-point correction of
   the SMMLA block) give the host's outputs bit for bit on all three CPUs, and through the
   cortex-a76 build on `max` (dotprod from the build, i8mm from the CPU);
+- test_random_zero_points_equal_tosa_on_every_cpu: ptec's quantizer gives zero points of 0,
+  so one-op programs (test_quantized_kernels' generators: random input and weight zero
+  points, scales, biases, activation ranges; NHWC convolutions, linear layers) check the
+  zero-point corrections of every version against the TOSA reference bit for bit;
 - test_packed_conv_equal_on_every_cpu: random convolutions compiled for target cortex-a76
   (weights packed for SDOT at compile time: ptec::quantized_conv2d_packed) run the SMMLA
   block on those panels on `max` (conv2d_s8_packed_i8mm.c, k tails of 4-12 through SDOT),
@@ -33,7 +37,9 @@ from torch import nn
 
 import ptec
 from ptec.device import AARCH64_CPUS, aarch64_ptec_run
+from program_builder import build
 from test_packed_weights import _ops, _quantized, _random_net
+from test_quantized_kernels import REGIMES, conv_args, conv_case, linear_case, order4
 
 #: QEMU CPU model: the PTEC_CPU_* word (ptec.h) its auxiliary vector gives.
 CPUS = {"max": 0x3, "cortex-a76": 0x1, "cortex-a53": 0x0}
@@ -101,6 +107,25 @@ def test_int8_gemm_equal_on_every_cpu(seed, monkeypatch):
         what = f"case {case} (seed {seed}): c {c} oc {oc} k {k} hw {hw} feat {feat} d {d} " \
                f"rows {rows}"
         _equal_on_every_cpu(program, inputs, want, what, monkeypatch)
+
+
+def test_random_zero_points_equal_tosa_on_every_cpu(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    nhwc = order4("nhwc")
+    for case in range(24):  # w_zp != 0 in 3 of 7 draws; small one-op programs are quick
+        regime = REGIMES[case % len(REGIMES)]
+        k = conv_case(rng, case, regime=regime)
+        conv = build("ptec::quantized_conv2d.out", conv_args(k, nhwc, nhwc, nhwc))
+        args, expected = linear_case(rng, case, 8, regime)
+        linear = build("ptec::quantized_linear.out", args)
+        for what, program, want in (("conv", conv, k["expected"]), ("linear", linear, expected)):
+            for cpu in CPUS:
+                monkeypatch.setitem(AARCH64_CPUS, "aarch64", ("aarch64", cpu))
+                got = ptec.load(program.data, target="aarch64")(
+                    *[torch.from_numpy(np.ascontiguousarray(a)) for a in program.inputs])
+                np.testing.assert_array_equal(
+                    got[0].contiguous().numpy().astype(np.int64), want,
+                    err_msg=f"{what} case {case} (seed {seed}) on {cpu}")
 
 
 def test_packed_conv_equal_on_every_cpu(seed, monkeypatch):

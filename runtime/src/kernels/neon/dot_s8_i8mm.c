@@ -13,8 +13,9 @@
  *
  *   sum (x - izp)(w - wzp) = sum x w - wzp sum x - izp sum w + k izp wzp
  *
- * every term below 2^30 in magnitude for k <= PTEC_Q_MAX_TERMS_I32, so the
- * int64 result is the reference's int32 accumulator. The k % 16 tail is
+ * every term below 2^30 in magnitude for k <= PTEC_Q_MAX_TERMS_I32 and the
+ * result within int32, so it is computed in wrapping int32 lanes (four rows'
+ * corrections as vectors) and is exactly the reference's int32 accumulator. The k % 16 tail is
  * copied into zero-padded blocks: zeros add nothing to any raw sum.
  */
 #include "kernels/isa.h"
@@ -98,21 +99,22 @@ void ptec_neon_dot_s8_4x4_i8mm(const ptec_gemm_s8 *g, const int8_t *const x[4],
     run(&b, x, w, g->k, true, false);
   else
     run(&b, x, w, g->k, true, true);
-  /* Rows 0 and 1 of c00/c01 are the 64-bit halves: [r0.f0 r0.f1 | r1.f0 r1.f1]. */
-  int32_t xw[16];
-  vst1q_s32(xw, vreinterpretq_s32_s64(vzip1q_s64(vreinterpretq_s64_s32(b.c00),
-                                                 vreinterpretq_s64_s32(b.c01))));
-  vst1q_s32(xw + 4, vreinterpretq_s32_s64(vzip2q_s64(vreinterpretq_s64_s32(b.c00),
-                                                     vreinterpretq_s64_s32(b.c01))));
-  vst1q_s32(xw + 8, vreinterpretq_s32_s64(vzip1q_s64(vreinterpretq_s64_s32(b.c10),
-                                                     vreinterpretq_s64_s32(b.c11))));
-  vst1q_s32(xw + 12, vreinterpretq_s32_s64(vzip2q_s64(vreinterpretq_s64_s32(b.c10),
-                                                      vreinterpretq_s64_s32(b.c11))));
-  for (int r = 0; r < 4; r++) {
-    const int64_t sx = vaddvq_s32(b.sx[r]);
-    for (int j = 0; j < 4; j++)
-      out[r * 4 + j] = (int32_t)(xw[r * 4 + j] - wzp * sx - izp * vaddvq_s32(b.sw[j]) + kzz);
-  }
+  /* Rows 0 and 1 of c00/c01 are the 64-bit halves: [r0.f0 r0.f1 | r1.f0 r1.f1]. The
+   * correction in int32 lanes: the result fits int32, so wrapping arithmetic is exact. */
+  const int32x4_t sw = vpaddq_s32(vpaddq_s32(b.sw[0], b.sw[1]), vpaddq_s32(b.sw[2], b.sw[3]));
+  const int32x4_t corr = vsubq_s32(vmulq_n_s32(sw, (int32_t)izp), vdupq_n_s32((int32_t)kzz));
+  const int32x4_t sx = vpaddq_s32(vpaddq_s32(b.sx[0], b.sx[1]), vpaddq_s32(b.sx[2], b.sx[3]));
+  const int32x4_t wsx = vmulq_n_s32(sx, (int32_t)wzp); /* wzp * sum x, by row */
+  const int64x2_t c00 = vreinterpretq_s64_s32(b.c00), c01 = vreinterpretq_s64_s32(b.c01),
+                  c10 = vreinterpretq_s64_s32(b.c10), c11 = vreinterpretq_s64_s32(b.c11);
+#define ROW_OUT(R, ZIP, LO, HI)                                                            \
+  vst1q_s32(out + 4 * (R), vsubq_s32(vsubq_s32(vreinterpretq_s32_s64(ZIP(LO, HI)), corr), \
+                                     vdupq_laneq_s32(wsx, R)))
+  ROW_OUT(0, vzip1q_s64, c00, c01);
+  ROW_OUT(1, vzip2q_s64, c00, c01);
+  ROW_OUT(2, vzip1q_s64, c10, c11);
+  ROW_OUT(3, vzip2q_s64, c10, c11);
+#undef ROW_OUT
 }
 
 #endif /* PTEC_KERNELS_NEON_I8MM */
