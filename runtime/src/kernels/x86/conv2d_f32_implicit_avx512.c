@@ -33,11 +33,14 @@
 #include "kernels/parallel.h"
 #include "kernels/portable/variants.h"
 #include "kernels/x86/conv2d_f32_same_avx512.h"
+#include "kernels/x86/conv2d_f32_stem_avx512.h"
 #include "kernels/x86/conv2d_f32_x86.h"
 #include "kernels/x86/fma_8x32_avx512.h"
 
-enum { MAXT = 64, MR = 8, NB = 32 };
+enum { MAXT = 64, MR = 8, NB = 48 };
 #define BIG_BANK (1 << 20)
+/* Input channels per pass of the small-bank order (by_block). */
+enum { CB = 32 };
 
 /* A block of up to 32 outputs of image n: where its inputs start in each
  * channel plane for each tap, which lanes are read, where its outputs go in
@@ -48,57 +51,133 @@ typedef struct block {
   int64_t n, at, left;
 } block;
 
-/* Filters [oc, oc + mr) by the block bl. */
-static void tile(const ptec_conv_f32 *p, const block *bl, int64_t oc, int64_t mr) {
-  const int64_t T = p->kh * p->kw, left = bl->left;
-  int64_t ldw, ks;
-  const float *w = ptec_f32_filters(p, oc, 0, &ldw, &ks), *wr[MR];
-  for (int r = 0; r < MR; r++) wr[r] = w + (r < mr ? r : 0) * ldw;
-  const float *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3], *w4 = wr[4], *w5 = wr[5],
-              *w6 = wr[6], *w7 = wr[7];
-  PTEC_ACC_8X32;
-  const float *xn = p->x + bl->n * p->xs[0];
-  for (int64_t ic = 0, k = 0; ic < p->c; ic++) {
-    const float *xc = xn + ic * p->xs[1];
-    for (int64_t t = 0; t < T; t++, k += ks) {
-      /* Masked lanes are not read: the address may lie outside the plane. */
-      const float *src = xc + bl->off[t];
-      const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)bl->m[t], src);
-      const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)(bl->m[t] >> 16), src + 16);
-      PTEC_FMA_8X32(k, b0, b1);
-    }
-  }
-  const __mmask16 m0 = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-  const __mmask16 m1 = left >= 32 ? (__mmask16)0xFFFF
-                       : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : (__mmask16)0;
-  PTEC_ACC_ARRAY_8X32(c);
+/* Lanes [16 v, 16 v + 16) of the first `left` outputs of a block. */
+static __mmask16 lanes(int64_t left, int v) {
+  const int64_t n = left - 16 * v;
+  return n >= 16 ? (__mmask16)0xFFFF : n > 0 ? (__mmask16)((1u << n) - 1) : (__mmask16)0;
+}
+
+/* Stores nv vectors of each of the mr rows of c (c[r][v]): the last range of
+ * input channels adds the bias and clamps, an earlier one stores the partial
+ * sums as they are. */
+static void store(const ptec_conv_f32 *p, const block *bl, int64_t oc, int64_t mr, int nv,
+                  bool last, const __m512 (*c)[3]) {
   float *y = p->y + bl->n * p->ys[0] + oc * p->ys[1] + bl->at;
   const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, oc);
   const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   for (int64_t r = 0; r < mr; r++) {
     const __m512 bias = _mm512_set1_ps(e.bias ? e.bias[r] : 0.0f);
-    _mm512_mask_storeu_ps(y + r * p->ys[1], m0, ptec_f32_epi512(c[r][0], bias, lo, hi));
-    _mm512_mask_storeu_ps(y + r * p->ys[1] + 16, m1, ptec_f32_epi512(c[r][1], bias, lo, hi));
+    for (int v = 0; v < nv; v++)
+      _mm512_mask_storeu_ps(y + r * p->ys[1] + 16 * v, lanes(bl->left, v),
+                            last ? ptec_f32_epi512(c[r][v], bias, lo, hi) : c[r][v]);
   }
 }
 
-/* Block b of image n. "Same" stride-1 planes: 32 outputs along the flattened
- * plane (conv2d_f32_same_avx512.h); otherwise 32 outputs of one output row. */
-static void make_block(const ptec_conv_f32 *p, bool same, int64_t n, int64_t b, block *bl) {
+/* Where accumulator (r, v) starts: the partial sums in y after the first
+ * range of input channels (rows past mr: zero). */
+static inline __m512 start(const ptec_conv_f32 *p, const block *bl, int64_t oc, int64_t mr,
+                           int64_t c0, int r, int v) {
+  if (c0 == 0 || r >= mr) return _mm512_setzero_ps();
+  return _mm512_maskz_loadu_ps(lanes(bl->left, v), p->y + bl->n * p->ys[0] +
+                                                       (oc + r) * p->ys[1] + bl->at + 16 * v);
+}
+
+/* The filter rows [oc, oc + mr) as w0..w7 and the step ks between values of
+ * k. OIHW rows past mr repeat row 0; the compiler's panels (pk, a constant
+ * once inlined) hold zeros there, so their rows are w0 + r: offsets known at
+ * compile time, where rows picked at run time had GCC reloading five row
+ * pointers from the stack per value of k. */
+#define ROW(r, pk, mr, ldw) ((pk) ? (r) : (r) * ((r) < (mr)) * (ldw))
+#define FILTER_ROWS(p, oc, mr, pk)                                                           \
+  int64_t ldw, ks;                                                                            \
+  const float *w_ = ptec_f32_filters(p, oc, 0, &ldw, &ks);                                    \
+  if (pk) ks = PTEC_F32_PANEL;                                                                \
+  const float *w0 = w_, *w1 = w_ + ROW(1, pk, mr, ldw), *w2 = w_ + ROW(2, pk, mr, ldw),      \
+              *w3 = w_ + ROW(3, pk, mr, ldw), *w4 = w_ + ROW(4, pk, mr, ldw),                \
+              *w5 = w_ + ROW(5, pk, mr, ldw), *w6 = w_ + ROW(6, pk, mr, ldw),                \
+              *w7 = w_ + ROW(7, pk, mr, ldw)
+
+/* The accumulators c{r}{v} start where start() says. */
+#define START_ROW(r, nv)                                           \
+  c##r##0 = start(p, bl, oc, mr, c0, r, 0);                        \
+  c##r##1 = start(p, bl, oc, mr, c0, r, 1);                        \
+  if (nv == 3) c##r##2 = start(p, bl, oc, mr, c0, r, 2)
+#define START(nv)                                                                         \
+  do {                                                                                    \
+    START_ROW(0, nv); START_ROW(1, nv); START_ROW(2, nv); START_ROW(3, nv);              \
+    START_ROW(4, nv); START_ROW(5, nv); START_ROW(6, nv); START_ROW(7, nv);              \
+  } while (0)
+
+/* Filters [oc, oc + mr) by the block bl, nv = 2 or 3 vectors (32 or 48
+ * outputs; a constant once inlined), input channels [c0, c1): channel by
+ * channel, tap by tap, one FMA chain per output. */
+static inline __attribute__((always_inline)) void tile_nv(const ptec_conv_f32 *p,
+                                                          const block *bl, int64_t oc,
+                                                          int64_t mr, int64_t c0, int64_t c1,
+                                                          const int nv, const bool pk) {
+  const int64_t T = p->kh * p->kw;
+  FILTER_ROWS(p, oc, mr, pk);
+  __m512 c00, c01, c02 = _mm512_setzero_ps(), c10, c11, c12 = c02, c20, c21, c22 = c02, c30,
+                   c31, c32 = c02, c40, c41, c42 = c02, c50, c51, c52 = c02, c60, c61,
+                   c62 = c02, c70, c71, c72 = c02;
+  START(nv);
+  /* One loop over k (channel by channel, tap by tap): GCC spent ~40
+   * instructions a channel shuffling registers between two nested loops. */
+  const float *xc = p->x + bl->n * p->xs[0] + c0 * p->xs[1];
+  for (int64_t k = c0 * T * ks, end = c1 * T * ks, t = 0; k < end; k += ks) {
+    /* Masked lanes are not read: the address may lie outside the plane. */
+    const float *src = xc + bl->off[t];
+    const uint64_t m = bl->m[t];
+    const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)m, src);
+    const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), src + 16);
+    if (nv == 3) {
+      const __m512 b2 = _mm512_maskz_loadu_ps((__mmask16)(m >> 32), src + 32);
+      PTEC_FMA_8X48(k, b0, b1, b2);
+    } else {
+      PTEC_FMA_8X32(k, b0, b1);
+    }
+    if (++t == T) t = 0, xc += p->xs[1];
+  }
+  PTEC_ACC_ARRAY_8X48(c);
+  store(p, bl, oc, mr, nv, c1 == p->c, c);
+}
+
+/* Filters [oc, oc + MR) (or to the last) by the block bl, input channels
+ * [c0, c1): the four constant-folded copies of tile_nv. */
+static void tile(const ptec_conv_f32 *p, const block *bl, int64_t oc, int64_t nb, int64_t c0,
+                 int64_t c1) {
+  const int64_t mr = p->oc - oc < MR ? p->oc - oc : MR;
+  if (nb == 48 && p->packed)
+    tile_nv(p, bl, oc, mr, c0, c1, 3, true);
+  else if (nb == 48)
+    tile_nv(p, bl, oc, mr, c0, c1, 3, false);
+  else if (p->packed)
+    tile_nv(p, bl, oc, mr, c0, c1, 2, true);
+  else
+    tile_nv(p, bl, oc, mr, c0, c1, 2, false);
+}
+
+/* Block b of nb outputs of image n. "Same" stride-1 planes: along the
+ * flattened plane (conv2d_f32_same_avx512.h); otherwise of one output row. */
+static void make_block(const ptec_conv_f32 *p, bool same, int64_t nb, int64_t n, int64_t b,
+                       block *bl) {
   bl->n = n;
   if (same) {
-    uint32_t m[2][MAXT];
+    uint32_t m[NB / 16][MAXT];
     int64_t unused[MAXT];
-    bl->at = b * NB;
-    bl->left = p->h * p->w_ - bl->at < NB ? p->h * p->w_ - bl->at : NB;
-    ptec_avx512_same_taps(p, bl->at, m[0], 1, bl->off, 1);
-    ptec_avx512_same_taps(p, bl->at + 16, m[1], 1, unused, 1);
-    for (int64_t t = 0; t < p->kh * p->kw; t++) bl->m[t] = m[0][t] | (uint64_t)m[1][t] << 16;
+    bl->at = b * nb;
+    bl->left = p->h * p->w_ - bl->at < nb ? p->h * p->w_ - bl->at : nb;
+    for (int64_t v = 0; v < nb / 16; v++)
+      ptec_avx512_same_taps(p, bl->at + 16 * v, m[v], 1, v ? unused : bl->off, 1);
+    for (int64_t t = 0; t < p->kh * p->kw; t++) {
+      bl->m[t] = 0;
+      for (int64_t v = 0; v < nb / 16; v++) bl->m[t] |= (uint64_t)m[v][t] << (16 * v);
+    }
     return;
   }
-  const int64_t chunks = (p->ow + NB - 1) / NB, oy = b / chunks, ox = b % chunks * NB;
+  const int64_t chunks = (p->ow + nb - 1) / nb, oy = b / chunks, ox = b % chunks * nb;
   bl->at = oy * p->ys[2] + ox;
-  bl->left = p->ow - ox < NB ? p->ow - ox : NB;
+  bl->left = p->ow - ox < nb ? p->ow - ox : nb;
   for (int64_t ky = 0; ky < p->kh; ky++) {
     const int64_t iy = oy * p->stride[0] - p->pad[0] + ky * p->dil[0];
     const bool in = iy >= 0 && iy < p->h;
@@ -110,25 +189,42 @@ static void make_block(const ptec_conv_f32 *p, bool same, int64_t n, int64_t b, 
   }
 }
 
+/* Outputs per block for lines (planes or rows) of n outputs: 48 unless the
+ * lanes it leaves empty cost more than the 8x48 block saves (~10% per lane
+ * used, measured on ResNet-18's 56 x 56 and 28 x 28 layers; its 7 x 7 plane,
+ * 49 outputs in 96 lanes, ran 1.3x slower than in 64). */
+static int64_t block_width(int64_t n) {
+  return (n + 47) / 48 * 48 * 9 < (n + 31) / 32 * 32 * 10 ? 48 : 32;
+}
+
 typedef struct job {
   const ptec_conv_f32 *p;
   bool same;
+  int64_t nb;     /* outputs per block: 32 or 48 */
   int64_t blocks; /* per image */
 } job;
 
-/* Small banks: units are (image, block) pairs, each running every filter group. */
+/* Small banks: units are (image, block) pairs. Each runs every filter group
+ * over CB input channels at a time, so that the block's inputs of those
+ * channels stay in L1 across the groups (64 channels' worth, 48 KiB, did
+ * not: ResNet-18's 56 x 56 layer ~10% slower). */
 static void by_block(const void *arg, int64_t u0, int64_t u1) {
   const job *j = arg;
   const ptec_conv_f32 *p = j->p;
   block bl;
   for (int64_t u = u0; u < u1; u++) {
-    make_block(p, j->same, u / j->blocks, u % j->blocks, &bl);
-    for (int64_t oc = 0; oc < p->oc; oc += MR)
-      tile(p, &bl, oc, p->oc - oc < MR ? p->oc - oc : MR);
+    make_block(p, j->same, j->nb, u / j->blocks, u % j->blocks, &bl);
+    for (int64_t c0 = 0; c0 < p->c; c0 += CB)
+      for (int64_t oc = 0; oc < p->oc; oc += MR)
+        tile(p, &bl, oc, j->nb, c0, p->c - c0 <= CB ? p->c : c0 + CB);
   }
 }
 
-/* Large banks: units are (filter group, image, block), filter group outermost. */
+/* Large banks: units are (filter group, image, block), filter group
+ * outermost: the group's 8 x K values stay in L2, where the block-by-block
+ * order read the whole bank from memory per block. (Taking the input
+ * channels CB at a time here too measured no faster on ResNet-18's 14 x 14
+ * and 7 x 7 layers.) */
 static void by_filters(const void *arg, int64_t u0, int64_t u1) {
   const job *j = arg;
   const ptec_conv_f32 *p = j->p;
@@ -136,8 +232,8 @@ static void by_filters(const void *arg, int64_t u0, int64_t u1) {
   block bl;
   for (int64_t u = u0; u < u1; u++) {
     const int64_t oc = u / per * MR;
-    make_block(p, j->same, u % per / j->blocks, u % j->blocks, &bl);
-    tile(p, &bl, oc, p->oc - oc < MR ? p->oc - oc : MR);
+    make_block(p, j->same, j->nb, u % per / j->blocks, u % j->blocks, &bl);
+    tile(p, &bl, oc, j->nb, 0, p->c);
   }
 }
 
@@ -147,6 +243,9 @@ bool ptec_avx512_conv_f32_implicit(const ptec_conv_f32 *p) {
       (!p->packed && (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != T)) ||
       p->xs[3] != 1 || p->ys[3] != 1)
     return false;
+  /* Stride 2 both ways (ResNet's stem): its input rows split into even and
+   * odd columns once per output row (conv2d_f32_stem_avx512.c). */
+  if (p->stride[0] == 2 && p->stride[1] == 2) return ptec_avx512_conv_f32_stem(p);
   const bool same = ptec_avx512_same_plane(p);
   /* 1x1 stride-1 layers read their planes in place in conv2d_f32_avx2.c, or
    * copy a short strip: here the input and output planes' vectors of a block
@@ -157,9 +256,10 @@ bool ptec_avx512_conv_f32_implicit(const ptec_conv_f32 *p) {
    * shorter rows are mostly empty, and stride 2 (64 loads' worth of lanes
    * and two permutes per 32 outputs) measured 1.3-3.6x slower than the
    * im2col strip on ResNet-18's stride-2 layers (28 to 7 columns). */
-  if (!same && (p->stride[1] != 1 || p->ow < NB)) return false;
-  const job j = {p, same,
-                 same ? (p->h * p->w_ + NB - 1) / NB : p->oh * ((p->ow + NB - 1) / NB)};
+  if (!same && (p->stride[1] != 1 || p->ow < 32)) return false;
+  const int64_t nb = block_width(same ? p->h * p->w_ : p->ow);
+  const job j = {p, same, nb,
+                 same ? (p->h * p->w_ + nb - 1) / nb : p->oh * ((p->ow + nb - 1) / nb)};
   if (p->oc * p->c * T * (int64_t)sizeof(float) <= BIG_BANK)
     ptec_parallel_range(p->parallel, by_block, &j, p->n * j.blocks);
   else
