@@ -11,8 +11,10 @@
  * KC x 16 floats and run over K in chunks of KC, the output holding the
  * partial sums between chunks. The sixteen pixels run across output rows
  * when the output plane is contiguous (planes of 7 or 14 columns would
- * otherwise leave most of each block empty). Depthwise convolutions go to
- * depthwise_conv2d_f32_neon.c.
+ * otherwise leave most of each block empty). Blocks of pixels are split over
+ * the method's threads (kernels/parallel.h), each block for every output
+ * channel, so results do not depend on the thread count. Depthwise
+ * convolutions go to depthwise_conv2d_f32_neon.c.
  *
  * Sums run in another order with fused multiply-adds, hence a tolerance
  * (docs/kernels-cpu.md).
@@ -24,6 +26,7 @@
 #include <string.h>
 
 #include "kernels/neon/conv_f32_neon.h"
+#include "kernels/parallel.h"
 
 enum { KC = 256, NR = 16 };
 
@@ -112,55 +115,80 @@ static void strip_row(const ptec_conv_f32 *p, int64_t n, int64_t q0, int64_t nb,
   for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
 }
 
+/* The call's units of work: blocks of up to 16 output pixels, each for every
+ * output channel, so threads write disjoint outputs and every sum runs as on
+ * one thread. */
+typedef struct gemm_job {
+  const ptec_conv_f32 *p;
+  int64_t K, rows, cols, blocks; /* per image: rows x blocks of 16 of cols pixels */
+  bool inplace;                  /* 1x1, stride 1, no padding: the planes read in place */
+} gemm_job;
+
+/* Pixels px .. px + 15 of image n of a 1x1 convolution read in place; a
+ * short last block goes through the strip. */
+static void block_inplace(const gemm_job *job, int64_t n, int64_t px, float *strip) {
+  const ptec_conv_f32 *p = job->p;
+  const int64_t K = job->K, nb = job->cols - px < NR ? job->cols - px : NR;
+  const float *xb = p->x + n * p->xs[0] + px;
+  float *y = p->y + n * p->ys[0] + px;
+  if (nb == NR) {
+    channels(p, xb, p->xs[1], 0, K, K, y, nb);
+    return;
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    int64_t kc = K - k0 < KC ? K - k0 : KC;
+    for (int64_t kk = 0; kk < kc; kk++) {
+      float *dst = strip + kk * NR;
+      memcpy(dst, xb + (k0 + kk) * p->xs[1], sizeof(float) * (size_t)nb);
+      for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
+    }
+    channels(p, strip, NR, k0, kc, K, y, nb);
+  }
+}
+
+/* Pixels q0 .. q0 + 15 of row oy (or of the flattened plane: rows == 1) of
+ * image n, their windows copied into the strip KC values of k at a time. */
+static void block_strip(const gemm_job *job, int64_t n, int64_t oy, int64_t q0, float *strip) {
+  const ptec_conv_f32 *p = job->p;
+  const int64_t K = job->K, nb = job->cols - q0 < NR ? job->cols - q0 : NR;
+  float *y = p->y + n * p->ys[0] + oy * p->ys[2] + q0;
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    int64_t kc = K - k0 < KC ? K - k0 : KC;
+    for (int64_t kk = 0; kk < kc; kk++)
+      strip_row(p, n, oy * p->ow + q0, nb, k0 + kk, strip + kk * NR);
+    channels(p, strip, NR, k0, kc, K, y, nb);
+  }
+}
+
+static void gemm_units(const void *arg, int64_t u0, int64_t u1) {
+  const gemm_job *job = arg;
+  float strip[KC * NR]; /* 16 KiB per thread (hosts' stacks) */
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t n = u / (job->rows * job->blocks), oy = u / job->blocks % job->rows,
+                  q0 = u % job->blocks * NR;
+    if (job->inplace)
+      block_inplace(job, n, q0, strip);
+    else
+      block_strip(job, n, oy, q0, strip);
+  }
+}
+
 bool ptec_conv_f32_neon(const ptec_conv_f32 *p) {
   if (p->groups != 1) return ptec_depthwise_f32_neon(p);
-  const int64_t K = p->c * p->kh * p->kw;
   if (p->ws[3] != 1 || p->ws[2] != p->kw || p->ws[1] != p->kh * p->kw || p->ys[3] != 1)
     return false;
   if (p->oh * p->ow < NR) return ptec_conv_f32_small_neon(p); /* blocks of 16 mostly empty */
-  float strip[KC * NR];
-  const bool inplace = p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 &&
-                       p->pad[0] == 0 && p->pad[1] == 0 && p->xs[3] == 1 &&
-                       p->xs[2] == p->w_ && p->ys[2] == p->ow;
-  if (inplace) { /* pixels of a plane contiguous in x and y */
-    const int64_t pixels = p->h * p->w_;
-    for (int64_t n = 0; n < p->n; n++)
-      for (int64_t px = 0; px < pixels; px += NR) {
-        int64_t nb = pixels - px < NR ? pixels - px : NR;
-        const float *xb = p->x + n * p->xs[0] + px;
-        float *y = p->y + n * p->ys[0] + px;
-        if (nb == NR) {
-          channels(p, xb, p->xs[1], 0, K, K, y, nb);
-          continue;
-        }
-        for (int64_t k0 = 0; k0 < K; k0 += KC) {
-          int64_t kc = K - k0 < KC ? K - k0 : KC;
-          for (int64_t kk = 0; kk < kc; kk++) {
-            float *dst = strip + kk * NR;
-            memcpy(dst, xb + (k0 + kk) * p->xs[1], sizeof(float) * (size_t)nb);
-            for (int64_t j = nb; j < NR; j++) dst[j] = 0.0f;
-          }
-          channels(p, strip, NR, k0, kc, K, y, nb);
-        }
-      }
-    return true;
-  }
+  gemm_job job = {.p = p, .K = p->c * p->kh * p->kw};
+  job.inplace = p->kh == 1 && p->kw == 1 && p->stride[0] == 1 && p->stride[1] == 1 &&
+                p->pad[0] == 0 && p->pad[1] == 0 && p->xs[3] == 1 && p->xs[2] == p->w_ &&
+                p->ys[2] == p->ow;
   /* Blocks of 16 output pixels: along the flattened plane when its rows are
-   * contiguous, else row by row. */
-  const bool flat = p->ys[2] == p->ow;
-  const int64_t rows = flat ? 1 : p->oh, cols = flat ? p->oh * p->ow : p->ow;
-  for (int64_t n = 0; n < p->n; n++)
-    for (int64_t oy = 0; oy < rows; oy++)
-      for (int64_t q0 = 0; q0 < cols; q0 += NR) {
-        int64_t nb = cols - q0 < NR ? cols - q0 : NR;
-        float *y = p->y + n * p->ys[0] + oy * p->ys[2] + q0;
-        for (int64_t k0 = 0; k0 < K; k0 += KC) {
-          int64_t kc = K - k0 < KC ? K - k0 : KC;
-          for (int64_t kk = 0; kk < kc; kk++)
-            strip_row(p, n, oy * p->ow + q0, nb, k0 + kk, strip + kk * NR);
-          channels(p, strip, NR, k0, kc, K, y, nb);
-        }
-      }
+   * contiguous (in place: pixels contiguous in x and y), else row by row. */
+  const bool flat = job.inplace || p->ys[2] == p->ow;
+  job.rows = flat ? 1 : p->oh;
+  job.cols = job.inplace ? p->h * p->w_ : flat ? p->oh * p->ow : p->ow;
+  job.blocks = (job.cols + NR - 1) / NR;
+  ptec_parallel_chunks(p->parallel, gemm_units, &job, p->n * job.rows * job.blocks, 4);
   return true;
 }
 
