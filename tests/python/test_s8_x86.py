@@ -8,13 +8,15 @@ shapes from the printed seed, against tests/python/tosa_ref.py:
   >= 32) against the 64-bit one it replaces, through the depthwise and packed kernels: shifts
   at 32 and 62, multipliers 1 and 2^31 - 1, extreme zero points, activation windows, data
   all at the int8 ends; and channels whose shift is below 32, which keep the long form;
-- the 3x3 stride-1 depthwise path (vertical tap pairs, groups of four pixels): widths that
-  are not multiples of four, padding on any side, channel counts that are not multiples
+- the 3x3 depthwise path (vertical tap pairs, groups of four pixels; horizontal stride 1
+  or 2, any vertical stride): widths that are not multiples of four, padding on any side, channel counts that are not multiples
   of 32, batches, biases that fold and biases that cannot;
 - the packed convolution (`ptec::quantized_conv2d_packed`, weights packed by
   ptec.cpu.pack_weights.pack) with 1x1, 1x3, 3x3 and 10x4 windows on 1, 3 or up to 79
   channels (windows gathered row by row, padding on any side), strides 1 and 2, tiles
-  that cross rows and images, outputs NHWC and NCHW.
+  that cross rows and images, outputs NHWC and NCHW;
+- every convolution case on 1 and 3 threads (kernels/parallel.h's ptec_parallel_chunks:
+  several shares per thread, the packed convolution's small tiles on each thread's stack).
 
 On a CPU without AVX-512 VNNI these run the AVX2 or reference kernels and still must equal
 the model.
@@ -44,12 +46,12 @@ HWC_O = (1, 2, 3, 0)  # depthwise weights [KH, KW, C] in memory (TOSA's HWCM)
 REGIMES = ["typical", "short", "mixed"]
 
 
-def _run(runner: Path, program, tmp: Path) -> list[np.ndarray]:
+def _run(runner: Path, program, tmp: Path, threads: int = 1) -> list[np.ndarray]:
     if not runner.exists():
         pytest.fail(f"{runner} is missing: build it (make build-host / make build-asan)")
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "m.pte").write_bytes(program.data)
-    args = [str(runner), str(tmp / "m.pte"), "--output-dir", str(tmp)]
+    args = [str(runner), str(tmp / "m.pte"), "--output-dir", str(tmp), "--threads", str(threads)]
     for i, x in enumerate(program.inputs):
         np.save(tmp / f"in{i}.npy", np.ascontiguousarray(x))
         args += ["--input", str(tmp / f"in{i}.npy")]
@@ -78,6 +80,8 @@ def _case(rng, regime: str, *, depthwise: bool, sub: int):
     if depthwise:
         c = int(rng.choice([1, 5, 16, 31, 32, 33, 64, 96, 144]))
         o, kh, kw, stride = c, 3, 3, [1, 1]
+        if sub % 4 == 1:  # the 3x3 path's stride-2 columns, any vertical stride
+            stride = [int(rng.integers(1, 4)), 2]
         if sub % 4 == 3:  # the general path beside the 3x3 one
             kh, kw = (int(v) for v in rng.integers(1, 6, size=2))
             stride = [int(v) for v in rng.integers(1, 3, size=2)]
@@ -148,12 +152,14 @@ def test_conv_s8_equals_model(kind, regime, seed, tmp_path):
             program = _depthwise_program(args)
         else:  # some outputs NCHW (DS-CNN's first layer), stored channel by channel
             program = _packed_program(args, None if sub % 4 == 1 else CHANNELS_LAST)
-        got = _run(RUN, program, tmp_path / str(sub))[0]
         want = args[-1]
-        bad = np.argwhere(got.astype(np.int64) != want)
-        assert got.shape == want.shape and bad.size == 0, (
-            f"{kind} {regime} case {sub} (seed {seed}): x {args[0].shape} w {args[1].shape} "
-            f"params {args[3]} first differences at {bad[:4].tolist()}")
+        for threads in (1, 3):  # shares handed out as threads come free: same bytes
+            got = _run(RUN, program, tmp_path / f"{sub}t{threads}", threads)[0]
+            bad = np.argwhere(got.astype(np.int64) != want)
+            assert got.shape == want.shape and bad.size == 0, (
+                f"{kind} {regime} case {sub} (seed {seed}, {threads} threads): x "
+                f"{args[0].shape} w {args[1].shape} params {args[3]} first differences at "
+                f"{bad[:4].tolist()}")
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "packed"])

@@ -28,10 +28,15 @@ static void ptec_range_share(void *context, int64_t i) {
   if (begin < end) r->fn(r->job, begin, end);
 }
 
-/* fn(job, begin, end) over [0, count), split over `parallel`'s threads. */
-static inline void ptec_parallel_range(const struct ptec_parallel_for *parallel, ptec_range_fn fn,
-                                       const void *job, int64_t count) {
-  int64_t shares = parallel ? parallel->threads : 1;
+/* fn(job, begin, end) over [0, count), cut into up to `per_thread` shares
+ * per thread, which the threads take as they come free (the pool hands out
+ * one share at a time): with several per thread, a thread that starts late
+ * (woken from sleep, or sharing its core) takes fewer shares instead of
+ * holding up the call with its half of the work, which on short kernels cost
+ * more than the second thread saved. */
+static inline void ptec_parallel_chunks(const struct ptec_parallel_for *parallel, ptec_range_fn fn,
+                                        const void *job, int64_t count, int64_t per_thread) {
+  int64_t shares = parallel && parallel->threads > 1 ? parallel->threads * per_thread : 1;
   if (shares > count) shares = count;
   if (shares <= 1) {
     if (count > 0) fn(job, 0, count);
@@ -39,6 +44,12 @@ static inline void ptec_parallel_range(const struct ptec_parallel_for *parallel,
   }
   ptec_range_job r = {fn, job, count, shares};
   parallel->run(parallel->pool, ptec_range_share, &r, shares);
+}
+
+/* fn(job, begin, end) over [0, count), one share per thread. */
+static inline void ptec_parallel_range(const struct ptec_parallel_for *parallel, ptec_range_fn fn,
+                                       const void *job, int64_t count) {
+  ptec_parallel_chunks(parallel, fn, job, count, 1);
 }
 
 #endif /* PTEC_KERNELS_PARALLEL_H */

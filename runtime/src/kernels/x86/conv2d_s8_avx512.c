@@ -18,7 +18,8 @@
  * correction, the requantization (requantize_avx512.h) and a 16-byte store
  * follow directly. The pixels' windows (im2col, or the pixel's channels for
  * 1x1) are copied as x + 128 (sign bit flipped) into a tile of 8 rows in the
- * call's planned scratch, one tile per concurrent share.
+ * call's planned scratch, one tile per concurrent share (tiles of up to
+ * 8 KiB on the stack instead, so that shares need not wait for a slot).
  *
  * Unpacked weights (ptec::quantized_conv2d): the dot-product rows kernel of
  * gemm_s8_avx512.h, which reads the filters where they are. (Packing per
@@ -93,12 +94,22 @@ static void window_rows(const ptec_qconv *p, int64_t n, int64_t iy, int64_t ix, 
 /* k bytes of output pixel (n, oy, ox)'s window or input pixel, sign bits
  * flipped, then 0x80 up to kp. */
 static void load_row(const ptec_qconv *p, int64_t n, int64_t oy, int64_t ox, int32_t k,
-                     int32_t kp, uint8_t *dst) {
+                     int32_t kp, uint8_t *dst, const uint8_t *limit) {
   const int64_t iy = oy * p->stride[0] - p->pad[0], ix = ox * p->stride[1] - p->pad[2];
   const __m512i flip = _mm512_set1_epi8((char)0x80);
   if (p->w.h == 1 && p->w.w == 1 && iy >= 0 && iy < p->x.h && ix >= 0 && ix < p->x.w) {
     /* 1x1 inside the image: the pixel's channels, flipped on the way. */
     const int8_t *src = (const int8_t *)p->in->data + n * p->x.sn + iy * p->x.sh + ix * p->x.sw;
+    if (kp <= 64 && limit - dst >= 64) {
+      /* One whole 64-byte store: its bytes past kp belong to the next row,
+       * which is written after this one (or lie unused before `limit`). The
+       * microkernel's 4-byte loads that follow at once are then forwarded
+       * from the store; a masked store cannot forward and each load waited
+       * for it to reach the cache (the small-k 1x1 layers' tile cost). */
+      const __mmask64 m = k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << k) - 1);
+      _mm512_storeu_si512(dst, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src), flip));
+      return;
+    }
     for (int32_t i = 0; i < kp; i += 64) {
       __mmask64 m = i + 64 <= k ? ~(__mmask64)0 : i < k ? (((__mmask64)1 << (k - i)) - 1) : 0;
       __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip);
@@ -131,7 +142,7 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
 /* Tile t's rows (its pixels' windows, the last pixel repeated past the
  * image's end) into `rows`, its outputs into y; returns its pixel count. */
 static int load_tile(const ptec_qconv *p, const ptec_qconv_packed *pk, int64_t t, uint8_t *rows,
-                     int8_t *y[MR]) {
+                     const uint8_t *limit, int8_t *y[MR]) {
   const ptec_q_view4 Y = p->y;
   const int64_t pixels = Y.n * Y.h * Y.w;
   const size_t kp = (size_t)pk->kp;
@@ -142,7 +153,7 @@ static int load_tile(const ptec_qconv *p, const ptec_qconv_packed *pk, int64_t t
   int64_t n = first / (Y.h * Y.w), oy = first / Y.w % Y.h, ox = first % Y.w;
   for (int r = 0; r < MR; r++) {
     if (r < count) {
-      load_row(p, n, oy, ox, pk->k, pk->kp, rows + (size_t)r * kp);
+      load_row(p, n, oy, ox, pk->k, pk->kp, rows + (size_t)r * kp, limit);
       y[r] = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh + ox * Y.sw;
       if (++ox == Y.w) {
         ox = 0;
@@ -156,28 +167,43 @@ static int load_tile(const ptec_qconv *p, const ptec_qconv_packed *pk, int64_t t
   return count;
 }
 
-/* Shares [u0, u1): share u computes its run of tiles of MR output pixels
- * (all images, row-major) with scratch slot u for their windows, `group`
- * tiles at a time: each panel is read once per group (from memory when the
- * panels outgrow the caches, ResNet's last layers: 2.3 MB), not per tile. */
-static void packed_tiles(const void *arg, int64_t u0, int64_t u1) {
-  const packed_job *job = arg;
+/* Tiles [t0, t1) of MR output pixels (all images, row-major), their windows
+ * in `rows` (one slot of group tiles), `group` tiles at a time: each panel is
+ * read once per group (from memory when the panels outgrow the caches,
+ * ResNet's last layers: 2.3 MB), not per tile. */
+static void run_tiles(const packed_job *job, int64_t t0, int64_t t1, uint8_t *rows) {
   const ptec_qconv_packed *pk = job->pk;
   const size_t tile = (size_t)MR * (size_t)pk->kp;
   int8_t *y[PTEC_QCONV_PACK_MAX_GROUP][MR];
   int count[PTEC_QCONV_PACK_MAX_GROUP];
-  for (int64_t u = u0; u < u1; u++) {
-    uint8_t *rows = pk->scratch + (size_t)u * (size_t)pk->group * tile;
-    const int64_t end = job->tiles * (u + 1) / job->units;
-    for (int64_t t = job->tiles * u / job->units; t < end; t += pk->group) {
-      const int in_group = end - t < pk->group ? (int)(end - t) : (int)pk->group;
+  for (int64_t t = t0; t < t1; t += pk->group) {
+    const int in_group = t1 - t < pk->group ? (int)(t1 - t) : (int)pk->group;
+    for (int i = 0; i < in_group; i++)
+      count[i] = load_tile(job->p, pk, t + i, rows + (size_t)i * tile,
+                           rows + (size_t)pk->group * tile, y[i]);
+    for (int32_t b = 0; b * NR < pk->n; b++)
       for (int i = 0; i < in_group; i++)
-        count[i] = load_tile(job->p, pk, t + i, rows + (size_t)i * tile, y[i]);
-      for (int32_t b = 0; b * NR < pk->n; b++)
-        for (int i = 0; i < in_group; i++)
-          tile_panel(job, rows + (size_t)i * tile, count[i], b, y[i]);
-    }
+        tile_panel(job, rows + (size_t)i * tile, count[i], b, y[i]);
   }
+}
+
+/* Shares [u0, u1) of the planned scratch's slots: share u computes its run of
+ * tiles with slot u. */
+static void packed_slots(const void *arg, int64_t u0, int64_t u1) {
+  const packed_job *job = arg;
+  const size_t slot = (size_t)job->pk->group * MR * (size_t)job->pk->kp;
+  for (int64_t u = u0; u < u1; u++)
+    run_tiles(job, job->tiles * u / job->units, job->tiles * (u + 1) / job->units,
+              job->pk->scratch + (size_t)u * slot);
+}
+
+/* Tiles [t0, t1) with their windows in a tile on this thread's stack (tiles of
+ * at most STACK_TILE bytes): any number of shares can run, each where a thread
+ * comes free, instead of one per planned slot. */
+enum { STACK_TILE = 8 * 1024 };
+static void packed_stack(const void *arg, int64_t t0, int64_t t1) {
+  _Alignas(64) uint8_t rows[STACK_TILE];
+  run_tiles(arg, t0, t1, rows);
 }
 
 bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *pk) {
@@ -199,7 +225,10 @@ bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *p
                               p->shift->data, p->scale_step ? pk->n : 1, p->act_min,
                               p->act_max)},
                     .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
-  ptec_parallel_range(p->parallel, packed_tiles, &job, job.units);
+  if (pk->group * MR * pk->kp <= STACK_TILE)
+    ptec_parallel_chunks(p->parallel, packed_stack, &job, tiles, 8);
+  else
+    ptec_parallel_range(p->parallel, packed_slots, &job, job.units);
   return true;
 }
 

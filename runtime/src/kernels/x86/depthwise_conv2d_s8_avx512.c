@@ -144,7 +144,7 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
 }
 
 /*
- * 3x3, stride 1, dilation 1 (most of MobileNetV2's and all of DS-CNN's
+ * 3x3, dilation 1, horizontal stride 1 or 2 (all of MobileNetV2's and DS-CNN's
  * depthwise layers): taps paired vertically, (row 0, row 1) and (row 2, a
  * zero-weight partner), so that the unpacked int16 pairs of one input column
  * serve the three output pixels whose windows hold that column. Per group of
@@ -157,11 +157,20 @@ static void dw_rows(const void *arg, int64_t r0, int64_t r1) {
  */
 enum { G3 = 4 };
 
-static void dw3_rows(const void *arg, int64_t r0, int64_t r1) {
-  const dw_job *job = arg;
+/* Output rows [r0, r1) with a horizontal stride of sx (1 or 2, a constant in
+ * each instance below): pixel i of a group takes tap kx from column
+ * sx * i + kx, so a group reads sx * (G3 - 1) + 3 columns (6 or 9) and each
+ * column's unpacked pairs serve every pixel whose window holds it (stride 2:
+ * 9 columns for 4 pixels, where the per-tap pairing widened and unpacked 10
+ * taps per pixel, and worked out each pixel's tap pointers). Any vertical
+ * stride. */
+static inline __attribute__((always_inline)) void dw3_rows_sx(const dw_job *job, int64_t r0,
+                                                              int64_t r1, const int sx) {
+  enum { MAX_COLS = 2 * (G3 - 1) + 3 };
   const ptec_qconv *p = job->p;
   const ptec_q_view4 X = p->x, Y = p->y;
   const int32_t C = (int32_t)Y.c;
+  const int cols = sx * (G3 - 1) + 3;
   const int8_t *x = p->in->data;
   const __m512i zp = _mm512_set1_epi32(p->out_zp);
   const __m128i lo8 = _mm_set1_epi8((char)p->act_min), hi8 = _mm_set1_epi8((char)p->act_max);
@@ -172,15 +181,15 @@ static void dw3_rows(const void *arg, int64_t r0, int64_t r1) {
     const int64_t n = r / Y.h, oy = r % Y.h;
     const int8_t *row[3];
     for (int ky = 0; ky < 3; ky++) {
-      const int64_t iy = oy - p->pad[0] + ky;
+      const int64_t iy = oy * p->stride[0] - p->pad[0] + ky;
       row[ky] = iy >= 0 && iy < X.h ? x + n * X.sn + iy * X.sh : NULL;
     }
     int8_t *yrow = (int8_t *)p->out->data + n * Y.sn + oy * Y.sh;
     for (int64_t ox0 = 0; ox0 < Y.w; ox0 += G3) {
       const int count = Y.w - ox0 < G3 ? (int)(Y.w - ox0) : G3;
-      const int8_t *col[3][G3 + 2];
-      for (int j = 0; j < G3 + 2; j++) {
-        const int64_t ix = ox0 - p->pad[2] + j;
+      const int8_t *col[3][MAX_COLS];
+      for (int j = 0; j < cols; j++) {
+        const int64_t ix = ox0 * sx - p->pad[2] + j;
         for (int ky = 0; ky < 3; ky++)
           col[ky][j] = row[ky] && ix >= 0 && ix < X.w ? row[ky] + ix * X.sw : job->zp_row;
       }
@@ -190,13 +199,16 @@ static void dw3_rows(const void *arg, int64_t r0, int64_t r1) {
         const __m512i *w = job->w + (size_t)b * 12;
         __m512i a[G3][2];
         for (int i = 0; i < G3; i++) a[i][0] = job->corr_lanes[2 * b], a[i][1] = job->corr_lanes[2 * b + 1];
-        for (int j = 0; j < G3 + 2; j++) {
+#pragma GCC unroll 9
+        for (int j = 0; j < cols; j++) {
           const __m512i x0 = widen32(col[0][j] + c0, mask), x1 = widen32(col[1][j] + c0, mask);
           const __m512i x2 = widen32(col[2][j] + c0, mask), z = _mm512_setzero_si512();
           const __m512i v[4] = {_mm512_unpacklo_epi16(x0, x1), _mm512_unpackhi_epi16(x0, x1),
                                 _mm512_unpacklo_epi16(x2, z), _mm512_unpackhi_epi16(x2, z)};
           for (int kx = 0; kx < 3; kx++) {
-            const int i = j - kx; /* the pixel whose tap kx is column j */
+            /* the pixel whose tap kx is column j, if any */
+            if ((j - kx) % sx != 0) continue;
+            const int i = (j - kx) / sx;
             if (i < 0 || i >= G3) continue;
             a[i][0] = ptec_avx512_dpwssd(a[i][0], v[0], w[kx * 4 + 0]);
             a[i][1] = ptec_avx512_dpwssd(a[i][1], v[1], w[kx * 4 + 1]);
@@ -217,6 +229,9 @@ static void dw3_rows(const void *arg, int64_t r0, int64_t r1) {
     }
   }
 }
+
+static void dw3_rows(const void *arg, int64_t r0, int64_t r1) { dw3_rows_sx(arg, r0, r1, 1); }
+static void dw3_rows_s2(const void *arg, int64_t r0, int64_t r1) { dw3_rows_sx(arg, r0, r1, 2); }
 
 /* dw3_rows' weights, w[block][kx][pair][lo, hi] with pairs (row 0, row 1) and
  * (row 2, 0), and each block's -corr in the accumulators' lane order. */
@@ -308,7 +323,7 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   const bool short_requant = ptec_avx512_requantize16s_fits(s, blocks * 32, p->act_min, p->act_max);
   for (int32_t g = 0; short_requant && g < blocks * 2; g++)
     qs[g] = ptec_avx512_q16s_make(_mm512_loadu_si512(m + 16 * g), _mm512_loadu_si512(s + 16 * g));
-  const bool three = W.h == 3 && W.w == 3 && p->stride[0] == 1 && p->stride[1] == 1 &&
+  const bool three = W.h == 3 && W.w == 3 && (p->stride[1] == 1 || p->stride[1] == 2) &&
                      p->dilation[0] == 1 && p->dilation[1] == 1 && short_requant && fold &&
                      blocks * 12 <= 2 * MAX_PAIRS_BLOCKS;
   __m512i corr_lanes[2 * MAX_C / 32];
@@ -316,7 +331,8 @@ bool ptec_qconv_depthwise_s8_avx512(const ptec_qconv *p) {
   dw_job job = {.qs = short_requant ? qs : NULL, .bias_folded = fold, .corr_lanes = corr_lanes, .p = p, .w = w, .m = m, .s = s, .bias = bias, .corr = corr, .zp_row = zp_row,
                 .offset = offset,
                 .pairs = pairs, .taps = (int)taps, .blocks = blocks};
-  ptec_parallel_range(p->parallel, three ? dw3_rows : dw_rows, &job, Y.n * Y.h);
+  const ptec_range_fn rows = !three ? dw_rows : p->stride[1] == 1 ? dw3_rows : dw3_rows_s2;
+  ptec_parallel_chunks(p->parallel, rows, &job, Y.n * Y.h, 4);
   return true;
 }
 
