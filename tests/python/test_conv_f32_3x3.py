@@ -5,10 +5,11 @@
   small banks taking the input channels 32 at a time (partial sums stored in the output and
   resumed: the channel counts below cross those boundaries), large banks (> 1 MiB) filter
   group by filter group;
-- the stride-2 kernel (conv2d_f32_stem_avx512.c): per output row, the input rows split into
-  even and odd columns, read as contiguous vectors (ResNet's 7 x 7 stem on 3 channels; any
-  stride-2 window of 2+ taps with rows of 24+ outputs and a small bank; narrower rows and
-  1x1 windows decline to the im2col strip, also drawn here).
+- the stride-2 kernel (conv2d_f32_stem_avx512.c): the input rows split into even and odd
+  columns, read as contiguous vectors; rows of 24+ outputs a row at a time (ResNet's 7 x 7
+  stem on 3 channels), narrower ones with the whole image split and blocks across output
+  rows (ResNet-18's 14 -> 7 layer, a bank over 1 MiB); 1x1 windows decline to the im2col
+  strip (also drawn here).
 
 Random shapes from the printed seed, each convolution followed by relu or nothing, compiled
 for "x86-64-avx512" (the compiler's 8-filter panels, relu fused into the store) and for
@@ -88,19 +89,21 @@ def test_implicit_blocks_random(seed, tmp_path):
 def test_stem_random(seed, tmp_path):
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    for case in range(7):
+    for case in range(8):
         k = rng.choice([2, 3, 5, 7, 7]) if case else 7
         cin = rng.choice([1, 3, 4, 9]) if case else 3
         cout = rng.choice([3, 8, 20, 64])
         pad = rng.randrange(0, k // 2 + 1) if case else 3
-        # Output rows of 24+ (this kernel: 48 + 32 blocks and tails) and narrower ones
-        # (the strip path).
-        w = rng.choice([47, 48, 63, 97, 130, 240]) if rng.random() < 0.8 else rng.choice([9, 40])
+        # Output rows of 24+ (a row at a time: 48 + 32 blocks and tails) and narrower
+        # ones (the whole image's phase rows, blocks across output rows).
+        w = rng.choice([47, 48, 63, 97, 130, 240]) if case % 2 == 0 else rng.choice([5, 14, 29, 40])
         h = rng.choice([k, 9, 20])
-        if case == 1:  # a 1x1 window: declined
+        if case == 1:  # a 1x1 window: declined (the strip)
             k, pad = 1, 0
+        if case == 3:  # ResNet-18's 14 -> 7 layer, narrower: a bank over 1 MiB
+            cin, cout, k, pad, h, w = 72, 520, 3, 1, 14, 14
         conv = nn.Conv2d(cin, cout, k, stride=2, padding=pad, bias=rng.random() < 0.8)
-        x = torch.randn(rng.choice([1, 2]), cin, max(h, k), w)
+        x = torch.randn(rng.choice([1, 2]), cin, max(h, k), max(w, k))
         relu = rng.random() < 0.6
         _check(conv, relu, x, tmp_path / f"c{case}",
                f"case {case}: {conv} relu={relu} on {tuple(x.shape)} (seed {seed})")

@@ -82,21 +82,6 @@ static inline __m512 start(const ptec_conv_f32 *p, const block *bl, int64_t oc, 
                                                        (oc + r) * p->ys[1] + bl->at + 16 * v);
 }
 
-/* The filter rows [oc, oc + mr) as w0..w7 and the step ks between values of
- * k. OIHW rows past mr repeat row 0; the compiler's panels (pk, a constant
- * once inlined) hold zeros there, so their rows are w0 + r: offsets known at
- * compile time, where rows picked at run time had GCC reloading five row
- * pointers from the stack per value of k. */
-#define ROW(r, pk, mr, ldw) ((pk) ? (r) : (r) * ((r) < (mr)) * (ldw))
-#define FILTER_ROWS(p, oc, mr, pk)                                                           \
-  int64_t ldw, ks;                                                                            \
-  const float *w_ = ptec_f32_filters(p, oc, 0, &ldw, &ks);                                    \
-  if (pk) ks = PTEC_F32_PANEL;                                                                \
-  const float *w0 = w_, *w1 = w_ + ROW(1, pk, mr, ldw), *w2 = w_ + ROW(2, pk, mr, ldw),      \
-              *w3 = w_ + ROW(3, pk, mr, ldw), *w4 = w_ + ROW(4, pk, mr, ldw),                \
-              *w5 = w_ + ROW(5, pk, mr, ldw), *w6 = w_ + ROW(6, pk, mr, ldw),                \
-              *w7 = w_ + ROW(7, pk, mr, ldw)
-
 /* The accumulators c{r}{v} start where start() says. */
 #define START_ROW(r, nv)                                           \
   c##r##0 = start(p, bl, oc, mr, c0, r, 0);                        \
@@ -116,7 +101,7 @@ static inline __attribute__((always_inline)) void tile_nv(const ptec_conv_f32 *p
                                                           int64_t mr, int64_t c0, int64_t c1,
                                                           const int nv, const bool pk) {
   const int64_t T = p->kh * p->kw;
-  FILTER_ROWS(p, oc, mr, pk);
+  PTEC_F32_FILTER_ROWS(p, oc, mr, pk);
   __m512 c00, c01, c02 = _mm512_setzero_ps(), c10, c11, c12 = c02, c20, c21, c22 = c02, c30,
                    c31, c32 = c02, c40, c41, c42 = c02, c50, c51, c52 = c02, c60, c61,
                    c62 = c02, c70, c71, c72 = c02;

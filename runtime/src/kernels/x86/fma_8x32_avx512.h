@@ -77,6 +77,24 @@
                           {c30, c31, c32}, {c40, c41, c42}, {c50, c51, c52}, \
                           {c60, c61, c62}, {c70, c71, c72}}
 
+/* The filter rows [oc, oc + mr) of the convolution p (conv2d_f32_x86.h) as
+ * w0..w7 and the step ks between values of k. OIHW rows past mr repeat row 0; the compiler's panels (pk, a constant
+ * once inlined) hold zeros there, so their rows are w0 + r: offsets known at
+ * compile time, where rows picked at run time had GCC reloading five row
+ * pointers from the stack per value of k. */
+#define PTEC_F32_ROW(r, pk, mr, ldw) ((pk) ? (r) : (r) * ((r) < (mr)) * (ldw))
+#define PTEC_F32_FILTER_ROWS(p, oc, mr, pk)                                      \
+  int64_t ldw, ks;                                                               \
+  const float *w_ = ptec_f32_filters(p, oc, 0, &ldw, &ks);                       \
+  if (pk) ks = PTEC_F32_PANEL;                                                   \
+  const float *w0 = w_, *w1 = w_ + PTEC_F32_ROW(1, pk, mr, ldw),                 \
+              *w2 = w_ + PTEC_F32_ROW(2, pk, mr, ldw),                           \
+              *w3 = w_ + PTEC_F32_ROW(3, pk, mr, ldw),                           \
+              *w4 = w_ + PTEC_F32_ROW(4, pk, mr, ldw),                           \
+              *w5 = w_ + PTEC_F32_ROW(5, pk, mr, ldw),                           \
+              *w6 = w_ + PTEC_F32_ROW(6, pk, mr, ldw),                           \
+              *w7 = w_ + PTEC_F32_ROW(7, pk, mr, ldw)
+
 /* The epilogue of a stored vector: + bias, then clamped to [lo, hi]. VMAXPS
  * and VMINPS return their second operand when either is NaN, so a NaN sum
  * stays NaN (as relu and hardtanh leave it). */
