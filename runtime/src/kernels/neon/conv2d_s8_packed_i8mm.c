@@ -20,7 +20,10 @@
 #if PTEC_KERNELS_NEON_I8MM
 #include "kernels/neon/packed_s8_neon.h"
 
-enum { NR = PTEC_QCONV_PACK_NR };
+/* Below MIN_K values of k the block is SDOT's: SMMLA saves 12 instructions per 16
+ * values of k but costs ~48 once (zeroing and reordering its accumulators, adding them
+ * in), so MobileNetV2's short pointwise filters (k of 8 to 48) run faster as SDOT. */
+enum { NR = PTEC_QCONV_PACK_NR, MIN_K = 64 };
 
 static inline int8x16_t zip64(int8x16_t a, int8x16_t b, int hi) {
   int64x2_t p = vreinterpretq_s64_s8(a), q = vreinterpretq_s64_s8(b);
@@ -29,6 +32,10 @@ static inline int8x16_t zip64(int8x16_t a, int8x16_t b, int hi) {
 
 void ptec_neon_dot_4x16_i8mm(const int8_t *const x[4], const int8_t *w, int32_t i, int32_t kp,
                              int32x4_t c[4][4]) {
+  if (kp - i < MIN_K) {
+    ptec_neon_dot_4x16_sdot(x, w, i, kp, c);
+    return;
+  }
   const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
   const int8_t *wi = w + (size_t)i * NR;
   int32x4_t acc[2][8]; /* [pixel pair][channel pair]: [p0.c0, p0.c1, p1.c0, p1.c1] */

@@ -10,8 +10,9 @@
  *   sum (x - izp)(w - wzp) = sum x w - wzp sum x - izp sum w + k izp wzp
  *
  * Every term is below 2^30 in magnitude for k <= PTEC_Q_MAX_TERMS_I32
- * (128 * 128 * 33025 < 2^30), so int64 arithmetic on them is exact and the
- * result is the reference's int32 accumulator. The k % 16 tail is copied
+ * (128 * 128 * 33025 < 2^30) and the result fits int32, so the 4x4 block's
+ * wrapping int32 lanes (ptec_neon_dot_s8_correct_4x4) and the 1x4 block's
+ * int64 arithmetic both give the reference's int32 accumulator exactly. The k % 16 tail is copied
  * into zero-padded blocks: zeros add nothing to any of the raw sums.
  *
  * A single row (a linear layer on one vector) takes the 1x4 block: the same
@@ -73,17 +74,10 @@ void ptec_neon_dot_s8_4x4_sdot(const ptec_gemm_s8 *g, const int8_t *const x[4],
     }
     STEP(xt[0], xt[1], xt[2], xt[3], wt[0], wt[1], wt[2], wt[3]);
   }
-  int32_t xw[16];
-  vst1q_s32(xw, vpaddq_s32(vpaddq_s32(c00, c01), vpaddq_s32(c02, c03)));
-  vst1q_s32(xw + 4, vpaddq_s32(vpaddq_s32(c10, c11), vpaddq_s32(c12, c13)));
-  vst1q_s32(xw + 8, vpaddq_s32(vpaddq_s32(c20, c21), vpaddq_s32(c22, c23)));
-  vst1q_s32(xw + 12, vpaddq_s32(vpaddq_s32(c30, c31), vpaddq_s32(c32, c33)));
-  const int64_t izp = g->in_zp, wzp = g->w_zp, kzz = (int64_t)k * izp * wzp;
-  const int64_t sx[4] = {vaddvq_s32(sx0), vaddvq_s32(sx1), vaddvq_s32(sx2), vaddvq_s32(sx3)};
-  const int64_t sw[4] = {vaddvq_s32(sw0), vaddvq_s32(sw1), vaddvq_s32(sw2), vaddvq_s32(sw3)};
-  for (int r = 0; r < 4; r++)
-    for (int j = 0; j < 4; j++)
-      out[r * 4 + j] = (int32_t)(xw[r * 4 + j] - wzp * sx[r] - izp * sw[j] + kzz);
+  const int32x4_t xw[4] = {ptec_neon_sum4(c00, c01, c02, c03), ptec_neon_sum4(c10, c11, c12, c13),
+                           ptec_neon_sum4(c20, c21, c22, c23), ptec_neon_sum4(c30, c31, c32, c33)};
+  ptec_neon_dot_s8_correct_4x4(g, xw, ptec_neon_sum4(sx0, sx1, sx2, sx3),
+                               ptec_neon_sum4(sw0, sw1, sw2, sw3), out);
 }
 
 #define STEP1(X, W0, W1, W2, W3) WITH_FILTERS(W0, W1, W2, W3, ROW(X, sx0, c00, c01, c02, c03))

@@ -13,9 +13,8 @@
  *
  *   sum (x - izp)(w - wzp) = sum x w - wzp sum x - izp sum w + k izp wzp
  *
- * every term below 2^30 in magnitude for k <= PTEC_Q_MAX_TERMS_I32 and the
- * result within int32, so it is computed in wrapping int32 lanes (four rows'
- * corrections as vectors) and is exactly the reference's int32 accumulator. The k % 16 tail is
+ * (ptec_neon_dot_s8_correct_4x4: wrapping int32 lanes, exact because the
+ * result fits int32), the reference's int32 accumulator. The k % 16 tail is
  * copied into zero-padded blocks: zeros add nothing to any raw sum.
  */
 #include "kernels/isa.h"
@@ -90,7 +89,7 @@ void ptec_neon_dot_s8_4x4_i8mm(const ptec_gemm_s8 *g, const int8_t *const x[4],
                                const int8_t *const w[4], int32_t out[16]) {
   const int32x4_t z = vdupq_n_s32(0);
   block b = {z, z, z, z, {z, z, z, z}, {z, z, z, z}};
-  const int64_t izp = g->in_zp, wzp = g->w_zp, k = g->k, kzz = k * izp * wzp;
+  const int32_t izp = g->in_zp, wzp = g->w_zp;
   if (wzp == 0 && izp == 0)
     run(&b, x, w, g->k, false, false);
   else if (wzp == 0)
@@ -99,22 +98,14 @@ void ptec_neon_dot_s8_4x4_i8mm(const ptec_gemm_s8 *g, const int8_t *const x[4],
     run(&b, x, w, g->k, true, false);
   else
     run(&b, x, w, g->k, true, true);
-  /* Rows 0 and 1 of c00/c01 are the 64-bit halves: [r0.f0 r0.f1 | r1.f0 r1.f1]. The
-   * correction in int32 lanes: the result fits int32, so wrapping arithmetic is exact. */
-  const int32x4_t sw = vpaddq_s32(vpaddq_s32(b.sw[0], b.sw[1]), vpaddq_s32(b.sw[2], b.sw[3]));
-  const int32x4_t corr = vsubq_s32(vmulq_n_s32(sw, (int32_t)izp), vdupq_n_s32((int32_t)kzz));
-  const int32x4_t sx = vpaddq_s32(vpaddq_s32(b.sx[0], b.sx[1]), vpaddq_s32(b.sx[2], b.sx[3]));
-  const int32x4_t wsx = vmulq_n_s32(sx, (int32_t)wzp); /* wzp * sum x, by row */
+  /* Rows 0 and 1 of c00/c01 are the 64-bit halves: [r0.f0 r0.f1 | r1.f0 r1.f1]. */
   const int64x2_t c00 = vreinterpretq_s64_s32(b.c00), c01 = vreinterpretq_s64_s32(b.c01),
                   c10 = vreinterpretq_s64_s32(b.c10), c11 = vreinterpretq_s64_s32(b.c11);
-#define ROW_OUT(R, ZIP, LO, HI)                                                            \
-  vst1q_s32(out + 4 * (R), vsubq_s32(vsubq_s32(vreinterpretq_s32_s64(ZIP(LO, HI)), corr), \
-                                     vdupq_laneq_s32(wsx, R)))
-  ROW_OUT(0, vzip1q_s64, c00, c01);
-  ROW_OUT(1, vzip2q_s64, c00, c01);
-  ROW_OUT(2, vzip1q_s64, c10, c11);
-  ROW_OUT(3, vzip2q_s64, c10, c11);
-#undef ROW_OUT
+  const int32x4_t xw[4] = {
+      vreinterpretq_s32_s64(vzip1q_s64(c00, c01)), vreinterpretq_s32_s64(vzip2q_s64(c00, c01)),
+      vreinterpretq_s32_s64(vzip1q_s64(c10, c11)), vreinterpretq_s32_s64(vzip2q_s64(c10, c11))};
+  ptec_neon_dot_s8_correct_4x4(g, xw, ptec_neon_sum4(b.sx[0], b.sx[1], b.sx[2], b.sx[3]),
+                               ptec_neon_sum4(b.sw[0], b.sw[1], b.sw[2], b.sw[3]), out);
 }
 
 #endif /* PTEC_KERNELS_NEON_I8MM */

@@ -58,6 +58,27 @@ void ptec_neon_gemm_s8_rows_sdot(const ptec_gemm_s8 *g, const int8_t *const x[4]
 void ptec_neon_gemm_s8_rows_i8mm(const ptec_gemm_s8 *g, const int8_t *const x[4], int rows,
                                  int8_t *const y[4], ptrdiff_t y_col);
 
+/* The zero points applied to raw sums, four rows at once: out[4r + j] =
+ * xw[r][j] - wzp sx[r] - izp sw[j] + k izp wzp, with sx[r] = sum_k x[r][k] and
+ * sw[j] = sum_k w[j][k] by lane. Every term is below 2^30 in magnitude for
+ * k <= PTEC_Q_MAX_TERMS_I32 and the result fits int32, so wrapping int32 lanes
+ * give it exactly (the SDOT and SMMLA blocks). */
+static inline void ptec_neon_dot_s8_correct_4x4(const ptec_gemm_s8 *g, const int32x4_t xw[4],
+                                                int32x4_t sx, int32x4_t sw, int32_t out[16]) {
+  const int32x4_t corr = vsubq_s32(vmulq_n_s32(sw, g->in_zp),
+                                   vdupq_n_s32((int32_t)((int64_t)g->k * g->in_zp * g->w_zp)));
+  const int32x4_t wsx = vmulq_n_s32(sx, g->w_zp);
+  vst1q_s32(out, vsubq_s32(vsubq_s32(xw[0], corr), vdupq_laneq_s32(wsx, 0)));
+  vst1q_s32(out + 4, vsubq_s32(vsubq_s32(xw[1], corr), vdupq_laneq_s32(wsx, 1)));
+  vst1q_s32(out + 8, vsubq_s32(vsubq_s32(xw[2], corr), vdupq_laneq_s32(wsx, 2)));
+  vst1q_s32(out + 12, vsubq_s32(vsubq_s32(xw[3], corr), vdupq_laneq_s32(wsx, 3)));
+}
+
+/* Four vectors' lane sums as one vector: [sum a, sum b, sum c, sum d]. */
+static inline int32x4_t ptec_neon_sum4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
+  return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
+}
+
 /* The fastest version that `cpu_features` (PTEC_CPU_* bits, ptec.h) and the
  * build's own target allow. */
 ptec_gemm_s8_rows_fn ptec_neon_gemm_s8_pick(uint32_t cpu_features);
