@@ -141,6 +141,8 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "ptec_method_set_call_cache": (i, [p, p, sz]),
         "ptec_posix_parallel_create": (p, [i]),
         "ptec_posix_parallel_destroy": (None, [p]),
+        "ptec_method_set_cpu_features": (i, [p, ctypes.c_uint32]),
+        "ptec_posix_cpu_features": (ctypes.c_uint32, []),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
@@ -282,6 +284,9 @@ class _Method:
         if program._parallel:
             _check(lib.ptec_method_set_parallel(h, program._parallel), "set_parallel",
                    lib.ptec_method_message(h))
+        # The CPU's features the OS reports (AArch64 Linux: SDOT, SMMLA; 0 elsewhere).
+        _check(lib.ptec_method_set_cpu_features(h, lib.ptec_posix_cpu_features()),
+               "set_cpu_features", lib.ptec_method_message(h))
         # The call cache (ptec.h): each call decoded once; skipped where the
         # machine cannot give its bytes (a program may claim any).
         self._call_cache = None
