@@ -102,6 +102,8 @@ def test_stem_random(seed, tmp_path):
             k, pad = 1, 0
         if case == 3:  # ResNet-18's 14 -> 7 layer, narrower: a bank over 1 MiB
             cin, cout, k, pad, h, w = 72, 520, 3, 1, 14, 14
+        if case == 5:  # its 56 -> 28 layer: 64 channels of wide phase rows
+            cin, cout, k, pad, h, w = 64, 24, 3, 1, 56, 56
         conv = nn.Conv2d(cin, cout, k, stride=2, padding=pad, bias=rng.random() < 0.8)
         x = torch.randn(rng.choice([1, 2]), cin, max(h, k), max(w, k))
         relu = rng.random() < 0.6
