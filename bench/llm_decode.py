@@ -19,8 +19,9 @@ compare ratios within one run.
               a 256-position cache.
 
     .venv/bin/python bench/llm_decode.py --kernels 1,16 [--repeat 20] [--threads 1]
+        [--kernel-scheme 8da4w|int8] [--run build/host/ptec-run]
 
-times the 8da4w linear kernels alone: OPT-125M's linear layers (12 x q, k, v, o, fc1, fc2 and
+times the 8da4w (or int8 weight-only) linear kernels alone: OPT-125M's linear layers (12 x q, k, v, o, fc1, fc2 and
 the 50272-output head; random weights) chained in one program, M rows of x, the best of
 --repeat runs of build/host/ptec-run (one instruction after the other, nothing else in the
 program), as ms, rows/s and the weights' bytes per ms: the decode (M 1) and prompt (M > 1)
@@ -120,8 +121,9 @@ def ms_per_decode(path: Path, steps: int = 32, runs: int = 3, threads: int = 1,
     return best * 1e3
 
 
-def kernels(rows: list[int], repeat: int, threads: int) -> None:
-    """The 8da4w kernels alone (the docstring's --kernels)."""
+def kernels(rows: list[int], repeat: int, threads: int, scheme: str = "8da4w",
+            run_path: Path = RUN) -> None:
+    """The quantized kernels alone (the docstring's --kernels)."""
     torch.manual_seed(0)
     layers: list[nn.Module] = []
     for _ in range(12):
@@ -131,10 +133,10 @@ def kernels(rows: list[int], repeat: int, threads: int) -> None:
     for layer in layers:
         if isinstance(layer, nn.Linear):
             nn.init.normal_(layer.weight, std=0.02)
-    model = quantize_weights(nn.Sequential(*layers).eval(), "8da4w")
+    model = quantize_weights(nn.Sequential(*layers).eval(), scheme)
     nbytes = sum(b.numel() * b.element_size() for b in model.buffers())
     nbytes += sum(p.numel() * p.element_size() for p in model.parameters())
-    print(f"8da4w linears of OPT-125M: {nbytes / 1e6:.1f} MB of weights, scales, sums and "
+    print(f"{scheme} linears of OPT-125M: {nbytes / 1e6:.1f} MB of weights, scales, sums and "
           f"biases; best of {repeat}, {threads} thread(s)")
     with tempfile.TemporaryDirectory() as tmp:
         for m in rows:
@@ -142,7 +144,7 @@ def kernels(rows: list[int], repeat: int, threads: int) -> None:
             path = Path(tmp) / f"m{m}.pte"
             path.write_bytes(ptec.compile(model, (x,)).buffer)
             np.save(Path(tmp) / "x.npy", x.numpy())
-            run = subprocess.run([str(RUN), str(path), "--input", str(Path(tmp) / "x.npy"),
+            run = subprocess.run([str(run_path), str(path), "--input", str(Path(tmp) / "x.npy"),
                                   "--repeat", str(repeat), "--threads", str(threads)],
                                  capture_output=True, text=True, check=True)
             ms = float(re.search(r"best of \d+: ([\d.]+) ms", run.stderr).group(1))
@@ -160,11 +162,15 @@ def main() -> int:
     ap.add_argument("--schemes", default="fp32,int8,8da4w")
     ap.add_argument("--threads", type=int, default=1,
                     help="also time decode steps with this many threads (Python API, wall)")
-    ap.add_argument("--kernels", help="rows of x, e.g. 1,16: time the 8da4w kernels alone")
+    ap.add_argument("--kernels", help="rows of x, e.g. 1,16: time the quantized kernels alone")
+    ap.add_argument("--kernel-scheme", default="8da4w", choices=["8da4w", "int8"],
+                    help="--kernels: the weights' scheme")
+    ap.add_argument("--run", type=Path, default=RUN, help="--kernels: the ptec-run to time")
     ap.add_argument("--repeat", type=int, default=20, help="--kernels: best of this many")
     args = ap.parse_args()
     if args.kernels:
-        kernels([int(m) for m in args.kernels.split(",")], args.repeat, args.threads)
+        kernels([int(m) for m in args.kernels.split(",")], args.repeat, args.threads,
+                args.kernel_scheme, args.run)
         return 0
     if not GENERATE.exists():
         print(f"{GENERATE} is missing: make build-host", file=sys.stderr)
