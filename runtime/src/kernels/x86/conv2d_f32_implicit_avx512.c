@@ -186,8 +186,80 @@ typedef struct job {
   const ptec_conv_f32 *p;
   bool same;
   int64_t nb;     /* outputs per block: 32 or 48 */
-  int64_t blocks; /* per image */
+  int64_t blocks; /* per image (with tail: the full ones and the tail) */
+  int64_t n;      /* tail: the image */
+  int64_t tail;   /* outputs past the last full block done as dot products */
+  const float *col; /* tail: their windows, K values each */
 } job;
+
+/* Planes whose last block would be nearly empty (ResNet-18's 7 x 7 = 48 + 1,
+ * which 32-output blocks take in 64 lanes): the last MAXTAIL outputs or
+ * fewer are dot products of each filter with the output's window (col,
+ * copied once per image), 16 values of k per FMA, the rest 48-output
+ * blocks. OIHW filters of banks over 1 MiB only: their rows are contiguous
+ * in k, and both the host and the x86-64-avx512 programs leave them
+ * unpacked, so the two still agree bit for bit. */
+enum { MAXTAIL = 2, MAXCOL = 4608 };
+
+/* The windows of outputs q0 .. q0 + tail - 1 of image n into col. */
+static void tail_columns(const ptec_conv_f32 *p, int64_t n, int64_t q0, int64_t tail,
+                         float *col) {
+  const int64_t T = p->kh * p->kw, K = p->c * T;
+  uint32_t m[MAXT];
+  int64_t off[MAXT];
+  ptec_avx512_same_taps(p, q0, m, 1, off, 1);
+  for (int64_t q = 0; q < tail; q++)
+    for (int64_t ic = 0; ic < p->c; ic++) {
+      const float *xc = p->x + n * p->xs[0] + ic * p->xs[1];
+      for (int64_t t = 0; t < T; t++)
+        col[q * K + ic * T + t] = (m[t] >> q & 1) ? xc[off[t] + q] : 0.0f;
+    }
+}
+
+/* Filters [oc, oc + MR) (or to the last) by the tail outputs of j's image. */
+static void tail_tile(const job *j, int64_t oc) {
+  const ptec_conv_f32 *p = j->p;
+  const int64_t K = p->c * p->kh * p->kw, mr = p->oc - oc < MR ? p->oc - oc : MR;
+  const int64_t q0 = p->h * p->w_ - j->tail;
+  const float *w = p->w + oc * p->ws[0];
+  const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, oc);
+  for (int64_t q = 0; q < j->tail; q++) {
+    const float *col = j->col + q * K;
+    __m512 acc[MR];
+    for (int r = 0; r < MR; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 16) {
+      const __mmask16 m = (__mmask16)ptec_avx512_cols_inside(k, 16, K);
+      const __m512 c = _mm512_maskz_loadu_ps(m, col + k);
+      for (int r = 0; r < MR; r++)
+        acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + (r < mr ? r : 0) * p->ws[0] + k),
+                                 c, acc[r]);
+    }
+    for (int64_t r = 0; r < mr; r++) {
+      /* + bias, clamped as ptec_f32_epi512 does (a NaN sum stays NaN). */
+      const __m128 v = _mm_add_ss(_mm_set_ss(_mm512_reduce_add_ps(acc[r])),
+                                  _mm_set_ss(e.bias ? e.bias[r] : 0.0f));
+      const __m128 out = _mm_min_ss(_mm_set_ss(e.hi), _mm_max_ss(_mm_set_ss(e.lo), v));
+      p->y[j->n * p->ys[0] + (oc + r) * p->ys[1] + q0 + q] = _mm_cvtss_f32(out);
+    }
+  }
+}
+
+/* Large banks with a tail, image j->n: units are (filter group, block), the
+ * last block of each group the tail. */
+static void by_filters_tail(const void *arg, int64_t u0, int64_t u1) {
+  const job *j = arg;
+  const ptec_conv_f32 *p = j->p;
+  block bl;
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t oc = u / j->blocks * MR, b = u % j->blocks;
+    if (b == j->blocks - 1) {
+      tail_tile(j, oc);
+      continue;
+    }
+    make_block(p, true, j->nb, j->n, b, &bl);
+    tile(p, &bl, oc, j->nb, 0, p->c);
+  }
+}
 
 /* Small banks: units are (image, block) pairs. Each runs every filter group
  * over CB input channels at a time, so that the block's inputs of those
@@ -242,10 +314,22 @@ bool ptec_avx512_conv_f32_implicit(const ptec_conv_f32 *p) {
    * and two permutes per 32 outputs) measured 1.3-3.6x slower than the
    * im2col strip on ResNet-18's stride-2 layers (28 to 7 columns). */
   if (!same && (p->stride[1] != 1 || p->ow < 32)) return false;
-  const int64_t nb = block_width(same ? p->h * p->w_ : p->ow);
+  const int64_t nb = block_width(same ? p->h * p->w_ : p->ow), P = p->h * p->w_;
+  const bool big = p->oc * p->c * T * (int64_t)sizeof(float) > BIG_BANK;
+  if (same && big && !p->packed && nb == 32 && P > 48 && P % 48 <= MAXTAIL &&
+      p->c * T <= MAXCOL) {
+    float col[MAXTAIL * MAXCOL];
+    job jt = {p, true, 48, P / 48 + 1, 0, P % 48, col};
+    for (jt.n = 0; jt.n < p->n; jt.n++) {
+      tail_columns(p, jt.n, P - jt.tail, jt.tail, col);
+      ptec_parallel_range(p->parallel, by_filters_tail, &jt, (p->oc + MR - 1) / MR * jt.blocks);
+    }
+    return true;
+  }
   const job j = {p, same, nb,
-                 same ? (p->h * p->w_ + nb - 1) / nb : p->oh * ((p->ow + nb - 1) / nb)};
-  if (p->oc * p->c * T * (int64_t)sizeof(float) <= BIG_BANK)
+                 same ? (p->h * p->w_ + nb - 1) / nb : p->oh * ((p->ow + nb - 1) / nb), 0, 0,
+                 NULL};
+  if (!big)
     ptec_parallel_range(p->parallel, by_block, &j, p->n * j.blocks);
   else
     ptec_parallel_range(p->parallel, by_filters, &j, (p->oc + MR - 1) / MR * p->n * j.blocks);
