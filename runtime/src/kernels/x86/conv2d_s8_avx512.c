@@ -50,6 +50,7 @@ typedef struct packed_job {
   const ptec_qconv_packed *pk;
   ptec_avx512_panel_q q; /* the requantization (packed_s8_avx512.h) */
   int64_t tiles, units; /* tiles of MR pixels, cut into `units` shares of one slot each */
+  bool full_out;        /* ptec_avx512_panel_full_fits: full tiles take panel_out_full */
 } packed_job;
 
 /* Bytes [0, len) of dst: 64-byte masked stores of v. */
@@ -136,7 +137,7 @@ static void tile_panel(const packed_job *job, const uint8_t *rows, int count, in
   const ptec_qconv_packed *pk = job->pk;
   __m512i c[MR][2];
   ptec_avx512_panel_dot(rows, (size_t)pk->kp, pk->panels, pk->corr, pk->n, b, c);
-  ptec_avx512_panel_out(&job->q, c, count, b, y);
+  ptec_avx512_panel_store(&job->q, c, count, b, y, job->full_out);
 }
 
 /* Tile t's rows (its pixels' windows, the last pixel repeated past the
@@ -225,6 +226,7 @@ bool ptec_qconv_s8_avx512_packed(const ptec_qconv *p, const ptec_qconv_packed *p
                               p->shift->data, p->scale_step ? pk->n : 1, p->act_min,
                               p->act_max)},
                     .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
+  job.full_out = ptec_avx512_panel_full_fits(&job.q);
   if (pk->group * MR * pk->kp <= STACK_TILE)
     ptec_parallel_chunks(p->parallel, packed_stack, &job, tiles, 8);
   else

@@ -39,6 +39,7 @@ static bool fc_packed(const ptec_qfc_s8 *p, const ptec_gemm_s8 *g) {
       .bias_folded = fold,
       .short_requant = ptec_avx512_requantize16s_fits(p->shift, p->scale_step ? p->n : 1,
                                                       p->act_min, p->act_max)};
+  const bool full = ptec_avx512_panel_full_fits(&q);
   const __m512i flip = _mm512_set1_epi8((char)0x80);
   for (int32_t r0 = 0; r0 < p->rows; r0 += MR) {
     const int count = p->rows - r0 < MR ? p->rows - r0 : MR;
@@ -60,7 +61,7 @@ static bool fc_packed(const ptec_qfc_s8 *p, const ptec_gemm_s8 *g) {
     for (int32_t b = 0; b * NR < p->n; b++) {
       __m512i c[MR][2];
       ptec_avx512_panel_dot(tile, (size_t)kp, panels, corr, p->n, b, c);
-      ptec_avx512_panel_out(&q, c, count, b, y);
+      ptec_avx512_panel_store(&q, c, count, b, y, full);
     }
   }
   return true;

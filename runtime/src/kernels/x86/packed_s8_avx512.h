@@ -131,6 +131,51 @@ static inline void ptec_avx512_panel_out(const ptec_avx512_panel_q *p,
   }
 }
 
+/* panel_out's common case as straight-line code: all MR rows, the short
+ * requantization, the bias in the correction, channels adjacent. Inlined
+ * after the products, the accumulators stay in registers; the general loop
+ * over a variable row count kept them on the stack and read its flags again
+ * per row (on MobileNetV2's small-k 1x1 layers the requantization is most
+ * of the kernel: 10-13% there). Folding the zero point into the rounding
+ * terms and leaving out clamps that cannot cut (three operations of
+ * thirteen) measured no faster on top of this, so the short form stays as
+ * it is. */
+static inline bool ptec_avx512_panel_full_fits(const ptec_avx512_panel_q *p) {
+  return p->short_requant && p->bias_folded && p->y_col == 1;
+}
+
+static inline __attribute__((always_inline)) void ptec_avx512_panel_out_full(
+    const ptec_avx512_panel_q *p, __m512i c[PTEC_PK_MR][2], int32_t b,
+    int8_t *const y[PTEC_PK_MR]) {
+  const __m512i zp = _mm512_set1_epi32(p->out_zp);
+  const __m128i lo8 = _mm_set1_epi8((char)p->act_min), hi8 = _mm_set1_epi8((char)p->act_max);
+  for (int h = 0; h < 2; h++) {
+    const int32_t c0 = b * PTEC_PK_NR + h * 16;
+    if (c0 >= p->n) break;
+    const int32_t valid = p->n - c0 < 16 ? p->n - c0 : 16;
+    const __mmask16 lanes = (__mmask16)((1u << valid) - 1);
+    const ptec_avx512_q16s qs =
+        p->scale_step ? ptec_avx512_q16s_make(
+                            _mm512_maskz_loadu_epi32(lanes, p->mul + c0),
+                            _mm512_mask_loadu_epi32(_mm512_set1_epi32(32), lanes, p->sh + c0))
+                      : ptec_avx512_q16s_make(_mm512_set1_epi32(p->mul[0]),
+                                              _mm512_set1_epi32(p->sh[0]));
+#pragma GCC unroll 8
+    for (int r = 0; r < PTEC_PK_MR; r++)
+      _mm_mask_storeu_epi8(y[r] + c0, lanes, ptec_avx512_requantize16s(c[r][h], &qs, zp, lo8, hi8));
+  }
+}
+
+/* The first `count` rows of sums of panel b into y: panel_out_full when
+ * `full` (ptec_avx512_panel_full_fits, worked out once per call) and the
+ * tile is whole, else panel_out. */
+static inline __attribute__((always_inline)) void ptec_avx512_panel_store(
+    const ptec_avx512_panel_q *p, __m512i c[PTEC_PK_MR][2], int count, int32_t b,
+    int8_t *const y[PTEC_PK_MR], bool full) {
+  if (full && count == PTEC_PK_MR) ptec_avx512_panel_out_full(p, c, b, y);
+  else ptec_avx512_panel_out(p, c, count, b, y);
+}
+
 /* Filters w[j][0, k) (rows w_row apart), j < n, into panels of
  * np = n rounded up to 32 and kp = k rounded up to 4 (zeros past k and n). */
 static inline void ptec_avx512_pack_panels(const int8_t *w, ptrdiff_t w_row, int32_t k,
