@@ -89,6 +89,25 @@ static inline void ptec_avx512_store16(int8_t *y, int32_t c0, int64_t sc, __mmas
   for (int l = 0; l < 16 && (lanes >> l & 1); l++) y[(c0 + l) * sc] = b[l];
 }
 
+/* The lanes of channels c0... that exist (of n). */
+static inline __mmask16 ptec_avx512_panel_lanes(const ptec_avx512_panel_q *p, int32_t c0) {
+  const int32_t valid = p->n - c0 < 16 ? p->n - c0 : 16;
+  return (__mmask16)((1u << valid) - 1);
+}
+
+/* The multipliers and shifts of channels c0... into q->m, q->s. */
+static inline void ptec_avx512_panel_scales(const ptec_avx512_panel_q *p, int32_t c0,
+                                            __mmask16 lanes, ptec_avx512_q16 *q) {
+  if (p->scale_step) {
+    /* Lanes past n get shift 32 (any value in the short form's range). */
+    q->m = _mm512_maskz_loadu_epi32(lanes, p->mul + c0);
+    q->s = _mm512_mask_loadu_epi32(_mm512_set1_epi32(32), lanes, p->sh + c0);
+  } else {
+    q->m = _mm512_set1_epi32(p->mul[0]);
+    q->s = _mm512_set1_epi32(p->sh[0]);
+  }
+}
+
 /* The first `count` rows of sums of panel b, requantized into y[r] + channel. */
 static inline void ptec_avx512_panel_out(const ptec_avx512_panel_q *p,
                                          __m512i c[PTEC_PK_MR][2], int count, int32_t b,
@@ -100,17 +119,9 @@ static inline void ptec_avx512_panel_out(const ptec_avx512_panel_q *p,
   for (int h = 0; h < 2; h++) {
     const int32_t c0 = b * PTEC_PK_NR + h * 16;
     if (c0 >= p->n) break;
-    const int32_t valid = p->n - c0 < 16 ? p->n - c0 : 16;
-    const __mmask16 lanes = (__mmask16)((1u << valid) - 1);
+    const __mmask16 lanes = ptec_avx512_panel_lanes(p, c0);
     ptec_avx512_q16 q;
-    if (p->scale_step) {
-      /* Lanes past n get shift 32 (any value in the short form's range). */
-      q.m = _mm512_maskz_loadu_epi32(lanes, p->mul + c0);
-      q.s = _mm512_mask_loadu_epi32(_mm512_set1_epi32(32), lanes, p->sh + c0);
-    } else {
-      q.m = _mm512_set1_epi32(p->mul[0]);
-      q.s = _mm512_set1_epi32(p->sh[0]);
-    }
+    ptec_avx512_panel_scales(p, c0, lanes, &q);
     q.bias = p->bias && !p->bias_folded ? _mm512_maskz_loadu_epi32(lanes, p->bias + c0)
                                         : _mm512_setzero_si512();
     if (p->short_requant) {
@@ -152,14 +163,10 @@ static inline __attribute__((always_inline)) void ptec_avx512_panel_out_full(
   for (int h = 0; h < 2; h++) {
     const int32_t c0 = b * PTEC_PK_NR + h * 16;
     if (c0 >= p->n) break;
-    const int32_t valid = p->n - c0 < 16 ? p->n - c0 : 16;
-    const __mmask16 lanes = (__mmask16)((1u << valid) - 1);
-    const ptec_avx512_q16s qs =
-        p->scale_step ? ptec_avx512_q16s_make(
-                            _mm512_maskz_loadu_epi32(lanes, p->mul + c0),
-                            _mm512_mask_loadu_epi32(_mm512_set1_epi32(32), lanes, p->sh + c0))
-                      : ptec_avx512_q16s_make(_mm512_set1_epi32(p->mul[0]),
-                                              _mm512_set1_epi32(p->sh[0]));
+    const __mmask16 lanes = ptec_avx512_panel_lanes(p, c0);
+    ptec_avx512_q16 q;
+    ptec_avx512_panel_scales(p, c0, lanes, &q);
+    const ptec_avx512_q16s qs = ptec_avx512_q16s_make(q.m, q.s);
 #pragma GCC unroll 8
     for (int r = 0; r < PTEC_PK_MR; r++)
       _mm_mask_storeu_epi8(y[r] + c0, lanes, ptec_avx512_requantize16s(c[r][h], &qs, zp, lo8, hi8));
