@@ -4,8 +4,8 @@
   outputs (8x48 register block) or 32 (planes whose lanes 48 would leave empty, 7 x 7),
   small banks taking the input channels 32 at a time (partial sums stored in the output and
   resumed: the channel counts below cross those boundaries), large banks (> 1 MiB) filter
-  group by filter group, the last one or two outputs of planes of 48 + 1 or 48 + 2 as dot
-  products (ResNet-18's 7 x 7 layers);
+  group by filter group, the last one to four outputs of planes of 48 n + 1 .. 4 as dot
+  products (ResNet-18's 7 x 7 and 14 x 14 layers);
 - the stride-2 kernel (conv2d_f32_stem_avx512.c): the input rows split into even and odd
   columns, read as contiguous vectors; rows of 24+ outputs a row at a time (ResNet's 7 x 7
   stem on 3 channels), narrower ones with the whole image split and blocks across output
@@ -72,15 +72,15 @@ def test_implicit_blocks_random(seed, tmp_path):
     # (h, w): 48-output blocks (56 x 9, 20 x 30, 14 x 14, 5 x 11 in one short block) and
     # 32-output ones (7 x 7, 3 x 3).
     planes = [(56, 9), (20, 30), (14, 14), (7, 7), (3, 3), (5, 11)]
-    for case in range(7):
+    for case in range(8):
         k = rng.choice([3, 3, 5])
         dil = rng.choice([1, 1, 2])
-        # Banks over 1 MiB: filter group by filter group; on 7 x 7 and 5 x 10 planes (48 + 1,
-        # 48 + 2 outputs) the outputs past the last 48 are dot products.
-        big = case < 2
+        # Banks over 1 MiB: filter group by filter group; on 7 x 7, 5 x 10 and 14 x 14 planes
+        # (48 + 1, 48 + 2, 4 x 48 + 4 outputs) the outputs past the last 48 are dot products.
+        big = case < 3
         cin = 132 if big else rng.choice([1, 3, 31, 32, 33, 67])
         cout = 250 if big else rng.choice([5, 8, 13, 24])
-        h, w = [(7, 7), (5, 10)][case] if big else rng.choice(planes)
+        h, w = [(7, 7), (5, 10), (14, 14)][case] if big else rng.choice(planes)
         conv = nn.Conv2d(cin, cout, k, padding=(k - 1) * dil // 2, dilation=dil,
                          bias=rng.random() < 0.8)
         x = torch.randn(rng.choice([1, 1, 2]), cin, h, w)
