@@ -216,7 +216,11 @@ static inline __attribute__((always_inline)) void dw3_rows_sx(const dw_job *job,
             a[i][1] = ptec_avx512_dpwssd(a[i][1], v[3], w[kx * 4 + 3]);
           }
         }
-        for (int i = 0; i < count; i++) {
+        /* All G3 pixels unrolled (the accumulators stay in registers), or
+         * the row's last `count`. */
+#pragma GCC unroll 4
+        for (int i = 0; i < G3; i++) {
+          if (i >= count) break;
           const __m512i s0 = _mm512_permutex2var_epi32(a[i][0], ord0, a[i][1]);
           const __m512i s1 = _mm512_permutex2var_epi32(a[i][0], ord1, a[i][1]);
           int8_t *y = yrow + (ox0 + i) * Y.sw + c0;
