@@ -18,7 +18,8 @@
  * (input_ids int64 [1, 1], cache_position int64 [1]) and optionally a prefill
  * method (default "prefill") taking (input_ids [1, T], cache_position [T]);
  * both return logits whose last row is the next token's. The prompt goes
- * through prefill in chunks of T, the rest through decode, then N greedy
+ * through prefill in chunks of T (a rest of 2+ tokens too: the last T tokens, or
+ * padded; one token through decode), then N greedy
  * steps: greedy (temperature 0, the default), or sampled from
  * softmax(logits / T) restricted to the smallest set of most likely tokens
  * whose probability reaches P (top-p), with xorshift64* from the seed
@@ -181,9 +182,10 @@ static int init_method(llm *lm, const char *name, llm_method *out) {
   ptec_tensor_view ids;
   s = ptec_method_input_info(&out->m, 0, &ids);
   if (s != PTEC_STATUS_OK || ptec_method_num_inputs(&out->m) != 2 ||
-      ids.dtype != PTEC_DTYPE_INT64 || ids.rank != 2 || ids.sizes[0] != 1 || ids.sizes[1] < 1) {
+      ids.dtype != PTEC_DTYPE_INT64 || ids.rank != 2 || ids.sizes[0] != 1 || ids.sizes[1] < 1 ||
+      ids.sizes[1] > MAX_TOKENS) {
     fprintf(stderr, "ptec-generate: method %s must take input_ids int64 [1, T] and "
-                    "cache_position int64 [T]\n", name);
+                    "cache_position int64 [T], T <= %d\n", name, MAX_TOKENS);
     return 2;
   }
   out->prefill_len = (size_t)ids.sizes[1];
@@ -430,9 +432,22 @@ int main(int argc, char **argv) {
   uint64_t hz = ptec_platform_ticks_per_second(), t0 = ptec_platform_ticks();
   size_t pos = 0, vocab = 0;
   const float *row = NULL;
-  while (has_prefill && n - pos >= prefill.prefill_len) {
-    if (step(&prefill, tokens + pos, prefill.prefill_len, (int64_t)pos, &row, &vocab) != 0) return 2;
-    pos += prefill.prefill_len;
+  const size_t T = prefill.prefill_len;
+  while (has_prefill && n - pos >= T) {
+    if (step(&prefill, tokens + pos, T, (int64_t)pos, &row, &vocab) != 0) return 2;
+    pos += T;
+  }
+  /* A rest of 2+ tokens through prefill too (ptec.llm.program.prompt_chunks makes the
+   * same calls and says why they are exact): the last T tokens, or a prompt shorter
+   * than T padded after its end with its last token, which decode then runs again for
+   * its logits (the padding's cache rows lie past every query's position). */
+  if (has_prefill && n - pos >= 2 && n >= T) {
+    if (step(&prefill, tokens + n - T, T, (int64_t)(n - T), &row, &vocab) != 0) return 2;
+    pos = n;
+  } else if (has_prefill && n - pos >= 2) {
+    for (size_t k = n; k < T; k++) tokens[k] = tokens[n - 1]; /* overwritten as generated */
+    if (step(&prefill, tokens, T, 0, &row, &vocab) != 0) return 2;
+    pos = n - 1;
   }
   while (pos < n) {
     if (step(&decode, tokens + pos, 1, (int64_t)pos, &row, &vocab) != 0) return 2;

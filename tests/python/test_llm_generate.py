@@ -19,7 +19,7 @@ from tokenizers import Tokenizer
 
 from ptec.device import aarch64_ptec_run
 from ptec.llm import TINY, generate, generate_greedy
-from ptec.llm.program import model_step
+from ptec.llm.program import model_step, prompt_chunks
 from ptec.llm.tokenizer import write as write_tokenizer
 from test_llm_opt import PREFILL, _compiled, _model, _prompt
 
@@ -70,6 +70,32 @@ def test_bad_prompt_is_refused(tmp_path):
         run = subprocess.run([str(binary), str(pte), "--prompt", "1", *bad],
                              capture_output=True, text=True)
         assert run.returncode == 1 and "usage" in run.stderr, bad
+
+
+@pytest.mark.parametrize("build", ["PTEC_RUN", "PTEC_RUN_ASAN"])
+def test_prompt_of_any_length_goes_through_prefill(seed, tmp_path, build):
+    """A prompt's rest after the whole chunks: 2+ tokens through prefill (the last T
+    tokens again, or a short prompt padded after its end, its last token decoded again),
+    one token through decode. The chunked eager model gives the first token's logits of
+    the whole prompt in one call (the padding and the tokens computed twice change
+    nothing but rounding), and ptec-generate the same tokens."""
+    binary = Path(os.environ[build]).parent / "ptec-generate"
+    pte = tmp_path / "opt.pte"
+    pte.write_bytes(_compiled().buffer)
+    calls = {n: prompt_chunks(n, PREFILL) for n in (3, PREFILL + 1, 2 * PREFILL + 5)}
+    assert [m for m, _, _ in calls[3]] == ["prefill", "decode"]
+    assert calls[PREFILL + 1][-1] == ("decode", PREFILL, PREFILL + 1)
+    assert calls[2 * PREFILL + 5][-1] == ("prefill", PREFILL + 5, 2 * PREFILL + 5)
+    for n in calls:
+        prompt = (_prompt(seed) * 3)[:n]
+        model = _model()
+        with torch.no_grad():
+            whole = model(torch.tensor([prompt]), torch.arange(n))[0, -1]
+        expected, chosen = generate_greedy(model_step(_model()), prompt, 8, PREFILL)
+        torch.testing.assert_close(chosen[0], whole, rtol=1e-4, atol=1e-4)
+        tokens, report = _generate(binary, pte, prompt, "--steps", "8")
+        assert tokens == expected, n
+        assert report[0].startswith(f"prefill: {n} tokens")
 
 
 def test_python_generate_equals_eager(seed):

@@ -47,21 +47,45 @@ def model_step(model: OPTForCausalLM) -> Step:
     return step
 
 
+def prompt_chunks(n: int, prefill_len: int) -> list[tuple[str, int, int]]:
+    """The calls that put a prompt of n tokens in the cache, (method, start, stop) for
+    the tokens [start, stop) at positions start..: prefill chunks of prefill_len, and a
+    remainder of 2+ tokens through prefill too, not one decode call per token. With n
+    >= prefill_len the last chunk is the last prefill_len tokens (those before the
+    remainder computed again: the same values written to the same cache rows); a
+    shorter prompt is padded after its end (with its last token, at positions up to
+    prefill_len - 1, which the cache holds since prefill was compiled for them), and its
+    last token goes through decode again for its logits (prefill returns the last
+    row's). The padding's cache rows lie past every query's position, so no query sees
+    them (the mask is cache_position's), and decode overwrites each before reading it.
+    ptec-generate makes the same calls."""
+    if prefill_len < 1:  # no prefill method
+        return [("decode", p, p + 1) for p in range(n)]
+    calls = [("prefill", s, s + prefill_len) for s in range(0, n - prefill_len + 1, prefill_len)]
+    done = calls[-1][2] if calls else 0
+    if n - done == 1:
+        calls += [("decode", p, p + 1) for p in range(done, n)]
+    elif n - done >= 2 and n >= prefill_len:
+        calls.append(("prefill", n - prefill_len, n))
+    elif n - done >= 2:
+        calls += [("prefill", 0, n), ("decode", n - 1, n)]
+    return calls
+
+
 def generate_greedy(step: Step, prompt: list[int], new_tokens: int, prefill_len: int,
                     choose: Callable[[torch.Tensor], int] | None = None
                     ) -> tuple[list[int], list[torch.Tensor]]:
-    """Decoding: the prompt in prefill chunks of `prefill_len` (the rest one
-    token at a time through decode), then `new_tokens` decode steps, each
-    token the argmax (or `choose(logits_row)`, e.g. a Sampler). Returns the
-    generated tokens and the logits each was chosen from."""
-    pos, logits = 0, None
-    while len(prompt) - pos >= prefill_len:
-        chunk = torch.tensor([prompt[pos:pos + prefill_len]])
-        logits = step("prefill", chunk, torch.arange(pos, pos + prefill_len))
-        pos += prefill_len
-    for token in prompt[pos:]:
-        logits = step("decode", torch.tensor([[token]]), torch.tensor([pos]))
-        pos += 1
+    """Decoding: the prompt in prefill chunks of `prefill_len` (prompt_chunks: any
+    length through prefill), then `new_tokens` decode steps, each token the
+    argmax (or `choose(logits_row)`, e.g. a Sampler). Returns the generated
+    tokens and the logits each was chosen from."""
+    logits = None
+    for method, start, stop in prompt_chunks(len(prompt), prefill_len):
+        ids = prompt[start:stop]
+        if method == "prefill":  # padded to the method's length
+            ids = ids + [prompt[-1]] * (prefill_len - len(ids))
+        logits = step(method, torch.tensor([ids]), torch.arange(start, start + len(ids)))
+    pos = len(prompt)
     tokens, chosen = [], []
     for _ in range(new_tokens):
         token = int(logits[0, -1].argmax()) if choose is None else choose(logits[0, -1])
@@ -145,7 +169,7 @@ def generate(program, prompt: list[int] | str, new_tokens: int, temperature: flo
     if "prefill" in names:
         prefill_len = program.method("prefill").input_views()[0].shape[1]
     else:
-        prefill_len = len(prompt) + 1  # every prompt token through decode
+        prefill_len = 0  # every prompt token through decode
     methods = {"prefill": "prefill", "decode": decode}
     run = program_step(program)
     tokens, _ = generate_greedy(lambda m, ids, pos: run(methods[m], ids, pos), prompt,
