@@ -37,13 +37,11 @@ static void *take(cache_arena *a, uint64_t bytes) {
 }
 
 /* Whether value `v` is the destination of a move (its alias changes as the
- * method runs). */
+ * method runs): flagged on its state entry at init, a binary search here
+ * (a scan of the instructions per argument made this quadratic). */
 static bool moved_to(const ptec_method *m, int32_t v) {
-  for (uint32_t i = 0; i < m->num_instructions; i++) {
-    const ptec_instruction *ins = &m->instructions[i];
-    if (PTEC_INSTR_KIND(ins) == INSTR_MOVE_CALL && PTEC_INSTR_B(ins) == (uint32_t)v) return true;
-  }
-  return false;
+  const ptec_value_state *e = ptec_value_state_of(m, (uint32_t)v);
+  return e != NULL && e->moved;
 }
 
 /* Whether any of `n` arguments, or an item of a tensor list among them,

@@ -40,11 +40,13 @@ typedef struct ptec_delegate_instance {
 
 /* A value whose binding changes at run time: a tensor input (an unplanned
  * one is bound by set_input), the output of a view kernel, or the
- * destination of a move. */
+ * destination of a move. The method's entries are sorted by `value`, so a
+ * lookup is a binary search (values.c). */
 typedef struct ptec_value_state {
   uint32_t value; /* value index */
   uint32_t alias; /* the value it reads as: itself until a move writes it */
   void *data;     /* its tensor's data; NULL: where the program places it */
+  bool moved;     /* a move's destination: calls that read it are not cached */
 } ptec_value_state;
 
 /* A DYNAMIC_BOUND tensor's current sizes: the upper bound the program
