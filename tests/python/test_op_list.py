@@ -32,6 +32,7 @@ from ptec.llm import quant_ops as llm_quant_ops
 from ptec.quant import ops as ptec_ops
 from ptec.passes import fuse_conv_clamp
 from ptec.passes import random as random_pass
+from ptec.passes import safe_softmax
 
 RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "src"
 OPS_DEF = RUNTIME_SRC / "kernels" / "ops.def"
@@ -66,7 +67,7 @@ HAND_SIGNATURES = {
 #: ptec's own operators (runtime/src/kernels/quantized/ops_fused.def): their
 #: schemas, registered with torch by the compiler (ptec.quant.ops, the single
 #: source). Semantics: each op_*.c file there.
-PTEC_SCHEMAS = ptec_ops.OUT_SCHEMAS + [llm_attention.OUT_SCHEMA, pack_weights.OUT_SCHEMA] + llm_quant_ops.OUT_SCHEMAS + [random_pass.OUT_SCHEMA, fuse_conv_clamp.OUT_SCHEMA]
+PTEC_SCHEMAS = ptec_ops.OUT_SCHEMAS + [llm_attention.OUT_SCHEMA, pack_weights.OUT_SCHEMA] + llm_quant_ops.OUT_SCHEMAS + [random_pass.OUT_SCHEMA, fuse_conv_clamp.OUT_SCHEMA, safe_softmax.OUT_SCHEMA]
 
 #: Enum types are serialised as Int (pte-format.md 1.3).
 ENUM_TYPES = {"ScalarType", "MemoryFormat", "Layout"}
