@@ -53,7 +53,6 @@ def _check(conv: nn.Conv2d, relu: bool, x: torch.Tensor, tmp, what: str) -> None
     assert np.array_equal(one.view(np.uint32), three.view(np.uint32)), \
         f"{what}: 1 and 3 threads differ"
     assert _bitwise(one, unpacked), f"{what}: panels and OIHW filters differ"
-    # Last: exact_and_bound leaves the module's bias as |b|.
     want, bound = exact_and_bound(conv, x)
     want = want.clamp(min=0.0).numpy() if relu else want.numpy()
     for got, limit, name in ((one, bound, "PyTorch in float64"),

@@ -48,18 +48,21 @@ def _run(program: bytes, x: torch.Tensor, tmp: Path, threads: int) -> np.ndarray
 
 def exact_and_bound(conv: nn.Conv2d, x: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
     """conv(x) in float64 and the gamma_K bound (K + 2) * 2^-24 * (sum |w x| + |b|) of a
-    float32 computation of it (conv is left in float32)."""
+    float32 computation of it (conv is left in float32, its weight and bias as they were)."""
     with torch.no_grad():
         d = conv.double()
         want = d(x.double())
-        w, b = d.weight.data, d.bias
+        # The tensors, not the Parameters: `d.bias.data = ...` replaces a Parameter's
+        # tensor, so a Parameter kept here would hand back |b| on restore.
+        w = d.weight.data
+        b = None if d.bias is None else d.bias.data
         d.weight.data = w.abs()
         if b is not None:
-            d.bias.data = b.data.abs()
+            d.bias.data = b.abs()
         mag = d(x.double().abs())
         d.weight.data = w
         if b is not None:
-            d.bias.data = b.data
+            d.bias.data = b
         conv.float()
     terms = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
     return want, (terms + 2) * U * mag.numpy()
@@ -118,3 +121,18 @@ def test_implicit_gemm_random(seed, tmp_path):
         x = torch.randn(rng.choice([1, 1, 2]), cin, h, w)
         _check(conv, x, tmp_path / f"ig{case}", f"case {case}: {conv} on {tuple(x.shape)} "
                f"(seed {seed})")
+
+
+def test_exact_and_bound_leaves_the_module_as_it_was(seed):
+    # It once restored the bias from the Parameter it had just overwritten, leaving |b|.
+    torch.manual_seed(seed)
+    conv = nn.Conv2d(3, 5, 3)
+    with torch.no_grad():
+        conv.bias.copy_(-conv.bias.abs() - 0.5)  # every bias negative: |b| would show
+    w, b = conv.weight.detach().clone(), conv.bias.detach().clone()
+    x = torch.randn(1, 3, 6, 6)
+    want, bound = exact_and_bound(conv, x)
+    assert conv.weight.dtype == torch.float32 and conv.bias.dtype == torch.float32
+    assert torch.equal(conv.weight, w) and torch.equal(conv.bias, b), \
+        f"exact_and_bound changed the module (seed {seed})"
+    assert np.all(np.abs(conv(x).detach().double().numpy() - want.numpy()) <= bound)
