@@ -211,6 +211,11 @@ ALWAYS_INLINE void tile(int R, int V, const ptec_matmul_f32 *p, int64_t i0, int6
       if (V == 2) acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
     }
   }
+  /* The sums leave their registers once, here: indexed by the epilogue's loops below,
+   * `acc` itself would live in memory and GCC stored all 16 every k (measured). */
+  __m512 sums[8][2];
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < V; v++) sums[r][v] = acc[r][v];
   /* The epilogue: alpha 1 and D's rows contiguous or broadcast, beta 1 (linear's and
    * addmm's bias) as vectors, acc + d as ptec_matmul_f32_finish adds it; else per element. */
   const bool vec = p->alpha == 1.0f && (!p->d || (p->beta == 1.0f && p->d_cs <= 1));
@@ -220,14 +225,14 @@ ALWAYS_INLINE void tile(int R, int V, const ptec_matmul_f32 *p, int64_t i0, int6
     for (int v = 0; v < V; v++) {
       const __mmask16 m = v ? m1 : m0;
       if (vec) {
-        __m512 y = acc[r][v];
+        __m512 y = sums[r][v];
         if (d)
           y = _mm512_add_ps(y, p->d_cs ? _mm512_maskz_loadu_ps(m, d + 16 * v)
                                        : _mm512_set1_ps(*d));
         _mm512_mask_storeu_ps(c + 16 * v, m, y);
       } else {
         float out[16];
-        _mm512_storeu_ps(out, acc[r][v]);
+        _mm512_storeu_ps(out, sums[r][v]);
         for (int64_t t = 0; t < 16 && (m >> t & 1u); t++)
           ptec_matmul_f32_finish(p, i0 + r, j0 + 16 * v + t, out[t]);
       }
