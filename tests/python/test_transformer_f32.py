@@ -195,3 +195,44 @@ def test_attention_fused_equals_eager(seed, tmp_path):
     with torch.no_grad():
         want = _Attention()(q, k, v).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------- permute chains, folded
+
+class _Permutes(nn.Module):
+    """x + 1, then permutes in a row (each a permute_copy), then * 2 unless `last`."""
+
+    def __init__(self, perms, last: bool):
+        super().__init__()
+        self.perms, self.last = perms, last
+
+    def forward(self, x):
+        y = x + 1.0
+        for p in self.perms:
+            y = y.permute(*p)
+        return y if self.last else y * 2.0
+
+
+def test_permute_chains_fold_random(seed, tmp_path):
+    """Random chains of 2-3 permutes (some cancelling, some ending the program): one
+    permute_copy or none in the "x86-64-avx512" program (python/ptec/passes/fold_permutes.py),
+    its output equal to eager bit for bit (copies move values unchanged)."""
+    rng = random.Random(seed)
+    for case in range(4):
+        rank = rng.randrange(2, 5)
+        shape = [rng.randrange(1, 5) for _ in range(rank)]
+        perms = [rng.sample(range(rank), rank) for _ in range(rng.randrange(2, 4))]
+        if case == 0:  # the head merge of nn.MultiheadAttention: the first two cancel
+            shape, perms = [4, 3, 2, 5], [[2, 0, 1, 3], [1, 2, 0, 3], [2, 0, 1, 3]]
+        if case == 1:  # cancelling completely
+            perms = [perms[0], [perms[0].index(d) for d in range(rank)]]
+        last = case == 2
+        x = torch.randn(*shape)
+        module = _Permutes(perms, last)
+        program = ptec.compile(module, (x,), target=TARGET)
+        permutes = _ops(program).count("aten::permute_copy")
+        assert permutes <= 1, f"case {case} {perms} (seed {seed}): {permutes} permute_copy left"
+        (got,) = _run_cli(RUN, program.buffer, (x,), tmp_path / f"{case}")
+        want = module(x).contiguous().numpy()
+        assert got.shape == want.shape and np.array_equal(got, want), \
+            f"case {case} {shape} {perms} (seed {seed}): differs from eager"
