@@ -217,4 +217,9 @@ void ptec_llm_linear_8da4w_dotprod(const ptec_llm_8da4w *p, int64_t n0, int64_t 
 /* Outputs per parallel unit: the widest variant's block (AVX-512 8da4w: 16). */
 #define PTEC_LLM_UNIT 16
 
+/* Shares per thread of a linear layer's outputs (kernels/parallel.h ptec_parallel_chunks):
+ * a decode's layer takes 25-300 us, so a worker that starts late takes fewer shares
+ * instead of holding up the call with half the outputs. */
+#define PTEC_LLM_SHARES 4
+
 #endif /* PTEC_KERNELS_LLM_LLM_QUANT_H */

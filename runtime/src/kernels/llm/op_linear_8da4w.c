@@ -117,6 +117,7 @@ ptec_status ptec_kernel_linear_8da4w_out(ptec_kernel_context *ctx) {
   PTEC_TRY(ptec_llm_check_wsum(ctx, ws, w->sizes[0]));
   ptec_llm_8da4w p = {x->data, w->data, s->data, ws->data, b != NULL ? b->data : NULL,
                       out->data, M, w->sizes[0], K};
-  ptec_parallel_range(ctx->parallel, outputs, &p, (p.N + PTEC_LLM_UNIT - 1) / PTEC_LLM_UNIT);
+  ptec_parallel_chunks(ctx->parallel, outputs, &p, (p.N + PTEC_LLM_UNIT - 1) / PTEC_LLM_UNIT,
+                       PTEC_LLM_SHARES);
   return PTEC_STATUS_OK;
 }

@@ -71,6 +71,7 @@ ptec_status ptec_kernel_linear_int8w_out(ptec_kernel_context *ctx) {
   PTEC_TRY(ptec_llm_check_linear(ctx, x, w, PTEC_DTYPE_INT8, K, s, 0, b, out, &M));
   ptec_llm_int8w p = {x->data, w->data, s->data, b != NULL ? b->data : NULL,
                       out->data, M, w->sizes[0], K};
-  ptec_parallel_range(ctx->parallel, outputs, &p, (p.N + PTEC_LLM_UNIT - 1) / PTEC_LLM_UNIT);
+  ptec_parallel_chunks(ctx->parallel, outputs, &p, (p.N + PTEC_LLM_UNIT - 1) / PTEC_LLM_UNIT,
+                       PTEC_LLM_SHARES);
   return PTEC_STATUS_OK;
 }
