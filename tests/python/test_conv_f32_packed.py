@@ -228,3 +228,29 @@ def test_models_fused_packed(name, tmp_path):
     if name == "mobilenet_v2":
         (asan,) = _run(RUN_ASAN, fused.buffer, inputs, tmp_path / "asan")
         assert np.abs(asan - eager).max() <= 1e-4 * np.abs(eager).max()
+
+
+def test_depthwise_same3_random(seed, tmp_path):
+    """"Same" 3x3 depthwise layers with rows of 16 or more (the AVX-512 same3 path of
+    depthwise_conv2d_f32_direct_avx512.c: column masks per 16 columns, four output rows at
+    a time, rows above and below the image read from zeros): widths around 16-lane
+    boundaries and heights that leave 1-3 rows of a four-row group, with a fused clamp,
+    within the float64 bound, 1 = 3 threads bit for bit, and under ASan + UBSan (a store
+    mask or a zero row one off fails the bound or the sanitizer)."""
+    rng = random.Random(seed)
+    for case in range(6):
+        c = rng.choice([1, 3, 8, 17])
+        h = rng.choice([1, 2, 3, 5, 6, 9])
+        w = rng.choice([16, 17, 28, 31, 32, 33, 47, 56])
+        conv = nn.Conv2d(c, c, 3, padding=1, groups=c, bias=rng.random() < 0.8)
+        act = rng.choice(["relu6", "hardtanh", "none"])
+        x = torch.randn(rng.choice([1, 2]), c, h, w)
+        what = f"case {case}: {conv} + {act} on {tuple(x.shape)} (seed {seed})"
+        program = ptec.compile(_model(conv, act), (x,), target=TARGET).buffer
+        (one,) = _run(RUN, program, (x,), tmp_path / f"d{case}")
+        (three,) = _run(RUN, program, (x,), tmp_path / f"d{case}", threads=3)
+        assert np.array_equal(one, three), f"{what}: 1 and 3 threads differ"
+        _bound_check(conv, act, x, one, what)
+        if case < 2:
+            (asan,) = _run(RUN_ASAN, program, (x,), tmp_path / f"d{case}-asan")
+            _bound_check(conv, act, x, asan, what + " (ASan + UBSan)")

@@ -16,6 +16,8 @@
  *     output q is input q + (ky dil - pad) w + (kx dil - pad), masked per
  *     lane by its row and column (the 7 x 7 and 14 x 14 planes fill whole
  *     vectors).
+ *   - "same" 3 x 3 windows on rows of 16 or more: same3, column masks in
+ *     registers, four output rows at a time;
  *   - stride 1 or 2 otherwise: sixteen outputs of one output row; stride 2
  *     loads the 32 inputs under them and keeps the even ones (one permute).
  *
@@ -173,10 +175,67 @@ static void channels(const void *arg, int64_t u0, int64_t u1) {
   }
 }
 
+/* "Same" 3 x 3 windows (stride 1, dilation 1, padding 1) on rows of 16 or
+ * more (MobileNetV2's 112 x 112, 56 x 56 and 28 x 28 layers). Per channel,
+ * sixteen columns at a time: their three column masks (left tap, centre,
+ * right tap: lanes whose input lies in the plane) stay in mask registers,
+ * and four output rows are summed side by side from the six input rows
+ * under them; a row above or below the image is read from zeros. The
+ * flattened path loaded a mask and an offset from its tables for every tap
+ * (three loads per FMA). The same FMA chain per output (bias, then the taps
+ * in order, a tap outside the plane adding a product of zero), so the same
+ * bits. Units: (image, channel). */
+enum { R = 4 };
+static void same3(const void *arg, int64_t u0, int64_t u1) {
+  const ptec_conv_f32 *p = arg;
+  const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, 0);
+  const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+  const float zeros[48] = {0};
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t n = u / p->c, c = u % p->c;
+    const float *xc = p->x + n * p->xs[0] + c * p->xs[1], *wc = p->w + c * p->ws[0];
+    float *yc = p->y + n * p->ys[0] + c * p->ys[1];
+    const __m512 bias = _mm512_set1_ps(p->b ? p->b[c] : 0.0f);
+    __m512 wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wc[t / 3 * p->ws[2] + t % 3 * p->ws[3]]);
+    for (int64_t ox = 0; ox < p->w_; ox += 16) {
+      /* Lane l of tap kx reads column ox - 1 + kx + l. */
+      const __mmask16 m0 = (__mmask16)ptec_avx512_cols_inside(ox - 1, 16, p->w_),
+                      m1 = (__mmask16)ptec_avx512_cols_inside(ox, 16, p->w_),
+                      m2 = (__mmask16)ptec_avx512_cols_inside(ox + 1, 16, p->w_);
+      for (int64_t oy = 0; oy < p->h; oy += R) {
+        const float *in[R + 2]; /* input rows oy - 1 .. oy + R, at column ox - 1 */
+        for (int r = 0; r < R + 2; r++) {
+          const int64_t iy = oy - 1 + r;
+          in[r] = iy >= 0 && iy < p->h ? xc + iy * p->xs[2] + ox - 1 : zeros + 16;
+        }
+        __m512 acc[R];
+        for (int g = 0; g < R; g++) acc[g] = bias;
+        /* Masked lanes are not read: the address may lie outside the plane. */
+        for (int ky = 0; ky < 3; ky++)
+          for (int g = 0; g < R; g++) {
+            const float *s = in[g + ky];
+            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, s), wv[3 * ky], acc[g]);
+            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, s + 1), wv[3 * ky + 1], acc[g]);
+            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, s + 2), wv[3 * ky + 2], acc[g]);
+          }
+        for (int g = 0; g < R && oy + g < p->h; g++) /* a fused clamp (bias is in acc) */
+          _mm512_mask_storeu_ps(yc + (oy + g) * p->ys[2] + ox, m1,
+                                _mm512_min_ps(hi, _mm512_max_ps(lo, acc[g])));
+      }
+    }
+  }
+}
+
 bool ptec_avx512_depthwise_f32_direct(const ptec_conv_f32 *p) {
   if (p->kh * p->kw > MAXT || p->xs[3] != 1 || p->ys[3] != 1 || p->h >= (1 << 28) ||
       p->w_ >= (1 << 28))
     return false;
+  if (p->kh == 3 && p->kw == 3 && p->pad[0] == 1 && p->pad[1] == 1 && p->dil[0] == 1 &&
+      p->dil[1] == 1 && ptec_avx512_same_plane(p) && p->w_ >= 16) {
+    ptec_parallel_range(p->parallel, same3, p, p->n * p->c);
+    return true;
+  }
   job j = {p, flat_group, (p->h * p->w_ + 16 * G - 1) / (16 * G)};
   if (!ptec_avx512_same_plane(p)) {
     if (p->stride[1] != 1 && p->stride[1] != 2) return false;
