@@ -16,7 +16,8 @@ aten = torch.ops.aten
 
 def _permute(node) -> bool:
     return (isinstance(node, torch.fx.Node) and node.op == "call_function"
-            and node.target is aten.permute_copy.default)
+            and node.target is aten.permute_copy.default and len(node.args) == 2
+            and not node.kwargs)
 
 
 def _dims(node: torch.fx.Node) -> list[int]:

@@ -81,6 +81,9 @@ def _match(where: torch.fx.Node) -> tuple[torch.fx.Node, int, list[torch.fx.Node
     if not isinstance(val, torch.Tensor) or val.dtype != torch.float32 or val.dim() == 0 \
             or not val.is_contiguous():
         return None
+    out = where.meta.get("val")
+    if not isinstance(out, torch.Tensor) or out.dtype != val.dtype or out.shape != val.shape:
+        return None  # (full_like given another dtype would have promoted the where)
     dim = _dim(sm.args[1], val.dim())
     if _dim(anyn.args[1], val.dim()) != dim:
         return None
