@@ -18,7 +18,8 @@ import torch
 from tokenizers import Tokenizer
 
 from ptec.device import aarch64_ptec_run
-from ptec.llm import TINY, generate, generate_greedy
+import ptec
+from ptec.llm import TINY, compile_llm, generate, generate_greedy
 from ptec.llm.program import model_step, prompt_chunks
 from ptec.llm.tokenizer import write as write_tokenizer
 from test_llm_opt import PREFILL, _compiled, _model, _prompt
@@ -96,6 +97,21 @@ def test_prompt_of_any_length_goes_through_prefill(seed, tmp_path, build):
         tokens, report = _generate(binary, pte, prompt, "--steps", "8")
         assert tokens == expected, n
         assert report[0].startswith(f"prefill: {n} tokens")
+
+
+def test_forward_method_as_executorch_runner_calls_it(seed, tmp_path):
+    """compile_llm(forward=True): a `forward` method beside prefill and decode (the name
+    ExecuTorch's LLM runner calls), with the metadata; ptec-generate through it gives
+    the tokens of its decode method."""
+    pte = tmp_path / "opt.pte"
+    pte.write_bytes(compile_llm(_model(fused_attention=True), PREFILL, forward=True).buffer)
+    program = ptec.load(pte.read_bytes())
+    assert {"forward", "prefill", "decode", "get_max_seq_len", "use_kv_cache"} <= set(
+        program.method_names)
+    binary = Path(os.environ.get("PTEC_RUN", "build/host/ptec-run")).parent / "ptec-generate"
+    prompt = _prompt(seed)[:5]
+    expected, _ = _generate(binary, pte, prompt, "--steps", "8")
+    assert _generate(binary, pte, prompt, "--steps", "8", "--decode", "forward")[0] == expected
 
 
 def test_python_generate_equals_eager(seed):

@@ -16,16 +16,22 @@ from .opt import OPTForCausalLM
 Step = Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def compile_llm(model: OPTForCausalLM, prefill_len: int = 8) -> CompiledProgram:
+def compile_llm(model: OPTForCausalLM, prefill_len: int = 8,
+                forward: bool = False) -> CompiledProgram:
     """prefill (input_ids [1, prefill_len], cache_position [prefill_len]) and decode
     ([1, 1], [1]) return the last position's logits; the metadata methods are
-    those ExecuTorch's LLM runner reads (extension/llm/runner)."""
+    those ExecuTorch's LLM runner reads (extension/llm/runner). forward=True adds
+    `forward`, the method that runner calls: decode's signature (tokens [1, 1] and the
+    start position [1]; with enable_dynamic_shape False the runner feeds a prompt one
+    token at a time), the same weights and cache."""
     if not model.last_logits_only:
         raise ValueError("compile an OPTForCausalLM(..., last_logits_only=True)")
     cfg = model.config
     ids = torch.zeros(1, prefill_len, dtype=torch.long)
     methods = {"prefill": (model, (ids, torch.arange(prefill_len))),
                "decode": (model, (ids[:, :1], torch.tensor([prefill_len])))}
+    if forward:
+        methods["forward"] = methods["decode"]
     metadata = {"get_max_seq_len": model.max_len, "get_max_context_len": model.max_len,
                 "get_vocab_size": cfg.vocab_size, "get_n_layers": cfg.num_hidden_layers,
                 "get_bos_id": cfg.bos_token_id, "get_eos_id": cfg.eos_token_id,
