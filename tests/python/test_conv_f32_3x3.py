@@ -9,7 +9,8 @@
 - the stride-2 kernel (conv2d_f32_stem_avx512.c): the input rows split into even and odd
   columns, read as contiguous vectors; rows of 24+ outputs a row at a time (ResNet's 7 x 7
   stem on 3 channels), narrower ones with the whole image split and blocks across output
-  rows (ResNet-18's 14 -> 7 layer, a bank over 1 MiB); 1x1 windows decline to the im2col
+  rows (ResNet-18's 14 -> 7 layer, a bank over 1 MiB), channels in chunks when their phase
+  rows exceed 336 KiB (partial sums stored and resumed); 1x1 windows decline to the im2col
   strip (also drawn here).
 
 Random shapes from the printed seed, each convolution followed by relu or nothing, compiled
@@ -106,8 +107,11 @@ def test_stem_random(seed, tmp_path):
             cin, cout, k, pad, h, w = 72, 520, 3, 1, 14, 14
         if case == 5:  # its 56 -> 28 layer: 64 channels of wide phase rows
             cin, cout, k, pad, h, w = 64, 24, 3, 1, 56, 56
+        if case == 7:  # narrow phase rows over 336 KiB: two chunks of channels (38 + 37)
+            cin, cout, k, pad, h, w = 75, 20, 3, 1, 28, 28
         conv = nn.Conv2d(cin, cout, k, stride=2, padding=pad, bias=rng.random() < 0.8)
-        x = torch.randn(rng.choice([1, 2]), cin, max(h, k), max(w, k))
+        n = rng.choice([1, 2])
+        x = torch.randn(2 if case == 7 else n, cin, max(h, k), max(w, k))
         relu = rng.random() < 0.6
         _check(conv, relu, x, tmp_path / f"c{case}",
                f"case {case}: {conv} relu={relu} on {tuple(x.shape)} (seed {seed})")
