@@ -230,19 +230,23 @@ def test_models_fused_packed(name, tmp_path):
         assert np.abs(asan - eager).max() <= 1e-4 * np.abs(eager).max()
 
 
-def test_depthwise_same3_random(seed, tmp_path):
-    """"Same" 3x3 depthwise layers with rows of 16 or more (the AVX-512 same3 path of
-    depthwise_conv2d_f32_direct_avx512.c: column masks per 16 columns, four output rows at
-    a time, rows above and below the image read from zeros): widths around 16-lane
-    boundaries and heights that leave 1-3 rows of a four-row group, with a fused clamp,
+def test_depthwise_3x3_random(seed, tmp_path):
+    """3x3 depthwise layers with padding 1 on the AVX-512 paths of
+    depthwise_conv2d_f32_direct_avx512.c that keep their masks in registers: stride 1 with
+    rows of 16 or more (same3: column masks per 16 columns, four output rows at a time) and
+    stride 2 (stride2_3: each input row loaded once per 16 output columns, split into its
+    three taps). Widths around 16- and 32-lane boundaries, heights that leave 1-3 rows of a
+    four-row group, rows above and below the image read from zeros, with fused clamps:
     within the float64 bound, 1 = 3 threads bit for bit, and under ASan + UBSan (a store
-    mask or a zero row one off fails the bound or the sanitizer)."""
+    mask, a permute or a zero row one off fails the bound or the sanitizer)."""
     rng = random.Random(seed)
-    for case in range(6):
+    for case in range(8):
         c = rng.choice([1, 3, 8, 17])
-        h = rng.choice([1, 2, 3, 5, 6, 9])
-        w = rng.choice([16, 17, 28, 31, 32, 33, 47, 56])
-        conv = nn.Conv2d(c, c, 3, padding=1, groups=c, bias=rng.random() < 0.8)
+        stride = 1 if case % 2 == 0 else 2
+        h = rng.choice([1, 2, 3, 5, 6, 9, 10])
+        w = rng.choice([16, 17, 28, 31, 32, 33, 47, 56] if stride == 1 else
+                       [1, 2, 7, 14, 28, 31, 33, 57, 66])
+        conv = nn.Conv2d(c, c, 3, stride=stride, padding=1, groups=c, bias=rng.random() < 0.8)
         act = rng.choice(["relu6", "hardtanh", "none"])
         x = torch.randn(rng.choice([1, 2]), c, h, w)
         what = f"case {case}: {conv} + {act} on {tuple(x.shape)} (seed {seed})"

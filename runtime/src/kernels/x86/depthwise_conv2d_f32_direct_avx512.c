@@ -18,6 +18,8 @@
  *     vectors).
  *   - "same" 3 x 3 windows on rows of 16 or more: same3, column masks in
  *     registers, four output rows at a time;
+ *   - 3 x 3 windows with stride 2 and padding 1: stride2_3, each input row
+ *     loaded once per sixteen output columns and split into its three taps;
  *   - stride 1 or 2 otherwise: sixteen outputs of one output row; stride 2
  *     loads the 32 inputs under them and keeps the even ones (one permute).
  *
@@ -185,6 +187,25 @@ static void channels(const void *arg, int64_t u0, int64_t u1) {
  * (three loads per FMA). The same FMA chain per output (bias, then the taps
  * in order, a tap outside the plane adding a product of zero), so the same
  * bits. Units: (image, channel). */
+/* Unit u = (image, channel) of a 3 x 3 depthwise layer: its input and
+ * output planes, its bias and its nine filter values as vectors. */
+typedef struct channel3 {
+  const float *x;
+  float *y;
+  __m512 bias, w[9];
+} channel3;
+
+static channel3 channel3_of(const ptec_conv_f32 *p, int64_t u) {
+  const int64_t n = u / p->c, c = u % p->c;
+  const float *wc = p->w + c * p->ws[0];
+  channel3 k;
+  k.x = p->x + n * p->xs[0] + c * p->xs[1];
+  k.y = p->y + n * p->ys[0] + c * p->ys[1];
+  k.bias = _mm512_set1_ps(p->b ? p->b[c] : 0.0f);
+  for (int t = 0; t < 9; t++) k.w[t] = _mm512_set1_ps(wc[t / 3 * p->ws[2] + t % 3 * p->ws[3]]);
+  return k;
+}
+
 enum { R = 4 };
 static void same3(const void *arg, int64_t u0, int64_t u1) {
   const ptec_conv_f32 *p = arg;
@@ -192,12 +213,7 @@ static void same3(const void *arg, int64_t u0, int64_t u1) {
   const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   const float zeros[48] = {0};
   for (int64_t u = u0; u < u1; u++) {
-    const int64_t n = u / p->c, c = u % p->c;
-    const float *xc = p->x + n * p->xs[0] + c * p->xs[1], *wc = p->w + c * p->ws[0];
-    float *yc = p->y + n * p->ys[0] + c * p->ys[1];
-    const __m512 bias = _mm512_set1_ps(p->b ? p->b[c] : 0.0f);
-    __m512 wv[9];
-    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wc[t / 3 * p->ws[2] + t % 3 * p->ws[3]]);
+    const channel3 k = channel3_of(p, u);
     for (int64_t ox = 0; ox < p->w_; ox += 16) {
       /* Lane l of tap kx reads column ox - 1 + kx + l. */
       const __mmask16 m0 = (__mmask16)ptec_avx512_cols_inside(ox - 1, 16, p->w_),
@@ -207,20 +223,75 @@ static void same3(const void *arg, int64_t u0, int64_t u1) {
         const float *in[R + 2]; /* input rows oy - 1 .. oy + R, at column ox - 1 */
         for (int r = 0; r < R + 2; r++) {
           const int64_t iy = oy - 1 + r;
-          in[r] = iy >= 0 && iy < p->h ? xc + iy * p->xs[2] + ox - 1 : zeros + 16;
+          in[r] = iy >= 0 && iy < p->h ? k.x + iy * p->xs[2] + ox - 1 : zeros + 16;
         }
         __m512 acc[R];
-        for (int g = 0; g < R; g++) acc[g] = bias;
+        for (int g = 0; g < R; g++) acc[g] = k.bias;
         /* Masked lanes are not read: the address may lie outside the plane. */
         for (int ky = 0; ky < 3; ky++)
           for (int g = 0; g < R; g++) {
             const float *s = in[g + ky];
-            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, s), wv[3 * ky], acc[g]);
-            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, s + 1), wv[3 * ky + 1], acc[g]);
-            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, s + 2), wv[3 * ky + 2], acc[g]);
+            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, s), k.w[3 * ky], acc[g]);
+            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, s + 1), k.w[3 * ky + 1], acc[g]);
+            acc[g] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, s + 2), k.w[3 * ky + 2], acc[g]);
           }
         for (int g = 0; g < R && oy + g < p->h; g++) /* a fused clamp (bias is in acc) */
-          _mm512_mask_storeu_ps(yc + (oy + g) * p->ys[2] + ox, m1,
+          _mm512_mask_storeu_ps(k.y + (oy + g) * p->ys[2] + ox, m1,
+                                _mm512_min_ps(hi, _mm512_max_ps(lo, acc[g])));
+      }
+    }
+  }
+}
+
+/* 3 x 3 windows with stride 2, dilation 1 and padding 1 (MobileNetV2's
+ * 112 -> 56, 56 -> 28, 28 -> 14 and 14 -> 7 layers). Per channel, sixteen
+ * output columns at a time: each input row under R output rows is loaded
+ * once as 32 values from column 2 ox - 1 (A) and 32 from 2 ox + 1 (B), and
+ * taps kx = 0, 1, 2 are the even values of A, the odd values of A and the
+ * even values of B (three permutes, four loads per input row, where the
+ * flattened path loaded two vectors, a mask and an offset per tap); a row
+ * is shared by the two output rows it is under. The same FMA chain per
+ * output as there (bias, then the taps in order), so the same bits. */
+static void stride2_3(const void *arg, int64_t u0, int64_t u1) {
+  const ptec_conv_f32 *p = arg;
+  const ptec_f32_epilogue e = ptec_f32_epilogue_of(p, 0);
+  const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+  const __m512i ev =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+  const float zeros[64] = {0};
+  for (int64_t u = u0; u < u1; u++) {
+    const channel3 k = channel3_of(p, u);
+    for (int64_t ox = 0; ox < p->ow; ox += 16) {
+      const uint64_t ma = ptec_avx512_cols_inside(2 * ox - 1, 32, p->w_),
+                     mb = ptec_avx512_cols_inside(2 * ox + 1, 32, p->w_);
+      const int64_t left = p->ow - ox;
+      const __mmask16 tail = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      for (int64_t oy = 0; oy < p->oh; oy += R) {
+        __m512 acc[R];
+        for (int g = 0; g < R; g++) acc[g] = k.bias;
+        /* Input rows 2 oy - 1 + r; output row oy + g takes r = 2 g + ky. */
+        for (int r = 0; r < 2 * R + 1; r++) {
+          const int64_t iy = 2 * oy - 1 + r;
+          const float *s = iy >= 0 && iy < p->h ? k.x + iy * p->xs[2] + 2 * ox - 1 : zeros + 8;
+          /* Masked lanes are not read: the address may lie outside the plane. */
+          const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)ma, s),
+                       a1 = _mm512_maskz_loadu_ps((__mmask16)(ma >> 16), s + 16),
+                       b0 = _mm512_maskz_loadu_ps((__mmask16)mb, s + 2),
+                       b1 = _mm512_maskz_loadu_ps((__mmask16)(mb >> 16), s + 18);
+          const __m512 t0 = _mm512_permutex2var_ps(a0, ev, a1),
+                       t1 = _mm512_permutex2var_ps(a0, od, a1),
+                       t2 = _mm512_permutex2var_ps(b0, ev, b1);
+          for (int g = 0; g < R; g++) {
+            const int ky = r - 2 * g;
+            if (ky < 0 || ky > 2) continue;
+            acc[g] = _mm512_fmadd_ps(t0, k.w[3 * ky], acc[g]);
+            acc[g] = _mm512_fmadd_ps(t1, k.w[3 * ky + 1], acc[g]);
+            acc[g] = _mm512_fmadd_ps(t2, k.w[3 * ky + 2], acc[g]);
+          }
+        }
+        for (int g = 0; g < R && oy + g < p->oh; g++) /* a fused clamp (bias is in acc) */
+          _mm512_mask_storeu_ps(k.y + (oy + g) * p->ys[2] + ox, tail,
                                 _mm512_min_ps(hi, _mm512_max_ps(lo, acc[g])));
       }
     }
@@ -234,6 +305,11 @@ bool ptec_avx512_depthwise_f32_direct(const ptec_conv_f32 *p) {
   if (p->kh == 3 && p->kw == 3 && p->pad[0] == 1 && p->pad[1] == 1 && p->dil[0] == 1 &&
       p->dil[1] == 1 && ptec_avx512_same_plane(p) && p->w_ >= 16) {
     ptec_parallel_range(p->parallel, same3, p, p->n * p->c);
+    return true;
+  }
+  if (p->kh == 3 && p->kw == 3 && p->pad[0] == 1 && p->pad[1] == 1 && p->dil[0] == 1 &&
+      p->dil[1] == 1 && p->stride[0] == 2 && p->stride[1] == 2) {
+    ptec_parallel_range(p->parallel, stride2_3, p, p->n * p->c);
     return true;
   }
   job j = {p, flat_group, (p->h * p->w_ + 16 * G - 1) / (16 * G)};
