@@ -236,3 +236,63 @@ def test_permute_chains_fold_random(seed, tmp_path):
         want = module(x).contiguous().numpy()
         assert got.shape == want.shape and np.array_equal(got, want), \
             f"case {case} {shape} {perms} (seed {seed}): differs from eager"
+
+
+# ------------------------------------------------------- reshape chains, folded
+
+class _Reshapes(nn.Module):
+    """x + 1, then reshapes in a row (view / unsqueeze / squeeze: each a copy), then * 2
+    unless `last`."""
+
+    def __init__(self, steps, last: bool):
+        super().__init__()
+        self.steps, self.last = steps, last
+
+    def forward(self, x):
+        y = x + 1.0
+        for kind, arg in self.steps:
+            y = y.view(*arg) if kind == "view" else \
+                y.unsqueeze(arg) if kind == "unsqueeze" else y.squeeze(arg)
+        return y if self.last else y * 2.0
+
+
+def test_reshape_chains_fold_random(seed, tmp_path):
+    """Random chains of 2-4 reshapes (some back to the input's shape, some ending the
+    program): at most one reshape copy in the "x86-64-avx512" program
+    (python/ptec/passes/fold_reshapes.py), none when the chain cancels inside the graph;
+    the output equal to eager bit for bit, on the host and the reference build."""
+    rng = random.Random(seed)
+    ref_run = _reference_runner()
+    reshape_ops = ("aten::view_copy", "aten::unsqueeze_copy", "aten::squeeze_copy")
+    for case in range(4):
+        shape = [rng.choice([1, 2, 3, 4]) for _ in range(rng.randrange(2, 4))]
+        steps, now = [], list(shape)
+        for _ in range(rng.randrange(2, 5)):
+            kind = rng.choice(["view", "unsqueeze", "squeeze"])
+            if kind == "unsqueeze":
+                dim = rng.randrange(len(now) + 1)
+                steps.append((kind, dim))
+                now.insert(dim, 1)
+            elif kind == "squeeze" and 1 in now:
+                dim = now.index(1)
+                steps.append((kind, dim))
+                now.pop(dim)
+            else:  # a view: the flattened elements, or the dims in another grouping
+                new = [math.prod(now)] if rng.random() < 0.5 else [1, *now]
+                steps.append(("view", new))
+                now = new
+        cancels = case == 1
+        if cancels:
+            steps.append(("view", list(shape)))
+        last = case == 2
+        x = torch.randn(*shape)
+        module = _Reshapes(steps, last)
+        program = ptec.compile(module, (x,), target=TARGET)
+        left = sum(_ops(program).count(op) for op in reshape_ops)
+        what = f"case {case} {shape} {steps} (seed {seed})"
+        assert left <= (0 if cancels else 1), f"{what}: {left} reshape copies left"
+        want = module(x).contiguous().numpy()
+        for run, tag in ((RUN, "host"), (ref_run, "ref")):
+            (got,) = _run_cli(run, program.buffer, (x,), tmp_path / f"{case}-{tag}")
+            assert got.shape == want.shape and np.array_equal(got, want), \
+                f"{what}: {tag} differs from eager"

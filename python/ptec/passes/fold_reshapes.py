@@ -1,0 +1,61 @@
+"""Pass: a reshape of a reshape becomes one view_copy of the first one's input, and none
+at all when the shapes cancel.
+
+After views become copies (views_to_copies.py) every view_copy, unsqueeze_copy and
+squeeze_copy is a real copy: the memory planner gives each planned tensor its own bytes
+(only a cond's branch outputs share memory), and remove_noop_copies drops only copies
+whose result has the input's shape. Reshapes keep the elements' row-major order, so a
+chain of them is one reshape to the last shape. nn.MultiheadAttention's QKV split
+exports view (16,192)->(16,1,192)->(16,1,3,64) then unsqueeze (three copies, now one),
+and its V goes permute -> view (1,4,16,16) -> view (4,16,16) (two copies that cancel).
+Copies move values unchanged, so results are the same bit for bit. Folded only when the
+inner reshape has no other reader (it then goes) and every shape is static. The
+"x86-64-avx512" target runs it.
+"""
+from __future__ import annotations
+
+import torch
+
+aten = torch.ops.aten
+
+#: Copies whose result is their input's elements in the same order, in another shape.
+RESHAPES = frozenset({
+    aten.view_copy.default, aten.unsqueeze_copy.default, aten.squeeze_copy.default,
+    aten.squeeze_copy.dim, aten.squeeze_copy.dims,
+})
+
+
+def _static_shape(node) -> list[int] | None:
+    val = node.meta.get("val") if isinstance(node, torch.fx.Node) else None
+    if not isinstance(val, torch.Tensor) or not all(isinstance(n, int) for n in val.shape):
+        return None
+    return list(val.shape)
+
+
+def _reshape(node) -> bool:
+    return (isinstance(node, torch.fx.Node) and node.op == "call_function"
+            and node.target in RESHAPES and not node.kwargs
+            and _static_shape(node) is not None and _static_shape(node.args[0]) is not None)
+
+
+def fold_reshapes(gm: torch.fx.GraphModule) -> None:
+    """Makes each reshape of a single-reader reshape one view_copy (or none)."""
+    changed = False
+    for node in list(gm.graph.nodes):
+        inner = node.args[0] if _reshape(node) else None
+        if not _reshape(inner) or len(inner.users) != 1:
+            continue
+        source, shape = inner.args[0], _static_shape(node)
+        # Cancelled: the input itself, unless the result is an output or the input a
+        # placeholder (a program's output must be memory of its own).
+        if shape == _static_shape(source) and source.op == "call_function" \
+                and all(u.op != "output" for u in node.users):
+            node.replace_all_uses_with(source)
+            gm.graph.erase_node(node)
+        else:
+            node.target, node.args = aten.view_copy.default, (source, shape)
+        gm.graph.erase_node(inner)
+        changed = True
+    if changed:
+        gm.graph.lint()
+        gm.recompile()
