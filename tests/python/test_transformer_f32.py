@@ -296,3 +296,50 @@ def test_reshape_chains_fold_random(seed, tmp_path):
             (got,) = _run_cli(run, program.buffer, (x,), tmp_path / f"{case}-{tag}")
             assert got.shape == want.shape and np.array_equal(got, want), \
                 f"{what}: {tag} differs from eager"
+
+
+class _PermuteReshapePermute(nn.Module):
+    """x + 1, permute p1, a reshape to `mid` (size-1 dims added or dropped), permute p2,
+    then * 2 unless `last`: the transformer's K (head split, view, K^T)."""
+
+    def __init__(self, p1, mid, p2, last: bool):
+        super().__init__()
+        self.p1, self.mid, self.p2, self.last = p1, mid, p2, last
+
+    def forward(self, x):
+        y = (x + 1.0).permute(*self.p1).reshape(*self.mid).permute(*self.p2)
+        return y if self.last else y * 2.0
+
+
+def test_permute_through_unit_reshape_random(seed, tmp_path):
+    """permute, reshape adding/dropping size-1 dims, permute (random dims and shapes with
+    unit dims): one permute_copy (plus at most one view_copy) in the "x86-64-avx512"
+    program (python/ptec/passes/fold_permutes.py), equal to eager bit for bit on the host
+    and the reference build."""
+    rng = random.Random(seed)
+    ref_run = _reference_runner()
+    for case in range(4):
+        shape = [rng.choice([1, 2, 3, 5]) for _ in range(rng.randrange(2, 5))]
+        p1 = rng.sample(range(len(shape)), len(shape))
+        if case == 0:  # the transformer's K: [16, 4, 16] -> heads first -> [1, ...] -> K^T
+            shape, p1, mid, p2 = [16, 4, 16], [1, 0, 2], [1, 4, 16, 16], [0, 1, 3, 2]
+        else:
+            mid = [n for n in (shape[d] for d in p1) if n != 1]
+            for _ in range(rng.randrange(0, 3)):
+                mid.insert(rng.randrange(len(mid) + 1), 1)
+            if not mid:
+                mid = [1]
+            p2 = rng.sample(range(len(mid)), len(mid))
+        last = case == 3
+        x = torch.randn(*shape)
+        module = _PermuteReshapePermute(p1, mid, p2, last)
+        program = ptec.compile(module, (x,), target=TARGET)
+        ops = _ops(program)
+        what = f"case {case} {shape} {p1} {mid} {p2} (seed {seed})"
+        assert ops.count("aten::permute_copy") <= 1 and ops.count("aten::view_copy") <= 1, \
+            f"{what}: {ops}"
+        want = module(x).contiguous().numpy()
+        for run, tag in ((RUN, "host"), (ref_run, "ref")):
+            (got,) = _run_cli(run, program.buffer, (x,), tmp_path / f"{case}-{tag}")
+            assert got.shape == want.shape and np.array_equal(got, want), \
+                f"{what}: {tag} differs from eager"
