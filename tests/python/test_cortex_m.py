@@ -290,8 +290,10 @@ def test_footprint_core_has_no_mutable_state_and_meets_its_code_goal():
     # checked like a constant and written at init), the refusal of constant inputs and
     # the shared-vtable tolerance of the reader added about 400 B; optional API calls
     # (scalar inputs, debug views, state reset) live in their own objects so unused ones
-    # are not linked. The bound keeps the core from growing further unnoticed.
-    assert plain["core"][".text"] <= 10.5 * 1024, plain["core"]
+    # are not linked. The bound keeps the core from growing further unnoticed. +16 B:
+    # value state entries kept sorted (binary search, insertion at init) so loading a
+    # program with many calls is not quadratic (10,724 -> 10,764 B).
+    assert plain["core"][".text"] <= 10.5 * 1024 + 16, plain["core"]
     assert lto["core"][".text"] <= plain["core"][".text"], (lto["core"], plain["core"])
 
 

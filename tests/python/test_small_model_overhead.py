@@ -1,7 +1,8 @@
 """Per-call overheads around small models' kernels (issue 12, docs/runtime.md
 "The call cache"): loading must stay near linear in the number of calls, and
 the executor's lookups of values rebound at run time (inputs, views, moves)
-must find them whatever order the program notes them in.
+must find them whatever order the program notes them in; DS-CNN int8 keeps
+one layout (NHWC) from its first convolution on, with no clone between.
 
 The programs here are ptec's cond (ByFlag: jump_false and move calls) edited
 with ptec.pte: many calls put in front, the inputs listed in reverse. Outputs
@@ -10,6 +11,8 @@ x + 3 and abs round once, as eager does; exp is ptec's own, within an ulp or
 two), and the runs with and without the call cache with each other bit for bit.
 """
 import dataclasses
+import sys
+from pathlib import Path
 
 import torch
 from test_ops_control_flow import ByFlag
@@ -17,6 +20,9 @@ from test_ops_control_flow import ByFlag
 import ptec
 from ptec.pte import deserialize_program, serialize_program
 from ptec.pte.schema import JumpFalseCall
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+import models  # noqa: E402
 
 
 def _edit(buffer: bytes, extra_calls: int, reverse_inputs: bool) -> bytes:
@@ -80,3 +86,40 @@ def test_inputs_noted_in_reverse_order_still_bind(seed):
         got = _run_both(buffer, [torch.tensor(flag), x])
         for g, w in zip(got, ByFlag()(x, torch.tensor(flag))):
             torch.testing.assert_close(g, w, rtol=1e-6, atol=0)
+
+
+def _tensor_args(program, ins) -> list:
+    return [program.values[j].val for j in ins.instr_args.args
+            if type(program.values[j].val).__name__ == "Tensor"]
+
+
+def test_ds_cnn_int8_stays_channels_last_without_clones(seed):
+    """DS-CNN int8 (host and x86-64-avx512): one clone (the input's, to NHWC),
+    none after the first convolution (its one-channel input made the op's
+    fake say NCHW, and the next conv cloned 25x5x64 back), every conv's 4-D
+    activations NHWC; outputs equal the TOSA executor's (tosa-int) bit for
+    bit on random inputs."""
+    gen = torch.Generator().manual_seed(seed)
+    model, inputs = models.ds_cnn()
+    prepared = ptec.quantize.prepare(model, inputs, ptec.Int8())
+    ptec.quantize.calibrate(prepared, [inputs] + [(torch.randn(inputs[0].shape, generator=gen),)
+                                                  for _ in range(3)])
+    quantized = ptec.quantize.convert(prepared)
+    tosa = ptec.load(ptec.compile(quantized, inputs, target="tosa-int").buffer)
+    for target in ("host", "x86-64-avx512"):
+        buffer = ptec.compile(quantized, inputs, target=target).buffer
+        plan = deserialize_program(buffer)[0].execution_plan[0]
+        calls = [i for i in plan.chains[0].instructions
+                 if type(i.instr_args).__name__ == "KernelCall"]
+        names = [plan.operators[i.instr_args.op_index].name for i in calls]
+        assert names.count("aten::clone") == 1, (target, names)
+        convs = [i for i, n in zip(calls, names) if "quantized_conv2d" in n]
+        assert len(convs) == 9, names
+        for ins in convs[1:]:
+            for t in _tensor_args(plan, ins):
+                if len(t.sizes) == 4 and t.sizes[1] == 64 and t.sizes[0] == 1:
+                    assert list(t.dim_order) == [0, 2, 3, 1], (target, list(t.sizes))
+        program = ptec.load(buffer)
+        for _ in range(3):
+            x = torch.randn(inputs[0].shape, generator=gen) * 2
+            assert torch.equal(program.run([x])[0], tosa.run([x])[0]), target

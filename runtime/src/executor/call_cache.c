@@ -37,7 +37,7 @@ static void *take(cache_arena *a, uint64_t bytes) {
 }
 
 /* Whether value `v` is the destination of a move (its alias changes as the
- * method runs): flagged on its state entry at init, a binary search here
+ * method runs): flagged on its state entry by build, a binary search here
  * (a scan of the instructions per argument made this quadratic). */
 static bool moved_to(const ptec_method *m, int32_t v) {
   const ptec_value_state *e = ptec_value_state_of(m, (uint32_t)v);
@@ -161,9 +161,15 @@ static ptec_status build(ptec_method *m, cache_arena *a, ptec_cached_call **out)
     ptec_format(m->message, sizeof m->message, "call cache overflows its sized bytes");
     return PTEC_STATUS_INTERNAL;
   }
+  /* Flags each move's destination (it has a state entry: init noted it). */
   bool any_moves = false;
+  for (uint32_t k = 0; k < m->num_states; k++) m->states[k].moved = false;
   for (uint32_t i = 0; i < m->num_instructions; i++) {
-    any_moves |= PTEC_INSTR_KIND(&m->instructions[i]) == INSTR_MOVE_CALL;
+    const ptec_instruction *ins = &m->instructions[i];
+    if (PTEC_INSTR_KIND(ins) != INSTR_MOVE_CALL) continue;
+    ptec_value_state *e = ptec_value_state_of(m, PTEC_INSTR_B(ins));
+    if (e != NULL) e->moved = true;
+    any_moves = true;
   }
   fb_reader r;
   ptec_program_reader(m->program, &r);

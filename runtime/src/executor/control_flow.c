@@ -38,7 +38,6 @@ ptec_status ptec_control_decode(ptec_method *m, fb_reader *r, const plan_view *p
                 ptec_value_tag_name(v.tag), ptec_value_tag_name(w.tag));
   }
   ptec_value_state_note(m, l, (uint32_t)b);
-  if (m->states != NULL) ptec_value_state_of(m, (uint32_t)b)->moved = true; /* at init */
   /* A list argument may then read as this list: frames make room for it. */
   if (ptec_value_is_list(v.tag) && v.count > l->moved_list) l->moved_list = v.count;
   return PTEC_STATUS_OK;

@@ -46,7 +46,8 @@ typedef struct ptec_value_state {
   uint32_t value; /* value index */
   uint32_t alias; /* the value it reads as: itself until a move writes it */
   void *data;     /* its tensor's data; NULL: where the program places it */
-  bool moved;     /* a move's destination: calls that read it are not cached */
+  bool moved;     /* a move's destination (set by the call cache, which leaves calls that
+                  * read one uncached) */
 } ptec_value_state;
 
 /* A DYNAMIC_BOUND tensor's current sizes: the upper bound the program

@@ -38,37 +38,31 @@ ptec_status ptec_value_at(ptec_method *m, fb_reader *r, uint32_t i, uint8_t *tag
   return PTEC_STATUS_OK;
 }
 
-/* The first state entry whose value is not below `i` (entries are sorted by
- * value): lookups are O(log n), where a scan made loading a program with many
- * calls quadratic (every argument read looks its value up). */
-static uint32_t state_lower_bound(const ptec_method *m, uint32_t i) {
-  uint32_t lo = 0, hi = m->num_states;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (m->states[mid].value < i) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
+/* State entries are sorted by value: a lookup is a binary search, where a
+ * scan made loading a program with many calls quadratic (every argument read
+ * looks its value up). */
 ptec_value_state *ptec_value_state_of(const ptec_method *m, uint32_t i) {
-  uint32_t k = state_lower_bound(m, i);
-  return k < m->num_states && m->states[k].value == i ? &m->states[k] : NULL;
+  ptec_value_state *s = m->states;
+  for (uint32_t n = m->num_states; n > 0;) {
+    uint32_t half = n / 2;
+    if (s[half].value == i) return &s[half];
+    if (s[half].value < i) s += half + 1, n -= half + 1;
+    else n = half;
+  }
+  return NULL;
 }
 
 void ptec_value_state_note(ptec_method *m, method_layout *l, uint32_t i) {
   l->states++; /* counted with repeats: sizes method memory */
-  if (m->states == NULL) return;
-  uint32_t k = state_lower_bound(m, i);
-  if (k < m->num_states && m->states[k].value == i) return;
-  /* Inserted in order. Notes come mostly in increasing value order (inputs,
-   * then outputs of later instructions), so this moves little. */
-  memmove(&m->states[k + 1], &m->states[k], (m->num_states - k) * sizeof m->states[0]);
-  m->num_states++;
+  if (m->states == NULL || ptec_value_state_of(m, i) != NULL) return;
+  /* Inserted in order (an insertion sort's step). Notes come mostly in
+   * increasing value order (inputs, then outputs of later instructions), so
+   * this moves little. */
+  uint32_t k = m->num_states++;
+  for (; k > 0 && m->states[k - 1].value > i; k--) m->states[k] = m->states[k - 1];
   ptec_value_state *e = &m->states[k];
   e->value = e->alias = i;
-  e->data = NULL;
-  e->moved = false;
+  e->data = NULL; /* `moved` is the call cache's (call_cache.c sets it) */
 }
 
 uint32_t ptec_value_resolve(const ptec_method *m, uint32_t i) {
