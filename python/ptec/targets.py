@@ -27,7 +27,7 @@ from .passes.random import use_program_generator
 from .cpu import pack_conv_weights, pack_conv_weights_sdot, pack_f32_conv_weights
 from .passes.fuse_conv_clamp import fuse_conv_clamp
 from .passes.fold_permutes import fold_permutes
-from .passes.fold_reshapes import fold_reshapes
+from .passes.fold_reshapes import fold_reshapes, fold_reshapes_around_ops
 from .passes.safe_softmax import fuse_safe_softmax
 from .quant.lower import lower_quantized_ops
 from .quant.lower.layout import integer_channels_last
@@ -99,6 +99,7 @@ TARGETS["x86-64-avx512"] = Target(
     memories=None, passes=PORTABLE_PASSES[:-1] + (pack_conv_weights, fuse_conv_clamp,
                                                   pack_f32_conv_weights, fuse_safe_softmax,
                                                   fold_permutes, fold_reshapes,
+                                                  fold_reshapes_around_ops,
                                                   PORTABLE_PASSES[-1]))
 
 

@@ -343,3 +343,48 @@ def test_permute_through_unit_reshape_random(seed, tmp_path):
             (got,) = _run_cli(run, program.buffer, (x,), tmp_path / f"{case}-{tag}")
             assert got.shape == want.shape and np.array_equal(got, want), \
                 f"{what}: {tag} differs from eager"
+
+
+class _AroundOp(nn.Module):
+    """x + 1, a reshape to `mid`, one op (mul by a scalar, gelu, softmax over the last
+    dim), the reshape back, then * 2: the transformer's q/k scaling, gelu and softmax."""
+
+    def __init__(self, mid, op: str):
+        super().__init__()
+        self.mid, self.op = mid, op
+
+    def forward(self, x):
+        y = (x + 1.0).reshape(*self.mid)
+        y = y * 0.25 if self.op == "mul" else nn.functional.gelu(y) if self.op == "gelu" \
+            else torch.softmax(y, -1)
+        return y.reshape(x.shape) * 2.0
+
+
+def test_reshapes_around_op_fold_random(seed, tmp_path):
+    """reshape, elementwise op or last-dim softmax, reshape back (random shapes; the mid
+    shape keeps the last dim for softmax): no view_copy left in the "x86-64-avx512"
+    program (python/ptec/passes/fold_reshapes.py), the op on the input's shape equal to
+    eager within 1e-6 on the host and the reference build; a softmax whose reshape
+    changes the last dim keeps its copies (as many as without the pass)."""
+    rng = random.Random(seed)
+    ref_run = _reference_runner()
+    for case, op in enumerate(["mul", "gelu", "softmax", "softmax"]):
+        rows, last = rng.choice([1, 3, 4, 6]), rng.choice([2, 5, 16])
+        shape = [rows, last]
+        mid = [1, rows, last] if rng.random() < 0.5 else [1, rows, 1, last]
+        changes_last = case == 3
+        if changes_last:
+            mid = [rows * last]
+        x = torch.randn(*shape)
+        module = _AroundOp(mid, op)
+        program = ptec.compile(module, (x,), target=TARGET)
+        views = _ops(program).count("aten::view_copy")
+        what = f"case {case} {op} {shape} -> {mid} (seed {seed})"
+        # Changing the last dim: as many copies as the host's program, which lacks the pass.
+        host = _ops(ptec.compile(module, (x,))).count("aten::view_copy") if changes_last else 0
+        assert views == host and (host > 0) == changes_last, f"{what}: {_ops(program)}"
+        with torch.no_grad():
+            want = module(x).numpy()
+        for run, tag in ((RUN, "host"), (ref_run, "ref")):
+            (got,) = _run_cli(run, program.buffer, (x,), tmp_path / f"{case}-{tag}")
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=f"{what}: {tag}")
