@@ -241,8 +241,8 @@ def test_permute_chains_fold_random(seed, tmp_path):
 # ------------------------------------------------------- reshape chains, folded
 
 class _Reshapes(nn.Module):
-    """x + 1, then reshapes in a row (view / unsqueeze / squeeze: each a copy), then * 2
-    unless `last`."""
+    """x + 1, then reshapes in a row (view / unsqueeze / squeeze / a permute moving only
+    size-1 dims: each a copy), then * 2 unless `last`."""
 
     def __init__(self, steps, last: bool):
         super().__init__()
@@ -251,8 +251,8 @@ class _Reshapes(nn.Module):
     def forward(self, x):
         y = x + 1.0
         for kind, arg in self.steps:
-            y = y.view(*arg) if kind == "view" else \
-                y.unsqueeze(arg) if kind == "unsqueeze" else y.squeeze(arg)
+            y = y.view(*arg) if kind == "view" else y.permute(*arg) if kind == "permute" \
+                else y.unsqueeze(arg) if kind == "unsqueeze" else y.squeeze(arg)
         return y if self.last else y * 2.0
 
 
@@ -263,13 +263,19 @@ def test_reshape_chains_fold_random(seed, tmp_path):
     the output equal to eager bit for bit, on the host and the reference build."""
     rng = random.Random(seed)
     ref_run = _reference_runner()
-    reshape_ops = ("aten::view_copy", "aten::unsqueeze_copy", "aten::squeeze_copy")
+    reshape_ops = ("aten::view_copy", "aten::unsqueeze_copy", "aten::squeeze_copy",
+                   "aten::permute_copy")
     for case in range(4):
         shape = [rng.choice([1, 2, 3, 4]) for _ in range(rng.randrange(2, 4))]
         steps, now = [], list(shape)
         for _ in range(rng.randrange(2, 5)):
-            kind = rng.choice(["view", "unsqueeze", "squeeze"])
-            if kind == "unsqueeze":
+            kind = rng.choice(["view", "unsqueeze", "squeeze", "permute"])
+            if kind == "permute" and 1 in now and len(now) > 1:  # a unit dim moved
+                dims = list(range(len(now)))
+                dims.insert(rng.randrange(len(now)), dims.pop(now.index(1)))
+                steps.append((kind, dims))
+                now = [now[d] for d in dims]
+            elif kind == "unsqueeze":
                 dim = rng.randrange(len(now) + 1)
                 steps.append((kind, dim))
                 now.insert(dim, 1)

@@ -8,7 +8,9 @@ whose result has the input's shape. Reshapes keep the elements' row-major order,
 chain of them is one reshape to the last shape. nn.MultiheadAttention's QKV split
 exports view (16,192)->(16,1,192)->(16,1,3,64) then unsqueeze (three copies, now one),
 and its V goes permute -> view (1,4,16,16) -> view (4,16,16) (two copies that cancel).
-Copies move values unchanged, so results are the same bit for bit. Folded only when the
+A permute that moves only size-1 dims is a reshape too (the
+transformer's (1, 16, 64) -> (16, 1, 64) around its attention). Copies move values
+unchanged, so results are the same bit for bit. Folded only when the
 inner reshape has no other reader (it then goes) and every shape is static. The
 "x86-64-avx512" target runs it.
 
@@ -50,10 +52,19 @@ def _static_shape(node) -> list[int] | None:
     return list(val.shape)
 
 
+def _unit_permute(node: torch.fx.Node, shape: list[int]) -> bool:
+    """A permute_copy that moves only size-1 dims (the others keep their order): a reshape."""
+    if node.target is not aten.permute_copy.default or len(node.args) != 2:
+        return False
+    moved = [d % len(shape) for d in node.args[1] if shape[d] != 1]
+    return moved == sorted(moved)
+
+
 def _reshape(node) -> bool:
-    return (isinstance(node, torch.fx.Node) and node.op == "call_function"
-            and node.target in RESHAPES and not node.kwargs
-            and _static_shape(node) is not None and _static_shape(node.args[0]) is not None)
+    if not (isinstance(node, torch.fx.Node) and node.op == "call_function" and not node.kwargs
+            and _static_shape(node) is not None and _static_shape(node.args[0]) is not None):
+        return False
+    return node.target in RESHAPES or _unit_permute(node, _static_shape(node.args[0]))
 
 
 def fold_reshapes(gm: torch.fx.GraphModule) -> None:
