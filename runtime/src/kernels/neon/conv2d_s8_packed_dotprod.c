@@ -54,7 +54,7 @@ typedef struct sdot_job {
   const int32_t *corr; /* np values: in_zp * sum w (- bias when folded) */
   bool bias_folded;
   bool in_place;       /* 1x1 with kp == k: rows point into the input */
-  ptec_neon_dot_4x16_fn dot; /* SDOT, or SMMLA where the CPU has i8mm */
+  bool i8mm;           /* the CPU has i8mm: SMMLA blocks (conv2d_s8_packed_i8mm.c) */
   int64_t tiles, units;
 } sdot_job;
 
@@ -78,8 +78,11 @@ static void signed_corrections(const ptec_qconv_packed *pk, int32_t *corr) {
   }
 }
 
-void ptec_neon_dot_4x16_sdot(const int8_t *const x[4], const int8_t *w, int32_t i, int32_t kp,
-                             int32x4_t c[4][4]) {
+/* Inlined into the driver (its accumulators stay in registers), and behind
+ * ptec_neon_dot_4x16_sdot for the SMMLA block's tail. */
+static inline __attribute__((always_inline)) void dot_4x16(const int8_t *const x[4],
+                                                           const int8_t *w, int32_t i,
+                                                           int32_t kp, int32x4_t c[4][4]) {
   const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
   w += (size_t)i * NR;
   for (; i + 16 <= kp; i += 16, w += 16 * NR) {
@@ -117,6 +120,14 @@ void ptec_neon_dot_4x16_sdot(const int8_t *const x[4], const int8_t *w, int32_t 
 #undef GROUP4
 }
 
+void ptec_neon_dot_4x16_sdot(const int8_t *const x[4], const int8_t *w, int32_t i, int32_t kp,
+                             int32x4_t cio[4][4]) {
+  int32x4_t c[4][4]; /* a local array (registers): int8 loads may alias the caller's */
+  memcpy(c, cio, sizeof c);
+  dot_4x16(x, w, i, kp, c);
+  memcpy(cio, c, sizeof c);
+}
+
 /* Requantizes c (pixels r < count, channels c0 .. c0 + 15 of n) into y[r] + c0. */
 static void store_4x16(const sdot_job *job, int32x4_t c[4][4], int count, int32_t c0,
                        int8_t *const y[4]) {
@@ -139,6 +150,23 @@ static void store_4x16(const sdot_job *job, int32x4_t c[4][4], int count, int32_
       v[q] = ptec_neon_requantize4(vsubq_s32(c[r][q], corr[q]), bb[q], m[q], s[q], zp, lo, hi);
     ptec_neon_store16(y[r] + c0, v, valid);
   }
+}
+
+/* Pixels x[0..3] (count of them real) by the 16 channels from c0 of half panel w.
+ * Inlined once per constant `i8mm`, so that the SDOT copy's sums never have their
+ * address taken (the SMMLA block's do) and stay in registers. */
+static inline __attribute__((always_inline)) void block(const sdot_job *job,
+                                                        const int8_t *const x[4],
+                                                        const int8_t *w, int count, int32_t c0,
+                                                        int8_t *const y[4], bool i8mm) {
+  int32x4_t c[4][4];
+  for (int r = 0; r < 4; r++)
+    for (int q = 0; q < 4; q++) c[r][q] = vdupq_n_s32(0);
+  if (i8mm)
+    ptec_neon_dot_4x16_i8mm(x, w, 0, job->pk->kp, c);
+  else
+    dot_4x16(x, w, 0, job->pk->kp, c);
+  store_4x16(job, c, count, c0, y);
 }
 
 /* Tile t's rows (pointers into the input, or windows copied into `rows`; the
@@ -176,11 +204,11 @@ static void tile_panel(const sdot_job *job, const int8_t *const x[MR], int count
     if (c0 >= pk->n) break;
     const int8_t *w = pk->panels + (size_t)b * (size_t)pk->kp * NR + (size_t)h * HALF * 4;
     for (int r0 = 0; r0 < count; r0 += 4) {
-      int32x4_t c[4][4];
-      for (int r = 0; r < 4; r++)
-        for (int q = 0; q < 4; q++) c[r][q] = vdupq_n_s32(0);
-      job->dot(x + r0, w, 0, pk->kp, c);
-      store_4x16(job, c, count - r0 < 4 ? count - r0 : 4, c0, y + r0);
+      const int n = count - r0 < 4 ? count - r0 : 4;
+      if (job->i8mm)
+        block(job, x + r0, w, n, c0, y + r0, true);
+      else
+        block(job, x + r0, w, n, c0, y + r0, false);
     }
   }
 }
@@ -216,8 +244,7 @@ bool ptec_qconv_s8_dotprod_packed(const ptec_qconv *p, const ptec_qconv_packed *
   sdot_job job = {.p = p, .pk = pk, .corr = corr,
                   .bias_folded = ptec_qconv_packed_folds_bias(g.q.bias, pk->n, pk->k),
                   .in_place = p->w.h == 1 && p->w.w == 1 && pk->kp == pk->k,
-                  .dot = (p->cpu_features & PTEC_CPU_ARM_I8MM) ? ptec_neon_dot_4x16_i8mm
-                                                                : ptec_neon_dot_4x16_sdot,
+                  .i8mm = (p->cpu_features & PTEC_CPU_ARM_I8MM) != 0,
                   .tiles = tiles, .units = pk->slots < tiles ? pk->slots : tiles};
   ptec_parallel_range(p->parallel, sdot_tiles, &job, job.units);
   return true;

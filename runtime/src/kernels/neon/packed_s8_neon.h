@@ -16,9 +16,6 @@
 #include "kernels/neon/requantize_neon.h"
 #include "kernels/quantized/conv2d.h"
 
-typedef void (*ptec_neon_dot_4x16_fn)(const int8_t *const x[4], const int8_t *w, int32_t i,
-                                      int32_t kp, int32x4_t c[4][4]);
-
 /* Needs dotprod. */
 void ptec_neon_dot_4x16_sdot(const int8_t *const x[4], const int8_t *w, int32_t i, int32_t kp,
                              int32x4_t c[4][4]);
