@@ -29,7 +29,7 @@ static void ptec_range_share(void *context, int64_t i) {
 }
 
 /* fn(job, begin, end) over [0, count), cut into up to `per_thread` shares
- * per thread, which the threads take as they come free (the pool hands out
+ * per thread, which the threads take as each becomes idle (the pool hands out
  * one share at a time): with several per thread, a thread that starts late
  * (woken from sleep, or sharing its core) takes fewer shares instead of
  * holding up the call with its half of the work, which on short kernels cost
