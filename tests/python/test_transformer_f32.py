@@ -151,6 +151,15 @@ def _ops(program) -> list[str]:
     return [op.name for op in program.program.execution_plan[0].operators]
 
 
+def _equal_to_eager_bit_for_bit(program, module, x, ref_run, out_dir, what: str) -> None:
+    """`program` on the host and the reference build equals `module(x)` bit for bit."""
+    want = module(x).contiguous().numpy()
+    for run, tag in ((RUN, "host"), (ref_run, "ref")):
+        (got,) = _run_cli(run, program.buffer, (x,), Path(f"{out_dir}-{tag}"))
+        assert got.shape == want.shape and np.array_equal(got, want), \
+            f"{what}: {tag} differs from eager"
+
+
 def test_safe_softmax_fused_random(seed, tmp_path):
     """Scores with all -inf rows, rows with some -inf, a NaN row and +inf values (seeded):
     the fused program ("x86-64-avx512", one ptec::safe_softmax call) equals the unfused
@@ -297,11 +306,7 @@ def test_reshape_chains_fold_random(seed, tmp_path):
         left = sum(_ops(program).count(op) for op in reshape_ops)
         what = f"case {case} {shape} {steps} (seed {seed})"
         assert left <= (0 if cancels else 1), f"{what}: {left} reshape copies left"
-        want = module(x).contiguous().numpy()
-        for run, tag in ((RUN, "host"), (ref_run, "ref")):
-            (got,) = _run_cli(run, program.buffer, (x,), tmp_path / f"{case}-{tag}")
-            assert got.shape == want.shape and np.array_equal(got, want), \
-                f"{what}: {tag} differs from eager"
+        _equal_to_eager_bit_for_bit(program, module, x, ref_run, tmp_path / str(case), what)
 
 
 class _PermuteReshapePermute(nn.Module):
@@ -344,11 +349,7 @@ def test_permute_through_unit_reshape_random(seed, tmp_path):
         what = f"case {case} {shape} {p1} {mid} {p2} (seed {seed})"
         assert ops.count("aten::permute_copy") <= 1 and ops.count("aten::view_copy") <= 1, \
             f"{what}: {ops}"
-        want = module(x).contiguous().numpy()
-        for run, tag in ((RUN, "host"), (ref_run, "ref")):
-            (got,) = _run_cli(run, program.buffer, (x,), tmp_path / f"{case}-{tag}")
-            assert got.shape == want.shape and np.array_equal(got, want), \
-                f"{what}: {tag} differs from eager"
+        _equal_to_eager_bit_for_bit(program, module, x, ref_run, tmp_path / str(case), what)
 
 
 class _AroundOp(nn.Module):
